@@ -1,0 +1,110 @@
+//! The output of the pure core: the corrections to apply, and the discrepancies found.
+//! The store applies a `Plan` with conditional writes; the report is built from it.
+
+use super::exchange::Millis;
+use super::ids::{Asset, Symbol};
+use super::records::{BalanceRecord, CursorRecord, DustRecord, OrderRecord, PositionRecord, TradeRecord};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Which family of rule produced a correction. Stable names: they are report fields
+/// and metric names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionKind {
+    BalanceCorrected,
+    PositionRecovered,
+    PositionClosed,
+    PositionAdjusted,
+    DustRecorded,
+    OrderUpdated,
+    OrderRecorded,
+    TradeRecovered,
+    CursorAdvanced,
+}
+
+/// A record the sync wants to exist after the run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Record {
+    Balance(BalanceRecord),
+    Position(PositionRecord),
+    Dust(DustRecord),
+    Order(OrderRecord),
+    Trade(TradeRecord),
+    Cursor(CursorRecord),
+}
+
+/// What a write may assume about the item it replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    /// The item must not exist yet (`attribute_not_exists`).
+    Absent,
+    /// The item must still be at this version (it was read at it).
+    Version(u64),
+}
+
+/// One correction: the new record, what it replaces, and why. Applied together with its
+/// audit record in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    pub kind: CorrectionKind,
+    pub expect: Expect,
+    /// The record as read (None when absent).
+    pub before: Option<Record>,
+    /// The record to write. Its `version` is the expected version + 1 (or 1 when absent).
+    pub after: Record,
+    /// Human-readable reason, also the audit record's reason.
+    pub reason: String,
+}
+
+/// Severity of a discrepancy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+/// A difference worth a human's attention (beyond tolerance, unexplained, or unknown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discrepancy {
+    /// Stable fingerprint used for alert de-duplication, e.g. `balance:USDT`.
+    pub key: String,
+    pub kind: String,
+    pub severity: Severity,
+    pub symbol: Option<Symbol>,
+    pub asset: Option<Asset>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// Relative difference in percent, when meaningful.
+    pub diff_pct: Option<Decimal>,
+    pub message: String,
+}
+
+/// What explains a balance change: recovered fills, fees, deposits, withdrawals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceExplanation {
+    pub asset: Asset,
+    pub db_total: Decimal,
+    pub exchange_total: Decimal,
+    pub from_trades: Decimal,
+    pub from_fees: Decimal,
+    pub from_deposits: Decimal,
+    pub from_withdrawals: Decimal,
+    pub unexplained: Decimal,
+}
+
+/// The complete output of `core::reconcile`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub corrections: Vec<Correction>,
+    pub discrepancies: Vec<Discrepancy>,
+    pub explanations: Vec<BalanceExplanation>,
+    /// Log lines in the origin document's wording ("New position found on exchange: ...").
+    pub notes: Vec<String>,
+    /// When the plan was made.
+    pub planned_at: Millis,
+}

@@ -1,0 +1,1 @@
+//! Binance adapter (in progress).

@@ -1,0 +1,164 @@
+//! The exchange port (the origin document's `ExchangeInterface`). The service talks to the
+//! exchange only through [`Exchange`]; Binance is one adapter (`binance`). A second
+//! exchange is a new adapter, never a change to the core.
+
+pub mod binance;
+
+use crate::domain::{
+    ApiRestrictions, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol, SymbolInfo,
+    Withdrawal,
+};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::future::Future;
+
+/// The account-level read (`GET /api/v3/account`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountInfo {
+    pub update_time: Millis,
+    /// Non-zero balances only.
+    pub balances: Vec<Balance>,
+}
+
+/// Where to start reading a symbol's fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillsFrom {
+    /// Every fill with trade id >= this (the stored cursor + 1).
+    TradeId(u64),
+    /// Every fill at or after this time (no cursor yet: the lookback).
+    Time(Millis),
+}
+
+/// The result of a paged read that may stop early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    /// False when the read stopped before the last page (budget or deadline).
+    pub complete: bool,
+}
+
+/// Requests and weight used so far by this client.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Usage {
+    pub requests: u64,
+    /// Sum of the documented weights of the requests sent.
+    pub weight: u64,
+    /// Last `X-MBX-USED-WEIGHT-1M` seen (the IP's weight in the current minute).
+    pub last_used_weight_1m: Option<u64>,
+    pub retries: u64,
+}
+
+/// Why an exchange read failed. Stable `kind()` names reach metrics and Lambda's errorType.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// The exchange answered with an error body `{code, msg}`.
+    #[error("exchange rejected the request: {code} {msg}")]
+    Api { status: u16, code: i64, msg: String },
+    /// The key was refused (-2014, -2015) even after re-reading the secret.
+    #[error("exchange refused the API key: {code} {msg}")]
+    Auth { code: i64, msg: String },
+    /// HTTP 429 that did not clear within the allowed waits.
+    #[error("rate limited by the exchange (retry after {retry_after_s:?} s)")]
+    RateLimited { retry_after_s: Option<u64> },
+    /// HTTP 418: the IP is banned. The run stops; the client never retries it.
+    #[error("IP banned by the exchange for {retry_after_s:?} s")]
+    Banned { retry_after_s: Option<u64> },
+    /// The per-run weight budget would be exceeded by the next request.
+    #[error("per-run weight budget of {budget} exhausted ({used} used)")]
+    BudgetExhausted { budget: u64, used: u64 },
+    /// Connection, timeout, or 5xx that outlasted the retries.
+    #[error("exchange unavailable after {attempts} attempts: {detail}")]
+    Unavailable { attempts: u32, detail: String },
+    /// A response that could not be parsed (malformed, truncated, wrong types).
+    #[error("malformed exchange response from {endpoint}: {detail}")]
+    Malformed { endpoint: String, detail: String },
+    /// The client was configured wrongly (bad base URL, bad recvWindow...).
+    #[error("exchange client configuration: {0}")]
+    Config(String),
+}
+
+impl ExchangeError {
+    /// Stable name for metrics and Lambda `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Api { .. } => "ExchangeApiError",
+            Self::Auth { .. } => "ExchangeAuthError",
+            Self::RateLimited { .. } => "ExchangeRateLimited",
+            Self::Banned { .. } => "ExchangeBanned",
+            Self::BudgetExhausted { .. } => "ExchangeBudgetExhausted",
+            Self::Unavailable { .. } => "ExchangeUnavailable",
+            Self::Malformed { .. } => "ExchangeMalformedResponse",
+            Self::Config(_) => "ExchangeConfigError",
+        }
+    }
+}
+
+/// Read-only access to an exchange account. Implementations page, retry, sign and
+/// account for weight internally; callers see whole, normalized answers.
+pub trait Exchange: Send + Sync {
+    /// A short name for reports ("binance").
+    fn name(&self) -> &'static str;
+
+    /// Trading rules for the given symbols (all symbols when empty). Unknown symbols are
+    /// left out of the map rather than failing the call.
+    fn symbols(
+        &self,
+        symbols: &[Symbol],
+    ) -> impl Future<Output = Result<BTreeMap<Symbol, SymbolInfo>, ExchangeError>> + Send;
+
+    /// Balances and the account's update time.
+    fn account(&self) -> impl Future<Output = Result<AccountInfo, ExchangeError>> + Send;
+
+    /// All open orders of the account.
+    fn open_orders(&self) -> impl Future<Output = Result<Vec<ExchangeOrder>, ExchangeError>> + Send;
+
+    /// One order's current state.
+    fn order(
+        &self,
+        symbol: &Symbol,
+        order_id: u64,
+    ) -> impl Future<Output = Result<OrderLookup, ExchangeError>> + Send;
+
+    /// Fills of one symbol from a trade id or a time, ascending, every page.
+    fn fills(
+        &self,
+        symbol: &Symbol,
+        from: FillsFrom,
+    ) -> impl Future<Output = Result<Paged<Fill>, ExchangeError>> + Send;
+
+    /// Orders of one symbol with order id >= `from_order_id`, ascending, every page.
+    fn orders_from(
+        &self,
+        symbol: &Symbol,
+        from_order_id: u64,
+    ) -> impl Future<Output = Result<Paged<ExchangeOrder>, ExchangeError>> + Send;
+
+    /// Current prices of the given symbols.
+    fn prices(
+        &self,
+        symbols: &[Symbol],
+    ) -> impl Future<Output = Result<BTreeMap<Symbol, Decimal>, ExchangeError>> + Send;
+
+    /// The close of the one-minute candle containing `at` (fee conversion at fill time).
+    fn price_at(
+        &self,
+        symbol: &Symbol,
+        at: Millis,
+    ) -> impl Future<Output = Result<Option<Decimal>, ExchangeError>> + Send;
+
+    /// Deposits credited at or after `since`.
+    fn deposits(&self, since: Millis) -> impl Future<Output = Result<Vec<Deposit>, ExchangeError>> + Send;
+
+    /// Withdrawals at or after `since`.
+    fn withdrawals(
+        &self,
+        since: Millis,
+    ) -> impl Future<Output = Result<Vec<Withdrawal>, ExchangeError>> + Send;
+
+    /// The API key's permissions.
+    fn api_restrictions(&self) -> impl Future<Output = Result<ApiRestrictions, ExchangeError>> + Send;
+
+    /// Requests and weight used so far.
+    fn usage(&self) -> Usage;
+}

@@ -1,0 +1,109 @@
+//! The store port. The service reads and writes the bot's records only through [`Store`];
+//! DynamoDB is one adapter (`dynamo`), an in-memory one (`memory`) serves tests.
+
+pub mod dynamo;
+pub mod memory;
+
+use crate::domain::{AccountId, Correction, Millis, Record, Records};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// Outcome of asking for the run lease.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum LeaseOutcome {
+    Acquired,
+    /// Another run holds it until `expires_at`.
+    Held { owner: String, expires_at: Millis },
+}
+
+/// Why one correction was not written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub correction: Correction,
+    /// The item as it is now (from `ReturnValuesOnConditionCheckFailure=ALL_OLD`);
+    /// None when it does not exist.
+    pub current: Option<Record>,
+}
+
+/// What `apply` did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApplyOutcome {
+    /// Corrections written (each with its audit record).
+    pub applied: Vec<Correction>,
+    /// Corrections refused because the item changed since it was read.
+    pub conflicts: Vec<Conflict>,
+    /// Write capacity consumed.
+    pub capacity_units: f64,
+}
+
+/// An audit record as stored (one per applied correction).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub run_id: String,
+    pub at: Millis,
+    pub correction: Correction,
+    pub source: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store item {key} is malformed: {detail}")]
+    Malformed { key: String, detail: String },
+    #[error("store request rejected: {0}")]
+    Rejected(String),
+}
+
+impl StoreError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Unavailable(_) => "StoreUnavailable",
+            Self::Malformed { .. } => "StoreMalformedItem",
+            Self::Rejected(_) => "StoreRejected",
+        }
+    }
+}
+
+/// The bot's records for one account.
+pub trait Store: Send + Sync {
+    /// Every record of the account (one partition).
+    fn load(&self, account: &AccountId) -> impl Future<Output = Result<(Records, f64), StoreError>> + Send;
+
+    /// Take the run lease until `expires_at`. A lease held by another owner is taken over
+    /// only once it has expired.
+    fn acquire_lease(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> impl Future<Output = Result<LeaseOutcome, StoreError>> + Send;
+
+    /// Release the lease and record the run's outcome in the sync state.
+    fn finish_run(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        state: &crate::domain::SyncState,
+        summary: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Write the corrections, each with its audit record in one transaction, conditional
+    /// on the versions they were planned from. `run_id` makes retries idempotent.
+    fn apply(
+        &self,
+        account: &AccountId,
+        run_id: &str,
+        now: Millis,
+        corrections: &[Correction],
+    ) -> impl Future<Output = Result<ApplyOutcome, StoreError>> + Send;
+
+    /// Audit entries at or after `since`, oldest first.
+    fn audit_since(
+        &self,
+        account: &AccountId,
+        since: Millis,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>, StoreError>> + Send;
+}
