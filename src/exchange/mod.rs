@@ -3,6 +3,7 @@
 //! exchange is a new adapter, never a change to the core.
 
 pub mod binance;
+pub mod credentials;
 
 use crate::domain::{
     ApiRestrictions, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol, SymbolInfo,
