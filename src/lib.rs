@@ -21,6 +21,7 @@
 pub mod core;
 pub mod domain;
 pub mod exchange;
+pub mod render;
 pub mod report;
 pub mod service;
 pub mod store;

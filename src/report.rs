@@ -2,7 +2,7 @@
 //! `docs/report.md`); the CLI renders it, `--json` prints it raw, Lambda returns it.
 
 use crate::core::Mode;
-use crate::domain::{CorrectionKind, Discrepancy, Millis, Plan};
+use crate::domain::{CorrectionKind, Discrepancy, Millis};
 use crate::exchange::Usage;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -73,12 +73,87 @@ impl SyncReport {
     pub fn count(&self, kind: CorrectionKind) -> u64 {
         self.counts.get(&kind).copied().unwrap_or(0)
     }
-    /// Count corrections by kind.
-    pub fn count_plan(plan: &Plan) -> BTreeMap<CorrectionKind, u64> {
-        let mut counts = BTreeMap::new();
-        for c in &plan.corrections {
-            *counts.entry(c.kind).or_insert(0) += 1;
+}
+
+/// The table key of a record, as shown in reports (`BALANCE#USDT`, `TRADE#BTCUSDT#42`).
+pub fn record_key(record: &crate::domain::Record) -> String {
+    use crate::domain::Record;
+    match record {
+        Record::Balance(r) => format!("BALANCE#{}", r.asset),
+        Record::Position(r) => format!("POSITION#{}", r.symbol),
+        Record::Dust(r) => format!("DUST#{}", r.asset),
+        Record::Order(r) => format!("ORDER#{}#{}", r.symbol, r.order_id),
+        Record::Trade(r) => format!("TRADE#{}#{}", r.symbol, r.trade_id),
+        Record::Cursor(r) => format!("CURSOR#{}", r.symbol),
+    }
+}
+
+fn record_json(record: &crate::domain::Record) -> serde_json::Value {
+    serde_json::to_value(record).unwrap_or(serde_json::Value::Null)
+}
+
+impl SyncReport {
+    /// A report for a run that has just started: nothing done yet.
+    pub fn empty(
+        run_id: &str,
+        account: &crate::domain::AccountId,
+        exchange: &str,
+        mode: Mode,
+        dry_run: bool,
+        started_at: Millis,
+    ) -> Self {
+        Self {
+            run_id: run_id.to_owned(),
+            account: account.to_string(),
+            exchange: exchange.to_owned(),
+            mode,
+            dry_run,
+            started_at,
+            finished_at: started_at,
+            duration_ms: 0,
+            outcome: Outcome::Complete,
+            outcome_detail: None,
+            counts: BTreeMap::new(),
+            corrections: Vec::new(),
+            discrepancies: Vec::new(),
+            explanations: Vec::new(),
+            conflicts: Vec::new(),
+            notes: Vec::new(),
+            symbols_checked: Vec::new(),
+            exchange_usage: Usage::default(),
+            dynamodb_capacity_units: 0.0,
         }
-        counts
+    }
+
+    /// Stamp the end time and the exchange usage.
+    pub fn finish(mut self, usage: Usage) -> Self {
+        self.finished_at = crate::service::now_ms();
+        self.duration_ms = u64::try_from(self.finished_at - self.started_at).unwrap_or(0);
+        self.exchange_usage = usage;
+        self
+    }
+
+    /// Add applied (or, in a dry run, planned) corrections.
+    pub fn record_corrections(&mut self, corrections: &[crate::domain::Correction]) {
+        for c in corrections {
+            *self.counts.entry(c.kind).or_insert(0) += 1;
+            self.corrections.push(ReportedCorrection {
+                kind: c.kind,
+                key: record_key(&c.after),
+                reason: c.reason.clone(),
+                before: c.before.as_ref().map(record_json),
+                after: record_json(&c.after),
+            });
+        }
+    }
+
+    /// The report without the per-correction detail, small enough for a run item.
+    pub fn summary_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(obj) = v.as_object_mut() {
+            obj.remove("corrections");
+            obj.remove("explanations");
+        }
+        v
     }
 }

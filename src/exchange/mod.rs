@@ -162,4 +162,10 @@ pub trait Exchange: Send + Sync {
 
     /// Requests and weight used so far.
     fn usage(&self) -> Usage;
+
+    /// The symbol trading `base` against `quote`, by the exchange's naming convention.
+    /// Binance concatenates (`BTC` + `USDT` = `BTCUSDT`); another exchange overrides this.
+    fn pair_symbol(&self, base: &crate::domain::Asset, quote: &crate::domain::Asset) -> Option<Symbol> {
+        Symbol::parse(format!("{base}{quote}")).ok()
+    }
 }

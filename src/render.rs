@@ -1,0 +1,86 @@
+//! Human-readable rendering of a `SyncReport` for the CLI. `--json` bypasses this.
+
+use crate::report::{Outcome, SyncReport};
+use std::fmt::Write;
+
+/// Render the report as a few readable sections.
+pub fn render_report(r: &SyncReport) -> String {
+    let mut out = String::new();
+    let outcome = match r.outcome {
+        Outcome::Complete => "complete",
+        Outcome::Partial => "PARTIAL",
+        Outcome::LeaseHeld => "skipped: lease held by another run",
+        Outcome::TooSoon => "skipped: too soon after the last success",
+    };
+    let _ = writeln!(
+        out,
+        "Sync {} of account {} on {} ({} mode{}) — {}",
+        r.run_id,
+        r.account,
+        r.exchange,
+        r.mode.as_str(),
+        if r.dry_run { ", DRY RUN: nothing written" } else { "" },
+        outcome
+    );
+    if let Some(detail) = &r.outcome_detail {
+        let _ = writeln!(out, "  {detail}");
+    }
+
+    let _ = writeln!(out, "\nWhat was wrong ({} discrepancies):", r.discrepancies.len());
+    if r.discrepancies.is_empty() {
+        let _ = writeln!(out, "  nothing beyond tolerance");
+    }
+    for d in &r.discrepancies {
+        let _ = writeln!(out, "  [{:?}] {}", d.severity, d.message);
+    }
+    for e in &r.explanations {
+        let _ = writeln!(
+            out,
+            "  {}: DB {} -> exchange {}; explained by trades {}, fees {}, deposits {}, withdrawals {}; unexplained {}",
+            e.asset,
+            e.db_total.normalize(),
+            e.exchange_total.normalize(),
+            e.from_trades.normalize(),
+            e.from_fees.normalize(),
+            e.from_deposits.normalize(),
+            e.from_withdrawals.normalize(),
+            e.unexplained.normalize()
+        );
+    }
+
+    let verb = if r.dry_run { "would be corrected" } else { "was corrected" };
+    let _ = writeln!(out, "\nWhat {verb} ({} corrections):", r.correction_count());
+    if r.counts.is_empty() {
+        let _ = writeln!(out, "  nothing: the records agree with the exchange");
+    }
+    for (kind, n) in &r.counts {
+        let kind = serde_json::to_value(kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {kind:<20} {n}");
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(out, "\nLog:");
+        for n in &r.notes {
+            let _ = writeln!(out, "  {n}");
+        }
+    }
+    if !r.conflicts.is_empty() {
+        let _ = writeln!(out, "\nWrite conflicts (a newer bot write won): {}", r.conflicts.len());
+        for c in &r.conflicts {
+            let _ = writeln!(out, "  {} ({})", c.key, c.resolution);
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nBinance: {} requests, weight {} (retries {}); DynamoDB: {:.1} capacity units; {} symbols checked; took {} ms",
+        r.exchange_usage.requests,
+        r.exchange_usage.weight,
+        r.exchange_usage.retries,
+        r.dynamodb_capacity_units,
+        r.symbols_checked.len(),
+        r.duration_ms
+    );
+    out
+}
