@@ -1,0 +1,1 @@
+//! Cross-family property tests: reconcile + apply converges and is idempotent.
