@@ -34,8 +34,8 @@ pub(crate) mod testkit;
 #[cfg(test)]
 mod tests;
 
-
-
+pub use conflict::{resolve_conflict, ConflictResolution};
+pub use scope::{fills_start, nothing_changed, orders_to_query, symbols_to_check, too_soon, FillsStart};
 pub use trades::fee_price_needs;
 
 use crate::domain::{Asset, Expect, ExchangeSnapshot, Millis, Plan, Records, Symbol, TradeRecord};
