@@ -22,8 +22,8 @@
 
 use super::{expect_of, next_version, symbol_parts, ReconcileInput, Recovered};
 use crate::domain::{
-    Asset, BalanceExplanation, BalanceRecord, Correction, CorrectionKind, Discrepancy, Plan, Record, Severity, Side,
-    Writer,
+    Asset, BalanceExplanation, BalanceRecord, Correction, CorrectionKind, Discrepancy, Plan,
+    Record, Severity, Side, Writer,
 };
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::BTreeSet;
@@ -32,12 +32,20 @@ use std::collections::BTreeSet;
 pub const USD_LIKE: [&str; 5] = ["USDT", "USDC", "BUSD", "FDUSD", "USD"];
 
 /// Decimals an asset's amounts are compared at.
-pub fn asset_precision(asset: &Asset, symbols: &std::collections::BTreeMap<crate::domain::Symbol, crate::domain::SymbolInfo>) -> u32 {
+pub fn asset_precision(
+    asset: &Asset,
+    symbols: &std::collections::BTreeMap<crate::domain::Symbol, crate::domain::SymbolInfo>,
+) -> u32 {
     symbols
         .values()
         .find(|i| &i.quote == asset)
         .map(|i| i.quote_precision)
-        .or_else(|| symbols.values().find(|i| &i.base == asset).map(|i| i.base_precision))
+        .or_else(|| {
+            symbols
+                .values()
+                .find(|i| &i.base == asset)
+                .map(|i| i.base_precision)
+        })
         .unwrap_or(8)
 }
 
@@ -54,7 +62,11 @@ pub fn format_amount(asset: &Asset, amount: Decimal) -> String {
             }
             grouped.push(c);
         }
-        let sign = if rounded.is_sign_negative() && !rounded.is_zero() { "-" } else { "" };
+        let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
+            "-"
+        } else {
+            ""
+        };
         format!("{sign}${grouped}.{frac}")
     } else {
         format!("{} {asset}", amount.normalize())
@@ -65,7 +77,11 @@ pub fn format_amount(asset: &Asset, amount: Decimal) -> String {
 /// total is zero.
 pub fn diff_pct(db_total: Decimal, ex_total: Decimal) -> Decimal {
     let diff = (ex_total - db_total).abs();
-    let reference = if db_total.is_zero() { ex_total.abs() } else { db_total.abs() };
+    let reference = if db_total.is_zero() {
+        ex_total.abs()
+    } else {
+        db_total.abs()
+    };
     if reference.is_zero() {
         Decimal::ZERO
     } else {
@@ -74,7 +90,12 @@ pub fn diff_pct(db_total: Decimal, ex_total: Decimal) -> Decimal {
 }
 
 /// The origin's discrepancy line.
-pub fn discrepancy_message(asset: &Asset, db_total: Decimal, ex_total: Decimal, pct: Decimal) -> String {
+pub fn discrepancy_message(
+    asset: &Asset,
+    db_total: Decimal,
+    ex_total: Decimal,
+    pct: Decimal,
+) -> String {
     format!(
         "Balance discrepancy detected: DB={} vs Exchange={} (diff: {:.2}%)",
         format_amount(asset, db_total),
@@ -84,12 +105,22 @@ pub fn discrepancy_message(asset: &Asset, db_total: Decimal, ex_total: Decimal, 
 }
 
 /// What this run's fills, fees, deposits and withdrawals explain of an asset's change.
-pub fn explain(input: &ReconcileInput<'_>, recovered: &Recovered, asset: &Asset, db_total: Decimal, ex_total: Decimal) -> BalanceExplanation {
+pub fn explain(
+    input: &ReconcileInput<'_>,
+    recovered: &Recovered,
+    asset: &Asset,
+    db_total: Decimal,
+    ex_total: Decimal,
+) -> BalanceExplanation {
     let mut from_trades = Decimal::ZERO;
     let mut from_fees = Decimal::ZERO;
     for t in recovered.values() {
         if let Some((base, quote)) = symbol_parts(input, &t.symbol) {
-            let sign = if t.side == Side::Buy { Decimal::ONE } else { Decimal::NEGATIVE_ONE };
+            let sign = if t.side == Side::Buy {
+                Decimal::ONE
+            } else {
+                Decimal::NEGATIVE_ONE
+            };
             if &base == asset {
                 from_trades += sign * t.qty;
             }
@@ -117,7 +148,8 @@ pub fn explain(input: &ReconcileInput<'_>, recovered: &Recovered, asset: &Asset,
         .filter(|w| w.completed && &w.asset == asset && after(w.time))
         .map(|w| -(w.amount + w.fee))
         .sum();
-    let unexplained = (ex_total - db_total) - (from_trades + from_fees + from_deposits + from_withdrawals);
+    let unexplained =
+        (ex_total - db_total) - (from_trades + from_fees + from_deposits + from_withdrawals);
     BalanceExplanation {
         asset: asset.clone(),
         db_total,
@@ -135,9 +167,13 @@ pub(crate) fn plan_balances(input: &ReconcileInput<'_>, recovered: &Recovered, p
     let db = &input.records.balances;
     let assets: BTreeSet<&Asset> = snapshot.balances.keys().chain(db.keys()).collect();
     for asset in assets {
-        let (ex_free, ex_locked) = snapshot.balances.get(asset).map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
+        let (ex_free, ex_locked) = snapshot
+            .balances
+            .get(asset)
+            .map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
         let current = db.get(asset);
-        let (db_free, db_locked) = current.map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
+        let (db_free, db_locked) =
+            current.map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
         let unit = Decimal::new(1, asset_precision(asset, &snapshot.symbols));
         let differs = (ex_free - db_free).abs() >= unit || (ex_locked - db_locked).abs() >= unit;
         if !differs && current.is_some() {
@@ -154,16 +190,25 @@ pub(crate) fn plan_balances(input: &ReconcileInput<'_>, recovered: &Recovered, p
             plan.discrepancies.push(Discrepancy {
                 key: format!("balance:{asset}"),
                 kind: "balance".to_owned(),
-                severity: if unexplained_pct > input.config.tolerance_pct { Severity::Critical } else { Severity::Warning },
+                severity: if unexplained_pct > input.config.tolerance_pct {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
                 symbol: None,
                 asset: Some(asset.clone()),
                 before: Some(db_total.normalize().to_string()),
                 after: Some(ex_total.normalize().to_string()),
-                diff_pct: Some(pct.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)),
+                diff_pct: Some(
+                    pct.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+                ),
                 message: discrepancy_message(asset, db_total, ex_total, pct),
             });
         }
-        let note = format!("💰 Balance corrected from exchange: {}", format_amount(asset, ex_total));
+        let note = format!(
+            "💰 Balance corrected from exchange: {}",
+            format_amount(asset, ex_total)
+        );
         plan.notes.push(note.clone());
         let expect = expect_of(current.map(|b| b.version));
         plan.corrections.push(Correction {
@@ -207,22 +252,40 @@ mod tests {
         assert_eq!(plan.discrepancies.len(), 1);
         let d = &plan.discrepancies[0];
         assert_eq!(d.key, "balance:USDT");
-        assert_eq!(d.message, "Balance discrepancy detected: DB=$1,250.00 vs Exchange=$1,275.50 (diff: 2.04%)");
+        assert_eq!(
+            d.message,
+            "Balance discrepancy detected: DB=$1,250.00 vs Exchange=$1,275.50 (diff: 2.04%)"
+        );
         assert_eq!(d.diff_pct, Some(dec!(2.04)));
-        assert!(plan.notes.contains(&"💰 Balance corrected from exchange: $1,275.50".to_owned()));
+        assert!(plan
+            .notes
+            .contains(&"💰 Balance corrected from exchange: $1,275.50".to_owned()));
         let c = &of_kind(&plan, CorrectionKind::BalanceCorrected)[0];
         assert_eq!(c.expect, Expect::Version(5));
-        let Record::Balance(b) = &c.after else { panic!() };
-        assert_eq!((b.free, b.locked, b.version, b.updated_by, b.updated_at), (dec!(1275.50), dec!(0), 6, Writer::Sync, w.now));
+        let Record::Balance(b) = &c.after else {
+            panic!()
+        };
+        assert_eq!(
+            (b.free, b.locked, b.version, b.updated_by, b.updated_at),
+            (dec!(1275.50), dec!(0), 6, Writer::Sync, w.now)
+        );
     }
 
     #[test]
     fn non_usd_asset_message_uses_asset_units() {
         assert_eq!(
-            discrepancy_message(&asset("BTC"), dec!(0.5), dec!(0.6), diff_pct(dec!(0.5), dec!(0.6))),
+            discrepancy_message(
+                &asset("BTC"),
+                dec!(0.5),
+                dec!(0.6),
+                diff_pct(dec!(0.5), dec!(0.6))
+            ),
             "Balance discrepancy detected: DB=0.5 BTC vs Exchange=0.6 BTC (diff: 20.00%)"
         );
-        assert_eq!(format_amount(&asset("USDC"), dec!(1234567.005)), "$1,234,567.01");
+        assert_eq!(
+            format_amount(&asset("USDC"), dec!(1234567.005)),
+            "$1,234,567.01"
+        );
         assert_eq!(format_amount(&asset("USD"), dec!(0)), "$0.00");
         assert_eq!(format_amount(&asset("FDUSD"), dec!(999.9)), "$999.90");
     }
@@ -259,9 +322,22 @@ mod tests {
                 _ => panic!(),
             })
             .collect();
-        assert_eq!(bals, vec![("ETH".into(), dec!(0), Expect::Version(5)), ("USDT".into(), dec!(10), Expect::Absent)]);
-        let d = plan.discrepancies.iter().find(|d| d.key == "balance:ETH").expect("eth");
-        assert_eq!(d.message, "Balance discrepancy detected: DB=0.5 ETH vs Exchange=0 ETH (diff: 100.00%)");
+        assert_eq!(
+            bals,
+            vec![
+                ("ETH".into(), dec!(0), Expect::Version(5)),
+                ("USDT".into(), dec!(10), Expect::Absent)
+            ]
+        );
+        let d = plan
+            .discrepancies
+            .iter()
+            .find(|d| d.key == "balance:ETH")
+            .expect("eth");
+        assert_eq!(
+            d.message,
+            "Balance discrepancy detected: DB=0.5 ETH vs Exchange=0 ETH (diff: 100.00%)"
+        );
     }
 
     #[test]
@@ -270,9 +346,27 @@ mod tests {
         w.recs.state.last_success_at = Some(500);
         w.db_bal("USDT", dec!(1000), dec!(0));
         w.ex_bal("USDT", dec!(1500), dec!(0));
-        w.snap.deposits.push(Deposit { id: "d1".into(), asset: asset("USDT"), amount: dec!(500), credited: true, time: 600 });
-        w.snap.deposits.push(Deposit { id: "old".into(), asset: asset("USDT"), amount: dec!(77), credited: true, time: 400 });
-        w.snap.deposits.push(Deposit { id: "pending".into(), asset: asset("USDT"), amount: dec!(9), credited: false, time: 700 });
+        w.snap.deposits.push(Deposit {
+            id: "d1".into(),
+            asset: asset("USDT"),
+            amount: dec!(500),
+            credited: true,
+            time: 600,
+        });
+        w.snap.deposits.push(Deposit {
+            id: "old".into(),
+            asset: asset("USDT"),
+            amount: dec!(77),
+            credited: true,
+            time: 400,
+        });
+        w.snap.deposits.push(Deposit {
+            id: "pending".into(),
+            asset: asset("USDT"),
+            amount: dec!(9),
+            credited: false,
+            time: 700,
+        });
         let plan = reconcile(&w.input());
         let e = &plan.explanations[0];
         assert_eq!((e.from_deposits, e.unexplained), (dec!(500), dec!(0)));
@@ -284,10 +378,24 @@ mod tests {
         let mut w = World::new();
         w.db_bal("BTC", dec!(1), dec!(0));
         w.ex_bal("BTC", dec!(0.6995), dec!(0));
-        w.snap.withdrawals.push(Withdrawal { id: "w1".into(), asset: asset("BTC"), amount: dec!(0.3), fee: dec!(0.0005), completed: true, time: 600 });
+        w.snap.withdrawals.push(Withdrawal {
+            id: "w1".into(),
+            asset: asset("BTC"),
+            amount: dec!(0.3),
+            fee: dec!(0.0005),
+            completed: true,
+            time: 600,
+        });
         let plan = reconcile(&w.input());
-        let e = plan.explanations.iter().find(|e| e.asset == asset("BTC")).expect("btc");
-        assert_eq!((e.from_withdrawals, e.unexplained), (dec!(-0.3005), dec!(0)));
+        let e = plan
+            .explanations
+            .iter()
+            .find(|e| e.asset == asset("BTC"))
+            .expect("btc");
+        assert_eq!(
+            (e.from_withdrawals, e.unexplained),
+            (dec!(-0.3005), dec!(0))
+        );
     }
 
     #[test]
@@ -297,17 +405,45 @@ mod tests {
         w.ex_bal("USDT", dec!(499), dec!(0));
         w.db_bal("BTC", dec!(0), dec!(0));
         w.ex_bal("BTC", dec!(0.01), dec!(0));
-        w.snap_fills("BTCUSDT", vec![fill("BTCUSDT", 1, 1, Side::Buy, dec!(50000), dec!(0.01), dec!(1), "USDT", 600)]);
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                1,
+                1,
+                Side::Buy,
+                dec!(50000),
+                dec!(0.01),
+                dec!(1),
+                "USDT",
+                600,
+            )],
+        );
         let plan = reconcile(&w.input());
-        let usdt = plan.explanations.iter().find(|e| e.asset == asset("USDT")).expect("usdt");
-        assert_eq!((usdt.from_trades, usdt.from_fees, usdt.unexplained), (dec!(-500), dec!(-1), dec!(0)));
-        let btc = plan.explanations.iter().find(|e| e.asset == asset("BTC")).expect("btc");
+        let usdt = plan
+            .explanations
+            .iter()
+            .find(|e| e.asset == asset("USDT"))
+            .expect("usdt");
+        assert_eq!(
+            (usdt.from_trades, usdt.from_fees, usdt.unexplained),
+            (dec!(-500), dec!(-1), dec!(0))
+        );
+        let btc = plan
+            .explanations
+            .iter()
+            .find(|e| e.asset == asset("BTC"))
+            .expect("btc");
         assert_eq!((btc.from_trades, btc.unexplained), (dec!(0.01), dec!(0)));
         // Nothing explains a loss of 100 USDT.
         w.snap.history.clear();
         w.ex_bal("USDT", dec!(900), dec!(0));
         let plan = reconcile(&w.input());
-        let d = plan.discrepancies.iter().find(|d| d.key == "balance:USDT").expect("usdt");
+        let d = plan
+            .discrepancies
+            .iter()
+            .find(|d| d.key == "balance:USDT")
+            .expect("usdt");
         assert_eq!(d.severity, Severity::Critical);
     }
 }

@@ -35,7 +35,9 @@ pub fn resolve_conflict(correction: &Correction, current: Option<Record>) -> Con
 /// Equal in everything but bookkeeping fields.
 pub fn same_content(wanted: &Record, current: &Record) -> bool {
     match (wanted, current) {
-        (Record::Balance(a), Record::Balance(b)) => a.asset == b.asset && a.free == b.free && a.locked == b.locked,
+        (Record::Balance(a), Record::Balance(b)) => {
+            a.asset == b.asset && a.free == b.free && a.locked == b.locked
+        }
         (Record::Position(a), Record::Position(b)) => {
             let norm = |p: &crate::domain::PositionRecord| crate::domain::PositionRecord {
                 version: 0,
@@ -90,60 +92,127 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn balance(free: rust_decimal::Decimal, version: u64, by: Writer) -> BalanceRecord {
-        BalanceRecord { asset: asset("USDT"), free, locked: dec!(0), version, updated_at: version as i64, updated_by: by }
+        BalanceRecord {
+            asset: asset("USDT"),
+            free,
+            locked: dec!(0),
+            version,
+            updated_at: version as i64,
+            updated_by: by,
+        }
     }
 
     fn correction(after: Record, expect: Expect) -> Correction {
-        Correction { kind: CorrectionKind::BalanceCorrected, expect, before: None, after, reason: String::new() }
+        Correction {
+            kind: CorrectionKind::BalanceCorrected,
+            expect,
+            before: None,
+            after,
+            reason: String::new(),
+        }
     }
 
     #[test]
     fn bot_write_wins_over_stale_correction() {
-        let c = correction(Record::Balance(balance(dec!(100), 6, Writer::Sync)), Expect::Version(5));
+        let c = correction(
+            Record::Balance(balance(dec!(100), 6, Writer::Sync)),
+            Expect::Version(5),
+        );
         let newer = Record::Balance(balance(dec!(90), 6, Writer::Bot));
-        assert_eq!(resolve_conflict(&c, Some(newer)), ConflictResolution::Deferred);
+        assert_eq!(
+            resolve_conflict(&c, Some(newer)),
+            ConflictResolution::Deferred
+        );
         assert_eq!(resolve_conflict(&c, None), ConflictResolution::Deferred);
     }
 
     #[test]
     fn bot_write_that_agrees_resolves_the_conflict() {
-        let c = correction(Record::Balance(balance(dec!(100), 6, Writer::Sync)), Expect::Version(5));
+        let c = correction(
+            Record::Balance(balance(dec!(100), 6, Writer::Sync)),
+            Expect::Version(5),
+        );
         let agreeing = Record::Balance(balance(dec!(100.000), 7, Writer::Bot));
-        assert_eq!(resolve_conflict(&c, Some(agreeing)), ConflictResolution::Resolved);
+        assert_eq!(
+            resolve_conflict(&c, Some(agreeing)),
+            ConflictResolution::Resolved
+        );
     }
 
     #[test]
     fn retried_insert_of_same_trade_is_resolved() {
-        let mut t = trade("BTCUSDT", 5, Side::Buy, dec!(100), dec!(1), dec!(0.1), "BNB", dec!(30));
+        let mut t = trade(
+            "BTCUSDT",
+            5,
+            Side::Buy,
+            dec!(100),
+            dec!(1),
+            dec!(0.1),
+            "BNB",
+            dec!(30),
+        );
         t.recovered = true;
         let c = correction(Record::Trade(t.clone()), Expect::Absent);
         let mut bot_version = t.clone();
         bot_version.recovered = false;
         bot_version.commission_quote = dec!(29.5);
-        assert_eq!(resolve_conflict(&c, Some(Record::Trade(t.clone()))), ConflictResolution::Resolved);
-        assert_eq!(resolve_conflict(&c, Some(Record::Trade(bot_version))), ConflictResolution::Resolved);
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Trade(t.clone()))),
+            ConflictResolution::Resolved
+        );
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Trade(bot_version))),
+            ConflictResolution::Resolved
+        );
         let mut other = t;
         other.qty = dec!(2);
-        assert_eq!(resolve_conflict(&c, Some(Record::Trade(other))), ConflictResolution::Deferred);
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Trade(other))),
+            ConflictResolution::Deferred
+        );
     }
 
     #[test]
     fn order_moved_further_by_bot_defers() {
-        let want = order_rec("BTCUSDT", 1, OrderStatus::PartiallyFilled, dec!(1), dec!(0.5));
+        let want = order_rec(
+            "BTCUSDT",
+            1,
+            OrderStatus::PartiallyFilled,
+            dec!(1),
+            dec!(0.5),
+        );
         let bot = order_rec("BTCUSDT", 1, OrderStatus::Filled, dec!(1), dec!(1));
         let c = correction(Record::Order(want.clone()), Expect::Version(3));
-        assert_eq!(resolve_conflict(&c, Some(Record::Order(bot))), ConflictResolution::Deferred);
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Order(bot))),
+            ConflictResolution::Deferred
+        );
         let mut same = want;
         same.version = 9;
         same.updated_by = Writer::Bot;
-        assert_eq!(resolve_conflict(&c, Some(Record::Order(same))), ConflictResolution::Resolved);
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Order(same))),
+            ConflictResolution::Resolved
+        );
     }
 
     #[test]
     fn cursor_already_past_is_resolved() {
-        let cur = |id| CursorRecord { symbol: sym("BTCUSDT"), last_trade_id: Some(id), last_order_id: None, version: 2, updated_at: 0 };
+        let cur = |id| CursorRecord {
+            symbol: sym("BTCUSDT"),
+            last_trade_id: Some(id),
+            last_order_id: None,
+            version: 2,
+            updated_at: 0,
+        };
         let c = correction(Record::Cursor(cur(10)), Expect::Version(1));
-        assert_eq!(resolve_conflict(&c, Some(Record::Cursor(cur(12)))), ConflictResolution::Resolved);
-        assert_eq!(resolve_conflict(&c, Some(Record::Cursor(cur(9)))), ConflictResolution::Deferred);
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Cursor(cur(12)))),
+            ConflictResolution::Resolved
+        );
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Cursor(cur(9)))),
+            ConflictResolution::Deferred
+        );
     }
 }

@@ -9,7 +9,7 @@
 //! - `trades.rs`    — missing fills, cursors, fee conversion
 //! - `pnl.rs`       — the cost-basis method (average cost) used everywhere
 //! - `scope.rs`     — what a run must read: symbols, orders to query, lookback, the
-//!                    "nothing could have changed" test
+//!   "nothing could have changed" test
 //! - `conflict.rs`  — what to do when a conditional write lost to a bot write
 //!
 //! `reconcile` runs the families in a fixed order: trades (and cursors), orders,
@@ -35,10 +35,12 @@ pub(crate) mod testkit;
 mod tests;
 
 pub use conflict::{resolve_conflict, ConflictResolution};
-pub use scope::{fills_start, nothing_changed, orders_to_query, symbols_to_check, too_soon, FillsStart};
+pub use scope::{
+    fills_start, nothing_changed, orders_to_query, symbols_to_check, too_soon, FillsStart,
+};
 pub use trades::fee_price_needs;
 
-use crate::domain::{Asset, Expect, ExchangeSnapshot, Millis, Plan, Records, Symbol, TradeRecord};
+use crate::domain::{Asset, ExchangeSnapshot, Expect, Millis, Plan, Records, Symbol, TradeRecord};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -104,9 +106,13 @@ pub struct ReconcileInput<'a> {
 
 /// Compare and plan. Pure and deterministic: the same input gives the same plan.
 pub fn reconcile(input: &ReconcileInput<'_>) -> Plan {
-    let mut plan = Plan { planned_at: input.now, ..Plan::default() };
+    let mut plan = Plan {
+        planned_at: input.now,
+        ..Plan::default()
+    };
     for symbol in &input.snapshot.unknown_symbols {
-        plan.notes.push(format!("Symbol {symbol} unknown on exchange: skipped"));
+        plan.notes
+            .push(format!("Symbol {symbol} unknown on exchange: skipped"));
     }
     let recovered = trades::plan_trades(input, &mut plan);
     orders::plan_orders(input, &mut plan);
@@ -161,5 +167,10 @@ pub(crate) fn trades_of<'a>(
         .iter()
         .filter(move |((s, _), _)| *s == sym)
         .map(|(_, t)| t)
-        .chain(recovered.iter().filter(move |((s, _), _)| *s == sym2).map(|(_, t)| t))
+        .chain(
+            recovered
+                .iter()
+                .filter(move |((s, _), _)| *s == sym2)
+                .map(|(_, t)| t),
+        )
 }

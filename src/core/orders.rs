@@ -19,15 +19,18 @@
 
 use super::{expect_of, next_version, ReconcileInput};
 use crate::domain::{
-    Correction, CorrectionKind, Discrepancy, ExchangeOrder, Expect, OrderLookup, OrderOrigin, OrderRecord,
-    OrderStatus, Plan, Record, Severity, Side, Symbol, Writer,
+    Correction, CorrectionKind, Discrepancy, ExchangeOrder, Expect, OrderLookup, OrderOrigin,
+    OrderRecord, OrderStatus, Plan, Record, Severity, Side, Symbol, Writer,
 };
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
 /// Bot or External, by client order id prefix.
 pub fn classify_origin(client_order_id: &str, bot_prefixes: &[String]) -> OrderOrigin {
-    if bot_prefixes.iter().any(|p| !p.is_empty() && client_order_id.starts_with(p.as_str())) {
+    if bot_prefixes
+        .iter()
+        .any(|p| !p.is_empty() && client_order_id.starts_with(p.as_str()))
+    {
         OrderOrigin::Bot
     } else {
         OrderOrigin::External
@@ -69,8 +72,11 @@ fn side_str(side: Side) -> &'static str {
 
 pub(crate) fn plan_orders(input: &ReconcileInput<'_>, plan: &mut Plan) {
     let snapshot = input.snapshot;
-    let open: BTreeMap<(Symbol, u64), &ExchangeOrder> =
-        snapshot.open_orders.iter().map(|o| ((o.symbol.clone(), o.order_id), o)).collect();
+    let open: BTreeMap<(Symbol, u64), &ExchangeOrder> = snapshot
+        .open_orders
+        .iter()
+        .map(|o| ((o.symbol.clone(), o.order_id), o))
+        .collect();
 
     for (key, db) in &input.records.orders {
         if snapshot.unknown_symbols.contains(&db.symbol) {
@@ -243,10 +249,14 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn only_order(plan: &Plan) -> &OrderRecord {
-        let orders: Vec<_> = plan.corrections.iter().filter_map(|c| match &c.after {
-            Record::Order(o) => Some(o),
-            _ => None,
-        }).collect();
+        let orders: Vec<_> = plan
+            .corrections
+            .iter()
+            .filter_map(|c| match &c.after {
+                Record::Order(o) => Some(o),
+                _ => None,
+            })
+            .collect();
         assert_eq!(orders.len(), 1, "{:?}", plan.corrections);
         orders[0]
     }
@@ -255,14 +265,28 @@ mod tests {
     fn order_filled_while_bot_down_moves_to_filled() {
         let mut w = World::new();
         w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(2), dec!(0)));
-        let mut ex = ex_order("BTCUSDT", 1, "bot-1", Side::Buy, dec!(100), dec!(2), dec!(2), OrderStatus::Filled);
+        let mut ex = ex_order(
+            "BTCUSDT",
+            1,
+            "bot-1",
+            Side::Buy,
+            dec!(100),
+            dec!(2),
+            dec!(2),
+            OrderStatus::Filled,
+        );
         ex.cumulative_quote_qty = dec!(199);
-        w.snap.order_lookups.insert((sym("BTCUSDT"), 1), OrderLookup::Found(ex));
+        w.snap
+            .order_lookups
+            .insert((sym("BTCUSDT"), 1), OrderLookup::Found(ex));
         let plan = reconcile(&w.input());
         let c = &of_kind(&plan, CorrectionKind::OrderUpdated)[0];
         assert_eq!(c.expect, Expect::Version(3));
         let o = only_order(&plan);
-        assert_eq!((o.status.clone(), o.executed_qty, o.avg_price, o.version), (OrderStatus::Filled, dec!(2), Some(dec!(99.5)), 4));
+        assert_eq!(
+            (o.status.clone(), o.executed_qty, o.avg_price, o.version),
+            (OrderStatus::Filled, dec!(2), Some(dec!(99.5)), 4)
+        );
         assert_eq!((o.updated_by, o.updated_at), (Writer::Sync, w.now));
     }
 
@@ -270,13 +294,31 @@ mod tests {
     fn partial_fill_updates_executed_qty_and_avg_price() {
         let mut w = World::new();
         w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(2), dec!(0)));
-        w.snap.open_orders.push(ex_order("BTCUSDT", 1, "bot-1", Side::Buy, dec!(100), dec!(2), dec!(0.5), OrderStatus::PartiallyFilled));
+        w.snap.open_orders.push(ex_order(
+            "BTCUSDT",
+            1,
+            "bot-1",
+            Side::Buy,
+            dec!(100),
+            dec!(2),
+            dec!(0.5),
+            OrderStatus::PartiallyFilled,
+        ));
         let plan = reconcile(&w.input());
         let o = only_order(&plan);
-        assert_eq!((o.status.clone(), o.executed_qty, o.avg_price), (OrderStatus::PartiallyFilled, dec!(0.5), Some(dec!(100))));
+        assert_eq!(
+            (o.status.clone(), o.executed_qty, o.avg_price),
+            (OrderStatus::PartiallyFilled, dec!(0.5), Some(dec!(100)))
+        );
         // Same state as the exchange (decimals compared as numbers): no correction.
         let mut w2 = World::new();
-        let mut db = order_rec("BTCUSDT", 1, OrderStatus::PartiallyFilled, dec!(2.0), dec!(0.50));
+        let mut db = order_rec(
+            "BTCUSDT",
+            1,
+            OrderStatus::PartiallyFilled,
+            dec!(2.0),
+            dec!(0.50),
+        );
         db.avg_price = Some(dec!(100.00));
         w2.db_order(db);
         w2.snap.open_orders = w.snap.open_orders.clone();
@@ -287,19 +329,35 @@ mod tests {
     fn unknown_order_is_not_cancelled_and_flagged_after_n_runs() {
         let mut w = World::new();
         w.db_order(order_rec("BTCUSDT", 9, OrderStatus::New, dec!(1), dec!(0)));
-        w.snap.order_lookups.insert((sym("BTCUSDT"), 9), OrderLookup::NotFound);
+        w.snap
+            .order_lookups
+            .insert((sym("BTCUSDT"), 9), OrderLookup::NotFound);
         for run in 1..=3u32 {
             let plan = reconcile(&w.input());
             let o = only_order(&plan).clone();
             assert_eq!(o.status, OrderStatus::Unknown);
             assert_eq!(o.unknown_runs, run);
-            let flagged = plan.discrepancies.iter().any(|d| d.key == "order_unknown:BTCUSDT:9");
+            let flagged = plan
+                .discrepancies
+                .iter()
+                .any(|d| d.key == "order_unknown:BTCUSDT:9");
             assert_eq!(flagged, run >= 3, "run {run}");
             w.db_order(o); // applied
         }
         // Found later: back to its true status, counter reset.
-        let ex = ex_order("BTCUSDT", 9, "bot-9", Side::Buy, dec!(100), dec!(1), dec!(1), OrderStatus::Filled);
-        w.snap.order_lookups.insert((sym("BTCUSDT"), 9), OrderLookup::Found(ex));
+        let ex = ex_order(
+            "BTCUSDT",
+            9,
+            "bot-9",
+            Side::Buy,
+            dec!(100),
+            dec!(1),
+            dec!(1),
+            OrderStatus::Filled,
+        );
+        w.snap
+            .order_lookups
+            .insert((sym("BTCUSDT"), 9), OrderLookup::Found(ex));
         let o = only_order(&reconcile(&w.input())).clone();
         assert_eq!((o.status, o.unknown_runs), (OrderStatus::Filled, 0));
     }
@@ -307,13 +365,24 @@ mod tests {
     #[test]
     fn archived_order_is_terminal_with_zero_fill() {
         let mut w = World::new();
-        let mut db = order_rec("BTCUSDT", 4, OrderStatus::PartiallyFilled, dec!(1), dec!(0.3));
+        let mut db = order_rec(
+            "BTCUSDT",
+            4,
+            OrderStatus::PartiallyFilled,
+            dec!(1),
+            dec!(0.3),
+        );
         db.avg_price = Some(dec!(100));
         w.db_order(db);
-        w.snap.order_lookups.insert((sym("BTCUSDT"), 4), OrderLookup::Archived);
+        w.snap
+            .order_lookups
+            .insert((sym("BTCUSDT"), 4), OrderLookup::Archived);
         let plan = reconcile(&w.input());
         let o = only_order(&plan);
-        assert_eq!((o.status.clone(), o.executed_qty, o.avg_price), (OrderStatus::Canceled, dec!(0), None));
+        assert_eq!(
+            (o.status.clone(), o.executed_qty, o.avg_price),
+            (OrderStatus::Canceled, dec!(0), None)
+        );
         assert!(o.status.is_terminal());
         assert!(plan.corrections[0].reason.contains("archived"));
     }
@@ -328,27 +397,65 @@ mod tests {
     #[test]
     fn terminal_order_is_never_looked_up_again() {
         let mut w = World::new();
-        w.db_order(order_rec("BTCUSDT", 4, OrderStatus::Filled, dec!(1), dec!(1)));
-        w.snap.order_lookups.insert((sym("BTCUSDT"), 4), OrderLookup::NotFound);
+        w.db_order(order_rec(
+            "BTCUSDT",
+            4,
+            OrderStatus::Filled,
+            dec!(1),
+            dec!(1),
+        ));
+        w.snap
+            .order_lookups
+            .insert((sym("BTCUSDT"), 4), OrderLookup::NotFound);
         assert!(reconcile(&w.input()).corrections.is_empty());
     }
 
     #[test]
     fn external_order_classified_by_client_id_prefix() {
         let mut w = World::new();
-        w.snap.open_orders.push(ex_order("BTCUSDT", 1, "bot-abc", Side::Buy, dec!(100), dec!(1), dec!(0), OrderStatus::New));
-        w.snap.open_orders.push(ex_order("BTCUSDT", 2, "web_xyz", Side::Sell, dec!(110), dec!(1), dec!(0), OrderStatus::New));
+        w.snap.open_orders.push(ex_order(
+            "BTCUSDT",
+            1,
+            "bot-abc",
+            Side::Buy,
+            dec!(100),
+            dec!(1),
+            dec!(0),
+            OrderStatus::New,
+        ));
+        w.snap.open_orders.push(ex_order(
+            "BTCUSDT",
+            2,
+            "web_xyz",
+            Side::Sell,
+            dec!(110),
+            dec!(1),
+            dec!(0),
+            OrderStatus::New,
+        ));
         let plan = reconcile(&w.input());
         let rec = of_kind(&plan, CorrectionKind::OrderRecorded);
         assert_eq!(rec.len(), 2);
         assert!(rec.iter().all(|c| c.expect == Expect::Absent));
-        let origins: Vec<_> = rec.iter().map(|c| match &c.after {
-            Record::Order(o) => (o.order_id, o.origin, o.version),
-            _ => panic!(),
-        }).collect();
-        assert_eq!(origins, vec![(1, OrderOrigin::Bot, 1), (2, OrderOrigin::External, 1)]);
-        let keys: Vec<_> = plan.discrepancies.iter().map(|d| (d.key.as_str(), d.severity)).collect();
+        let origins: Vec<_> = rec
+            .iter()
+            .map(|c| match &c.after {
+                Record::Order(o) => (o.order_id, o.origin, o.version),
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(
+            origins,
+            vec![(1, OrderOrigin::Bot, 1), (2, OrderOrigin::External, 1)]
+        );
+        let keys: Vec<_> = plan
+            .discrepancies
+            .iter()
+            .map(|d| (d.key.as_str(), d.severity))
+            .collect();
         assert_eq!(keys, vec![("order_external:BTCUSDT:2", Severity::Info)]);
-        assert!(plan.notes.contains(&"New order found on exchange: BTCUSDT SELL 1 @ 110 (external, id 2)".to_owned()));
+        assert!(plan.notes.contains(
+            &"New order found on exchange: BTCUSDT SELL 1 @ 110 (external, id 2)".to_owned()
+        ));
     }
 }

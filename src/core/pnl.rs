@@ -89,9 +89,36 @@ mod tests {
     #[test]
     fn average_cost_includes_quote_fees_and_sells_realize_against_it() {
         let base = asset("BTC");
-        let b1 = trade("BTCUSDT", 1, Side::Buy, dec!(100), dec!(1), dec!(1), "USDT", dec!(1));
-        let b2 = trade("BTCUSDT", 2, Side::Buy, dec!(200), dec!(1), dec!(1), "USDT", dec!(1));
-        let s3 = trade("BTCUSDT", 3, Side::Sell, dec!(300), dec!(1), dec!(2), "USDT", dec!(2));
+        let b1 = trade(
+            "BTCUSDT",
+            1,
+            Side::Buy,
+            dec!(100),
+            dec!(1),
+            dec!(1),
+            "USDT",
+            dec!(1),
+        );
+        let b2 = trade(
+            "BTCUSDT",
+            2,
+            Side::Buy,
+            dec!(200),
+            dec!(1),
+            dec!(1),
+            "USDT",
+            dec!(1),
+        );
+        let s3 = trade(
+            "BTCUSDT",
+            3,
+            Side::Sell,
+            dec!(300),
+            dec!(1),
+            dec!(2),
+            "USDT",
+            dec!(2),
+        );
         let (basis, realized) = replay([&s3, &b1, &b2], &base);
         // avg cost = (100 + 1 + 200 + 1) / 2 = 151; sell: (300 - 151) * 1 - 2 = 147
         assert_eq!(realized.get(&3), Some(&dec!(147)));
@@ -102,7 +129,16 @@ mod tests {
     #[test]
     fn fee_in_base_reduces_quantity_received() {
         let base = asset("BTC");
-        let b = trade("BTCUSDT", 1, Side::Buy, dec!(100), dec!(1), dec!(0.01), "BTC", dec!(1));
+        let b = trade(
+            "BTCUSDT",
+            1,
+            Side::Buy,
+            dec!(100),
+            dec!(1),
+            dec!(0.01),
+            "BTC",
+            dec!(1),
+        );
         let (basis, _) = replay([&b], &base);
         assert_eq!(basis.qty, dec!(0.99));
         assert_eq!(basis.avg_cost * dec!(0.99), dec!(100));
@@ -111,8 +147,26 @@ mod tests {
     #[test]
     fn sell_beyond_known_holding_realizes_only_the_covered_part() {
         let base = asset("BTC");
-        let b = trade("BTCUSDT", 1, Side::Buy, dec!(100), dec!(1), dec!(0), "USDT", dec!(0));
-        let s = trade("BTCUSDT", 2, Side::Sell, dec!(150), dec!(3), dec!(1), "USDT", dec!(1));
+        let b = trade(
+            "BTCUSDT",
+            1,
+            Side::Buy,
+            dec!(100),
+            dec!(1),
+            dec!(0),
+            "USDT",
+            dec!(0),
+        );
+        let s = trade(
+            "BTCUSDT",
+            2,
+            Side::Sell,
+            dec!(150),
+            dec!(3),
+            dec!(1),
+            "USDT",
+            dec!(1),
+        );
         let (basis, realized) = replay([&b, &s], &base);
         assert_eq!(realized.get(&2), Some(&dec!(49)));
         assert_eq!(basis.qty, dec!(0));

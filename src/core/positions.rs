@@ -24,8 +24,8 @@
 
 use super::{expect_of, next_version, pnl, trades_of, ReconcileInput, Recovered};
 use crate::domain::{
-    Asset, Correction, CorrectionKind, Discrepancy, DustRecord, Expect, Plan, PositionRecord, PositionStatus, Record,
-    Severity, Side, Symbol, SymbolInfo, Writer,
+    Asset, Correction, CorrectionKind, Discrepancy, DustRecord, Expect, Plan, PositionRecord,
+    PositionStatus, Record, Severity, Side, Symbol, SymbolInfo, Writer,
 };
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
@@ -43,10 +43,20 @@ pub fn position_symbol<'a>(
 
 /// True when `total` of the symbol's base is a position (not dust).
 pub fn is_position_size(total: Decimal, info: &SymbolInfo, price: Option<Decimal>) -> bool {
-    total > Decimal::ZERO && total >= info.min_qty && price.is_none_or(|p| total * p >= info.min_notional)
+    total > Decimal::ZERO
+        && total >= info.min_qty
+        && price.is_none_or(|p| total * p >= info.min_notional)
 }
 
-fn discrepancy(key: String, kind: &str, symbol: &Symbol, asset: &Asset, before: String, after: String, message: String) -> Discrepancy {
+fn discrepancy(
+    key: String,
+    kind: &str,
+    symbol: &Symbol,
+    asset: &Asset,
+    before: String,
+    after: String,
+    message: String,
+) -> Discrepancy {
     Discrepancy {
         key,
         kind: kind.to_owned(),
@@ -65,12 +75,24 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
     let records = input.records;
     let quotes = &input.config.quote_assets;
     let mut assets: BTreeSet<Asset> = snapshot.balances.keys().cloned().collect();
-    assets.extend(records.positions.values().filter(|p| p.status == PositionStatus::Open).map(|p| p.base.clone()));
+    assets.extend(
+        records
+            .positions
+            .values()
+            .filter(|p| p.status == PositionStatus::Open)
+            .map(|p| p.base.clone()),
+    );
     assets.extend(records.dust.keys().cloned());
 
     for base in assets.iter().filter(|a| !quotes.contains(a)) {
-        let total = snapshot.balances.get(base).map_or(Decimal::ZERO, |b| b.total());
-        let db_open = records.positions.values().find(|p| p.status == PositionStatus::Open && &p.base == base);
+        let total = snapshot
+            .balances
+            .get(base)
+            .map_or(Decimal::ZERO, |b| b.total());
+        let db_open = records
+            .positions
+            .values()
+            .find(|p| p.status == PositionStatus::Open && &p.base == base);
         let info = match db_open {
             Some(p) => snapshot.symbols.get(&p.symbol),
             None => position_symbol(base, &snapshot.symbols, quotes),
@@ -80,7 +102,10 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
             (None, Some(i)) => i.symbol.clone(),
             (None, None) => {
                 if !total.is_zero() {
-                    plan.notes.push(format!("No symbol of {base} against {}: holding not classified", quote_list(quotes)));
+                    plan.notes.push(format!(
+                        "No symbol of {base} against {}: holding not classified",
+                        quote_list(quotes)
+                    ));
                 }
                 continue;
             }
@@ -93,7 +118,9 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
             Some(i) => is_position_size(total, i, price),
             None if total.is_zero() => false,
             None => {
-                plan.notes.push(format!("No trading rules for {symbol}: position of {base} not checked"));
+                plan.notes.push(format!(
+                    "No trading rules for {symbol}: position of {base} not checked"
+                ));
                 continue;
             }
         };
@@ -104,9 +131,15 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
         if db_dust.map_or(!dust_qty.is_zero(), |d| d.quantity != dust_qty) {
             let expect = expect_of(db_dust.map(|d| d.version));
             let reason = if dust_qty.is_zero() {
-                format!("Dust of {base} cleared: holding is now {} (position or zero)", total.normalize())
+                format!(
+                    "Dust of {base} cleared: holding is now {} (position or zero)",
+                    total.normalize()
+                )
             } else {
-                format!("Dust recorded: {base} {} (below {symbol} minimum size)", dust_qty.normalize())
+                format!(
+                    "Dust recorded: {base} {} (below {symbol} minimum size)",
+                    dust_qty.normalize()
+                )
             };
             plan.notes.push(reason.clone());
             plan.corrections.push(Correction {
@@ -152,7 +185,10 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
                     updated_at: input.now,
                     updated_by: Writer::Sync,
                 };
-                let note = format!("New position found on exchange: {symbol} long {}", total.normalize());
+                let note = format!(
+                    "New position found on exchange: {symbol} long {}",
+                    total.normalize()
+                );
                 plan.notes.push(note.clone());
                 plan.discrepancies.push(discrepancy(
                     format!("position_recovered:{symbol}"),
@@ -194,7 +230,11 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
                     updated_by: Writer::Sync,
                     ..db.clone()
                 };
-                let note = format!("Position closed on exchange: {symbol} {} {}", db.side, db.quantity.normalize());
+                let note = format!(
+                    "Position closed on exchange: {symbol} {} {}",
+                    db.side,
+                    db.quantity.normalize()
+                );
                 plan.notes.push(note.clone());
                 plan.discrepancies.push(discrepancy(
                     format!("position_closed:{symbol}"),
@@ -214,9 +254,14 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
                 });
             }
             (Some(db), true) => {
-                let new_buys = recovered.values().any(|t| t.symbol == symbol && t.side == Side::Buy);
-                let entry_price =
-                    if new_buys && basis.qty > Decimal::ZERO { basis.avg_cost } else { db.entry_price };
+                let new_buys = recovered
+                    .values()
+                    .any(|t| t.symbol == symbol && t.side == Side::Buy);
+                let entry_price = if new_buys && basis.qty > Decimal::ZERO {
+                    basis.avg_cost
+                } else {
+                    db.entry_price
+                };
                 if db.quantity == total && db.entry_price == entry_price {
                     continue;
                 }
@@ -249,7 +294,11 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
 }
 
 fn quote_list(quotes: &[Asset]) -> String {
-    quotes.iter().map(Asset::as_str).collect::<Vec<_>>().join("/")
+    quotes
+        .iter()
+        .map(Asset::as_str)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 #[cfg(test)]
@@ -261,10 +310,13 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn positions(plan: &Plan) -> Vec<&PositionRecord> {
-        plan.corrections.iter().filter_map(|c| match &c.after {
-            Record::Position(p) => Some(p),
-            _ => None,
-        }).collect()
+        plan.corrections
+            .iter()
+            .filter_map(|c| match &c.after {
+                Record::Position(p) => Some(p),
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]
@@ -275,8 +327,13 @@ mod tests {
         assert!(positions(&plan).is_empty());
         let dust = of_kind(&plan, CorrectionKind::DustRecorded);
         assert_eq!(dust.len(), 1);
-        let Record::Dust(d) = &dust[0].after else { panic!() };
-        assert_eq!((d.asset.as_str(), d.quantity, d.version), ("BTC", dec!(0.00005), 1));
+        let Record::Dust(d) = &dust[0].after else {
+            panic!()
+        };
+        assert_eq!(
+            (d.asset.as_str(), d.quantity, d.version),
+            ("BTC", dec!(0.00005), 1)
+        );
     }
 
     #[test]
@@ -301,16 +358,47 @@ mod tests {
     fn missing_position_recovered_at_average_cost_of_known_fills() {
         let mut w = World::new();
         w.ex_bal("BTC", dec!(0.001), dec!(0));
-        w.snap_fills("BTCUSDT", vec![
-            fill("BTCUSDT", 1, 1, Side::Buy, dec!(40000), dec!(0.0005), dec!(0), "USDT", 10),
-            fill("BTCUSDT", 2, 2, Side::Buy, dec!(60000), dec!(0.0005), dec!(0), "USDT", 20),
-        ]);
+        w.snap_fills(
+            "BTCUSDT",
+            vec![
+                fill(
+                    "BTCUSDT",
+                    1,
+                    1,
+                    Side::Buy,
+                    dec!(40000),
+                    dec!(0.0005),
+                    dec!(0),
+                    "USDT",
+                    10,
+                ),
+                fill(
+                    "BTCUSDT",
+                    2,
+                    2,
+                    Side::Buy,
+                    dec!(60000),
+                    dec!(0.0005),
+                    dec!(0),
+                    "USDT",
+                    20,
+                ),
+            ],
+        );
         let plan = reconcile(&w.input());
         let p = positions(&plan)[0];
-        assert_eq!((p.entry_price, p.quantity, p.opened_at, p.recovered), (dec!(50000), dec!(0.001), 10, true));
+        assert_eq!(
+            (p.entry_price, p.quantity, p.opened_at, p.recovered),
+            (dec!(50000), dec!(0.001), 10, true)
+        );
         assert_eq!(p.side, "long");
-        assert!(plan.notes.contains(&"New position found on exchange: BTCUSDT long 0.001".to_owned()));
-        assert!(plan.discrepancies.iter().any(|d| d.key == "position_recovered:BTCUSDT"));
+        assert!(plan
+            .notes
+            .contains(&"New position found on exchange: BTCUSDT long 0.001".to_owned()));
+        assert!(plan
+            .discrepancies
+            .iter()
+            .any(|d| d.key == "position_recovered:BTCUSDT"));
     }
 
     #[test]
@@ -319,29 +407,71 @@ mod tests {
         w.ex_bal("BTC", dec!(0.001), dec!(0));
         let plan = reconcile(&w.input());
         assert_eq!(positions(&plan)[0].entry_price, dec!(50000));
-        assert_eq!(of_kind(&plan, CorrectionKind::PositionRecovered)[0].expect, Expect::Absent);
+        assert_eq!(
+            of_kind(&plan, CorrectionKind::PositionRecovered)[0].expect,
+            Expect::Absent
+        );
     }
 
     #[test]
     fn position_closed_while_bot_down_gets_exit_price_and_realized_pnl() {
         let mut w = World::new();
         w.db_position(position("ETHUSDT", "ETH", dec!(0.5), dec!(2000), 5));
-        w.db_trade(trade("ETHUSDT", 1, Side::Buy, dec!(2000), dec!(0.5), dec!(0), "USDT", dec!(0)));
-        w.snap_fills("ETHUSDT", vec![
-            fill("ETHUSDT", 2, 9, Side::Sell, dec!(2100), dec!(0.25), dec!(0.5), "USDT", 10),
-            fill("ETHUSDT", 3, 9, Side::Sell, dec!(2300), dec!(0.25), dec!(0.5), "USDT", 11),
-        ]);
+        w.db_trade(trade(
+            "ETHUSDT",
+            1,
+            Side::Buy,
+            dec!(2000),
+            dec!(0.5),
+            dec!(0),
+            "USDT",
+            dec!(0),
+        ));
+        w.snap_fills(
+            "ETHUSDT",
+            vec![
+                fill(
+                    "ETHUSDT",
+                    2,
+                    9,
+                    Side::Sell,
+                    dec!(2100),
+                    dec!(0.25),
+                    dec!(0.5),
+                    "USDT",
+                    10,
+                ),
+                fill(
+                    "ETHUSDT",
+                    3,
+                    9,
+                    Side::Sell,
+                    dec!(2300),
+                    dec!(0.25),
+                    dec!(0.5),
+                    "USDT",
+                    11,
+                ),
+            ],
+        );
         let plan = reconcile(&w.input());
         let c = &of_kind(&plan, CorrectionKind::PositionClosed)[0];
         assert_eq!(c.expect, Expect::Version(2));
-        let Record::Position(p) = &c.after else { panic!() };
+        let Record::Position(p) = &c.after else {
+            panic!()
+        };
         assert_eq!(p.status, PositionStatus::Closed);
         assert_eq!(p.exit_price, Some(dec!(2200)));
         // (2100-2000)*0.25 - 0.5 + (2300-2000)*0.25 - 0.5 = 99
         assert_eq!(p.realized_pnl, dec!(99));
         assert_eq!((p.closed_at, p.version), (Some(11), 3));
-        assert!(plan.notes.contains(&"Position closed on exchange: ETHUSDT long 0.5".to_owned()));
-        assert!(plan.discrepancies.iter().any(|d| d.key == "position_closed:ETHUSDT"));
+        assert!(plan
+            .notes
+            .contains(&"Position closed on exchange: ETHUSDT long 0.5".to_owned()));
+        assert!(plan
+            .discrepancies
+            .iter()
+            .any(|d| d.key == "position_closed:ETHUSDT"));
     }
 
     #[test]
@@ -349,7 +479,9 @@ mod tests {
         let mut w = World::new();
         w.db_position(position("ETHUSDT", "ETH", dec!(0.5), dec!(1800), 5));
         let plan = reconcile(&w.input());
-        let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionClosed)[0].after else { panic!() };
+        let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionClosed)[0].after else {
+            panic!()
+        };
         assert_eq!((p.exit_price, p.closed_at), (Some(dec!(2000)), Some(w.now)));
     }
 
@@ -357,26 +489,62 @@ mod tests {
     fn quantity_change_adjusts_position_and_new_buys_recompute_entry() {
         let mut w = World::new();
         w.db_position(position("BTCUSDT", "BTC", dec!(0.001), dec!(40000), 5));
-        w.db_trade(trade("BTCUSDT", 1, Side::Buy, dec!(40000), dec!(0.001), dec!(0), "USDT", dec!(0)));
+        w.db_trade(trade(
+            "BTCUSDT",
+            1,
+            Side::Buy,
+            dec!(40000),
+            dec!(0.001),
+            dec!(0),
+            "USDT",
+            dec!(0),
+        ));
         w.ex_bal("BTC", dec!(0.002), dec!(0));
-        w.snap_fills("BTCUSDT", vec![fill("BTCUSDT", 2, 2, Side::Buy, dec!(60000), dec!(0.001), dec!(0), "USDT", 9)]);
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                2,
+                2,
+                Side::Buy,
+                dec!(60000),
+                dec!(0.001),
+                dec!(0),
+                "USDT",
+                9,
+            )],
+        );
         let plan = reconcile(&w.input());
-        let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionAdjusted)[0].after else { panic!() };
+        let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionAdjusted)[0].after else {
+            panic!()
+        };
         assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(50000)));
         // Without new fills the entry price is kept.
         w.snap.history.clear();
         let plan = reconcile(&w.input());
-        let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionAdjusted)[0].after else { panic!() };
+        let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionAdjusted)[0].after else {
+            panic!()
+        };
         assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(40000)));
     }
 
     #[test]
     fn dust_that_grew_into_a_position_is_cleared_not_deleted() {
         let mut w = World::new();
-        w.recs.dust.insert(asset("BTC"), DustRecord { asset: asset("BTC"), quantity: dec!(0.00001), version: 2, updated_at: 0 });
+        w.recs.dust.insert(
+            asset("BTC"),
+            DustRecord {
+                asset: asset("BTC"),
+                quantity: dec!(0.00001),
+                version: 2,
+                updated_at: 0,
+            },
+        );
         w.ex_bal("BTC", dec!(0.01), dec!(0));
         let plan = reconcile(&w.input());
-        let Record::Dust(d) = &of_kind(&plan, CorrectionKind::DustRecorded)[0].after else { panic!() };
+        let Record::Dust(d) = &of_kind(&plan, CorrectionKind::DustRecorded)[0].after else {
+            panic!()
+        };
         assert_eq!((d.quantity, d.version), (dec!(0), 3));
         assert_eq!(of_kind(&plan, CorrectionKind::PositionRecovered).len(), 1);
     }

@@ -2,8 +2,8 @@
 
 use super::{Mode, RulesConfig};
 use crate::domain::{
-    Asset, Balance, CursorRecord, ExchangeOrder, Millis, OrderStatus, PositionStatus, Records, Symbol, SymbolInfo,
-    SyncState,
+    Asset, Balance, CursorRecord, ExchangeOrder, Millis, OrderStatus, PositionStatus, Records,
+    Symbol, SymbolInfo, SyncState,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,13 @@ pub fn symbols_to_check(
     config: &RulesConfig,
 ) -> BTreeSet<Symbol> {
     let mut out = BTreeSet::new();
-    out.extend(records.positions.values().filter(|p| p.status == PositionStatus::Open).map(|p| p.symbol.clone()));
+    out.extend(
+        records
+            .positions
+            .values()
+            .filter(|p| p.status == PositionStatus::Open)
+            .map(|p| p.symbol.clone()),
+    );
     out.extend(
         records
             .orders
@@ -61,7 +67,10 @@ pub fn symbols_to_check(
 /// The orders the shell must look up one by one (`GET /api/v3/order`): open or unknown in
 /// the DB and not in the exchange's open orders. Sorted.
 pub fn orders_to_query(records: &Records, open_orders: &[ExchangeOrder]) -> Vec<(Symbol, u64)> {
-    let open: BTreeSet<(&Symbol, u64)> = open_orders.iter().map(|o| (&o.symbol, o.order_id)).collect();
+    let open: BTreeSet<(&Symbol, u64)> = open_orders
+        .iter()
+        .map(|o| (&o.symbol, o.order_id))
+        .collect();
     records
         .orders
         .iter()
@@ -77,7 +86,12 @@ pub fn orders_to_query(records: &Records, open_orders: &[ExchangeOrder]) -> Vec<
 /// are never re-inserted, and the cursor only moves forward). `lookback_days_override`
 /// replaces the mode's default (the shell passes the request's override, or the
 /// configured `RulesConfig` lookback).
-pub fn fills_start(cursor: Option<&CursorRecord>, mode: Mode, lookback_days_override: Option<u32>, now: Millis) -> FillsStart {
+pub fn fills_start(
+    cursor: Option<&CursorRecord>,
+    mode: Mode,
+    lookback_days_override: Option<u32>,
+    now: Millis,
+) -> FillsStart {
     let days = lookback_days_override.unwrap_or(match mode {
         Mode::Periodic => 7,
         Mode::Emergency => 30,
@@ -105,11 +119,20 @@ pub fn fills_start(cursor: Option<&CursorRecord>, mode: Mode, lookback_days_over
 /// gives `updateTime` returns them anyway), so a DB balance edited by hand is still
 /// corrected. A run that skips on this test skips only the per-symbol history and order
 /// lookups.
-pub fn nothing_changed(state: &SyncState, account_update_time: Millis, records: &Records, open_orders: &[ExchangeOrder]) -> bool {
+pub fn nothing_changed(
+    state: &SyncState,
+    account_update_time: Millis,
+    records: &Records,
+    open_orders: &[ExchangeOrder],
+) -> bool {
     if state.last_account_update_time != Some(account_update_time) {
         return false;
     }
-    if records.orders.values().any(|o| o.status == OrderStatus::Unknown) {
+    if records
+        .orders
+        .values()
+        .any(|o| o.status == OrderStatus::Unknown)
+    {
         return false;
     }
     let db: BTreeMap<(&Symbol, u64), (&OrderStatus, Decimal)> = records
@@ -118,15 +141,20 @@ pub fn nothing_changed(state: &SyncState, account_update_time: Millis, records: 
         .filter(|o| o.status.is_open())
         .map(|o| ((&o.symbol, o.order_id), (&o.status, o.executed_qty)))
         .collect();
-    let ex: BTreeMap<(&Symbol, u64), (&OrderStatus, Decimal)> =
-        open_orders.iter().map(|o| ((&o.symbol, o.order_id), (&o.status, o.executed_qty))).collect();
+    let ex: BTreeMap<(&Symbol, u64), (&OrderStatus, Decimal)> = open_orders
+        .iter()
+        .map(|o| ((&o.symbol, o.order_id), (&o.status, o.executed_qty)))
+        .collect();
     db == ex
 }
 
 /// A periodic run refuses to start within `min_interval_ms` of the last success. An
 /// emergency run is never too soon.
 pub fn too_soon(state: &SyncState, now: Millis, min_interval_ms: Millis, mode: Mode) -> bool {
-    mode == Mode::Periodic && state.last_success_at.is_some_and(|t| now - t < min_interval_ms)
+    mode == Mode::Periodic
+        && state
+            .last_success_at
+            .is_some_and(|t| now - t < min_interval_ms)
 }
 
 #[cfg(test)]
@@ -137,7 +165,13 @@ mod tests {
     use rust_decimal_macros::dec;
 
     fn cursor(id: Option<u64>) -> CursorRecord {
-        CursorRecord { symbol: sym("BTCUSDT"), last_trade_id: id, last_order_id: None, version: 1, updated_at: 0 }
+        CursorRecord {
+            symbol: sym("BTCUSDT"),
+            last_trade_id: id,
+            last_order_id: None,
+            version: 1,
+            updated_at: 0,
+        }
     }
 
     #[test]
@@ -145,37 +179,96 @@ mod tests {
         let mut w = World::new();
         w.recs.state.last_account_update_time = Some(42);
         w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(1), dec!(0)));
-        w.db_order(order_rec("BTCUSDT", 2, OrderStatus::Filled, dec!(1), dec!(1)));
-        let open = vec![ex_order("BTCUSDT", 1, "bot-1", Side::Buy, dec!(100), dec!(1), dec!(0.0), OrderStatus::New)];
+        w.db_order(order_rec(
+            "BTCUSDT",
+            2,
+            OrderStatus::Filled,
+            dec!(1),
+            dec!(1),
+        ));
+        let open = vec![ex_order(
+            "BTCUSDT",
+            1,
+            "bot-1",
+            Side::Buy,
+            dec!(100),
+            dec!(1),
+            dec!(0.0),
+            OrderStatus::New,
+        )];
         assert!(nothing_changed(&w.recs.state, 42, &w.recs, &open));
-        assert!(!nothing_changed(&w.recs.state, 43, &w.recs, &open), "updateTime moved");
-        assert!(!nothing_changed(&w.recs.state, 42, &w.recs, &[]), "order gone from exchange");
+        assert!(
+            !nothing_changed(&w.recs.state, 43, &w.recs, &open),
+            "updateTime moved"
+        );
+        assert!(
+            !nothing_changed(&w.recs.state, 42, &w.recs, &[]),
+            "order gone from exchange"
+        );
         let mut partly = open.clone();
         partly[0].executed_qty = dec!(0.5);
-        assert!(!nothing_changed(&w.recs.state, 42, &w.recs, &partly), "partial fill");
-        w.db_order(order_rec("BTCUSDT", 3, OrderStatus::Unknown, dec!(1), dec!(0)));
-        assert!(!nothing_changed(&w.recs.state, 42, &w.recs, &open), "unknown order pending");
+        assert!(
+            !nothing_changed(&w.recs.state, 42, &w.recs, &partly),
+            "partial fill"
+        );
+        w.db_order(order_rec(
+            "BTCUSDT",
+            3,
+            OrderStatus::Unknown,
+            dec!(1),
+            dec!(0),
+        ));
+        assert!(
+            !nothing_changed(&w.recs.state, 42, &w.recs, &open),
+            "unknown order pending"
+        );
         let fresh = crate::domain::SyncState::default();
-        assert!(!nothing_changed(&fresh, 42, &Records::default(), &[]), "no complete run yet");
+        assert!(
+            !nothing_changed(&fresh, 42, &Records::default(), &[]),
+            "no complete run yet"
+        );
     }
 
     #[test]
     fn too_soon_only_for_periodic_runs() {
-        let state = SyncState { last_success_at: Some(1_000), ..SyncState::default() };
+        let state = SyncState {
+            last_success_at: Some(1_000),
+            ..SyncState::default()
+        };
         assert!(too_soon(&state, 1_500, 1_000, Mode::Periodic));
         assert!(!too_soon(&state, 2_000, 1_000, Mode::Periodic));
         assert!(!too_soon(&state, 1_500, 1_000, Mode::Emergency));
-        assert!(!too_soon(&SyncState::default(), 1_500, 1_000, Mode::Periodic));
+        assert!(!too_soon(
+            &SyncState::default(),
+            1_500,
+            1_000,
+            Mode::Periodic
+        ));
     }
 
     #[test]
     fn fills_start_uses_cursor_when_periodic_and_lookback_otherwise() {
         let now = 100 * DAY_MS;
-        assert_eq!(fills_start(Some(&cursor(Some(41))), Mode::Periodic, None, now), FillsStart::TradeId(42));
-        assert_eq!(fills_start(Some(&cursor(None)), Mode::Periodic, None, now), FillsStart::Time(93 * DAY_MS));
-        assert_eq!(fills_start(None, Mode::Periodic, None, now), FillsStart::Time(93 * DAY_MS));
-        assert_eq!(fills_start(Some(&cursor(Some(41))), Mode::Emergency, None, now), FillsStart::Time(70 * DAY_MS));
-        assert_eq!(fills_start(None, Mode::Periodic, Some(2), now), FillsStart::Time(98 * DAY_MS));
+        assert_eq!(
+            fills_start(Some(&cursor(Some(41))), Mode::Periodic, None, now),
+            FillsStart::TradeId(42)
+        );
+        assert_eq!(
+            fills_start(Some(&cursor(None)), Mode::Periodic, None, now),
+            FillsStart::Time(93 * DAY_MS)
+        );
+        assert_eq!(
+            fills_start(None, Mode::Periodic, None, now),
+            FillsStart::Time(93 * DAY_MS)
+        );
+        assert_eq!(
+            fills_start(Some(&cursor(Some(41))), Mode::Emergency, None, now),
+            FillsStart::Time(70 * DAY_MS)
+        );
+        assert_eq!(
+            fills_start(None, Mode::Periodic, Some(2), now),
+            FillsStart::Time(98 * DAY_MS)
+        );
     }
 
     #[test]
@@ -183,25 +276,82 @@ mod tests {
         let mut w = World::new();
         w.db_position(position("ETHUSDT", "ETH", dec!(1), dec!(1), 0));
         w.db_order(order_rec("XRPUSDT", 1, OrderStatus::New, dec!(1), dec!(0)));
-        w.db_order(order_rec("ADAUSDT", 1, OrderStatus::Filled, dec!(1), dec!(1)));
-        w.recs.cursors.insert(sym("SOLUSDT"), CursorRecord { symbol: sym("SOLUSDT"), last_trade_id: Some(1), last_order_id: None, version: 1, updated_at: 0 });
+        w.db_order(order_rec(
+            "ADAUSDT",
+            1,
+            OrderStatus::Filled,
+            dec!(1),
+            dec!(1),
+        ));
+        w.recs.cursors.insert(
+            sym("SOLUSDT"),
+            CursorRecord {
+                symbol: sym("SOLUSDT"),
+                last_trade_id: Some(1),
+                last_order_id: None,
+                version: 1,
+                updated_at: 0,
+            },
+        );
         w.ex_bal("BTC", dec!(0), dec!(0.5));
         w.ex_bal("USDT", dec!(10), dec!(0));
         w.config.extra_symbols.push(sym("DOGEUSDT"));
-        let open = vec![ex_order("BNBUSDT", 7, "x", Side::Buy, dec!(1), dec!(1), dec!(0), OrderStatus::New)];
+        let open = vec![ex_order(
+            "BNBUSDT",
+            7,
+            "x",
+            Side::Buy,
+            dec!(1),
+            dec!(1),
+            dec!(0),
+            OrderStatus::New,
+        )];
         let got = symbols_to_check(&w.recs, &w.snap.balances, &open, &w.snap.symbols, &w.config);
         let names: Vec<_> = got.iter().map(|s| s.as_str()).collect();
-        assert_eq!(names, vec!["BNBUSDT", "BTCUSDT", "DOGEUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]);
+        assert_eq!(
+            names,
+            vec!["BNBUSDT", "BTCUSDT", "DOGEUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
+        );
     }
 
     #[test]
     fn orders_to_query_are_open_or_unknown_and_not_listed_open() {
         let mut w = World::new();
         w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(1), dec!(0)));
-        w.db_order(order_rec("BTCUSDT", 2, OrderStatus::Unknown, dec!(1), dec!(0)));
-        w.db_order(order_rec("BTCUSDT", 3, OrderStatus::Filled, dec!(1), dec!(1)));
-        w.db_order(order_rec("BTCUSDT", 4, OrderStatus::PartiallyFilled, dec!(1), dec!(0.1)));
-        let open = vec![ex_order("BTCUSDT", 4, "bot-4", Side::Buy, dec!(1), dec!(1), dec!(0.1), OrderStatus::PartiallyFilled)];
-        assert_eq!(orders_to_query(&w.recs, &open), vec![(sym("BTCUSDT"), 1), (sym("BTCUSDT"), 2)]);
+        w.db_order(order_rec(
+            "BTCUSDT",
+            2,
+            OrderStatus::Unknown,
+            dec!(1),
+            dec!(0),
+        ));
+        w.db_order(order_rec(
+            "BTCUSDT",
+            3,
+            OrderStatus::Filled,
+            dec!(1),
+            dec!(1),
+        ));
+        w.db_order(order_rec(
+            "BTCUSDT",
+            4,
+            OrderStatus::PartiallyFilled,
+            dec!(1),
+            dec!(0.1),
+        ));
+        let open = vec![ex_order(
+            "BTCUSDT",
+            4,
+            "bot-4",
+            Side::Buy,
+            dec!(1),
+            dec!(1),
+            dec!(0.1),
+            OrderStatus::PartiallyFilled,
+        )];
+        assert_eq!(
+            orders_to_query(&w.recs, &open),
+            vec![(sym("BTCUSDT"), 1), (sym("BTCUSDT"), 2)]
+        );
     }
 }

@@ -107,7 +107,13 @@ pub fn ex_order(
     }
 }
 
-pub fn order_rec(symbol: &str, order_id: u64, status: OrderStatus, orig_qty: Decimal, executed_qty: Decimal) -> OrderRecord {
+pub fn order_rec(
+    symbol: &str,
+    order_id: u64,
+    status: OrderStatus,
+    orig_qty: Decimal,
+    executed_qty: Decimal,
+) -> OrderRecord {
     OrderRecord {
         symbol: sym(symbol),
         order_id,
@@ -128,7 +134,13 @@ pub fn order_rec(symbol: &str, order_id: u64, status: OrderStatus, orig_qty: Dec
     }
 }
 
-pub fn position(symbol: &str, base: &str, qty: Decimal, entry: Decimal, opened_at: Millis) -> PositionRecord {
+pub fn position(
+    symbol: &str,
+    base: &str,
+    qty: Decimal,
+    entry: Decimal,
+    opened_at: Millis,
+) -> PositionRecord {
     PositionRecord {
         symbol: sym(symbol),
         base: asset(base),
@@ -160,30 +172,69 @@ pub struct World {
 impl World {
     /// Symbols BTCUSDT, ETHUSDT, BNBUSDT (min notional 5) with prices; nothing else.
     pub fn new() -> Self {
-        let mut snap = ExchangeSnapshot { taken_at: 1_000_000, ..ExchangeSnapshot::default() };
-        for (b, q, p) in [("BTC", dec!(0.0001), dec!(50000)), ("ETH", dec!(0.001), dec!(2000)), ("BNB", dec!(0.01), dec!(300))] {
+        let mut snap = ExchangeSnapshot {
+            taken_at: 1_000_000,
+            ..ExchangeSnapshot::default()
+        };
+        for (b, q, p) in [
+            ("BTC", dec!(0.0001), dec!(50000)),
+            ("ETH", dec!(0.001), dec!(2000)),
+            ("BNB", dec!(0.01), dec!(300)),
+        ] {
             let info = symbol_info(b, "USDT", q, dec!(5));
             snap.prices.insert(info.symbol.clone(), p);
             snap.symbols.insert(info.symbol.clone(), info);
         }
-        Self { snap, recs: Records::default(), config: RulesConfig::default(), mode: Mode::Periodic, now: 1_000_000 }
+        Self {
+            snap,
+            recs: Records::default(),
+            config: RulesConfig::default(),
+            mode: Mode::Periodic,
+            now: 1_000_000,
+        }
     }
     pub fn input(&self) -> ReconcileInput<'_> {
-        ReconcileInput { snapshot: &self.snap, records: &self.recs, config: &self.config, mode: self.mode, now: self.now }
+        ReconcileInput {
+            snapshot: &self.snap,
+            records: &self.recs,
+            config: &self.config,
+            mode: self.mode,
+            now: self.now,
+        }
     }
     pub fn snap_fills(&mut self, symbol: &str, fills: Vec<Fill>) {
-        self.snap.history.insert(sym(symbol), SymbolHistory { fills, complete: true });
+        self.snap.history.insert(
+            sym(symbol),
+            SymbolHistory {
+                fills,
+                complete: true,
+            },
+        );
     }
     pub fn db_trade(&mut self, t: TradeRecord) {
         self.recs.trades.insert((t.symbol.clone(), t.trade_id), t);
     }
     pub fn ex_bal(&mut self, a: &str, free: Decimal, locked: Decimal) {
-        self.snap.balances.insert(asset(a), Balance { asset: asset(a), free, locked });
+        self.snap.balances.insert(
+            asset(a),
+            Balance {
+                asset: asset(a),
+                free,
+                locked,
+            },
+        );
     }
     pub fn db_bal(&mut self, a: &str, free: Decimal, locked: Decimal) {
         self.recs.balances.insert(
             asset(a),
-            BalanceRecord { asset: asset(a), free, locked, version: 5, updated_at: 0, updated_by: Writer::Bot },
+            BalanceRecord {
+                asset: asset(a),
+                free,
+                locked,
+                version: 5,
+                updated_at: 0,
+                updated_by: Writer::Bot,
+            },
         );
     }
     pub fn db_order(&mut self, o: OrderRecord) {

@@ -31,12 +31,37 @@ fn key_of(r: &Record) -> String {
 
 fn keys(r: &Records) -> BTreeSet<String> {
     let mut k = BTreeSet::new();
-    k.extend(r.balances.values().cloned().map(|x| key_of(&Record::Balance(x))));
-    k.extend(r.positions.values().cloned().map(|x| key_of(&Record::Position(x))));
+    k.extend(
+        r.balances
+            .values()
+            .cloned()
+            .map(|x| key_of(&Record::Balance(x))),
+    );
+    k.extend(
+        r.positions
+            .values()
+            .cloned()
+            .map(|x| key_of(&Record::Position(x))),
+    );
     k.extend(r.dust.values().cloned().map(|x| key_of(&Record::Dust(x))));
-    k.extend(r.orders.values().cloned().map(|x| key_of(&Record::Order(x))));
-    k.extend(r.trades.values().cloned().map(|x| key_of(&Record::Trade(x))));
-    k.extend(r.cursors.values().cloned().map(|x| key_of(&Record::Cursor(x))));
+    k.extend(
+        r.orders
+            .values()
+            .cloned()
+            .map(|x| key_of(&Record::Order(x))),
+    );
+    k.extend(
+        r.trades
+            .values()
+            .cloned()
+            .map(|x| key_of(&Record::Trade(x))),
+    );
+    k.extend(
+        r.cursors
+            .values()
+            .cloned()
+            .map(|x| key_of(&Record::Cursor(x))),
+    );
     k
 }
 
@@ -44,10 +69,22 @@ fn keys(r: &Records) -> BTreeSet<String> {
 fn current(records: &Records, r: &Record) -> Option<Record> {
     match r {
         Record::Balance(b) => records.balances.get(&b.asset).cloned().map(Record::Balance),
-        Record::Position(p) => records.positions.get(&p.symbol).cloned().map(Record::Position),
+        Record::Position(p) => records
+            .positions
+            .get(&p.symbol)
+            .cloned()
+            .map(Record::Position),
         Record::Dust(d) => records.dust.get(&d.asset).cloned().map(Record::Dust),
-        Record::Order(o) => records.orders.get(&(o.symbol.clone(), o.order_id)).cloned().map(Record::Order),
-        Record::Trade(t) => records.trades.get(&(t.symbol.clone(), t.trade_id)).cloned().map(Record::Trade),
+        Record::Order(o) => records
+            .orders
+            .get(&(o.symbol.clone(), o.order_id))
+            .cloned()
+            .map(Record::Order),
+        Record::Trade(t) => records
+            .trades
+            .get(&(t.symbol.clone(), t.trade_id))
+            .cloned()
+            .map(Record::Trade),
         Record::Cursor(c) => records.cursors.get(&c.symbol).cloned().map(Record::Cursor),
     }
 }
@@ -68,16 +105,29 @@ fn apply(records: &Records, plan: &Plan) -> Records {
     let mut out = records.clone();
     let mut seen = BTreeSet::new();
     for c in &plan.corrections {
-        assert!(seen.insert(key_of(&c.after)), "two corrections for {}", key_of(&c.after));
+        assert!(
+            seen.insert(key_of(&c.after)),
+            "two corrections for {}",
+            key_of(&c.after)
+        );
         let now = current(&out, &c.after);
-        assert_eq!(c.before, now, "before must be the record as read: {}", c.reason);
+        assert_eq!(
+            c.before, now,
+            "before must be the record as read: {}",
+            c.reason
+        );
         match c.expect {
             Expect::Absent => {
                 assert!(now.is_none(), "Absent but present: {}", c.reason);
                 assert_eq!(version(&c.after), 1);
             }
             Expect::Version(v) => {
-                assert_eq!(now.as_ref().map(version), Some(v), "stale expect: {}", c.reason);
+                assert_eq!(
+                    now.as_ref().map(version),
+                    Some(v),
+                    "stale expect: {}",
+                    c.reason
+                );
                 assert_eq!(version(&c.after), v + 1);
             }
         }
@@ -113,7 +163,11 @@ fn amount() -> impl Strategy<Value = Decimal> {
 }
 
 fn maybe_amount() -> impl Strategy<Value = Option<(Decimal, Decimal)>> {
-    prop_oneof![Just(None), (amount(), amount()).prop_map(Some), (amount(), Just(Decimal::ZERO)).prop_map(Some)]
+    prop_oneof![
+        Just(None),
+        (amount(), amount()).prop_map(Some),
+        (amount(), Just(Decimal::ZERO)).prop_map(Some)
+    ]
 }
 
 /// (is_sell, price cents, qty 1e-4, fee asset 0 quote / 1 base / 2 BNB, commission 1e-6)
@@ -135,10 +189,19 @@ struct Raw {
 }
 
 fn raw(not_found: bool) -> impl Strategy<Value = Raw> {
-    let fill = (any::<bool>(), 1i64..10_000_000, 1i64..5_000, 0u8..3, 0i64..1_000);
+    let fill = (
+        any::<bool>(),
+        1i64..10_000_000,
+        1i64..5_000,
+        0u8..3,
+        0i64..1_000,
+    );
     let lookup_max = if not_found { 6u8 } else { 5u8 };
     (
-        (proptest::collection::vec(maybe_amount(), 4), proptest::collection::vec(maybe_amount(), 4)),
+        (
+            proptest::collection::vec(maybe_amount(), 4),
+            proptest::collection::vec(maybe_amount(), 4),
+        ),
         proptest::collection::vec(proptest::collection::vec(fill, 0..5), 3),
         proptest::collection::vec(0usize..6, 3),
         proptest::collection::vec(proptest::option::of(0u8..6), 3),
@@ -150,7 +213,18 @@ fn raw(not_found: bool) -> impl Strategy<Value = Raw> {
         proptest::collection::vec(proptest::option::of(amount()), 3),
     )
         .prop_map(
-            |((ex_bal, db_bal), fills, recorded, cursor, fee_price, ex_orders, db_orders, lookups, positions, dust)| Raw {
+            |(
+                (ex_bal, db_bal),
+                fills,
+                recorded,
+                cursor,
+                fee_price,
+                ex_orders,
+                db_orders,
+                lookups,
+                positions,
+                dust,
+            )| Raw {
                 ex_bal,
                 db_bal,
                 fills,
@@ -192,17 +266,39 @@ fn build(raw: &Raw) -> World {
         let mut fills = Vec::new();
         for (j, (sell, price, qty, fee, comm)) in raw.fills[si].iter().enumerate() {
             let id = j as u64 + 1;
-            let fee_asset = [ "USDT", base, "BNB"][*fee as usize];
+            let fee_asset = ["USDT", base, "BNB"][*fee as usize];
             let side = if *sell { Side::Sell } else { Side::Buy };
             let t = 1_000_000 + id as i64 * 61_000;
-            fills.push(fill(&symbol, id, id, side, Decimal::new(*price, 2), Decimal::new(*qty, 4), Decimal::new(*comm, 6), fee_asset, t));
+            fills.push(fill(
+                &symbol,
+                id,
+                id,
+                side,
+                Decimal::new(*price, 2),
+                Decimal::new(*qty, 4),
+                Decimal::new(*comm, 6),
+                fee_asset,
+                t,
+            ));
             if raw.fee_price {
-                w.snap.fee_prices.insert((sym("BNBUSDT"), super::minute_start(t)), Decimal::new(*price % 50_000 + 1, 2));
+                w.snap.fee_prices.insert(
+                    (sym("BNBUSDT"), super::minute_start(t)),
+                    Decimal::new(*price % 50_000 + 1, 2),
+                );
             }
         }
         // The bot recorded a prefix of the fills.
         for f in fills.iter().take(raw.recorded[si]) {
-            let mut tr = trade(&symbol, f.trade_id, f.side, f.price, f.qty, f.commission, f.commission_asset.as_str(), Decimal::ZERO);
+            let mut tr = trade(
+                &symbol,
+                f.trade_id,
+                f.side,
+                f.price,
+                f.qty,
+                f.commission,
+                f.commission_asset.as_str(),
+                Decimal::ZERO,
+            );
             tr.time = f.time;
             w.db_trade(tr);
         }
@@ -210,7 +306,13 @@ fn build(raw: &Raw) -> World {
             let last = u64::from(c).min(raw.recorded[si].min(raw.fills[si].len()) as u64);
             w.recs.cursors.insert(
                 sym(&symbol),
-                CursorRecord { symbol: sym(&symbol), last_trade_id: Some(last), last_order_id: None, version: 2, updated_at: 0 },
+                CursorRecord {
+                    symbol: sym(&symbol),
+                    last_trade_id: Some(last),
+                    last_order_id: None,
+                    version: 2,
+                    updated_at: 0,
+                },
             );
         }
         if !fills.is_empty() {
@@ -224,33 +326,78 @@ fn build(raw: &Raw) -> World {
             w.db_position(p);
         }
         if let Some(q) = raw.dust[si] {
-            w.recs.dust.insert(asset(base), DustRecord { asset: asset(base), quantity: q, version: 1, updated_at: 0 });
+            w.recs.dust.insert(
+                asset(base),
+                DustRecord {
+                    asset: asset(base),
+                    quantity: q,
+                    version: 1,
+                    updated_at: 0,
+                },
+            );
         }
     }
     for (s, bot, id, partial) in &raw.ex_orders {
         let symbol = format!("{}USDT", BASES[*s as usize]);
-        let client = if *bot { format!("bot-{id}") } else { format!("web-{id}") };
+        let client = if *bot {
+            format!("bot-{id}")
+        } else {
+            format!("web-{id}")
+        };
         let (exec, status) = if *partial {
             (Decimal::new(5, 1), OrderStatus::PartiallyFilled)
         } else {
             (Decimal::ZERO, OrderStatus::New)
         };
-        let o = ex_order(&symbol, u64::from(*id), &client, Side::Buy, Decimal::new(100, 0), Decimal::ONE, exec, status);
-        if !w.snap.open_orders.iter().any(|x| x.symbol == o.symbol && x.order_id == o.order_id) {
+        let o = ex_order(
+            &symbol,
+            u64::from(*id),
+            &client,
+            Side::Buy,
+            Decimal::new(100, 0),
+            Decimal::ONE,
+            exec,
+            status,
+        );
+        if !w
+            .snap
+            .open_orders
+            .iter()
+            .any(|x| x.symbol == o.symbol && x.order_id == o.order_id)
+        {
             w.snap.open_orders.push(o);
         }
     }
     for (k, (s, id, st, exec)) in raw.db_orders.iter().enumerate() {
         let symbol = format!("{}USDT", BASES[*s as usize]);
-        let o = order_rec(&symbol, u64::from(*id), STATUSES[*st as usize].clone(), Decimal::ONE, Decimal::new(i64::from(*exec), 1));
+        let o = order_rec(
+            &symbol,
+            u64::from(*id),
+            STATUSES[*st as usize].clone(),
+            Decimal::ONE,
+            Decimal::new(i64::from(*exec), 1),
+        );
         let key = (o.symbol.clone(), o.order_id);
         if w.recs.orders.contains_key(&key) {
             continue;
         }
-        let listed = w.snap.open_orders.iter().any(|x| x.symbol == o.symbol && x.order_id == o.order_id);
+        let listed = w
+            .snap
+            .open_orders
+            .iter()
+            .any(|x| x.symbol == o.symbol && x.order_id == o.order_id);
         if !listed && (o.status.is_open() || o.status == OrderStatus::Unknown) {
             let found = |status: OrderStatus, exec: Decimal| {
-                OrderLookup::Found(ex_order(&symbol, o.order_id, &o.client_order_id, Side::Buy, Decimal::new(100, 0), Decimal::ONE, exec, status))
+                OrderLookup::Found(ex_order(
+                    &symbol,
+                    o.order_id,
+                    &o.client_order_id,
+                    Side::Buy,
+                    Decimal::new(100, 0),
+                    Decimal::ONE,
+                    exec,
+                    status,
+                ))
             };
             let lookup = match raw.lookups[k % raw.lookups.len()] {
                 1 => Some(found(OrderStatus::Filled, Decimal::ONE)),
@@ -274,7 +421,10 @@ fn check_agrees(w: &World, before: &Records, after: &Records) {
     // Balances.
     for a in ASSETS {
         let a = asset(a);
-        let (ef, el) = snap.balances.get(&a).map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
+        let (ef, el) = snap
+            .balances
+            .get(&a)
+            .map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
         match after.balances.get(&a) {
             Some(b) => assert_eq!((b.free, b.locked), (ef, el), "balance {a}"),
             None => assert!((ef + el).is_zero(), "balance {a} missing"),
@@ -283,17 +433,34 @@ fn check_agrees(w: &World, before: &Records, after: &Records) {
     // Positions and dust.
     for base in BASES {
         let symbol = sym(&format!("{base}USDT"));
-        let total = snap.balances.get(&asset(base)).map_or(Decimal::ZERO, |b| b.total());
+        let total = snap
+            .balances
+            .get(&asset(base))
+            .map_or(Decimal::ZERO, |b| b.total());
         let info = &snap.symbols[&symbol];
-        let is_pos = super::positions::is_position_size(total, info, snap.prices.get(&symbol).copied());
-        let open = after.positions.get(&symbol).filter(|p| p.status == PositionStatus::Open);
+        let is_pos =
+            super::positions::is_position_size(total, info, snap.prices.get(&symbol).copied());
+        let open = after
+            .positions
+            .get(&symbol)
+            .filter(|p| p.status == PositionStatus::Open);
         if is_pos {
             assert_eq!(open.map(|p| p.quantity), Some(total), "position {symbol}");
         } else {
-            assert!(open.is_none(), "position {symbol} should be closed or absent");
+            assert!(
+                open.is_none(),
+                "position {symbol} should be closed or absent"
+            );
         }
-        let dust = after.dust.get(&asset(base)).map_or(Decimal::ZERO, |d| d.quantity);
-        assert_eq!(dust, if is_pos { Decimal::ZERO } else { total }, "dust {base}");
+        let dust = after
+            .dust
+            .get(&asset(base))
+            .map_or(Decimal::ZERO, |d| d.quantity);
+        assert_eq!(
+            dust,
+            if is_pos { Decimal::ZERO } else { total },
+            "dust {base}"
+        );
     }
     // Orders.
     for o in &snap.open_orders {
@@ -303,19 +470,31 @@ fn check_agrees(w: &World, before: &Records, after: &Records) {
     for (key, lookup) in &snap.order_lookups {
         let rec = &after.orders[key];
         match lookup {
-            OrderLookup::Found(o) => assert_eq!((&rec.status, rec.executed_qty), (&o.status, o.executed_qty)),
-            OrderLookup::Archived => assert_eq!((&rec.status, rec.executed_qty), (&OrderStatus::Canceled, Decimal::ZERO)),
+            OrderLookup::Found(o) => {
+                assert_eq!((&rec.status, rec.executed_qty), (&o.status, o.executed_qty))
+            }
+            OrderLookup::Archived => assert_eq!(
+                (&rec.status, rec.executed_qty),
+                (&OrderStatus::Canceled, Decimal::ZERO)
+            ),
             OrderLookup::NotFound => assert_eq!(rec.status, OrderStatus::Unknown),
         }
     }
     // Fills.
     for (symbol, h) in &snap.history {
         for f in &h.fills {
-            assert!(after.trades.contains_key(&(symbol.clone(), f.trade_id)), "fill {symbol} {}", f.trade_id);
+            assert!(
+                after.trades.contains_key(&(symbol.clone(), f.trade_id)),
+                "fill {symbol} {}",
+                f.trade_id
+            );
         }
         let max = h.fills.iter().map(|f| f.trade_id).max();
         // Forward only: at the highest fill read, or further when it already was.
-        assert!(after.cursors.get(symbol).and_then(|c| c.last_trade_id) >= max, "cursor {symbol}");
+        assert!(
+            after.cursors.get(symbol).and_then(|c| c.last_trade_id) >= max,
+            "cursor {symbol}"
+        );
     }
     // Nothing deleted.
     assert!(keys(before).is_subset(&keys(after)));
@@ -323,11 +502,24 @@ fn check_agrees(w: &World, before: &Records, after: &Records) {
 
 fn run(w: &World, records: &Records) -> Plan {
     let config = RulesConfig::default();
-    reconcile(&ReconcileInput { snapshot: &w.snap, records, config: &config, mode: Mode::Periodic, now: w.now })
+    reconcile(&ReconcileInput {
+        snapshot: &w.snap,
+        records,
+        config: &config,
+        mode: Mode::Periodic,
+        now: w.now,
+    })
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        // Keep regressions beside this file (src/core/tests.proptest-regressions).
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::SourceParallel(
+            "proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn one_run_converges_and_a_second_run_changes_nothing(raw in raw(false)) {
@@ -369,7 +561,9 @@ fn generator_exercises_every_correction_kind() {
     let mut runner = TestRunner::deterministic();
     let mut kinds = BTreeSet::new();
     for _ in 0..400 {
-        let Ok(tree) = raw(true).new_tree(&mut runner) else { continue };
+        let Ok(tree) = raw(true).new_tree(&mut runner) else {
+            continue;
+        };
         let w = build(&tree.current());
         kinds.extend(run(&w, &w.recs).corrections.iter().map(|c| c.kind));
     }

@@ -17,10 +17,12 @@
 //!   History pages are read in ascending trade id, so even a partial read is a contiguous
 //!   prefix and advancing to its maximum skips nothing.
 
-use super::{expect_of, minute_start, next_version, pnl, symbol_parts, trades_of, ReconcileInput, Recovered};
+use super::{
+    expect_of, minute_start, next_version, pnl, symbol_parts, trades_of, ReconcileInput, Recovered,
+};
 use crate::domain::{
-    Asset, Correction, CorrectionKind, CursorRecord, Discrepancy, ExchangeSnapshot, Fill, Millis, Plan, Record,
-    Severity, Symbol, TradeRecord,
+    Asset, Correction, CorrectionKind, CursorRecord, Discrepancy, ExchangeSnapshot, Fill, Millis,
+    Plan, Record, Severity, Symbol, TradeRecord,
 };
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
@@ -30,12 +32,19 @@ use std::collections::BTreeSet;
 pub fn fee_price_needs(snapshot: &ExchangeSnapshot) -> Vec<(Symbol, Millis)> {
     let mut needs = BTreeSet::new();
     for (symbol, history) in &snapshot.history {
-        let Some(info) = snapshot.symbols.get(symbol) else { continue };
+        let Some(info) = snapshot.symbols.get(symbol) else {
+            continue;
+        };
         for fill in &history.fills {
-            if fill.commission.is_zero() || fill.commission_asset == info.quote || fill.commission_asset == info.base {
+            if fill.commission.is_zero()
+                || fill.commission_asset == info.quote
+                || fill.commission_asset == info.base
+            {
                 continue;
             }
-            if let Ok(fee_symbol) = Symbol::parse(format!("{}{}", fill.commission_asset, info.quote)) {
+            if let Ok(fee_symbol) =
+                Symbol::parse(format!("{}{}", fill.commission_asset, info.quote))
+            {
                 needs.insert((fee_symbol, minute_start(fill.time)));
             }
         }
@@ -44,7 +53,12 @@ pub fn fee_price_needs(snapshot: &ExchangeSnapshot) -> Vec<(Symbol, Millis)> {
 }
 
 /// A fill's commission in the quote asset, when it can be known (see module rules).
-pub fn commission_in_quote(fill: &Fill, base: &Asset, quote: &Asset, snapshot: &ExchangeSnapshot) -> Option<Decimal> {
+pub fn commission_in_quote(
+    fill: &Fill,
+    base: &Asset,
+    quote: &Asset,
+    snapshot: &ExchangeSnapshot,
+) -> Option<Decimal> {
     if fill.commission.is_zero() || &fill.commission_asset == quote {
         return Some(fill.commission);
     }
@@ -69,7 +83,9 @@ pub(crate) fn plan_trades(input: &ReconcileInput<'_>, plan: &mut Plan) -> Recove
             continue;
         }
         let Some((base, quote)) = symbol_parts(input, symbol) else {
-            plan.notes.push(format!("Trades of {symbol} skipped: base and quote unknown"));
+            plan.notes.push(format!(
+                "Trades of {symbol} skipped: base and quote unknown"
+            ));
             continue;
         };
         let mut new_here = Recovered::new();
@@ -168,7 +184,10 @@ fn trade_record(symbol: &Symbol, fill: &Fill, commission_quote: Decimal) -> Trad
 
 fn plan_cursor(input: &ReconcileInput<'_>, symbol: &Symbol, max_id: u64, plan: &mut Plan) {
     let current = input.records.cursors.get(symbol);
-    if current.and_then(|c| c.last_trade_id).is_some_and(|id| id >= max_id) {
+    if current
+        .and_then(|c| c.last_trade_id)
+        .is_some_and(|id| id >= max_id)
+    {
         return;
     }
     let expect = expect_of(current.map(|c| c.version));
@@ -179,7 +198,9 @@ fn plan_cursor(input: &ReconcileInput<'_>, symbol: &Symbol, max_id: u64, plan: &
         version: next_version(expect),
         updated_at: input.now,
     };
-    let from = current.and_then(|c| c.last_trade_id).map_or("none".to_owned(), |id| id.to_string());
+    let from = current
+        .and_then(|c| c.last_trade_id)
+        .map_or("none".to_owned(), |id| id.to_string());
     plan.corrections.push(Correction {
         kind: CorrectionKind::CursorAdvanced,
         expect,
@@ -192,32 +213,72 @@ fn plan_cursor(input: &ReconcileInput<'_>, symbol: &Symbol, max_id: u64, plan: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::testkit::*;
     use crate::core::reconcile;
+    use crate::core::testkit::*;
     use crate::domain::{Expect, Side};
     use rust_decimal_macros::dec;
 
     #[test]
     fn manual_trade_recorded_as_recovered_fill() {
         let mut w = World::new();
-        w.snap_fills("BTCUSDT", vec![fill("BTCUSDT", 7, 70, Side::Buy, dec!(50000), dec!(0.01), dec!(0.5), "USDT", 1_000)]);
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                7,
+                70,
+                Side::Buy,
+                dec!(50000),
+                dec!(0.01),
+                dec!(0.5),
+                "USDT",
+                1_000,
+            )],
+        );
         let plan = reconcile(&w.input());
         let trades = of_kind(&plan, CorrectionKind::TradeRecovered);
         assert_eq!(trades.len(), 1);
         assert_eq!(trades[0].expect, Expect::Absent);
-        let Record::Trade(t) = &trades[0].after else { panic!("not a trade") };
+        let Record::Trade(t) = &trades[0].after else {
+            panic!("not a trade")
+        };
         assert!(t.recovered);
         assert_eq!(t.version, 1);
-        assert_eq!((t.trade_id, t.order_id, t.qty, t.commission_quote), (7, 70, dec!(0.01), dec!(0.5)));
-        assert!(plan.notes.iter().any(|n| n == "Missing trade recovered: BTCUSDT BUY 0.01 @ 50000 (trade 7)"));
+        assert_eq!(
+            (t.trade_id, t.order_id, t.qty, t.commission_quote),
+            (7, 70, dec!(0.01), dec!(0.5))
+        );
+        assert!(plan
+            .notes
+            .iter()
+            .any(|n| n == "Missing trade recovered: BTCUSDT BUY 0.01 @ 50000 (trade 7)"));
     }
 
     #[test]
     fn fill_already_recorded_is_never_reinserted() {
         let mut w = World::new();
-        let f = fill("BTCUSDT", 7, 70, Side::Buy, dec!(50000), dec!(0.01), dec!(0.5), "USDT", 1_000);
+        let f = fill(
+            "BTCUSDT",
+            7,
+            70,
+            Side::Buy,
+            dec!(50000),
+            dec!(0.01),
+            dec!(0.5),
+            "USDT",
+            1_000,
+        );
         w.snap_fills("BTCUSDT", vec![f.clone()]);
-        w.db_trade(trade("BTCUSDT", 7, Side::Buy, dec!(50000), dec!(0.01), dec!(0.5), "USDT", dec!(0.5)));
+        w.db_trade(trade(
+            "BTCUSDT",
+            7,
+            Side::Buy,
+            dec!(50000),
+            dec!(0.01),
+            dec!(0.5),
+            "USDT",
+            dec!(0.5),
+        ));
         let plan = reconcile(&w.input());
         assert!(of_kind(&plan, CorrectionKind::TradeRecovered).is_empty());
     }
@@ -226,12 +287,32 @@ mod tests {
     fn bnb_fee_converted_at_fill_time_and_recorded_both_ways() {
         let mut w = World::new();
         let t = 1_700_000_012_345;
-        w.snap_fills("BTCUSDT", vec![fill("BTCUSDT", 1, 1, Side::Buy, dec!(50000), dec!(0.01), dec!(0.001), "BNB", t)]);
-        w.snap.fee_prices.insert((sym("BNBUSDT"), minute_start(t)), dec!(300));
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                1,
+                1,
+                Side::Buy,
+                dec!(50000),
+                dec!(0.01),
+                dec!(0.001),
+                "BNB",
+                t,
+            )],
+        );
+        w.snap
+            .fee_prices
+            .insert((sym("BNBUSDT"), minute_start(t)), dec!(300));
         w.snap.prices.insert(sym("BNBUSDT"), dec!(999)); // current price must not be used
-        assert_eq!(fee_price_needs(&w.snap), vec![(sym("BNBUSDT"), 1_699_999_980_000)]);
+        assert_eq!(
+            fee_price_needs(&w.snap),
+            vec![(sym("BNBUSDT"), 1_699_999_980_000)]
+        );
         let plan = reconcile(&w.input());
-        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else { panic!() };
+        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else {
+            panic!()
+        };
         assert_eq!(tr.commission, dec!(0.001));
         assert_eq!(tr.commission_asset, asset("BNB"));
         assert_eq!(tr.commission_quote, dec!(0.3));
@@ -240,24 +321,59 @@ mod tests {
     #[test]
     fn bnb_fee_falls_back_to_current_price_then_is_flagged() {
         let mut w = World::new();
-        w.snap_fills("BTCUSDT", vec![fill("BTCUSDT", 1, 1, Side::Buy, dec!(50000), dec!(0.01), dec!(0.001), "BNB", 5)]);
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                1,
+                1,
+                Side::Buy,
+                dec!(50000),
+                dec!(0.01),
+                dec!(0.001),
+                "BNB",
+                5,
+            )],
+        );
         w.snap.prices.insert(sym("BNBUSDT"), dec!(250));
         let plan = reconcile(&w.input());
-        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else { panic!() };
+        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else {
+            panic!()
+        };
         assert_eq!(tr.commission_quote, dec!(0.25));
         w.snap.prices.clear();
         let plan = reconcile(&w.input());
-        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else { panic!() };
+        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else {
+            panic!()
+        };
         assert_eq!(tr.commission_quote, dec!(0));
-        assert!(plan.discrepancies.iter().any(|d| d.key == "fee_price_missing:BTCUSDT:1"));
+        assert!(plan
+            .discrepancies
+            .iter()
+            .any(|d| d.key == "fee_price_missing:BTCUSDT:1"));
     }
 
     #[test]
     fn fee_in_base_converted_at_fill_price() {
         let mut w = World::new();
-        w.snap_fills("BTCUSDT", vec![fill("BTCUSDT", 1, 1, Side::Buy, dec!(50000), dec!(0.01), dec!(0.00001), "BTC", 5)]);
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                1,
+                1,
+                Side::Buy,
+                dec!(50000),
+                dec!(0.01),
+                dec!(0.00001),
+                "BTC",
+                5,
+            )],
+        );
         let plan = reconcile(&w.input());
-        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else { panic!() };
+        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else {
+            panic!()
+        };
         assert_eq!(tr.commission_quote, dec!(0.5));
         assert!(fee_price_needs(&w.snap).is_empty());
     }
@@ -265,30 +381,86 @@ mod tests {
     #[test]
     fn recovered_sell_gets_average_cost_realized_pnl() {
         let mut w = World::new();
-        w.db_trade(trade("ETHUSDT", 1, Side::Buy, dec!(2000), dec!(1), dec!(0), "USDT", dec!(0)));
-        w.snap_fills("ETHUSDT", vec![fill("ETHUSDT", 2, 2, Side::Sell, dec!(2500), dec!(0.5), dec!(1), "USDT", 5)]);
+        w.db_trade(trade(
+            "ETHUSDT",
+            1,
+            Side::Buy,
+            dec!(2000),
+            dec!(1),
+            dec!(0),
+            "USDT",
+            dec!(0),
+        ));
+        w.snap_fills(
+            "ETHUSDT",
+            vec![fill(
+                "ETHUSDT",
+                2,
+                2,
+                Side::Sell,
+                dec!(2500),
+                dec!(0.5),
+                dec!(1),
+                "USDT",
+                5,
+            )],
+        );
         let plan = reconcile(&w.input());
-        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else { panic!() };
+        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else {
+            panic!()
+        };
         assert_eq!(tr.realized_pnl, Some(dec!(249)));
     }
 
     #[test]
     fn cursor_advances_only_forward() {
         let mut w = World::new();
-        w.snap_fills("BTCUSDT", vec![
-            fill("BTCUSDT", 10, 1, Side::Buy, dec!(1), dec!(1), dec!(0), "USDT", 5),
-            fill("BTCUSDT", 12, 1, Side::Buy, dec!(1), dec!(1), dec!(0), "USDT", 6),
-        ]);
+        w.snap_fills(
+            "BTCUSDT",
+            vec![
+                fill(
+                    "BTCUSDT",
+                    10,
+                    1,
+                    Side::Buy,
+                    dec!(1),
+                    dec!(1),
+                    dec!(0),
+                    "USDT",
+                    5,
+                ),
+                fill(
+                    "BTCUSDT",
+                    12,
+                    1,
+                    Side::Buy,
+                    dec!(1),
+                    dec!(1),
+                    dec!(0),
+                    "USDT",
+                    6,
+                ),
+            ],
+        );
         let plan = reconcile(&w.input());
         let cursors = of_kind(&plan, CorrectionKind::CursorAdvanced);
         assert_eq!(cursors.len(), 1);
         assert_eq!(cursors[0].expect, Expect::Absent);
-        let Record::Cursor(c) = &cursors[0].after else { panic!() };
+        let Record::Cursor(c) = &cursors[0].after else {
+            panic!()
+        };
         assert_eq!((c.last_trade_id, c.version), (Some(12), 1));
 
-        w.recs.cursors.insert(sym("BTCUSDT"), CursorRecord {
-            symbol: sym("BTCUSDT"), last_trade_id: Some(20), last_order_id: None, version: 4, updated_at: 0,
-        });
+        w.recs.cursors.insert(
+            sym("BTCUSDT"),
+            CursorRecord {
+                symbol: sym("BTCUSDT"),
+                last_trade_id: Some(20),
+                last_order_id: None,
+                version: 4,
+                updated_at: 0,
+            },
+        );
         assert!(of_kind(&reconcile(&w.input()), CorrectionKind::CursorAdvanced).is_empty());
     }
 }
