@@ -582,3 +582,73 @@ fn generator_exercises_every_correction_kind() {
         assert!(kinds.contains(&k), "{k:?} never produced");
     }
 }
+
+#[test]
+fn plan_is_stamped_now_and_families_come_in_fixed_order() {
+    use rust_decimal_macros::dec;
+    let mut w = World::new();
+    w.ex_bal("BTC", dec!(0.01), dec!(0));
+    w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(1), dec!(0)));
+    w.snap
+        .order_lookups
+        .insert((sym("BTCUSDT"), 1), OrderLookup::Archived);
+    w.snap_fills(
+        "BTCUSDT",
+        vec![fill(
+            "BTCUSDT",
+            3,
+            2,
+            Side::Buy,
+            dec!(50000),
+            dec!(0.01),
+            dec!(0),
+            "USDT",
+            5,
+        )],
+    );
+    let plan = run(&w, &w.recs);
+    assert_eq!(plan.planned_at, w.now);
+    let kinds: Vec<_> = plan.corrections.iter().map(|c| c.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            CorrectionKind::TradeRecovered,
+            CorrectionKind::CursorAdvanced,
+            CorrectionKind::OrderUpdated,
+            CorrectionKind::PositionRecovered,
+            CorrectionKind::BalanceCorrected,
+        ]
+    );
+}
+
+#[test]
+fn unknown_symbol_is_skipped_and_noted() {
+    use rust_decimal_macros::dec;
+    let mut w = World::new();
+    w.snap.unknown_symbols.insert(sym("BTCUSDT"));
+    w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(1), dec!(0)));
+    w.snap
+        .order_lookups
+        .insert((sym("BTCUSDT"), 1), OrderLookup::NotFound);
+    w.db_position(position("BTCUSDT", "BTC", dec!(1), dec!(1), 0));
+    w.snap_fills(
+        "BTCUSDT",
+        vec![fill(
+            "BTCUSDT",
+            3,
+            2,
+            Side::Buy,
+            dec!(50000),
+            dec!(0.01),
+            dec!(0),
+            "USDT",
+            5,
+        )],
+    );
+    let plan = run(&w, &w.recs);
+    assert!(plan.corrections.is_empty(), "{:?}", plan.corrections);
+    assert_eq!(
+        plan.notes,
+        vec!["Symbol BTCUSDT unknown on exchange: skipped".to_owned()]
+    );
+}
