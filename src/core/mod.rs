@@ -9,12 +9,41 @@
 //! - `trades.rs`    — missing fills, cursors, fee conversion
 //! - `pnl.rs`       — the cost-basis method (average cost) used everywhere
 //! - `scope.rs`     — what a run must read: symbols, orders to query, lookback, the
-//!                    "nothing could have changed" test
+//!   "nothing could have changed" test
 //! - `conflict.rs`  — what to do when a conditional write lost to a bot write
+//!
+//! `reconcile` runs the families in a fixed order: trades (and cursors), orders,
+//! positions (and dust), balances. Positions and balances read the fills recovered by
+//! the trades step, so that one run both records a missed fill and explains its effect.
+//! Every rule is written down in `docs/rules.md`.
+//!
+//! General rules of every correction: `after.version` = expected version + 1 (1 when
+//! `Expect::Absent`); `before` = the record as read; `updated_by = Writer::Sync` and
+//! `updated_at = now` where the record has them. Nothing is ever deleted.
 
-use crate::domain::{Asset, ExchangeSnapshot, Millis, Plan, Records};
+pub mod balances;
+pub mod conflict;
+pub mod orders;
+pub mod pnl;
+pub mod positions;
+pub mod scope;
+pub mod trades;
+
+#[cfg(test)]
+pub(crate) mod testkit;
+#[cfg(test)]
+mod tests;
+
+pub use conflict::{resolve_conflict, ConflictResolution};
+pub use scope::{
+    fills_start, nothing_changed, orders_to_query, symbols_to_check, too_soon, FillsStart,
+};
+pub use trades::fee_price_needs;
+
+use crate::domain::{Asset, ExchangeSnapshot, Expect, Millis, Plan, Records, Symbol, TradeRecord};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Periodic (scheduled, incremental) or emergency (full, long lookback).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +106,71 @@ pub struct ReconcileInput<'a> {
 
 /// Compare and plan. Pure and deterministic: the same input gives the same plan.
 pub fn reconcile(input: &ReconcileInput<'_>) -> Plan {
-    let _ = input;
-    Plan::default()
+    let mut plan = Plan {
+        planned_at: input.now,
+        ..Plan::default()
+    };
+    for symbol in &input.snapshot.unknown_symbols {
+        plan.notes
+            .push(format!("Symbol {symbol} unknown on exchange: skipped"));
+    }
+    let recovered = trades::plan_trades(input, &mut plan);
+    orders::plan_orders(input, &mut plan);
+    positions::plan_positions(input, &recovered, &mut plan);
+    balances::plan_balances(input, &recovered, &mut plan);
+    plan
+}
+
+/// Fills recovered this run (not in the records before), by (symbol, trade id).
+pub type Recovered = BTreeMap<(Symbol, u64), TradeRecord>;
+
+/// The `Expect` for a record read at `version` (None = absent).
+pub(crate) fn expect_of(version: Option<u64>) -> Expect {
+    version.map_or(Expect::Absent, Expect::Version)
+}
+
+/// The version a write made under `expect` carries.
+pub(crate) fn next_version(expect: Expect) -> u64 {
+    match expect {
+        Expect::Absent => 1,
+        Expect::Version(v) => v.saturating_add(1),
+    }
+}
+
+/// Start of the minute containing `t` (the key of `fee_prices`).
+pub fn minute_start(t: Millis) -> Millis {
+    t - t.rem_euclid(60_000)
+}
+
+/// (base, quote) of a symbol: from the exchange's symbol info, else by matching a
+/// configured quote asset as suffix (only when the symbol info is missing).
+pub(crate) fn symbol_parts(input: &ReconcileInput<'_>, symbol: &Symbol) -> Option<(Asset, Asset)> {
+    if let Some(info) = input.snapshot.symbols.get(symbol) {
+        return Some((info.base.clone(), info.quote.clone()));
+    }
+    input.config.quote_assets.iter().find_map(|q| {
+        let base = symbol.as_str().strip_suffix(q.as_str())?;
+        Some((Asset::parse(base).ok()?, q.clone()))
+    })
+}
+
+/// Every trade known after this run for one symbol: the records' plus the recovered ones.
+pub(crate) fn trades_of<'a>(
+    records: &'a Records,
+    recovered: &'a Recovered,
+    symbol: &Symbol,
+) -> impl Iterator<Item = &'a TradeRecord> {
+    let sym = symbol.clone();
+    let sym2 = symbol.clone();
+    records
+        .trades
+        .iter()
+        .filter(move |((s, _), _)| *s == sym)
+        .map(|(_, t)| t)
+        .chain(
+            recovered
+                .iter()
+                .filter(move |((s, _), _)| *s == sym2)
+                .map(|(_, t)| t),
+        )
 }

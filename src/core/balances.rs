@@ -1,0 +1,449 @@
+//! Balances per asset.
+//!
+//! Rules:
+//! - The exchange is the truth per asset. `snapshot.balances` holds non-zero balances
+//!   only, so an asset in the DB but absent on the exchange has free 0 / locked 0.
+//! - The DB is corrected (`BalanceCorrected`) whenever free or locked differs by at least
+//!   one unit of the asset's precision: the `quote_precision` of a symbol quoted in it,
+//!   else the `base_precision` of a symbol based on it, else 8 decimals.
+//! - A difference of totals beyond `tolerance_pct` (relative to the DB total, or to the
+//!   exchange total when the DB total is zero) is also a discrepancy `balance:<ASSET>`
+//!   with the origin's wording:
+//!   `Balance discrepancy detected: DB=$1,250.00 vs Exchange=$1,275.50 (diff: 2.04%)`
+//!   (`$`, thousands separators and 2 decimals for USD-like assets; `0.5 BTC` otherwise).
+//!   It is Critical when the part no recovered fill, fee, deposit or withdrawal explains is
+//!   itself beyond tolerance, else Warning.
+//! - Every correction logs `💰 Balance corrected from exchange: $1,275.50` and carries a
+//!   `BalanceExplanation`. Its parts are signed contributions to the change
+//!   (exchange − DB): this run's recovered fills (buy: +qty base, −quote qty; sell: the
+//!   reverse), their fees (−commission in its asset), credited deposits (+) and completed
+//!   withdrawals (−(amount + fee)) after `records.state.last_success_at`; `unexplained` is
+//!   the rest.
+
+use super::{expect_of, next_version, symbol_parts, ReconcileInput, Recovered};
+use crate::domain::{
+    Asset, BalanceExplanation, BalanceRecord, Correction, CorrectionKind, Discrepancy, Plan,
+    Record, Severity, Side, Writer,
+};
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::collections::BTreeSet;
+
+/// Assets shown as dollars.
+pub const USD_LIKE: [&str; 5] = ["USDT", "USDC", "BUSD", "FDUSD", "USD"];
+
+/// Decimals an asset's amounts are compared at.
+pub fn asset_precision(
+    asset: &Asset,
+    symbols: &std::collections::BTreeMap<crate::domain::Symbol, crate::domain::SymbolInfo>,
+) -> u32 {
+    symbols
+        .values()
+        .find(|i| &i.quote == asset)
+        .map(|i| i.quote_precision)
+        .or_else(|| {
+            symbols
+                .values()
+                .find(|i| &i.base == asset)
+                .map(|i| i.base_precision)
+        })
+        .unwrap_or(8)
+}
+
+/// `$1,275.50` for USD-like assets, `0.6 BTC` otherwise.
+pub fn format_amount(asset: &Asset, amount: Decimal) -> String {
+    if USD_LIKE.contains(&asset.as_str()) {
+        let rounded = amount.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        let text = format!("{:.2}", rounded.abs());
+        let (int, frac) = text.split_once('.').unwrap_or((text.as_str(), "00"));
+        let mut grouped = String::new();
+        for (i, c) in int.chars().enumerate() {
+            if i > 0 && (int.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(c);
+        }
+        let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
+            "-"
+        } else {
+            ""
+        };
+        format!("{sign}${grouped}.{frac}")
+    } else {
+        format!("{} {asset}", amount.normalize())
+    }
+}
+
+/// Relative difference in percent: to the DB total, or to the exchange total when the DB
+/// total is zero.
+pub fn diff_pct(db_total: Decimal, ex_total: Decimal) -> Decimal {
+    let diff = (ex_total - db_total).abs();
+    let reference = if db_total.is_zero() {
+        ex_total.abs()
+    } else {
+        db_total.abs()
+    };
+    if reference.is_zero() {
+        Decimal::ZERO
+    } else {
+        diff / reference * Decimal::ONE_HUNDRED
+    }
+}
+
+/// The origin's discrepancy line.
+pub fn discrepancy_message(
+    asset: &Asset,
+    db_total: Decimal,
+    ex_total: Decimal,
+    pct: Decimal,
+) -> String {
+    format!(
+        "Balance discrepancy detected: DB={} vs Exchange={} (diff: {:.2}%)",
+        format_amount(asset, db_total),
+        format_amount(asset, ex_total),
+        pct.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    )
+}
+
+/// What this run's fills, fees, deposits and withdrawals explain of an asset's change.
+pub fn explain(
+    input: &ReconcileInput<'_>,
+    recovered: &Recovered,
+    asset: &Asset,
+    db_total: Decimal,
+    ex_total: Decimal,
+) -> BalanceExplanation {
+    let mut from_trades = Decimal::ZERO;
+    let mut from_fees = Decimal::ZERO;
+    for t in recovered.values() {
+        if let Some((base, quote)) = symbol_parts(input, &t.symbol) {
+            let sign = if t.side == Side::Buy {
+                Decimal::ONE
+            } else {
+                Decimal::NEGATIVE_ONE
+            };
+            if &base == asset {
+                from_trades += sign * t.qty;
+            }
+            if &quote == asset {
+                from_trades -= sign * t.quote_qty;
+            }
+        }
+        if &t.commission_asset == asset {
+            from_fees -= t.commission;
+        }
+    }
+    let since = input.records.state.last_success_at;
+    let after = |time| since.is_none_or(|s| time > s);
+    let from_deposits: Decimal = input
+        .snapshot
+        .deposits
+        .iter()
+        .filter(|d| d.credited && &d.asset == asset && after(d.time))
+        .map(|d| d.amount)
+        .sum();
+    let from_withdrawals: Decimal = input
+        .snapshot
+        .withdrawals
+        .iter()
+        .filter(|w| w.completed && &w.asset == asset && after(w.time))
+        .map(|w| -(w.amount + w.fee))
+        .sum();
+    let unexplained =
+        (ex_total - db_total) - (from_trades + from_fees + from_deposits + from_withdrawals);
+    BalanceExplanation {
+        asset: asset.clone(),
+        db_total,
+        exchange_total: ex_total,
+        from_trades,
+        from_fees,
+        from_deposits,
+        from_withdrawals,
+        unexplained,
+    }
+}
+
+pub(crate) fn plan_balances(input: &ReconcileInput<'_>, recovered: &Recovered, plan: &mut Plan) {
+    let snapshot = input.snapshot;
+    let db = &input.records.balances;
+    let assets: BTreeSet<&Asset> = snapshot.balances.keys().chain(db.keys()).collect();
+    for asset in assets {
+        let (ex_free, ex_locked) = snapshot
+            .balances
+            .get(asset)
+            .map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
+        let current = db.get(asset);
+        let (db_free, db_locked) =
+            current.map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
+        let unit = Decimal::new(1, asset_precision(asset, &snapshot.symbols));
+        let differs = (ex_free - db_free).abs() >= unit || (ex_locked - db_locked).abs() >= unit;
+        if !differs && current.is_some() {
+            continue;
+        }
+        if !differs && ex_free.is_zero() && ex_locked.is_zero() {
+            continue; // absent in the DB and zero: nothing to record
+        }
+        let (db_total, ex_total) = (db_free + db_locked, ex_free + ex_locked);
+        let pct = diff_pct(db_total, ex_total);
+        let explanation = explain(input, recovered, asset, db_total, ex_total);
+        if pct > input.config.tolerance_pct {
+            let unexplained_pct = diff_pct(db_total, db_total + explanation.unexplained);
+            plan.discrepancies.push(Discrepancy {
+                key: format!("balance:{asset}"),
+                kind: "balance".to_owned(),
+                severity: if unexplained_pct > input.config.tolerance_pct {
+                    Severity::Critical
+                } else {
+                    Severity::Warning
+                },
+                symbol: None,
+                asset: Some(asset.clone()),
+                before: Some(db_total.normalize().to_string()),
+                after: Some(ex_total.normalize().to_string()),
+                diff_pct: Some(
+                    pct.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+                ),
+                message: discrepancy_message(asset, db_total, ex_total, pct),
+            });
+        }
+        let note = format!(
+            "💰 Balance corrected from exchange: {}",
+            format_amount(asset, ex_total)
+        );
+        plan.notes.push(note.clone());
+        let expect = expect_of(current.map(|b| b.version));
+        plan.corrections.push(Correction {
+            kind: CorrectionKind::BalanceCorrected,
+            expect,
+            before: current.cloned().map(Record::Balance),
+            after: Record::Balance(BalanceRecord {
+                asset: asset.clone(),
+                free: ex_free,
+                locked: ex_locked,
+                version: next_version(expect),
+                updated_at: input.now,
+                updated_by: Writer::Sync,
+            }),
+            reason: format!(
+                "{note} (free {} -> {}, locked {} -> {})",
+                db_free.normalize(),
+                ex_free.normalize(),
+                db_locked.normalize(),
+                ex_locked.normalize()
+            ),
+        });
+        plan.explanations.push(explanation);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::reconcile;
+    use crate::core::testkit::*;
+    use crate::domain::{Deposit, Expect, Withdrawal};
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn discrepancy_message_matches_origin_wording() {
+        let mut w = World::new();
+        w.db_bal("USDT", dec!(1250), dec!(0));
+        w.ex_bal("USDT", dec!(1275.50), dec!(0));
+        let plan = reconcile(&w.input());
+        assert_eq!(plan.discrepancies.len(), 1);
+        let d = &plan.discrepancies[0];
+        assert_eq!(d.key, "balance:USDT");
+        assert_eq!(
+            d.message,
+            "Balance discrepancy detected: DB=$1,250.00 vs Exchange=$1,275.50 (diff: 2.04%)"
+        );
+        assert_eq!(d.diff_pct, Some(dec!(2.04)));
+        assert!(plan
+            .notes
+            .contains(&"💰 Balance corrected from exchange: $1,275.50".to_owned()));
+        let c = &of_kind(&plan, CorrectionKind::BalanceCorrected)[0];
+        assert_eq!(c.expect, Expect::Version(5));
+        let Record::Balance(b) = &c.after else {
+            panic!()
+        };
+        assert_eq!(
+            (b.free, b.locked, b.version, b.updated_by, b.updated_at),
+            (dec!(1275.50), dec!(0), 6, Writer::Sync, w.now)
+        );
+    }
+
+    #[test]
+    fn non_usd_asset_message_uses_asset_units() {
+        assert_eq!(
+            discrepancy_message(
+                &asset("BTC"),
+                dec!(0.5),
+                dec!(0.6),
+                diff_pct(dec!(0.5), dec!(0.6))
+            ),
+            "Balance discrepancy detected: DB=0.5 BTC vs Exchange=0.6 BTC (diff: 20.00%)"
+        );
+        assert_eq!(
+            format_amount(&asset("USDC"), dec!(1234567.005)),
+            "$1,234,567.01"
+        );
+        assert_eq!(format_amount(&asset("USD"), dec!(0)), "$0.00");
+        assert_eq!(format_amount(&asset("FDUSD"), dec!(999.9)), "$999.90");
+    }
+
+    #[test]
+    fn within_tolerance_corrected_without_discrepancy() {
+        let mut w = World::new();
+        w.db_bal("USDT", dec!(1000), dec!(0));
+        w.ex_bal("USDT", dec!(995), dec!(5.5)); // total 1000.5: 0.05%
+        let plan = reconcile(&w.input());
+        assert!(plan.discrepancies.is_empty());
+        assert_eq!(of_kind(&plan, CorrectionKind::BalanceCorrected).len(), 1);
+        assert_eq!(plan.explanations.len(), 1);
+    }
+
+    #[test]
+    fn difference_below_precision_is_not_corrected() {
+        let mut w = World::new();
+        w.db_bal("USDT", dec!(1000.000000001), dec!(0));
+        w.ex_bal("USDT", dec!(1000), dec!(0));
+        assert!(reconcile(&w.input()).corrections.is_empty());
+    }
+
+    #[test]
+    fn asset_gone_from_exchange_is_corrected_to_zero_and_new_asset_inserted() {
+        let mut w = World::new();
+        w.db_bal("ETH", dec!(0.5), dec!(0));
+        w.ex_bal("USDT", dec!(10), dec!(0));
+        let plan = reconcile(&w.input());
+        let bals: Vec<_> = of_kind(&plan, CorrectionKind::BalanceCorrected)
+            .into_iter()
+            .map(|c| match &c.after {
+                Record::Balance(b) => (b.asset.to_string(), b.free, c.expect),
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(
+            bals,
+            vec![
+                ("ETH".into(), dec!(0), Expect::Version(5)),
+                ("USDT".into(), dec!(10), Expect::Absent)
+            ]
+        );
+        let d = plan
+            .discrepancies
+            .iter()
+            .find(|d| d.key == "balance:ETH")
+            .expect("eth");
+        assert_eq!(
+            d.message,
+            "Balance discrepancy detected: DB=0.5 ETH vs Exchange=0 ETH (diff: 100.00%)"
+        );
+    }
+
+    #[test]
+    fn deposit_explains_balance_increase() {
+        let mut w = World::new();
+        w.recs.state.last_success_at = Some(500);
+        w.db_bal("USDT", dec!(1000), dec!(0));
+        w.ex_bal("USDT", dec!(1500), dec!(0));
+        w.snap.deposits.push(Deposit {
+            id: "d1".into(),
+            asset: asset("USDT"),
+            amount: dec!(500),
+            credited: true,
+            time: 600,
+        });
+        w.snap.deposits.push(Deposit {
+            id: "old".into(),
+            asset: asset("USDT"),
+            amount: dec!(77),
+            credited: true,
+            time: 400,
+        });
+        w.snap.deposits.push(Deposit {
+            id: "pending".into(),
+            asset: asset("USDT"),
+            amount: dec!(9),
+            credited: false,
+            time: 700,
+        });
+        let plan = reconcile(&w.input());
+        let e = &plan.explanations[0];
+        assert_eq!((e.from_deposits, e.unexplained), (dec!(500), dec!(0)));
+        assert_eq!(plan.discrepancies[0].severity, Severity::Warning);
+    }
+
+    #[test]
+    fn withdrawal_explains_balance_decrease() {
+        let mut w = World::new();
+        w.db_bal("BTC", dec!(1), dec!(0));
+        w.ex_bal("BTC", dec!(0.6995), dec!(0));
+        w.snap.withdrawals.push(Withdrawal {
+            id: "w1".into(),
+            asset: asset("BTC"),
+            amount: dec!(0.3),
+            fee: dec!(0.0005),
+            completed: true,
+            time: 600,
+        });
+        let plan = reconcile(&w.input());
+        let e = plan
+            .explanations
+            .iter()
+            .find(|e| e.asset == asset("BTC"))
+            .expect("btc");
+        assert_eq!(
+            (e.from_withdrawals, e.unexplained),
+            (dec!(-0.3005), dec!(0))
+        );
+    }
+
+    #[test]
+    fn recovered_fills_and_fees_explain_balance_change_and_unexplained_is_critical() {
+        let mut w = World::new();
+        w.db_bal("USDT", dec!(1000), dec!(0));
+        w.ex_bal("USDT", dec!(499), dec!(0));
+        w.db_bal("BTC", dec!(0), dec!(0));
+        w.ex_bal("BTC", dec!(0.01), dec!(0));
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                1,
+                1,
+                Side::Buy,
+                dec!(50000),
+                dec!(0.01),
+                dec!(1),
+                "USDT",
+                600,
+            )],
+        );
+        let plan = reconcile(&w.input());
+        let usdt = plan
+            .explanations
+            .iter()
+            .find(|e| e.asset == asset("USDT"))
+            .expect("usdt");
+        assert_eq!(
+            (usdt.from_trades, usdt.from_fees, usdt.unexplained),
+            (dec!(-500), dec!(-1), dec!(0))
+        );
+        let btc = plan
+            .explanations
+            .iter()
+            .find(|e| e.asset == asset("BTC"))
+            .expect("btc");
+        assert_eq!((btc.from_trades, btc.unexplained), (dec!(0.01), dec!(0)));
+        // Nothing explains a loss of 100 USDT.
+        w.snap.history.clear();
+        w.ex_bal("USDT", dec!(900), dec!(0));
+        let plan = reconcile(&w.input());
+        let d = plan
+            .discrepancies
+            .iter()
+            .find(|d| d.key == "balance:USDT")
+            .expect("usdt");
+        assert_eq!(d.severity, Severity::Critical);
+    }
+}

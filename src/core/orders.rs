@@ -1,0 +1,461 @@
+//! Order status.
+//!
+//! Rules:
+//! - An order open in the DB (`status.is_open()`) or `Unknown` in the DB, and absent from
+//!   `snapshot.open_orders`, is looked up in `snapshot.order_lookups[(symbol, id)]`:
+//!   - `Found` → its true status, executed qty and average price (`OrderUpdated`), and
+//!     `unknown_runs` back to 0;
+//!   - `NotFound` (`-2013`) → status `Unknown`, `unknown_runs += 1`. It is NOT cancelled:
+//!     the order may exist (eventual consistency) and is looked up again next run. When
+//!     `unknown_runs >= config.unknown_order_runs`, a Warning `order_unknown:<SYMBOL>:<ID>`;
+//!   - `Archived` (`-2026`) → terminal `Canceled` with zero fill: Binance archives only
+//!     canceled/expired orders with no executed quantity;
+//!   - no lookup → untouched (the shell did not ask this run).
+//! - An order open on the exchange and in the DB with a different status, executed qty,
+//!   average price, price or quantity → `OrderUpdated` to the exchange's values.
+//! - An order open on the exchange and unknown to the DB → `OrderRecorded`; `origin` Bot
+//!   when its client order id starts with one of `bot_order_prefixes`, else External
+//!   (note + Info discrepancy `order_external:<SYMBOL>:<ID>`).
+
+use super::{expect_of, next_version, ReconcileInput};
+use crate::domain::{
+    Correction, CorrectionKind, Discrepancy, ExchangeOrder, Expect, OrderLookup, OrderOrigin,
+    OrderRecord, OrderStatus, Plan, Record, Severity, Side, Symbol, Writer,
+};
+use rust_decimal::Decimal;
+use std::collections::BTreeMap;
+
+/// Bot or External, by client order id prefix.
+pub fn classify_origin(client_order_id: &str, bot_prefixes: &[String]) -> OrderOrigin {
+    if bot_prefixes
+        .iter()
+        .any(|p| !p.is_empty() && client_order_id.starts_with(p.as_str()))
+    {
+        OrderOrigin::Bot
+    } else {
+        OrderOrigin::External
+    }
+}
+
+/// True when two order records agree on everything the exchange decides.
+fn same_state(a: &OrderRecord, b: &OrderRecord) -> bool {
+    a.status == b.status
+        && a.executed_qty == b.executed_qty
+        && a.avg_price == b.avg_price
+        && a.price == b.price
+        && a.orig_qty == b.orig_qty
+        && a.unknown_runs == b.unknown_runs
+}
+
+/// The DB record updated to what the exchange says of the order.
+fn updated_from(db: &OrderRecord, ex: &ExchangeOrder, input: &ReconcileInput<'_>) -> OrderRecord {
+    OrderRecord {
+        status: ex.status.clone(),
+        executed_qty: ex.executed_qty,
+        avg_price: ex.avg_price(),
+        price: ex.price,
+        orig_qty: ex.orig_qty,
+        unknown_runs: 0,
+        version: next_version(Expect::Version(db.version)),
+        updated_at: input.now,
+        updated_by: Writer::Sync,
+        ..db.clone()
+    }
+}
+
+fn side_str(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "BUY",
+        Side::Sell => "SELL",
+    }
+}
+
+pub(crate) fn plan_orders(input: &ReconcileInput<'_>, plan: &mut Plan) {
+    let snapshot = input.snapshot;
+    let open: BTreeMap<(Symbol, u64), &ExchangeOrder> = snapshot
+        .open_orders
+        .iter()
+        .map(|o| ((o.symbol.clone(), o.order_id), o))
+        .collect();
+
+    for (key, db) in &input.records.orders {
+        if snapshot.unknown_symbols.contains(&db.symbol) {
+            continue;
+        }
+        let (after, reason) = if let Some(ex) = open.get(key) {
+            let after = updated_from(db, ex, input);
+            let reason = format!(
+                "Order {} {} updated from exchange: {} executed {} (was {} executed {})",
+                db.symbol,
+                db.order_id,
+                ex.status.as_str(),
+                ex.executed_qty.normalize(),
+                db.status.as_str(),
+                db.executed_qty.normalize()
+            );
+            (after, reason)
+        } else if db.status.is_open() || db.status == OrderStatus::Unknown {
+            match snapshot.order_lookups.get(key) {
+                None => continue,
+                Some(OrderLookup::Found(ex)) => {
+                    let after = updated_from(db, ex, input);
+                    let reason = format!(
+                        "Order {} {} {} on exchange (was {}), executed {}",
+                        db.symbol,
+                        db.order_id,
+                        ex.status.as_str(),
+                        db.status.as_str(),
+                        ex.executed_qty.normalize()
+                    );
+                    (after, reason)
+                }
+                Some(OrderLookup::Archived) => {
+                    let after = OrderRecord {
+                        status: OrderStatus::Canceled,
+                        executed_qty: Decimal::ZERO,
+                        avg_price: None,
+                        unknown_runs: 0,
+                        version: next_version(Expect::Version(db.version)),
+                        updated_at: input.now,
+                        updated_by: Writer::Sync,
+                        ..db.clone()
+                    };
+                    let reason = format!(
+                        "Order {} {} archived on exchange (-2026: canceled or expired with zero fill over 90 days ago): marked CANCELED",
+                        db.symbol, db.order_id
+                    );
+                    (after, reason)
+                }
+                Some(OrderLookup::NotFound) => {
+                    let runs = db.unknown_runs.saturating_add(1);
+                    let after = OrderRecord {
+                        status: OrderStatus::Unknown,
+                        unknown_runs: runs,
+                        version: next_version(Expect::Version(db.version)),
+                        updated_at: input.now,
+                        updated_by: Writer::Sync,
+                        ..db.clone()
+                    };
+                    if runs >= input.config.unknown_order_runs {
+                        plan.discrepancies.push(Discrepancy {
+                            key: format!("order_unknown:{}:{}", db.symbol, db.order_id),
+                            kind: "order_unknown".to_owned(),
+                            severity: Severity::Warning,
+                            symbol: Some(db.symbol.clone()),
+                            asset: None,
+                            before: Some(db.status.as_str().to_owned()),
+                            after: Some(OrderStatus::Unknown.as_str().to_owned()),
+                            diff_pct: None,
+                            message: format!(
+                                "Order {} {} does not exist on exchange for {runs} consecutive runs",
+                                db.symbol, db.order_id
+                            ),
+                        });
+                    }
+                    let reason = format!(
+                        "Order {} {} does not exist on exchange (-2013), run {runs}: marked UNKNOWN, not cancelled",
+                        db.symbol, db.order_id
+                    );
+                    (after, reason)
+                }
+            }
+        } else {
+            continue;
+        };
+        if same_state(db, &after) {
+            continue;
+        }
+        plan.corrections.push(Correction {
+            kind: CorrectionKind::OrderUpdated,
+            expect: Expect::Version(db.version),
+            before: Some(Record::Order(db.clone())),
+            after: Record::Order(after),
+            reason,
+        });
+    }
+
+    for (key, ex) in &open {
+        if input.records.orders.contains_key(key) || snapshot.unknown_symbols.contains(&ex.symbol) {
+            continue;
+        }
+        let origin = classify_origin(&ex.client_order_id, &input.config.bot_order_prefixes);
+        let expect = expect_of(None);
+        let record = OrderRecord {
+            symbol: ex.symbol.clone(),
+            order_id: ex.order_id,
+            client_order_id: ex.client_order_id.clone(),
+            side: ex.side,
+            order_type: ex.order_type.clone(),
+            price: ex.price,
+            orig_qty: ex.orig_qty,
+            executed_qty: ex.executed_qty,
+            avg_price: ex.avg_price(),
+            status: ex.status.clone(),
+            origin,
+            unknown_runs: 0,
+            created_at: ex.time,
+            version: next_version(expect),
+            updated_at: input.now,
+            updated_by: Writer::Sync,
+        };
+        let who = match origin {
+            OrderOrigin::Bot => "bot",
+            OrderOrigin::External => "external",
+        };
+        let reason = format!(
+            "New order found on exchange: {} {} {} @ {} ({who}, id {})",
+            ex.symbol,
+            side_str(ex.side),
+            ex.orig_qty.normalize(),
+            ex.price.normalize(),
+            ex.order_id
+        );
+        plan.notes.push(reason.clone());
+        if origin == OrderOrigin::External {
+            plan.discrepancies.push(Discrepancy {
+                key: format!("order_external:{}:{}", ex.symbol, ex.order_id),
+                kind: "order_external".to_owned(),
+                severity: Severity::Info,
+                symbol: Some(ex.symbol.clone()),
+                asset: None,
+                before: None,
+                after: Some(ex.client_order_id.clone()),
+                diff_pct: None,
+                message: format!(
+                    "External order on exchange: {} {} {} @ {} (client id {:?})",
+                    ex.symbol,
+                    side_str(ex.side),
+                    ex.orig_qty.normalize(),
+                    ex.price.normalize(),
+                    ex.client_order_id
+                ),
+            });
+        }
+        plan.corrections.push(Correction {
+            kind: CorrectionKind::OrderRecorded,
+            expect,
+            before: None,
+            after: Record::Order(record),
+            reason,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::reconcile;
+    use crate::core::testkit::*;
+    use rust_decimal_macros::dec;
+
+    fn only_order(plan: &Plan) -> &OrderRecord {
+        let orders: Vec<_> = plan
+            .corrections
+            .iter()
+            .filter_map(|c| match &c.after {
+                Record::Order(o) => Some(o),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(orders.len(), 1, "{:?}", plan.corrections);
+        orders[0]
+    }
+
+    #[test]
+    fn order_filled_while_bot_down_moves_to_filled() {
+        let mut w = World::new();
+        w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(2), dec!(0)));
+        let mut ex = ex_order(
+            "BTCUSDT",
+            1,
+            "bot-1",
+            Side::Buy,
+            dec!(100),
+            dec!(2),
+            dec!(2),
+            OrderStatus::Filled,
+        );
+        ex.cumulative_quote_qty = dec!(199);
+        w.snap
+            .order_lookups
+            .insert((sym("BTCUSDT"), 1), OrderLookup::Found(ex));
+        let plan = reconcile(&w.input());
+        let c = &of_kind(&plan, CorrectionKind::OrderUpdated)[0];
+        assert_eq!(c.expect, Expect::Version(3));
+        let o = only_order(&plan);
+        assert_eq!(
+            (o.status.clone(), o.executed_qty, o.avg_price, o.version),
+            (OrderStatus::Filled, dec!(2), Some(dec!(99.5)), 4)
+        );
+        assert_eq!((o.updated_by, o.updated_at), (Writer::Sync, w.now));
+    }
+
+    #[test]
+    fn partial_fill_updates_executed_qty_and_avg_price() {
+        let mut w = World::new();
+        w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(2), dec!(0)));
+        w.snap.open_orders.push(ex_order(
+            "BTCUSDT",
+            1,
+            "bot-1",
+            Side::Buy,
+            dec!(100),
+            dec!(2),
+            dec!(0.5),
+            OrderStatus::PartiallyFilled,
+        ));
+        let plan = reconcile(&w.input());
+        let o = only_order(&plan);
+        assert_eq!(
+            (o.status.clone(), o.executed_qty, o.avg_price),
+            (OrderStatus::PartiallyFilled, dec!(0.5), Some(dec!(100)))
+        );
+        // Same state as the exchange (decimals compared as numbers): no correction.
+        let mut w2 = World::new();
+        let mut db = order_rec(
+            "BTCUSDT",
+            1,
+            OrderStatus::PartiallyFilled,
+            dec!(2.0),
+            dec!(0.50),
+        );
+        db.avg_price = Some(dec!(100.00));
+        w2.db_order(db);
+        w2.snap.open_orders = w.snap.open_orders.clone();
+        assert!(reconcile(&w2.input()).corrections.is_empty());
+    }
+
+    #[test]
+    fn unknown_order_is_not_cancelled_and_flagged_after_n_runs() {
+        let mut w = World::new();
+        w.db_order(order_rec("BTCUSDT", 9, OrderStatus::New, dec!(1), dec!(0)));
+        w.snap
+            .order_lookups
+            .insert((sym("BTCUSDT"), 9), OrderLookup::NotFound);
+        for run in 1..=3u32 {
+            let plan = reconcile(&w.input());
+            let o = only_order(&plan).clone();
+            assert_eq!(o.status, OrderStatus::Unknown);
+            assert_eq!(o.unknown_runs, run);
+            let flagged = plan
+                .discrepancies
+                .iter()
+                .any(|d| d.key == "order_unknown:BTCUSDT:9");
+            assert_eq!(flagged, run >= 3, "run {run}");
+            w.db_order(o); // applied
+        }
+        // Found later: back to its true status, counter reset.
+        let ex = ex_order(
+            "BTCUSDT",
+            9,
+            "bot-9",
+            Side::Buy,
+            dec!(100),
+            dec!(1),
+            dec!(1),
+            OrderStatus::Filled,
+        );
+        w.snap
+            .order_lookups
+            .insert((sym("BTCUSDT"), 9), OrderLookup::Found(ex));
+        let o = only_order(&reconcile(&w.input())).clone();
+        assert_eq!((o.status, o.unknown_runs), (OrderStatus::Filled, 0));
+    }
+
+    #[test]
+    fn archived_order_is_terminal_with_zero_fill() {
+        let mut w = World::new();
+        let mut db = order_rec(
+            "BTCUSDT",
+            4,
+            OrderStatus::PartiallyFilled,
+            dec!(1),
+            dec!(0.3),
+        );
+        db.avg_price = Some(dec!(100));
+        w.db_order(db);
+        w.snap
+            .order_lookups
+            .insert((sym("BTCUSDT"), 4), OrderLookup::Archived);
+        let plan = reconcile(&w.input());
+        let o = only_order(&plan);
+        assert_eq!(
+            (o.status.clone(), o.executed_qty, o.avg_price),
+            (OrderStatus::Canceled, dec!(0), None)
+        );
+        assert!(o.status.is_terminal());
+        assert!(plan.corrections[0].reason.contains("archived"));
+    }
+
+    #[test]
+    fn open_order_without_lookup_is_untouched() {
+        let mut w = World::new();
+        w.db_order(order_rec("BTCUSDT", 4, OrderStatus::New, dec!(1), dec!(0)));
+        assert!(reconcile(&w.input()).corrections.is_empty());
+    }
+
+    #[test]
+    fn terminal_order_is_never_looked_up_again() {
+        let mut w = World::new();
+        w.db_order(order_rec(
+            "BTCUSDT",
+            4,
+            OrderStatus::Filled,
+            dec!(1),
+            dec!(1),
+        ));
+        w.snap
+            .order_lookups
+            .insert((sym("BTCUSDT"), 4), OrderLookup::NotFound);
+        assert!(reconcile(&w.input()).corrections.is_empty());
+    }
+
+    #[test]
+    fn external_order_classified_by_client_id_prefix() {
+        let mut w = World::new();
+        w.snap.open_orders.push(ex_order(
+            "BTCUSDT",
+            1,
+            "bot-abc",
+            Side::Buy,
+            dec!(100),
+            dec!(1),
+            dec!(0),
+            OrderStatus::New,
+        ));
+        w.snap.open_orders.push(ex_order(
+            "BTCUSDT",
+            2,
+            "web_xyz",
+            Side::Sell,
+            dec!(110),
+            dec!(1),
+            dec!(0),
+            OrderStatus::New,
+        ));
+        let plan = reconcile(&w.input());
+        let rec = of_kind(&plan, CorrectionKind::OrderRecorded);
+        assert_eq!(rec.len(), 2);
+        assert!(rec.iter().all(|c| c.expect == Expect::Absent));
+        let origins: Vec<_> = rec
+            .iter()
+            .map(|c| match &c.after {
+                Record::Order(o) => (o.order_id, o.origin, o.version),
+                _ => panic!(),
+            })
+            .collect();
+        assert_eq!(
+            origins,
+            vec![(1, OrderOrigin::Bot, 1), (2, OrderOrigin::External, 1)]
+        );
+        let keys: Vec<_> = plan
+            .discrepancies
+            .iter()
+            .map(|d| (d.key.as_str(), d.severity))
+            .collect();
+        assert_eq!(keys, vec![("order_external:BTCUSDT:2", Severity::Info)]);
+        assert!(plan.notes.contains(
+            &"New order found on exchange: BTCUSDT SELL 1 @ 110 (external, id 2)".to_owned()
+        ));
+    }
+}

@@ -1,0 +1,551 @@
+//! Spot positions and dust.
+//!
+//! Rules:
+//! - A position is a holding of a base asset against a configured quote asset: the symbol
+//!   is the DB's open position for that base if there is one, else the first symbol in
+//!   `snapshot.symbols` with that base and the first matching quote of `quote_assets`.
+//!   Quote assets themselves are never positions.
+//! - The holding (free + locked) is a position when it is > 0, >= the symbol's `min_qty`
+//!   AND, when a price is known, its notional >= `min_notional`. Below that it is dust: a
+//!   `DustRecord` (`DustRecorded`), never a position. A dust record whose asset became a
+//!   position (or zero) is set to 0, never deleted.
+//! - Missing in the DB (absent or closed): recovered (`PositionRecovered`, side "long",
+//!   `recovered: true`); entry price = average cost of the fills known for the symbol (DB
+//!   trades + this run's fills) when they explain a holding, else the current price.
+//!   Note `New position found on exchange: BTCUSDT long 0.001`, discrepancy
+//!   `position_recovered:<SYMBOL>`.
+//! - Open in the DB but below the minimum size on the exchange: closed
+//!   (`PositionClosed`) with exit price = quantity-weighted average of the sell fills since
+//!   it was opened (else the current price), realized P&L = the average-cost P&L of those
+//!   sells (else unchanged). Note `Position closed on exchange: ETHUSDT long 0.5`,
+//!   discrepancy `position_closed:<SYMBOL>`. The closed record keeps the quantity closed.
+//! - Open in both with a different quantity: `PositionAdjusted`; the entry price is
+//!   recomputed only when this run recovered buy fills of the symbol (so it does not churn).
+
+use super::{expect_of, next_version, pnl, trades_of, ReconcileInput, Recovered};
+use crate::domain::{
+    Asset, Correction, CorrectionKind, Discrepancy, DustRecord, Expect, Plan, PositionRecord,
+    PositionStatus, Record, Severity, Side, Symbol, SymbolInfo, Writer,
+};
+use rust_decimal::Decimal;
+use std::collections::BTreeSet;
+
+/// The symbol a holding of `base` is valued against: first configured quote with a symbol.
+pub fn position_symbol<'a>(
+    base: &Asset,
+    symbols: &'a std::collections::BTreeMap<Symbol, SymbolInfo>,
+    quote_assets: &[Asset],
+) -> Option<&'a SymbolInfo> {
+    quote_assets
+        .iter()
+        .find_map(|q| symbols.values().find(|i| &i.base == base && &i.quote == q))
+}
+
+/// True when `total` of the symbol's base is a position (not dust).
+pub fn is_position_size(total: Decimal, info: &SymbolInfo, price: Option<Decimal>) -> bool {
+    total > Decimal::ZERO
+        && total >= info.min_qty
+        && price.is_none_or(|p| total * p >= info.min_notional)
+}
+
+fn discrepancy(
+    key: String,
+    kind: &str,
+    symbol: &Symbol,
+    asset: &Asset,
+    before: String,
+    after: String,
+    message: String,
+) -> Discrepancy {
+    Discrepancy {
+        key,
+        kind: kind.to_owned(),
+        severity: Severity::Warning,
+        symbol: Some(symbol.clone()),
+        asset: Some(asset.clone()),
+        before: Some(before),
+        after: Some(after),
+        diff_pct: None,
+        message,
+    }
+}
+
+pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, plan: &mut Plan) {
+    let snapshot = input.snapshot;
+    let records = input.records;
+    let quotes = &input.config.quote_assets;
+    let mut assets: BTreeSet<Asset> = snapshot.balances.keys().cloned().collect();
+    assets.extend(
+        records
+            .positions
+            .values()
+            .filter(|p| p.status == PositionStatus::Open)
+            .map(|p| p.base.clone()),
+    );
+    assets.extend(records.dust.keys().cloned());
+
+    for base in assets.iter().filter(|a| !quotes.contains(a)) {
+        let total = snapshot
+            .balances
+            .get(base)
+            .map_or(Decimal::ZERO, |b| b.total());
+        let db_open = records
+            .positions
+            .values()
+            .find(|p| p.status == PositionStatus::Open && &p.base == base);
+        let info = match db_open {
+            Some(p) => snapshot.symbols.get(&p.symbol),
+            None => position_symbol(base, &snapshot.symbols, quotes),
+        };
+        let symbol = match (db_open, info) {
+            (Some(p), _) => p.symbol.clone(),
+            (None, Some(i)) => i.symbol.clone(),
+            (None, None) => {
+                if !total.is_zero() {
+                    plan.notes.push(format!(
+                        "No symbol of {base} against {}: holding not classified",
+                        quote_list(quotes)
+                    ));
+                }
+                continue;
+            }
+        };
+        if snapshot.unknown_symbols.contains(&symbol) {
+            continue;
+        }
+        let price = snapshot.prices.get(&symbol).copied();
+        let is_position = match info {
+            Some(i) => is_position_size(total, i, price),
+            None if total.is_zero() => false,
+            None => {
+                plan.notes.push(format!(
+                    "No trading rules for {symbol}: position of {base} not checked"
+                ));
+                continue;
+            }
+        };
+
+        // Dust: the holding when below minimum size, else zero.
+        let dust_qty = if is_position { Decimal::ZERO } else { total };
+        let db_dust = records.dust.get(base);
+        if db_dust.map_or(!dust_qty.is_zero(), |d| d.quantity != dust_qty) {
+            let expect = expect_of(db_dust.map(|d| d.version));
+            let reason = if dust_qty.is_zero() {
+                format!(
+                    "Dust of {base} cleared: holding is now {} (position or zero)",
+                    total.normalize()
+                )
+            } else {
+                format!(
+                    "Dust recorded: {base} {} (below {symbol} minimum size)",
+                    dust_qty.normalize()
+                )
+            };
+            plan.notes.push(reason.clone());
+            plan.corrections.push(Correction {
+                kind: CorrectionKind::DustRecorded,
+                expect,
+                before: db_dust.cloned().map(Record::Dust),
+                after: Record::Dust(DustRecord {
+                    asset: base.clone(),
+                    quantity: dust_qty,
+                    version: next_version(expect),
+                    updated_at: input.now,
+                }),
+                reason,
+            });
+        }
+
+        let (basis, realized) = pnl::replay(trades_of(records, recovered, &symbol), base);
+        match (db_open, is_position) {
+            (None, false) => {}
+            (None, true) => {
+                let existing = records.positions.get(&symbol);
+                let expect = expect_of(existing.map(|p| p.version));
+                let (entry_price, opened_at) = if basis.qty > Decimal::ZERO {
+                    (basis.avg_cost, basis.open_since.unwrap_or(input.now))
+                } else {
+                    (price.unwrap_or(Decimal::ZERO), input.now)
+                };
+                let quote = info.map_or_else(|| base.clone(), |i| i.quote.clone());
+                let after = PositionRecord {
+                    symbol: symbol.clone(),
+                    base: base.clone(),
+                    quote,
+                    side: "long".to_owned(),
+                    status: PositionStatus::Open,
+                    quantity: total,
+                    entry_price,
+                    exit_price: None,
+                    realized_pnl: Decimal::ZERO,
+                    opened_at,
+                    closed_at: None,
+                    recovered: true,
+                    version: next_version(expect),
+                    updated_at: input.now,
+                    updated_by: Writer::Sync,
+                };
+                let note = format!(
+                    "New position found on exchange: {symbol} long {}",
+                    total.normalize()
+                );
+                plan.notes.push(note.clone());
+                plan.discrepancies.push(discrepancy(
+                    format!("position_recovered:{symbol}"),
+                    "position_recovered",
+                    &symbol,
+                    base,
+                    "none".to_owned(),
+                    total.normalize().to_string(),
+                    note.clone(),
+                ));
+                plan.corrections.push(Correction {
+                    kind: CorrectionKind::PositionRecovered,
+                    expect,
+                    before: existing.cloned().map(Record::Position),
+                    after: Record::Position(after),
+                    reason: note,
+                });
+            }
+            (Some(db), false) => {
+                let sells: Vec<_> = trades_of(records, recovered, &symbol)
+                    .filter(|t| t.side == Side::Sell && t.time >= db.opened_at)
+                    .collect();
+                let sold: Decimal = sells.iter().map(|t| t.qty).sum();
+                let (exit_price, realized_pnl, closed_at) = if sold > Decimal::ZERO {
+                    let value: Decimal = sells.iter().map(|t| t.price * t.qty).sum();
+                    let pnl: Decimal = sells.iter().filter_map(|t| realized.get(&t.trade_id)).sum();
+                    let last = sells.iter().map(|t| t.time).max().unwrap_or(input.now);
+                    (value / sold, pnl, last)
+                } else {
+                    (price.unwrap_or(db.entry_price), db.realized_pnl, input.now)
+                };
+                let after = PositionRecord {
+                    status: PositionStatus::Closed,
+                    exit_price: Some(exit_price),
+                    realized_pnl,
+                    closed_at: Some(closed_at),
+                    version: next_version(Expect::Version(db.version)),
+                    updated_at: input.now,
+                    updated_by: Writer::Sync,
+                    ..db.clone()
+                };
+                let note = format!(
+                    "Position closed on exchange: {symbol} {} {}",
+                    db.side,
+                    db.quantity.normalize()
+                );
+                plan.notes.push(note.clone());
+                plan.discrepancies.push(discrepancy(
+                    format!("position_closed:{symbol}"),
+                    "position_closed",
+                    &symbol,
+                    base,
+                    db.quantity.normalize().to_string(),
+                    total.normalize().to_string(),
+                    note.clone(),
+                ));
+                plan.corrections.push(Correction {
+                    kind: CorrectionKind::PositionClosed,
+                    expect: Expect::Version(db.version),
+                    before: Some(Record::Position(db.clone())),
+                    after: Record::Position(after),
+                    reason: note,
+                });
+            }
+            (Some(db), true) => {
+                let new_buys = recovered
+                    .values()
+                    .any(|t| t.symbol == symbol && t.side == Side::Buy);
+                let entry_price = if new_buys && basis.qty > Decimal::ZERO {
+                    basis.avg_cost
+                } else {
+                    db.entry_price
+                };
+                if db.quantity == total && db.entry_price == entry_price {
+                    continue;
+                }
+                let after = PositionRecord {
+                    quantity: total,
+                    entry_price,
+                    version: next_version(Expect::Version(db.version)),
+                    updated_at: input.now,
+                    updated_by: Writer::Sync,
+                    ..db.clone()
+                };
+                let note = format!(
+                    "Position adjusted from exchange: {symbol} long {} -> {} (entry {} -> {})",
+                    db.quantity.normalize(),
+                    total.normalize(),
+                    db.entry_price.normalize(),
+                    entry_price.normalize()
+                );
+                plan.notes.push(note.clone());
+                plan.corrections.push(Correction {
+                    kind: CorrectionKind::PositionAdjusted,
+                    expect: Expect::Version(db.version),
+                    before: Some(Record::Position(db.clone())),
+                    after: Record::Position(after),
+                    reason: note,
+                });
+            }
+        }
+    }
+}
+
+fn quote_list(quotes: &[Asset]) -> String {
+    quotes
+        .iter()
+        .map(Asset::as_str)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::reconcile;
+    use crate::core::testkit::*;
+    use crate::domain::Side;
+    use rust_decimal_macros::dec;
+
+    fn positions(plan: &Plan) -> Vec<&PositionRecord> {
+        plan.corrections
+            .iter()
+            .filter_map(|c| match &c.after {
+                Record::Position(p) => Some(p),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dust_below_min_qty_is_recorded_not_a_position() {
+        let mut w = World::new();
+        w.ex_bal("BTC", dec!(0.00005), dec!(0)); // min_qty 0.0001
+        let plan = reconcile(&w.input());
+        assert!(positions(&plan).is_empty());
+        let dust = of_kind(&plan, CorrectionKind::DustRecorded);
+        assert_eq!(dust.len(), 1);
+        let Record::Dust(d) = &dust[0].after else {
+            panic!()
+        };
+        assert_eq!(
+            (d.asset.as_str(), d.quantity, d.version),
+            ("BTC", dec!(0.00005), 1)
+        );
+    }
+
+    #[test]
+    fn dust_below_min_notional_is_recorded_not_a_position() {
+        let mut w = World::new();
+        w.ex_bal("ETH", dec!(0.002), dec!(0)); // 0.002 * 2000 = 4 < 5
+        let plan = reconcile(&w.input());
+        assert!(positions(&plan).is_empty());
+        assert_eq!(of_kind(&plan, CorrectionKind::DustRecorded).len(), 1);
+    }
+
+    #[test]
+    fn quote_asset_is_never_a_position() {
+        let mut w = World::new();
+        w.ex_bal("USDT", dec!(1000), dec!(0));
+        let plan = reconcile(&w.input());
+        assert!(positions(&plan).is_empty());
+        assert!(of_kind(&plan, CorrectionKind::DustRecorded).is_empty());
+    }
+
+    #[test]
+    fn missing_position_recovered_at_average_cost_of_known_fills() {
+        let mut w = World::new();
+        w.ex_bal("BTC", dec!(0.001), dec!(0));
+        w.snap_fills(
+            "BTCUSDT",
+            vec![
+                fill(
+                    "BTCUSDT",
+                    1,
+                    1,
+                    Side::Buy,
+                    dec!(40000),
+                    dec!(0.0005),
+                    dec!(0),
+                    "USDT",
+                    10,
+                ),
+                fill(
+                    "BTCUSDT",
+                    2,
+                    2,
+                    Side::Buy,
+                    dec!(60000),
+                    dec!(0.0005),
+                    dec!(0),
+                    "USDT",
+                    20,
+                ),
+            ],
+        );
+        let plan = reconcile(&w.input());
+        let p = positions(&plan)[0];
+        assert_eq!(
+            (p.entry_price, p.quantity, p.opened_at, p.recovered),
+            (dec!(50000), dec!(0.001), 10, true)
+        );
+        assert_eq!(p.side, "long");
+        assert!(plan
+            .notes
+            .contains(&"New position found on exchange: BTCUSDT long 0.001".to_owned()));
+        assert!(plan
+            .discrepancies
+            .iter()
+            .any(|d| d.key == "position_recovered:BTCUSDT"));
+    }
+
+    #[test]
+    fn missing_position_without_fills_uses_current_price() {
+        let mut w = World::new();
+        w.ex_bal("BTC", dec!(0.001), dec!(0));
+        let plan = reconcile(&w.input());
+        assert_eq!(positions(&plan)[0].entry_price, dec!(50000));
+        assert_eq!(
+            of_kind(&plan, CorrectionKind::PositionRecovered)[0].expect,
+            Expect::Absent
+        );
+    }
+
+    #[test]
+    fn position_closed_while_bot_down_gets_exit_price_and_realized_pnl() {
+        let mut w = World::new();
+        w.db_position(position("ETHUSDT", "ETH", dec!(0.5), dec!(2000), 5));
+        w.db_trade(trade(
+            "ETHUSDT",
+            1,
+            Side::Buy,
+            dec!(2000),
+            dec!(0.5),
+            dec!(0),
+            "USDT",
+            dec!(0),
+        ));
+        w.snap_fills(
+            "ETHUSDT",
+            vec![
+                fill(
+                    "ETHUSDT",
+                    2,
+                    9,
+                    Side::Sell,
+                    dec!(2100),
+                    dec!(0.25),
+                    dec!(0.5),
+                    "USDT",
+                    10,
+                ),
+                fill(
+                    "ETHUSDT",
+                    3,
+                    9,
+                    Side::Sell,
+                    dec!(2300),
+                    dec!(0.25),
+                    dec!(0.5),
+                    "USDT",
+                    11,
+                ),
+            ],
+        );
+        let plan = reconcile(&w.input());
+        let c = &of_kind(&plan, CorrectionKind::PositionClosed)[0];
+        assert_eq!(c.expect, Expect::Version(2));
+        let Record::Position(p) = &c.after else {
+            panic!()
+        };
+        assert_eq!(p.status, PositionStatus::Closed);
+        assert_eq!(p.exit_price, Some(dec!(2200)));
+        // (2100-2000)*0.25 - 0.5 + (2300-2000)*0.25 - 0.5 = 99
+        assert_eq!(p.realized_pnl, dec!(99));
+        assert_eq!((p.closed_at, p.version), (Some(11), 3));
+        assert!(plan
+            .notes
+            .contains(&"Position closed on exchange: ETHUSDT long 0.5".to_owned()));
+        assert!(plan
+            .discrepancies
+            .iter()
+            .any(|d| d.key == "position_closed:ETHUSDT"));
+    }
+
+    #[test]
+    fn position_closed_without_sells_exits_at_current_price() {
+        let mut w = World::new();
+        w.db_position(position("ETHUSDT", "ETH", dec!(0.5), dec!(1800), 5));
+        let plan = reconcile(&w.input());
+        let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionClosed)[0].after else {
+            panic!()
+        };
+        assert_eq!((p.exit_price, p.closed_at), (Some(dec!(2000)), Some(w.now)));
+    }
+
+    #[test]
+    fn quantity_change_adjusts_position_and_new_buys_recompute_entry() {
+        let mut w = World::new();
+        w.db_position(position("BTCUSDT", "BTC", dec!(0.001), dec!(40000), 5));
+        w.db_trade(trade(
+            "BTCUSDT",
+            1,
+            Side::Buy,
+            dec!(40000),
+            dec!(0.001),
+            dec!(0),
+            "USDT",
+            dec!(0),
+        ));
+        w.ex_bal("BTC", dec!(0.002), dec!(0));
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                2,
+                2,
+                Side::Buy,
+                dec!(60000),
+                dec!(0.001),
+                dec!(0),
+                "USDT",
+                9,
+            )],
+        );
+        let plan = reconcile(&w.input());
+        let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionAdjusted)[0].after else {
+            panic!()
+        };
+        assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(50000)));
+        // Without new fills the entry price is kept.
+        w.snap.history.clear();
+        let plan = reconcile(&w.input());
+        let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionAdjusted)[0].after else {
+            panic!()
+        };
+        assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(40000)));
+    }
+
+    #[test]
+    fn dust_that_grew_into_a_position_is_cleared_not_deleted() {
+        let mut w = World::new();
+        w.recs.dust.insert(
+            asset("BTC"),
+            DustRecord {
+                asset: asset("BTC"),
+                quantity: dec!(0.00001),
+                version: 2,
+                updated_at: 0,
+            },
+        );
+        w.ex_bal("BTC", dec!(0.01), dec!(0));
+        let plan = reconcile(&w.input());
+        let Record::Dust(d) = &of_kind(&plan, CorrectionKind::DustRecorded)[0].after else {
+            panic!()
+        };
+        assert_eq!((d.quantity, d.version), (dec!(0), 3));
+        assert_eq!(of_kind(&plan, CorrectionKind::PositionRecovered).len(), 1);
+    }
+}

@@ -1,0 +1,250 @@
+//! Test builders shared by the core's table tests and property tests.
+#![allow(clippy::too_many_arguments)]
+
+use super::{Mode, ReconcileInput, RulesConfig};
+use crate::domain::*;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+pub fn asset(s: &str) -> Asset {
+    Asset::parse(s).expect("asset")
+}
+pub fn sym(s: &str) -> Symbol {
+    Symbol::parse(s).expect("symbol")
+}
+
+pub fn symbol_info(base: &str, quote: &str, min_qty: Decimal, min_notional: Decimal) -> SymbolInfo {
+    SymbolInfo {
+        symbol: sym(&format!("{base}{quote}")),
+        base: asset(base),
+        quote: asset(quote),
+        min_qty,
+        step_size: min_qty,
+        min_notional,
+        base_precision: 8,
+        quote_precision: 8,
+    }
+}
+
+pub fn fill(
+    symbol: &str,
+    trade_id: u64,
+    order_id: u64,
+    side: Side,
+    price: Decimal,
+    qty: Decimal,
+    commission: Decimal,
+    commission_asset: &str,
+    time: Millis,
+) -> Fill {
+    Fill {
+        symbol: sym(symbol),
+        trade_id,
+        order_id,
+        side,
+        price,
+        qty,
+        quote_qty: price * qty,
+        commission,
+        commission_asset: asset(commission_asset),
+        time,
+        is_maker: false,
+    }
+}
+
+pub fn trade(
+    symbol: &str,
+    trade_id: u64,
+    side: Side,
+    price: Decimal,
+    qty: Decimal,
+    commission: Decimal,
+    commission_asset: &str,
+    commission_quote: Decimal,
+) -> TradeRecord {
+    TradeRecord {
+        symbol: sym(symbol),
+        trade_id,
+        order_id: trade_id,
+        side,
+        price,
+        qty,
+        quote_qty: price * qty,
+        commission,
+        commission_asset: asset(commission_asset),
+        commission_quote,
+        realized_pnl: None,
+        time: trade_id as Millis,
+        is_maker: false,
+        recovered: false,
+        version: 1,
+    }
+}
+
+pub fn ex_order(
+    symbol: &str,
+    order_id: u64,
+    client: &str,
+    side: Side,
+    price: Decimal,
+    orig_qty: Decimal,
+    executed_qty: Decimal,
+    status: OrderStatus,
+) -> ExchangeOrder {
+    ExchangeOrder {
+        symbol: sym(symbol),
+        order_id,
+        client_order_id: client.to_owned(),
+        side,
+        order_type: "LIMIT".to_owned(),
+        price,
+        orig_qty,
+        executed_qty,
+        cumulative_quote_qty: executed_qty * price,
+        status,
+        time: 100,
+        update_time: 200,
+    }
+}
+
+pub fn order_rec(
+    symbol: &str,
+    order_id: u64,
+    status: OrderStatus,
+    orig_qty: Decimal,
+    executed_qty: Decimal,
+) -> OrderRecord {
+    OrderRecord {
+        symbol: sym(symbol),
+        order_id,
+        client_order_id: format!("bot-{order_id}"),
+        side: Side::Buy,
+        order_type: "LIMIT".to_owned(),
+        price: dec!(100),
+        orig_qty,
+        executed_qty,
+        avg_price: None,
+        status,
+        origin: OrderOrigin::Bot,
+        unknown_runs: 0,
+        created_at: 100,
+        version: 3,
+        updated_at: 50,
+        updated_by: Writer::Bot,
+    }
+}
+
+pub fn position(
+    symbol: &str,
+    base: &str,
+    qty: Decimal,
+    entry: Decimal,
+    opened_at: Millis,
+) -> PositionRecord {
+    PositionRecord {
+        symbol: sym(symbol),
+        base: asset(base),
+        quote: asset("USDT"),
+        side: "long".to_owned(),
+        status: PositionStatus::Open,
+        quantity: qty,
+        entry_price: entry,
+        exit_price: None,
+        realized_pnl: Decimal::ZERO,
+        opened_at,
+        closed_at: None,
+        recovered: false,
+        version: 2,
+        updated_at: 0,
+        updated_by: Writer::Bot,
+    }
+}
+
+/// An exchange snapshot and DB records under construction.
+pub struct World {
+    pub snap: ExchangeSnapshot,
+    pub recs: Records,
+    pub config: RulesConfig,
+    pub mode: Mode,
+    pub now: Millis,
+}
+
+impl World {
+    /// Symbols BTCUSDT, ETHUSDT, BNBUSDT (min notional 5) with prices; nothing else.
+    pub fn new() -> Self {
+        let mut snap = ExchangeSnapshot {
+            taken_at: 1_000_000,
+            ..ExchangeSnapshot::default()
+        };
+        for (b, q, p) in [
+            ("BTC", dec!(0.0001), dec!(50000)),
+            ("ETH", dec!(0.001), dec!(2000)),
+            ("BNB", dec!(0.01), dec!(300)),
+        ] {
+            let info = symbol_info(b, "USDT", q, dec!(5));
+            snap.prices.insert(info.symbol.clone(), p);
+            snap.symbols.insert(info.symbol.clone(), info);
+        }
+        Self {
+            snap,
+            recs: Records::default(),
+            config: RulesConfig::default(),
+            mode: Mode::Periodic,
+            now: 1_000_000,
+        }
+    }
+    pub fn input(&self) -> ReconcileInput<'_> {
+        ReconcileInput {
+            snapshot: &self.snap,
+            records: &self.recs,
+            config: &self.config,
+            mode: self.mode,
+            now: self.now,
+        }
+    }
+    pub fn snap_fills(&mut self, symbol: &str, fills: Vec<Fill>) {
+        self.snap.history.insert(
+            sym(symbol),
+            SymbolHistory {
+                fills,
+                complete: true,
+            },
+        );
+    }
+    pub fn db_trade(&mut self, t: TradeRecord) {
+        self.recs.trades.insert((t.symbol.clone(), t.trade_id), t);
+    }
+    pub fn ex_bal(&mut self, a: &str, free: Decimal, locked: Decimal) {
+        self.snap.balances.insert(
+            asset(a),
+            Balance {
+                asset: asset(a),
+                free,
+                locked,
+            },
+        );
+    }
+    pub fn db_bal(&mut self, a: &str, free: Decimal, locked: Decimal) {
+        self.recs.balances.insert(
+            asset(a),
+            BalanceRecord {
+                asset: asset(a),
+                free,
+                locked,
+                version: 5,
+                updated_at: 0,
+                updated_by: Writer::Bot,
+            },
+        );
+    }
+    pub fn db_order(&mut self, o: OrderRecord) {
+        self.recs.orders.insert((o.symbol.clone(), o.order_id), o);
+    }
+    pub fn db_position(&mut self, p: PositionRecord) {
+        self.recs.positions.insert(p.symbol.clone(), p);
+    }
+}
+
+pub fn of_kind(plan: &Plan, kind: CorrectionKind) -> Vec<&Correction> {
+    plan.corrections.iter().filter(|c| c.kind == kind).collect()
+}
