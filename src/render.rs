@@ -69,7 +69,7 @@ pub fn render_report(r: &SyncReport) -> String {
     if !r.conflicts.is_empty() {
         let _ = writeln!(out, "\nWrite conflicts (a newer bot write won): {}", r.conflicts.len());
         for c in &r.conflicts {
-            let _ = writeln!(out, "  {} ({})", c.key, c.resolution);
+            let _ = writeln!(out, "  {} ({:?})", c.key, c.resolution);
         }
     }
     let _ = writeln!(

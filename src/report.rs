@@ -38,7 +38,7 @@ pub struct ReportedConflict {
     pub key: String,
     /// `resolved` when the newer item already agrees with the exchange, `deferred` when
     /// the next run will look again.
-    pub resolution: String,
+    pub resolution: crate::core::conflict::ConflictResolution,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -23,7 +23,7 @@ use crate::domain::{
     AccountId, Asset, ExchangeSnapshot, Millis, Records, Symbol, SymbolHistory,
 };
 use crate::exchange::{Exchange, ExchangeError, FillsFrom};
-use crate::report::{Outcome, ReportedConflict, ReportedCorrection, SyncReport};
+use crate::report::{Outcome, ReportedConflict, SyncReport};
 use crate::store::{LeaseOutcome, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -249,10 +249,11 @@ async fn sync_with_lease<E: Exchange, S: Store>(
         let outcome = store.apply(&request.account, run_id, now, &plan.corrections).await?;
         report.dynamodb_capacity_units += outcome.capacity_units;
         for conflict in &outcome.conflicts {
-            let resolution = core::conflict::resolve_conflict(&conflict.correction, conflict.current.as_ref());
+            let resolution =
+                core::conflict::resolve_conflict(&conflict.correction, conflict.current.clone());
             report.conflicts.push(ReportedConflict {
                 key: crate::report::record_key(&conflict.correction.after),
-                resolution: resolution.as_str().to_owned(),
+                resolution,
             });
         }
         outcome.applied
@@ -347,6 +348,11 @@ async fn read_exchange<E: Exchange>(
         return Ok((snapshot, false));
     }
 
+    let lookback_days = request.lookback_days.unwrap_or(match request.mode {
+        Mode::Periodic => rules.periodic_lookback_days,
+        Mode::Emergency => rules.emergency_lookback_days,
+    });
+
     // Orders that left the open set: ask what became of them.
     for (symbol, order_id) in core::scope::orders_to_query(records, &snapshot.open_orders) {
         if clock.out_of_time() || reading.stopped.is_some() {
@@ -373,8 +379,7 @@ async fn read_exchange<E: Exchange>(
         let from = match core::scope::fills_start(
             records.cursors.get(symbol),
             request.mode,
-            request.lookback_days,
-            rules,
+            Some(lookback_days),
             now_ms(),
         ) {
             core::scope::FillsStart::TradeId(id) => FillsFrom::TradeId(id),
@@ -397,10 +402,6 @@ async fn read_exchange<E: Exchange>(
     // Deposits and withdrawals since the last success (or the lookback), to explain
     // balance changes. The wallet endpoints have their own limits; failing them only
     // loses the explanation, so their errors are logged, not fatal.
-    let lookback_days = request.lookback_days.unwrap_or(match request.mode {
-        Mode::Periodic => rules.periodic_lookback_days,
-        Mode::Emergency => rules.emergency_lookback_days,
-    });
     let since = records
         .state
         .last_success_at
