@@ -12,10 +12,10 @@
 //! - [`domain`]   the shared vocabulary: ids, the exchange's view, records, the plan.
 //! - [`core`]     the pure rules: no I/O, no async, no AWS types. Every rule lives here.
 //! - [`exchange`] the exchange port (`Exchange`, the origin's `ExchangeInterface`) and the
-//!                Binance adapter (signed client, paging, weight, retries).
+//!   Binance adapter (signed client, paging, weight, retries).
 //! - [`store`]    the store port (`Store`) and its DynamoDB and in-memory adapters.
 //! - [`service`]  the imperative shell: one function, [`service::run_sync`], used by both
-//!                the Lambda handler and the CLI.
+//!   the Lambda handler and the CLI.
 //! - [`report`]   the `SyncReport` every run returns.
 
 pub mod core;
