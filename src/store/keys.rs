@@ -128,6 +128,38 @@ pub fn set_record_version(record: &mut Record, version: u64) {
     }
 }
 
+/// The rule both adapters enforce before writing anything: a correction's record carries
+/// the version it read plus one (1 for a new item), and an apply has at most 10 000
+/// corrections (the audit key's 4-digit sequence).
+pub fn check_corrections(corrections: &[crate::domain::Correction]) -> Result<(), crate::store::StoreError> {
+    use crate::domain::Expect;
+    use crate::store::StoreError;
+    if corrections.len() > MAX_CORRECTIONS_PER_APPLY {
+        return Err(StoreError::Rejected(format!(
+            "{} corrections in one apply; at most {MAX_CORRECTIONS_PER_APPLY} (4-digit audit sequence)",
+            corrections.len()
+        )));
+    }
+    for c in corrections {
+        let expected = match c.expect {
+            Expect::Absent => 1,
+            Expect::Version(v) => v.saturating_add(1),
+        };
+        let got = record_version(&c.after);
+        if got != expected {
+            return Err(StoreError::Rejected(format!(
+                "correction of {} writes version {got} but expects {:?}: a write must increment the version it read",
+                record_sk(&c.after),
+                c.expect
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// At most this many corrections per `apply` call.
+pub const MAX_CORRECTIONS_PER_APPLY: usize = 10_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;

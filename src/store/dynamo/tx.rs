@@ -22,8 +22,6 @@ pub const MAX_PAIRS_PER_TRANSACTION: usize = 50;
 /// Attempts per chunk (each attempt retires at least the pairs that failed their
 /// condition, so this bounds only transient cancellations such as TransactionConflict).
 const MAX_ATTEMPTS: u32 = 8;
-/// The audit sort key has a 4-digit sequence number.
-pub const MAX_CORRECTIONS_PER_APPLY: usize = 10_000;
 
 /// A deterministic client request token: hex(sha256(parts)) cut to 36 characters (the
 /// API's maximum).
@@ -112,18 +110,7 @@ fn build_pair<'a>(
     seq: usize,
     c: &'a Correction,
 ) -> Result<Pair<'a>, StoreError> {
-    let after_version = keys::record_version(&c.after);
-    let expected_after = match c.expect {
-        Expect::Absent => 1,
-        Expect::Version(v) => v.saturating_add(1),
-    };
     let target_sk = keys::record_sk(&c.after);
-    if after_version != expected_after {
-        return Err(rejected(format!(
-            "correction of {target_sk} writes version {after_version} but expects {:?}: a write must increment the version it read",
-            c.expect
-        )));
-    }
     let encoded = item::encode_record(pk, &c.after)?;
     let write = match c.expect {
         Expect::Absent => Put::builder()
@@ -213,12 +200,7 @@ pub async fn apply(
     now: Millis,
     corrections: &[Correction],
 ) -> Result<ApplyOutcome, StoreError> {
-    if corrections.len() > MAX_CORRECTIONS_PER_APPLY {
-        return Err(rejected(format!(
-            "{} corrections in one apply; at most {MAX_CORRECTIONS_PER_APPLY} (4-digit audit sequence)",
-            corrections.len()
-        )));
-    }
+    keys::check_corrections(corrections)?;
     let pk = keys::pk(account);
     let pairs = corrections
         .iter()
