@@ -26,12 +26,16 @@ pub const AUDIT_SOURCE: &str = "binance-account-sync";
 /// Seconds RUN items are kept (DynamoDB TTL on `expires_at`, epoch seconds).
 pub const RUN_TTL_SECONDS: i64 = 90 * 24 * 60 * 60;
 
-/// The exact decimal text for an `N` attribute (`-0` normalised to `0`).
+/// The exact decimal text for an `N` attribute, without trailing zeros (`1.50` -> `1.5`,
+/// `-0` -> `0`). The value is unchanged; the text is the canonical form DynamoDB stores
+/// anyway, so a replayed request is byte-identical to what the table holds (MiniStack
+/// 1.5.33 normalises numbers inside the remembered request and then reports a retried
+/// transaction with `1.50` as an `IdempotentParameterMismatch`).
 pub fn decimal_n(d: Decimal) -> AttributeValue {
     if d.is_zero() {
         AttributeValue::N("0".to_owned())
     } else {
-        AttributeValue::N(d.to_string())
+        AttributeValue::N(d.normalize().to_string())
     }
 }
 

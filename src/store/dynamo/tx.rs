@@ -90,6 +90,7 @@ pub async fn transact(client: &Client, items: Vec<TransactWriteItem>, token: &st
 
 /// One correction ready to write.
 struct Pair<'a> {
+    seq: usize,
     correction: &'a Correction,
     target_sk: String,
     audit_sk: String,
@@ -170,7 +171,7 @@ fn build_pair<'a>(
         .map(|p| TransactWriteItem::builder().put(p).build())
         .map_err(rejected)?;
     let fingerprint = serde_json::to_string(c).map_err(rejected)?;
-    Ok(Pair { correction: c, target_sk, audit_sk, write, audit, fingerprint })
+    Ok(Pair { seq, correction: c, target_sk, audit_sk, write, audit, fingerprint })
 }
 
 /// Split into transactions of at most 50 pairs, never two writes of one item in one
@@ -209,6 +210,9 @@ pub async fn apply(
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut outcome = ApplyOutcome::default();
+    // (seq, correction) and (seq, conflict): reported in the order of the input.
+    let mut applied: Vec<(usize, Correction)> = Vec::new();
+    let mut conflicts: Vec<(usize, Conflict)> = Vec::new();
     let now_text = now.to_string();
     for (chunk_index, chunk) in chunks(&pairs).into_iter().enumerate() {
         let chunk_text = chunk_index.to_string();
@@ -228,7 +232,7 @@ pub async fn apply(
             let reasons = match transact(store.client(), actions, &token).await? {
                 TxResult::Done(capacity) => {
                     outcome.capacity_units += capacity;
-                    outcome.applied.extend(pending.iter().map(|p| p.correction.clone()));
+                    applied.extend(pending.iter().map(|p| (p.seq, p.correction.clone())));
                     break;
                 }
                 TxResult::Cancelled(reasons) => reasons,
@@ -252,7 +256,7 @@ pub async fn apply(
                         None => store.get(&pk, &p.audit_sk).await?,
                     };
                     if old.as_ref().is_some_and(|it| audit_records(it, p.correction)) {
-                        outcome.applied.push(p.correction.clone());
+                        applied.push((p.seq, p.correction.clone()));
                         settled_any = true;
                         continue;
                     }
@@ -270,7 +274,7 @@ pub async fn apply(
                         Some(it) => decode_record(&it)?,
                         None => None,
                     };
-                    outcome.conflicts.push(Conflict { correction: p.correction.clone(), current });
+                    conflicts.push((p.seq, Conflict { correction: p.correction.clone(), current }));
                     settled_any = true;
                     continue;
                 }
@@ -302,5 +306,9 @@ pub async fn apply(
             attempt += 1;
         }
     }
+    applied.sort_by_key(|(seq, _)| *seq);
+    conflicts.sort_by_key(|(seq, _)| *seq);
+    outcome.applied = applied.into_iter().map(|(_, c)| c).collect();
+    outcome.conflicts = conflicts.into_iter().map(|(_, c)| c).collect();
     Ok(outcome)
 }
