@@ -211,3 +211,8 @@ async fn run_summary_is_stored_with_a_ttl() {
     // Finishing again (a retried invocation) is harmless.
     store.finish_run(&acct, "run-s", &state, &serde_json::json!({"ok": true})).await.unwrap();
 }
+
+#[tokio::test]
+async fn retry_finds_its_audit_record_even_when_the_request_differs() {
+    s::retry_finds_its_audit_record_even_when_the_request_differs(&fresh_store().await).await;
+}

@@ -53,3 +53,8 @@ async fn bot_writes_increment_the_version() {
     assert_eq!(binance_account_sync::store::keys::record_version(&store.put_bot_record(&acct, r.clone())), 1);
     assert_eq!(binance_account_sync::store::keys::record_version(&store.put_bot_record(&acct, r)), 2);
 }
+
+#[tokio::test]
+async fn retry_finds_its_audit_record_even_when_the_request_differs() {
+    s::retry_finds_its_audit_record_even_when_the_request_differs(&MemoryStore::new()).await;
+}

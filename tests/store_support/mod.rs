@@ -416,3 +416,18 @@ pub async fn many_corrections_span_several_transactions<S: Harness>(store: &S, n
     assert_eq!(loaded.trades.len(), n);
     assert_eq!(store.audit_since(&acct, 0).await.unwrap().len(), n - 1);
 }
+
+pub async fn retry_finds_its_audit_record_even_when_the_request_differs<S: Harness>(store: &S) {
+    let acct = account();
+    let before = store.bot_write(&acct, Record::Balance(balance("SOL", "3", "0", 0))).await;
+    let c0 = update(CorrectionKind::BalanceCorrected, before, Record::Balance(balance("SOL", "3.25", "0", 2)));
+    let c1 = insert(CorrectionKind::TradeRecovered, Record::Trade(trade("SOLUSDT", 3, 1)));
+    let first = store.apply(&acct, "run-r", NOW, &[c0.clone(), c1]).await.unwrap();
+    assert_eq!(first.applied.len(), 2);
+    // The retried invocation planned only the first correction: another request (another
+    // client token), same audit key for seq 0.
+    let again = store.apply(&acct, "run-r", NOW, std::slice::from_ref(&c0)).await.unwrap();
+    assert_eq!(again.applied, vec![c0], "{again:?}");
+    assert!(again.conflicts.is_empty());
+    assert_eq!(store.counts(&acct).await, (2, 2));
+}
