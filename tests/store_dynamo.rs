@@ -7,7 +7,9 @@
 mod store_support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use binance_account_sync::store::dynamo::{create_table_from_definition, DynamoStore, TableOptions};
+use binance_account_sync::store::dynamo::{
+    create_table_from_definition, DynamoStore, TableOptions,
+};
 use binance_account_sync::store::keys;
 use binance_account_sync::store::{Store, StoreError};
 use store_support as s;
@@ -22,7 +24,9 @@ async fn client() -> aws_sdk_dynamodb::Client {
              Run: scripts/ministack.sh start && eval \"$(scripts/ministack.sh env)\" && cargo test --test store_dynamo"
         ),
     }
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
     aws_sdk_dynamodb::Client::new(&config)
 }
 
@@ -35,7 +39,9 @@ async fn fresh_store() -> DynamoStore {
         &client,
         &table,
         TABLE_DEFINITION,
-        TableOptions { deletion_protection: Some(false) },
+        TableOptions {
+            deletion_protection: Some(false),
+        },
     )
     .await
     .unwrap();
@@ -48,16 +54,45 @@ async fn fresh_store() -> DynamoStore {
 #[tokio::test]
 async fn table_is_created_from_the_infrastructure_definition() {
     let store = fresh_store().await;
-    let out = store.client().describe_table().table_name(store.table()).send().await.unwrap();
+    let out = store
+        .client()
+        .describe_table()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap();
     let table = out.table().unwrap();
-    let key: Vec<_> =
-        table.key_schema().iter().map(|k| (k.attribute_name().to_owned(), k.key_type().as_str().to_owned())).collect();
-    assert_eq!(key, vec![("pk".to_owned(), "HASH".to_owned()), ("sk".to_owned(), "RANGE".to_owned())]);
+    let key: Vec<_> = table
+        .key_schema()
+        .iter()
+        .map(|k| {
+            (
+                k.attribute_name().to_owned(),
+                k.key_type().as_str().to_owned(),
+            )
+        })
+        .collect();
     assert_eq!(
-        table.billing_mode_summary().and_then(|b| b.billing_mode()).map(|m| m.as_str().to_owned()),
+        key,
+        vec![
+            ("pk".to_owned(), "HASH".to_owned()),
+            ("sk".to_owned(), "RANGE".to_owned())
+        ]
+    );
+    assert_eq!(
+        table
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .map(|m| m.as_str().to_owned()),
         Some("PAY_PER_REQUEST".to_owned())
     );
-    let ttl = store.client().describe_time_to_live().table_name(store.table()).send().await.unwrap();
+    let ttl = store
+        .client()
+        .describe_time_to_live()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap();
     let ttl = ttl.time_to_live_description().unwrap();
     assert_eq!(ttl.attribute_name(), Some("expires_at"));
 }
@@ -73,7 +108,12 @@ async fn decimals_are_stored_as_exact_numbers() {
     let acct = s::account();
     let c = s::insert(
         binance_account_sync::domain::CorrectionKind::BalanceCorrected,
-        binance_account_sync::domain::Record::Balance(s::balance("BTC", "123456789.123456789", "0.00000001", 1)),
+        binance_account_sync::domain::Record::Balance(s::balance(
+            "BTC",
+            "123456789.123456789",
+            "0.00000001",
+            1,
+        )),
     );
     store.apply(&acct, "run-n", s::NOW, &[c]).await.unwrap();
     let item = store
@@ -88,7 +128,10 @@ async fn decimals_are_stored_as_exact_numbers() {
         .unwrap()
         .item
         .unwrap();
-    assert_eq!(item["free"], AttributeValue::N("123456789.123456789".into()));
+    assert_eq!(
+        item["free"],
+        AttributeValue::N("123456789.123456789".into())
+    );
     let locked = item["locked"].as_n().unwrap();
     assert_eq!(s::dec(locked), s::dec("0.00000001"), "{locked}");
     assert_eq!(item["version"], AttributeValue::N("1".into()));
@@ -136,7 +179,15 @@ async fn bot_attributes_unknown_to_the_sync_survive_a_correction() {
     let acct = s::account();
     let before = binance_account_sync::domain::Record::Balance(s::balance("ETH", "2", "0", 1));
     store
-        .apply(&acct, "run-x", s::NOW, &[s::insert(binance_account_sync::domain::CorrectionKind::BalanceCorrected, before.clone())])
+        .apply(
+            &acct,
+            "run-x",
+            s::NOW,
+            &[s::insert(
+                binance_account_sync::domain::CorrectionKind::BalanceCorrected,
+                before.clone(),
+            )],
+        )
         .await
         .unwrap();
     // The bot keeps an attribute of its own on the item.
@@ -153,12 +204,24 @@ async fn bot_attributes_unknown_to_the_sync_survive_a_correction() {
         .unwrap();
     let after = binance_account_sync::domain::Record::Balance(s::balance("ETH", "2.5", "0", 2));
     let out = store
-        .apply(&acct, "run-y", s::NOW + 1, &[s::update(binance_account_sync::domain::CorrectionKind::BalanceCorrected, before, after.clone())])
+        .apply(
+            &acct,
+            "run-y",
+            s::NOW + 1,
+            &[s::update(
+                binance_account_sync::domain::CorrectionKind::BalanceCorrected,
+                before,
+                after.clone(),
+            )],
+        )
         .await
         .unwrap();
     assert_eq!(out.applied.len(), 1, "{out:?}");
     let items = s::partition_items(&store, &acct).await;
-    let item = items.iter().find(|it| it["sk"] == AttributeValue::S("BALANCE#ETH".into())).unwrap();
+    let item = items
+        .iter()
+        .find(|it| it["sk"] == AttributeValue::S("BALANCE#ETH".into()))
+        .unwrap();
     assert_eq!(item["strategy"], AttributeValue::S("grid-7".into()));
     assert_eq!(s::dec(item["free"].as_n().unwrap()), s::dec("2.5"));
 }
@@ -194,7 +257,10 @@ async fn run_summary_is_stored_with_a_ttl() {
     let store = fresh_store().await;
     let acct = s::account();
     assert_eq!(
-        store.acquire_lease(&acct, "run-s", s::NOW, s::NOW + 1000).await.unwrap(),
+        store
+            .acquire_lease(&acct, "run-s", s::NOW, s::NOW + 1000)
+            .await
+            .unwrap(),
         binance_account_sync::store::LeaseOutcome::Acquired
     );
     let state = binance_account_sync::domain::SyncState {
@@ -203,13 +269,25 @@ async fn run_summary_is_stored_with_a_ttl() {
         last_error: None,
         ..Default::default()
     };
-    store.finish_run(&acct, "run-s", &state, &serde_json::json!({"ok": true})).await.unwrap();
+    store
+        .finish_run(&acct, "run-s", &state, &serde_json::json!({"ok": true}))
+        .await
+        .unwrap();
     let items = s::partition_items(&store, &acct).await;
-    let run = items.iter().find(|it| it["sk"] == AttributeValue::S(keys::run_sk(s::NOW, "run-s"))).unwrap();
+    let run = items
+        .iter()
+        .find(|it| it["sk"] == AttributeValue::S(keys::run_sk(s::NOW, "run-s")))
+        .unwrap();
     assert_eq!(run["summary"], AttributeValue::S("{\"ok\":true}".into()));
-    assert_eq!(run["expires_at"], AttributeValue::N((s::NOW / 1000 + 90 * 86_400).to_string()));
+    assert_eq!(
+        run["expires_at"],
+        AttributeValue::N((s::NOW / 1000 + 90 * 86_400).to_string())
+    );
     // Finishing again (a retried invocation) is harmless.
-    store.finish_run(&acct, "run-s", &state, &serde_json::json!({"ok": true})).await.unwrap();
+    store
+        .finish_run(&acct, "run-s", &state, &serde_json::json!({"ok": true}))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

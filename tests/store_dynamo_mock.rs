@@ -5,7 +5,9 @@
 mod store_support;
 
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsOutput};
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsOutput,
+};
 use aws_sdk_dynamodb::types::error::TransactionCanceledException;
 use aws_sdk_dynamodb::types::CancellationReason;
 use aws_sdk_dynamodb::Client;
@@ -32,8 +34,14 @@ fn client(rules: &[&aws_smithy_mocks::Rule]) -> Client {
     Client::from_conf(config)
 }
 
-fn reason(code: &str, item: Option<binance_account_sync::store::dynamo::item::Item>) -> CancellationReason {
-    CancellationReason::builder().code(code).set_item(item).build()
+fn reason(
+    code: &str,
+    item: Option<binance_account_sync::store::dynamo::item::Item>,
+) -> CancellationReason {
+    CancellationReason::builder()
+        .code(code)
+        .set_item(item)
+        .build()
 }
 
 #[tokio::test]
@@ -47,11 +55,19 @@ async fn cancelled_transaction_yields_conflicts_and_retries_the_rest() {
         Record::Balance(s::balance("USDT", "100", "0", 1)),
         Record::Balance(s::balance("USDT", "120", "0", 2)),
     );
-    let c1 = s::insert(CorrectionKind::TradeRecovered, Record::Trade(s::trade("BTCUSDT", 1, 1)));
-    let c2 = s::insert(CorrectionKind::DustRecorded, Record::Dust(s::dust("PEPE", 1)));
+    let c1 = s::insert(
+        CorrectionKind::TradeRecovered,
+        Record::Trade(s::trade("BTCUSDT", 1, 1)),
+    );
+    let c2 = s::insert(
+        CorrectionKind::DustRecorded,
+        Record::Dust(s::dust("PEPE", 1)),
+    );
     let mut bot = s::balance("USDT", "99.5", "0.5", 2);
     bot.updated_by = binance_account_sync::domain::Writer::Bot;
-    let bot_item = encode_record(&pk, &Record::Balance(bot.clone())).unwrap().item;
+    let bot_item = encode_record(&pk, &Record::Balance(bot.clone()))
+        .unwrap()
+        .item;
     let c2_current = encode_record(&pk, &c2.after).unwrap().item;
     let c2_audit_sk = keys::audit_sk(s::NOW, "run-m", 2);
     let c2_audit = encode_audit(&pk, &c2_audit_sk, "run-m", 2, s::NOW, &c2).unwrap();
@@ -60,7 +76,9 @@ async fn cancelled_transaction_yields_conflicts_and_retries_the_rest() {
     let seen = tokens.clone();
     let first = mock!(Client::transact_write_items)
         .match_requests(move |r| {
-            seen.lock().unwrap().push(r.client_request_token().unwrap_or_default().to_owned());
+            seen.lock()
+                .unwrap()
+                .push(r.client_request_token().unwrap_or_default().to_owned());
             r.transact_items().len() == 6
         })
         .then_error(move || {
@@ -71,7 +89,10 @@ async fn cancelled_transaction_yields_conflicts_and_retries_the_rest() {
                     .cancellation_reasons(reason("None", None))
                     .cancellation_reasons(reason("None", None))
                     .cancellation_reasons(reason("None", None))
-                    .cancellation_reasons(reason("ConditionalCheckFailed", Some(c2_current.clone())))
+                    .cancellation_reasons(reason(
+                        "ConditionalCheckFailed",
+                        Some(c2_current.clone()),
+                    ))
                     .cancellation_reasons(reason("ConditionalCheckFailed", Some(c2_audit.clone())))
                     .build(),
             )
@@ -79,21 +100,43 @@ async fn cancelled_transaction_yields_conflicts_and_retries_the_rest() {
     let seen = tokens.clone();
     let retry = mock!(Client::transact_write_items)
         .match_requests(move |r| {
-            seen.lock().unwrap().push(r.client_request_token().unwrap_or_default().to_owned());
+            seen.lock()
+                .unwrap()
+                .push(r.client_request_token().unwrap_or_default().to_owned());
             let items = r.transact_items();
             items.len() == 2
-                && items[0].put().and_then(|p| p.item().get("sk")).and_then(|v| v.as_s().ok()).map(String::as_str)
+                && items[0]
+                    .put()
+                    .and_then(|p| p.item().get("sk"))
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
                     == Some("TRADE#BTCUSDT#00000000000000000001")
         })
         .then_output(|| TransactWriteItemsOutput::builder().build());
 
     let store = DynamoStore::new(client(&[&first, &retry]), "mock-table");
-    let out = store.apply(&acct, "run-m", s::NOW, &[c0.clone(), c1.clone(), c2.clone()]).await.unwrap();
+    let out = store
+        .apply(
+            &acct,
+            "run-m",
+            s::NOW,
+            &[c0.clone(), c1.clone(), c2.clone()],
+        )
+        .await
+        .unwrap();
 
     assert_eq!(out.conflicts.len(), 1, "{out:?}");
     assert_eq!(out.conflicts[0].correction, c0);
-    assert_eq!(out.conflicts[0].current, Some(Record::Balance(bot)), "conflict carries the ALL_OLD item");
-    assert_eq!(out.applied, vec![c1, c2], "retried pair applied; audited pair counted once");
+    assert_eq!(
+        out.conflicts[0].current,
+        Some(Record::Balance(bot)),
+        "conflict carries the ALL_OLD item"
+    );
+    assert_eq!(
+        out.applied,
+        vec![c1, c2],
+        "retried pair applied; audited pair counted once"
+    );
     assert_eq!((first.num_calls(), retry.num_calls()), (1, 1));
     let tokens = tokens.lock().unwrap();
     assert_eq!(tokens.len(), 2);
@@ -104,12 +147,17 @@ async fn cancelled_transaction_yields_conflicts_and_retries_the_rest() {
 #[tokio::test]
 async fn same_run_sends_the_same_token() {
     let acct = s::account();
-    let c = s::insert(CorrectionKind::TradeRecovered, Record::Trade(s::trade("BTCUSDT", 9, 1)));
+    let c = s::insert(
+        CorrectionKind::TradeRecovered,
+        Record::Trade(s::trade("BTCUSDT", 9, 1)),
+    );
     let tokens = Arc::new(Mutex::new(Vec::<String>::new()));
     let seen = tokens.clone();
     let ok = mock!(Client::transact_write_items)
         .match_requests(move |r| {
-            seen.lock().unwrap().push(r.client_request_token().unwrap_or_default().to_owned());
+            seen.lock()
+                .unwrap()
+                .push(r.client_request_token().unwrap_or_default().to_owned());
             true
         })
         .sequence()
@@ -117,11 +165,23 @@ async fn same_run_sends_the_same_token() {
         .times(3)
         .build();
     let store = DynamoStore::new(client(&[&ok]), "mock-table");
-    store.apply(&acct, "run-1", s::NOW, std::slice::from_ref(&c)).await.unwrap();
-    store.apply(&acct, "run-1", s::NOW, std::slice::from_ref(&c)).await.unwrap();
-    store.apply(&acct, "run-2", s::NOW, std::slice::from_ref(&c)).await.unwrap();
+    store
+        .apply(&acct, "run-1", s::NOW, std::slice::from_ref(&c))
+        .await
+        .unwrap();
+    store
+        .apply(&acct, "run-1", s::NOW, std::slice::from_ref(&c))
+        .await
+        .unwrap();
+    store
+        .apply(&acct, "run-2", s::NOW, std::slice::from_ref(&c))
+        .await
+        .unwrap();
     let t = tokens.lock().unwrap();
-    assert_eq!(t[0], t[1], "a retried invocation of the same run is the same request");
+    assert_eq!(
+        t[0], t[1],
+        "a retried invocation of the same run is the same request"
+    );
     assert_ne!(t[0], t[2], "another run is another request");
 }
 
@@ -129,7 +189,10 @@ async fn same_run_sends_the_same_token() {
 async fn a_correction_that_skips_a_version_is_refused_before_any_write() {
     let acct = s::account();
     let store = DynamoStore::new(client(&[]), "mock-table");
-    let mut c = s::insert(CorrectionKind::TradeRecovered, Record::Trade(s::trade("BTCUSDT", 9, 3)));
+    let mut c = s::insert(
+        CorrectionKind::TradeRecovered,
+        Record::Trade(s::trade("BTCUSDT", 9, 3)),
+    );
     c.reason = "bad plan".into();
     let err = store.apply(&acct, "run-1", s::NOW, &[c]).await.unwrap_err();
     assert_eq!(err.kind(), "StoreRejected", "{err}");

@@ -50,8 +50,14 @@ async fn bot_writes_increment_the_version() {
     let store = MemoryStore::new();
     let acct = s::account();
     let r = binance_account_sync::domain::Record::Dust(s::dust("XRP", 42));
-    assert_eq!(binance_account_sync::store::keys::record_version(&store.put_bot_record(&acct, r.clone())), 1);
-    assert_eq!(binance_account_sync::store::keys::record_version(&store.put_bot_record(&acct, r)), 2);
+    assert_eq!(
+        binance_account_sync::store::keys::record_version(&store.put_bot_record(&acct, r.clone())),
+        1
+    );
+    assert_eq!(
+        binance_account_sync::store::keys::record_version(&store.put_bot_record(&acct, r)),
+        2
+    );
 }
 
 #[tokio::test]

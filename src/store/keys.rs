@@ -18,8 +18,14 @@ pub const AUDIT_PREFIX: &str = "AUDIT#";
 pub const AUDIT_END: &str = "AUDIT#~";
 
 /// The prefixes `load` reads (audit and run history are not loaded).
-pub const RECORD_PREFIXES: [&str; 6] =
-    [BALANCE_PREFIX, POSITION_PREFIX, DUST_PREFIX, ORDER_PREFIX, TRADE_PREFIX, CURSOR_PREFIX];
+pub const RECORD_PREFIXES: [&str; 6] = [
+    BALANCE_PREFIX,
+    POSITION_PREFIX,
+    DUST_PREFIX,
+    ORDER_PREFIX,
+    TRADE_PREFIX,
+    CURSOR_PREFIX,
+];
 
 /// Values of the `entity` attribute.
 pub mod entity {
@@ -131,7 +137,9 @@ pub fn set_record_version(record: &mut Record, version: u64) {
 /// The rule both adapters enforce before writing anything: a correction's record carries
 /// the version it read plus one (1 for a new item), and an apply has at most 10 000
 /// corrections (the audit key's 4-digit sequence).
-pub fn check_corrections(corrections: &[crate::domain::Correction]) -> Result<(), crate::store::StoreError> {
+pub fn check_corrections(
+    corrections: &[crate::domain::Correction],
+) -> Result<(), crate::store::StoreError> {
     use crate::domain::Expect;
     use crate::store::StoreError;
     if corrections.len() > MAX_CORRECTIONS_PER_APPLY {

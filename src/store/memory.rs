@@ -38,7 +38,9 @@ impl MemoryStore {
 
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Partition>> {
         // A panic in another test thread must not hide this store's contents.
-        self.partitions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.partitions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Play the bot: write `record` the way the bot must (its version becomes the stored
@@ -47,7 +49,10 @@ impl MemoryStore {
         let mut parts = self.lock();
         let part = parts.entry(keys::pk(account)).or_default();
         let sk = keys::record_sk(&record);
-        let next = part.records.get(&sk).map_or(1, |r| keys::record_version(r).saturating_add(1));
+        let next = part
+            .records
+            .get(&sk)
+            .map_or(1, |r| keys::record_version(r).saturating_add(1));
         keys::set_record_version(&mut record, next);
         part.records.insert(sk, record.clone());
         record
@@ -69,13 +74,17 @@ impl MemoryStore {
     /// Every audit entry of the account, oldest first.
     pub fn audit(&self, account: &AccountId) -> Vec<AuditEntry> {
         let parts = self.lock();
-        parts.get(&keys::pk(account)).map_or_else(Vec::new, |p| p.audit.values().map(|a| a.entry.clone()).collect())
+        parts.get(&keys::pk(account)).map_or_else(Vec::new, |p| {
+            p.audit.values().map(|a| a.entry.clone()).collect()
+        })
     }
 
     /// The RUN summaries written by `finish_run`, oldest first.
     pub fn runs(&self, account: &AccountId) -> Vec<serde_json::Value> {
         let parts = self.lock();
-        parts.get(&keys::pk(account)).map_or_else(Vec::new, |p| p.runs.values().cloned().collect())
+        parts
+            .get(&keys::pk(account))
+            .map_or_else(Vec::new, |p| p.runs.values().cloned().collect())
     }
 }
 
@@ -92,10 +101,17 @@ impl Store for MemoryStore {
         expires_at: Millis,
     ) -> Result<LeaseOutcome, StoreError> {
         let mut parts = self.lock();
-        let state = parts.entry(keys::pk(account)).or_default().state.get_or_insert_with(SyncState::default);
+        let state = parts
+            .entry(keys::pk(account))
+            .or_default()
+            .state
+            .get_or_insert_with(SyncState::default);
         match (&state.lease_owner, state.lease_expires_at) {
             (Some(holder), Some(until)) if holder != owner && until >= now => {
-                Ok(LeaseOutcome::Held { owner: holder.clone(), expires_at: until })
+                Ok(LeaseOutcome::Held {
+                    owner: holder.clone(),
+                    expires_at: until,
+                })
             }
             _ => {
                 state.lease_owner = Some(owner.to_owned());
@@ -117,13 +133,25 @@ impl Store for MemoryStore {
         let run_id = state
             .last_run_id
             .clone()
-            .or_else(|| summary.get("run_id").and_then(|v| v.as_str()).map(str::to_owned))
-            .ok_or_else(|| StoreError::Rejected("finish_run: no run id in state.last_run_id or summary.run_id".into()))?;
+            .or_else(|| {
+                summary
+                    .get("run_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| {
+                StoreError::Rejected(
+                    "finish_run: no run id in state.last_run_id or summary.run_id".into(),
+                )
+            })?;
         let started_at = state
             .last_attempt_at
             .or_else(|| summary.get("started_at").and_then(|v| v.as_i64()))
             .ok_or_else(|| {
-                StoreError::Rejected("finish_run: no start time in state.last_attempt_at or summary.started_at".into())
+                StoreError::Rejected(
+                    "finish_run: no start time in state.last_attempt_at or summary.started_at"
+                        .into(),
+                )
             })?;
         let run_sk = keys::run_sk(started_at, &run_id);
         let mut parts = self.lock();
@@ -139,7 +167,9 @@ impl Store for MemoryStore {
             )));
         }
         if part.runs.contains_key(&run_sk) {
-            return Err(StoreError::Rejected(format!("finish_run: run item {run_sk} already exists")));
+            return Err(StoreError::Rejected(format!(
+                "finish_run: run item {run_sk} already exists"
+            )));
         }
         *stored = SyncState {
             lease_owner: None,
@@ -182,7 +212,10 @@ impl Store for MemoryStore {
                 _ => false,
             };
             if !holds {
-                outcome.conflicts.push(Conflict { correction: c.clone(), current: current.cloned() });
+                outcome.conflicts.push(Conflict {
+                    correction: c.clone(),
+                    current: current.cloned(),
+                });
                 continue;
             }
             part.records.insert(target_sk.clone(), c.after.clone());
@@ -204,10 +237,20 @@ impl Store for MemoryStore {
         Ok(outcome)
     }
 
-    async fn audit_since(&self, account: &AccountId, since: Millis) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn audit_since(
+        &self,
+        account: &AccountId,
+        since: Millis,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let parts = self.lock();
-        let Some(part) = parts.get(&keys::pk(account)) else { return Ok(Vec::new()) };
+        let Some(part) = parts.get(&keys::pk(account)) else {
+            return Ok(Vec::new());
+        };
         let from = keys::audit_from(since);
-        Ok(part.audit.range(from..keys::AUDIT_END.to_owned()).map(|(_, a)| a.entry.clone()).collect())
+        Ok(part
+            .audit
+            .range(from..keys::AUDIT_END.to_owned())
+            .map(|(_, a)| a.entry.clone())
+            .collect())
     }
 }

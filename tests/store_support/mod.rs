@@ -3,16 +3,17 @@
 //! and against DynamoDB on a local emulator).
 #![allow(dead_code)]
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use binance_account_sync::domain::{
-    AccountId, Asset, BalanceRecord, Correction, CorrectionKind, CursorRecord, DustRecord, Expect, OrderOrigin,
-    OrderRecord, OrderStatus, PositionRecord, PositionStatus, Record, Side, Symbol, SyncState, TradeRecord, Writer,
+    AccountId, Asset, BalanceRecord, Correction, CorrectionKind, CursorRecord, DustRecord, Expect,
+    OrderOrigin, OrderRecord, OrderStatus, PositionRecord, PositionStatus, Record, Side, Symbol,
+    SyncState, TradeRecord, Writer,
 };
 use binance_account_sync::store::dynamo::item::{encode_record, Item};
 use binance_account_sync::store::dynamo::DynamoStore;
 use binance_account_sync::store::keys;
 use binance_account_sync::store::memory::MemoryStore;
 use binance_account_sync::store::{LeaseOutcome, Store};
-use aws_sdk_dynamodb::types::AttributeValue;
 use rust_decimal::Decimal;
 use std::future::Future;
 use std::str::FromStr;
@@ -76,7 +77,12 @@ pub fn closed_position(s: &str, version: u64) -> PositionRecord {
 }
 
 pub fn dust(a: &str, version: u64) -> DustRecord {
-    DustRecord { asset: asset(a), quantity: dec("0.00000100"), version, updated_at: NOW }
+    DustRecord {
+        asset: asset(a),
+        quantity: dec("0.00000100"),
+        version,
+        updated_at: NOW,
+    }
 }
 
 pub fn order(s: &str, id: u64, version: u64) -> OrderRecord {
@@ -121,7 +127,13 @@ pub fn trade(s: &str, id: u64, version: u64) -> TradeRecord {
 }
 
 pub fn cursor(s: &str, version: u64) -> CursorRecord {
-    CursorRecord { symbol: symbol(s), last_trade_id: Some(u64::MAX), last_order_id: None, version, updated_at: NOW }
+    CursorRecord {
+        symbol: symbol(s),
+        last_trade_id: Some(u64::MAX),
+        last_order_id: None,
+        version,
+        updated_at: NOW,
+    }
 }
 
 /// One record of every kind, at `version`.
@@ -139,19 +151,32 @@ pub fn every_kind(version: u64) -> Vec<Record> {
 
 /// A correction creating `record` (which must be at version 1).
 pub fn insert(kind: CorrectionKind, record: Record) -> Correction {
-    Correction { kind, expect: Expect::Absent, before: None, after: record, reason: "missing in database".into() }
+    Correction {
+        kind,
+        expect: Expect::Absent,
+        before: None,
+        after: record,
+        reason: "missing in database".into(),
+    }
 }
 
 /// A correction replacing `before` with `after` (after.version = before.version + 1).
 pub fn update(kind: CorrectionKind, before: Record, after: Record) -> Correction {
     let v = keys::record_version(&before);
-    Correction { kind, expect: Expect::Version(v), before: Some(before), after, reason: "exchange differs".into() }
+    Correction {
+        kind,
+        expect: Expect::Version(v),
+        before: Some(before),
+        after,
+        reason: "exchange differs".into(),
+    }
 }
 
 /// What a scenario needs beyond the `Store` port: play the bot, count what is stored.
 pub trait Harness: Store {
     /// Write `record` as the bot does: conditional on the version it read, version + 1.
-    fn bot_write(&self, account: &AccountId, record: Record) -> impl Future<Output = Record> + Send;
+    fn bot_write(&self, account: &AccountId, record: Record)
+        -> impl Future<Output = Record> + Send;
     /// (record items, audit items) in the account's partition.
     fn counts(&self, account: &AccountId) -> impl Future<Output = (usize, usize)> + Send;
 }
@@ -162,7 +187,12 @@ impl Harness for MemoryStore {
     }
     async fn counts(&self, account: &AccountId) -> (usize, usize) {
         let r = self.records(account);
-        let n = r.balances.len() + r.positions.len() + r.dust.len() + r.orders.len() + r.trades.len() + r.cursors.len();
+        let n = r.balances.len()
+            + r.positions.len()
+            + r.dust.len()
+            + r.orders.len()
+            + r.trades.len()
+            + r.cursors.len();
         (n, self.audit(account).len())
     }
 }
@@ -205,10 +235,18 @@ impl Harness for DynamoStore {
             .await
             .unwrap()
             .item
-            .and_then(|it| it.get("version").and_then(|v| v.as_n().ok()).map(|n| n.parse::<u64>().unwrap()));
+            .and_then(|it| {
+                it.get("version")
+                    .and_then(|v| v.as_n().ok())
+                    .map(|n| n.parse::<u64>().unwrap())
+            });
         keys::set_record_version(&mut record, current.map_or(1, |v| v + 1));
         let item = encode_record(&pk, &record).unwrap().item;
-        let put = self.client().put_item().table_name(self.table()).set_item(Some(item));
+        let put = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item));
         let put = match current {
             None => put.condition_expression("attribute_not_exists(pk)"),
             Some(v) => put
@@ -221,11 +259,19 @@ impl Harness for DynamoStore {
     }
     async fn counts(&self, account: &AccountId) -> (usize, usize) {
         let items = partition_items(self, account).await;
-        let entity = |it: &Item| it.get("entity").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let entity = |it: &Item| {
+            it.get("entity")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
         let audits = items.iter().filter(|it| entity(it) == "audit").count();
         let records = items
             .iter()
-            .filter(|it| ["balance", "position", "dust", "order", "trade", "cursor"].contains(&entity(it).as_str()))
+            .filter(|it| {
+                ["balance", "position", "dust", "order", "trade", "cursor"]
+                    .contains(&entity(it).as_str())
+            })
             .count();
         (records, audits)
     }
@@ -236,8 +282,15 @@ impl Harness for DynamoStore {
 pub async fn every_kind_round_trips_through_the_store<S: Harness>(store: &S) {
     let acct = account();
     let records = every_kind(1);
-    let corrections: Vec<_> = records.iter().cloned().map(|r| insert(CorrectionKind::OrderRecorded, r)).collect();
-    let out = store.apply(&acct, "run-rt", NOW, &corrections).await.unwrap();
+    let corrections: Vec<_> = records
+        .iter()
+        .cloned()
+        .map(|r| insert(CorrectionKind::OrderRecorded, r))
+        .collect();
+    let out = store
+        .apply(&acct, "run-rt", NOW, &corrections)
+        .await
+        .unwrap();
     assert_eq!(out.applied.len(), records.len(), "{out:?}");
     assert!(out.conflicts.is_empty());
     let (loaded, _) = store.load(&acct).await.unwrap();
@@ -256,7 +309,9 @@ pub async fn every_kind_round_trips_through_the_store<S: Harness>(store: &S) {
 
 pub async fn bot_write_wins_over_stale_correction<S: Harness>(store: &S) {
     let acct = account();
-    let v1 = store.bot_write(&acct, Record::Balance(balance("USDT", "100", "0", 0))).await;
+    let v1 = store
+        .bot_write(&acct, Record::Balance(balance("USDT", "100", "0", 0)))
+        .await;
     let (loaded, _) = store.load(&acct).await.unwrap();
     let read = Record::Balance(loaded.balances[&asset("USDT")].clone());
     assert_eq!(read, v1);
@@ -266,31 +321,75 @@ pub async fn bot_write_wins_over_stale_correction<S: Harness>(store: &S) {
     let bot_now = store.bot_write(&acct, Record::Balance(bot)).await;
     assert_eq!(keys::record_version(&bot_now), 2);
     // The sync's correction was planned from version 1.
-    let stale = update(CorrectionKind::BalanceCorrected, read, Record::Balance(balance("USDT", "250", "0", 2)));
-    let out = store.apply(&acct, "run-stale", NOW, &[stale.clone()]).await.unwrap();
+    let stale = update(
+        CorrectionKind::BalanceCorrected,
+        read,
+        Record::Balance(balance("USDT", "250", "0", 2)),
+    );
+    let out = store
+        .apply(&acct, "run-stale", NOW, std::slice::from_ref(&stale))
+        .await
+        .unwrap();
     assert!(out.applied.is_empty(), "{out:?}");
     assert_eq!(out.conflicts.len(), 1);
     assert_eq!(out.conflicts[0].correction, stale);
-    assert_eq!(out.conflicts[0].current.as_ref(), Some(&bot_now), "the conflict carries the bot's item");
+    assert_eq!(
+        out.conflicts[0].current.as_ref(),
+        Some(&bot_now),
+        "the conflict carries the bot's item"
+    );
     let (after, _) = store.load(&acct).await.unwrap();
-    assert_eq!(Record::Balance(after.balances[&asset("USDT")].clone()), bot_now, "bot's data intact");
-    assert_eq!(store.counts(&acct).await, (1, 0), "no audit record for a refused correction");
+    assert_eq!(
+        Record::Balance(after.balances[&asset("USDT")].clone()),
+        bot_now,
+        "bot's data intact"
+    );
+    assert_eq!(
+        store.counts(&acct).await,
+        (1, 0),
+        "no audit record for a refused correction"
+    );
 }
 
 pub async fn retried_apply_with_same_run_id_writes_nothing_twice<S: Harness>(store: &S) {
     let acct = account();
-    let before = store.bot_write(&acct, Record::Balance(balance("BTC", "1", "0", 0))).await;
+    let before = store
+        .bot_write(&acct, Record::Balance(balance("BTC", "1", "0", 0)))
+        .await;
     let corrections = vec![
-        update(CorrectionKind::BalanceCorrected, before, Record::Balance(balance("BTC", "1.00000001", "0", 2))),
-        insert(CorrectionKind::TradeRecovered, Record::Trade(trade("BTCUSDT", 1, 1))),
-        insert(CorrectionKind::PositionRecovered, Record::Position(position("BTCUSDT", 1))),
+        update(
+            CorrectionKind::BalanceCorrected,
+            before,
+            Record::Balance(balance("BTC", "1.00000001", "0", 2)),
+        ),
+        insert(
+            CorrectionKind::TradeRecovered,
+            Record::Trade(trade("BTCUSDT", 1, 1)),
+        ),
+        insert(
+            CorrectionKind::PositionRecovered,
+            Record::Position(position("BTCUSDT", 1)),
+        ),
     ];
-    let first = store.apply(&acct, "run-retry", NOW, &corrections).await.unwrap();
+    let first = store
+        .apply(&acct, "run-retry", NOW, &corrections)
+        .await
+        .unwrap();
     assert_eq!(first.applied.len(), 3, "{first:?}");
-    let second = store.apply(&acct, "run-retry", NOW, &corrections).await.unwrap();
-    assert_eq!(second.applied, corrections, "a retry of the same run reports them applied: {second:?}");
+    let second = store
+        .apply(&acct, "run-retry", NOW, &corrections)
+        .await
+        .unwrap();
+    assert_eq!(
+        second.applied, corrections,
+        "a retry of the same run reports them applied: {second:?}"
+    );
     assert!(second.conflicts.is_empty());
-    assert_eq!(store.counts(&acct).await, (3, 3), "one item and one audit record each");
+    assert_eq!(
+        store.counts(&acct).await,
+        (3, 3),
+        "one item and one audit record each"
+    );
     let audit = store.audit_since(&acct, 0).await.unwrap();
     assert_eq!(audit.len(), 3);
     let (loaded, _) = store.load(&acct).await.unwrap();
@@ -299,11 +398,20 @@ pub async fn retried_apply_with_same_run_id_writes_nothing_twice<S: Harness>(sto
 
 pub async fn insert_trade_twice_is_a_noop_not_a_duplicate<S: Harness>(store: &S) {
     let acct = account();
-    let t = insert(CorrectionKind::TradeRecovered, Record::Trade(trade("ETHUSDT", 42, 1)));
-    let a = store.apply(&acct, "run-a", NOW, &[t.clone()]).await.unwrap();
+    let t = insert(
+        CorrectionKind::TradeRecovered,
+        Record::Trade(trade("ETHUSDT", 42, 1)),
+    );
+    let a = store
+        .apply(&acct, "run-a", NOW, std::slice::from_ref(&t))
+        .await
+        .unwrap();
     assert_eq!(a.applied.len(), 1);
     // A later run that planned the same insert from a stale read.
-    let b = store.apply(&acct, "run-b", NOW + 1, &[t.clone()]).await.unwrap();
+    let b = store
+        .apply(&acct, "run-b", NOW + 1, std::slice::from_ref(&t))
+        .await
+        .unwrap();
     assert!(b.applied.is_empty(), "{b:?}");
     assert_eq!(b.conflicts.len(), 1);
     assert_eq!(b.conflicts[0].current.as_ref(), Some(&t.after));
@@ -313,20 +421,44 @@ pub async fn insert_trade_twice_is_a_noop_not_a_duplicate<S: Harness>(store: &S)
 pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
     let acct = account();
     let lease_ms = 60_000;
-    assert_eq!(store.acquire_lease(&acct, "run-1", NOW, NOW + lease_ms).await.unwrap(), LeaseOutcome::Acquired);
     assert_eq!(
-        store.acquire_lease(&acct, "run-2", NOW + 1, NOW + 1 + lease_ms).await.unwrap(),
-        LeaseOutcome::Held { owner: "run-1".into(), expires_at: NOW + lease_ms }
+        store
+            .acquire_lease(&acct, "run-1", NOW, NOW + lease_ms)
+            .await
+            .unwrap(),
+        LeaseOutcome::Acquired
+    );
+    assert_eq!(
+        store
+            .acquire_lease(&acct, "run-2", NOW + 1, NOW + 1 + lease_ms)
+            .await
+            .unwrap(),
+        LeaseOutcome::Held {
+            owner: "run-1".into(),
+            expires_at: NOW + lease_ms
+        }
     );
     // The holder may renew.
-    assert_eq!(store.acquire_lease(&acct, "run-1", NOW + 2, NOW + lease_ms).await.unwrap(), LeaseOutcome::Acquired);
+    assert_eq!(
+        store
+            .acquire_lease(&acct, "run-1", NOW + 2, NOW + lease_ms)
+            .await
+            .unwrap(),
+        LeaseOutcome::Acquired
+    );
     // At the expiry instant it is still held; after it, it is taken over.
     assert!(matches!(
-        store.acquire_lease(&acct, "run-2", NOW + lease_ms, NOW + 2 * lease_ms).await.unwrap(),
+        store
+            .acquire_lease(&acct, "run-2", NOW + lease_ms, NOW + 2 * lease_ms)
+            .await
+            .unwrap(),
         LeaseOutcome::Held { .. }
     ));
     assert_eq!(
-        store.acquire_lease(&acct, "run-2", NOW + lease_ms + 1, NOW + 2 * lease_ms).await.unwrap(),
+        store
+            .acquire_lease(&acct, "run-2", NOW + lease_ms + 1, NOW + 2 * lease_ms)
+            .await
+            .unwrap(),
         LeaseOutcome::Acquired
     );
     // The old owner can no longer finish; the new one can, which releases the lease.
@@ -339,40 +471,70 @@ pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
         ..SyncState::default()
     };
     let summary = serde_json::json!({"run_id": "run-2", "corrections": 0});
-    assert!(store.finish_run(&acct, "run-1", &state, &summary).await.is_err());
-    store.finish_run(&acct, "run-2", &state, &summary).await.unwrap();
+    assert!(store
+        .finish_run(&acct, "run-1", &state, &summary)
+        .await
+        .is_err());
+    store
+        .finish_run(&acct, "run-2", &state, &summary)
+        .await
+        .unwrap();
     let (loaded, _) = store.load(&acct).await.unwrap();
     assert_eq!(loaded.state.lease_owner, None);
     assert_eq!(loaded.state.last_run_id.as_deref(), Some("run-2"));
     assert_eq!(loaded.state.alerted, state.alerted);
     assert_eq!(loaded.state.last_account_update_time, Some(NOW - 1));
-    assert!(loaded.state.version >= 4, "every lease write increments the version: {:?}", loaded.state);
-    assert_eq!(store.acquire_lease(&acct, "run-3", NOW + lease_ms + 10, NOW + 3 * lease_ms).await.unwrap(), LeaseOutcome::Acquired);
+    assert!(
+        loaded.state.version >= 4,
+        "every lease write increments the version: {:?}",
+        loaded.state
+    );
+    assert_eq!(
+        store
+            .acquire_lease(&acct, "run-3", NOW + lease_ms + 10, NOW + 3 * lease_ms)
+            .await
+            .unwrap(),
+        LeaseOutcome::Acquired
+    );
 }
 
 pub async fn every_correction_has_exactly_one_audit_record<S: Harness>(store: &S) {
     let acct = account();
-    let before = store.bot_write(&acct, Record::Order(order("BTCUSDT", 5, 0))).await;
+    let before = store
+        .bot_write(&acct, Record::Order(order("BTCUSDT", 5, 0)))
+        .await;
     let mut filled = order("BTCUSDT", 5, 2);
     filled.status = OrderStatus::Filled;
     filled.executed_qty = dec("0.001");
     filled.updated_by = Writer::Sync;
     let corrections = vec![
         update(CorrectionKind::OrderUpdated, before, Record::Order(filled)),
-        insert(CorrectionKind::CursorAdvanced, Record::Cursor(cursor("BTCUSDT", 1))),
+        insert(
+            CorrectionKind::CursorAdvanced,
+            Record::Cursor(cursor("BTCUSDT", 1)),
+        ),
         insert(CorrectionKind::DustRecorded, Record::Dust(dust("PEPE", 1))),
     ];
-    let out = store.apply(&acct, "run-audit", NOW, &corrections).await.unwrap();
+    let out = store
+        .apply(&acct, "run-audit", NOW, &corrections)
+        .await
+        .unwrap();
     assert_eq!(out.applied.len(), 3);
     let audit = store.audit_since(&acct, NOW).await.unwrap();
     assert_eq!(audit.len(), 3);
     for (entry, c) in audit.iter().zip(&corrections) {
-        assert_eq!(&entry.correction, c, "audit records the correction with before/after and reason");
+        assert_eq!(
+            &entry.correction, c,
+            "audit records the correction with before/after and reason"
+        );
         assert_eq!(entry.run_id, "run-audit");
         assert_eq!(entry.at, NOW);
         assert_eq!(entry.source, "binance-account-sync");
     }
-    assert!(store.audit_since(&acct, NOW + 1).await.unwrap().is_empty(), "audit since is a time range");
+    assert!(
+        store.audit_since(&acct, NOW + 1).await.unwrap().is_empty(),
+        "audit since is a time range"
+    );
 }
 
 pub async fn nothing_is_ever_deleted<S: Harness>(store: &S) {
@@ -382,32 +544,66 @@ pub async fn nothing_is_ever_deleted<S: Harness>(store: &S) {
         written.push(store.bot_write(&acct, r).await);
     }
     // Close the position, zero the balance: updates, never deletes.
-    let pos = written.iter().find(|r| matches!(r, Record::Position(_))).cloned().unwrap();
-    let bal = written.iter().find(|r| matches!(r, Record::Balance(_))).cloned().unwrap();
+    let pos = written
+        .iter()
+        .find(|r| matches!(r, Record::Position(_)))
+        .cloned()
+        .unwrap();
+    let bal = written
+        .iter()
+        .find(|r| matches!(r, Record::Balance(_)))
+        .cloned()
+        .unwrap();
     let corrections = vec![
-        update(CorrectionKind::PositionClosed, pos, Record::Position(closed_position("BTCUSDT", 2))),
-        update(CorrectionKind::BalanceCorrected, bal, Record::Balance(balance("USDT", "0", "0", 2))),
+        update(
+            CorrectionKind::PositionClosed,
+            pos,
+            Record::Position(closed_position("BTCUSDT", 2)),
+        ),
+        update(
+            CorrectionKind::BalanceCorrected,
+            bal,
+            Record::Balance(balance("USDT", "0", "0", 2)),
+        ),
     ];
-    let out = store.apply(&acct, "run-del", NOW, &corrections).await.unwrap();
+    let out = store
+        .apply(&acct, "run-del", NOW, &corrections)
+        .await
+        .unwrap();
     assert_eq!(out.applied.len(), 2, "{out:?}");
     let (records, audits) = store.counts(&acct).await;
     assert_eq!(records, written.len());
     assert_eq!(audits, 2);
     let (loaded, _) = store.load(&acct).await.unwrap();
     assert_eq!(loaded.balances[&asset("USDT")].free, Decimal::ZERO);
-    assert_eq!(loaded.positions[&symbol("BTCUSDT")].status, PositionStatus::Closed);
-    assert_eq!(loaded.positions[&symbol("BTCUSDT")].exit_price, Some(dec("65000.1")));
+    assert_eq!(
+        loaded.positions[&symbol("BTCUSDT")].status,
+        PositionStatus::Closed
+    );
+    assert_eq!(
+        loaded.positions[&symbol("BTCUSDT")].exit_price,
+        Some(dec("65000.1"))
+    );
 }
 
 pub async fn many_corrections_span_several_transactions<S: Harness>(store: &S, n: usize) {
     let acct = account();
-    let corrections: Vec<_> =
-        (0..n as u64).map(|i| insert(CorrectionKind::TradeRecovered, Record::Trade(trade("BTCUSDT", i, 1)))).collect();
+    let corrections: Vec<_> = (0..n as u64)
+        .map(|i| {
+            insert(
+                CorrectionKind::TradeRecovered,
+                Record::Trade(trade("BTCUSDT", i, 1)),
+            )
+        })
+        .collect();
     // One already exists (written by the bot): a conflict in the middle of a chunk.
     let mut bot_trade = trade("BTCUSDT", 77, 0);
     bot_trade.recovered = false;
     let bot = store.bot_write(&acct, Record::Trade(bot_trade)).await;
-    let out = store.apply(&acct, "run-many", NOW, &corrections).await.unwrap();
+    let out = store
+        .apply(&acct, "run-many", NOW, &corrections)
+        .await
+        .unwrap();
     assert_eq!(out.applied.len(), n - 1, "conflicts: {:?}", out.conflicts);
     assert_eq!(out.conflicts.len(), 1);
     assert_eq!(out.conflicts[0].current.as_ref(), Some(&bot));
@@ -419,14 +615,29 @@ pub async fn many_corrections_span_several_transactions<S: Harness>(store: &S, n
 
 pub async fn retry_finds_its_audit_record_even_when_the_request_differs<S: Harness>(store: &S) {
     let acct = account();
-    let before = store.bot_write(&acct, Record::Balance(balance("SOL", "3", "0", 0))).await;
-    let c0 = update(CorrectionKind::BalanceCorrected, before, Record::Balance(balance("SOL", "3.25", "0", 2)));
-    let c1 = insert(CorrectionKind::TradeRecovered, Record::Trade(trade("SOLUSDT", 3, 1)));
-    let first = store.apply(&acct, "run-r", NOW, &[c0.clone(), c1]).await.unwrap();
+    let before = store
+        .bot_write(&acct, Record::Balance(balance("SOL", "3", "0", 0)))
+        .await;
+    let c0 = update(
+        CorrectionKind::BalanceCorrected,
+        before,
+        Record::Balance(balance("SOL", "3.25", "0", 2)),
+    );
+    let c1 = insert(
+        CorrectionKind::TradeRecovered,
+        Record::Trade(trade("SOLUSDT", 3, 1)),
+    );
+    let first = store
+        .apply(&acct, "run-r", NOW, &[c0.clone(), c1])
+        .await
+        .unwrap();
     assert_eq!(first.applied.len(), 2);
     // The retried invocation planned only the first correction: another request (another
     // client token), same audit key for seq 0.
-    let again = store.apply(&acct, "run-r", NOW, std::slice::from_ref(&c0)).await.unwrap();
+    let again = store
+        .apply(&acct, "run-r", NOW, std::slice::from_ref(&c0))
+        .await
+        .unwrap();
     assert_eq!(again.applied, vec![c0], "{again:?}");
     assert!(again.conflicts.is_empty());
     assert_eq!(store.counts(&acct).await, (2, 2));

@@ -52,7 +52,8 @@ impl ItemBuilder {
         Self::default()
     }
     pub fn s(mut self, name: &str, v: impl Into<String>) -> Self {
-        self.item.insert(name.to_owned(), AttributeValue::S(v.into()));
+        self.item
+            .insert(name.to_owned(), AttributeValue::S(v.into()));
         self
     }
     pub fn dec(mut self, name: &str, v: Decimal) -> Self {
@@ -60,7 +61,8 @@ impl ItemBuilder {
         self
     }
     pub fn int(mut self, name: &str, v: impl Into<i128>) -> Self {
-        self.item.insert(name.to_owned(), AttributeValue::N(v.into().to_string()));
+        self.item
+            .insert(name.to_owned(), AttributeValue::N(v.into().to_string()));
         self
     }
     pub fn b(mut self, name: &str, v: bool) -> Self {
@@ -69,7 +71,8 @@ impl ItemBuilder {
     }
     /// An enum stored as its serde name (e.g. `BUY`, `FILLED`, `bot`).
     pub fn e<T: Serialize>(self, name: &str, v: &T) -> Result<Self, StoreError> {
-        let text = enum_text(v).map_err(|detail| StoreError::Rejected(format!("{name}: {detail}")))?;
+        let text =
+            enum_text(v).map_err(|detail| StoreError::Rejected(format!("{name}: {detail}")))?;
         Ok(self.s(name, text))
     }
     pub fn opt_s(self, name: &'static str, v: Option<&str>) -> Self {
@@ -112,13 +115,20 @@ pub struct ItemReader<'a> {
 
 impl<'a> ItemReader<'a> {
     pub fn new(item: &'a Item) -> Self {
-        let part = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).map_or("?", |s| s.as_str());
+        let part = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_s().ok())
+                .map_or("?", |s| s.as_str())
+        };
         let key = format!("{}|{}", part("pk"), part("sk"));
         Self { key, item }
     }
 
     pub fn malformed(&self, detail: impl Into<String>) -> StoreError {
-        StoreError::Malformed { key: self.key.clone(), detail: detail.into() }
+        StoreError::Malformed {
+            key: self.key.clone(),
+            detail: detail.into(),
+        }
     }
 
     fn get(&self, name: &str) -> Option<&'a AttributeValue> {
@@ -136,7 +146,8 @@ impl<'a> ItemReader<'a> {
         }
     }
     pub fn s(&self, name: &str) -> Result<&'a str, StoreError> {
-        self.opt_s(name)?.ok_or_else(|| self.malformed(format!("{name} is missing")))
+        self.opt_s(name)?
+            .ok_or_else(|| self.malformed(format!("{name} is missing")))
     }
 
     fn opt_n(&self, name: &str) -> Result<Option<&'a str>, StoreError> {
@@ -148,30 +159,38 @@ impl<'a> ItemReader<'a> {
     }
 
     pub fn opt_dec(&self, name: &str) -> Result<Option<Decimal>, StoreError> {
-        let Some(text) = self.opt_n(name)? else { return Ok(None) };
+        let Some(text) = self.opt_n(name)? else {
+            return Ok(None);
+        };
         Decimal::from_str(text)
             .or_else(|_| Decimal::from_scientific(text))
             .map(Some)
             .map_err(|e| self.malformed(format!("{name} = {text:?} is not a decimal: {e}")))
     }
     pub fn dec(&self, name: &str) -> Result<Decimal, StoreError> {
-        self.opt_dec(name)?.ok_or_else(|| self.malformed(format!("{name} is missing")))
+        self.opt_dec(name)?
+            .ok_or_else(|| self.malformed(format!("{name} is missing")))
     }
 
     pub fn opt_int<T: FromStr>(&self, name: &str) -> Result<Option<T>, StoreError>
     where
         T::Err: std::fmt::Display,
     {
-        let Some(text) = self.opt_n(name)? else { return Ok(None) };
-        text.parse::<T>()
-            .map(Some)
-            .map_err(|e| self.malformed(format!("{name} = {text:?} is not an integer of the expected range: {e}")))
+        let Some(text) = self.opt_n(name)? else {
+            return Ok(None);
+        };
+        text.parse::<T>().map(Some).map_err(|e| {
+            self.malformed(format!(
+                "{name} = {text:?} is not an integer of the expected range: {e}"
+            ))
+        })
     }
     pub fn int<T: FromStr>(&self, name: &str) -> Result<T, StoreError>
     where
         T::Err: std::fmt::Display,
     {
-        self.opt_int(name)?.ok_or_else(|| self.malformed(format!("{name} is missing")))
+        self.opt_int(name)?
+            .ok_or_else(|| self.malformed(format!("{name} is missing")))
     }
 
     pub fn b(&self, name: &str) -> Result<bool, StoreError> {
@@ -199,8 +218,12 @@ impl<'a> ItemReader<'a> {
 
     /// A JSON document stored as a string attribute.
     pub fn json<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
-        let Some(text) = self.opt_s(name)? else { return Ok(None) };
-        serde_json::from_str(text).map(Some).map_err(|e| self.malformed(format!("{name} is not valid JSON: {e}")))
+        let Some(text) = self.opt_s(name)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(text)
+            .map(Some)
+            .map_err(|e| self.malformed(format!("{name} is not valid JSON: {e}")))
     }
 
     pub fn millis_map(&self, name: &str) -> Result<BTreeMap<String, Millis>, StoreError> {
@@ -251,7 +274,10 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .b("recovered", r.recovered)
             .int("updated_at", r.updated_at)
             .e("updated_by", &r.updated_by)?,
-        Record::Dust(r) => b.s("asset", r.asset.as_str()).dec("quantity", r.quantity).int("updated_at", r.updated_at),
+        Record::Dust(r) => b
+            .s("asset", r.asset.as_str())
+            .dec("quantity", r.quantity)
+            .int("updated_at", r.updated_at),
         Record::Order(r) => b
             .s("symbol", r.symbol.as_str())
             .int("order_id", r.order_id)
@@ -381,7 +407,9 @@ pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
     };
     let expected = keys::record_sk(&record);
     if expected != sk {
-        return Err(r.malformed(format!("attributes name {expected}, but the sort key is {sk}")));
+        return Err(r.malformed(format!(
+            "attributes name {expected}, but the sort key is {sk}"
+        )));
     }
     Ok(Some(record))
 }
@@ -418,13 +446,23 @@ pub fn encode_state_outcome(state: &SyncState) -> ItemBuilder {
         .opt_s("last_error", state.last_error.as_deref())
         .opt_int("last_account_update_time", state.last_account_update_time)
         .opt_int("last_security_check_at", state.last_security_check_at);
-    b.item.insert("alerted".to_owned(), AttributeValue::M(alerted));
+    b.item
+        .insert("alerted".to_owned(), AttributeValue::M(alerted));
     b
 }
 
 /// The audit record of one correction.
-pub fn encode_audit(pk: &str, sk: &str, run_id: &str, seq: usize, at: Millis, c: &Correction) -> Result<Item, StoreError> {
-    let json = |r: &Record| serde_json::to_string(r).map_err(|e| StoreError::Rejected(format!("audit JSON: {e}")));
+pub fn encode_audit(
+    pk: &str,
+    sk: &str,
+    run_id: &str,
+    seq: usize,
+    at: Millis,
+    c: &Correction,
+) -> Result<Item, StoreError> {
+    let json = |r: &Record| {
+        serde_json::to_string(r).map_err(|e| StoreError::Rejected(format!("audit JSON: {e}")))
+    };
     let mut b = ItemBuilder::new()
         .s("pk", pk)
         .s("sk", sk)
@@ -458,11 +496,19 @@ pub fn decode_audit(item: &Item) -> Result<AuditEntry, StoreError> {
         other => return Err(r.malformed(format!("expect = {other:?}"))),
     };
     let kind: CorrectionKind = r.parse("kind")?;
-    let after: Record = r.json("after")?.ok_or_else(|| r.malformed("after is missing"))?;
+    let after: Record = r
+        .json("after")?
+        .ok_or_else(|| r.malformed("after is missing"))?;
     Ok(AuditEntry {
         run_id: r.s("run_id")?.to_owned(),
         at: r.int("at")?,
-        correction: Correction { kind, expect, before: r.json("before")?, after, reason: r.s("reason")?.to_owned() },
+        correction: Correction {
+            kind,
+            expect,
+            before: r.json("before")?,
+            after,
+            reason: r.s("reason")?.to_owned(),
+        },
         source: r.s("source")?.to_owned(),
     })
 }
@@ -476,8 +522,14 @@ pub fn audit_records(item: &Item, c: &Correction) -> bool {
 }
 
 /// The RUN summary item. `expires_at` (epoch seconds) lets DynamoDB TTL drop it after 90 days.
-pub fn encode_run(pk: &str, started_at: Millis, run_id: &str, summary: &serde_json::Value) -> Result<Item, StoreError> {
-    let text = serde_json::to_string(summary).map_err(|e| StoreError::Rejected(format!("run summary JSON: {e}")))?;
+pub fn encode_run(
+    pk: &str,
+    started_at: Millis,
+    run_id: &str,
+    summary: &serde_json::Value,
+) -> Result<Item, StoreError> {
+    let text = serde_json::to_string(summary)
+        .map_err(|e| StoreError::Rejected(format!("run summary JSON: {e}")))?;
     Ok(ItemBuilder::new()
         .s("pk", pk)
         .s("sk", keys::run_sk(started_at, run_id))

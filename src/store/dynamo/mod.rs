@@ -14,8 +14,8 @@ use crate::store::{ApplyOutcome, AuditEntry, LeaseOutcome, Store, StoreError};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update,
+    AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use item::{decode_audit, decode_record, decode_state, Item};
@@ -32,7 +32,10 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self {
+            client,
+            table: table.into(),
+        }
     }
 
     pub fn table(&self) -> &str {
@@ -46,7 +49,12 @@ impl DynamoStore {
     /// Every item of the partition whose sort key is in [from, to] (or begins with `from`
     /// when `to` is None), consistent read, all pages. Returns the items and the read
     /// capacity consumed.
-    async fn query(&self, pk: &str, from: &str, to: Option<&str>) -> Result<(Vec<Item>, f64), StoreError> {
+    async fn query(
+        &self,
+        pk: &str,
+        from: &str,
+        to: Option<&str>,
+    ) -> Result<(Vec<Item>, f64), StoreError> {
         let mut items = Vec::new();
         let mut capacity = 0.0;
         let mut start: Option<Item> = None;
@@ -119,7 +127,9 @@ impl Store for DynamoStore {
         }
         capacity += rs.1;
         for it in &rs.0 {
-            if it.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some(keys::SYNC_STATE_SK) {
+            if it.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str)
+                == Some(keys::SYNC_STATE_SK)
+            {
                 records.state = decode_state(it)?;
             }
         }
@@ -157,7 +167,12 @@ impl Store for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(LeaseOutcome::Acquired),
-            Err(SdkError::ServiceError(se)) if matches!(se.err(), UpdateItemError::ConditionalCheckFailedException(_)) => {
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
                 let old = match se.err() {
                     UpdateItemError::ConditionalCheckFailedException(e) => e.item.clone(),
                     _ => None,
@@ -167,7 +182,11 @@ impl Store for DynamoStore {
                     Some(item) => Some(item),
                     None => self.get(&pk, keys::SYNC_STATE_SK).await?,
                 };
-                let state = old.as_ref().map(decode_state).transpose()?.unwrap_or_default();
+                let state = old
+                    .as_ref()
+                    .map(decode_state)
+                    .transpose()?
+                    .unwrap_or_default();
                 match (state.lease_owner, state.lease_expires_at) {
                     (Some(owner), Some(expires_at)) => Ok(LeaseOutcome::Held { owner, expires_at }),
                     _ => Err(StoreError::Unavailable(
@@ -190,13 +209,25 @@ impl Store for DynamoStore {
         let run_id = state
             .last_run_id
             .clone()
-            .or_else(|| summary.get("run_id").and_then(|v| v.as_str()).map(str::to_owned))
-            .ok_or_else(|| StoreError::Rejected("finish_run: no run id in state.last_run_id or summary.run_id".into()))?;
+            .or_else(|| {
+                summary
+                    .get("run_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| {
+                StoreError::Rejected(
+                    "finish_run: no run id in state.last_run_id or summary.run_id".into(),
+                )
+            })?;
         let started_at = state
             .last_attempt_at
             .or_else(|| summary.get("started_at").and_then(|v| v.as_i64()))
             .ok_or_else(|| {
-                StoreError::Rejected("finish_run: no start time in state.last_attempt_at or summary.started_at".into())
+                StoreError::Rejected(
+                    "finish_run: no start time in state.last_attempt_at or summary.started_at"
+                        .into(),
+                )
             })?;
 
         let outcome = item::encode_state_outcome(state);
@@ -220,7 +251,11 @@ impl Store for DynamoStore {
         names.insert("#version".into(), "version".into());
         values.insert(":owner".into(), AttributeValue::S(owner.to_owned()));
         values.insert(":one".into(), AttributeValue::N("1".into()));
-        let expression = format!("SET {} REMOVE {} ADD #version :one", sets.join(", "), removes.join(", "));
+        let expression = format!(
+            "SET {} REMOVE {} ADD #version :one",
+            sets.join(", "),
+            removes.join(", ")
+        );
         let update = Update::builder()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(pk.clone()))
@@ -241,10 +276,19 @@ impl Store for DynamoStore {
             .build()
             .map_err(|e| StoreError::Rejected(format!("finish_run put: {e}")))?;
 
-        let token = tx::token(&["finish_run", &pk, owner, &run_sk, &serde_json::to_string(state).unwrap_or_default()]);
+        let token = tx::token(&[
+            "finish_run",
+            &pk,
+            owner,
+            &run_sk,
+            &serde_json::to_string(state).unwrap_or_default(),
+        ]);
         let reasons = tx::transact(
             &self.client,
-            vec![TransactWriteItem::builder().update(update).build(), TransactWriteItem::builder().put(put).build()],
+            vec![
+                TransactWriteItem::builder().update(update).build(),
+                TransactWriteItem::builder().put(put).build(),
+            ],
             &token,
         )
         .await?;
@@ -263,7 +307,11 @@ impl Store for DynamoStore {
                 }
                 if lease_lost {
                     let current = self.get(&pk, keys::SYNC_STATE_SK).await?;
-                    let holder = current.as_ref().map(decode_state).transpose()?.and_then(|s| s.lease_owner);
+                    let holder = current
+                        .as_ref()
+                        .map(decode_state)
+                        .transpose()?
+                        .and_then(|s| s.lease_owner);
                     return Err(StoreError::Rejected(format!(
                         "finish_run: lease of {owner} is no longer held (holder now: {holder:?}); outcome not recorded"
                     )));
@@ -285,9 +333,15 @@ impl Store for DynamoStore {
         tx::apply(self, account, run_id, now, corrections).await
     }
 
-    async fn audit_since(&self, account: &AccountId, since: Millis) -> Result<Vec<AuditEntry>, StoreError> {
+    async fn audit_since(
+        &self,
+        account: &AccountId,
+        since: Millis,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
         let pk = keys::pk(account);
-        let (items, _) = self.query(&pk, &keys::audit_from(since), Some(keys::AUDIT_END)).await?;
+        let (items, _) = self
+            .query(&pk, &keys::audit_from(since), Some(keys::AUDIT_END))
+            .await?;
         items.iter().map(decode_audit).collect()
     }
 }

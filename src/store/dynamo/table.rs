@@ -74,7 +74,8 @@ const ACTIVE_POLLS: u32 = 120;
 const ACTIVE_POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 pub fn parse_definition(definition_json: &str) -> Result<TableDefinition, StoreError> {
-    serde_json::from_str(definition_json).map_err(|e| StoreError::Rejected(format!("table definition: {e}")))
+    serde_json::from_str(definition_json)
+        .map_err(|e| StoreError::Rejected(format!("table definition: {e}")))
 }
 
 /// Create `table_name` from the definition, wait until it is ACTIVE, then apply PITR and
@@ -88,7 +89,10 @@ pub async fn create_table_from_definition(
     let def = parse_definition(definition_json)?;
     let mut report = TableReport::default();
 
-    let mut create = client.create_table().table_name(table_name).billing_mode(BillingMode::from(def.billing_mode.as_str()));
+    let mut create = client
+        .create_table()
+        .table_name(table_name)
+        .billing_mode(BillingMode::from(def.billing_mode.as_str()));
     for a in &def.attribute_definitions {
         create = create.attribute_definitions(
             AttributeDefinition::builder()
@@ -107,14 +111,24 @@ pub async fn create_table_from_definition(
                 .map_err(|e| StoreError::Rejected(format!("key schema: {e}")))?,
         );
     }
-    let deletion_protection = options.deletion_protection.or(def.deletion_protection_enabled);
+    let deletion_protection = options
+        .deletion_protection
+        .or(def.deletion_protection_enabled);
     if let Some(dp) = deletion_protection {
         create = create.deletion_protection_enabled(dp);
     }
-    create.send().await.map_err(|e| sdk_error("CreateTable", e))?;
-    report.applied.push(format!("KeySchema, AttributeDefinitions, BillingMode {}", def.billing_mode));
+    create
+        .send()
+        .await
+        .map_err(|e| sdk_error("CreateTable", e))?;
+    report.applied.push(format!(
+        "KeySchema, AttributeDefinitions, BillingMode {}",
+        def.billing_mode
+    ));
     if let Some(dp) = deletion_protection {
-        report.applied.push(format!("DeletionProtectionEnabled {dp}"));
+        report
+            .applied
+            .push(format!("DeletionProtectionEnabled {dp}"));
     }
 
     wait_until_active(client, table_name).await?;
@@ -124,7 +138,10 @@ pub async fn create_table_from_definition(
             .point_in_time_recovery_enabled(pitr.point_in_time_recovery_enabled)
             .build()
             .map_err(|e| StoreError::Rejected(format!("PITR specification: {e}")))?;
-        let setting = format!("PointInTimeRecoveryEnabled {}", pitr.point_in_time_recovery_enabled);
+        let setting = format!(
+            "PointInTimeRecoveryEnabled {}",
+            pitr.point_in_time_recovery_enabled
+        );
         match client
             .update_continuous_backups()
             .table_name(table_name)
@@ -133,7 +150,9 @@ pub async fn create_table_from_definition(
             .await
         {
             Ok(_) => report.applied.push(setting),
-            Err(e) => report.not_applied.push((setting, sdk_error("UpdateContinuousBackups", e).to_string())),
+            Err(e) => report
+                .not_applied
+                .push((setting, sdk_error("UpdateContinuousBackups", e).to_string())),
         }
     }
     if let Some(ttl) = &def.time_to_live_specification {
@@ -143,9 +162,17 @@ pub async fn create_table_from_definition(
             .build()
             .map_err(|e| StoreError::Rejected(format!("TTL specification: {e}")))?;
         let setting = format!("TimeToLive {} enabled={}", ttl.attribute_name, ttl.enabled);
-        match client.update_time_to_live().table_name(table_name).time_to_live_specification(spec).send().await {
+        match client
+            .update_time_to_live()
+            .table_name(table_name)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+        {
             Ok(_) => report.applied.push(setting),
-            Err(e) => report.not_applied.push((setting, sdk_error("UpdateTimeToLive", e).to_string())),
+            Err(e) => report
+                .not_applied
+                .push((setting, sdk_error("UpdateTimeToLive", e).to_string())),
         }
     }
     Ok(report)
@@ -155,7 +182,12 @@ pub async fn create_table_from_definition(
 async fn wait_until_active(client: &Client, table_name: &str) -> Result<(), StoreError> {
     let mut last = None;
     for _ in 0..ACTIVE_POLLS {
-        let out = client.describe_table().table_name(table_name).send().await.map_err(|e| sdk_error("DescribeTable", e))?;
+        let out = client
+            .describe_table()
+            .table_name(table_name)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeTable", e))?;
         let status = out.table().and_then(|t| t.table_status()).cloned();
         if status == Some(TableStatus::Active) {
             return Ok(());

@@ -10,7 +10,8 @@ use crate::store::{ApplyOutcome, Conflict, StoreError};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Put, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use sha2::{Digest, Sha256};
@@ -57,7 +58,11 @@ pub enum TxResult {
     Cancelled(Vec<Reason>),
 }
 
-pub async fn transact(client: &Client, items: Vec<TransactWriteItem>, token: &str) -> Result<TxResult, StoreError> {
+pub async fn transact(
+    client: &Client,
+    items: Vec<TransactWriteItem>,
+    token: &str,
+) -> Result<TxResult, StoreError> {
     let result = client
         .transact_write_items()
         .set_transact_items(Some(items))
@@ -66,9 +71,17 @@ pub async fn transact(client: &Client, items: Vec<TransactWriteItem>, token: &st
         .send()
         .await;
     match result {
-        Ok(out) => Ok(TxResult::Done(out.consumed_capacity().iter().map(|c| capacity_of(Some(c))).sum())),
+        Ok(out) => Ok(TxResult::Done(
+            out.consumed_capacity()
+                .iter()
+                .map(|c| capacity_of(Some(c)))
+                .sum(),
+        )),
         Err(SdkError::ServiceError(se))
-            if matches!(se.err(), TransactWriteItemsError::TransactionCanceledException(_)) =>
+            if matches!(
+                se.err(),
+                TransactWriteItemsError::TransactionCanceledException(_)
+            ) =>
         {
             let reasons = match se.err() {
                 TransactWriteItemsError::TransactionCanceledException(e) => e
@@ -125,7 +138,11 @@ fn build_pair<'a>(
         Expect::Version(v) => {
             // An update, not a put: attributes the bot keeps on the item that the sync does
             // not know survive the correction.
-            let mut attrs: Vec<_> = encoded.item.into_iter().filter(|(k, _)| k != "pk" && k != "sk").collect();
+            let mut attrs: Vec<_> = encoded
+                .item
+                .into_iter()
+                .filter(|(k, _)| k != "pk" && k != "sk")
+                .collect();
             attrs.sort_by(|a, b| a.0.cmp(&b.0));
             let mut names = HashMap::new();
             let mut values = HashMap::new();
@@ -145,7 +162,10 @@ fn build_pair<'a>(
                 expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
             }
             names.insert("#expected_version".to_owned(), "version".to_owned());
-            values.insert(":expected_version".to_owned(), AttributeValue::N(v.to_string()));
+            values.insert(
+                ":expected_version".to_owned(),
+                AttributeValue::N(v.to_string()),
+            );
             Update::builder()
                 .table_name(store.table())
                 .key("pk", AttributeValue::S(pk.to_owned()))
@@ -154,7 +174,9 @@ fn build_pair<'a>(
                 .condition_expression("#expected_version = :expected_version")
                 .set_expression_attribute_names(Some(names))
                 .set_expression_attribute_values(Some(values))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .build()
                 .map(|u| TransactWriteItem::builder().update(u).build())
                 .map_err(rejected)?
@@ -171,7 +193,15 @@ fn build_pair<'a>(
         .map(|p| TransactWriteItem::builder().put(p).build())
         .map_err(rejected)?;
     let fingerprint = serde_json::to_string(c).map_err(rejected)?;
-    Ok(Pair { seq, correction: c, target_sk, audit_sk, write, audit, fingerprint })
+    Ok(Pair {
+        seq,
+        correction: c,
+        target_sk,
+        audit_sk,
+        write,
+        audit,
+        fingerprint,
+    })
 }
 
 /// Split into transactions of at most 50 pairs, never two writes of one item in one
@@ -225,10 +255,14 @@ pub async fn apply(
                 )));
             }
             let attempt_text = attempt.to_string();
-            let mut parts: Vec<&str> = vec!["apply", &pk, run_id, &now_text, &chunk_text, &attempt_text];
+            let mut parts: Vec<&str> =
+                vec!["apply", &pk, run_id, &now_text, &chunk_text, &attempt_text];
             parts.extend(pending.iter().map(|p| p.fingerprint.as_str()));
             let token = token(&parts);
-            let actions = pending.iter().flat_map(|p| [p.write.clone(), p.audit.clone()]).collect();
+            let actions = pending
+                .iter()
+                .flat_map(|p| [p.write.clone(), p.audit.clone()])
+                .collect();
             let reasons = match transact(store.client(), actions, &token).await? {
                 TxResult::Done(capacity) => {
                     outcome.capacity_units += capacity;
@@ -255,7 +289,10 @@ pub async fn apply(
                         Some(it) => Some(it.clone()),
                         None => store.get(&pk, &p.audit_sk).await?,
                     };
-                    if old.as_ref().is_some_and(|it| audit_records(it, p.correction)) {
+                    if old
+                        .as_ref()
+                        .is_some_and(|it| audit_records(it, p.correction))
+                    {
                         applied.push((p.seq, p.correction.clone()));
                         settled_any = true;
                         continue;
@@ -274,7 +311,13 @@ pub async fn apply(
                         Some(it) => decode_record(&it)?,
                         None => None,
                     };
-                    conflicts.push((p.seq, Conflict { correction: p.correction.clone(), current }));
+                    conflicts.push((
+                        p.seq,
+                        Conflict {
+                            correction: p.correction.clone(),
+                            current,
+                        },
+                    ));
                     settled_any = true;
                     continue;
                 }
