@@ -1,8 +1,9 @@
-//! The key scheme of the shared table (see `docs/data-model.md`). One partition per
-//! account; the sort key names the entity. Both adapters use these functions, so the
-//! in-memory store orders and identifies items exactly as DynamoDB does.
+//! The key scheme of the shared table (see `docs/data-model.md`) and the record helpers
+//! both adapters share. One partition per account; the sort key names the entity. Both
+//! adapters use these functions, so the in-memory store orders and identifies items
+//! exactly as DynamoDB does.
 
-use crate::domain::{AccountId, Asset, Millis, Record, Symbol};
+use crate::domain::{AccountId, Asset, Millis, Record, Records, Symbol};
 
 pub const ACCOUNT_PREFIX: &str = "ACCOUNT#";
 pub const BALANCE_PREFIX: &str = "BALANCE#";
@@ -26,6 +27,9 @@ pub const RECORD_PREFIXES: [&str; 6] = [
     TRADE_PREFIX,
     CURSOR_PREFIX,
 ];
+
+/// The `source` of every audit record the sync writes.
+pub const AUDIT_SOURCE: &str = "binance-account-sync";
 
 /// Values of the `entity` attribute.
 pub mod entity {
@@ -131,6 +135,30 @@ pub fn set_record_version(record: &mut Record, version: u64) {
         Record::Order(r) => r.version = version,
         Record::Trade(r) => r.version = version,
         Record::Cursor(r) => r.version = version,
+    }
+}
+
+/// Put a record into its map of `Records`.
+pub fn insert_record(records: &mut Records, record: Record) {
+    match record {
+        Record::Balance(r) => {
+            records.balances.insert(r.asset.clone(), r);
+        }
+        Record::Position(r) => {
+            records.positions.insert(r.symbol.clone(), r);
+        }
+        Record::Dust(r) => {
+            records.dust.insert(r.asset.clone(), r);
+        }
+        Record::Order(r) => {
+            records.orders.insert((r.symbol.clone(), r.order_id), r);
+        }
+        Record::Trade(r) => {
+            records.trades.insert((r.symbol.clone(), r.trade_id), r);
+        }
+        Record::Cursor(r) => {
+            records.cursors.insert(r.symbol.clone(), r);
+        }
     }
 }
 

@@ -4,7 +4,6 @@
 //! Plus test hooks that play the bot (`put_bot_record`) and inspect the contents.
 
 use crate::domain::{AccountId, Correction, Expect, Millis, Record, Records, SyncState};
-use crate::store::dynamo::insert_record;
 use crate::store::keys;
 use crate::store::{ApplyOutcome, AuditEntry, Conflict, LeaseOutcome, Store, StoreError};
 use std::collections::BTreeMap;
@@ -64,7 +63,7 @@ impl MemoryStore {
         let mut records = Records::default();
         if let Some(part) = parts.get(&keys::pk(account)) {
             for r in part.records.values() {
-                insert_record(&mut records, r.clone());
+                keys::insert_record(&mut records, r.clone());
             }
             records.state = part.state.clone().unwrap_or_default();
         }
@@ -226,7 +225,7 @@ impl Store for MemoryStore {
                         run_id: run_id.to_owned(),
                         at: now,
                         correction: c.clone(),
-                        source: crate::store::dynamo::item::AUDIT_SOURCE.to_owned(),
+                        source: keys::AUDIT_SOURCE.to_owned(),
                     },
                     target_sk,
                     after_version,

@@ -20,8 +20,7 @@ use std::str::FromStr;
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// Who wrote the audit records.
-pub const AUDIT_SOURCE: &str = "binance-account-sync";
+pub use crate::store::keys::AUDIT_SOURCE;
 
 /// Seconds RUN items are kept (DynamoDB TTL on `expires_at`, epoch seconds).
 pub const RUN_TTL_SECONDS: i64 = 90 * 24 * 60 * 60;

@@ -121,7 +121,7 @@ impl Store for DynamoStore {
             capacity += cap;
             for it in &items {
                 if let Some(record) = decode_record(it)? {
-                    insert_record(&mut records, record);
+                    keys::insert_record(&mut records, record);
                 }
             }
         }
@@ -343,30 +343,6 @@ impl Store for DynamoStore {
             .query(&pk, &keys::audit_from(since), Some(keys::AUDIT_END))
             .await?;
         items.iter().map(decode_audit).collect()
-    }
-}
-
-pub(crate) fn insert_record(records: &mut Records, record: crate::domain::Record) {
-    use crate::domain::Record;
-    match record {
-        Record::Balance(r) => {
-            records.balances.insert(r.asset.clone(), r);
-        }
-        Record::Position(r) => {
-            records.positions.insert(r.symbol.clone(), r);
-        }
-        Record::Dust(r) => {
-            records.dust.insert(r.asset.clone(), r);
-        }
-        Record::Order(r) => {
-            records.orders.insert((r.symbol.clone(), r.order_id), r);
-        }
-        Record::Trade(r) => {
-            records.trades.insert((r.symbol.clone(), r.trade_id), r);
-        }
-        Record::Cursor(r) => {
-            records.cursors.insert(r.symbol.clone(), r);
-        }
     }
 }
 
