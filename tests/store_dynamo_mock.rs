@@ -197,3 +197,53 @@ async fn a_correction_that_skips_a_version_is_refused_before_any_write() {
     let err = store.apply(&acct, "run-1", s::NOW, &[c]).await.unwrap_err();
     assert_eq!(err.kind(), "StoreRejected", "{err}");
 }
+
+#[tokio::test]
+async fn load_follows_every_page_and_sums_capacity() {
+    use aws_sdk_dynamodb::operation::query::QueryOutput;
+    use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity};
+    let acct = s::account();
+    let pk = keys::pk(&acct);
+    let t1 = Record::Trade(s::trade("BTCUSDT", 1, 1));
+    let t2 = Record::Trade(s::trade("BTCUSDT", 2, 1));
+    let (i1, i2) = (
+        encode_record(&pk, &t1).unwrap().item,
+        encode_record(&pk, &t2).unwrap().item,
+    );
+    let last_key: std::collections::HashMap<_, _> = [
+        ("pk".to_owned(), AttributeValue::S(pk.clone())),
+        ("sk".to_owned(), i1["sk"].clone()),
+    ]
+    .into();
+    // One single-use rule per expected call (queries run concurrently, in any order).
+    let rule = || {
+        let (i1, i2, last_key) = (i1.clone(), i2.clone(), last_key.clone());
+        mock!(Client::query).then_compute_output(move |q| {
+            let prefix = q
+                .expression_attribute_values()
+                .and_then(|v| v.get(":from"))
+                .and_then(|v| v.as_s().ok());
+            assert_eq!(q.consistent_read(), Some(true));
+            let out = QueryOutput::builder()
+                .consumed_capacity(ConsumedCapacity::builder().capacity_units(0.5).build());
+            match (prefix.map(String::as_str), q.exclusive_start_key()) {
+                (Some("TRADE#"), None) => out
+                    .items(i1.clone())
+                    .set_last_evaluated_key(Some(last_key.clone()))
+                    .build(),
+                (Some("TRADE#"), Some(_)) => out.items(i2.clone()).build(),
+                _ => out.build(),
+            }
+        })
+    };
+    let rules: Vec<_> = (0..8).map(|_| rule()).collect();
+    let refs: Vec<_> = rules.iter().collect();
+    let store = DynamoStore::new(client(&refs), "mock-table");
+    let (records, capacity) = store.load(&acct).await.unwrap();
+    assert_eq!(records.trades.len(), 2);
+    assert!(
+        rules.iter().all(|r| r.num_calls() == 1),
+        "7 prefixes + 1 more page of trades"
+    );
+    assert_eq!(capacity, 4.0);
+}
