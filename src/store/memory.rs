@@ -1,1 +1,255 @@
-//! In-memory adapter (in progress).
+//! In-memory adapter of the [`Store`] port, with the DynamoDB adapter's semantics:
+//! versioned conditional writes, conflicts carrying the current record, the lease, one
+//! audit record per applied correction, idempotent retries of a run, nothing deleted.
+//! Plus test hooks that play the bot (`put_bot_record`) and inspect the contents.
+
+use crate::domain::{AccountId, Correction, Expect, Millis, Record, Records, SyncState};
+use crate::store::keys;
+use crate::store::{ApplyOutcome, AuditEntry, Conflict, LeaseOutcome, Store, StoreError};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Debug, Clone)]
+struct StoredAudit {
+    entry: AuditEntry,
+    target_sk: String,
+    after_version: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Partition {
+    /// Keyed by sort key, as in the table.
+    records: BTreeMap<String, Record>,
+    state: Option<SyncState>,
+    audit: BTreeMap<String, StoredAudit>,
+    runs: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    partitions: Mutex<BTreeMap<String, Partition>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Partition>> {
+        // A panic in another test thread must not hide this store's contents.
+        self.partitions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Play the bot: write `record` the way the bot must (its version becomes the stored
+    /// version + 1, or 1 for a new item). Returns the record as stored.
+    pub fn put_bot_record(&self, account: &AccountId, mut record: Record) -> Record {
+        let mut parts = self.lock();
+        let part = parts.entry(keys::pk(account)).or_default();
+        let sk = keys::record_sk(&record);
+        let next = part
+            .records
+            .get(&sk)
+            .map_or(1, |r| keys::record_version(r).saturating_add(1));
+        keys::set_record_version(&mut record, next);
+        part.records.insert(sk, record.clone());
+        record
+    }
+
+    /// The account's records as stored (what `load` returns).
+    pub fn records(&self, account: &AccountId) -> Records {
+        let parts = self.lock();
+        let mut records = Records::default();
+        if let Some(part) = parts.get(&keys::pk(account)) {
+            for r in part.records.values() {
+                keys::insert_record(&mut records, r.clone());
+            }
+            records.state = part.state.clone().unwrap_or_default();
+        }
+        records
+    }
+
+    /// Every audit entry of the account, oldest first.
+    pub fn audit(&self, account: &AccountId) -> Vec<AuditEntry> {
+        let parts = self.lock();
+        parts.get(&keys::pk(account)).map_or_else(Vec::new, |p| {
+            p.audit.values().map(|a| a.entry.clone()).collect()
+        })
+    }
+
+    /// The RUN summaries written by `finish_run`, oldest first.
+    pub fn runs(&self, account: &AccountId) -> Vec<serde_json::Value> {
+        let parts = self.lock();
+        parts
+            .get(&keys::pk(account))
+            .map_or_else(Vec::new, |p| p.runs.values().cloned().collect())
+    }
+}
+
+impl Store for MemoryStore {
+    async fn load(&self, account: &AccountId) -> Result<(Records, f64), StoreError> {
+        Ok((self.records(account), 0.0))
+    }
+
+    async fn acquire_lease(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<LeaseOutcome, StoreError> {
+        let mut parts = self.lock();
+        let state = parts
+            .entry(keys::pk(account))
+            .or_default()
+            .state
+            .get_or_insert_with(SyncState::default);
+        match (&state.lease_owner, state.lease_expires_at) {
+            (Some(holder), Some(until)) if holder != owner && until >= now => {
+                Ok(LeaseOutcome::Held {
+                    owner: holder.clone(),
+                    expires_at: until,
+                })
+            }
+            _ => {
+                state.lease_owner = Some(owner.to_owned());
+                state.lease_expires_at = Some(expires_at);
+                state.last_attempt_at = Some(now);
+                state.version = state.version.saturating_add(1);
+                Ok(LeaseOutcome::Acquired)
+            }
+        }
+    }
+
+    async fn finish_run(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        state: &SyncState,
+        summary: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let run_id = state
+            .last_run_id
+            .clone()
+            .or_else(|| {
+                summary
+                    .get("run_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| {
+                StoreError::Rejected(
+                    "finish_run: no run id in state.last_run_id or summary.run_id".into(),
+                )
+            })?;
+        let started_at = state
+            .last_attempt_at
+            .or_else(|| summary.get("started_at").and_then(|v| v.as_i64()))
+            .ok_or_else(|| {
+                StoreError::Rejected(
+                    "finish_run: no start time in state.last_attempt_at or summary.started_at"
+                        .into(),
+                )
+            })?;
+        let run_sk = keys::run_sk(started_at, &run_id);
+        let mut parts = self.lock();
+        let part = parts.entry(keys::pk(account)).or_default();
+        let stored = part.state.get_or_insert_with(SyncState::default);
+        if stored.lease_owner.as_deref() != Some(owner) {
+            if part.runs.contains_key(&run_sk) {
+                return Ok(()); // a replay of a finish that already happened
+            }
+            return Err(StoreError::Rejected(format!(
+                "finish_run: lease of {owner} is no longer held (holder now: {:?}); outcome not recorded",
+                stored.lease_owner
+            )));
+        }
+        if part.runs.contains_key(&run_sk) {
+            return Err(StoreError::Rejected(format!(
+                "finish_run: run item {run_sk} already exists"
+            )));
+        }
+        *stored = SyncState {
+            lease_owner: None,
+            lease_expires_at: None,
+            version: stored.version.saturating_add(1),
+            ..state.clone()
+        };
+        part.runs.insert(run_sk, summary.clone());
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        account: &AccountId,
+        run_id: &str,
+        now: Millis,
+        corrections: &[Correction],
+    ) -> Result<ApplyOutcome, StoreError> {
+        keys::check_corrections(corrections)?;
+        let mut parts = self.lock();
+        let part = parts.entry(keys::pk(account)).or_default();
+        let mut outcome = ApplyOutcome::default();
+        for (seq, c) in corrections.iter().enumerate() {
+            let target_sk = keys::record_sk(&c.after);
+            let after_version = keys::record_version(&c.after);
+            let audit_sk = keys::audit_sk(now, run_id, seq);
+            if let Some(existing) = part.audit.get(&audit_sk) {
+                if existing.target_sk == target_sk && existing.after_version == after_version {
+                    outcome.applied.push(c.clone()); // written by an earlier attempt of this run
+                    continue;
+                }
+                return Err(StoreError::Rejected(format!(
+                    "audit key {audit_sk} already records a different correction (run id reused with the same time?)"
+                )));
+            }
+            let current = part.records.get(&target_sk);
+            let holds = match (c.expect, current) {
+                (Expect::Absent, None) => true,
+                (Expect::Version(v), Some(r)) => keys::record_version(r) == v,
+                _ => false,
+            };
+            if !holds {
+                outcome.conflicts.push(Conflict {
+                    correction: c.clone(),
+                    current: current.cloned(),
+                });
+                continue;
+            }
+            part.records.insert(target_sk.clone(), c.after.clone());
+            part.audit.insert(
+                audit_sk,
+                StoredAudit {
+                    entry: AuditEntry {
+                        run_id: run_id.to_owned(),
+                        at: now,
+                        correction: c.clone(),
+                        source: keys::AUDIT_SOURCE.to_owned(),
+                    },
+                    target_sk,
+                    after_version,
+                },
+            );
+            outcome.applied.push(c.clone());
+        }
+        Ok(outcome)
+    }
+
+    async fn audit_since(
+        &self,
+        account: &AccountId,
+        since: Millis,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let parts = self.lock();
+        let Some(part) = parts.get(&keys::pk(account)) else {
+            return Ok(Vec::new());
+        };
+        let from = keys::audit_from(since);
+        Ok(part
+            .audit
+            .range(from..keys::AUDIT_END.to_owned())
+            .map(|(_, a)| a.entry.clone())
+            .collect())
+    }
+}

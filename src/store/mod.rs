@@ -2,6 +2,7 @@
 //! DynamoDB is one adapter (`dynamo`), an in-memory one (`memory`) serves tests.
 
 pub mod dynamo;
+pub mod keys;
 pub mod memory;
 
 use crate::domain::{AccountId, Correction, Millis, Record, Records};

@@ -1,0 +1,542 @@
+//! Records <-> DynamoDB items, written by hand so that every attribute's name and type is
+//! the documented contract with the bot (`docs/data-model.md`).
+//!
+//! Money: every `Decimal` is stored as a DynamoDB number (`N`) holding the decimal's exact
+//! text (`Decimal::to_string`), never through `f64`. DynamoDB normalises numbers
+//! (`1.50` comes back as `1.5`); they are parsed back as decimals, which compare by value.
+
+use crate::domain::{
+    Asset, BalanceRecord, Correction, CorrectionKind, CursorRecord, DustRecord, Expect, Millis,
+    OrderRecord, PositionRecord, Record, Symbol, SyncState, TradeRecord,
+};
+use crate::store::keys::{self, entity};
+use crate::store::{AuditEntry, StoreError};
+use aws_sdk_dynamodb::types::AttributeValue;
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub use crate::store::keys::AUDIT_SOURCE;
+
+/// Seconds RUN items are kept (DynamoDB TTL on `expires_at`, epoch seconds).
+pub const RUN_TTL_SECONDS: i64 = 90 * 24 * 60 * 60;
+
+/// The exact decimal text for an `N` attribute, without trailing zeros (`1.50` -> `1.5`,
+/// `-0` -> `0`). The value is unchanged; the text is the canonical form DynamoDB stores
+/// anyway, so a replayed request is byte-identical to what the table holds (MiniStack
+/// 1.5.33 normalises numbers inside the remembered request and then reports a retried
+/// transaction with `1.50` as an `IdempotentParameterMismatch`).
+pub fn decimal_n(d: Decimal) -> AttributeValue {
+    if d.is_zero() {
+        AttributeValue::N("0".to_owned())
+    } else {
+        AttributeValue::N(d.normalize().to_string())
+    }
+}
+
+/// Builds an item; remembers the optional attributes that are absent so that an update
+/// can REMOVE them.
+#[derive(Default)]
+pub struct ItemBuilder {
+    pub item: Item,
+    pub absent: Vec<&'static str>,
+}
+
+impl ItemBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn s(mut self, name: &str, v: impl Into<String>) -> Self {
+        self.item
+            .insert(name.to_owned(), AttributeValue::S(v.into()));
+        self
+    }
+    pub fn dec(mut self, name: &str, v: Decimal) -> Self {
+        self.item.insert(name.to_owned(), decimal_n(v));
+        self
+    }
+    pub fn int(mut self, name: &str, v: impl Into<i128>) -> Self {
+        self.item
+            .insert(name.to_owned(), AttributeValue::N(v.into().to_string()));
+        self
+    }
+    pub fn b(mut self, name: &str, v: bool) -> Self {
+        self.item.insert(name.to_owned(), AttributeValue::Bool(v));
+        self
+    }
+    /// An enum stored as its serde name (e.g. `BUY`, `FILLED`, `bot`).
+    pub fn e<T: Serialize>(self, name: &str, v: &T) -> Result<Self, StoreError> {
+        let text =
+            enum_text(v).map_err(|detail| StoreError::Rejected(format!("{name}: {detail}")))?;
+        Ok(self.s(name, text))
+    }
+    pub fn opt_s(self, name: &'static str, v: Option<&str>) -> Self {
+        match v {
+            Some(v) => self.s(name, v),
+            None => self.none(name),
+        }
+    }
+    pub fn opt_dec(self, name: &'static str, v: Option<Decimal>) -> Self {
+        match v {
+            Some(v) => self.dec(name, v),
+            None => self.none(name),
+        }
+    }
+    pub fn opt_int(self, name: &'static str, v: Option<impl Into<i128>>) -> Self {
+        match v {
+            Some(v) => self.int(name, v),
+            None => self.none(name),
+        }
+    }
+    fn none(mut self, name: &'static str) -> Self {
+        self.absent.push(name);
+        self
+    }
+}
+
+fn enum_text<T: Serialize>(v: &T) -> Result<String, String> {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        Ok(other) => Err(format!("expected a string, got {other}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Reads typed attributes of one item; every error names the item's key.
+pub struct ItemReader<'a> {
+    pub key: String,
+    item: &'a Item,
+}
+
+impl<'a> ItemReader<'a> {
+    pub fn new(item: &'a Item) -> Self {
+        let part = |k: &str| {
+            item.get(k)
+                .and_then(|v| v.as_s().ok())
+                .map_or("?", |s| s.as_str())
+        };
+        let key = format!("{}|{}", part("pk"), part("sk"));
+        Self { key, item }
+    }
+
+    pub fn malformed(&self, detail: impl Into<String>) -> StoreError {
+        StoreError::Malformed {
+            key: self.key.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a AttributeValue> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => None,
+            Some(v) => Some(v),
+        }
+    }
+
+    pub fn opt_s(&self, name: &str) -> Result<Option<&'a str>, StoreError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(AttributeValue::S(s)) => Ok(Some(s.as_str())),
+            Some(other) => Err(self.malformed(format!("{name} must be S, got {other:?}"))),
+        }
+    }
+    pub fn s(&self, name: &str) -> Result<&'a str, StoreError> {
+        self.opt_s(name)?
+            .ok_or_else(|| self.malformed(format!("{name} is missing")))
+    }
+
+    fn opt_n(&self, name: &str) -> Result<Option<&'a str>, StoreError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(AttributeValue::N(n)) => Ok(Some(n.as_str())),
+            Some(other) => Err(self.malformed(format!("{name} must be N, got {other:?}"))),
+        }
+    }
+
+    pub fn opt_dec(&self, name: &str) -> Result<Option<Decimal>, StoreError> {
+        let Some(text) = self.opt_n(name)? else {
+            return Ok(None);
+        };
+        Decimal::from_str(text)
+            .or_else(|_| Decimal::from_scientific(text))
+            .map(Some)
+            .map_err(|e| self.malformed(format!("{name} = {text:?} is not a decimal: {e}")))
+    }
+    pub fn dec(&self, name: &str) -> Result<Decimal, StoreError> {
+        self.opt_dec(name)?
+            .ok_or_else(|| self.malformed(format!("{name} is missing")))
+    }
+
+    pub fn opt_int<T: FromStr>(&self, name: &str) -> Result<Option<T>, StoreError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let Some(text) = self.opt_n(name)? else {
+            return Ok(None);
+        };
+        text.parse::<T>().map(Some).map_err(|e| {
+            self.malformed(format!(
+                "{name} = {text:?} is not an integer of the expected range: {e}"
+            ))
+        })
+    }
+    pub fn int<T: FromStr>(&self, name: &str) -> Result<T, StoreError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.opt_int(name)?
+            .ok_or_else(|| self.malformed(format!("{name} is missing")))
+    }
+
+    pub fn b(&self, name: &str) -> Result<bool, StoreError> {
+        match self.get(name) {
+            Some(AttributeValue::Bool(b)) => Ok(*b),
+            None => Err(self.malformed(format!("{name} is missing"))),
+            Some(other) => Err(self.malformed(format!("{name} must be BOOL, got {other:?}"))),
+        }
+    }
+
+    /// An enum or identifier parsed from its string form through serde.
+    pub fn parse<T: DeserializeOwned>(&self, name: &str) -> Result<T, StoreError> {
+        let text = self.s(name)?;
+        serde_json::from_value(serde_json::Value::String(text.to_owned()))
+            .map_err(|e| self.malformed(format!("{name} = {text:?}: {e}")))
+    }
+    pub fn asset(&self, name: &str) -> Result<Asset, StoreError> {
+        let text = self.s(name)?;
+        Asset::parse(text).map_err(|e| self.malformed(format!("{name}: {e}")))
+    }
+    pub fn symbol(&self, name: &str) -> Result<Symbol, StoreError> {
+        let text = self.s(name)?;
+        Symbol::parse(text).map_err(|e| self.malformed(format!("{name}: {e}")))
+    }
+
+    /// A JSON document stored as a string attribute.
+    pub fn json<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
+        let Some(text) = self.opt_s(name)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(text)
+            .map(Some)
+            .map_err(|e| self.malformed(format!("{name} is not valid JSON: {e}")))
+    }
+
+    pub fn millis_map(&self, name: &str) -> Result<BTreeMap<String, Millis>, StoreError> {
+        match self.get(name) {
+            None => Ok(BTreeMap::new()),
+            Some(AttributeValue::M(m)) => m
+                .iter()
+                .map(|(k, v)| match v {
+                    AttributeValue::N(n) => n
+                        .parse::<Millis>()
+                        .map(|at| (k.clone(), at))
+                        .map_err(|e| self.malformed(format!("{name}.{k} = {n:?}: {e}"))),
+                    other => Err(self.malformed(format!("{name}.{k} must be N, got {other:?}"))),
+                })
+                .collect(),
+            Some(other) => Err(self.malformed(format!("{name} must be M, got {other:?}"))),
+        }
+    }
+}
+
+/// The record's attributes (with pk, sk, entity, version) and the optional attributes
+/// it leaves absent.
+pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreError> {
+    let b = ItemBuilder::new()
+        .s("pk", pk)
+        .s("sk", keys::record_sk(record))
+        .s("entity", keys::record_entity(record))
+        .int("version", keys::record_version(record));
+    Ok(match record {
+        Record::Balance(r) => b
+            .s("asset", r.asset.as_str())
+            .dec("free", r.free)
+            .dec("locked", r.locked)
+            .int("updated_at", r.updated_at)
+            .e("updated_by", &r.updated_by)?,
+        Record::Position(r) => b
+            .s("symbol", r.symbol.as_str())
+            .s("base", r.base.as_str())
+            .s("quote", r.quote.as_str())
+            .s("side", r.side.as_str())
+            .e("status", &r.status)?
+            .dec("quantity", r.quantity)
+            .dec("entry_price", r.entry_price)
+            .opt_dec("exit_price", r.exit_price)
+            .dec("realized_pnl", r.realized_pnl)
+            .int("opened_at", r.opened_at)
+            .opt_int("closed_at", r.closed_at)
+            .b("recovered", r.recovered)
+            .int("updated_at", r.updated_at)
+            .e("updated_by", &r.updated_by)?,
+        Record::Dust(r) => b
+            .s("asset", r.asset.as_str())
+            .dec("quantity", r.quantity)
+            .int("updated_at", r.updated_at),
+        Record::Order(r) => b
+            .s("symbol", r.symbol.as_str())
+            .int("order_id", r.order_id)
+            .s("client_order_id", r.client_order_id.as_str())
+            .e("side", &r.side)?
+            .s("order_type", r.order_type.as_str())
+            .dec("price", r.price)
+            .dec("orig_qty", r.orig_qty)
+            .dec("executed_qty", r.executed_qty)
+            .opt_dec("avg_price", r.avg_price)
+            .e("status", &r.status)?
+            .e("origin", &r.origin)?
+            .int("unknown_runs", r.unknown_runs)
+            .int("created_at", r.created_at)
+            .int("updated_at", r.updated_at)
+            .e("updated_by", &r.updated_by)?,
+        Record::Trade(r) => b
+            .s("symbol", r.symbol.as_str())
+            .int("trade_id", r.trade_id)
+            .int("order_id", r.order_id)
+            .e("side", &r.side)?
+            .dec("price", r.price)
+            .dec("qty", r.qty)
+            .dec("quote_qty", r.quote_qty)
+            .dec("commission", r.commission)
+            .s("commission_asset", r.commission_asset.as_str())
+            .dec("commission_quote", r.commission_quote)
+            .opt_dec("realized_pnl", r.realized_pnl)
+            .int("time", r.time)
+            .b("is_maker", r.is_maker)
+            .b("recovered", r.recovered),
+        Record::Cursor(r) => b
+            .s("symbol", r.symbol.as_str())
+            .opt_int("last_trade_id", r.last_trade_id)
+            .opt_int("last_order_id", r.last_order_id)
+            .int("updated_at", r.updated_at),
+    })
+}
+
+/// Decode a record item by its sort-key prefix. `Ok(None)`: not a record item (sync
+/// state, run, audit or an item of the bot's own that the sync does not read).
+pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
+    let r = ItemReader::new(item);
+    let sk = r.s("sk")?;
+    let version: u64 = r.int("version")?;
+    let record = if sk.starts_with(keys::BALANCE_PREFIX) {
+        Record::Balance(BalanceRecord {
+            asset: r.asset("asset")?,
+            free: r.dec("free")?,
+            locked: r.dec("locked")?,
+            version,
+            updated_at: r.int("updated_at")?,
+            updated_by: r.parse("updated_by")?,
+        })
+    } else if sk.starts_with(keys::POSITION_PREFIX) {
+        Record::Position(PositionRecord {
+            symbol: r.symbol("symbol")?,
+            base: r.asset("base")?,
+            quote: r.asset("quote")?,
+            side: r.s("side")?.to_owned(),
+            status: r.parse("status")?,
+            quantity: r.dec("quantity")?,
+            entry_price: r.dec("entry_price")?,
+            exit_price: r.opt_dec("exit_price")?,
+            realized_pnl: r.dec("realized_pnl")?,
+            opened_at: r.int("opened_at")?,
+            closed_at: r.opt_int("closed_at")?,
+            recovered: r.b("recovered")?,
+            version,
+            updated_at: r.int("updated_at")?,
+            updated_by: r.parse("updated_by")?,
+        })
+    } else if sk.starts_with(keys::DUST_PREFIX) {
+        Record::Dust(DustRecord {
+            asset: r.asset("asset")?,
+            quantity: r.dec("quantity")?,
+            version,
+            updated_at: r.int("updated_at")?,
+        })
+    } else if sk.starts_with(keys::ORDER_PREFIX) {
+        Record::Order(OrderRecord {
+            symbol: r.symbol("symbol")?,
+            order_id: r.int("order_id")?,
+            client_order_id: r.s("client_order_id")?.to_owned(),
+            side: r.parse("side")?,
+            order_type: r.s("order_type")?.to_owned(),
+            price: r.dec("price")?,
+            orig_qty: r.dec("orig_qty")?,
+            executed_qty: r.dec("executed_qty")?,
+            avg_price: r.opt_dec("avg_price")?,
+            status: r.parse("status")?,
+            origin: r.parse("origin")?,
+            unknown_runs: r.opt_int("unknown_runs")?.unwrap_or(0),
+            created_at: r.int("created_at")?,
+            version,
+            updated_at: r.int("updated_at")?,
+            updated_by: r.parse("updated_by")?,
+        })
+    } else if sk.starts_with(keys::TRADE_PREFIX) {
+        Record::Trade(TradeRecord {
+            symbol: r.symbol("symbol")?,
+            trade_id: r.int("trade_id")?,
+            order_id: r.int("order_id")?,
+            side: r.parse("side")?,
+            price: r.dec("price")?,
+            qty: r.dec("qty")?,
+            quote_qty: r.dec("quote_qty")?,
+            commission: r.dec("commission")?,
+            commission_asset: r.asset("commission_asset")?,
+            commission_quote: r.dec("commission_quote")?,
+            realized_pnl: r.opt_dec("realized_pnl")?,
+            time: r.int("time")?,
+            is_maker: r.b("is_maker")?,
+            recovered: r.b("recovered")?,
+            version,
+        })
+    } else if sk.starts_with(keys::CURSOR_PREFIX) {
+        Record::Cursor(CursorRecord {
+            symbol: r.symbol("symbol")?,
+            last_trade_id: r.opt_int("last_trade_id")?,
+            last_order_id: r.opt_int("last_order_id")?,
+            version,
+            updated_at: r.int("updated_at")?,
+        })
+    } else {
+        return Ok(None);
+    };
+    let expected = keys::record_sk(&record);
+    if expected != sk {
+        return Err(r.malformed(format!(
+            "attributes name {expected}, but the sort key is {sk}"
+        )));
+    }
+    Ok(Some(record))
+}
+
+pub fn decode_state(item: &Item) -> Result<SyncState, StoreError> {
+    let r = ItemReader::new(item);
+    Ok(SyncState {
+        lease_owner: r.opt_s("lease_owner")?.map(str::to_owned),
+        lease_expires_at: r.opt_int("lease_expires_at")?,
+        last_run_id: r.opt_s("last_run_id")?.map(str::to_owned),
+        last_success_at: r.opt_int("last_success_at")?,
+        last_attempt_at: r.opt_int("last_attempt_at")?,
+        last_error: r.opt_s("last_error")?.map(str::to_owned),
+        last_account_update_time: r.opt_int("last_account_update_time")?,
+        alerted: r.millis_map("alerted")?,
+        last_security_check_at: r.opt_int("last_security_check_at")?,
+        version: r.opt_int("version")?.unwrap_or(0),
+    })
+}
+
+/// The sync-state attributes `finish_run` writes (lease and version excluded: the lease is
+/// removed and the version incremented by the update itself).
+pub fn encode_state_outcome(state: &SyncState) -> ItemBuilder {
+    let alerted = state
+        .alerted
+        .iter()
+        .map(|(k, at)| (k.clone(), AttributeValue::N(at.to_string())))
+        .collect::<HashMap<_, _>>();
+    let mut b = ItemBuilder::new()
+        .s("entity", entity::SYNC_STATE)
+        .opt_s("last_run_id", state.last_run_id.as_deref())
+        .opt_int("last_success_at", state.last_success_at)
+        .opt_int("last_attempt_at", state.last_attempt_at)
+        .opt_s("last_error", state.last_error.as_deref())
+        .opt_int("last_account_update_time", state.last_account_update_time)
+        .opt_int("last_security_check_at", state.last_security_check_at);
+    b.item
+        .insert("alerted".to_owned(), AttributeValue::M(alerted));
+    b
+}
+
+/// The audit record of one correction.
+pub fn encode_audit(
+    pk: &str,
+    sk: &str,
+    run_id: &str,
+    seq: usize,
+    at: Millis,
+    c: &Correction,
+) -> Result<Item, StoreError> {
+    let json = |r: &Record| {
+        serde_json::to_string(r).map_err(|e| StoreError::Rejected(format!("audit JSON: {e}")))
+    };
+    let mut b = ItemBuilder::new()
+        .s("pk", pk)
+        .s("sk", sk)
+        .s("entity", entity::AUDIT)
+        .int("version", 1u8)
+        .s("run_id", run_id)
+        .int("seq", seq as u64)
+        .int("at", at)
+        .e("kind", &c.kind)?
+        .s("reason", c.reason.as_str())
+        .s("target_sk", keys::record_sk(&c.after))
+        .s("target_entity", keys::record_entity(&c.after))
+        .int("after_version", keys::record_version(&c.after))
+        .s("after", json(&c.after)?)
+        .s("source", AUDIT_SOURCE);
+    b = match c.expect {
+        Expect::Absent => b.s("expect", "absent"),
+        Expect::Version(v) => b.s("expect", "version").int("expect_version", v),
+    };
+    if let Some(before) = &c.before {
+        b = b.s("before", json(before)?);
+    }
+    Ok(b.item)
+}
+
+pub fn decode_audit(item: &Item) -> Result<AuditEntry, StoreError> {
+    let r = ItemReader::new(item);
+    let expect = match r.s("expect")? {
+        "absent" => Expect::Absent,
+        "version" => Expect::Version(r.int("expect_version")?),
+        other => return Err(r.malformed(format!("expect = {other:?}"))),
+    };
+    let kind: CorrectionKind = r.parse("kind")?;
+    let after: Record = r
+        .json("after")?
+        .ok_or_else(|| r.malformed("after is missing"))?;
+    Ok(AuditEntry {
+        run_id: r.s("run_id")?.to_owned(),
+        at: r.int("at")?,
+        correction: Correction {
+            kind,
+            expect,
+            before: r.json("before")?,
+            after,
+            reason: r.s("reason")?.to_owned(),
+        },
+        source: r.s("source")?.to_owned(),
+    })
+}
+
+/// Whether an existing audit item records exactly this correction (same target, same
+/// resulting version): then the correction was applied by an earlier attempt.
+pub fn audit_records(item: &Item, c: &Correction) -> bool {
+    let r = ItemReader::new(item);
+    r.s("target_sk").ok() == Some(keys::record_sk(&c.after).as_str())
+        && r.int::<u64>("after_version").ok() == Some(keys::record_version(&c.after))
+}
+
+/// The RUN summary item. `expires_at` (epoch seconds) lets DynamoDB TTL drop it after 90 days.
+pub fn encode_run(
+    pk: &str,
+    started_at: Millis,
+    run_id: &str,
+    summary: &serde_json::Value,
+) -> Result<Item, StoreError> {
+    let text = serde_json::to_string(summary)
+        .map_err(|e| StoreError::Rejected(format!("run summary JSON: {e}")))?;
+    Ok(ItemBuilder::new()
+        .s("pk", pk)
+        .s("sk", keys::run_sk(started_at, run_id))
+        .s("entity", entity::RUN)
+        .int("version", 1u8)
+        .s("run_id", run_id)
+        .int("started_at", started_at)
+        .s("summary", text)
+        .int("expires_at", started_at.max(0) / 1000 + RUN_TTL_SECONDS)
+        .item)
+}

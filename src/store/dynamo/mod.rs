@@ -1,0 +1,380 @@
+//! DynamoDB adapter of the [`Store`] port. One table shared with the trading bot; see
+//! `docs/data-model.md` for the items and the write contract.
+//!
+//! The client is built by the caller (from `aws_config`, which honours `AWS_ENDPOINT_URL`);
+//! nothing here names an endpoint, region, account or ARN.
+
+pub mod item;
+pub mod table;
+mod tx;
+
+use crate::domain::{AccountId, Correction, Millis, Records, SyncState};
+use crate::store::keys::{self, entity};
+use crate::store::{ApplyOutcome, AuditEntry, LeaseOutcome, Store, StoreError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use item::{decode_audit, decode_record, decode_state, Item};
+use std::collections::HashMap;
+
+pub use table::{create_table_from_definition, TableOptions, TableReport};
+
+/// The DynamoDB store: one table, one partition per account.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Every item of the partition whose sort key is in [from, to] (or begins with `from`
+    /// when `to` is None), consistent read, all pages. Returns the items and the read
+    /// capacity consumed.
+    async fn query(
+        &self,
+        pk: &str,
+        from: &str,
+        to: Option<&str>,
+    ) -> Result<(Vec<Item>, f64), StoreError> {
+        let mut items = Vec::new();
+        let mut capacity = 0.0;
+        let mut start: Option<Item> = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+                .set_exclusive_start_key(start.take());
+            q = match to {
+                None => q.key_condition_expression("pk = :pk AND begins_with(sk, :from)"),
+                Some(to) => q
+                    .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                    .expression_attribute_values(":to", AttributeValue::S(to.to_owned())),
+            };
+            let out = q.send().await.map_err(|e| sdk_error("Query", e))?;
+            capacity += capacity_of(out.consumed_capacity());
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok((items, capacity))
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        Ok(out.item)
+    }
+}
+
+impl Store for DynamoStore {
+    async fn load(&self, account: &AccountId) -> Result<(Records, f64), StoreError> {
+        let pk = keys::pk(account);
+        // One query per record prefix (run and audit history are never read here), in
+        // parallel; plus the sync state.
+        let [b, p, d, o, t, c] = keys::RECORD_PREFIXES;
+        let (rb, rp, rd, ro, rt, rc, rs) = tokio::try_join!(
+            self.query(&pk, b, None),
+            self.query(&pk, p, None),
+            self.query(&pk, d, None),
+            self.query(&pk, o, None),
+            self.query(&pk, t, None),
+            self.query(&pk, c, None),
+            self.query(&pk, keys::SYNC_STATE_SK, None),
+        )?;
+        let mut records = Records::default();
+        let mut capacity = 0.0;
+        for (items, cap) in [rb, rp, rd, ro, rt, rc] {
+            capacity += cap;
+            for it in &items {
+                if let Some(record) = decode_record(it)? {
+                    keys::insert_record(&mut records, record);
+                }
+            }
+        }
+        capacity += rs.1;
+        for it in &rs.0 {
+            if it.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str)
+                == Some(keys::SYNC_STATE_SK)
+            {
+                records.state = decode_state(it)?;
+            }
+        }
+        Ok((records, capacity))
+    }
+
+    async fn acquire_lease(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<LeaseOutcome, StoreError> {
+        let pk = keys::pk(account);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.clone()))
+            .key("sk", AttributeValue::S(keys::SYNC_STATE_SK.to_owned()))
+            .update_expression("SET #owner = :owner, #exp = :exp, #attempt = :now, #entity = :entity ADD #version :one")
+            .condition_expression("attribute_not_exists(#owner) OR #exp < :now OR #owner = :owner")
+            .expression_attribute_names("#owner", "lease_owner")
+            .expression_attribute_names("#exp", "lease_expires_at")
+            .expression_attribute_names("#attempt", "last_attempt_at")
+            .expression_attribute_names("#entity", "entity")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":entity", AttributeValue::S(entity::SYNC_STATE.to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(LeaseOutcome::Acquired),
+            Err(SdkError::ServiceError(se))
+                if matches!(
+                    se.err(),
+                    UpdateItemError::ConditionalCheckFailedException(_)
+                ) =>
+            {
+                let old = match se.err() {
+                    UpdateItemError::ConditionalCheckFailedException(e) => e.item.clone(),
+                    _ => None,
+                };
+                // Emulators may not return ALL_OLD: read the holder.
+                let old = match old {
+                    Some(item) => Some(item),
+                    None => self.get(&pk, keys::SYNC_STATE_SK).await?,
+                };
+                let state = old
+                    .as_ref()
+                    .map(decode_state)
+                    .transpose()?
+                    .unwrap_or_default();
+                match (state.lease_owner, state.lease_expires_at) {
+                    (Some(owner), Some(expires_at)) => Ok(LeaseOutcome::Held { owner, expires_at }),
+                    _ => Err(StoreError::Unavailable(
+                        "lease condition failed but the lease is free now (released meanwhile); try again".to_owned(),
+                    )),
+                }
+            }
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    async fn finish_run(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        state: &SyncState,
+        summary: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let pk = keys::pk(account);
+        let run_id = state
+            .last_run_id
+            .clone()
+            .or_else(|| {
+                summary
+                    .get("run_id")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            })
+            .ok_or_else(|| {
+                StoreError::Rejected(
+                    "finish_run: no run id in state.last_run_id or summary.run_id".into(),
+                )
+            })?;
+        let started_at = state
+            .last_attempt_at
+            .or_else(|| summary.get("started_at").and_then(|v| v.as_i64()))
+            .ok_or_else(|| {
+                StoreError::Rejected(
+                    "finish_run: no start time in state.last_attempt_at or summary.started_at"
+                        .into(),
+                )
+            })?;
+
+        let outcome = item::encode_state_outcome(state);
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut sets = Vec::new();
+        let mut attrs: Vec<_> = outcome.item.into_iter().collect();
+        attrs.sort_by(|a, b| a.0.cmp(&b.0));
+        for (i, (name, value)) in attrs.into_iter().enumerate() {
+            names.insert(format!("#s{i}"), name);
+            values.insert(format!(":s{i}"), value);
+            sets.push(format!("#s{i} = :s{i}"));
+        }
+        let mut removes = vec!["#owner".to_owned(), "#exp".to_owned()];
+        for (i, name) in outcome.absent.iter().enumerate() {
+            names.insert(format!("#r{i}"), (*name).to_owned());
+            removes.push(format!("#r{i}"));
+        }
+        names.insert("#owner".into(), "lease_owner".into());
+        names.insert("#exp".into(), "lease_expires_at".into());
+        names.insert("#version".into(), "version".into());
+        values.insert(":owner".into(), AttributeValue::S(owner.to_owned()));
+        values.insert(":one".into(), AttributeValue::N("1".into()));
+        let expression = format!(
+            "SET {} REMOVE {} ADD #version :one",
+            sets.join(", "),
+            removes.join(", ")
+        );
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.clone()))
+            .key("sk", AttributeValue::S(keys::SYNC_STATE_SK.to_owned()))
+            .update_expression(expression)
+            .condition_expression("#owner = :owner")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Rejected(format!("finish_run update: {e}")))?;
+        let run_item = item::encode_run(&pk, started_at, &run_id, summary)?;
+        let run_sk = keys::run_sk(started_at, &run_id);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(run_item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Rejected(format!("finish_run put: {e}")))?;
+
+        let token = tx::token(&[
+            "finish_run",
+            &pk,
+            owner,
+            &run_sk,
+            &serde_json::to_string(state).unwrap_or_default(),
+        ]);
+        let reasons = tx::transact(
+            &self.client,
+            vec![
+                TransactWriteItem::builder().update(update).build(),
+                TransactWriteItem::builder().put(put).build(),
+            ],
+            &token,
+        )
+        .await?;
+        match reasons {
+            tx::TxResult::Done(_) => Ok(()),
+            tx::TxResult::Cancelled(reasons) => {
+                let lease_lost = reasons.first().is_some_and(|r| r.is_condition_failed());
+                let run_exists = reasons.get(1).is_some_and(|r| r.is_condition_failed());
+                if lease_lost && run_exists {
+                    // A replay of a finish that already happened: the RUN item is there and
+                    // the lease was released by it.
+                    let current = self.get(&pk, &run_sk).await?;
+                    if current.is_some() {
+                        return Ok(());
+                    }
+                }
+                if lease_lost {
+                    let current = self.get(&pk, keys::SYNC_STATE_SK).await?;
+                    let holder = current
+                        .as_ref()
+                        .map(decode_state)
+                        .transpose()?
+                        .and_then(|s| s.lease_owner);
+                    return Err(StoreError::Rejected(format!(
+                        "finish_run: lease of {owner} is no longer held (holder now: {holder:?}); outcome not recorded"
+                    )));
+                }
+                Err(StoreError::Rejected(format!(
+                    "finish_run: run item {run_sk} already exists or the transaction was refused: {reasons:?}"
+                )))
+            }
+        }
+    }
+
+    async fn apply(
+        &self,
+        account: &AccountId,
+        run_id: &str,
+        now: Millis,
+        corrections: &[Correction],
+    ) -> Result<ApplyOutcome, StoreError> {
+        tx::apply(self, account, run_id, now, corrections).await
+    }
+
+    async fn audit_since(
+        &self,
+        account: &AccountId,
+        since: Millis,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let pk = keys::pk(account);
+        let (items, _) = self
+            .query(&pk, &keys::audit_from(since), Some(keys::AUDIT_END))
+            .await?;
+        items.iter().map(decode_audit).collect()
+    }
+}
+
+pub(crate) fn capacity_of(c: Option<&ConsumedCapacity>) -> f64 {
+    c.and_then(|c| c.capacity_units()).unwrap_or(0.0)
+}
+
+/// Map an SDK error: throttling, server and transport failures are `Unavailable` (worth
+/// retrying later); everything else the service refused is `Rejected`.
+pub(crate) fn sdk_error<E, R>(op: &str, err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let transient = match &err {
+        SdkError::ServiceError(se) => matches!(
+            se.err().code(),
+            Some(
+                "ProvisionedThroughputExceededException"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+                    | "InternalServerError"
+                    | "ServiceUnavailable"
+                    | "TransactionInProgressException"
+            )
+        ),
+        _ => true,
+    };
+    let text = format!("{op}: {}", DisplayErrorContext(&err));
+    if transient {
+        StoreError::Unavailable(text)
+    } else {
+        StoreError::Rejected(text)
+    }
+}

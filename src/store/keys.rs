@@ -1,0 +1,219 @@
+//! The key scheme of the shared table (see `docs/data-model.md`) and the record helpers
+//! both adapters share. One partition per account; the sort key names the entity. Both
+//! adapters use these functions, so the in-memory store orders and identifies items
+//! exactly as DynamoDB does.
+
+use crate::domain::{AccountId, Asset, Millis, Record, Records, Symbol};
+
+pub const ACCOUNT_PREFIX: &str = "ACCOUNT#";
+pub const BALANCE_PREFIX: &str = "BALANCE#";
+pub const POSITION_PREFIX: &str = "POSITION#";
+pub const DUST_PREFIX: &str = "DUST#";
+pub const ORDER_PREFIX: &str = "ORDER#";
+pub const TRADE_PREFIX: &str = "TRADE#";
+pub const CURSOR_PREFIX: &str = "CURSOR#";
+pub const SYNC_STATE_SK: &str = "SYNC#STATE";
+pub const RUN_PREFIX: &str = "RUN#";
+pub const AUDIT_PREFIX: &str = "AUDIT#";
+/// Upper bound of the audit range: `~` sorts after every digit.
+pub const AUDIT_END: &str = "AUDIT#~";
+
+/// The prefixes `load` reads (audit and run history are not loaded).
+pub const RECORD_PREFIXES: [&str; 6] = [
+    BALANCE_PREFIX,
+    POSITION_PREFIX,
+    DUST_PREFIX,
+    ORDER_PREFIX,
+    TRADE_PREFIX,
+    CURSOR_PREFIX,
+];
+
+/// The `source` of every audit record the sync writes.
+pub const AUDIT_SOURCE: &str = "binance-account-sync";
+
+/// Values of the `entity` attribute.
+pub mod entity {
+    pub const BALANCE: &str = "balance";
+    pub const POSITION: &str = "position";
+    pub const DUST: &str = "dust";
+    pub const ORDER: &str = "order";
+    pub const TRADE: &str = "trade";
+    pub const CURSOR: &str = "cursor";
+    pub const SYNC_STATE: &str = "sync_state";
+    pub const RUN: &str = "run";
+    pub const AUDIT: &str = "audit";
+}
+
+/// Millisecond timestamps as 13 digits so that they sort as text (negative clamps to 0).
+pub fn millis13(at: Millis) -> String {
+    format!("{:013}", at.max(0))
+}
+
+pub fn pk(account: &AccountId) -> String {
+    format!("{ACCOUNT_PREFIX}{account}")
+}
+
+pub fn balance_sk(asset: &Asset) -> String {
+    format!("{BALANCE_PREFIX}{asset}")
+}
+
+pub fn position_sk(symbol: &Symbol) -> String {
+    format!("{POSITION_PREFIX}{symbol}")
+}
+
+pub fn dust_sk(asset: &Asset) -> String {
+    format!("{DUST_PREFIX}{asset}")
+}
+
+pub fn order_sk(symbol: &Symbol, order_id: u64) -> String {
+    format!("{ORDER_PREFIX}{symbol}#{order_id:020}")
+}
+
+pub fn trade_sk(symbol: &Symbol, trade_id: u64) -> String {
+    format!("{TRADE_PREFIX}{symbol}#{trade_id:020}")
+}
+
+pub fn cursor_sk(symbol: &Symbol) -> String {
+    format!("{CURSOR_PREFIX}{symbol}")
+}
+
+pub fn run_sk(started_at: Millis, run_id: &str) -> String {
+    format!("{RUN_PREFIX}{}#{run_id}", millis13(started_at))
+}
+
+/// The audit record of the `seq`-th correction of an `apply` call. Deterministic in
+/// (at, run id, seq): a retried apply of the same run finds its earlier audit record.
+pub fn audit_sk(at: Millis, run_id: &str, seq: usize) -> String {
+    format!("{AUDIT_PREFIX}{}#{run_id}#{seq:04}", millis13(at))
+}
+
+/// Lower bound of the audit range for "audit since `since`".
+pub fn audit_from(since: Millis) -> String {
+    format!("{AUDIT_PREFIX}{}", millis13(since))
+}
+
+/// The sort key of a record.
+pub fn record_sk(record: &Record) -> String {
+    match record {
+        Record::Balance(r) => balance_sk(&r.asset),
+        Record::Position(r) => position_sk(&r.symbol),
+        Record::Dust(r) => dust_sk(&r.asset),
+        Record::Order(r) => order_sk(&r.symbol, r.order_id),
+        Record::Trade(r) => trade_sk(&r.symbol, r.trade_id),
+        Record::Cursor(r) => cursor_sk(&r.symbol),
+    }
+}
+
+/// The `entity` attribute of a record.
+pub fn record_entity(record: &Record) -> &'static str {
+    match record {
+        Record::Balance(_) => entity::BALANCE,
+        Record::Position(_) => entity::POSITION,
+        Record::Dust(_) => entity::DUST,
+        Record::Order(_) => entity::ORDER,
+        Record::Trade(_) => entity::TRADE,
+        Record::Cursor(_) => entity::CURSOR,
+    }
+}
+
+pub fn record_version(record: &Record) -> u64 {
+    match record {
+        Record::Balance(r) => r.version,
+        Record::Position(r) => r.version,
+        Record::Dust(r) => r.version,
+        Record::Order(r) => r.version,
+        Record::Trade(r) => r.version,
+        Record::Cursor(r) => r.version,
+    }
+}
+
+pub fn set_record_version(record: &mut Record, version: u64) {
+    match record {
+        Record::Balance(r) => r.version = version,
+        Record::Position(r) => r.version = version,
+        Record::Dust(r) => r.version = version,
+        Record::Order(r) => r.version = version,
+        Record::Trade(r) => r.version = version,
+        Record::Cursor(r) => r.version = version,
+    }
+}
+
+/// Put a record into its map of `Records`.
+pub fn insert_record(records: &mut Records, record: Record) {
+    match record {
+        Record::Balance(r) => {
+            records.balances.insert(r.asset.clone(), r);
+        }
+        Record::Position(r) => {
+            records.positions.insert(r.symbol.clone(), r);
+        }
+        Record::Dust(r) => {
+            records.dust.insert(r.asset.clone(), r);
+        }
+        Record::Order(r) => {
+            records.orders.insert((r.symbol.clone(), r.order_id), r);
+        }
+        Record::Trade(r) => {
+            records.trades.insert((r.symbol.clone(), r.trade_id), r);
+        }
+        Record::Cursor(r) => {
+            records.cursors.insert(r.symbol.clone(), r);
+        }
+    }
+}
+
+/// The rule both adapters enforce before writing anything: a correction's record carries
+/// the version it read plus one (1 for a new item), and an apply has at most 10 000
+/// corrections (the audit key's 4-digit sequence).
+pub fn check_corrections(
+    corrections: &[crate::domain::Correction],
+) -> Result<(), crate::store::StoreError> {
+    use crate::domain::Expect;
+    use crate::store::StoreError;
+    if corrections.len() > MAX_CORRECTIONS_PER_APPLY {
+        return Err(StoreError::Rejected(format!(
+            "{} corrections in one apply; at most {MAX_CORRECTIONS_PER_APPLY} (4-digit audit sequence)",
+            corrections.len()
+        )));
+    }
+    for c in corrections {
+        let expected = match c.expect {
+            Expect::Absent => 1,
+            Expect::Version(v) => v.saturating_add(1),
+        };
+        let got = record_version(&c.after);
+        if got != expected {
+            return Err(StoreError::Rejected(format!(
+                "correction of {} writes version {got} but expects {:?}: a write must increment the version it read",
+                record_sk(&c.after),
+                c.expect
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// At most this many corrections per `apply` call.
+pub const MAX_CORRECTIONS_PER_APPLY: usize = 10_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_zero_padded_so_text_order_is_numeric_order() {
+        let s = Symbol::parse("BTCUSDT").unwrap();
+        assert_eq!(order_sk(&s, 42), "ORDER#BTCUSDT#00000000000000000042");
+        assert!(trade_sk(&s, 9) < trade_sk(&s, 10));
+        assert_eq!(trade_sk(&s, u64::MAX).len(), "TRADE#BTCUSDT#".len() + 20);
+    }
+
+    #[test]
+    fn audit_keys_sort_by_time_and_fall_inside_the_audit_range() {
+        let a = audit_sk(1_700_000_000_000, "run-1", 3);
+        assert_eq!(a, "AUDIT#1700000000000#run-1#0003");
+        assert!(audit_from(1_700_000_000_000).as_str() <= a.as_str());
+        assert!(a.as_str() < AUDIT_END);
+        assert!(audit_sk(999, "r", 0) < audit_sk(1000, "r", 0));
+    }
+}

@@ -1,0 +1,115 @@
+//! Item encoding: every record survives encode -> decode exactly; money is an `N` with
+//! the exact decimal text; malformed items are reported with their key.
+
+mod store_support;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use binance_account_sync::domain::{CorrectionKind, Record};
+use binance_account_sync::store::dynamo::item::{
+    decode_audit, decode_record, encode_audit, encode_record,
+};
+use binance_account_sync::store::StoreError;
+use store_support as s;
+
+#[test]
+fn every_record_kind_round_trips_exactly() {
+    for r in s::every_kind(7) {
+        let item = encode_record("ACCOUNT#a", &r).unwrap().item;
+        assert_eq!(decode_record(&item).unwrap(), Some(r.clone()), "{item:?}");
+    }
+}
+
+#[test]
+fn money_is_stored_as_n_with_the_exact_decimal_text() {
+    let r = Record::Balance(s::balance("BTC", "123456789.123456789", "0.00000001", 1));
+    let item = encode_record("ACCOUNT#a", &r).unwrap().item;
+    assert_eq!(
+        item["free"],
+        AttributeValue::N("123456789.123456789".into())
+    );
+    assert_eq!(item["locked"], AttributeValue::N("0.00000001".into()));
+    assert_eq!(item["version"], AttributeValue::N("1".into()));
+    assert_eq!(item["entity"], AttributeValue::S("balance".into()));
+    assert_eq!(item["sk"], AttributeValue::S("BALANCE#BTC".into()));
+}
+
+#[test]
+fn trailing_zeros_compare_equal_after_a_round_trip() {
+    let r = Record::Balance(s::balance("USDT", "1.50", "100.000", 1));
+    let mut item = encode_record("ACCOUNT#a", &r).unwrap().item;
+    assert_eq!(item["free"], AttributeValue::N("1.5".into()));
+    assert_eq!(item["locked"], AttributeValue::N("100".into()));
+    // Whatever text the table hands back, the value is the same decimal.
+    item.insert("free".into(), AttributeValue::N("1.500000".into()));
+    let Some(Record::Balance(back)) = decode_record(&item).unwrap() else {
+        panic!("not a balance")
+    };
+    assert_eq!(back.free, s::dec("1.50"));
+    assert_eq!(back.locked, s::dec("100.000"));
+    assert_eq!(Record::Balance(back), r);
+}
+
+#[test]
+fn absent_optionals_are_absent_attributes() {
+    let b = encode_record("ACCOUNT#a", &Record::Position(s::position("BTCUSDT", 1))).unwrap();
+    assert!(!b.item.contains_key("exit_price"));
+    assert!(!b.item.contains_key("closed_at"));
+    assert_eq!(b.absent, vec!["exit_price", "closed_at"]);
+}
+
+#[test]
+fn malformed_item_names_its_key() {
+    let mut item = encode_record("ACCOUNT#a", &Record::Trade(s::trade("BTCUSDT", 5, 1)))
+        .unwrap()
+        .item;
+    item.insert("qty".into(), AttributeValue::S("0.1".into()));
+    match decode_record(&item) {
+        Err(StoreError::Malformed { key, detail }) => {
+            assert_eq!(key, "ACCOUNT#a|TRADE#BTCUSDT#00000000000000000005");
+            assert!(detail.contains("qty must be N"), "{detail}");
+        }
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+    item.remove("qty");
+    assert!(matches!(
+        decode_record(&item),
+        Err(StoreError::Malformed { .. })
+    ));
+}
+
+#[test]
+fn item_whose_attributes_disagree_with_its_key_is_malformed() {
+    let mut item = encode_record("ACCOUNT#a", &Record::Dust(s::dust("XRP", 1)))
+        .unwrap()
+        .item;
+    item.insert("sk".into(), AttributeValue::S("DUST#ADA".into()));
+    assert!(matches!(
+        decode_record(&item),
+        Err(StoreError::Malformed { .. })
+    ));
+}
+
+#[test]
+fn items_that_are_not_records_are_skipped() {
+    let mut item = encode_record("ACCOUNT#a", &Record::Dust(s::dust("XRP", 1)))
+        .unwrap()
+        .item;
+    item.insert("sk".into(), AttributeValue::S("BOTCONFIG#main".into()));
+    assert_eq!(decode_record(&item).unwrap(), None);
+}
+
+#[test]
+fn audit_item_round_trips_the_correction() {
+    let before = Record::Balance(s::balance("BTC", "1", "0", 3));
+    let after = Record::Balance(s::balance("BTC", "0.99999999", "0", 4));
+    let c = s::update(CorrectionKind::BalanceCorrected, before, after);
+    let item = encode_audit("ACCOUNT#a", "AUDIT#0000000000001#r#0000", "r", 0, 1, &c).unwrap();
+    assert_eq!(
+        item["source"],
+        AttributeValue::S("binance-account-sync".into())
+    );
+    assert_eq!(item["kind"], AttributeValue::S("balance_corrected".into()));
+    let entry = decode_audit(&item).unwrap();
+    assert_eq!(entry.correction, c);
+    assert_eq!((entry.run_id.as_str(), entry.at), ("r", 1));
+}
