@@ -2,14 +2,16 @@
 
 use binance_account_sync::domain::{Asset, OrderStatus, Side, Symbol};
 use binance_account_sync::exchange::binance::model::{
-    parse_body, ErrorBody, WireAccount, WireDeposit, WireExchangeInfo, WireOrder, WireServerTime, WireTrade,
-    WireWithdrawal,
+    parse_body, ErrorBody, WireAccount, WireDeposit, WireExchangeInfo, WireOrder, WireServerTime,
+    WireTrade, WireWithdrawal,
 };
 use rust_decimal_macros::dec;
 use std::path::{Path, PathBuf};
 
 fn shared(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/binance").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/binance")
+        .join(name)
 }
 
 fn bytes(name: &str) -> Vec<u8> {
@@ -32,7 +34,9 @@ fn asset(s: &str) -> Asset {
 
 #[test]
 fn account_fixture_maps_balances_exactly() {
-    let a = parse::<WireAccount>(&bytes("account.json")).into_domain("/api/v3/account").unwrap();
+    let a = parse::<WireAccount>(&bytes("account.json"))
+        .into_domain("/api/v3/account")
+        .unwrap();
     assert_eq!(a.update_time, 123_456_789);
     assert_eq!(a.balances.len(), 2);
     assert_eq!(a.balances[0].asset, asset("BTC"));
@@ -59,7 +63,9 @@ fn check_doc_order(o: &binance_account_sync::domain::ExchangeOrder) {
 
 #[test]
 fn order_open_orders_and_all_orders_fixtures_parse() {
-    let o = parse::<WireOrder>(&bytes("order.json")).into_domain("/api/v3/order").unwrap();
+    let o = parse::<WireOrder>(&bytes("order.json"))
+        .into_domain("/api/v3/order")
+        .unwrap();
     check_doc_order(&o);
     for f in ["openOrders.json", "allOrders.json"] {
         let list = parse::<Vec<WireOrder>>(&bytes(f));
@@ -73,7 +79,12 @@ fn order_open_orders_and_all_orders_fixtures_parse() {
 #[test]
 fn my_trades_fixture_parses() {
     let list = parse::<Vec<WireTrade>>(&bytes("myTrades.json"));
-    let f = list.into_iter().next().unwrap().into_domain("/api/v3/myTrades").unwrap();
+    let f = list
+        .into_iter()
+        .next()
+        .unwrap()
+        .into_domain("/api/v3/myTrades")
+        .unwrap();
     assert_eq!(f.symbol, sym("BNBBTC"));
     assert_eq!(f.trade_id, 28457);
     assert_eq!(f.order_id, 100_234);
@@ -91,7 +102,13 @@ fn my_trades_fixture_parses() {
 fn exchange_info_fixture_gives_lot_size_notional_and_precisions() {
     let info = parse::<WireExchangeInfo>(&bytes("exchangeInfo-excerpt.json"));
     assert_eq!(info.symbols.len(), 1);
-    let s = info.symbols.into_iter().next().unwrap().into_domain("/api/v3/exchangeInfo").unwrap();
+    let s = info
+        .symbols
+        .into_iter()
+        .next()
+        .unwrap()
+        .into_domain("/api/v3/exchangeInfo")
+        .unwrap();
     assert_eq!(s.symbol, sym("ETHBTC"));
     assert_eq!(s.base, asset("ETH"));
     assert_eq!(s.quote, asset("BTC"));
@@ -109,12 +126,21 @@ fn exchange_info_without_notional_filter_has_zero_min_notional_and_old_min_notio
         {"symbol":"１２３","baseAsset":"１","quoteAsset":"B","baseAssetPrecision":2,"quoteAssetPrecision":4,
         "filters":[{"filterType":"MIN_NOTIONAL","minNotional":"5.5"}],"futureField":{"x":1}}]}"#;
     let info = parse::<WireExchangeInfo>(body.as_bytes());
-    let mut it = info.symbols.into_iter().map(|s| s.into_domain("x").unwrap());
+    let mut it = info
+        .symbols
+        .into_iter()
+        .map(|s| s.into_domain("x").unwrap());
     let a = it.next().unwrap();
-    assert_eq!((a.min_qty, a.step_size, a.min_notional, a.quote_precision), (dec!(1), dec!(0.1), dec!(0), 6));
+    assert_eq!(
+        (a.min_qty, a.step_size, a.min_notional, a.quote_precision),
+        (dec!(1), dec!(0.1), dec!(0), 6)
+    );
     let b = it.next().unwrap();
     assert_eq!(b.symbol, sym("１２３"));
-    assert_eq!((b.min_qty, b.min_notional, b.quote_precision), (dec!(0), dec!(5.5), 4));
+    assert_eq!(
+        (b.min_qty, b.min_notional, b.quote_precision),
+        (dec!(0), dec!(5.5), 4)
+    );
 }
 
 #[test]
@@ -143,7 +169,10 @@ fn withdraw_fixture_parses_amount_fee_and_utc_apply_time() {
 
 #[test]
 fn time_fixture_parses() {
-    assert_eq!(parse::<WireServerTime>(&bytes("time.json")).server_time, 1_499_827_319_559);
+    assert_eq!(
+        parse::<WireServerTime>(&bytes("time.json")).server_time,
+        1_499_827_319_559
+    );
 }
 
 #[test]
@@ -169,14 +198,19 @@ fn every_error_body_and_documented_code_parses_verbatim() {
 }
 
 fn ccxt_case(method: &str) -> Vec<u8> {
-    let v: serde_json::Value = serde_json::from_slice(&bytes("ccxt-static/response-spot.json")).unwrap();
-    let cases = v["methods"][method].as_array().unwrap_or_else(|| panic!("no {method}"));
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes("ccxt-static/response-spot.json")).unwrap();
+    let cases = v["methods"][method]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {method}"));
     serde_json::to_vec(&cases[0]["httpResponse"]).unwrap()
 }
 
 #[test]
 fn ccxt_recorded_order_with_string_ids_parses() {
-    let o = parse::<WireOrder>(&ccxt_case("fetchOrder")).into_domain("o").unwrap();
+    let o = parse::<WireOrder>(&ccxt_case("fetchOrder"))
+        .into_domain("o")
+        .unwrap();
     assert_eq!(o.symbol, sym("LTCUSDT"));
     assert_eq!(o.order_id, 3_397_148_653);
     assert_eq!(o.order_type, "MARKET");
@@ -193,7 +227,10 @@ fn ccxt_recorded_order_with_string_ids_parses() {
 fn ccxt_recorded_open_orders_and_orders_parse() {
     let open = parse::<Vec<WireOrder>>(&ccxt_case("fetchOpenOrders"));
     let o = open.into_iter().next().unwrap().into_domain("o").unwrap();
-    assert_eq!((o.order_id, o.order_type.as_str(), o.status.clone()), (3_811_057_334, "LIMIT_MAKER", OrderStatus::New));
+    assert_eq!(
+        (o.order_id, o.order_type.as_str(), o.status.clone()),
+        (3_811_057_334, "LIMIT_MAKER", OrderStatus::New)
+    );
     assert_eq!(o.price, dec!(50));
     assert_eq!(o.orig_qty, dec!(0.2));
     let all = parse::<Vec<WireOrder>>(&ccxt_case("fetchOrders"));
@@ -221,12 +258,21 @@ fn ccxt_recorded_trade_parses_as_taker_sell() {
 
 #[test]
 fn ccxt_recorded_balance_parses_and_drops_zero_balances() {
-    let a = parse::<WireAccount>(&ccxt_case("fetchBalance")).into_domain("a").unwrap();
+    let a = parse::<WireAccount>(&ccxt_case("fetchBalance"))
+        .into_domain("a")
+        .unwrap();
     assert_eq!(a.update_time, 1_701_856_395_927);
-    let got: Vec<_> = a.balances.iter().map(|b| (b.asset.as_str().to_owned(), b.free, b.total())).collect();
+    let got: Vec<_> = a
+        .balances
+        .iter()
+        .map(|b| (b.asset.as_str().to_owned(), b.free, b.total()))
+        .collect();
     assert_eq!(
         got,
-        vec![("LTC".to_owned(), dec!(0.919741), dec!(0.919741)), ("ETH".to_owned(), dec!(0.02229833), dec!(0.02229833))]
+        vec![
+            ("LTC".to_owned(), dec!(0.919741), dec!(0.919741)),
+            ("ETH".to_owned(), dec!(0.02229833), dec!(0.02229833))
+        ]
     );
 }
 
@@ -235,11 +281,16 @@ fn unknown_status_is_kept_and_numbers_accepted_for_money() {
     let body = r#"{"symbol":"ÄBC","orderId":7,"clientOrderId":"c","price":0.25,"origQty":2,"executedQty":"1e-1",
         "cummulativeQuoteQty":"-1.00000000","status":"SOMETHING_NEW","type":"FUTURE_TYPE","side":"SELL",
         "time":"5","updateTime":6,"expiryReason":"NONE"}"#;
-    let o = parse::<WireOrder>(body.as_bytes()).into_domain("o").unwrap();
+    let o = parse::<WireOrder>(body.as_bytes())
+        .into_domain("o")
+        .unwrap();
     assert_eq!(o.symbol, sym("ÄBC"));
     assert_eq!(o.status, OrderStatus::Other("SOMETHING_NEW".into()));
     assert_eq!(o.order_type, "FUTURE_TYPE");
-    assert_eq!((o.price, o.orig_qty, o.executed_qty), (dec!(0.25), dec!(2), dec!(0.1)));
+    assert_eq!(
+        (o.price, o.orig_qty, o.executed_qty),
+        (dec!(0.25), dec!(2), dec!(0.1))
+    );
     assert_eq!(o.avg_price(), None);
 }
 
@@ -250,7 +301,9 @@ fn malformed_bodies_are_classified_without_echoing_the_body() {
         Err(ParseFailure::Syntax(d)) => assert!(!d.contains("serverTime")),
         other => panic!("expected syntax failure, got {other:?}"),
     }
-    match parse_body::<WireAccount>(br#"{"updateTime": 1, "balances": [{"asset":"BTC","free":"SECRETVALUE","locked":"0"}]}"#) {
+    match parse_body::<WireAccount>(
+        br#"{"updateTime": 1, "balances": [{"asset":"BTC","free":"SECRETVALUE","locked":"0"}]}"#,
+    ) {
         Err(ParseFailure::Shape(d)) => assert!(!d.contains("SECRETVALUE"), "{d}"),
         other => panic!("expected shape failure, got {other:?}"),
     }

@@ -36,7 +36,9 @@ impl<C: CredentialSource> BinanceClient<C> {
             Ok(t) => t,
             Err(Failure::Error(e)) => return Err(e),
             // /time is unsigned; -1021 cannot happen, but keep it an error rather than loop.
-            Err(Failure::Clock { status, code, msg }) => return Err(ExchangeError::Api { status, code, msg }),
+            Err(Failure::Clock { status, code, msg }) => {
+                return Err(ExchangeError::Api { status, code, msg })
+            }
         };
         let after = self.local_now();
         let midpoint = before + (after - before) / 2;
@@ -60,13 +62,18 @@ impl<C: CredentialSource> BinanceClient<C> {
             Ok(v) => Ok(v),
             Err(Failure::Error(e)) => Err(e),
             Err(Failure::Clock { .. }) => {
-                tracing::warn!(endpoint = ep.path, "timestamp rejected (-1021); re-measuring server time");
+                tracing::warn!(
+                    endpoint = ep.path,
+                    "timestamp rejected (-1021); re-measuring server time"
+                );
                 self.sync_clock().await?;
                 self.state().usage.retries += 1;
                 match self.execute(ep, params).await {
                     Ok(v) => Ok(v),
                     Err(Failure::Error(e)) => Err(e),
-                    Err(Failure::Clock { status, code, msg }) => Err(ExchangeError::Api { status, code, msg }),
+                    Err(Failure::Clock { status, code, msg }) => {
+                        Err(ExchangeError::Api { status, code, msg })
+                    }
                 }
             }
         }

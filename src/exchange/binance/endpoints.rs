@@ -52,26 +52,80 @@ impl Endpoint {
     }
 }
 
-pub const TIME: Endpoint = Endpoint { path: "/api/v3/time", weight: 1, pool: Pool::Api, signed: false };
-pub const EXCHANGE_INFO: Endpoint =
-    Endpoint { path: "/api/v3/exchangeInfo", weight: 20, pool: Pool::Api, signed: false };
-pub const ACCOUNT: Endpoint = Endpoint { path: "/api/v3/account", weight: 20, pool: Pool::Api, signed: true };
+pub const TIME: Endpoint = Endpoint {
+    path: "/api/v3/time",
+    weight: 1,
+    pool: Pool::Api,
+    signed: false,
+};
+pub const EXCHANGE_INFO: Endpoint = Endpoint {
+    path: "/api/v3/exchangeInfo",
+    weight: 20,
+    pool: Pool::Api,
+    signed: false,
+};
+pub const ACCOUNT: Endpoint = Endpoint {
+    path: "/api/v3/account",
+    weight: 20,
+    pool: Pool::Api,
+    signed: true,
+};
 /// Without `symbol` (all symbols in one call): 80. Cheaper than per-symbol (6 each) from 14 symbols.
-pub const OPEN_ORDERS_ALL: Endpoint =
-    Endpoint { path: "/api/v3/openOrders", weight: 80, pool: Pool::Api, signed: true };
-pub const ORDER: Endpoint = Endpoint { path: "/api/v3/order", weight: 4, pool: Pool::Api, signed: true };
-pub const ALL_ORDERS: Endpoint = Endpoint { path: "/api/v3/allOrders", weight: 20, pool: Pool::Api, signed: true };
-pub const MY_TRADES: Endpoint = Endpoint { path: "/api/v3/myTrades", weight: 20, pool: Pool::Api, signed: true };
+pub const OPEN_ORDERS_ALL: Endpoint = Endpoint {
+    path: "/api/v3/openOrders",
+    weight: 80,
+    pool: Pool::Api,
+    signed: true,
+};
+pub const ORDER: Endpoint = Endpoint {
+    path: "/api/v3/order",
+    weight: 4,
+    pool: Pool::Api,
+    signed: true,
+};
+pub const ALL_ORDERS: Endpoint = Endpoint {
+    path: "/api/v3/allOrders",
+    weight: 20,
+    pool: Pool::Api,
+    signed: true,
+};
+pub const MY_TRADES: Endpoint = Endpoint {
+    path: "/api/v3/myTrades",
+    weight: 20,
+    pool: Pool::Api,
+    signed: true,
+};
 /// With the `symbols=[...]` parameter (2 for a single `symbol`, 4 for a list or none).
-pub const TICKER_PRICE: Endpoint =
-    Endpoint { path: "/api/v3/ticker/price", weight: 4, pool: Pool::Api, signed: false };
-pub const KLINES: Endpoint = Endpoint { path: "/api/v3/klines", weight: 2, pool: Pool::Api, signed: false };
-pub const DEPOSIT_HISTORY: Endpoint =
-    Endpoint { path: "/sapi/v1/capital/deposit/hisrec", weight: 1, pool: Pool::Sapi, signed: true };
-pub const WITHDRAW_HISTORY: Endpoint =
-    Endpoint { path: "/sapi/v1/capital/withdraw/history", weight: 18_000, pool: Pool::Sapi, signed: true };
-pub const API_RESTRICTIONS: Endpoint =
-    Endpoint { path: "/sapi/v1/account/apiRestrictions", weight: 1, pool: Pool::Sapi, signed: true };
+pub const TICKER_PRICE: Endpoint = Endpoint {
+    path: "/api/v3/ticker/price",
+    weight: 4,
+    pool: Pool::Api,
+    signed: false,
+};
+pub const KLINES: Endpoint = Endpoint {
+    path: "/api/v3/klines",
+    weight: 2,
+    pool: Pool::Api,
+    signed: false,
+};
+pub const DEPOSIT_HISTORY: Endpoint = Endpoint {
+    path: "/sapi/v1/capital/deposit/hisrec",
+    weight: 1,
+    pool: Pool::Sapi,
+    signed: true,
+};
+pub const WITHDRAW_HISTORY: Endpoint = Endpoint {
+    path: "/sapi/v1/capital/withdraw/history",
+    weight: 18_000,
+    pool: Pool::Sapi,
+    signed: true,
+};
+pub const API_RESTRICTIONS: Endpoint = Endpoint {
+    path: "/sapi/v1/account/apiRestrictions",
+    weight: 1,
+    pool: Pool::Sapi,
+    signed: true,
+};
 
 /// Page size of `myTrades` and `allOrders` (the documented maximum).
 pub const PAGE_LIMIT: usize = 1000;

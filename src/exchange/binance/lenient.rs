@@ -77,7 +77,9 @@ impl Visitor<'_> for I64Visitor {
         i64::try_from(v).map_err(|_| E::custom("integer out of range"))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
-        v.trim().parse::<i64>().map_err(|_| E::custom("expected an integer string"))
+        v.trim()
+            .parse::<i64>()
+            .map_err(|_| E::custom("expected an integer string"))
     }
 }
 
@@ -101,7 +103,9 @@ pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
             u64::try_from(v).map_err(|_| E::custom("negative id"))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-            v.trim().parse::<u64>().map_err(|_| E::custom("expected an id string"))
+            v.trim()
+                .parse::<u64>()
+                .map_err(|_| E::custom("expected an id string"))
         }
     }
     d.deserialize_any(V)
@@ -196,8 +200,14 @@ mod tests {
     fn utc_datetime_parses_known_instants() {
         assert_eq!(utc_datetime_ms("1970-01-01 00:00:00"), Some(0));
         // 2019-10-12 11:12:02 UTC = 1570878722 s.
-        assert_eq!(utc_datetime_ms("2019-10-12 11:12:02"), Some(1_570_878_722_000));
-        assert_eq!(utc_datetime_ms("2024-02-29 00:00:00.5"), Some(1_709_164_800_500));
+        assert_eq!(
+            utc_datetime_ms("2019-10-12 11:12:02"),
+            Some(1_570_878_722_000)
+        );
+        assert_eq!(
+            utc_datetime_ms("2024-02-29 00:00:00.5"),
+            Some(1_709_164_800_500)
+        );
         assert_eq!(utc_datetime_ms("not a date"), None);
     }
 }

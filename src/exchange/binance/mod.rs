@@ -17,16 +17,19 @@ mod clock;
 mod paging;
 mod transport;
 
-use crate::domain::{ApiRestrictions, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol, SymbolInfo, Withdrawal};
+use crate::domain::{
+    ApiRestrictions, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol, SymbolInfo,
+    Withdrawal,
+};
 use crate::exchange::credentials::{CredentialSource, Credentials};
 use crate::exchange::{AccountInfo, Exchange, ExchangeError, FillsFrom, Paged, Usage};
 use endpoints::{
-    ACCOUNT, API_RESTRICTIONS, DEPOSIT_HISTORY, EXCHANGE_INFO, KLINES, OPEN_ORDERS_ALL, ORDER, TICKER_PRICE,
-    WALLET_PAGE_LIMIT, WALLET_WINDOW_MS, WITHDRAW_HISTORY,
+    ACCOUNT, API_RESTRICTIONS, DEPOSIT_HISTORY, EXCHANGE_INFO, KLINES, OPEN_ORDERS_ALL, ORDER,
+    TICKER_PRICE, WALLET_PAGE_LIMIT, WALLET_WINDOW_MS, WITHDRAW_HISTORY,
 };
 use model::{
-    WireAccount, WireApiRestrictions, WireDeposit, WireExchangeInfo, WireKline, WireOrder, WireTicker,
-    WireWithdrawal,
+    WireAccount, WireApiRestrictions, WireDeposit, WireExchangeInfo, WireKline, WireOrder,
+    WireTicker, WireWithdrawal,
 };
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +39,8 @@ use std::time::Duration;
 
 /// `-1121 Invalid symbol.`
 const BAD_SYMBOL: i64 = -1121;
+/// "Too many values sent for parameter 'symbols', maximum allowed up to 100." (-1101)
+const MAX_SYMBOLS_PER_CALL: usize = 100;
 /// `-2013 Order does not exist.`
 const NO_SUCH_ORDER: i64 = -2013;
 /// `-2026` Order archived (zero-fill cancel/expire older than 90 days).
@@ -137,13 +142,19 @@ pub struct BinanceClient<C: CredentialSource> {
 
 impl<C: CredentialSource> fmt::Debug for BinanceClient<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BinanceClient").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("BinanceClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
 impl<C: CredentialSource> BinanceClient<C> {
     /// Validates the configuration; no request is sent here.
-    pub fn new(mut config: BinanceConfig, credentials: C, http: reqwest::Client) -> Result<Self, ExchangeError> {
+    pub fn new(
+        mut config: BinanceConfig,
+        credentials: C,
+        http: reqwest::Client,
+    ) -> Result<Self, ExchangeError> {
         if !(1..=60_000).contains(&config.recv_window_ms) {
             return Err(ExchangeError::Config(format!(
                 "recv_window_ms must be 1..=60000, got {}",
@@ -152,17 +163,28 @@ impl<C: CredentialSource> BinanceClient<C> {
         }
         match config.base_url.scheme() {
             "https" | "http" => {}
-            other => return Err(ExchangeError::Config(format!("base_url scheme must be http(s), got {other}"))),
+            other => {
+                return Err(ExchangeError::Config(format!(
+                    "base_url scheme must be http(s), got {other}"
+                )))
+            }
         }
         if config.base_url.cannot_be_a_base() {
-            return Err(ExchangeError::Config("base_url cannot be a base URL".into()));
+            return Err(ExchangeError::Config(
+                "base_url cannot be a base URL".into(),
+            ));
         }
         // `Url::join` replaces the last path segment unless the path ends in '/'.
         if !config.base_url.path().ends_with('/') {
             let path = format!("{}/", config.base_url.path());
             config.base_url.set_path(&path);
         }
-        Ok(Self { config, credentials, http, state: Mutex::new(State::default()) })
+        Ok(Self {
+            config,
+            credentials,
+            http,
+            state: Mutex::new(State::default()),
+        })
     }
 
     /// The configuration in use.
@@ -177,18 +199,26 @@ impl<C: CredentialSource> BinanceClient<C> {
 
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave State inconsistent (plain fields).
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// exchangeInfo for a list of symbols (JSON-array parameter) or all symbols.
-    async fn exchange_info(&self, symbols: Option<&[Symbol]>) -> Result<Vec<SymbolInfo>, ExchangeError> {
+    async fn exchange_info(
+        &self,
+        symbols: Option<&[Symbol]>,
+    ) -> Result<Vec<SymbolInfo>, ExchangeError> {
         let params = match symbols {
             Some([one]) => vec![("symbol", one.as_str().to_owned())],
             Some(list) => vec![("symbols", json_array(list))],
             None => vec![],
         };
         let info: WireExchangeInfo = self.call(&EXCHANGE_INFO, &params).await?;
-        info.symbols.into_iter().map(|s| s.into_domain(EXCHANGE_INFO.path)).collect()
+        info.symbols
+            .into_iter()
+            .map(|s| s.into_domain(EXCHANGE_INFO.path))
+            .collect()
     }
 
     fn cache_symbols(&self, infos: Vec<SymbolInfo>) {
@@ -255,7 +285,10 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
     /// Cached for the client's lifetime. A list containing an unknown symbol makes Binance
     /// reject the whole call with `-1121`, so then each symbol is asked alone and the
     /// unknown ones are dropped (and remembered, so they are not asked again).
-    async fn symbols(&self, symbols: &[Symbol]) -> Result<BTreeMap<Symbol, SymbolInfo>, ExchangeError> {
+    async fn symbols(
+        &self,
+        symbols: &[Symbol],
+    ) -> Result<BTreeMap<Symbol, SymbolInfo>, ExchangeError> {
         if symbols.is_empty() {
             if !self.state().all_symbols_loaded {
                 let all = self.exchange_info(None).await?;
@@ -269,16 +302,21 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
             let mut seen = BTreeSet::new();
             symbols
                 .iter()
-                .filter(|s| !st.all_symbols_loaded && !st.symbols.contains_key(*s) && !st.unknown_symbols.contains(*s))
+                .filter(|s| {
+                    !st.all_symbols_loaded
+                        && !st.symbols.contains_key(*s)
+                        && !st.unknown_symbols.contains(*s)
+                })
                 .filter(|s| seen.insert((*s).clone()))
                 .cloned()
                 .collect()
         };
-        if !missing.is_empty() {
-            match self.exchange_info(Some(&missing)).await {
+        // Binance caps `symbols=[...]` at 100 values (-1101), so ask in chunks.
+        for chunk in missing.chunks(MAX_SYMBOLS_PER_CALL) {
+            match self.exchange_info(Some(chunk)).await {
                 Ok(infos) => self.cache_symbols(infos),
                 Err(e) if is_code(&e, BAD_SYMBOL) => {
-                    for s in &missing {
+                    for s in chunk {
                         match self.exchange_info(Some(std::slice::from_ref(s))).await {
                             Ok(infos) => self.cache_symbols(infos),
                             Err(e) if is_code(&e, BAD_SYMBOL) => {
@@ -293,21 +331,31 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
             }
         }
         let st = self.state();
-        Ok(symbols.iter().filter_map(|s| st.symbols.get(s).map(|i| (s.clone(), i.clone()))).collect())
+        Ok(symbols
+            .iter()
+            .filter_map(|s| st.symbols.get(s).map(|i| (s.clone(), i.clone())))
+            .collect())
     }
 
     async fn account(&self) -> Result<AccountInfo, ExchangeError> {
-        let wire: WireAccount = self.call(&ACCOUNT, &[("omitZeroBalances", "true".to_owned())]).await?;
+        let wire: WireAccount = self
+            .call(&ACCOUNT, &[("omitZeroBalances", "true".to_owned())])
+            .await?;
         wire.into_domain(ACCOUNT.path)
     }
 
     async fn open_orders(&self) -> Result<Vec<ExchangeOrder>, ExchangeError> {
         let wire: Vec<WireOrder> = self.call(&OPEN_ORDERS_ALL, &[]).await?;
-        wire.into_iter().map(|o| o.into_domain(OPEN_ORDERS_ALL.path)).collect()
+        wire.into_iter()
+            .map(|o| o.into_domain(OPEN_ORDERS_ALL.path))
+            .collect()
     }
 
     async fn order(&self, symbol: &Symbol, order_id: u64) -> Result<OrderLookup, ExchangeError> {
-        let params = [("symbol", symbol.as_str().to_owned()), ("orderId", order_id.to_string())];
+        let params = [
+            ("symbol", symbol.as_str().to_owned()),
+            ("orderId", order_id.to_string()),
+        ];
         match self.call::<WireOrder>(&ORDER, &params).await {
             Ok(o) => Ok(OrderLookup::Found(o.into_domain(ORDER.path)?)),
             Err(e) if is_code(&e, NO_SUCH_ORDER) => Ok(OrderLookup::NotFound),
@@ -320,7 +368,11 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
         self.fills_paged(symbol, from).await
     }
 
-    async fn orders_from(&self, symbol: &Symbol, from_order_id: u64) -> Result<Paged<ExchangeOrder>, ExchangeError> {
+    async fn orders_from(
+        &self,
+        symbol: &Symbol,
+        from_order_id: u64,
+    ) -> Result<Paged<ExchangeOrder>, ExchangeError> {
         self.orders_paged(symbol, from_order_id).await
     }
 
@@ -328,23 +380,42 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
     /// is unknown (`-1121`), one all-symbols call (also weight 4) is filtered instead.
     async fn prices(&self, symbols: &[Symbol]) -> Result<BTreeMap<Symbol, Decimal>, ExchangeError> {
         let to_map = |rows: Vec<WireTicker>| -> Result<BTreeMap<Symbol, Decimal>, ExchangeError> {
-            rows.into_iter().map(|t| t.into_domain(TICKER_PRICE.path)).collect()
+            rows.into_iter()
+                .map(|t| t.into_domain(TICKER_PRICE.path))
+                .collect()
         };
         if symbols.is_empty() {
             return to_map(self.call(&TICKER_PRICE, &[]).await?);
         }
         let wanted: BTreeSet<&Symbol> = symbols.iter().collect();
-        let rows = match self.call::<Vec<WireTicker>>(&TICKER_PRICE, &[("symbols", json_array(symbols))]).await {
-            Ok(rows) => rows,
-            Err(e) if is_code(&e, BAD_SYMBOL) => self.call(&TICKER_PRICE, &[]).await?,
-            Err(e) => return Err(e),
-        };
-        Ok(to_map(rows)?.into_iter().filter(|(s, _)| wanted.contains(s)).collect())
+        let mut rows = Vec::new();
+        // Binance caps `symbols=[...]` at 100 values (-1101), so ask in chunks.
+        for chunk in symbols.chunks(MAX_SYMBOLS_PER_CALL) {
+            match self
+                .call::<Vec<WireTicker>>(&TICKER_PRICE, &[("symbols", json_array(chunk))])
+                .await
+            {
+                Ok(r) => rows.extend(r),
+                Err(e) if is_code(&e, BAD_SYMBOL) => {
+                    rows = self.call(&TICKER_PRICE, &[]).await?;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(to_map(rows)?
+            .into_iter()
+            .filter(|(s, _)| wanted.contains(s))
+            .collect())
     }
 
     /// The 1-minute candle starting at the minute containing `at`; None when Binance has
     /// no candle covering `at` (before listing, or in the future).
-    async fn price_at(&self, symbol: &Symbol, at: Millis) -> Result<Option<Decimal>, ExchangeError> {
+    async fn price_at(
+        &self,
+        symbol: &Symbol,
+        at: Millis,
+    ) -> Result<Option<Decimal>, ExchangeError> {
         let minute_start = at - at.rem_euclid(60_000);
         let params = [
             ("symbol", symbol.as_str().to_owned()),
@@ -353,18 +424,25 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
             ("limit", "1".to_owned()),
         ];
         let rows: Vec<WireKline> = self.call(&KLINES, &params).await?;
-        let Some(first) = rows.first() else { return Ok(None) };
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
         let (open, close_time, close) = first.parts(KLINES.path)?;
         Ok((open <= at && at <= close_time).then_some(close))
     }
 
     async fn deposits(&self, since: Millis) -> Result<Vec<Deposit>, ExchangeError> {
-        self.wallet_windows(&DEPOSIT_HISTORY, since, |w: WireDeposit| w.into_domain(DEPOSIT_HISTORY.path)).await
+        self.wallet_windows(&DEPOSIT_HISTORY, since, |w: WireDeposit| {
+            w.into_domain(DEPOSIT_HISTORY.path)
+        })
+        .await
     }
 
     async fn withdrawals(&self, since: Millis) -> Result<Vec<Withdrawal>, ExchangeError> {
-        self.wallet_windows(&WITHDRAW_HISTORY, since, |w: WireWithdrawal| w.into_domain(WITHDRAW_HISTORY.path))
-            .await
+        self.wallet_windows(&WITHDRAW_HISTORY, since, |w: WireWithdrawal| {
+            w.into_domain(WITHDRAW_HISTORY.path)
+        })
+        .await
     }
 
     async fn api_restrictions(&self) -> Result<ApiRestrictions, ExchangeError> {

@@ -7,8 +7,8 @@
 
 use super::lenient;
 use crate::domain::{
-    ApiRestrictions, Asset, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderStatus, Side, Symbol,
-    SymbolInfo, Withdrawal,
+    ApiRestrictions, Asset, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderStatus, Side,
+    Symbol, SymbolInfo, Withdrawal,
 };
 use crate::exchange::{AccountInfo, ExchangeError};
 use rust_decimal::Decimal;
@@ -41,7 +41,10 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ParseFailure> {
 }
 
 pub fn malformed(endpoint: &str, detail: impl Into<String>) -> ExchangeError {
-    ExchangeError::Malformed { endpoint: endpoint.to_owned(), detail: detail.into() }
+    ExchangeError::Malformed {
+        endpoint: endpoint.to_owned(),
+        detail: detail.into(),
+    }
 }
 
 /// `{"code": -1121, "msg": "Invalid symbol."}`
@@ -242,9 +245,16 @@ impl WireAccount {
             if b.free.is_zero() && b.locked.is_zero() {
                 continue;
             }
-            balances.push(Balance { asset: asset(endpoint, b.asset)?, free: b.free, locked: b.locked });
+            balances.push(Balance {
+                asset: asset(endpoint, b.asset)?,
+                free: b.free,
+                locked: b.locked,
+            });
         }
-        Ok(AccountInfo { update_time: self.update_time, balances })
+        Ok(AccountInfo {
+            update_time: self.update_time,
+            balances,
+        })
     }
 }
 
@@ -323,10 +333,14 @@ impl WireKline {
     pub fn parts(&self, endpoint: &str) -> Result<(Millis, Millis, Decimal), ExchangeError> {
         use serde::de::IntoDeserializer;
         let field = |i: usize| {
-            self.0.get(i).cloned().ok_or_else(|| malformed(endpoint, format!("kline without field {i}")))
+            self.0
+                .get(i)
+                .cloned()
+                .ok_or_else(|| malformed(endpoint, format!("kline without field {i}")))
         };
         let as_int = |v: serde_json::Value| {
-            lenient::int(v.into_deserializer()).map_err(|_| malformed(endpoint, "kline time is not an integer"))
+            lenient::int(v.into_deserializer())
+                .map_err(|_| malformed(endpoint, "kline time is not an integer"))
         };
         let open_time = as_int(field(0)?)?;
         let close_time = as_int(field(6)?)?;

@@ -25,15 +25,27 @@ use crate::exchange::{ExchangeError, FillsFrom, Paged};
 fn partial_or<T>(items: Vec<T>, e: ExchangeError) -> Result<Paged<T>, ExchangeError> {
     match e {
         ExchangeError::BudgetExhausted { budget, used } => {
-            tracing::info!(budget, used, rows = items.len(), "weight budget reached; returning a partial page set");
-            Ok(Paged { items, complete: false })
+            tracing::info!(
+                budget,
+                used,
+                rows = items.len(),
+                "weight budget reached; returning a partial page set"
+            );
+            Ok(Paged {
+                items,
+                complete: false,
+            })
         }
         e => Err(e),
     }
 }
 
 impl<C: CredentialSource> BinanceClient<C> {
-    async fn trades_page(&self, symbol: &Symbol, range: TradeQuery) -> Result<Vec<Fill>, ExchangeError> {
+    async fn trades_page(
+        &self,
+        symbol: &Symbol,
+        range: TradeQuery,
+    ) -> Result<Vec<Fill>, ExchangeError> {
         let mut params = vec![("symbol", symbol.as_str().to_owned())];
         match range {
             TradeQuery::FromId(id) => params.push(("fromId", id.to_string())),
@@ -44,11 +56,18 @@ impl<C: CredentialSource> BinanceClient<C> {
         }
         params.push(("limit", PAGE_LIMIT.to_string()));
         let rows: Vec<WireTrade> = self.call(&MY_TRADES, &params).await?;
-        rows.into_iter().map(|r| r.into_domain(MY_TRADES.path)).collect()
+        rows.into_iter()
+            .map(|r| r.into_domain(MY_TRADES.path))
+            .collect()
     }
 
     /// Id paging from `from_id`, appending to `items`.
-    async fn trades_from_id(&self, symbol: &Symbol, mut from_id: u64, mut items: Vec<Fill>) -> Result<Paged<Fill>, ExchangeError> {
+    async fn trades_from_id(
+        &self,
+        symbol: &Symbol,
+        mut from_id: u64,
+        mut items: Vec<Fill>,
+    ) -> Result<Paged<Fill>, ExchangeError> {
         loop {
             let page = match self.trades_page(symbol, TradeQuery::FromId(from_id)).await {
                 Ok(p) => p,
@@ -64,19 +83,32 @@ impl<C: CredentialSource> BinanceClient<C> {
                     }
                     from_id = last + 1;
                 }
-                _ => return Ok(Paged { items, complete: true }),
+                _ => {
+                    return Ok(Paged {
+                        items,
+                        complete: true,
+                    })
+                }
             }
         }
     }
 
-    pub(super) async fn fills_paged(&self, symbol: &Symbol, from: FillsFrom) -> Result<Paged<Fill>, ExchangeError> {
+    pub(super) async fn fills_paged(
+        &self,
+        symbol: &Symbol,
+        from: FillsFrom,
+    ) -> Result<Paged<Fill>, ExchangeError> {
         match from {
             FillsFrom::TradeId(id) => self.trades_from_id(symbol, id, Vec::new()).await,
             FillsFrom::Time(t) => self.trades_from_time(symbol, t).await,
         }
     }
 
-    async fn trades_from_time(&self, symbol: &Symbol, since: Millis) -> Result<Paged<Fill>, ExchangeError> {
+    async fn trades_from_time(
+        &self,
+        symbol: &Symbol,
+        since: Millis,
+    ) -> Result<Paged<Fill>, ExchangeError> {
         // The signed calls below measure the clock if needed; make sure "now" uses it.
         if self.clock_offset_ms().is_none() {
             self.sync_clock().await?;
@@ -86,7 +118,10 @@ impl<C: CredentialSource> BinanceClient<C> {
         while start <= now {
             // endTime is inclusive: end - start < 24 h keeps the window within the limit.
             let end = (start + TRADE_WINDOW_MS - 1).min(now);
-            let page = match self.trades_page(symbol, TradeQuery::Window(start, end)).await {
+            let page = match self
+                .trades_page(symbol, TradeQuery::Window(start, end))
+                .await
+            {
                 Ok(p) => p,
                 Err(e) => return partial_or(Vec::new(), e),
             };
@@ -97,10 +132,17 @@ impl<C: CredentialSource> BinanceClient<C> {
             }
             start = end + 1;
         }
-        Ok(Paged { items: Vec::new(), complete: true })
+        Ok(Paged {
+            items: Vec::new(),
+            complete: true,
+        })
     }
 
-    pub(super) async fn orders_paged(&self, symbol: &Symbol, from_order_id: u64) -> Result<Paged<ExchangeOrder>, ExchangeError> {
+    pub(super) async fn orders_paged(
+        &self,
+        symbol: &Symbol,
+        from_order_id: u64,
+    ) -> Result<Paged<ExchangeOrder>, ExchangeError> {
         let mut items: Vec<ExchangeOrder> = Vec::new();
         let mut from = from_order_id;
         loop {
@@ -129,7 +171,12 @@ impl<C: CredentialSource> BinanceClient<C> {
                     }
                     from = last + 1;
                 }
-                _ => return Ok(Paged { items, complete: true }),
+                _ => {
+                    return Ok(Paged {
+                        items,
+                        complete: true,
+                    })
+                }
             }
         }
     }

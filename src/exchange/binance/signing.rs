@@ -52,7 +52,8 @@ mod tests {
     use std::path::Path;
 
     fn vectors() -> serde_json::Value {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/binance/hmac-test-vector.json");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/binance/hmac-test-vector.json");
         let text = std::fs::read_to_string(&path).expect("read hmac-test-vector.json");
         serde_json::from_str(&text).expect("parse hmac-test-vector.json")
     }
@@ -84,8 +85,16 @@ mod tests {
                 assert_eq!(pairs.len(), params.len(), "{name}: every parameter used");
                 let encoded = encode_query(&pairs);
                 assert_eq!(encoded, str_of(v, "payload"), "{name}: encoded payload");
-                assert_eq!(sign(secret, &encoded, ""), expected_sig, "{name}: signature");
-                let url = format!("https://api.binance.com{}?{}", str_of(v, "path"), signed_query(secret, &encoded));
+                assert_eq!(
+                    sign(secret, &encoded, ""),
+                    expected_sig,
+                    "{name}: signature"
+                );
+                let url = format!(
+                    "https://api.binance.com{}?{}",
+                    str_of(v, "path"),
+                    signed_query(secret, &encoded)
+                );
                 assert_eq!(url, str_of(v, "curl_url"), "{name}: wire URL");
             } else {
                 let (q, b) = (str_of(v, "query_string"), str_of(v, "request_body"));

@@ -47,18 +47,28 @@ impl From<ExchangeError> for Failure {
 enum Outcome<T> {
     Done(T),
     /// Worth another attempt after a backoff; `malformed` marks a bad 2xx body.
-    Transient { detail: String, malformed: bool },
-    RateLimited { retry_after_s: Option<u64> },
-    Api { status: u16, code: i64, msg: String },
+    Transient {
+        detail: String,
+        malformed: bool,
+    },
+    RateLimited {
+        retry_after_s: Option<u64>,
+    },
+    Api {
+        status: u16,
+        code: i64,
+        msg: String,
+    },
     Fatal(ExchangeError),
 }
 
 pub(super) fn credential_error(e: CredentialError) -> ExchangeError {
     match e {
         CredentialError::Malformed(m) => ExchangeError::Config(format!("credentials: {m}")),
-        CredentialError::Unavailable(m) => {
-            ExchangeError::Unavailable { attempts: 0, detail: format!("credentials: {m}") }
-        }
+        CredentialError::Unavailable(m) => ExchangeError::Unavailable {
+            attempts: 0,
+            detail: format!("credentials: {m}"),
+        },
     }
 }
 
@@ -70,7 +80,11 @@ impl<C: CredentialSource> BinanceClient<C> {
                 return Ok(c);
             }
         }
-        let c = self.credentials.credentials(refresh).await.map_err(credential_error)?;
+        let c = self
+            .credentials
+            .credentials(refresh)
+            .await
+            .map_err(credential_error)?;
         self.state().credentials = Some(c.clone());
         Ok(c)
     }
@@ -84,7 +98,10 @@ impl<C: CredentialSource> BinanceClient<C> {
         let w = ep.budget_weight();
         if let Some(budget) = self.config.weight_budget {
             if ep.pool == Pool::Api && st.usage.weight + w > budget {
-                return Err(ExchangeError::BudgetExhausted { budget, used: st.usage.weight });
+                return Err(ExchangeError::BudgetExhausted {
+                    budget,
+                    used: st.usage.weight,
+                });
             }
         }
         st.usage.weight += w;
@@ -96,7 +113,10 @@ impl<C: CredentialSource> BinanceClient<C> {
     /// The jitter is hash-based (std's per-process random SipHash keys plus the clock), so
     /// Lambdas retrying together spread out without needing an RNG dependency.
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.config.base_backoff.saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let exp = self
+            .config
+            .base_backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
         let capped = exp.min(Duration::from_secs(20));
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
         h.write_u32(attempt);
@@ -110,7 +130,12 @@ impl<C: CredentialSource> BinanceClient<C> {
     }
 
     /// Build the wire URL: encoded params (+ recvWindow, timestamp, signature when signed).
-    fn url(&self, ep: &Endpoint, params: &[(&str, String)], creds: Option<&Credentials>) -> Result<url::Url, ExchangeError> {
+    fn url(
+        &self,
+        ep: &Endpoint,
+        params: &[(&str, String)],
+        creds: Option<&Credentials>,
+    ) -> Result<url::Url, ExchangeError> {
         let mut pairs: Vec<(&str, String)> = params.to_vec();
         let query = match creds {
             Some(c) => {
@@ -141,7 +166,11 @@ impl<C: CredentialSource> BinanceClient<C> {
         let mut rate_waits: u32 = 0;
         let mut refreshed = false;
         loop {
-            let creds = if ep.signed { Some(self.credentials(refreshed).await?) } else { None };
+            let creds = if ep.signed {
+                Some(self.credentials(refreshed).await?)
+            } else {
+                None
+            };
             let url = self.url(ep, params, creds.as_ref())?;
             self.reserve(ep)?;
             let outcome = self.send_once::<T>(ep, url, creds.as_ref()).await;
@@ -156,15 +185,23 @@ impl<C: CredentialSource> BinanceClient<C> {
                         return Err(ExchangeError::Auth { code, msg }.into());
                     }
                     // The key may have been rotated since we cached it: re-read once.
-                    tracing::warn!(endpoint = ep.path, code, "API key refused; re-reading credentials once");
+                    tracing::warn!(
+                        endpoint = ep.path,
+                        code,
+                        "API key refused; re-reading credentials once"
+                    );
                     refreshed = true;
                     self.state().usage.retries += 1;
                     continue;
                 }
-                Outcome::Api { status, code, .. } if RETRYABLE_CODES.contains(&code) || status >= 500 => {
+                Outcome::Api { status, code, .. }
+                    if RETRYABLE_CODES.contains(&code) || status >= 500 =>
+                {
                     (format!("HTTP {status} code {code}"), false)
                 }
-                Outcome::Api { status, code, msg } => return Err(ExchangeError::Api { status, code, msg }.into()),
+                Outcome::Api { status, code, msg } => {
+                    return Err(ExchangeError::Api { status, code, msg }.into())
+                }
                 Outcome::RateLimited { retry_after_s } => {
                     let wait = match retry_after_s {
                         Some(s) => Duration::from_secs(s),
@@ -174,7 +211,11 @@ impl<C: CredentialSource> BinanceClient<C> {
                     if wait > self.config.max_429_wait || rate_waits > self.config.max_retries {
                         return Err(ExchangeError::RateLimited { retry_after_s }.into());
                     }
-                    tracing::warn!(endpoint = ep.path, wait_ms = wait.as_millis() as u64, "HTTP 429; waiting Retry-After");
+                    tracing::warn!(
+                        endpoint = ep.path,
+                        wait_ms = wait.as_millis() as u64,
+                        "HTTP 429; waiting Retry-After"
+                    );
                     self.state().usage.retries += 1;
                     tokio::time::sleep(wait).await;
                     continue;
@@ -185,7 +226,10 @@ impl<C: CredentialSource> BinanceClient<C> {
             if transient_failures > self.config.max_retries {
                 let attempts = transient_failures;
                 return Err(if malformed {
-                    ExchangeError::Malformed { endpoint: ep.path.to_owned(), detail }
+                    ExchangeError::Malformed {
+                        endpoint: ep.path.to_owned(),
+                        detail,
+                    }
                 } else {
                     ExchangeError::Unavailable { attempts, detail }
                 }
@@ -200,7 +244,12 @@ impl<C: CredentialSource> BinanceClient<C> {
 
     /// One HTTP round trip, classified. Logs endpoint, status, weight and duration only:
     /// never the URL (it carries the signature), the key, or the body.
-    async fn send_once<T: DeserializeOwned>(&self, ep: &Endpoint, url: url::Url, creds: Option<&Credentials>) -> Outcome<T> {
+    async fn send_once<T: DeserializeOwned>(
+        &self,
+        ep: &Endpoint,
+        url: url::Url,
+        creds: Option<&Credentials>,
+    ) -> Outcome<T> {
         let started = Instant::now();
         let mut req = self.http.get(url).timeout(self.config.request_timeout);
         if let Some(c) = creds {
@@ -211,12 +260,18 @@ impl<C: CredentialSource> BinanceClient<C> {
             Err(e) => {
                 let detail = transport_detail(&e);
                 tracing::warn!(endpoint = ep.path, error = %detail, duration_ms = started.elapsed().as_millis() as u64, "request failed");
-                return Outcome::Transient { detail, malformed: false };
+                return Outcome::Transient {
+                    detail,
+                    malformed: false,
+                };
             }
         };
         let status = resp.status().as_u16();
         let header_u64 = |name: &str| {
-            resp.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok())
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
         };
         let used_1m = header_u64("x-mbx-used-weight-1m");
         let retry_after_s = header_u64("retry-after");
@@ -234,27 +289,51 @@ impl<C: CredentialSource> BinanceClient<C> {
         );
         let body = match body {
             Ok(b) => b,
-            Err(e) => return Outcome::Transient { detail: format!("reading body: {}", transport_detail(&e)), malformed: false },
+            Err(e) => {
+                return Outcome::Transient {
+                    detail: format!("reading body: {}", transport_detail(&e)),
+                    malformed: false,
+                }
+            }
         };
         match status {
             200..=299 => match parse_body::<T>(&body) {
                 Ok(v) => Outcome::Done(v),
-                Err(ParseFailure::Syntax(d)) => Outcome::Transient { detail: d, malformed: true },
-                Err(ParseFailure::Shape(d)) => {
-                    Outcome::Fatal(ExchangeError::Malformed { endpoint: ep.path.to_owned(), detail: d })
-                }
+                Err(ParseFailure::Syntax(d)) => Outcome::Transient {
+                    detail: d,
+                    malformed: true,
+                },
+                Err(ParseFailure::Shape(d)) => Outcome::Fatal(ExchangeError::Malformed {
+                    endpoint: ep.path.to_owned(),
+                    detail: d,
+                }),
             },
             418 => {
                 self.state().banned = Some(retry_after_s);
-                tracing::error!(endpoint = ep.path, retry_after_s, "HTTP 418: IP banned; client stops");
+                tracing::error!(
+                    endpoint = ep.path,
+                    retry_after_s,
+                    "HTTP 418: IP banned; client stops"
+                );
                 Outcome::Fatal(ExchangeError::Banned { retry_after_s })
             }
             429 => Outcome::RateLimited { retry_after_s },
             _ => match serde_json::from_slice::<ErrorBody>(&body) {
-                Ok(e) => Outcome::Api { status, code: e.code, msg: e.msg },
-                Err(_) if status >= 500 => Outcome::Transient { detail: format!("HTTP {status}"), malformed: false },
+                Ok(e) => Outcome::Api {
+                    status,
+                    code: e.code,
+                    msg: e.msg,
+                },
+                Err(_) if status >= 500 => Outcome::Transient {
+                    detail: format!("HTTP {status}"),
+                    malformed: false,
+                },
                 // A 4xx without a Binance error body (e.g. a WAF 403 page): code 0 = none given.
-                Err(_) => Outcome::Api { status, code: 0, msg: format!("HTTP {status} without a Binance error body") },
+                Err(_) => Outcome::Api {
+                    status,
+                    code: 0,
+                    msg: format!("HTTP {status} without a Binance error body"),
+                },
             },
         }
     }
