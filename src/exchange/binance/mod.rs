@@ -34,6 +34,8 @@ use model::{
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -48,6 +50,15 @@ const ORDER_ARCHIVED: i64 = -2026;
 
 /// The local wall clock in epoch ms. Injected so tests can move time.
 pub type ClockFn = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+/// How the client waits (backoff, `Retry-After`). Injected so tests can drive the
+/// simulator's clock instead of sleeping; the default is `tokio::time::sleep`.
+pub type SleepFn = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// `tokio::time::sleep`.
+pub fn tokio_sleep() -> SleepFn {
+    Arc::new(|d| Box::pin(tokio::time::sleep(d)))
+}
 
 /// The system clock.
 pub fn system_clock() -> ClockFn {
@@ -78,6 +89,8 @@ pub struct BinanceConfig {
     pub max_429_wait: Duration,
     /// The local clock (default: system clock).
     pub clock: ClockFn,
+    /// How waits are done (default: `tokio::time::sleep`).
+    pub sleep: SleepFn,
 }
 
 impl Default for BinanceConfig {
@@ -91,6 +104,7 @@ impl Default for BinanceConfig {
             request_timeout: Duration::from_secs(10),
             max_429_wait: Duration::from_secs(30),
             clock: system_clock(),
+            sleep: tokio_sleep(),
         }
     }
 }

@@ -217,7 +217,7 @@ impl<C: CredentialSource> BinanceClient<C> {
                         "HTTP 429; waiting Retry-After"
                     );
                     self.state().usage.retries += 1;
-                    tokio::time::sleep(wait).await;
+                    (self.config.sleep)(wait).await;
                     continue;
                 }
                 Outcome::Transient { detail, malformed } => (detail, malformed),
@@ -238,7 +238,7 @@ impl<C: CredentialSource> BinanceClient<C> {
             let wait = self.backoff(transient_failures);
             tracing::warn!(endpoint = ep.path, attempt = transient_failures, %detail, wait_ms = wait.as_millis() as u64, "transient failure; retrying");
             self.state().usage.retries += 1;
-            tokio::time::sleep(wait).await;
+            (self.config.sleep)(wait).await;
         }
     }
 
