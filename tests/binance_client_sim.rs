@@ -715,3 +715,50 @@ async fn bad_recv_window_is_a_config_error() {
         Err(ExchangeError::Config(_))
     ));
 }
+
+#[tokio::test]
+async fn persistent_truncated_json_is_malformed_after_max_retries_without_echoing_the_body() {
+    let sim = sim(base_scenario()).await;
+    let mut cfg = config(&sim);
+    cfg.max_retries = 1;
+    let c = client(cfg, creds());
+    fault(&sim, "/api/v3/account", "truncated_json", 10).await;
+    match c.account().await {
+        Err(ExchangeError::Malformed { endpoint, detail }) => {
+            assert_eq!(endpoint, "/api/v3/account");
+            assert!(
+                !detail.contains("USDT") && !detail.contains("balances"),
+                "{detail}"
+            );
+        }
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+    assert_eq!(requests_to(&sim, "/api/v3/account").await, 2);
+}
+
+#[tokio::test]
+async fn non_ascii_symbol_is_signed_and_read_end_to_end() {
+    let mut scn = base_scenario();
+    scn["symbols"].as_array_mut().unwrap().push(json!({
+        "symbol": "币安人生USDT", "base": "币安人生", "quote": "USDT", "price": "0.125"
+    }));
+    scn["trades"] = json!([{ "symbol": "币安人生USDT", "id": 5, "orderId": 9, "price": "0.125", "qty": "80",
+        "commission": "0.08", "commissionAsset": "币安人生", "time": "-1h", "isBuyer": true, "isMaker": false }]);
+    scn["orders"] = json!([{ "symbol": "币安人生USDT", "orderId": 9, "side": "BUY", "type": "LIMIT",
+        "price": "0.125", "origQty": "80", "executedQty": "80", "cummulativeQuoteQty": "10",
+        "status": "FILLED", "time": "-1h" }]);
+    let sim = sim(scn).await;
+    let c = client(config(&sim), creds());
+    let s = sym("币安人生USDT");
+    let fills = c.fills(&s, FillsFrom::TradeId(1)).await.unwrap();
+    assert_eq!(fills.items.len(), 1);
+    assert_eq!(fills.items[0].quote_qty, dec!(10));
+    assert_eq!(fills.items[0].commission_asset.as_str(), "币安人生");
+    match c.order(&s, 9).await.unwrap() {
+        OrderLookup::Found(o) => assert_eq!(o.avg_price(), Some(dec!(0.125))),
+        other => panic!("expected Found, got {other:?}"),
+    }
+    let info = c.symbols(&[s.clone(), sym("BTCUSDT")]).await.unwrap();
+    assert_eq!(info[&s].base.as_str(), "币安人生");
+    assert_eq!(c.prices(&[s.clone()]).await.unwrap()[&s], dec!(0.125));
+}

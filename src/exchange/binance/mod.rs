@@ -445,18 +445,27 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
         Ok((open <= at && at <= close_time).then_some(close))
     }
 
+    /// Every deposit with `insertTime >= since`, oldest first (the wallet API answers
+    /// newest first, per window).
     async fn deposits(&self, since: Millis) -> Result<Vec<Deposit>, ExchangeError> {
-        self.wallet_windows(&DEPOSIT_HISTORY, since, |w: WireDeposit| {
-            w.into_domain(DEPOSIT_HISTORY.path)
-        })
-        .await
+        let mut all = self
+            .wallet_windows(&DEPOSIT_HISTORY, since, |w: WireDeposit| {
+                w.into_domain(DEPOSIT_HISTORY.path)
+            })
+            .await?;
+        all.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+        Ok(all)
     }
 
+    /// Every withdrawal with `applyTime >= since`, oldest first.
     async fn withdrawals(&self, since: Millis) -> Result<Vec<Withdrawal>, ExchangeError> {
-        self.wallet_windows(&WITHDRAW_HISTORY, since, |w: WireWithdrawal| {
-            w.into_domain(WITHDRAW_HISTORY.path)
-        })
-        .await
+        let mut all = self
+            .wallet_windows(&WITHDRAW_HISTORY, since, |w: WireWithdrawal| {
+                w.into_domain(WITHDRAW_HISTORY.path)
+            })
+            .await?;
+        all.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+        Ok(all)
     }
 
     async fn api_restrictions(&self) -> Result<ApiRestrictions, ExchangeError> {
