@@ -210,3 +210,15 @@ impl Client {
         )
     }
 }
+
+/// Moves the sim clock to 10 s into a fresh minute, so a test's weight
+/// window cannot roll over while it runs.
+pub async fn align_minute(c: &Client) {
+    let now = c.server_time().await;
+    let into = now.rem_euclid(60_000);
+    c.control(
+        "/__sim/clock",
+        serde_json::json!({"advance_ms": 60_000 - into + 10_000}),
+    )
+    .await;
+}
