@@ -16,9 +16,13 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum FaultKind {
     Latency,
+    #[serde(rename = "http_500")]
     Http500,
+    #[serde(rename = "http_502")]
     Http502,
+    #[serde(rename = "http_503")]
     Http503,
+    #[serde(rename = "rate_limit_429")]
     RateLimit429,
     MalformedJson,
     TruncatedJson,
