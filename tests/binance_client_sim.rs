@@ -647,16 +647,38 @@ async fn budget_exhaustion_returns_partial_paging() {
 
 // ---- credentials --------------------------------------------------------------------------
 
-/// Returns a stale key first and the rotated one when asked to refresh.
+/// Returns a stale key first and the rotated one when asked to refresh. When
+/// `fault_after_refresh` holds a sim URL, a refresh also injects one HTTP 500 on
+/// `/api/v3/account`, so the first attempt with the new key fails transiently.
 struct RotatingCredentials {
     refreshes: AtomicU32,
     good_after_refresh: bool,
+    fault_after_refresh: Option<String>,
+}
+
+impl RotatingCredentials {
+    fn new(good_after_refresh: bool) -> Self {
+        Self {
+            refreshes: AtomicU32::new(0),
+            good_after_refresh,
+            fault_after_refresh: None,
+        }
+    }
 }
 
 impl CredentialSource for RotatingCredentials {
     async fn credentials(&self, refresh: bool) -> Result<Credentials, CredentialError> {
         if refresh {
             self.refreshes.fetch_add(1, Ordering::SeqCst);
+            if let Some(base) = &self.fault_after_refresh {
+                let body = json!({"path": "/api/v3/account", "kind": "http_500", "count": 1});
+                let r = reqwest::Client::new()
+                    .post(format!("{base}/__sim/faults"))
+                    .json(&body)
+                    .send()
+                    .await;
+                assert!(r.unwrap().status().is_success());
+            }
         }
         if refresh && self.good_after_refresh {
             Ok(Credentials::new(KEY, SECRET))
@@ -669,10 +691,7 @@ impl CredentialSource for RotatingCredentials {
 #[tokio::test]
 async fn rotated_key_is_picked_up_after_2015_and_the_request_retried_once() {
     let sim = sim(base_scenario()).await;
-    let source = RotatingCredentials {
-        refreshes: AtomicU32::new(0),
-        good_after_refresh: true,
-    };
+    let source = RotatingCredentials::new(true);
     let c = client(config(&sim), source);
     let a = c.account().await.unwrap();
     assert_eq!(a.balances.len(), 2);
@@ -682,15 +701,29 @@ async fn rotated_key_is_picked_up_after_2015_and_the_request_retried_once() {
     // The refreshed key is kept for later requests.
     c.open_orders().await.unwrap();
     assert_eq!(counters(&sim).await["by_key"]["stale-key"]["requests"], 1);
+    assert_eq!(source_refreshes(&c), 1);
+}
+
+#[tokio::test]
+async fn a_transient_failure_right_after_a_key_refresh_does_not_refresh_again() {
+    let sim = sim(base_scenario()).await;
+    let mut source = RotatingCredentials::new(true);
+    source.fault_after_refresh = Some(sim.base_url());
+    let c = client(config(&sim), source);
+    c.account().await.unwrap();
+    // stale (-2015), refreshed key (500), refreshed key again (ok)
+    assert_eq!(requests_to(&sim, "/api/v3/account").await, 3);
+    assert_eq!(source_refreshes(&c), 1);
+}
+
+fn source_refreshes(c: &BinanceClient<RotatingCredentials>) -> u32 {
+    c.credential_source().refreshes.load(Ordering::SeqCst)
 }
 
 #[tokio::test]
 async fn key_still_refused_after_refresh_is_auth_error() {
     let sim = sim(base_scenario()).await;
-    let source = RotatingCredentials {
-        refreshes: AtomicU32::new(0),
-        good_after_refresh: false,
-    };
+    let source = RotatingCredentials::new(false);
     let c = client(config(&sim), source);
     match c.account().await {
         Err(ExchangeError::Auth { code, .. }) => assert_eq!(code, -2015),

@@ -206,6 +206,11 @@ impl<C: CredentialSource> BinanceClient<C> {
         &self.config
     }
 
+    /// Where the credentials come from.
+    pub fn credential_source(&self) -> &C {
+        &self.credentials
+    }
+
     /// Server minus local clock, once measured.
     pub fn clock_offset_ms(&self) -> Option<Millis> {
         self.state().offset_ms

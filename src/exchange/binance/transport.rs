@@ -165,9 +165,12 @@ impl<C: CredentialSource> BinanceClient<C> {
         let mut transient_failures: u32 = 0;
         let mut rate_waits: u32 = 0;
         let mut refreshed = false;
+        // True only for the attempt right after a -2014/-2015: the source is asked for a
+        // fresh read once; later attempts use the (now refreshed) cached credentials.
+        let mut refresh_next = false;
         loop {
             let creds = if ep.signed {
-                Some(self.credentials(refreshed).await?)
+                Some(self.credentials(std::mem::take(&mut refresh_next)).await?)
             } else {
                 None
             };
@@ -191,6 +194,7 @@ impl<C: CredentialSource> BinanceClient<C> {
                         "API key refused; re-reading credentials once"
                     );
                     refreshed = true;
+                    refresh_next = true;
                     self.state().usage.retries += 1;
                     continue;
                 }
