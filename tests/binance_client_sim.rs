@@ -431,7 +431,18 @@ async fn symbols_drop_unknown_ones_and_are_cached() {
     let calls = requests_to(&sim, "/api/v3/exchangeInfo").await;
     // one list call (-1121) + one per symbol
     assert_eq!(calls, 4);
-    let again = c.symbols(&[sym("BTCUSDT"), sym("NOPEUSDT")]).await.unwrap();
+    let lone = c.symbols(&[sym("ZZZUSDT")]).await.unwrap();
+    assert!(lone.is_empty());
+    assert_eq!(
+        requests_to(&sim, "/api/v3/exchangeInfo").await,
+        calls + 1,
+        "one call for a lone unknown symbol"
+    );
+    let calls = calls + 1;
+    let again = c
+        .symbols(&[sym("BTCUSDT"), sym("NOPEUSDT"), sym("ZZZUSDT")])
+        .await
+        .unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(
         requests_to(&sim, "/api/v3/exchangeInfo").await,
@@ -794,4 +805,69 @@ async fn non_ascii_symbol_is_signed_and_read_end_to_end() {
     let info = c.symbols(&[s.clone(), sym("BTCUSDT")]).await.unwrap();
     assert_eq!(info[&s].base.as_str(), "币安人生");
     assert_eq!(c.prices(&[s.clone()]).await.unwrap()[&s], dec!(0.125));
+}
+
+/// A `MakeWriter` that appends everything to a shared buffer.
+#[derive(Clone, Default)]
+struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
+    type Writer = LogBuffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn logs_never_carry_the_secret_key_signature_or_payload() {
+    let buf = LogBuffer::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "binance_account_sync=trace",
+        ))
+        .with_writer(buf.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let sim = sim(base_scenario()).await;
+    let source = RotatingCredentials::new(true);
+    let c = client(config(&sim), source);
+    fault(&sim, "/api/v3/account", "http_500", 1).await;
+    fault(&sim, "/api/v3/openOrders", "truncated_json", 1).await;
+    c.account().await.unwrap();
+    c.open_orders().await.unwrap();
+    let _ = c.order(&sym("NOPEUSDT"), 1).await;
+    post(&sim, "/clock", json!({"skew_ms": -70_000})).await;
+    c.account().await.unwrap();
+
+    let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("/api/v3/account"),
+        "endpoints are logged: {text}"
+    );
+    for forbidden in [
+        SECRET,
+        "stale-secret",
+        KEY,
+        "stale-key",
+        "signature",
+        "10000.00",
+        "balances",
+    ] {
+        assert!(
+            !text.contains(forbidden),
+            "log contains {forbidden:?}:\n{text}"
+        );
+    }
 }

@@ -334,6 +334,12 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
         for chunk in missing.chunks(MAX_SYMBOLS_PER_CALL) {
             match self.exchange_info(Some(chunk)).await {
                 Ok(infos) => self.cache_symbols(infos),
+                Err(e) if is_code(&e, BAD_SYMBOL) && chunk.len() == 1 => {
+                    for s in chunk {
+                        tracing::info!(symbol = %s, "symbol unknown to the exchange (-1121); skipped");
+                        self.state().unknown_symbols.insert(s.clone());
+                    }
+                }
                 Err(e) if is_code(&e, BAD_SYMBOL) => {
                     for s in chunk {
                         match self.exchange_info(Some(std::slice::from_ref(s))).await {
