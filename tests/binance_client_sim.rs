@@ -804,7 +804,7 @@ async fn non_ascii_symbol_is_signed_and_read_end_to_end() {
     }
     let info = c.symbols(&[s.clone(), sym("BTCUSDT")]).await.unwrap();
     assert_eq!(info[&s].base.as_str(), "币安人生");
-    assert_eq!(c.prices(&[s.clone()]).await.unwrap()[&s], dec!(0.125));
+    assert_eq!(c.prices(std::slice::from_ref(&s)).await.unwrap()[&s], dec!(0.125));
 }
 
 /// A `MakeWriter` that appends everything to a shared buffer.
