@@ -127,6 +127,16 @@ async fn fault(sim: &RunningSim, path: &str, kind: &str, count: u64) {
     panic!("the sim refused fault kind {kind}");
 }
 
+/// Moves the sim's clock to just after a minute boundary, so the weight window the test
+/// fills cannot roll over by itself while the test runs.
+async fn align_to_weight_window_start(sim: &RunningSim) {
+    let now = post(sim, "/clock", json!({"advance_ms": 0})).await["server_time"]
+        .as_i64()
+        .unwrap();
+    let to_next = 60_000 - now.rem_euclid(60_000);
+    post(sim, "/clock", json!({"advance_ms": to_next + 10})).await;
+}
+
 fn sym(s: &str) -> Symbol {
     Symbol::parse(s).unwrap()
 }
@@ -222,6 +232,7 @@ async fn http_429_waits_retry_after_then_succeeds() {
         },
     )
     .await;
+    align_to_weight_window_start(&sim).await;
     let mut cfg = config(&sim);
     // The sim's Retry-After is the time to its minute window's end (up to 60 s); waits are virtual.
     cfg.max_429_wait = Duration::from_secs(60);
@@ -254,6 +265,7 @@ async fn http_429_with_retry_after_beyond_max_wait_is_rate_limited() {
         },
     )
     .await;
+    align_to_weight_window_start(&sim).await;
     let mut cfg = config(&sim);
     cfg.max_429_wait = Duration::from_millis(500);
     let vt = VirtualTime::install(&sim, &mut cfg, false);
@@ -279,6 +291,7 @@ async fn http_418_stops_the_client_and_no_further_request_is_sent() {
         },
     )
     .await;
+    align_to_weight_window_start(&sim).await;
     let mut cfg = config(&sim);
     cfg.max_429_wait = Duration::from_secs(60);
     // Waits return at once without moving time: the retry lands in the same window.
@@ -804,7 +817,10 @@ async fn non_ascii_symbol_is_signed_and_read_end_to_end() {
     }
     let info = c.symbols(&[s.clone(), sym("BTCUSDT")]).await.unwrap();
     assert_eq!(info[&s].base.as_str(), "币安人生");
-    assert_eq!(c.prices(std::slice::from_ref(&s)).await.unwrap()[&s], dec!(0.125));
+    assert_eq!(
+        c.prices(std::slice::from_ref(&s)).await.unwrap()[&s],
+        dec!(0.125)
+    );
 }
 
 /// A `MakeWriter` that appends everything to a shared buffer.
