@@ -52,8 +52,8 @@ fn bad_request(msg: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response()
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| bad_request(format!("bad JSON body: {e}")))
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("bad JSON body: {e}"))
 }
 
 fn reply(r: Result<Value, ApiError>) -> Response {
@@ -130,7 +130,7 @@ fn parse_side(s: &str) -> Result<Side, ApiError> {
 async fn new_order(State(s): S, body: Bytes) -> Response {
     let b: OrderBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
     reply((|| {
@@ -165,7 +165,7 @@ struct FillBody {
 async fn fill_order(State(s): S, body: Bytes) -> Response {
     let b: FillBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
     reply((|| {
@@ -198,15 +198,15 @@ struct CancelBody {
 async fn cancel_order(State(s): S, body: Bytes) -> Response {
     let b: CancelBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
     reply((|| {
         let mut ex = lock(&s.exchange);
-        if !ex
+        if ex
             .orders
             .get(&b.order_id)
-            .is_some_and(|o| o.symbol == b.symbol)
+            .is_none_or(|o| o.symbol != b.symbol)
         {
             return Err(ApiError::cancel_rejected("Unknown order sent."));
         }
@@ -226,7 +226,7 @@ struct TradeBody {
 async fn manual_trade(State(s): S, body: Bytes) -> Response {
     let b: TradeBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
     reply((|| {
@@ -256,7 +256,7 @@ struct DepositBody {
 async fn deposit(State(s): S, body: Bytes) -> Response {
     let b: DepositBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
     let r = lock(&s.exchange).deposit(&b.asset, b.amount, now);
@@ -275,7 +275,7 @@ struct WithdrawBody {
 async fn withdraw(State(s): S, body: Bytes) -> Response {
     let b: WithdrawBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
     let r = lock(&s.exchange).withdraw(&b.asset, b.amount, b.fee, now);
@@ -292,7 +292,7 @@ struct PriceBody {
 async fn set_price(State(s): S, body: Bytes) -> Response {
     let b: PriceBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
     let r = lock(&s.exchange).set_price(&b.symbol, b.price, now);
@@ -311,7 +311,7 @@ struct ClockBody {
 async fn clock(State(s): S, body: Bytes) -> Response {
     let b: ClockBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     if let Some(k) = b.skew_ms {
         s.clock.set_skew_ms(k);
@@ -325,7 +325,7 @@ async fn clock(State(s): S, body: Bytes) -> Response {
 async fn add_fault(State(s): S, body: Bytes) -> Response {
     let f: FaultSpec = match parse(&body) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     if f.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
         return bad_request("probability must be within 0..=1".into());
@@ -373,7 +373,7 @@ struct LimitsBody {
 async fn limits(State(s): S, body: Bytes) -> Response {
     let b: LimitsBody = match parse(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(e) => return bad_request(e),
     };
     let mut l = lock(&s.limiter);
     l.limit = b.weight_per_minute;

@@ -363,11 +363,7 @@ impl Exchange {
         rate: Decimal,
     ) -> (Decimal, String) {
         if self.fees.pay_fees_in_bnb {
-            let bnb_price = if base == "BNB" {
-                self.symbol(&format!("BNB{quote}")).map(|s| s.price)
-            } else {
-                self.symbol(&format!("BNB{quote}")).map(|s| s.price)
-            };
+            let bnb_price = self.symbol(&format!("BNB{quote}")).map(|s| s.price);
             if let Some(p) = bnb_price.filter(|p| !p.is_zero()) {
                 let fee =
                     (quote_qty * rate * (Decimal::ONE - self.fees.bnb_discount) / p).round_dp(8);

@@ -368,13 +368,7 @@ impl Exchange {
                     .unwrap_or_else(|| format!("sim{}", o.order_id)),
                 side,
                 order_type: o.order_type.clone(),
-                time_in_force: o.time_in_force.clone().unwrap_or_else(|| {
-                    if o.order_type == "MARKET" {
-                        "GTC".into()
-                    } else {
-                        "GTC".into()
-                    }
-                }),
+                time_in_force: o.time_in_force.clone().unwrap_or_else(|| "GTC".into()),
                 price: o.price,
                 orig_qty: o.orig_qty,
                 orig_quote_order_qty: Decimal::ZERO,
@@ -436,7 +430,7 @@ impl Exchange {
                 id: d
                     .id
                     .clone()
-                    .unwrap_or_else(|| format!("{}", 7_698_005_193_668_853_76u64 + i as u64)),
+                    .unwrap_or_else(|| format!("{}", 769_800_519_366_885_376_u64 + i as u64)),
                 coin: d.coin.clone(),
                 amount: d.amount,
                 network: d.network.clone().unwrap_or_else(|| d.coin.clone()),
@@ -580,7 +574,7 @@ impl Exchange {
         let balances: Vec<Value> = self
             .balances
             .iter()
-            .filter(|(_, b)| !omit_zero || !(b.free.is_zero() && b.locked.is_zero()))
+            .filter(|(_, b)| !(omit_zero && b.free.is_zero() && b.locked.is_zero()))
             .map(|(a, b)| json!({"asset": a, "free": fmt8(b.free), "locked": fmt8(b.locked)}))
             .collect();
         json!({

@@ -256,4 +256,20 @@ mod tests {
             Verdict::Allowed { used: 1 }
         ));
     }
+
+    #[test]
+    fn repeat_bans_double_in_length() {
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut l = Limiter::new(1, 0);
+        let mut now = 60_000 * 1000;
+        for expected in [120, 240, 480] {
+            assert!(matches!(l.charge_api(ip, 1, now), Verdict::Allowed { .. }));
+            assert!(matches!(l.charge_api(ip, 1, now), Verdict::TooMany { .. }));
+            match l.charge_api(ip, 1, now) {
+                Verdict::Banned { retry_after_s, .. } => assert_eq!(retry_after_s, expected),
+                v => panic!("expected a ban, got {v:?}"),
+            }
+            now += expected as i64 * 1000 + 60_000;
+        }
+    }
 }

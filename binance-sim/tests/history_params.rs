@@ -374,5 +374,41 @@ async fn responses_have_the_official_field_names() {
     );
     let t = c.get("/api/v3/time", &[]).await.json();
     assert_eq!(keys(&t), keys(&official("time.json")));
+    let info = c
+        .get("/api/v3/exchangeInfo", &[("symbol", "BTCUSDT")])
+        .await
+        .json();
+    let excerpt = official("exchangeInfo-excerpt.json");
+    assert_eq!(keys(&info["symbols"][0]), keys(&excerpt["symbols"][0]));
+    let mut top = keys(&excerpt);
+    top.retain(|k| k != "sors"); // optional, only for SOR symbols
+    assert_eq!(keys(&info), top);
+    let lot = &info["symbols"][0]["filters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["filterType"] == "LOT_SIZE")
+        .unwrap()
+        .clone();
+    let official_lot = excerpt["symbols"][0]["filters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["filterType"] == "LOT_SIZE")
+        .unwrap()
+        .clone();
+    assert_eq!(keys(lot), keys(&official_lot));
+    let order = c
+        .signed(
+            "GET",
+            "/api/v3/order",
+            &[
+                ("symbol", "ETHUSDT"),
+                ("origClientOrderId", "bot-ethusdt-dca-0042"),
+            ],
+        )
+        .await
+        .json();
+    assert_eq!(keys(&order), keys(&official("order.json")));
     sim.shutdown().await;
 }

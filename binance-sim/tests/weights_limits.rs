@@ -4,12 +4,21 @@ mod common;
 use common::*;
 use serde_json::json;
 
+/// (method, path, params, signed, weight)
+type Case = (
+    &'static str,
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    bool,
+    u64,
+);
+
 #[tokio::test]
 async fn weight_header_is_exact_per_endpoint() {
     let (sim, c) = start("demo.json", 6000).await;
     align_minute(&c).await;
     let mut total = 0;
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, bool, u64)> = vec![
+    let cases: Vec<Case> = vec![
         ("GET", "/api/v3/ping", vec![], false, 1),
         ("GET", "/api/v3/time", vec![], false, 1),
         ("GET", "/api/v3/exchangeInfo", vec![], false, 20),
