@@ -3,9 +3,9 @@
 //! One concept per file:
 //! - [`endpoints`]: every endpoint and its documented weight, in one table.
 //! - [`signing`]: percent-encoding and HMAC-SHA256 of exactly what goes on the wire.
-//! - [`clock`]: the server-time offset and the `-1021` re-measure-and-retry-once rule.
-//! - [`transport`]: one request with budget, retries, 429/418 and credential refresh.
-//! - [`paging`]: `myTrades` / `allOrders` paging and the 24-hour window walk.
+//! - `clock`: the server-time offset and the `-1021` re-measure-and-retry-once rule.
+//! - `transport`: one request with budget, retries, 429/418 and credential refresh.
+//! - `paging`: `myTrades` / `allOrders` paging and the 24-hour window walk.
 //! - [`model`] / [`lenient`]: wire types and their mapping to the domain.
 
 pub mod endpoints;
