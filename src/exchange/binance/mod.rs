@@ -1,1 +1,490 @@
-//! Binance adapter (in progress).
+//! Binance adapter: implements [`Exchange`] over the Binance SPOT REST API.
+//!
+//! One concept per file:
+//! - [`endpoints`]: every endpoint and its documented weight, in one table.
+//! - [`signing`]: percent-encoding and HMAC-SHA256 of exactly what goes on the wire.
+//! - `clock`: the server-time offset and the `-1021` re-measure-and-retry-once rule.
+//! - `transport`: one request with budget, retries, 429/418 and credential refresh.
+//! - `paging`: `myTrades` / `allOrders` paging and the 24-hour window walk.
+//! - [`model`] / [`lenient`]: wire types and their mapping to the domain.
+
+pub mod endpoints;
+pub mod lenient;
+pub mod model;
+pub mod signing;
+
+mod clock;
+mod paging;
+mod transport;
+
+use crate::domain::{
+    ApiRestrictions, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol, SymbolInfo,
+    Withdrawal,
+};
+use crate::exchange::credentials::{CredentialSource, Credentials};
+use crate::exchange::{AccountInfo, Exchange, ExchangeError, FillsFrom, Paged, Usage};
+use endpoints::{
+    ACCOUNT, API_RESTRICTIONS, DEPOSIT_HISTORY, EXCHANGE_INFO, KLINES, OPEN_ORDERS_ALL, ORDER,
+    TICKER_PRICE, WALLET_PAGE_LIMIT, WALLET_WINDOW_MS, WITHDRAW_HISTORY,
+};
+use model::{
+    WireAccount, WireApiRestrictions, WireDeposit, WireExchangeInfo, WireKline, WireOrder,
+    WireTicker, WireWithdrawal,
+};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// `-1121 Invalid symbol.`
+const BAD_SYMBOL: i64 = -1121;
+/// "Too many values sent for parameter 'symbols', maximum allowed up to 100." (-1101)
+const MAX_SYMBOLS_PER_CALL: usize = 100;
+/// `-2013 Order does not exist.`
+const NO_SUCH_ORDER: i64 = -2013;
+/// `-2026` Order archived (zero-fill cancel/expire older than 90 days).
+const ORDER_ARCHIVED: i64 = -2026;
+
+/// The local wall clock in epoch ms. Injected so tests can move time.
+pub type ClockFn = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+/// How the client waits (backoff, `Retry-After`). Injected so tests can drive the
+/// simulator's clock instead of sleeping; the default is `tokio::time::sleep`.
+pub type SleepFn = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// `tokio::time::sleep`.
+pub fn tokio_sleep() -> SleepFn {
+    Arc::new(|d| Box::pin(tokio::time::sleep(d)))
+}
+
+/// The system clock.
+pub fn system_clock() -> ClockFn {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    })
+}
+
+/// How the client talks to Binance.
+#[derive(Clone)]
+pub struct BinanceConfig {
+    /// Default `https://api.binance.com`.
+    pub base_url: url::Url,
+    /// Default 5000; Binance allows 1..=60000.
+    pub recv_window_ms: u64,
+    /// Per-run cap on the `/api` weight this client may spend (None = no cap).
+    pub weight_budget: Option<u64>,
+    /// Retries after the first attempt for transient failures (default 4).
+    pub max_retries: u32,
+    /// First backoff; doubles per retry, with jitter (default 200 ms).
+    pub base_backoff: Duration,
+    /// Per-request timeout (default 10 s, Binance's own backend timeout).
+    pub request_timeout: Duration,
+    /// Longest `Retry-After` a 429 may ask us to wait (default 30 s); longer → `RateLimited`.
+    pub max_429_wait: Duration,
+    /// The local clock (default: system clock).
+    pub clock: ClockFn,
+    /// How waits are done (default: `tokio::time::sleep`).
+    pub sleep: SleepFn,
+}
+
+impl Default for BinanceConfig {
+    fn default() -> Self {
+        Self {
+            base_url: default_base_url(),
+            recv_window_ms: 5000,
+            weight_budget: None,
+            max_retries: 4,
+            base_backoff: Duration::from_millis(200),
+            request_timeout: Duration::from_secs(10),
+            max_429_wait: Duration::from_secs(30),
+            clock: system_clock(),
+            sleep: tokio_sleep(),
+        }
+    }
+}
+
+fn default_base_url() -> url::Url {
+    match url::Url::parse("https://api.binance.com/") {
+        Ok(u) => u,
+        // A constant literal that parses; this arm cannot run.
+        Err(_) => unreachable!("constant base URL parses"),
+    }
+}
+
+impl fmt::Debug for BinanceConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BinanceConfig")
+            .field("base_url", &self.base_url.as_str())
+            .field("recv_window_ms", &self.recv_window_ms)
+            .field("weight_budget", &self.weight_budget)
+            .field("max_retries", &self.max_retries)
+            .field("base_backoff", &self.base_backoff)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_429_wait", &self.max_429_wait)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Mutable per-client state. Guarded by a std mutex that is never held across an await.
+#[derive(Default)]
+struct State {
+    usage: Usage,
+    /// `Some(retry_after)` once a 418 was seen: every later request is refused.
+    banned: Option<Option<u64>>,
+    /// server - local, in ms; None until first measured.
+    offset_ms: Option<Millis>,
+    credentials: Option<Credentials>,
+    /// exchangeInfo cache for the client's lifetime (rules change rarely; 20 weight a call).
+    symbols: BTreeMap<Symbol, SymbolInfo>,
+    unknown_symbols: BTreeSet<Symbol>,
+    all_symbols_loaded: bool,
+}
+
+/// The Binance SPOT adapter. Read-only; safe to share between tasks.
+pub struct BinanceClient<C: CredentialSource> {
+    config: BinanceConfig,
+    credentials: C,
+    http: reqwest::Client,
+    state: Mutex<State>,
+}
+
+impl<C: CredentialSource> fmt::Debug for BinanceClient<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BinanceClient")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: CredentialSource> BinanceClient<C> {
+    /// Validates the configuration; no request is sent here.
+    pub fn new(
+        mut config: BinanceConfig,
+        credentials: C,
+        http: reqwest::Client,
+    ) -> Result<Self, ExchangeError> {
+        if !(1..=60_000).contains(&config.recv_window_ms) {
+            return Err(ExchangeError::Config(format!(
+                "recv_window_ms must be 1..=60000, got {}",
+                config.recv_window_ms
+            )));
+        }
+        match config.base_url.scheme() {
+            "https" | "http" => {}
+            other => {
+                return Err(ExchangeError::Config(format!(
+                    "base_url scheme must be http(s), got {other}"
+                )))
+            }
+        }
+        if config.base_url.cannot_be_a_base() {
+            return Err(ExchangeError::Config(
+                "base_url cannot be a base URL".into(),
+            ));
+        }
+        // `Url::join` replaces the last path segment unless the path ends in '/'.
+        if !config.base_url.path().ends_with('/') {
+            let path = format!("{}/", config.base_url.path());
+            config.base_url.set_path(&path);
+        }
+        Ok(Self {
+            config,
+            credentials,
+            http,
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &BinanceConfig {
+        &self.config
+    }
+
+    /// Where the credentials come from.
+    pub fn credential_source(&self) -> &C {
+        &self.credentials
+    }
+
+    /// Server minus local clock, once measured.
+    pub fn clock_offset_ms(&self) -> Option<Millis> {
+        self.state().offset_ms
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave State inconsistent (plain fields).
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// exchangeInfo for a list of symbols (JSON-array parameter) or all symbols.
+    async fn exchange_info(
+        &self,
+        symbols: Option<&[Symbol]>,
+    ) -> Result<Vec<SymbolInfo>, ExchangeError> {
+        let params = match symbols {
+            Some([one]) => vec![("symbol", one.as_str().to_owned())],
+            Some(list) => vec![("symbols", json_array(list))],
+            None => vec![],
+        };
+        let info: WireExchangeInfo = self.call(&EXCHANGE_INFO, &params).await?;
+        info.symbols
+            .into_iter()
+            .map(|s| s.into_domain(EXCHANGE_INFO.path))
+            .collect()
+    }
+
+    fn cache_symbols(&self, infos: Vec<SymbolInfo>) {
+        let mut st = self.state();
+        for i in infos {
+            st.symbols.insert(i.symbol.clone(), i);
+        }
+    }
+
+    async fn wallet_windows<W, T>(
+        &self,
+        ep: &endpoints::Endpoint,
+        since: Millis,
+        map: impl Fn(W) -> Result<T, ExchangeError>,
+    ) -> Result<Vec<T>, ExchangeError>
+    where
+        W: serde::de::DeserializeOwned,
+    {
+        // Windows must be < 90 days; inside one, page with offset.
+        let now = self.server_now();
+        let mut out = Vec::new();
+        let mut start = since;
+        while start <= now {
+            let end = (start + WALLET_WINDOW_MS - 1).min(now);
+            let mut offset = 0usize;
+            loop {
+                let params = [
+                    ("startTime", start.to_string()),
+                    ("endTime", end.to_string()),
+                    ("offset", offset.to_string()),
+                    ("limit", WALLET_PAGE_LIMIT.to_string()),
+                ];
+                let page: Vec<W> = self.call(ep, &params).await?;
+                let n = page.len();
+                for w in page {
+                    out.push(map(w)?);
+                }
+                if n < WALLET_PAGE_LIMIT {
+                    break;
+                }
+                offset += n;
+            }
+            start = end + 1;
+        }
+        Ok(out)
+    }
+}
+
+/// `["A","B"]` as Binance wants it for `symbols=` (percent-encoded later by the signer).
+fn json_array(symbols: &[Symbol]) -> String {
+    let names: Vec<&str> = symbols.iter().map(Symbol::as_str).collect();
+    serde_json::to_string(&names).unwrap_or_default()
+}
+
+fn is_code(e: &ExchangeError, want: i64) -> bool {
+    matches!(e, ExchangeError::Api { code, .. } if *code == want)
+}
+
+impl<C: CredentialSource> Exchange for BinanceClient<C> {
+    fn name(&self) -> &'static str {
+        "binance"
+    }
+
+    /// Cached for the client's lifetime. A list containing an unknown symbol makes Binance
+    /// reject the whole call with `-1121`, so then each symbol is asked alone and the
+    /// unknown ones are dropped (and remembered, so they are not asked again).
+    async fn symbols(
+        &self,
+        symbols: &[Symbol],
+    ) -> Result<BTreeMap<Symbol, SymbolInfo>, ExchangeError> {
+        if symbols.is_empty() {
+            if !self.state().all_symbols_loaded {
+                let all = self.exchange_info(None).await?;
+                self.cache_symbols(all);
+                self.state().all_symbols_loaded = true;
+            }
+            return Ok(self.state().symbols.clone());
+        }
+        let missing: Vec<Symbol> = {
+            let st = self.state();
+            let mut seen = BTreeSet::new();
+            symbols
+                .iter()
+                .filter(|s| {
+                    !st.all_symbols_loaded
+                        && !st.symbols.contains_key(*s)
+                        && !st.unknown_symbols.contains(*s)
+                })
+                .filter(|s| seen.insert((*s).clone()))
+                .cloned()
+                .collect()
+        };
+        // Binance caps `symbols=[...]` at 100 values (-1101), so ask in chunks.
+        for chunk in missing.chunks(MAX_SYMBOLS_PER_CALL) {
+            match self.exchange_info(Some(chunk)).await {
+                Ok(infos) => self.cache_symbols(infos),
+                Err(e) if is_code(&e, BAD_SYMBOL) && chunk.len() == 1 => {
+                    for s in chunk {
+                        tracing::info!(symbol = %s, "symbol unknown to the exchange (-1121); skipped");
+                        self.state().unknown_symbols.insert(s.clone());
+                    }
+                }
+                Err(e) if is_code(&e, BAD_SYMBOL) => {
+                    for s in chunk {
+                        match self.exchange_info(Some(std::slice::from_ref(s))).await {
+                            Ok(infos) => self.cache_symbols(infos),
+                            Err(e) if is_code(&e, BAD_SYMBOL) => {
+                                tracing::info!(symbol = %s, "symbol unknown to the exchange (-1121); skipped");
+                                self.state().unknown_symbols.insert(s.clone());
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let st = self.state();
+        Ok(symbols
+            .iter()
+            .filter_map(|s| st.symbols.get(s).map(|i| (s.clone(), i.clone())))
+            .collect())
+    }
+
+    async fn account(&self) -> Result<AccountInfo, ExchangeError> {
+        let wire: WireAccount = self
+            .call(&ACCOUNT, &[("omitZeroBalances", "true".to_owned())])
+            .await?;
+        wire.into_domain(ACCOUNT.path)
+    }
+
+    async fn open_orders(&self) -> Result<Vec<ExchangeOrder>, ExchangeError> {
+        let wire: Vec<WireOrder> = self.call(&OPEN_ORDERS_ALL, &[]).await?;
+        wire.into_iter()
+            .map(|o| o.into_domain(OPEN_ORDERS_ALL.path))
+            .collect()
+    }
+
+    async fn order(&self, symbol: &Symbol, order_id: u64) -> Result<OrderLookup, ExchangeError> {
+        let params = [
+            ("symbol", symbol.as_str().to_owned()),
+            ("orderId", order_id.to_string()),
+        ];
+        match self.call::<WireOrder>(&ORDER, &params).await {
+            Ok(o) => Ok(OrderLookup::Found(o.into_domain(ORDER.path)?)),
+            Err(e) if is_code(&e, NO_SUCH_ORDER) => Ok(OrderLookup::NotFound),
+            Err(e) if is_code(&e, ORDER_ARCHIVED) => Ok(OrderLookup::Archived),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn fills(&self, symbol: &Symbol, from: FillsFrom) -> Result<Paged<Fill>, ExchangeError> {
+        self.fills_paged(symbol, from).await
+    }
+
+    async fn orders_from(
+        &self,
+        symbol: &Symbol,
+        from_order_id: u64,
+    ) -> Result<Paged<ExchangeOrder>, ExchangeError> {
+        self.orders_paged(symbol, from_order_id).await
+    }
+
+    /// One `symbols=[...]` call (weight 4). If Binance rejects the list because one symbol
+    /// is unknown (`-1121`), one all-symbols call (also weight 4) is filtered instead.
+    async fn prices(&self, symbols: &[Symbol]) -> Result<BTreeMap<Symbol, Decimal>, ExchangeError> {
+        let to_map = |rows: Vec<WireTicker>| -> Result<BTreeMap<Symbol, Decimal>, ExchangeError> {
+            rows.into_iter()
+                .map(|t| t.into_domain(TICKER_PRICE.path))
+                .collect()
+        };
+        if symbols.is_empty() {
+            return to_map(self.call(&TICKER_PRICE, &[]).await?);
+        }
+        let wanted: BTreeSet<&Symbol> = symbols.iter().collect();
+        let mut rows = Vec::new();
+        // Binance caps `symbols=[...]` at 100 values (-1101), so ask in chunks.
+        for chunk in symbols.chunks(MAX_SYMBOLS_PER_CALL) {
+            match self
+                .call::<Vec<WireTicker>>(&TICKER_PRICE, &[("symbols", json_array(chunk))])
+                .await
+            {
+                Ok(r) => rows.extend(r),
+                Err(e) if is_code(&e, BAD_SYMBOL) => {
+                    rows = self.call(&TICKER_PRICE, &[]).await?;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(to_map(rows)?
+            .into_iter()
+            .filter(|(s, _)| wanted.contains(s))
+            .collect())
+    }
+
+    /// The 1-minute candle starting at the minute containing `at`; None when Binance has
+    /// no candle covering `at` (before listing, or in the future).
+    async fn price_at(
+        &self,
+        symbol: &Symbol,
+        at: Millis,
+    ) -> Result<Option<Decimal>, ExchangeError> {
+        let minute_start = at - at.rem_euclid(60_000);
+        let params = [
+            ("symbol", symbol.as_str().to_owned()),
+            ("interval", "1m".to_owned()),
+            ("startTime", minute_start.to_string()),
+            ("limit", "1".to_owned()),
+        ];
+        let rows: Vec<WireKline> = self.call(&KLINES, &params).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let (open, close_time, close) = first.parts(KLINES.path)?;
+        Ok((open <= at && at <= close_time).then_some(close))
+    }
+
+    /// Every deposit with `insertTime >= since`, oldest first (the wallet API answers
+    /// newest first, per window).
+    async fn deposits(&self, since: Millis) -> Result<Vec<Deposit>, ExchangeError> {
+        let mut all = self
+            .wallet_windows(&DEPOSIT_HISTORY, since, |w: WireDeposit| {
+                w.into_domain(DEPOSIT_HISTORY.path)
+            })
+            .await?;
+        all.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+        Ok(all)
+    }
+
+    /// Every withdrawal with `applyTime >= since`, oldest first.
+    async fn withdrawals(&self, since: Millis) -> Result<Vec<Withdrawal>, ExchangeError> {
+        let mut all = self
+            .wallet_windows(&WITHDRAW_HISTORY, since, |w: WireWithdrawal| {
+                w.into_domain(WITHDRAW_HISTORY.path)
+            })
+            .await?;
+        all.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+        Ok(all)
+    }
+
+    async fn api_restrictions(&self) -> Result<ApiRestrictions, ExchangeError> {
+        let w: WireApiRestrictions = self.call(&API_RESTRICTIONS, &[]).await?;
+        Ok(w.into())
+    }
+
+    fn usage(&self) -> Usage {
+        self.state().usage.clone()
+    }
+}

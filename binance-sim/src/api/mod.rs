@@ -1,0 +1,352 @@
+//! The Binance endpoints and the pipeline every request goes through:
+//!
+//! 1. count the request; pick an injected fault (may answer now);
+//! 2. charge the documented weight to the right pool (may answer 429/418);
+//! 3. for SIGNED endpoints: API key, timestamp/recvWindow, signature;
+//! 4. run the endpoint;
+//! 5. add `X-MBX-USED-WEIGHT-1M` (or the SAPI header) to whatever answer.
+
+pub mod account;
+pub mod auth;
+pub mod market;
+pub mod sapi;
+pub mod trade;
+
+use crate::errors::ApiError;
+use crate::faults::{FaultKind, FaultSpec};
+use crate::params::Params;
+use crate::server::ConnCtx;
+use crate::weights::{self, Pool, Verdict};
+use crate::{lock, Shared};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+/// What an endpoint returns: JSON, or a documented error.
+pub type ApiResult = Result<Value, ApiError>;
+
+/// A request as the endpoints see it.
+pub struct Call<'a> {
+    pub shared: &'a Shared,
+    pub params: Params,
+    pub now: i64,
+    pub api_key: Option<String>,
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    r.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    r
+}
+
+pub fn error_response(e: &ApiError) -> Response {
+    let mut r = json_response(e.status, &e.body());
+    if let Some(s) = e.retry_after {
+        if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+            r.headers_mut().insert("retry-after", v);
+        }
+    }
+    r
+}
+
+fn set_header(r: &mut Response, name: &'static str, value: u64) {
+    if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+        r.headers_mut().insert(name, v);
+    }
+}
+
+/// Does this path require a signature?
+fn is_signed(method: &Method, path: &str) -> bool {
+    matches!(
+        (method.as_str(), path),
+        ("GET", "/api/v3/account")
+            | ("GET", "/api/v3/openOrders")
+            | ("GET", "/api/v3/allOrders")
+            | ("GET", "/api/v3/order")
+            | ("POST", "/api/v3/order")
+            | ("DELETE", "/api/v3/order")
+            | ("GET", "/api/v3/myTrades")
+    ) || path.starts_with("/sapi/")
+}
+
+/// The fallback handler: every path that is not `/__sim/...`.
+pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_string();
+    let raw_query = parts.uri.query().unwrap_or("").to_string();
+    let ctx = parts.extensions.get::<ConnCtx>().cloned();
+    let ip = ctx
+        .as_ref()
+        .map(|c| c.peer.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let api_key = parts
+        .headers
+        .get("x-mbx-apikey")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = match axum::body::to_bytes(body, 1 << 20).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error_response(&ApiError::bad(-1102, "Field value was empty or malformed."))
+        }
+    };
+    let raw_body = String::from_utf8_lossy(&body).to_string();
+
+    if !(path.starts_with("/api/") || path.starts_with("/sapi/")) {
+        return (StatusCode::NOT_FOUND, "").into_response();
+    }
+
+    // 1. Count, and maybe fail before the exchange sees the request.
+    {
+        let mut c = lock(&shared.counters);
+        c.by_path.entry(path.clone()).or_default().requests += 1;
+        if let Some(k) = &api_key {
+            c.by_key.entry(k.clone()).or_default().requests += 1;
+        }
+    }
+    let fault = lock(&shared.faults).pick(&path);
+    let mut late_fault = None;
+    if let Some(f) = fault {
+        match f.kind {
+            FaultKind::Latency => {
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    f.latency_ms.unwrap_or(1000),
+                ))
+                .await;
+            }
+            FaultKind::MalformedJson | FaultKind::TruncatedJson => late_fault = Some(f),
+            _ => return early_fault(&shared, &f, ctx.as_ref(), ip).await,
+        }
+    }
+
+    // 2. Weight.
+    let params = Params::parse(&raw_query, &raw_body);
+    let has = |name: &str| params.as_ref().is_ok_and(|p| p.has(name));
+    let Some((weight, pool)) = weights::weight(method.as_str(), &path, &has) else {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({"code": -1020, "msg": "This operation is not supported."}),
+        );
+    };
+    let now = shared.clock.now_ms();
+    let mut header: (&'static str, u64);
+    match pool {
+        Pool::Api => {
+            let verdict = lock(&shared.limiter).charge_api(ip, weight, now);
+            match verdict {
+                Verdict::Allowed { used } => header = ("x-mbx-used-weight-1m", used),
+                Verdict::TooMany {
+                    used,
+                    retry_after_s,
+                    limit,
+                } => {
+                    count_weight(&shared, &path, api_key.as_deref(), weight);
+                    let mut r = error_response(&ApiError::too_much_weight(limit, retry_after_s));
+                    set_header(&mut r, "x-mbx-used-weight-1m", used);
+                    return r;
+                }
+                Verdict::Banned {
+                    used,
+                    until_ms,
+                    retry_after_s,
+                } => {
+                    let mut r = error_response(&ApiError::banned(until_ms, retry_after_s));
+                    set_header(&mut r, "x-mbx-used-weight-1m", used);
+                    return r;
+                }
+            }
+        }
+        Pool::SapiIp | Pool::SapiUid => {
+            let (name, key, limit) = if pool == Pool::SapiIp {
+                (
+                    "x-sapi-used-ip-weight-1m",
+                    format!("ip:{ip}:{path}"),
+                    weights::SAPI_IP_LIMIT,
+                )
+            } else {
+                (
+                    "x-sapi-used-uid-weight-1m",
+                    "uid".to_string(),
+                    weights::SAPI_UID_LIMIT,
+                )
+            };
+            let (used, ok) = lock(&shared.limiter).charge_sapi(&key, weight, limit, now);
+            if !ok {
+                let retry = weights::Limiter::seconds_to_window_end(now);
+                let mut r = error_response(&ApiError::too_much_weight(limit, retry));
+                set_header(&mut r, name, used);
+                return r;
+            }
+            header = (name, used);
+        }
+    }
+    count_weight(&shared, &path, api_key.as_deref(), weight);
+
+    // 3 + 4. Security, then the endpoint.
+    let result = match params {
+        Err(e) => Err(e),
+        Ok(params) => {
+            let call = Call {
+                shared: &shared,
+                params,
+                now,
+                api_key: api_key.clone(),
+            };
+            let signed = is_signed(&method, &path);
+            let checked = if signed {
+                auth::check(&call, &method, &path, &raw_query, &raw_body)
+            } else {
+                Ok(())
+            };
+            match checked {
+                Err(e) => Err(e),
+                Ok(()) => route(&method, &path, &call),
+            }
+        }
+    };
+    // The header reports the weight at answer time (it may have grown).
+    if pool == Pool::Api {
+        header.1 = lock(&shared.limiter).used(ip, now).max(header.1);
+    }
+    let mut response = match result {
+        Ok(v) => match late_fault {
+            Some(f) => corrupt(&f, &v),
+            None => json_response(StatusCode::OK, &v),
+        },
+        Err(e) => error_response(&e),
+    };
+    set_header(&mut response, header.0, header.1);
+    response
+}
+
+fn count_weight(shared: &Shared, path: &str, key: Option<&str>, weight: u64) {
+    let mut c = lock(&shared.counters);
+    c.by_path.entry(path.to_string()).or_default().weight += weight;
+    if let Some(k) = key {
+        c.by_key.entry(k.to_string()).or_default().weight += weight;
+    }
+}
+
+fn route(method: &Method, path: &str, call: &Call) -> ApiResult {
+    match (method.as_str(), path) {
+        ("GET", "/api/v3/ping") => Ok(serde_json::json!({})),
+        ("GET", "/api/v3/time") => Ok(serde_json::json!({"serverTime": call.now})),
+        ("GET", "/api/v3/exchangeInfo") => market::exchange_info(call),
+        ("GET", "/api/v3/ticker/price") => market::ticker_price(call),
+        ("GET", "/api/v3/klines") => market::klines(call),
+        ("GET", "/api/v3/account") => account::account(call),
+        ("GET", "/api/v3/openOrders") => account::open_orders(call),
+        ("GET", "/api/v3/allOrders") => account::all_orders(call),
+        ("GET", "/api/v3/order") => account::get_order(call),
+        ("GET", "/api/v3/myTrades") => account::my_trades(call),
+        ("POST", "/api/v3/order") => trade::new_order(call),
+        ("DELETE", "/api/v3/order") => trade::cancel_order(call),
+        ("GET", "/sapi/v1/capital/deposit/hisrec") => sapi::deposits(call),
+        ("GET", "/sapi/v1/capital/withdraw/history") => sapi::withdrawals(call),
+        ("GET", "/sapi/v1/account/apiRestrictions") => sapi::api_restrictions(call),
+        _ => Err(ApiError::bad(-1020, "This operation is not supported.")),
+    }
+}
+
+/// Faults answered before the exchange acts.
+async fn early_fault(
+    shared: &Shared,
+    f: &FaultSpec,
+    ctx: Option<&ConnCtx>,
+    ip: IpAddr,
+) -> Response {
+    match f.kind {
+        FaultKind::Http500 => error_response(&ApiError::internal()),
+        FaultKind::Http502 => {
+            let mut r = (
+                StatusCode::BAD_GATEWAY,
+                "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n",
+            )
+                .into_response();
+            r.headers_mut()
+                .insert("content-type", HeaderValue::from_static("text/html"));
+            r
+        }
+        FaultKind::Http503 => {
+            let (code, msg) = if f.variant.as_deref() == Some("unknown") {
+                (
+                    -1000,
+                    "Unknown error, please check your request or try again later.",
+                )
+            } else {
+                (-1001, "Service Unavailable.")
+            };
+            json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({"code": code, "msg": msg}),
+            )
+        }
+        FaultKind::RateLimit429 => {
+            let now = shared.clock.now_ms();
+            let (limit, used) = {
+                let mut l = lock(&shared.limiter);
+                (l.limit, l.used(ip, now))
+            };
+            let mut r = error_response(&ApiError::too_much_weight(
+                limit,
+                weights::Limiter::seconds_to_window_end(now),
+            ));
+            set_header(&mut r, "x-mbx-used-weight-1m", used);
+            r
+        }
+        FaultKind::DropConnection => {
+            if let Some(c) = ctx {
+                c.kill();
+                // The connection task drops this future with the socket.
+                std::future::pending::<()>().await;
+            }
+            Response::builder()
+                .status(StatusCode::INTERNAL_SERVER_ERROR)
+                .body(Body::empty())
+                .unwrap_or_default()
+        }
+        // Handled elsewhere; answer as a 500 if we ever get here.
+        FaultKind::Latency | FaultKind::MalformedJson | FaultKind::TruncatedJson => {
+            error_response(&ApiError::internal())
+        }
+    }
+}
+
+/// Corrupts a successful body: `malformed_json` breaks the syntax,
+/// `truncated_json` cuts the body in half (with a matching Content-Length,
+/// so the HTTP framing is fine and only the JSON is broken).
+fn corrupt(f: &FaultSpec, v: &Value) -> Response {
+    let text = v.to_string();
+    let body = match f.kind {
+        FaultKind::TruncatedJson => {
+            let mut cut = (text.len() / 2).max(1);
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text[..cut].to_string()
+        }
+        _ => {
+            if let Some(rest) = text.strip_prefix('{') {
+                format!("{{,{rest}")
+            } else if let Some(rest) = text.strip_prefix('[') {
+                format!("[,{rest}")
+            } else {
+                format!("{text},")
+            }
+        }
+    };
+    let mut r = (StatusCode::OK, body).into_response();
+    r.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/json;charset=UTF-8"),
+    );
+    r
+}

@@ -1,0 +1,135 @@
+//! Trading (TRADE): `POST /api/v3/order` and `DELETE /api/v3/order`.
+
+use super::{ApiResult, Call};
+use crate::errors::ApiError;
+use crate::lock;
+use crate::matching::NewOrder;
+use crate::state::{fmt8, Exchange, Order, Side, Trade};
+use serde_json::{json, Value};
+
+/// The FULL response of a new order (also used by the control API).
+pub fn full_response(order: &Order, fills: &[Trade], transact_time: i64) -> Value {
+    json!({
+        "symbol": order.symbol,
+        "orderId": order.order_id,
+        "orderListId": -1,
+        "clientOrderId": order.client_order_id,
+        "transactTime": transact_time,
+        "price": fmt8(order.price),
+        "origQty": fmt8(order.orig_qty),
+        "executedQty": fmt8(order.executed_qty),
+        "origQuoteOrderQty": fmt8(order.orig_quote_order_qty),
+        "cummulativeQuoteQty": fmt8(order.cummulative_quote_qty),
+        "status": order.status,
+        "timeInForce": order.time_in_force,
+        "type": order.order_type,
+        "side": order.side.as_str(),
+        "workingTime": order.time,
+        "fills": fills.iter().map(Trade::to_fill_json).collect::<Vec<_>>(),
+        "selfTradePreventionMode": "NONE"
+    })
+}
+
+fn respond(order: &Order, fills: &[Trade], now: i64, resp_type: &str) -> Value {
+    match resp_type {
+        "ACK" => json!({
+            "symbol": order.symbol,
+            "orderId": order.order_id,
+            "orderListId": -1,
+            "clientOrderId": order.client_order_id,
+            "transactTime": now
+        }),
+        "RESULT" => {
+            let mut v = full_response(order, fills, now);
+            if let Some(o) = v.as_object_mut() {
+                o.remove("fills");
+            }
+            v
+        }
+        _ => full_response(order, fills, now),
+    }
+}
+
+/// Places an order for the account (REST and control API share this).
+pub fn place(ex: &mut Exchange, req: NewOrder, now: i64) -> Result<(Order, Vec<Trade>), ApiError> {
+    let (id, fills) = ex.place_order(req, now)?;
+    let order = ex
+        .orders
+        .get(&id)
+        .cloned()
+        .ok_or_else(ApiError::no_such_order)?;
+    Ok((order, fills))
+}
+
+pub fn new_order(call: &Call) -> ApiResult {
+    let p = &call.params;
+    let symbol = p.required("symbol")?.to_string();
+    let side =
+        Side::parse(p.required("side")?).ok_or_else(|| ApiError::bad(-1117, "Invalid side."))?;
+    let order_type = p.required("type")?.to_string();
+    let resp_type = p.str("newOrderRespType").unwrap_or("FULL").to_string();
+    let req = NewOrder {
+        symbol,
+        side,
+        order_type,
+        time_in_force: p.str("timeInForce").map(str::to_string),
+        quantity: p.decimal("quantity")?,
+        quote_order_qty: p.decimal("quoteOrderQty")?,
+        price: p.decimal("price")?,
+        client_order_id: p.str("newClientOrderId").map(str::to_string),
+    };
+    let mut ex = lock(&call.shared.exchange);
+    let (order, fills) = place(&mut ex, req, call.now)?;
+    Ok(respond(&order, &fills, call.now, &resp_type))
+}
+
+pub fn cancel_order(call: &Call) -> ApiResult {
+    let p = &call.params;
+    let symbol = p.required("symbol")?;
+    let order_id = p.u64("orderId")?;
+    let cid = p.str("origClientOrderId");
+    let mut ex = lock(&call.shared.exchange);
+    ex.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
+    let id = match (order_id, cid) {
+        (None, None) => return Err(ApiError::either_mandatory("orderId", "origClientOrderId")),
+        (Some(id), cid) => {
+            let o = ex
+                .orders
+                .get(&id)
+                .filter(|o| o.symbol == symbol)
+                .ok_or_else(|| ApiError::cancel_rejected("Unknown order sent."))?;
+            if cid.is_some_and(|c| c != o.client_order_id) {
+                return Err(ApiError::client_order_id_mismatch());
+            }
+            id
+        }
+        (None, Some(c)) => {
+            ex.find_order_by_client_id(symbol, c)
+                .ok_or_else(|| ApiError::cancel_rejected("Unknown order sent."))?
+                .order_id
+        }
+    };
+    let o = ex.cancel(id, call.now)?;
+    let new_cid = p
+        .str("newClientOrderId")
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("cancel{}", o.order_id));
+    Ok(json!({
+        "symbol": o.symbol,
+        "origClientOrderId": o.client_order_id,
+        "orderId": o.order_id,
+        "orderListId": -1,
+        "clientOrderId": new_cid,
+        "transactTime": call.now,
+        "price": fmt8(o.price),
+        "origQty": fmt8(o.orig_qty),
+        "executedQty": fmt8(o.executed_qty),
+        "origQuoteOrderQty": fmt8(o.orig_quote_order_qty),
+        "cummulativeQuoteQty": fmt8(o.cummulative_quote_qty),
+        "status": o.status,
+        "timeInForce": o.time_in_force,
+        "type": o.order_type,
+        "side": o.side.as_str(),
+        "selfTradePreventionMode": "NONE"
+    }))
+}

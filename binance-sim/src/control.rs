@@ -1,0 +1,389 @@
+//! The control API under `/__sim`: unsigned JSON for tests and demos.
+//!
+//! It acts as the account owner while the bot is down (orders, fills,
+//! cancels, manual trades, deposits, withdrawals), moves prices and the
+//! clock, injects faults, and reads counters. It is outside `/api` and
+//! `/sapi`, so it never costs weight and faults never hit it.
+
+use crate::api::error_response;
+use crate::api::trade::{full_response, place};
+use crate::errors::ApiError;
+use crate::faults::FaultSpec;
+use crate::matching::NewOrder;
+use crate::scenario::Scenario;
+use crate::state::{fmt8, Side};
+use crate::{lock, Shared};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type S = State<Arc<Shared>>;
+
+pub fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/scenario", post(load_scenario))
+        .route("/state", get(state))
+        .route("/orders", post(new_order))
+        .route("/orders/fill", post(fill_order))
+        .route("/orders/cancel", post(cancel_order))
+        .route("/trades", post(manual_trade))
+        .route("/deposits", post(deposit))
+        .route("/withdrawals", post(withdraw))
+        .route("/prices", post(set_price))
+        .route("/clock", post(clock))
+        .route(
+            "/faults",
+            post(add_fault).get(list_faults).delete(clear_faults),
+        )
+        .route("/counters", get(counters))
+        .route("/limits", post(limits))
+        .route("/reset-weight", post(reset_weight))
+}
+
+fn bad_request(msg: String) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response()
+}
+
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("bad JSON body: {e}"))
+}
+
+fn reply(r: Result<Value, ApiError>) -> Response {
+    match r {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+async fn load_scenario(State(s): S, body: Bytes) -> Response {
+    let text = String::from_utf8_lossy(&body);
+    let scenario = match Scenario::from_json_str(&text) {
+        Ok(sc) => sc,
+        Err(e) => return bad_request(e.to_string()),
+    };
+    match crate::load_scenario(&s.clock, &scenario) {
+        Ok(ex) => {
+            *lock(&s.exchange) = ex;
+            lock(&s.limiter).reset();
+            lock(&s.faults).active.clear();
+            *lock(&s.counters) = crate::Counters::default();
+            state(State(s)).await
+        }
+        Err(e) => bad_request(e.to_string()),
+    }
+}
+
+async fn state(State(s): S) -> Response {
+    let now = s.clock.now_ms();
+    let ex = lock(&s.exchange);
+    let balances: Vec<Value> = ex
+        .balances
+        .iter()
+        .map(|(a, b)| json!({"asset": a, "free": fmt8(b.free), "locked": fmt8(b.locked)}))
+        .collect();
+    let prices: Vec<Value> = ex
+        .symbols
+        .iter()
+        .map(|sym| json!({"symbol": sym.symbol, "price": fmt8(sym.price)}))
+        .collect();
+    Json(json!({
+        "server_time": now,
+        "clock_skew_ms": s.clock.skew_ms(),
+        "update_time": ex.update_time,
+        "balances": balances,
+        "prices": prices,
+        "open_orders": ex.orders.values().filter(|o| o.is_open()).count(),
+        "orders": ex.orders.len(),
+        "trades": ex.trades.len(),
+        "deposits": ex.deposits.len(),
+        "withdrawals": ex.withdrawals.len()
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrderBody {
+    symbol: String,
+    side: String,
+    #[serde(rename = "type")]
+    order_type: String,
+    quantity: Decimal,
+    #[serde(default)]
+    price: Option<Decimal>,
+    #[serde(default, rename = "clientOrderId")]
+    client_order_id: Option<String>,
+}
+
+fn parse_side(s: &str) -> Result<Side, ApiError> {
+    Side::parse(s).ok_or_else(|| ApiError::bad(-1117, "Invalid side."))
+}
+
+async fn new_order(State(s): S, body: Bytes) -> Response {
+    let b: OrderBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    reply((|| {
+        let req = NewOrder {
+            symbol: b.symbol,
+            side: parse_side(&b.side)?,
+            time_in_force: (b.order_type == "LIMIT").then(|| "GTC".to_string()),
+            order_type: b.order_type,
+            quantity: Some(b.quantity),
+            quote_order_qty: None,
+            price: b.price,
+            client_order_id: b.client_order_id,
+        };
+        let mut ex = lock(&s.exchange);
+        let (order, fills) = place(&mut ex, req, now)?;
+        Ok(full_response(&order, &fills, now))
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FillBody {
+    symbol: String,
+    #[serde(rename = "orderId")]
+    order_id: u64,
+    #[serde(default)]
+    quantity: Option<Decimal>,
+}
+
+/// Fills an open order (fully, or `quantity` of it) at its own price, as a
+/// maker: someone else took the other side.
+async fn fill_order(State(s): S, body: Bytes) -> Response {
+    let b: FillBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    reply((|| {
+        let mut ex = lock(&s.exchange);
+        let o = ex
+            .orders
+            .get(&b.order_id)
+            .filter(|o| o.symbol == b.symbol)
+            .cloned()
+            .ok_or_else(ApiError::no_such_order)?;
+        let qty = b.quantity.unwrap_or(o.remaining());
+        let trade = ex.fill(b.order_id, qty, o.price, true, now)?;
+        let order = ex
+            .orders
+            .get(&b.order_id)
+            .cloned()
+            .ok_or_else(ApiError::no_such_order)?;
+        Ok(json!({"order": order.to_json(), "trade": trade.to_json()}))
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CancelBody {
+    symbol: String,
+    #[serde(rename = "orderId")]
+    order_id: u64,
+}
+
+async fn cancel_order(State(s): S, body: Bytes) -> Response {
+    let b: CancelBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    reply((|| {
+        let mut ex = lock(&s.exchange);
+        if ex
+            .orders
+            .get(&b.order_id)
+            .is_none_or(|o| o.symbol != b.symbol)
+        {
+            return Err(ApiError::cancel_rejected("Unknown order sent."));
+        }
+        Ok(ex.cancel(b.order_id, now)?.to_json())
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TradeBody {
+    symbol: String,
+    side: String,
+    quantity: Decimal,
+}
+
+/// A manual MARKET trade by the owner (e.g. in the Binance app).
+async fn manual_trade(State(s): S, body: Bytes) -> Response {
+    let b: TradeBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    reply((|| {
+        let req = NewOrder {
+            symbol: b.symbol,
+            side: parse_side(&b.side)?,
+            order_type: "MARKET".into(),
+            time_in_force: None,
+            quantity: Some(b.quantity),
+            quote_order_qty: None,
+            price: None,
+            client_order_id: Some(format!("web_{}", now)),
+        };
+        let mut ex = lock(&s.exchange);
+        let (order, fills) = place(&mut ex, req, now)?;
+        Ok(full_response(&order, &fills, now))
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DepositBody {
+    asset: String,
+    amount: Decimal,
+}
+
+async fn deposit(State(s): S, body: Bytes) -> Response {
+    let b: DepositBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let r = lock(&s.exchange).deposit(&b.asset, b.amount, now);
+    reply(r.map(|id| json!({"id": id, "insertTime": now})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithdrawBody {
+    asset: String,
+    amount: Decimal,
+    #[serde(default)]
+    fee: Decimal,
+}
+
+async fn withdraw(State(s): S, body: Bytes) -> Response {
+    let b: WithdrawBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let r = lock(&s.exchange).withdraw(&b.asset, b.amount, b.fee, now);
+    reply(r.map(|id| json!({"id": id, "applyTime": now})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriceBody {
+    symbol: String,
+    price: Decimal,
+}
+
+async fn set_price(State(s): S, body: Bytes) -> Response {
+    let b: PriceBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let r = lock(&s.exchange).set_price(&b.symbol, b.price, now);
+    reply(r.map(|fills| json!({"symbol": b.symbol, "price": fmt8(b.price), "fills": fills.iter().map(|t| t.to_json()).collect::<Vec<_>>()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockBody {
+    #[serde(default)]
+    skew_ms: Option<i64>,
+    #[serde(default)]
+    advance_ms: Option<i64>,
+}
+
+async fn clock(State(s): S, body: Bytes) -> Response {
+    let b: ClockBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    if let Some(k) = b.skew_ms {
+        s.clock.set_skew_ms(k);
+    }
+    if let Some(a) = b.advance_ms {
+        s.clock.advance_ms(a);
+    }
+    Json(json!({"server_time": s.clock.now_ms(), "skew_ms": s.clock.skew_ms()})).into_response()
+}
+
+async fn add_fault(State(s): S, body: Bytes) -> Response {
+    let f: FaultSpec = match parse(&body) {
+        Ok(f) => f,
+        Err(e) => return bad_request(e),
+    };
+    if f.probability.is_some_and(|p| !(0.0..=1.0).contains(&p)) {
+        return bad_request("probability must be within 0..=1".into());
+    }
+    let mut faults = lock(&s.faults);
+    faults.active.push(f);
+    Json(json!({"active": faults.active})).into_response()
+}
+
+async fn list_faults(State(s): S) -> Response {
+    let faults = lock(&s.faults);
+    Json(json!({"active": faults.active, "fired": faults.fired})).into_response()
+}
+
+async fn clear_faults(State(s): S) -> Response {
+    lock(&s.faults).active.clear();
+    Json(json!({"active": []})).into_response()
+}
+
+async fn counters(State(s): S) -> Response {
+    let now = s.clock.now_ms();
+    let (used, limit) = {
+        let mut l = lock(&s.limiter);
+        (l.used_total(now), l.limit)
+    };
+    let c = lock(&s.counters);
+    Json(json!({
+        "by_path": c.by_path,
+        "by_key": c.by_key,
+        "current_minute_weight": used,
+        "weight_limit_per_minute": limit,
+        "server_time": now
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsBody {
+    weight_per_minute: u64,
+    #[serde(default)]
+    ban_after_429s: Option<u32>,
+}
+
+async fn limits(State(s): S, body: Bytes) -> Response {
+    let b: LimitsBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let mut l = lock(&s.limiter);
+    l.limit = b.weight_per_minute;
+    if let Some(n) = b.ban_after_429s {
+        l.ban_after_429s = n;
+    }
+    Json(json!({"weight_per_minute": l.limit, "ban_after_429s": l.ban_after_429s})).into_response()
+}
+
+async fn reset_weight(State(s): S) -> Response {
+    lock(&s.limiter).reset();
+    Json(json!({"reset": true})).into_response()
+}

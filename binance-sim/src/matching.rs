@@ -1,0 +1,510 @@
+//! Order placement, fills, cancels and price moves, with exact balance moves.
+//!
+//! There is no order book: the account trades against "the market" at the
+//! symbol's current price. A MARKET order fills at once at that price (taker).
+//! A LIMIT order that is marketable on placement fills at once at the current
+//! price (taker); otherwise it rests, and fills at its own price (maker) when
+//! a price move crosses it.
+//!
+//! Balance rules (as on Binance): placing a LIMIT locks the quote (BUY,
+//! price × qty) or the base (SELL, qty); a fill spends from `locked`; a cancel
+//! or the final fill gives back what is still locked. MARKET orders spend
+//! from `free`. Commission comes off what the account receives (base on a
+//! BUY, quote on a SELL), or from BNB when the account pays fees in BNB.
+
+use crate::errors::ApiError;
+use crate::state::{Exchange, Order, Side, Trade};
+use rust_decimal::Decimal;
+
+/// A new order, already parsed from REST or the control API.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub symbol: String,
+    pub side: Side,
+    pub order_type: String,
+    pub time_in_force: Option<String>,
+    pub quantity: Option<Decimal>,
+    pub quote_order_qty: Option<Decimal>,
+    pub price: Option<Decimal>,
+    pub client_order_id: Option<String>,
+}
+
+fn insufficient() -> ApiError {
+    ApiError::new_order_rejected("Account has insufficient balance for requested action.")
+}
+
+fn is_multiple(value: Decimal, step: Decimal) -> bool {
+    step.is_zero() || (value % step).is_zero()
+}
+
+impl Exchange {
+    /// Places an order and returns its id and the trades it made at once.
+    pub fn place_order(&mut self, req: NewOrder, now: i64) -> Result<(u64, Vec<Trade>), ApiError> {
+        let sym = self
+            .symbol(&req.symbol)
+            .ok_or_else(ApiError::bad_symbol)?
+            .clone();
+        if !self.can_trade {
+            return Err(ApiError::new_order_rejected(
+                "This account may not place or cancel orders.",
+            ));
+        }
+        if sym.status != "TRADING" {
+            return Err(ApiError::new_order_rejected("Market is closed."));
+        }
+        let market_price = sym.price;
+        let (qty, quote_order_qty, limit_price) = match req.order_type.as_str() {
+            "MARKET" => {
+                if req.time_in_force.is_some() {
+                    return Err(ApiError::bad(
+                        -1106,
+                        "Parameter 'timeInForce' sent when not required.",
+                    ));
+                }
+                if req.price.is_some() {
+                    return Err(ApiError::bad(
+                        -1106,
+                        "Parameter 'price' sent when not required.",
+                    ));
+                }
+                match (req.quantity, req.quote_order_qty) {
+                    (Some(q), None) => (q, Decimal::ZERO, None),
+                    (None, Some(qq)) => {
+                        // Reverse market order: buy/sell as much base as the
+                        // quote amount buys, rounded down to the step size.
+                        if market_price.is_zero() {
+                            return Err(ApiError::new_order_rejected(
+                                "Order book liquidity is less than symbol minimum quantity.",
+                            ));
+                        }
+                        let raw = qq / market_price;
+                        let step = sym
+                            .filters
+                            .lot_size
+                            .as_ref()
+                            .map(|l| l.step_size)
+                            .unwrap_or(Decimal::new(1, 8));
+                        let q = if step.is_zero() {
+                            raw.round_dp(8)
+                        } else {
+                            (raw / step).floor() * step
+                        };
+                        (q, qq, None)
+                    }
+                    (Some(_), Some(_)) => return Err(ApiError::bad_combo()),
+                    (None, None) => {
+                        return Err(ApiError::either_mandatory("quantity", "quoteOrderQty"))
+                    }
+                }
+            }
+            "LIMIT" => {
+                let tif = req
+                    .time_in_force
+                    .as_deref()
+                    .ok_or_else(|| ApiError::mandatory("timeInForce"))?;
+                if tif != "GTC" {
+                    // IOC/FOK are not simulated; say so instead of misbehaving.
+                    return Err(ApiError::bad(-1115, "Invalid timeInForce."));
+                }
+                let q = req
+                    .quantity
+                    .ok_or_else(|| ApiError::mandatory("quantity"))?;
+                let p = req.price.ok_or_else(|| ApiError::mandatory("price"))?;
+                (q, Decimal::ZERO, Some(p))
+            }
+            _ => return Err(ApiError::bad(-1116, "Invalid orderType.")),
+        };
+        if qty.scale() > sym.base_precision {
+            return Err(ApiError::bad(
+                -1111,
+                "Parameter 'quantity' has too much precision.",
+            ));
+        }
+        if qty <= Decimal::ZERO {
+            return Err(ApiError::bad(-1013, "Invalid quantity."));
+        }
+        if let Some(l) = &sym.filters.lot_size {
+            if qty < l.min_qty || qty > l.max_qty || !is_multiple(qty, l.step_size) {
+                return Err(ApiError::filter_failure("LOT_SIZE"));
+            }
+        }
+        if let Some(p) = limit_price {
+            if p.scale() > sym.quote_precision {
+                return Err(ApiError::bad(
+                    -1111,
+                    "Parameter 'price' has too much precision.",
+                ));
+            }
+            if p <= Decimal::ZERO {
+                return Err(ApiError::bad(-1013, "Invalid price."));
+            }
+            if let Some(f) = &sym.filters.price_filter {
+                if (!f.min_price.is_zero() && p < f.min_price)
+                    || (!f.max_price.is_zero() && p > f.max_price)
+                    || !is_multiple(p, f.tick_size)
+                {
+                    return Err(ApiError::filter_failure("PRICE_FILTER"));
+                }
+            }
+        }
+        if let Some(n) = &sym.filters.notional {
+            let is_market = limit_price.is_none();
+            let notional = limit_price.unwrap_or(market_price) * qty;
+            if (!is_market || n.apply_min_to_market) && notional < n.min_notional {
+                return Err(ApiError::filter_failure("NOTIONAL"));
+            }
+            if (!is_market || n.apply_max_to_market) && notional > n.max_notional {
+                return Err(ApiError::filter_failure("NOTIONAL"));
+            }
+        }
+        let client_order_id = match req.client_order_id {
+            Some(c) if c.is_empty() => {
+                return Err(ApiError::bad(-1118, "New client order ID was empty."))
+            }
+            Some(c) => {
+                if self
+                    .orders
+                    .values()
+                    .any(|o| o.symbol == sym.symbol && o.client_order_id == c && o.is_open())
+                {
+                    return Err(ApiError::new_order_rejected("Duplicate order sent."));
+                }
+                c
+            }
+            None => random_client_id(),
+        };
+
+        // Funds check and lock.
+        let (locked_remaining, marketable) = match (limit_price, req.side) {
+            (None, Side::Buy) => {
+                if self.balance(&sym.quote).free
+                    < (qty * market_price).round_dp(sym.quote_precision)
+                {
+                    return Err(insufficient());
+                }
+                (Decimal::ZERO, true)
+            }
+            (None, Side::Sell) => {
+                if self.balance(&sym.base).free < qty {
+                    return Err(insufficient());
+                }
+                (Decimal::ZERO, true)
+            }
+            (Some(p), Side::Buy) => {
+                let need = (p * qty).round_dp(sym.quote_precision);
+                let b = self.balance_mut(&sym.quote);
+                if b.free < need {
+                    return Err(insufficient());
+                }
+                b.free -= need;
+                b.locked += need;
+                (need, market_price <= p)
+            }
+            (Some(p), Side::Sell) => {
+                let b = self.balance_mut(&sym.base);
+                if b.free < qty {
+                    return Err(insufficient());
+                }
+                b.free -= qty;
+                b.locked += qty;
+                (qty, market_price >= p)
+            }
+        };
+        if limit_price.is_some() {
+            self.touch(now);
+        }
+        let order_id = self.next_order_id;
+        self.next_order_id += 1;
+        self.orders.insert(
+            order_id,
+            Order {
+                symbol: sym.symbol.clone(),
+                order_id,
+                client_order_id,
+                side: req.side,
+                order_type: req.order_type.clone(),
+                time_in_force: "GTC".into(),
+                price: limit_price.unwrap_or(Decimal::ZERO),
+                orig_qty: qty,
+                orig_quote_order_qty: quote_order_qty,
+                executed_qty: Decimal::ZERO,
+                cummulative_quote_qty: Decimal::ZERO,
+                status: "NEW".into(),
+                time: now,
+                update_time: now,
+                locked_remaining,
+            },
+        );
+        let mut trades = Vec::new();
+        if marketable {
+            // Taker fill at the current price (never worse than the limit).
+            trades.push(self.fill(order_id, qty, market_price, false, now)?);
+        }
+        Ok((order_id, trades))
+    }
+
+    /// Fills `qty` of an open order at `price`; moves balances exactly.
+    pub fn fill(
+        &mut self,
+        order_id: u64,
+        qty: Decimal,
+        price: Decimal,
+        is_maker: bool,
+        now: i64,
+    ) -> Result<Trade, ApiError> {
+        let order = self
+            .orders
+            .get(&order_id)
+            .ok_or_else(ApiError::no_such_order)?
+            .clone();
+        if !order.is_open() {
+            return Err(ApiError::new_order_rejected("Order is not open."));
+        }
+        if qty <= Decimal::ZERO || qty > order.remaining() {
+            return Err(ApiError::invalid_param("quantity"));
+        }
+        let sym = self
+            .symbol(&order.symbol)
+            .ok_or_else(ApiError::bad_symbol)?
+            .clone();
+        let quote_qty = (price * qty).round_dp(sym.quote_precision);
+        let rate = if is_maker {
+            self.fees.maker
+        } else {
+            self.fees.taker
+        };
+        let (commission, commission_asset) =
+            self.commission(&sym.base, &sym.quote, order.side, qty, quote_qty, rate);
+        let is_limit = order.order_type == "LIMIT";
+        match order.side {
+            Side::Buy => {
+                let q = self.balance_mut(&sym.quote);
+                if is_limit {
+                    q.locked -= quote_qty;
+                } else {
+                    q.free -= quote_qty;
+                }
+                self.balance_mut(&sym.base).free += qty;
+            }
+            Side::Sell => {
+                let b = self.balance_mut(&sym.base);
+                if is_limit {
+                    b.locked -= qty;
+                } else {
+                    b.free -= qty;
+                }
+                self.balance_mut(&sym.quote).free += quote_qty;
+            }
+        }
+        self.balance_mut(&commission_asset).free -= commission;
+        let trade = Trade {
+            symbol: sym.symbol.clone(),
+            id: self.next_trade_id,
+            order_id,
+            price,
+            qty,
+            quote_qty,
+            commission,
+            commission_asset,
+            time: now,
+            is_buyer: order.side == Side::Buy,
+            is_maker,
+        };
+        self.next_trade_id += 1;
+        self.trades.push(trade.clone());
+        let mut leftover = Decimal::ZERO;
+        if let Some(o) = self.orders.get_mut(&order_id) {
+            o.executed_qty += qty;
+            o.cummulative_quote_qty += quote_qty;
+            o.update_time = now;
+            if is_limit {
+                o.locked_remaining -= match o.side {
+                    Side::Buy => quote_qty,
+                    Side::Sell => qty,
+                };
+            }
+            if o.executed_qty == o.orig_qty {
+                o.status = "FILLED".into();
+                leftover = o.locked_remaining;
+                o.locked_remaining = Decimal::ZERO;
+            } else {
+                o.status = "PARTIALLY_FILLED".into();
+            }
+        }
+        if !leftover.is_zero() {
+            // A BUY LIMIT that filled below its limit price gives back the rest.
+            let asset = match order.side {
+                Side::Buy => &sym.quote,
+                Side::Sell => &sym.base,
+            };
+            let b = self.balance_mut(asset);
+            b.locked -= leftover;
+            b.free += leftover;
+        }
+        if let Some(s) = self.symbol_mut(&sym.symbol) {
+            s.history.push((now, price));
+        }
+        self.touch(now);
+        Ok(trade)
+    }
+
+    /// The commission of one fill: `(amount, asset)`.
+    ///
+    /// In BNB: quote value × rate × (1 − discount) ÷ the BNB<quote> price,
+    /// when the account pays in BNB, a BNB<quote> symbol exists and the BNB
+    /// balance covers it (otherwise Binance falls back to the normal asset).
+    fn commission(
+        &self,
+        base: &str,
+        quote: &str,
+        side: Side,
+        qty: Decimal,
+        quote_qty: Decimal,
+        rate: Decimal,
+    ) -> (Decimal, String) {
+        if self.fees.pay_fees_in_bnb {
+            let bnb_price = self.symbol(&format!("BNB{quote}")).map(|s| s.price);
+            if let Some(p) = bnb_price.filter(|p| !p.is_zero()) {
+                let fee =
+                    (quote_qty * rate * (Decimal::ONE - self.fees.bnb_discount) / p).round_dp(8);
+                if self.balance("BNB").free >= fee {
+                    return (fee, "BNB".into());
+                }
+            }
+        }
+        match side {
+            Side::Buy => ((qty * rate).round_dp(8), base.to_string()),
+            Side::Sell => ((quote_qty * rate).round_dp(8), quote.to_string()),
+        }
+    }
+
+    /// Cancels an open order and unlocks what it still holds.
+    pub fn cancel(&mut self, order_id: u64, now: i64) -> Result<Order, ApiError> {
+        let order = self
+            .orders
+            .get(&order_id)
+            .ok_or_else(|| ApiError::cancel_rejected("Unknown order sent."))?
+            .clone();
+        if !order.is_open() {
+            return Err(ApiError::cancel_rejected("Unknown order sent."));
+        }
+        let sym = self
+            .symbol(&order.symbol)
+            .ok_or_else(ApiError::bad_symbol)?
+            .clone();
+        let asset = match order.side {
+            Side::Buy => sym.quote.clone(),
+            Side::Sell => sym.base.clone(),
+        };
+        if !order.locked_remaining.is_zero() {
+            let b = self.balance_mut(&asset);
+            b.locked -= order.locked_remaining;
+            b.free += order.locked_remaining;
+            self.touch(now);
+        }
+        let o = self
+            .orders
+            .get_mut(&order_id)
+            .ok_or_else(ApiError::no_such_order)?;
+        o.status = "CANCELED".into();
+        o.update_time = now;
+        o.locked_remaining = Decimal::ZERO;
+        Ok(o.clone())
+    }
+
+    /// Moves a symbol's price, records it for klines, and fills every resting
+    /// LIMIT order the new price crosses (as maker, at the order's price).
+    pub fn set_price(
+        &mut self,
+        symbol: &str,
+        price: Decimal,
+        now: i64,
+    ) -> Result<Vec<Trade>, ApiError> {
+        let s = self.symbol_mut(symbol).ok_or_else(ApiError::bad_symbol)?;
+        s.price = price;
+        s.history.push((now, price));
+        let crossed: Vec<(u64, Decimal, Decimal)> = self
+            .orders
+            .values()
+            .filter(|o| o.symbol == symbol && o.is_open() && o.order_type == "LIMIT")
+            .filter(|o| match o.side {
+                Side::Buy => price <= o.price,
+                Side::Sell => price >= o.price,
+            })
+            .map(|o| (o.order_id, o.remaining(), o.price))
+            .collect();
+        let mut trades = Vec::new();
+        for (id, qty, p) in crossed {
+            trades.push(self.fill(id, qty, p, true, now)?);
+        }
+        Ok(trades)
+    }
+
+    pub fn deposit(&mut self, asset: &str, amount: Decimal, now: i64) -> Result<String, ApiError> {
+        if amount <= Decimal::ZERO {
+            return Err(ApiError::invalid_param("amount"));
+        }
+        self.balance_mut(asset).free += amount;
+        self.touch(now);
+        let id = format!("{}", 800_000_000_000_000_000u64 + self.next_transfer_id);
+        self.next_transfer_id += 1;
+        self.deposits.push(crate::state::Deposit {
+            id: id.clone(),
+            coin: asset.into(),
+            amount,
+            network: asset.into(),
+            status: 1,
+            address: "0x0000000000000000000000000000000000000001".into(),
+            tx_id: format!("0xsimdeposit{:056x}", self.next_transfer_id),
+            insert_time: now,
+            complete_time: now,
+        });
+        Ok(id)
+    }
+
+    /// A completed withdrawal: the balance pays `amount + fee`.
+    pub fn withdraw(
+        &mut self,
+        asset: &str,
+        amount: Decimal,
+        fee: Decimal,
+        now: i64,
+    ) -> Result<String, ApiError> {
+        if amount <= Decimal::ZERO || fee < Decimal::ZERO {
+            return Err(ApiError::invalid_param("amount"));
+        }
+        let b = self.balance_mut(asset);
+        if b.free < amount + fee {
+            return Err(ApiError::bad(-4026, "User has insufficient balance"));
+        }
+        b.free -= amount + fee;
+        self.touch(now);
+        let id = format!("{:032x}", 0x51u128 << 120 | self.next_transfer_id as u128);
+        self.next_transfer_id += 1;
+        self.withdrawals.push(crate::state::Withdrawal {
+            id: id.clone(),
+            coin: asset.into(),
+            amount,
+            transaction_fee: fee,
+            network: asset.into(),
+            status: 6,
+            address: "0x94df8b352de7f46f64b01d3666bf6e936e44ce60".into(),
+            tx_id: format!("0xsimwithdraw{:055x}", self.next_transfer_id),
+            withdraw_order_id: None,
+            apply_time: now,
+            complete_time: Some(now),
+        });
+        Ok(id)
+    }
+}
+
+/// Binance generates 22-character client ids when none is given.
+fn random_client_id() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (0..22)
+        .map(|_| {
+            let i = rand::random::<u32>() as usize % ALPHABET.len();
+            ALPHABET[i] as char
+        })
+        .collect()
+}

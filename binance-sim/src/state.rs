@@ -1,0 +1,646 @@
+//! The simulated account and market: symbols, balances, orders, trades,
+//! deposits and withdrawals, plus how each renders as Binance JSON.
+//!
+//! [`Exchange`] is plain data behind one mutex (see `lib.rs`); every
+//! mutation happens with the lock held and no `.await` inside, so a request
+//! sees a consistent account. Order matching lives in `matching.rs`.
+
+use crate::clock::format_utc;
+use crate::scenario::{FeeSpec, FilterSpec, KeyRestrictions, Scenario, ScenarioError};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Binance prints quantities and prices with 8 decimals.
+pub fn fmt8(d: Decimal) -> String {
+    format!("{:.8}", d.round_dp(8))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+impl Side {
+    pub fn parse(s: &str) -> Option<Side> {
+        match s {
+            "BUY" => Some(Side::Buy),
+            "SELL" => Some(Side::Sell),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Symbol {
+    pub symbol: String,
+    pub base: String,
+    pub quote: String,
+    pub price: Decimal,
+    pub base_precision: u32,
+    pub quote_precision: u32,
+    pub status: String,
+    pub filters: FilterSpec,
+    /// (time ms, price), sorted by time; source of klines.
+    pub history: Vec<(i64, Decimal)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Balance {
+    pub free: Decimal,
+    pub locked: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub struct Order {
+    pub symbol: String,
+    pub order_id: u64,
+    pub client_order_id: String,
+    pub side: Side,
+    pub order_type: String,
+    pub time_in_force: String,
+    pub price: Decimal,
+    pub orig_qty: Decimal,
+    pub orig_quote_order_qty: Decimal,
+    pub executed_qty: Decimal,
+    pub cummulative_quote_qty: Decimal,
+    pub status: String,
+    pub time: i64,
+    pub update_time: i64,
+    /// Funds this order still holds in `locked` (quote for BUY, base for SELL).
+    pub locked_remaining: Decimal,
+}
+
+impl Order {
+    pub fn is_open(&self) -> bool {
+        self.status == "NEW" || self.status == "PARTIALLY_FILLED"
+    }
+
+    pub fn remaining(&self) -> Decimal {
+        self.orig_qty - self.executed_qty
+    }
+
+    /// Binance archives CANCELED/EXPIRED orders with no fill after 90 days.
+    pub fn is_archived(&self, now_ms: i64) -> bool {
+        (self.status == "CANCELED" || self.status == "EXPIRED" || self.status == "EXPIRED_IN_MATCH")
+            && self.executed_qty.is_zero()
+            && now_ms - self.update_time > 90 * 86_400_000
+    }
+
+    /// The shape of `order.json` / `openOrders.json` / `allOrders.json`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "symbol": self.symbol,
+            "orderId": self.order_id,
+            "orderListId": -1,
+            "clientOrderId": self.client_order_id,
+            "price": fmt8(self.price),
+            "origQty": fmt8(self.orig_qty),
+            "executedQty": fmt8(self.executed_qty),
+            "cummulativeQuoteQty": fmt8(self.cummulative_quote_qty),
+            "status": self.status,
+            "timeInForce": self.time_in_force,
+            "type": self.order_type,
+            "side": self.side.as_str(),
+            "stopPrice": fmt8(Decimal::ZERO),
+            "icebergQty": fmt8(Decimal::ZERO),
+            "time": self.time,
+            "updateTime": self.update_time,
+            "isWorking": true,
+            "workingTime": self.time,
+            "origQuoteOrderQty": fmt8(self.orig_quote_order_qty),
+            "selfTradePreventionMode": "NONE"
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Trade {
+    pub symbol: String,
+    pub id: u64,
+    pub order_id: u64,
+    pub price: Decimal,
+    pub qty: Decimal,
+    pub quote_qty: Decimal,
+    pub commission: Decimal,
+    pub commission_asset: String,
+    pub time: i64,
+    pub is_buyer: bool,
+    pub is_maker: bool,
+}
+
+impl Trade {
+    /// The shape of `myTrades.json`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "symbol": self.symbol,
+            "id": self.id,
+            "orderId": self.order_id,
+            "orderListId": -1,
+            "price": fmt8(self.price),
+            "qty": fmt8(self.qty),
+            "quoteQty": fmt8(self.quote_qty),
+            "commission": fmt8(self.commission),
+            "commissionAsset": self.commission_asset,
+            "time": self.time,
+            "isBuyer": self.is_buyer,
+            "isMaker": self.is_maker,
+            "isBestMatch": true
+        })
+    }
+
+    /// The element of `fills[]` in a FULL order response.
+    pub fn to_fill_json(&self) -> Value {
+        json!({
+            "price": fmt8(self.price),
+            "qty": fmt8(self.qty),
+            "commission": fmt8(self.commission),
+            "commissionAsset": self.commission_asset,
+            "tradeId": self.id
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Deposit {
+    pub id: String,
+    pub coin: String,
+    pub amount: Decimal,
+    pub network: String,
+    pub status: i64,
+    pub address: String,
+    pub tx_id: String,
+    pub insert_time: i64,
+    pub complete_time: i64,
+}
+
+impl Deposit {
+    /// The shape of `deposit-hisrec.json`.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "amount": self.amount.normalize().to_string(),
+            "coin": self.coin,
+            "network": self.network,
+            "status": self.status,
+            "address": self.address,
+            "addressTag": "",
+            "txId": self.tx_id,
+            "insertTime": self.insert_time,
+            "completeTime": self.complete_time,
+            "transferType": 0,
+            "confirmTimes": "1/1",
+            "unlockConfirm": 0,
+            "walletType": 0,
+            "travelRuleStatus": 0
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Withdrawal {
+    pub id: String,
+    pub coin: String,
+    pub amount: Decimal,
+    pub transaction_fee: Decimal,
+    pub network: String,
+    pub status: i64,
+    pub address: String,
+    pub tx_id: String,
+    pub withdraw_order_id: Option<String>,
+    pub apply_time: i64,
+    pub complete_time: Option<i64>,
+}
+
+impl Withdrawal {
+    /// The shape of `withdraw-history.json`: times are UTC strings.
+    pub fn to_json(&self) -> Value {
+        let mut v = json!({
+            "id": self.id,
+            "amount": fmt8(self.amount),
+            "transactionFee": self.transaction_fee.normalize().to_string(),
+            "coin": self.coin,
+            "status": self.status,
+            "address": self.address,
+            "txId": self.tx_id,
+            "applyTime": format_utc(self.apply_time),
+            "network": self.network,
+            "transferType": 0,
+            "info": "",
+            "confirmNo": 12,
+            "walletType": 0,
+            "txKey": ""
+        });
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(w) = &self.withdraw_order_id {
+                obj.insert("withdrawOrderId".into(), json!(w));
+            }
+            if let Some(c) = self.complete_time {
+                obj.insert("completeTime".into(), json!(format_utc(c)));
+            }
+        }
+        v
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    pub key: String,
+    pub secret: String,
+    pub restrictions: KeyRestrictions,
+    pub create_time: i64,
+}
+
+/// Everything the exchange knows about the one simulated account.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub uid: u64,
+    pub can_trade: bool,
+    pub can_withdraw: bool,
+    pub can_deposit: bool,
+    /// `account.updateTime`: time of the last balance change.
+    pub update_time: i64,
+    pub keys: Vec<ApiKey>,
+    pub fees: FeeSpec,
+    /// Symbols in scenario order.
+    pub symbols: Vec<Symbol>,
+    /// Balances in first-seen order (Binance lists assets in a stable order).
+    pub balances: Vec<(String, Balance)>,
+    pub orders: BTreeMap<u64, Order>,
+    /// Sorted by id.
+    pub trades: Vec<Trade>,
+    pub deposits: Vec<Deposit>,
+    pub withdrawals: Vec<Withdrawal>,
+    pub next_order_id: u64,
+    pub next_trade_id: u64,
+    pub next_transfer_id: u64,
+}
+
+fn rel(spec: Option<crate::scenario::TimeSpec>, now: i64, default: i64) -> i64 {
+    spec.map(|t| t.resolve(now)).unwrap_or(default)
+}
+
+impl Exchange {
+    /// Builds the state from a scenario; `now` is the server time at load.
+    pub fn from_scenario(s: &Scenario, now: i64) -> Result<Exchange, ScenarioError> {
+        let mut ex = Exchange {
+            uid: s.account.uid,
+            can_trade: s.account.can_trade,
+            can_withdraw: s.account.can_withdraw,
+            can_deposit: s.account.can_deposit,
+            update_time: now,
+            keys: s
+                .api_keys
+                .iter()
+                .map(|k| ApiKey {
+                    key: k.key.clone(),
+                    secret: k.secret.clone(),
+                    restrictions: k.restrictions.clone(),
+                    create_time: rel(k.restrictions.create_time, now, now - 30 * 86_400_000),
+                })
+                .collect(),
+            fees: s.fees.clone(),
+            symbols: Vec::new(),
+            balances: Vec::new(),
+            orders: BTreeMap::new(),
+            trades: Vec::new(),
+            deposits: Vec::new(),
+            withdrawals: Vec::new(),
+            next_order_id: 1,
+            next_trade_id: 1,
+            next_transfer_id: 1,
+        };
+        for sym in &s.symbols {
+            if ex.symbol(&sym.symbol).is_some() {
+                return Err(ScenarioError::Invalid(format!(
+                    "duplicate symbol {}",
+                    sym.symbol
+                )));
+            }
+            let mut history: Vec<(i64, Decimal)> = sym
+                .price_history
+                .iter()
+                .map(|p| (p.time.resolve(now), p.price))
+                .collect();
+            history.push((now, sym.price));
+            ex.symbols.push(Symbol {
+                symbol: sym.symbol.clone(),
+                base: sym.base.clone(),
+                quote: sym.quote.clone(),
+                price: sym.price,
+                base_precision: sym.base_precision,
+                quote_precision: sym.quote_precision,
+                status: sym.status.clone(),
+                filters: sym.filters.clone(),
+                history,
+            });
+        }
+        let mut latest_change: Option<i64> = None;
+        let mut bump = |t: i64| latest_change = Some(latest_change.map_or(t, |l: i64| l.max(t)));
+        for o in &s.orders {
+            let sym = ex
+                .symbol(&o.symbol)
+                .ok_or_else(|| {
+                    ScenarioError::Invalid(format!(
+                        "order {} has unknown symbol {}",
+                        o.order_id, o.symbol
+                    ))
+                })?
+                .clone();
+            let side = Side::parse(&o.side).ok_or_else(|| {
+                ScenarioError::Invalid(format!("order {} has bad side {}", o.order_id, o.side))
+            })?;
+            let time = o.time.resolve(now);
+            let update_time = rel(o.update_time, now, time);
+            let mut order = Order {
+                symbol: o.symbol.clone(),
+                order_id: o.order_id,
+                client_order_id: o
+                    .client_order_id
+                    .clone()
+                    .unwrap_or_else(|| format!("sim{}", o.order_id)),
+                side,
+                order_type: o.order_type.clone(),
+                time_in_force: o.time_in_force.clone().unwrap_or_else(|| "GTC".into()),
+                price: o.price,
+                orig_qty: o.orig_qty,
+                orig_quote_order_qty: Decimal::ZERO,
+                executed_qty: o.executed_qty,
+                cummulative_quote_qty: o.cummulative_quote_qty,
+                status: o.status.clone(),
+                time,
+                update_time,
+                locked_remaining: Decimal::ZERO,
+            };
+            if order.is_open() {
+                order.locked_remaining = match side {
+                    Side::Buy => (order.price * order.remaining()).round_dp(sym.quote_precision),
+                    Side::Sell => order.remaining(),
+                };
+                bump(time);
+            }
+            if ex.orders.insert(o.order_id, order).is_some() {
+                return Err(ScenarioError::Invalid(format!(
+                    "duplicate orderId {}",
+                    o.order_id
+                )));
+            }
+        }
+        for t in &s.trades {
+            if ex.symbol(&t.symbol).is_none() {
+                return Err(ScenarioError::Invalid(format!(
+                    "trade {} has unknown symbol {}",
+                    t.id, t.symbol
+                )));
+            }
+            let time = t.time.resolve(now);
+            bump(time);
+            ex.trades.push(Trade {
+                symbol: t.symbol.clone(),
+                id: t.id,
+                order_id: t.order_id,
+                price: t.price,
+                qty: t.qty,
+                quote_qty: t.quote_qty.unwrap_or(t.price * t.qty),
+                commission: t.commission,
+                commission_asset: t.commission_asset.clone(),
+                time,
+                is_buyer: t.is_buyer,
+                is_maker: t.is_maker,
+            });
+            if let Some(sym) = ex.symbol_mut(&t.symbol) {
+                sym.history.push((time, t.price));
+            }
+        }
+        ex.trades.sort_by_key(|t| t.id);
+        for sym in &mut ex.symbols {
+            sym.history.sort_by_key(|(t, _)| *t);
+        }
+        for (i, d) in s.deposits.iter().enumerate() {
+            let insert_time = d.insert_time.resolve(now);
+            bump(insert_time);
+            ex.deposits.push(Deposit {
+                id: d
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| format!("{}", 769_800_519_366_885_376_u64 + i as u64)),
+                coin: d.coin.clone(),
+                amount: d.amount,
+                network: d.network.clone().unwrap_or_else(|| d.coin.clone()),
+                status: d.status,
+                address: d
+                    .address
+                    .clone()
+                    .unwrap_or_else(|| "0x0000000000000000000000000000000000000001".into()),
+                tx_id: d
+                    .tx_id
+                    .clone()
+                    .unwrap_or_else(|| format!("0xsimdeposit{i:056x}")),
+                insert_time,
+                complete_time: rel(d.complete_time, now, insert_time),
+            });
+        }
+        for (i, w) in s.withdrawals.iter().enumerate() {
+            let apply_time = w.apply_time.resolve(now);
+            bump(apply_time);
+            let complete_time = match w.complete_time {
+                Some(c) => Some(c.resolve(now)),
+                None if w.status == 6 => Some(apply_time + 120_000),
+                None => None,
+            };
+            ex.withdrawals.push(Withdrawal {
+                id: w
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| format!("simwithdraw{i:021x}")),
+                coin: w.coin.clone(),
+                amount: w.amount,
+                transaction_fee: w.transaction_fee,
+                network: w.network.clone().unwrap_or_else(|| w.coin.clone()),
+                status: w.status,
+                address: w
+                    .address
+                    .clone()
+                    .unwrap_or_else(|| "0x94df8b352de7f46f64b01d3666bf6e936e44ce60".into()),
+                tx_id: w
+                    .tx_id
+                    .clone()
+                    .unwrap_or_else(|| format!("0xsimwithdraw{i:055x}")),
+                withdraw_order_id: w.withdraw_order_id.clone(),
+                apply_time,
+                complete_time,
+            });
+        }
+        // Balances: `locked` defaults to what the open orders hold.
+        let mut locks: BTreeMap<String, Decimal> = BTreeMap::new();
+        for o in ex.orders.values().filter(|o| o.is_open()) {
+            if let Some(sym) = ex.symbol(&o.symbol) {
+                let asset = match o.side {
+                    Side::Buy => sym.quote.clone(),
+                    Side::Sell => sym.base.clone(),
+                };
+                *locks.entry(asset).or_default() += o.locked_remaining;
+            }
+        }
+        for b in &s.balances {
+            let locked = b
+                .locked
+                .unwrap_or_else(|| locks.get(&b.asset).copied().unwrap_or_default());
+            ex.balances.push((
+                b.asset.clone(),
+                Balance {
+                    free: b.free,
+                    locked,
+                },
+            ));
+        }
+        for (asset, locked) in locks {
+            if !ex.balances.iter().any(|(a, _)| *a == asset) {
+                ex.balances.push((
+                    asset,
+                    Balance {
+                        free: Decimal::ZERO,
+                        locked,
+                    },
+                ));
+            }
+        }
+        ex.update_time = match s.account.update_time {
+            Some(t) => t.resolve(now),
+            None => latest_change.unwrap_or(now),
+        };
+        ex.next_order_id = ex.orders.keys().max().map_or(1, |m| m + 1);
+        ex.next_trade_id = ex.trades.iter().map(|t| t.id).max().map_or(1, |m| m + 1);
+        Ok(ex)
+    }
+
+    pub fn symbol(&self, name: &str) -> Option<&Symbol> {
+        self.symbols.iter().find(|s| s.symbol == name)
+    }
+
+    pub fn symbol_mut(&mut self, name: &str) -> Option<&mut Symbol> {
+        self.symbols.iter_mut().find(|s| s.symbol == name)
+    }
+
+    pub fn key(&self, api_key: &str) -> Option<&ApiKey> {
+        self.keys.iter().find(|k| k.key == api_key)
+    }
+
+    pub fn balance(&self, asset: &str) -> Balance {
+        self.balances
+            .iter()
+            .find(|(a, _)| a == asset)
+            .map(|(_, b)| b.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn balance_mut(&mut self, asset: &str) -> &mut Balance {
+        let idx = match self.balances.iter().position(|(a, _)| a == asset) {
+            Some(i) => i,
+            None => {
+                self.balances.push((asset.to_string(), Balance::default()));
+                self.balances.len() - 1
+            }
+        };
+        &mut self.balances[idx].1
+    }
+
+    /// Marks a balance change. `updateTime` strictly increases so a client
+    /// comparing it never misses a change made within the same millisecond.
+    pub fn touch(&mut self, now: i64) {
+        self.update_time = now.max(self.update_time + 1);
+    }
+
+    pub fn find_order_by_client_id(&self, symbol: &str, cid: &str) -> Option<&Order> {
+        // The most recent order with that client id wins, as on Binance
+        // (client ids can be reused once the earlier order is closed).
+        self.orders
+            .values()
+            .rev()
+            .find(|o| o.symbol == symbol && o.client_order_id == cid)
+    }
+
+    /// The shape of `account.json`.
+    pub fn account_json(&self, omit_zero: bool) -> Value {
+        let maker_bp = (self.fees.maker * Decimal::new(10_000, 0)).round();
+        let taker_bp = (self.fees.taker * Decimal::new(10_000, 0)).round();
+        let balances: Vec<Value> = self
+            .balances
+            .iter()
+            .filter(|(_, b)| !(omit_zero && b.free.is_zero() && b.locked.is_zero()))
+            .map(|(a, b)| json!({"asset": a, "free": fmt8(b.free), "locked": fmt8(b.locked)}))
+            .collect();
+        json!({
+            "makerCommission": maker_bp.to_string().parse::<i64>().unwrap_or(0),
+            "takerCommission": taker_bp.to_string().parse::<i64>().unwrap_or(0),
+            "buyerCommission": 0,
+            "sellerCommission": 0,
+            "commissionRates": {
+                "maker": fmt8(self.fees.maker),
+                "taker": fmt8(self.fees.taker),
+                "buyer": fmt8(Decimal::ZERO),
+                "seller": fmt8(Decimal::ZERO)
+            },
+            "canTrade": self.can_trade,
+            "canWithdraw": self.can_withdraw,
+            "canDeposit": self.can_deposit,
+            "brokered": false,
+            "requireSelfTradePrevention": false,
+            "preventSor": false,
+            "updateTime": self.update_time,
+            "accountType": "SPOT",
+            "balances": balances,
+            "permissions": ["SPOT"],
+            "uid": self.uid
+        })
+    }
+
+    /// One symbol as in `exchangeInfo-excerpt.json`.
+    pub fn symbol_info_json(sym: &Symbol) -> Value {
+        let mut filters = Vec::new();
+        if let Some(p) = &sym.filters.price_filter {
+            filters.push(json!({"filterType": "PRICE_FILTER", "minPrice": fmt8(p.min_price), "maxPrice": fmt8(p.max_price), "tickSize": fmt8(p.tick_size)}));
+        }
+        if let Some(l) = &sym.filters.lot_size {
+            filters.push(json!({"filterType": "LOT_SIZE", "minQty": fmt8(l.min_qty), "maxQty": fmt8(l.max_qty), "stepSize": fmt8(l.step_size)}));
+        }
+        if let Some(n) = &sym.filters.notional {
+            filters.push(json!({"filterType": "NOTIONAL", "minNotional": fmt8(n.min_notional), "applyMinToMarket": n.apply_min_to_market, "maxNotional": fmt8(n.max_notional), "applyMaxToMarket": n.apply_max_to_market, "avgPriceMins": n.avg_price_mins}));
+        }
+        json!({
+            "symbol": sym.symbol,
+            "status": sym.status,
+            "baseAsset": sym.base,
+            "baseAssetPrecision": sym.base_precision,
+            "quoteAsset": sym.quote,
+            "quotePrecision": sym.quote_precision,
+            "quoteAssetPrecision": sym.quote_precision,
+            "baseCommissionPrecision": sym.base_precision,
+            "quoteCommissionPrecision": sym.quote_precision,
+            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"],
+            "icebergAllowed": true,
+            "ocoAllowed": true,
+            "otoAllowed": true,
+            "opoAllowed": true,
+            "quoteOrderQtyMarketAllowed": true,
+            "allowTrailingStop": false,
+            "cancelReplaceAllowed": false,
+            "amendAllowed": false,
+            "pegInstructionsAllowed": true,
+            "isSpotTradingAllowed": true,
+            "isMarginTradingAllowed": false,
+            "filters": filters,
+            "permissions": [],
+            "permissionSets": [["SPOT"]],
+            "defaultSelfTradePreventionMode": "NONE",
+            "allowedSelfTradePreventionModes": ["NONE"]
+        })
+    }
+}

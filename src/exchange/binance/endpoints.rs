@@ -1,0 +1,137 @@
+//! Every endpoint the adapter calls, with its documented request weight, in one table.
+//!
+//! Weights are what Binance charges against the IP's `REQUEST_WEIGHT` (6,000 / minute for
+//! `/api/*`). They are added to `Usage.weight` *before* a request is sent, so the per-run
+//! budget is enforced on what we are about to spend, not on what we already spent.
+//!
+//! `/sapi/*` endpoints are metered by Binance in separate pools (SAPI IP weight / UID
+//! weight) that do not share limits with `/api/*` (FACTS.md §4.1). Their weights are listed
+//! here for the reader, but they are *not* counted into `Usage.weight` nor the per-run budget:
+//! withdraw history alone costs 18,000 UID weight, which would make any `/api` budget useless.
+//!
+//! | Endpoint                                   | Weight | Pool     | Source            |
+//! |--------------------------------------------|-------:|----------|-------------------|
+//! | `GET /api/v3/time`                         |      1 | api IP   | FACTS §2          |
+//! | `GET /api/v3/exchangeInfo`                 |     20 | api IP   | FACTS §2          |
+//! | `GET /api/v3/account`                      |     20 | api IP   | FACTS §5.1        |
+//! | `GET /api/v3/openOrders` (no symbol)       |     80 | api IP   | FACTS §5.2        |
+//! | `GET /api/v3/order`                        |      4 | api IP   | FACTS §5.3        |
+//! | `GET /api/v3/allOrders`                    |     20 | api IP   | FACTS §5.4        |
+//! | `GET /api/v3/myTrades` (no orderId)        |     20 | api IP   | FACTS §5.5        |
+//! | `GET /api/v3/ticker/price` (`symbols=`)    |      4 | api IP   | Binance docs      |
+//! | `GET /api/v3/klines`                       |      2 | api IP   | Binance docs      |
+//! | `GET /sapi/v1/capital/deposit/hisrec`      |      1 | sapi IP  | FACTS §7          |
+//! | `GET /sapi/v1/capital/withdraw/history`    |  18000 | sapi UID | FACTS §7          |
+//! | `GET /sapi/v1/account/apiRestrictions`     |      1 | sapi IP  | Binance docs      |
+
+/// Which limiter an endpoint is metered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// `/api/*`: the IP's REQUEST_WEIGHT; counted in `Usage.weight` and the run budget.
+    Api,
+    /// `/sapi/*`: separate SAPI pools; documented but not counted against the run budget.
+    Sapi,
+}
+
+/// One endpoint: its path, documented weight, limiter and whether it must be signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    pub path: &'static str,
+    pub weight: u64,
+    pub pool: Pool,
+    pub signed: bool,
+}
+
+impl Endpoint {
+    /// The weight this request adds to the run's `/api` budget.
+    pub fn budget_weight(&self) -> u64 {
+        match self.pool {
+            Pool::Api => self.weight,
+            Pool::Sapi => 0,
+        }
+    }
+}
+
+pub const TIME: Endpoint = Endpoint {
+    path: "/api/v3/time",
+    weight: 1,
+    pool: Pool::Api,
+    signed: false,
+};
+pub const EXCHANGE_INFO: Endpoint = Endpoint {
+    path: "/api/v3/exchangeInfo",
+    weight: 20,
+    pool: Pool::Api,
+    signed: false,
+};
+pub const ACCOUNT: Endpoint = Endpoint {
+    path: "/api/v3/account",
+    weight: 20,
+    pool: Pool::Api,
+    signed: true,
+};
+/// Without `symbol` (all symbols in one call): 80. Cheaper than per-symbol (6 each) from 14 symbols.
+pub const OPEN_ORDERS_ALL: Endpoint = Endpoint {
+    path: "/api/v3/openOrders",
+    weight: 80,
+    pool: Pool::Api,
+    signed: true,
+};
+pub const ORDER: Endpoint = Endpoint {
+    path: "/api/v3/order",
+    weight: 4,
+    pool: Pool::Api,
+    signed: true,
+};
+pub const ALL_ORDERS: Endpoint = Endpoint {
+    path: "/api/v3/allOrders",
+    weight: 20,
+    pool: Pool::Api,
+    signed: true,
+};
+pub const MY_TRADES: Endpoint = Endpoint {
+    path: "/api/v3/myTrades",
+    weight: 20,
+    pool: Pool::Api,
+    signed: true,
+};
+/// With the `symbols=[...]` parameter (2 for a single `symbol`, 4 for a list or none).
+pub const TICKER_PRICE: Endpoint = Endpoint {
+    path: "/api/v3/ticker/price",
+    weight: 4,
+    pool: Pool::Api,
+    signed: false,
+};
+pub const KLINES: Endpoint = Endpoint {
+    path: "/api/v3/klines",
+    weight: 2,
+    pool: Pool::Api,
+    signed: false,
+};
+pub const DEPOSIT_HISTORY: Endpoint = Endpoint {
+    path: "/sapi/v1/capital/deposit/hisrec",
+    weight: 1,
+    pool: Pool::Sapi,
+    signed: true,
+};
+pub const WITHDRAW_HISTORY: Endpoint = Endpoint {
+    path: "/sapi/v1/capital/withdraw/history",
+    weight: 18_000,
+    pool: Pool::Sapi,
+    signed: true,
+};
+pub const API_RESTRICTIONS: Endpoint = Endpoint {
+    path: "/sapi/v1/account/apiRestrictions",
+    weight: 1,
+    pool: Pool::Sapi,
+    signed: true,
+};
+
+/// Page size of `myTrades` and `allOrders` (the documented maximum).
+pub const PAGE_LIMIT: usize = 1000;
+/// `myTrades` / `allOrders`: `endTime - startTime` may not exceed 24 hours.
+pub const TRADE_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+/// Deposit / withdraw history: windows must be shorter than 90 days.
+pub const WALLET_WINDOW_MS: i64 = 90 * 24 * 60 * 60 * 1000 - 1;
+/// Deposit / withdraw history page size (documented maximum; paged with `offset`).
+pub const WALLET_PAGE_LIMIT: usize = 1000;

@@ -1,0 +1,389 @@
+//! Binance wire types (serde) and their mapping to the exchange-neutral domain types.
+//!
+//! Parsing is lenient in *form* (ids/times as number or string, money as string or number,
+//! unknown fields ignored, unknown enum values kept) but exact in *value* (money is
+//! `Decimal`, never `f64`). Anything that cannot be represented is a `Malformed` error
+//! whose detail names the field, never the body.
+
+use super::lenient;
+use crate::domain::{
+    ApiRestrictions, Asset, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderStatus, Side,
+    Symbol, SymbolInfo, Withdrawal,
+};
+use crate::exchange::{AccountInfo, ExchangeError};
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+/// Why a successful (2xx) body could not be used.
+#[derive(Debug)]
+pub enum ParseFailure {
+    /// Not JSON at all / cut short: worth retrying (truncated body, proxy garbage).
+    Syntax(String),
+    /// Valid JSON of the wrong shape: retrying would give the same answer.
+    Shape(String),
+}
+
+/// Parse a body without ever echoing it: the detail has only the error class and position.
+pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ParseFailure> {
+    serde_json::from_slice(body).map_err(|e| {
+        use serde_json::error::Category;
+        let at = format!("line {} column {}", e.line(), e.column());
+        match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                ParseFailure::Syntax(format!("invalid or truncated JSON at {at}"))
+            }
+            // serde's data errors name the field/type expected; they may quote a value, so
+            // only keep the position.
+            Category::Data => ParseFailure::Shape(format!("unexpected JSON shape at {at}")),
+        }
+    })
+}
+
+pub fn malformed(endpoint: &str, detail: impl Into<String>) -> ExchangeError {
+    ExchangeError::Malformed {
+        endpoint: endpoint.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+/// `{"code": -1121, "msg": "Invalid symbol."}`
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    #[serde(deserialize_with = "lenient::int")]
+    pub code: i64,
+    #[serde(default)]
+    pub msg: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireServerTime {
+    #[serde(deserialize_with = "lenient::int")]
+    pub server_time: Millis,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireAccount {
+    #[serde(deserialize_with = "lenient::int")]
+    pub update_time: Millis,
+    pub balances: Vec<WireBalance>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireBalance {
+    pub asset: String,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub free: Decimal,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub locked: Decimal,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireOrder {
+    pub symbol: String,
+    #[serde(deserialize_with = "lenient::id")]
+    pub order_id: u64,
+    #[serde(default)]
+    pub client_order_id: String,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub price: Decimal,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub orig_qty: Decimal,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub executed_qty: Decimal,
+    /// (sic) Binance's spelling. Negative = not available for some historical orders.
+    #[serde(rename = "cummulativeQuoteQty", deserialize_with = "lenient::decimal")]
+    pub cumulative_quote_qty: Decimal,
+    pub status: String,
+    #[serde(rename = "type")]
+    pub order_type: String,
+    pub side: String,
+    #[serde(deserialize_with = "lenient::int")]
+    pub time: Millis,
+    #[serde(deserialize_with = "lenient::int")]
+    pub update_time: Millis,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireTrade {
+    pub symbol: String,
+    #[serde(deserialize_with = "lenient::id")]
+    pub id: u64,
+    #[serde(deserialize_with = "lenient::id")]
+    pub order_id: u64,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub price: Decimal,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub qty: Decimal,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub quote_qty: Decimal,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub commission: Decimal,
+    pub commission_asset: String,
+    #[serde(deserialize_with = "lenient::int")]
+    pub time: Millis,
+    pub is_buyer: bool,
+    pub is_maker: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireExchangeInfo {
+    #[serde(default)]
+    pub symbols: Vec<WireSymbol>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireSymbol {
+    pub symbol: String,
+    pub base_asset: String,
+    pub quote_asset: String,
+    pub base_asset_precision: u32,
+    /// Preferred; `quotePrecision` is the deprecated twin kept as a fallback.
+    #[serde(default)]
+    pub quote_asset_precision: Option<u32>,
+    #[serde(default)]
+    pub quote_precision: Option<u32>,
+    #[serde(default)]
+    pub filters: Vec<WireFilter>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireFilter {
+    pub filter_type: String,
+    #[serde(default, deserialize_with = "lenient::opt_decimal")]
+    pub min_qty: Option<Decimal>,
+    #[serde(default, deserialize_with = "lenient::opt_decimal")]
+    pub step_size: Option<Decimal>,
+    #[serde(default, deserialize_with = "lenient::opt_decimal")]
+    pub min_notional: Option<Decimal>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireTicker {
+    pub symbol: String,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub price: Decimal,
+}
+
+/// A kline row: `[openTime, open, high, low, close, volume, closeTime, ...]`.
+#[derive(Debug, Deserialize)]
+pub struct WireKline(pub Vec<serde_json::Value>);
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireDeposit {
+    #[serde(deserialize_with = "lenient::text_id")]
+    pub id: String,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub amount: Decimal,
+    pub coin: String,
+    #[serde(deserialize_with = "lenient::int")]
+    pub status: i64,
+    #[serde(deserialize_with = "lenient::time")]
+    pub insert_time: Millis,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireWithdrawal {
+    #[serde(deserialize_with = "lenient::text_id")]
+    pub id: String,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub amount: Decimal,
+    #[serde(default, deserialize_with = "lenient::opt_decimal")]
+    pub transaction_fee: Option<Decimal>,
+    pub coin: String,
+    #[serde(deserialize_with = "lenient::int")]
+    pub status: i64,
+    /// UTC `"YYYY-MM-DD HH:MM:SS"` on the live API.
+    #[serde(deserialize_with = "lenient::time")]
+    pub apply_time: Millis,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireApiRestrictions {
+    #[serde(default)]
+    pub ip_restrict: bool,
+    #[serde(default)]
+    pub enable_withdrawals: bool,
+    #[serde(default)]
+    pub enable_reading: bool,
+    #[serde(default)]
+    pub enable_spot_and_margin_trading: bool,
+}
+
+// ---- mapping to the domain ------------------------------------------------------------
+
+fn symbol(endpoint: &str, s: String) -> Result<Symbol, ExchangeError> {
+    Symbol::parse(s).map_err(|e| malformed(endpoint, format!("bad symbol: {e}")))
+}
+
+fn asset(endpoint: &str, s: String) -> Result<Asset, ExchangeError> {
+    Asset::parse(s).map_err(|e| malformed(endpoint, format!("bad asset: {e}")))
+}
+
+fn side(endpoint: &str, s: &str) -> Result<Side, ExchangeError> {
+    match s {
+        "BUY" => Ok(Side::Buy),
+        "SELL" => Ok(Side::Sell),
+        _ => Err(malformed(endpoint, "order side is neither BUY nor SELL")),
+    }
+}
+
+impl WireAccount {
+    /// Zero balances are dropped even if the server ignored `omitZeroBalances`.
+    pub fn into_domain(self, endpoint: &str) -> Result<AccountInfo, ExchangeError> {
+        let mut balances = Vec::with_capacity(self.balances.len());
+        for b in self.balances {
+            if b.free.is_zero() && b.locked.is_zero() {
+                continue;
+            }
+            balances.push(Balance {
+                asset: asset(endpoint, b.asset)?,
+                free: b.free,
+                locked: b.locked,
+            });
+        }
+        Ok(AccountInfo {
+            update_time: self.update_time,
+            balances,
+        })
+    }
+}
+
+impl WireOrder {
+    pub fn into_domain(self, endpoint: &str) -> Result<ExchangeOrder, ExchangeError> {
+        Ok(ExchangeOrder {
+            symbol: symbol(endpoint, self.symbol)?,
+            order_id: self.order_id,
+            client_order_id: self.client_order_id,
+            side: side(endpoint, &self.side)?,
+            order_type: self.order_type,
+            price: self.price,
+            orig_qty: self.orig_qty,
+            executed_qty: self.executed_qty,
+            cumulative_quote_qty: self.cumulative_quote_qty,
+            status: OrderStatus::from(self.status),
+            time: self.time,
+            update_time: self.update_time,
+        })
+    }
+}
+
+impl WireTrade {
+    pub fn into_domain(self, endpoint: &str) -> Result<Fill, ExchangeError> {
+        Ok(Fill {
+            symbol: symbol(endpoint, self.symbol)?,
+            trade_id: self.id,
+            order_id: self.order_id,
+            side: if self.is_buyer { Side::Buy } else { Side::Sell },
+            price: self.price,
+            qty: self.qty,
+            quote_qty: self.quote_qty,
+            commission: self.commission,
+            commission_asset: asset(endpoint, self.commission_asset)?,
+            time: self.time,
+            is_maker: self.is_maker,
+        })
+    }
+}
+
+impl WireSymbol {
+    /// LOT_SIZE gives minQty/stepSize (zero if absent: no rule); NOTIONAL, else the older
+    /// MIN_NOTIONAL, gives minNotional (zero when the symbol has neither).
+    pub fn into_domain(self, endpoint: &str) -> Result<SymbolInfo, ExchangeError> {
+        let find = |t: &str| self.filters.iter().find(|f| f.filter_type == t);
+        let lot = find("LOT_SIZE");
+        let min_notional = find("NOTIONAL")
+            .and_then(|f| f.min_notional)
+            .or_else(|| find("MIN_NOTIONAL").and_then(|f| f.min_notional))
+            .unwrap_or(Decimal::ZERO);
+        let quote_precision = self
+            .quote_asset_precision
+            .or(self.quote_precision)
+            .ok_or_else(|| malformed(endpoint, "symbol without quoteAssetPrecision"))?;
+        Ok(SymbolInfo {
+            min_qty: lot.and_then(|f| f.min_qty).unwrap_or(Decimal::ZERO),
+            step_size: lot.and_then(|f| f.step_size).unwrap_or(Decimal::ZERO),
+            min_notional,
+            base_precision: self.base_asset_precision,
+            quote_precision,
+            symbol: symbol(endpoint, self.symbol)?,
+            base: asset(endpoint, self.base_asset)?,
+            quote: asset(endpoint, self.quote_asset)?,
+        })
+    }
+}
+
+impl WireTicker {
+    pub fn into_domain(self, endpoint: &str) -> Result<(Symbol, Decimal), ExchangeError> {
+        Ok((symbol(endpoint, self.symbol)?, self.price))
+    }
+}
+
+impl WireKline {
+    /// `(open_time, close_time, close)` of the candle.
+    pub fn parts(&self, endpoint: &str) -> Result<(Millis, Millis, Decimal), ExchangeError> {
+        use serde::de::IntoDeserializer;
+        let field = |i: usize| {
+            self.0
+                .get(i)
+                .cloned()
+                .ok_or_else(|| malformed(endpoint, format!("kline without field {i}")))
+        };
+        let as_int = |v: serde_json::Value| {
+            lenient::int(v.into_deserializer())
+                .map_err(|_| malformed(endpoint, "kline time is not an integer"))
+        };
+        let open_time = as_int(field(0)?)?;
+        let close_time = as_int(field(6)?)?;
+        let close = lenient::decimal(field(4)?.into_deserializer())
+            .map_err(|_| malformed(endpoint, "kline close is not a decimal"))?;
+        Ok((open_time, close_time, close))
+    }
+}
+
+impl WireDeposit {
+    /// Credited = status 1 (success) or 6 ("credited but cannot withdraw"): in both the
+    /// amount is in the spot balance, which is what reconciliation compares against.
+    pub fn into_domain(self, endpoint: &str) -> Result<Deposit, ExchangeError> {
+        Ok(Deposit {
+            id: self.id,
+            asset: asset(endpoint, self.coin)?,
+            amount: self.amount,
+            credited: self.status == 1 || self.status == 6,
+            time: self.insert_time,
+        })
+    }
+}
+
+impl WireWithdrawal {
+    pub fn into_domain(self, endpoint: &str) -> Result<Withdrawal, ExchangeError> {
+        Ok(Withdrawal {
+            id: self.id,
+            asset: asset(endpoint, self.coin)?,
+            amount: self.amount,
+            fee: self.transaction_fee.unwrap_or(Decimal::ZERO),
+            completed: self.status == 6,
+            time: self.apply_time,
+        })
+    }
+}
+
+impl From<WireApiRestrictions> for ApiRestrictions {
+    fn from(w: WireApiRestrictions) -> Self {
+        ApiRestrictions {
+            ip_restrict: w.ip_restrict,
+            enable_withdrawals: w.enable_withdrawals,
+            enable_reading: w.enable_reading,
+            enable_spot_and_margin_trading: w.enable_spot_and_margin_trading,
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Every shared Binance fixture parses exactly into the domain types (no server).
+
+use binance_account_sync::domain::{Asset, OrderStatus, Side, Symbol};
+use binance_account_sync::exchange::binance::model::{
+    parse_body, ErrorBody, WireAccount, WireDeposit, WireExchangeInfo, WireOrder, WireServerTime,
+    WireTrade, WireWithdrawal,
+};
+use rust_decimal_macros::dec;
+use std::path::{Path, PathBuf};
+
+fn shared(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/binance")
+        .join(name)
+}
+
+fn bytes(name: &str) -> Vec<u8> {
+    std::fs::read(shared(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> T {
+    match parse_body::<T>(body) {
+        Ok(v) => v,
+        Err(e) => panic!("parse failed: {e:?}"),
+    }
+}
+
+fn sym(s: &str) -> Symbol {
+    Symbol::parse(s).unwrap()
+}
+fn asset(s: &str) -> Asset {
+    Asset::parse(s).unwrap()
+}
+
+#[test]
+fn account_fixture_maps_balances_exactly() {
+    let a = parse::<WireAccount>(&bytes("account.json"))
+        .into_domain("/api/v3/account")
+        .unwrap();
+    assert_eq!(a.update_time, 123_456_789);
+    assert_eq!(a.balances.len(), 2);
+    assert_eq!(a.balances[0].asset, asset("BTC"));
+    assert_eq!(a.balances[0].free, dec!(4723846.89208129));
+    assert_eq!(a.balances[0].locked, dec!(0));
+    assert_eq!(a.balances[1].asset, asset("LTC"));
+    assert_eq!(a.balances[1].free, dec!(4763368.68006011));
+}
+
+fn check_doc_order(o: &binance_account_sync::domain::ExchangeOrder) {
+    assert_eq!(o.symbol, sym("LTCBTC"));
+    assert_eq!(o.order_id, 1);
+    assert_eq!(o.client_order_id, "myOrder1");
+    assert_eq!(o.side, Side::Buy);
+    assert_eq!(o.order_type, "LIMIT");
+    assert_eq!(o.price, dec!(0.1));
+    assert_eq!(o.orig_qty, dec!(1.0));
+    assert_eq!(o.executed_qty, dec!(0));
+    assert_eq!(o.cumulative_quote_qty, dec!(0));
+    assert_eq!(o.status, OrderStatus::New);
+    assert_eq!(o.time, 1_499_827_319_559);
+    assert_eq!(o.update_time, 1_499_827_319_559);
+}
+
+#[test]
+fn order_open_orders_and_all_orders_fixtures_parse() {
+    let o = parse::<WireOrder>(&bytes("order.json"))
+        .into_domain("/api/v3/order")
+        .unwrap();
+    check_doc_order(&o);
+    for f in ["openOrders.json", "allOrders.json"] {
+        let list = parse::<Vec<WireOrder>>(&bytes(f));
+        assert_eq!(list.len(), 1, "{f}");
+        for w in list {
+            check_doc_order(&w.into_domain(f).unwrap());
+        }
+    }
+}
+
+#[test]
+fn my_trades_fixture_parses() {
+    let list = parse::<Vec<WireTrade>>(&bytes("myTrades.json"));
+    let f = list
+        .into_iter()
+        .next()
+        .unwrap()
+        .into_domain("/api/v3/myTrades")
+        .unwrap();
+    assert_eq!(f.symbol, sym("BNBBTC"));
+    assert_eq!(f.trade_id, 28457);
+    assert_eq!(f.order_id, 100_234);
+    assert_eq!(f.side, Side::Buy);
+    assert_eq!(f.price, dec!(4.00000100));
+    assert_eq!(f.qty, dec!(12));
+    assert_eq!(f.quote_qty, dec!(48.000012));
+    assert_eq!(f.commission, dec!(10.1));
+    assert_eq!(f.commission_asset, asset("BNB"));
+    assert_eq!(f.time, 1_499_865_549_590);
+    assert!(!f.is_maker);
+}
+
+#[test]
+fn exchange_info_fixture_gives_lot_size_notional_and_precisions() {
+    let info = parse::<WireExchangeInfo>(&bytes("exchangeInfo-excerpt.json"));
+    assert_eq!(info.symbols.len(), 1);
+    let s = info
+        .symbols
+        .into_iter()
+        .next()
+        .unwrap()
+        .into_domain("/api/v3/exchangeInfo")
+        .unwrap();
+    assert_eq!(s.symbol, sym("ETHBTC"));
+    assert_eq!(s.base, asset("ETH"));
+    assert_eq!(s.quote, asset("BTC"));
+    assert_eq!(s.min_qty, dec!(0.001));
+    assert_eq!(s.step_size, dec!(0.001));
+    assert_eq!(s.min_notional, dec!(10));
+    assert_eq!(s.base_precision, 8);
+    assert_eq!(s.quote_precision, 8);
+}
+
+#[test]
+fn exchange_info_without_notional_filter_has_zero_min_notional_and_old_min_notional_is_read() {
+    let body = r#"{"symbols":[{"symbol":"AB","baseAsset":"A","quoteAsset":"B","baseAssetPrecision":8,
+        "quotePrecision":6,"filters":[{"filterType":"LOT_SIZE","minQty":"1","stepSize":"0.1","maxQty":"9"}]},
+        {"symbol":"１２３","baseAsset":"１","quoteAsset":"B","baseAssetPrecision":2,"quoteAssetPrecision":4,
+        "filters":[{"filterType":"MIN_NOTIONAL","minNotional":"5.5"}],"futureField":{"x":1}}]}"#;
+    let info = parse::<WireExchangeInfo>(body.as_bytes());
+    let mut it = info
+        .symbols
+        .into_iter()
+        .map(|s| s.into_domain("x").unwrap());
+    let a = it.next().unwrap();
+    assert_eq!(
+        (a.min_qty, a.step_size, a.min_notional, a.quote_precision),
+        (dec!(1), dec!(0.1), dec!(0), 6)
+    );
+    let b = it.next().unwrap();
+    assert_eq!(b.symbol, sym("１２３"));
+    assert_eq!(
+        (b.min_qty, b.min_notional, b.quote_precision),
+        (dec!(0), dec!(5.5), 4)
+    );
+}
+
+#[test]
+fn deposit_fixture_parses_credited() {
+    let list = parse::<Vec<WireDeposit>>(&bytes("deposit-hisrec.json"));
+    let d = list.into_iter().next().unwrap().into_domain("dep").unwrap();
+    assert_eq!(d.id, "769800519366885376");
+    assert_eq!(d.asset, asset("BNB"));
+    assert_eq!(d.amount, dec!(0.001));
+    assert!(d.credited);
+    assert_eq!(d.time, 1_661_493_146_000);
+}
+
+#[test]
+fn withdraw_fixture_parses_amount_fee_and_utc_apply_time() {
+    let list = parse::<Vec<WireWithdrawal>>(&bytes("withdraw-history.json"));
+    let w = list.into_iter().next().unwrap().into_domain("wd").unwrap();
+    assert_eq!(w.id, "b6ae22b3aa844210a7041aee7589627c");
+    assert_eq!(w.asset, asset("USDT"));
+    assert_eq!(w.amount, dec!(8.91));
+    assert_eq!(w.fee, dec!(0.004));
+    assert!(w.completed);
+    // "2019-10-12 11:12:02" UTC
+    assert_eq!(w.time, 1_570_878_722_000);
+}
+
+#[test]
+fn time_fixture_parses() {
+    assert_eq!(
+        parse::<WireServerTime>(&bytes("time.json")).server_time,
+        1_499_827_319_559
+    );
+}
+
+#[test]
+fn every_error_body_and_documented_code_parses_verbatim() {
+    let v: serde_json::Value = serde_json::from_slice(&bytes("error-examples.json")).unwrap();
+    let bodies = v["verbatim_error_bodies"].as_array().unwrap();
+    assert!(!bodies.is_empty());
+    for b in bodies {
+        let raw = serde_json::to_vec(&b["body"]).unwrap();
+        let e = parse::<ErrorBody>(&raw);
+        assert_eq!(e.code, b["body"]["code"].as_i64().unwrap());
+        assert_eq!(e.msg, b["body"]["msg"].as_str().unwrap());
+    }
+    let codes = v["messages_by_code_from_errors_md"].as_array().unwrap();
+    for c in codes {
+        for m in c["messages"].as_array().unwrap() {
+            let raw = serde_json::json!({"code": c["code"], "msg": m});
+            let e = parse::<ErrorBody>(&serde_json::to_vec(&raw).unwrap());
+            assert_eq!(e.code, c["code"].as_i64().unwrap());
+            assert_eq!(e.msg, m.as_str().unwrap());
+        }
+    }
+}
+
+fn ccxt_case(method: &str) -> Vec<u8> {
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes("ccxt-static/response-spot.json")).unwrap();
+    let cases = v["methods"][method]
+        .as_array()
+        .unwrap_or_else(|| panic!("no {method}"));
+    serde_json::to_vec(&cases[0]["httpResponse"]).unwrap()
+}
+
+#[test]
+fn ccxt_recorded_order_with_string_ids_parses() {
+    let o = parse::<WireOrder>(&ccxt_case("fetchOrder"))
+        .into_domain("o")
+        .unwrap();
+    assert_eq!(o.symbol, sym("LTCUSDT"));
+    assert_eq!(o.order_id, 3_397_148_653);
+    assert_eq!(o.order_type, "MARKET");
+    assert_eq!(o.side, Side::Sell);
+    assert_eq!(o.price, dec!(0));
+    assert_eq!(o.executed_qty, dec!(0.1));
+    assert_eq!(o.cumulative_quote_qty, dec!(9.08));
+    assert_eq!(o.status, OrderStatus::Filled);
+    assert_eq!(o.time, 1_679_571_174_472);
+    assert_eq!(o.avg_price(), Some(dec!(90.8)));
+}
+
+#[test]
+fn ccxt_recorded_open_orders_and_orders_parse() {
+    let open = parse::<Vec<WireOrder>>(&ccxt_case("fetchOpenOrders"));
+    let o = open.into_iter().next().unwrap().into_domain("o").unwrap();
+    assert_eq!(
+        (o.order_id, o.order_type.as_str(), o.status.clone()),
+        (3_811_057_334, "LIMIT_MAKER", OrderStatus::New)
+    );
+    assert_eq!(o.price, dec!(50));
+    assert_eq!(o.orig_qty, dec!(0.2));
+    let all = parse::<Vec<WireOrder>>(&ccxt_case("fetchOrders"));
+    let o = all.into_iter().next().unwrap().into_domain("o").unwrap();
+    assert_eq!(o.order_id, 3_854_801_792);
+    assert_eq!(o.status, OrderStatus::Canceled);
+    assert_eq!(o.update_time, 1_706_883_268_013);
+}
+
+#[test]
+fn ccxt_recorded_trade_parses_as_taker_sell() {
+    let t = parse::<Vec<WireTrade>>(&ccxt_case("fetchMyTrades"));
+    let f = t.into_iter().next().unwrap().into_domain("t").unwrap();
+    assert_eq!(f.trade_id, 309_520_010);
+    assert_eq!(f.order_id, 3_784_695_242);
+    assert_eq!(f.side, Side::Sell);
+    assert!(!f.is_maker);
+    assert_eq!(f.price, dec!(69.63));
+    assert_eq!(f.qty, dec!(0.2));
+    assert_eq!(f.quote_qty, dec!(13.926));
+    assert_eq!(f.commission, dec!(0.013926));
+    assert_eq!(f.commission_asset, asset("USDT"));
+    assert_eq!(f.time, 1_698_138_992_358);
+}
+
+#[test]
+fn ccxt_recorded_balance_parses_and_drops_zero_balances() {
+    let a = parse::<WireAccount>(&ccxt_case("fetchBalance"))
+        .into_domain("a")
+        .unwrap();
+    assert_eq!(a.update_time, 1_701_856_395_927);
+    let got: Vec<_> = a
+        .balances
+        .iter()
+        .map(|b| (b.asset.as_str().to_owned(), b.free, b.total()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("LTC".to_owned(), dec!(0.919741), dec!(0.919741)),
+            ("ETH".to_owned(), dec!(0.02229833), dec!(0.02229833))
+        ]
+    );
+}
+
+#[test]
+fn unknown_status_is_kept_and_numbers_accepted_for_money() {
+    let body = r#"{"symbol":"ÄBC","orderId":7,"clientOrderId":"c","price":0.25,"origQty":2,"executedQty":"1e-1",
+        "cummulativeQuoteQty":"-1.00000000","status":"SOMETHING_NEW","type":"FUTURE_TYPE","side":"SELL",
+        "time":"5","updateTime":6,"expiryReason":"NONE"}"#;
+    let o = parse::<WireOrder>(body.as_bytes())
+        .into_domain("o")
+        .unwrap();
+    assert_eq!(o.symbol, sym("ÄBC"));
+    assert_eq!(o.status, OrderStatus::Other("SOMETHING_NEW".into()));
+    assert_eq!(o.order_type, "FUTURE_TYPE");
+    assert_eq!(
+        (o.price, o.orig_qty, o.executed_qty),
+        (dec!(0.25), dec!(2), dec!(0.1))
+    );
+    assert_eq!(o.avg_price(), None);
+}
+
+#[test]
+fn malformed_bodies_are_classified_without_echoing_the_body() {
+    use binance_account_sync::exchange::binance::model::ParseFailure;
+    match parse_body::<WireServerTime>(br#"{"serverTime": 12"#) {
+        Err(ParseFailure::Syntax(d)) => assert!(!d.contains("serverTime")),
+        other => panic!("expected syntax failure, got {other:?}"),
+    }
+    match parse_body::<WireAccount>(
+        br#"{"updateTime": 1, "balances": [{"asset":"BTC","free":"SECRETVALUE","locked":"0"}]}"#,
+    ) {
+        Err(ParseFailure::Shape(d)) => assert!(!d.contains("SECRETVALUE"), "{d}"),
+        other => panic!("expected shape failure, got {other:?}"),
+    }
+}
