@@ -17,6 +17,7 @@
 //! - [`weights`]: endpoint weights and the per-IP 429/418 limiter.
 //! - [`faults`]: injected latency, 5XX, 429 storms, bad JSON, dropped TCP.
 //! - [`errors`]: the `{code, msg}` error bodies.
+//! - [`json`]: ordered JSON, so responses keep Binance's field order.
 //! - [`api`]: the `/api/v3` and `/sapi/v1` endpoints and their pipeline.
 //! - [`control`]: the `/__sim` control API.
 //! - [`server`]: the accept loop (ours, so a fault can drop a connection).
@@ -29,6 +30,7 @@ pub mod clock;
 pub mod control;
 pub mod errors;
 pub mod faults;
+pub mod json;
 pub mod matching;
 pub mod params;
 pub mod scenario;

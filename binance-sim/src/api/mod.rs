@@ -14,6 +14,7 @@ pub mod trade;
 
 use crate::errors::ApiError;
 use crate::faults::{FaultKind, FaultSpec};
+use crate::json::J;
 use crate::params::Params;
 use crate::server::ConnCtx;
 use crate::weights::{self, Pool, Verdict};
@@ -22,12 +23,12 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 /// What an endpoint returns: JSON, or a documented error.
-pub type ApiResult = Result<Value, ApiError>;
+pub type ApiResult = Result<J, ApiError>;
 
 /// A request as the endpoints see it.
 pub struct Call<'a> {
@@ -37,8 +38,9 @@ pub struct Call<'a> {
     pub api_key: Option<String>,
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
+fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let text = serde_json::to_string(body).unwrap_or_default();
+    let mut r = (status, text).into_response();
     r.headers_mut().insert(
         "content-type",
         HeaderValue::from_static("application/json;charset=UTF-8"),
@@ -237,8 +239,8 @@ fn count_weight(shared: &Shared, path: &str, key: Option<&str>, weight: u64) {
 
 fn route(method: &Method, path: &str, call: &Call) -> ApiResult {
     match (method.as_str(), path) {
-        ("GET", "/api/v3/ping") => Ok(serde_json::json!({})),
-        ("GET", "/api/v3/time") => Ok(serde_json::json!({"serverTime": call.now})),
+        ("GET", "/api/v3/ping") => Ok(J::Obj(vec![])),
+        ("GET", "/api/v3/time") => Ok(crate::obj! {"serverTime": call.now}),
         ("GET", "/api/v3/exchangeInfo") => market::exchange_info(call),
         ("GET", "/api/v3/ticker/price") => market::ticker_price(call),
         ("GET", "/api/v3/klines") => market::klines(call),
@@ -323,8 +325,8 @@ async fn early_fault(
 /// Corrupts a successful body: `malformed_json` breaks the syntax,
 /// `truncated_json` cuts the body in half (with a matching Content-Length,
 /// so the HTTP framing is fine and only the JSON is broken).
-fn corrupt(f: &FaultSpec, v: &Value) -> Response {
-    let text = v.to_string();
+fn corrupt(f: &FaultSpec, v: &J) -> Response {
+    let text = serde_json::to_string(v).unwrap_or_default();
     let body = match f.kind {
         FaultKind::TruncatedJson => {
             let mut cut = (text.len() / 2).max(1);
