@@ -137,8 +137,8 @@ pub fn load_scenario(
 pub struct RunningSim {
     pub addr: SocketAddr,
     pub shared: Arc<Shared>,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningSim {
@@ -148,9 +148,23 @@ impl RunningSim {
     }
 
     /// Stops accepting, closes every connection and waits for the server.
-    pub async fn shutdown(self) {
-        let _ = self.shutdown.send(());
-        let _ = self.task.await;
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Dropping a running simulator stops it too (without waiting), so a test
+/// that forgets `shutdown` does not leave a server behind.
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
     }
 }
 
@@ -165,7 +179,7 @@ pub async fn spawn(config: SimConfig) -> std::io::Result<RunningSim> {
     Ok(RunningSim {
         addr,
         shared,
-        shutdown: tx,
-        task,
+        shutdown: Some(tx),
+        task: Some(task),
     })
 }

@@ -226,6 +226,7 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
         Err(e) => error_response(&e),
     };
     set_header(&mut response, header.0, header.1);
+    tracing::info!(%method, %path, status = response.status().as_u16(), weight, used = header.1, "request");
     response
 }
 
