@@ -214,9 +214,17 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
             }
         }
     };
-    // The header reports the weight at answer time (it may have grown).
+    // Successful order placements and cancels cost 0 weight since
+    // 2026-04-02; the request was charged its documented 1 up front (a
+    // rejected order still costs it).
+    let is_order_write = path == "/api/v3/order" && method != Method::GET;
+    if is_order_write && result.is_ok() {
+        lock(&shared.limiter).refund(ip, weight, now);
+        count_weight_refund(&shared, &path, api_key.as_deref(), weight);
+    }
+    // The header reports the weight at answer time.
     if pool == Pool::Api {
-        header.1 = lock(&shared.limiter).used(ip, now).max(header.1);
+        header.1 = lock(&shared.limiter).used(ip, now);
     }
     let mut response = match result {
         Ok(v) => match late_fault {
@@ -235,6 +243,16 @@ fn count_weight(shared: &Shared, path: &str, key: Option<&str>, weight: u64) {
     c.by_path.entry(path.to_string()).or_default().weight += weight;
     if let Some(k) = key {
         c.by_key.entry(k.to_string()).or_default().weight += weight;
+    }
+}
+
+fn count_weight_refund(shared: &Shared, path: &str, key: Option<&str>, weight: u64) {
+    let mut c = lock(&shared.counters);
+    if let Some(e) = c.by_path.get_mut(path) {
+        e.weight = e.weight.saturating_sub(weight);
+    }
+    if let Some(e) = key.and_then(|k| c.by_key.get_mut(k)) {
+        e.weight = e.weight.saturating_sub(weight);
     }
 }
 
