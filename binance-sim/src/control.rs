@@ -56,7 +56,7 @@ fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
     serde_json::from_slice(body).map_err(|e| format!("bad JSON body: {e}"))
 }
 
-fn reply(r: Result<Value, ApiError>) -> Response {
+fn reply<T: serde::Serialize>(r: Result<T, ApiError>) -> Response {
     match r {
         Ok(v) => Json(v).into_response(),
         Err(e) => error_response(&e),

@@ -17,6 +17,7 @@
 //! - [`weights`]: endpoint weights and the per-IP 429/418 limiter.
 //! - [`faults`]: injected latency, 5XX, 429 storms, bad JSON, dropped TCP.
 //! - [`errors`]: the `{code, msg}` error bodies.
+//! - [`json`]: ordered JSON, so responses keep Binance's field order.
 //! - [`api`]: the `/api/v3` and `/sapi/v1` endpoints and their pipeline.
 //! - [`control`]: the `/__sim` control API.
 //! - [`server`]: the accept loop (ours, so a fault can drop a connection).
@@ -29,6 +30,7 @@ pub mod clock;
 pub mod control;
 pub mod errors;
 pub mod faults;
+pub mod json;
 pub mod matching;
 pub mod params;
 pub mod scenario;
@@ -135,8 +137,8 @@ pub fn load_scenario(
 pub struct RunningSim {
     pub addr: SocketAddr,
     pub shared: Arc<Shared>,
-    shutdown: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningSim {
@@ -146,9 +148,23 @@ impl RunningSim {
     }
 
     /// Stops accepting, closes every connection and waits for the server.
-    pub async fn shutdown(self) {
-        let _ = self.shutdown.send(());
-        let _ = self.task.await;
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Dropping a running simulator stops it too (without waiting), so a test
+/// that forgets `shutdown` does not leave a server behind.
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
     }
 }
 
@@ -163,7 +179,7 @@ pub async fn spawn(config: SimConfig) -> std::io::Result<RunningSim> {
     Ok(RunningSim {
         addr,
         shared,
-        shutdown: tx,
-        task,
+        shutdown: Some(tx),
+        task: Some(task),
     })
 }

@@ -6,9 +6,10 @@
 //! sees a consistent account. Order matching lives in `matching.rs`.
 
 use crate::clock::format_utc;
+use crate::json::J;
+use crate::obj;
 use crate::scenario::{FeeSpec, FilterSpec, KeyRestrictions, Scenario, ScenarioError};
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Binance prints quantities and prices with 8 decimals.
@@ -95,19 +96,19 @@ impl Order {
     }
 
     /// The shape of `order.json` / `openOrders.json` / `allOrders.json`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "symbol": self.symbol,
+    pub fn to_json(&self) -> J {
+        obj! {
+            "symbol": &self.symbol,
             "orderId": self.order_id,
-            "orderListId": -1,
-            "clientOrderId": self.client_order_id,
+            "orderListId": -1i64,
+            "clientOrderId": &self.client_order_id,
             "price": fmt8(self.price),
             "origQty": fmt8(self.orig_qty),
             "executedQty": fmt8(self.executed_qty),
             "cummulativeQuoteQty": fmt8(self.cummulative_quote_qty),
-            "status": self.status,
-            "timeInForce": self.time_in_force,
-            "type": self.order_type,
+            "status": &self.status,
+            "timeInForce": &self.time_in_force,
+            "type": &self.order_type,
             "side": self.side.as_str(),
             "stopPrice": fmt8(Decimal::ZERO),
             "icebergQty": fmt8(Decimal::ZERO),
@@ -117,7 +118,7 @@ impl Order {
             "workingTime": self.time,
             "origQuoteOrderQty": fmt8(self.orig_quote_order_qty),
             "selfTradePreventionMode": "NONE"
-        })
+        }
     }
 }
 
@@ -138,33 +139,33 @@ pub struct Trade {
 
 impl Trade {
     /// The shape of `myTrades.json`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "symbol": self.symbol,
+    pub fn to_json(&self) -> J {
+        obj! {
+            "symbol": &self.symbol,
             "id": self.id,
             "orderId": self.order_id,
-            "orderListId": -1,
+            "orderListId": -1i64,
             "price": fmt8(self.price),
             "qty": fmt8(self.qty),
             "quoteQty": fmt8(self.quote_qty),
             "commission": fmt8(self.commission),
-            "commissionAsset": self.commission_asset,
+            "commissionAsset": &self.commission_asset,
             "time": self.time,
             "isBuyer": self.is_buyer,
             "isMaker": self.is_maker,
             "isBestMatch": true
-        })
+        }
     }
 
     /// The element of `fills[]` in a FULL order response.
-    pub fn to_fill_json(&self) -> Value {
-        json!({
+    pub fn to_fill_json(&self) -> J {
+        obj! {
             "price": fmt8(self.price),
             "qty": fmt8(self.qty),
             "commission": fmt8(self.commission),
-            "commissionAsset": self.commission_asset,
+            "commissionAsset": &self.commission_asset,
             "tradeId": self.id
-        })
+        }
     }
 }
 
@@ -183,16 +184,16 @@ pub struct Deposit {
 
 impl Deposit {
     /// The shape of `deposit-hisrec.json`.
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
+    pub fn to_json(&self) -> J {
+        obj! {
+            "id": &self.id,
             "amount": self.amount.normalize().to_string(),
-            "coin": self.coin,
-            "network": self.network,
-            "status": self.status,
-            "address": self.address,
+            "coin": &self.coin,
+            "network": &self.network,
+            "status": &self.status,
+            "address": &self.address,
             "addressTag": "",
-            "txId": self.tx_id,
+            "txId": &self.tx_id,
             "insertTime": self.insert_time,
             "completeTime": self.complete_time,
             "transferType": 0,
@@ -200,7 +201,7 @@ impl Deposit {
             "unlockConfirm": 0,
             "walletType": 0,
             "travelRuleStatus": 0
-        })
+        }
     }
 }
 
@@ -221,32 +222,36 @@ pub struct Withdrawal {
 
 impl Withdrawal {
     /// The shape of `withdraw-history.json`: times are UTC strings.
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({
-            "id": self.id,
-            "amount": fmt8(self.amount),
-            "transactionFee": self.transaction_fee.normalize().to_string(),
-            "coin": self.coin,
-            "status": self.status,
-            "address": self.address,
-            "txId": self.tx_id,
-            "applyTime": format_utc(self.apply_time),
-            "network": self.network,
-            "transferType": 0,
-            "info": "",
-            "confirmNo": 12,
-            "walletType": 0,
-            "txKey": ""
-        });
-        if let Some(obj) = v.as_object_mut() {
-            if let Some(w) = &self.withdraw_order_id {
-                obj.insert("withdrawOrderId".into(), json!(w));
-            }
-            if let Some(c) = self.complete_time {
-                obj.insert("completeTime".into(), json!(format_utc(c)));
-            }
+    pub fn to_json(&self) -> J {
+        let mut fields = vec![
+            ("id", J::Val(self.id.clone().into())),
+            ("amount", J::Val(fmt8(self.amount).into())),
+            (
+                "transactionFee",
+                J::Val(self.transaction_fee.normalize().to_string().into()),
+            ),
+            ("coin", J::Val(self.coin.clone().into())),
+            ("status", J::Val(self.status.into())),
+            ("address", J::Val(self.address.clone().into())),
+            ("txId", J::Val(self.tx_id.clone().into())),
+            ("applyTime", J::Val(format_utc(self.apply_time).into())),
+            ("network", J::Val(self.network.clone().into())),
+            ("transferType", J::Val(0.into())),
+        ];
+        // "will not be returned if there's no withdrawOrderId for this withdraw"
+        if let Some(w) = &self.withdraw_order_id {
+            fields.push(("withdrawOrderId", J::Val(w.clone().into())));
         }
-        v
+        fields.extend([
+            ("info", J::Val("".into())),
+            ("confirmNo", J::Val(12.into())),
+            ("walletType", J::Val(0.into())),
+            ("txKey", J::Val("".into())),
+        ]);
+        if let Some(c) = self.complete_time {
+            fields.push(("completeTime", J::Val(format_utc(c).into())));
+        }
+        J::Obj(fields)
     }
 }
 
@@ -568,21 +573,21 @@ impl Exchange {
     }
 
     /// The shape of `account.json`.
-    pub fn account_json(&self, omit_zero: bool) -> Value {
+    pub fn account_json(&self, omit_zero: bool) -> J {
         let maker_bp = (self.fees.maker * Decimal::new(10_000, 0)).round();
         let taker_bp = (self.fees.taker * Decimal::new(10_000, 0)).round();
-        let balances: Vec<Value> = self
+        let balances: Vec<J> = self
             .balances
             .iter()
             .filter(|(_, b)| !(omit_zero && b.free.is_zero() && b.locked.is_zero()))
-            .map(|(a, b)| json!({"asset": a, "free": fmt8(b.free), "locked": fmt8(b.locked)}))
+            .map(|(a, b)| obj! {"asset": a, "free": fmt8(b.free), "locked": fmt8(b.locked)})
             .collect();
-        json!({
+        obj! {
             "makerCommission": maker_bp.to_string().parse::<i64>().unwrap_or(0),
             "takerCommission": taker_bp.to_string().parse::<i64>().unwrap_or(0),
-            "buyerCommission": 0,
-            "sellerCommission": 0,
-            "commissionRates": {
+            "buyerCommission": 0i64,
+            "sellerCommission": 0i64,
+            "commissionRates": obj! {
                 "maker": fmt8(self.fees.maker),
                 "taker": fmt8(self.fees.taker),
                 "buyer": fmt8(Decimal::ZERO),
@@ -597,34 +602,35 @@ impl Exchange {
             "updateTime": self.update_time,
             "accountType": "SPOT",
             "balances": balances,
-            "permissions": ["SPOT"],
+            "permissions": vec![J::Val("SPOT".into())],
             "uid": self.uid
-        })
+        }
     }
 
     /// One symbol as in `exchangeInfo-excerpt.json`.
-    pub fn symbol_info_json(sym: &Symbol) -> Value {
-        let mut filters = Vec::new();
+    pub fn symbol_info_json(sym: &Symbol) -> J {
+        let mut filters: Vec<J> = Vec::new();
         if let Some(p) = &sym.filters.price_filter {
-            filters.push(json!({"filterType": "PRICE_FILTER", "minPrice": fmt8(p.min_price), "maxPrice": fmt8(p.max_price), "tickSize": fmt8(p.tick_size)}));
+            filters.push(obj! {"filterType": "PRICE_FILTER", "minPrice": fmt8(p.min_price), "maxPrice": fmt8(p.max_price), "tickSize": fmt8(p.tick_size)});
         }
         if let Some(l) = &sym.filters.lot_size {
-            filters.push(json!({"filterType": "LOT_SIZE", "minQty": fmt8(l.min_qty), "maxQty": fmt8(l.max_qty), "stepSize": fmt8(l.step_size)}));
+            filters.push(obj! {"filterType": "LOT_SIZE", "minQty": fmt8(l.min_qty), "maxQty": fmt8(l.max_qty), "stepSize": fmt8(l.step_size)});
         }
         if let Some(n) = &sym.filters.notional {
-            filters.push(json!({"filterType": "NOTIONAL", "minNotional": fmt8(n.min_notional), "applyMinToMarket": n.apply_min_to_market, "maxNotional": fmt8(n.max_notional), "applyMaxToMarket": n.apply_max_to_market, "avgPriceMins": n.avg_price_mins}));
+            filters.push(obj! {"filterType": "NOTIONAL", "minNotional": fmt8(n.min_notional), "applyMinToMarket": n.apply_min_to_market, "maxNotional": fmt8(n.max_notional), "applyMaxToMarket": n.apply_max_to_market, "avgPriceMins": n.avg_price_mins});
         }
-        json!({
-            "symbol": sym.symbol,
-            "status": sym.status,
-            "baseAsset": sym.base,
+        let strs = |v: &[&str]| J::Arr(v.iter().map(|s| J::Val((*s).into())).collect());
+        obj! {
+            "symbol": &sym.symbol,
+            "status": &sym.status,
+            "baseAsset": &sym.base,
             "baseAssetPrecision": sym.base_precision,
-            "quoteAsset": sym.quote,
+            "quoteAsset": &sym.quote,
             "quotePrecision": sym.quote_precision,
             "quoteAssetPrecision": sym.quote_precision,
             "baseCommissionPrecision": sym.base_precision,
             "quoteCommissionPrecision": sym.quote_precision,
-            "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"],
+            "orderTypes": strs(&["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"]),
             "icebergAllowed": true,
             "ocoAllowed": true,
             "otoAllowed": true,
@@ -637,10 +643,10 @@ impl Exchange {
             "isSpotTradingAllowed": true,
             "isMarginTradingAllowed": false,
             "filters": filters,
-            "permissions": [],
-            "permissionSets": [["SPOT"]],
+            "permissions": Vec::<J>::new(),
+            "permissionSets": vec![strs(&["SPOT"])],
             "defaultSelfTradePreventionMode": "NONE",
-            "allowedSelfTradePreventionModes": ["NONE"]
-        })
+            "allowedSelfTradePreventionModes": strs(&["NONE"])
+        }
     }
 }

@@ -179,6 +179,13 @@ impl Limiter {
         Verdict::Allowed { used: st.used }
     }
 
+    /// Gives weight back (successful order placement/cancel costs 0 since
+    /// 2026-04-02, FACTS.md §4.1).
+    pub fn refund(&mut self, ip: IpAddr, weight: u64, now: i64) {
+        let st = self.ip_state(ip, now);
+        st.used = st.used.saturating_sub(weight);
+    }
+
     /// The weight `ip` has used in the current window.
     pub fn used(&mut self, ip: IpAddr, now: i64) -> u64 {
         self.ip_state(ip, now).used

@@ -58,3 +58,18 @@ fn binary_announces_its_url_writes_the_port_file_and_exits_on_sigterm() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn dropping_a_running_sim_stops_it() {
+    let sim = binance_sim::spawn(binance_sim::SimConfig::default())
+        .await
+        .unwrap();
+    let addr = sim.addr;
+    assert!(tokio::net::TcpStream::connect(addr).await.is_ok());
+    drop(sim);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after drop");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

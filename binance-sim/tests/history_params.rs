@@ -412,3 +412,92 @@ async fn responses_have_the_official_field_names() {
     assert_eq!(keys(&order), keys(&official("order.json")));
     sim.shutdown().await;
 }
+
+/// Keys of the outermost object (first object of an array) in text order.
+fn top_keys(text: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let (mut depth, mut in_str, mut esc) = (0, false, false);
+    let mut cur = String::new();
+    let target = if text.trim_start().starts_with('[') {
+        2
+    } else {
+        1
+    };
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &ch) in chars.iter().enumerate() {
+        if in_str {
+            if esc {
+                esc = false;
+            } else if ch == '\\' {
+                esc = true;
+            } else if ch == '"' {
+                in_str = false;
+                let next = chars[i + 1..].iter().find(|c| !c.is_whitespace());
+                if depth == target && next == Some(&':') {
+                    keys.push(cur.clone());
+                }
+            } else {
+                cur.push(ch);
+            }
+            continue;
+        }
+        match ch {
+            '"' => {
+                in_str = true;
+                cur.clear();
+            }
+            '{' | '[' => depth += 1,
+            '}' | ']' => {
+                depth -= 1;
+                if depth < target && !keys.is_empty() {
+                    return keys;
+                }
+            }
+            _ => {}
+        }
+    }
+    keys
+}
+
+#[tokio::test]
+async fn responses_keep_the_official_field_order() {
+    let (sim, c) = start("demo.json", 6000).await;
+    let official = |name: &str| std::fs::read_to_string(shared_binance_dir().join(name)).unwrap();
+    let order = c
+        .signed(
+            "GET",
+            "/api/v3/order",
+            &[
+                ("symbol", "ETHUSDT"),
+                ("origClientOrderId", "bot-ethusdt-dca-0042"),
+            ],
+        )
+        .await;
+    assert_eq!(top_keys(&order.text), top_keys(&official("order.json")));
+    let acct = c.signed("GET", "/api/v3/account", &[]).await;
+    assert_eq!(top_keys(&acct.text), top_keys(&official("account.json")));
+    let t = c
+        .signed(
+            "GET",
+            "/api/v3/myTrades",
+            &[("symbol", "BTCUSDT"), ("limit", "1")],
+        )
+        .await;
+    assert_eq!(top_keys(&t.text), top_keys(&official("myTrades.json")));
+    let d = c
+        .signed("GET", "/sapi/v1/capital/deposit/hisrec", &[])
+        .await;
+    assert_eq!(
+        top_keys(&d.text),
+        top_keys(&official("deposit-hisrec.json"))
+    );
+    let w = c
+        .signed("GET", "/sapi/v1/capital/withdraw/history", &[])
+        .await;
+    assert_eq!(
+        top_keys(&w.text),
+        top_keys(&official("withdraw-history.json"))
+    );
+    assert_eq!(top_keys(&order.text)[0], "symbol");
+    sim.shutdown().await;
+}

@@ -203,3 +203,36 @@ async fn limit_and_window_are_controllable() {
     assert_eq!(r.json()["rateLimits"][0]["limit"], json!(21));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn successful_orders_cost_no_weight_but_rejected_ones_cost_one() {
+    let (sim, c) = start("minimal.json", 6000).await;
+    align_minute(&c).await;
+    let r = c
+        .signed_body(
+            "POST",
+            "/api/v3/order",
+            &[
+                ("symbol", "BTCUSDT"),
+                ("side", "BUY"),
+                ("type", "MARKET"),
+                ("quantity", "0.001"),
+            ],
+        )
+        .await;
+    assert_eq!((r.status, r.weight()), (200, 0), "{}", r.text);
+    let r = c
+        .signed_body(
+            "POST",
+            "/api/v3/order",
+            &[
+                ("symbol", "BTCUSDT"),
+                ("side", "BUY"),
+                ("type", "MARKET"),
+                ("quantity", "1"),
+            ],
+        )
+        .await;
+    assert_eq!((r.code(), r.weight()), (-2010, 1));
+    sim.shutdown().await;
+}

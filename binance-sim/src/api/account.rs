@@ -2,9 +2,9 @@
 
 use super::{ApiResult, Call};
 use crate::errors::ApiError;
+use crate::json::J;
 use crate::lock;
 use crate::state::Order;
-use serde_json::Value;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -19,7 +19,7 @@ pub fn open_orders(call: &Call) -> ApiResult {
     if let Some(s) = symbol {
         ex.symbol(s).ok_or_else(ApiError::bad_symbol)?;
     }
-    Ok(Value::Array(
+    Ok(J::Arr(
         ex.orders
             .values()
             .filter(|o| o.is_open() && symbol.is_none_or(|s| o.symbol == s))
@@ -71,7 +71,7 @@ pub fn all_orders(call: &Call) -> ApiResult {
         .filter(|o| end.is_none_or(|e| o.time <= e))
         .collect();
     let from_start = order_id.is_some() || start.is_some();
-    Ok(Value::Array(
+    Ok(J::Arr(
         page(items, from_start, limit)
             .into_iter()
             .map(Order::to_json)
@@ -150,7 +150,7 @@ pub fn my_trades(call: &Call) -> ApiResult {
         .filter(|t| end.is_none_or(|e| t.time <= e))
         .collect();
     let from_start = from_id.is_some() || start.is_some() || order_id.is_some();
-    Ok(Value::Array(
+    Ok(J::Arr(
         page(items, from_start, limit)
             .into_iter()
             .map(|t| t.to_json())

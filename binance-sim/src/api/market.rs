@@ -2,10 +2,12 @@
 
 use super::{ApiResult, Call};
 use crate::errors::ApiError;
+use crate::json::J;
 use crate::lock;
+use crate::obj;
 use crate::state::{fmt8, Exchange};
 use rust_decimal::Decimal;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// `symbols` is a JSON array in the query: `["BTCUSDT","ETHUSDT"]`.
 fn parse_symbols(raw: &str) -> Result<Vec<String>, ApiError> {
@@ -46,38 +48,39 @@ pub fn exchange_info(call: &Call) -> ApiResult {
     let ex = lock(&call.shared.exchange);
     let names = select(&ex, call)?;
     let limit = lock(&call.shared.limiter).limit;
-    let symbols: Vec<Value> = names
+    let symbols: Vec<J> = names
         .iter()
         .filter_map(|n| ex.symbol(n))
         .map(Exchange::symbol_info_json)
         .collect();
-    Ok(json!({
+    let rate = |t: &str, i: &str, n: i64, l: u64| obj! {"rateLimitType": t, "interval": i, "intervalNum": n, "limit": l};
+    Ok(obj! {
         "timezone": "UTC",
         "serverTime": call.now,
-        "rateLimits": [
-            {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": limit},
-            {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
-            {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
-            {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 300000}
+        "rateLimits": vec![
+            rate("REQUEST_WEIGHT", "MINUTE", 1, limit),
+            rate("ORDERS", "SECOND", 10, 100),
+            rate("ORDERS", "DAY", 1, 200_000),
+            rate("RAW_REQUESTS", "MINUTE", 5, 300_000)
         ],
-        "exchangeFilters": [],
+        "exchangeFilters": Vec::<J>::new(),
         "symbols": symbols
-    }))
+    })
 }
 
 pub fn ticker_price(call: &Call) -> ApiResult {
     let ex = lock(&call.shared.exchange);
     let single = call.params.has("symbol");
     let names = select(&ex, call)?;
-    let items: Vec<Value> = names
+    let items: Vec<J> = names
         .iter()
         .filter_map(|n| ex.symbol(n))
-        .map(|s| json!({"symbol": s.symbol, "price": fmt8(s.price)}))
+        .map(|s| obj! {"symbol": &s.symbol, "price": fmt8(s.price)})
         .collect();
     if single {
-        Ok(items.into_iter().next().unwrap_or(Value::Null))
+        Ok(items.into_iter().next().unwrap_or(J::Obj(vec![])))
     } else {
-        Ok(Value::Array(items))
+        Ok(J::Arr(items))
     }
 }
 
@@ -114,7 +117,7 @@ pub fn klines(call: &Call) -> ApiResult {
     let ex = lock(&call.shared.exchange);
     let sym = ex.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
     let Some(first) = sym.history.first().map(|(t, _)| *t) else {
-        return Ok(json!([]));
+        return Ok(J::Arr(vec![]));
     };
     let align = |t: i64| t.div_euclid(step) * step;
     let last_open = align(end.unwrap_or(call.now).min(call.now));
@@ -169,7 +172,7 @@ pub fn klines(call: &Call) -> ApiResult {
             .filter(|t| t.is_buyer)
             .map(|t| t.quote_qty)
             .sum();
-        out.push(json!([
+        out.push(J::Val(json!([
             open_time,
             fmt8(o),
             fmt8(h),
@@ -182,7 +185,7 @@ pub fn klines(call: &Call) -> ApiResult {
             fmt8(buy_vol),
             fmt8(buy_qvol),
             "0"
-        ]));
+        ])));
     }
-    Ok(Value::Array(out))
+    Ok(J::Arr(out))
 }

@@ -14,6 +14,7 @@ pub mod trade;
 
 use crate::errors::ApiError;
 use crate::faults::{FaultKind, FaultSpec};
+use crate::json::J;
 use crate::params::Params;
 use crate::server::ConnCtx;
 use crate::weights::{self, Pool, Verdict};
@@ -22,12 +23,12 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use serde::Serialize;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 /// What an endpoint returns: JSON, or a documented error.
-pub type ApiResult = Result<Value, ApiError>;
+pub type ApiResult = Result<J, ApiError>;
 
 /// A request as the endpoints see it.
 pub struct Call<'a> {
@@ -37,8 +38,9 @@ pub struct Call<'a> {
     pub api_key: Option<String>,
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
+fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let text = serde_json::to_string(body).unwrap_or_default();
+    let mut r = (status, text).into_response();
     r.headers_mut().insert(
         "content-type",
         HeaderValue::from_static("application/json;charset=UTF-8"),
@@ -212,9 +214,17 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
             }
         }
     };
-    // The header reports the weight at answer time (it may have grown).
+    // Successful order placements and cancels cost 0 weight since
+    // 2026-04-02; the request was charged its documented 1 up front (a
+    // rejected order still costs it).
+    let is_order_write = path == "/api/v3/order" && method != Method::GET;
+    if is_order_write && result.is_ok() {
+        lock(&shared.limiter).refund(ip, weight, now);
+        count_weight_refund(&shared, &path, api_key.as_deref(), weight);
+    }
+    // The header reports the weight at answer time.
     if pool == Pool::Api {
-        header.1 = lock(&shared.limiter).used(ip, now).max(header.1);
+        header.1 = lock(&shared.limiter).used(ip, now);
     }
     let mut response = match result {
         Ok(v) => match late_fault {
@@ -224,6 +234,7 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
         Err(e) => error_response(&e),
     };
     set_header(&mut response, header.0, header.1);
+    tracing::info!(%method, %path, status = response.status().as_u16(), weight, used = header.1, "request");
     response
 }
 
@@ -235,10 +246,20 @@ fn count_weight(shared: &Shared, path: &str, key: Option<&str>, weight: u64) {
     }
 }
 
+fn count_weight_refund(shared: &Shared, path: &str, key: Option<&str>, weight: u64) {
+    let mut c = lock(&shared.counters);
+    if let Some(e) = c.by_path.get_mut(path) {
+        e.weight = e.weight.saturating_sub(weight);
+    }
+    if let Some(e) = key.and_then(|k| c.by_key.get_mut(k)) {
+        e.weight = e.weight.saturating_sub(weight);
+    }
+}
+
 fn route(method: &Method, path: &str, call: &Call) -> ApiResult {
     match (method.as_str(), path) {
-        ("GET", "/api/v3/ping") => Ok(serde_json::json!({})),
-        ("GET", "/api/v3/time") => Ok(serde_json::json!({"serverTime": call.now})),
+        ("GET", "/api/v3/ping") => Ok(J::Obj(vec![])),
+        ("GET", "/api/v3/time") => Ok(crate::obj! {"serverTime": call.now}),
         ("GET", "/api/v3/exchangeInfo") => market::exchange_info(call),
         ("GET", "/api/v3/ticker/price") => market::ticker_price(call),
         ("GET", "/api/v3/klines") => market::klines(call),
@@ -323,8 +344,8 @@ async fn early_fault(
 /// Corrupts a successful body: `malformed_json` breaks the syntax,
 /// `truncated_json` cuts the body in half (with a matching Content-Length,
 /// so the HTTP framing is fine and only the JSON is broken).
-fn corrupt(f: &FaultSpec, v: &Value) -> Response {
-    let text = v.to_string();
+fn corrupt(f: &FaultSpec, v: &J) -> Response {
+    let text = serde_json::to_string(v).unwrap_or_default();
     let body = match f.kind {
         FaultKind::TruncatedJson => {
             let mut cut = (text.len() / 2).max(1);

@@ -3,8 +3,9 @@
 
 use super::{ApiResult, Call};
 use crate::errors::ApiError;
+use crate::json::J;
 use crate::lock;
-use serde_json::{json, Value};
+use crate::obj;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -41,7 +42,7 @@ pub fn deposits(call: &Call) -> ApiResult {
         .filter(|d| status.is_none_or(|s| d.status == s))
         .collect();
     items.sort_by_key(|d| std::cmp::Reverse(d.insert_time));
-    Ok(Value::Array(
+    Ok(J::Arr(
         items
             .into_iter()
             .skip(offset)
@@ -67,7 +68,7 @@ pub fn withdrawals(call: &Call) -> ApiResult {
         .filter(|w| wid.is_none_or(|id| w.withdraw_order_id.as_deref() == Some(id)))
         .collect();
     items.sort_by_key(|w| std::cmp::Reverse(w.apply_time));
-    Ok(Value::Array(
+    Ok(J::Arr(
         items
             .into_iter()
             .skip(offset)
@@ -85,7 +86,7 @@ pub fn api_restrictions(call: &Call) -> ApiResult {
         .and_then(|k| ex.key(k))
         .ok_or_else(ApiError::rejected_key)?;
     let r = &key.restrictions;
-    Ok(json!({
+    Ok(obj! {
         "ipRestrict": r.ip_restrict,
         "createTime": key.create_time,
         "enableReading": r.enable_reading,
@@ -99,5 +100,5 @@ pub fn api_restrictions(call: &Call) -> ApiResult {
         "enableFixReadOnly": r.enable_fix_read_only,
         "enableSpotAndMarginTrading": r.enable_spot_and_margin_trading,
         "enablePortfolioMarginTrading": r.enable_portfolio_margin_trading
-    }))
+    })
 }

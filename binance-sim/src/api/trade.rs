@@ -2,50 +2,45 @@
 
 use super::{ApiResult, Call};
 use crate::errors::ApiError;
+use crate::json::J;
 use crate::lock;
 use crate::matching::NewOrder;
+use crate::obj;
 use crate::state::{fmt8, Exchange, Order, Side, Trade};
-use serde_json::{json, Value};
 
 /// The FULL response of a new order (also used by the control API).
-pub fn full_response(order: &Order, fills: &[Trade], transact_time: i64) -> Value {
-    json!({
-        "symbol": order.symbol,
+pub fn full_response(order: &Order, fills: &[Trade], transact_time: i64) -> J {
+    obj! {
+        "symbol": &order.symbol,
         "orderId": order.order_id,
-        "orderListId": -1,
-        "clientOrderId": order.client_order_id,
+        "orderListId": -1i64,
+        "clientOrderId": &order.client_order_id,
         "transactTime": transact_time,
         "price": fmt8(order.price),
         "origQty": fmt8(order.orig_qty),
         "executedQty": fmt8(order.executed_qty),
         "origQuoteOrderQty": fmt8(order.orig_quote_order_qty),
         "cummulativeQuoteQty": fmt8(order.cummulative_quote_qty),
-        "status": order.status,
-        "timeInForce": order.time_in_force,
-        "type": order.order_type,
+        "status": &order.status,
+        "timeInForce": &order.time_in_force,
+        "type": &order.order_type,
         "side": order.side.as_str(),
         "workingTime": order.time,
         "fills": fills.iter().map(Trade::to_fill_json).collect::<Vec<_>>(),
         "selfTradePreventionMode": "NONE"
-    })
+    }
 }
 
-fn respond(order: &Order, fills: &[Trade], now: i64, resp_type: &str) -> Value {
+fn respond(order: &Order, fills: &[Trade], now: i64, resp_type: &str) -> J {
     match resp_type {
-        "ACK" => json!({
-            "symbol": order.symbol,
+        "ACK" => obj! {
+            "symbol": &order.symbol,
             "orderId": order.order_id,
-            "orderListId": -1,
-            "clientOrderId": order.client_order_id,
+            "orderListId": -1i64,
+            "clientOrderId": &order.client_order_id,
             "transactTime": now
-        }),
-        "RESULT" => {
-            let mut v = full_response(order, fills, now);
-            if let Some(o) = v.as_object_mut() {
-                o.remove("fills");
-            }
-            v
-        }
+        },
+        "RESULT" => full_response(order, fills, now).without("fills"),
         _ => full_response(order, fills, now),
     }
 }
@@ -114,11 +109,11 @@ pub fn cancel_order(call: &Call) -> ApiResult {
         .str("newClientOrderId")
         .map(str::to_string)
         .unwrap_or_else(|| format!("cancel{}", o.order_id));
-    Ok(json!({
-        "symbol": o.symbol,
-        "origClientOrderId": o.client_order_id,
+    Ok(obj! {
+        "symbol": &o.symbol,
+        "origClientOrderId": &o.client_order_id,
         "orderId": o.order_id,
-        "orderListId": -1,
+        "orderListId": -1i64,
         "clientOrderId": new_cid,
         "transactTime": call.now,
         "price": fmt8(o.price),
@@ -126,10 +121,10 @@ pub fn cancel_order(call: &Call) -> ApiResult {
         "executedQty": fmt8(o.executed_qty),
         "origQuoteOrderQty": fmt8(o.orig_quote_order_qty),
         "cummulativeQuoteQty": fmt8(o.cummulative_quote_qty),
-        "status": o.status,
-        "timeInForce": o.time_in_force,
-        "type": o.order_type,
+        "status": &o.status,
+        "timeInForce": &o.time_in_force,
+        "type": &o.order_type,
         "side": o.side.as_str(),
         "selfTradePreventionMode": "NONE"
-    }))
+    })
 }
