@@ -12,16 +12,16 @@ echo "== building (first time: a few minutes)"
 cargo build --quiet --workspace --bins --examples
 
 SIM_PID=""
+export MINISTACK_STATE_DIR="$RUN/ministack" MINISTACK_SERVICES=dynamodb
 cleanup() {
-  [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
-  scripts/ministack.sh stop "$RUN" >/dev/null 2>&1 || true
+  if [ -n "$SIM_PID" ]; then kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; fi
+  scripts/ministack.sh stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
 echo "== starting the AWS emulator (ministack) on 127.0.0.1"
-scripts/ministack.sh start "$RUN"
-# shellcheck disable=SC1091
-source "$RUN/aws.env"
+scripts/ministack.sh start
+eval "$(scripts/ministack.sh env)"
 
 echo "== starting the Binance simulator with the demo scenario"
 target/debug/binance-sim --port 0 --scenario binance-sim/scenarios/demo.json \
@@ -37,6 +37,17 @@ export RUST_LOG=${RUST_LOG:-warn}
 echo "== creating the table from infra/table.json and seeding the bot's (diverged) records"
 target/debug/examples/local_stack create-table
 target/debug/examples/local_stack seed demo/bot-records.json
+
+SIM="$BINANCE_BASE_URL/__sim"
+echo
+echo "== while the bot is down, the owner acts on Binance by hand:"
+echo "   the bot's ETH order fills, BTC is sold by hand, SOL's price moves"
+curl -fsS -X POST "$SIM/orders/fill" -H 'content-type: application/json' \
+  -d '{"symbol":"ETHUSDT","orderId":19283000192}' >/dev/null
+curl -fsS -X POST "$SIM/trades" -H 'content-type: application/json' \
+  -d '{"symbol":"BTCUSDT","side":"SELL","quantity":"0.02042"}' >/dev/null
+curl -fsS -X POST "$SIM/prices" -H 'content-type: application/json' \
+  -d '{"symbol":"SOLUSDT","price":"187.40"}' >/dev/null
 
 echo
 echo "== first sync (emergency: every symbol, 30-day lookback)"

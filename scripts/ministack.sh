@@ -18,7 +18,8 @@ LOG_FILE="$STATE_DIR/log"
 
 find_bin() {
   if [[ -n "${MINISTACK_BIN:-}" ]]; then echo "$MINISTACK_BIN"; return; fi
-  if [[ -x /work/main/.venv/bin/ministack ]]; then echo /work/main/.venv/bin/ministack; return; fi
+  local venv; venv="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.venv/bin/ministack"
+  if [[ -x "$venv" ]]; then echo "$venv"; return; fi
   command -v ministack || { echo "ministack not found (set MINISTACK_BIN)" >&2; exit 1; }
 }
 

@@ -8,7 +8,7 @@ pub mod item;
 pub mod table;
 mod tx;
 
-use crate::domain::{AccountId, Correction, Millis, Records, SyncState};
+use crate::domain::{AccountId, Correction, Millis, Record, Records, SyncState};
 use crate::store::keys::{self, entity};
 use crate::store::{ApplyOutcome, AuditEntry, LeaseOutcome, Store, StoreError};
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -44,6 +44,44 @@ impl DynamoStore {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Write a record the way the bot does (the contract in `docs/data-model.md`): read
+    /// the current version, put the record at version + 1, conditional on that version
+    /// (or on absence). Used by the demo's seeding and by tests that race a bot writer
+    /// against the sync; the sync itself never calls it. Returns the record as written.
+    pub async fn put_bot_record(&self, account: &AccountId, mut record: Record) -> Result<Record, StoreError> {
+        let pk = keys::pk(account);
+        let sk = keys::record_sk(&record);
+        let current = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.clone()))
+            .key("sk", AttributeValue::S(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        let read_version = match current.item() {
+            Some(item) => Some(item::ItemReader::new(item).int::<u64>("version")?),
+            None => None,
+        };
+        keys::set_record_version(&mut record, read_version.map_or(1, |v| v + 1));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item::encode_record(&pk, &record)?.item));
+        let put = match read_version {
+            Some(v) => put
+                .condition_expression("#v = :v")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":v", AttributeValue::N(v.to_string())),
+            None => put.condition_expression("attribute_not_exists(pk)"),
+        };
+        put.send().await.map_err(|e| sdk_error("PutItem", e))?;
+        Ok(record)
     }
 
     /// Every item of the partition whose sort key is in [from, to] (or begins with `from`
