@@ -31,6 +31,16 @@ use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
 /// The symbol a holding of `base` is valued against: first configured quote with a symbol.
+
+/// Entry prices are stored to 8 decimal places (Binance's price precision): the
+/// average-cost division is exact only to 28 digits, and a record that shows
+/// `173.42902135696373593183664719` helps nobody. P&L keeps full precision internally.
+const ENTRY_PRICE_DP: u32 = 8;
+
+fn entry_of(basis: &pnl::CostBasis) -> Decimal {
+    basis.avg_cost.round_dp(ENTRY_PRICE_DP)
+}
+
 pub fn position_symbol<'a>(
     base: &Asset,
     symbols: &'a std::collections::BTreeMap<Symbol, SymbolInfo>,
@@ -163,7 +173,7 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
                 let existing = records.positions.get(&symbol);
                 let expect = expect_of(existing.map(|p| p.version));
                 let (entry_price, opened_at) = if basis.qty > Decimal::ZERO {
-                    (basis.avg_cost, basis.open_since.unwrap_or(input.now))
+                    (entry_of(&basis), basis.open_since.unwrap_or(input.now))
                 } else {
                     (price.unwrap_or(Decimal::ZERO), input.now)
                 };
@@ -258,7 +268,7 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
                     .values()
                     .any(|t| t.symbol == symbol && t.side == Side::Buy);
                 let entry_price = if new_buys && basis.qty > Decimal::ZERO {
-                    basis.avg_cost
+                    entry_of(&basis)
                 } else {
                     db.entry_price
                 };
