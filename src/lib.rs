@@ -18,9 +18,15 @@
 //!                the Lambda handler and the CLI.
 //! - [`report`]   the `SyncReport` every run returns.
 
+pub mod alerts;
+pub mod config;
 pub mod core;
 pub mod domain;
 pub mod exchange;
+pub mod lambda;
+pub mod metrics;
 pub mod report;
+pub mod secrets;
 pub mod service;
 pub mod store;
+pub mod telemetry;

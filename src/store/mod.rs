@@ -14,7 +14,10 @@ use std::future::Future;
 pub enum LeaseOutcome {
     Acquired,
     /// Another run holds it until `expires_at`.
-    Held { owner: String, expires_at: Millis },
+    Held {
+        owner: String,
+        expires_at: Millis,
+    },
 }
 
 /// Why one correction was not written.
@@ -69,7 +72,10 @@ impl StoreError {
 /// The bot's records for one account.
 pub trait Store: Send + Sync {
     /// Every record of the account (one partition).
-    fn load(&self, account: &AccountId) -> impl Future<Output = Result<(Records, f64), StoreError>> + Send;
+    fn load(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<(Records, f64), StoreError>> + Send;
 
     /// Take the run lease until `expires_at`. A lease held by another owner is taken over
     /// only once it has expired.
