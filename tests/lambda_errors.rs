@@ -75,3 +75,45 @@ fn config_error_message_names_the_variable() {
     let json = serde_json::to_value(&d).unwrap();
     assert_eq!(json["errorType"], "ConfigError");
 }
+
+#[tokio::test]
+async fn bad_payload_is_rejected_before_any_io() {
+    use binance_account_sync::config::Config;
+    use binance_account_sync::lambda::wiring::pending::{PendingExchange, PendingStore};
+    use binance_account_sync::lambda::{App, InvocationContext};
+    let vars = [
+        ("SYNC_ACCOUNT_ID", "main"),
+        ("SYNC_TABLE_NAME", "records"),
+        ("BINANCE_SECRET_ID", "s"),
+    ];
+    let config = Config::from_lookup(|k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .unwrap();
+    // Both adapters fail every call, and the service would panic if reached: the payload
+    // error must come first.
+    let app = App::new(
+        config,
+        PendingExchange {
+            base_url: "http://unused".into(),
+        },
+        PendingStore {
+            table: "records".into(),
+        },
+        None,
+        "fn",
+    );
+    let ctx = InvocationContext {
+        request_id: "req-1".into(),
+        deadline_ms: Some(1_790_000_000_000),
+    };
+    for payload in [
+        serde_json::json!({"mode": "weekly"}),
+        serde_json::json!({"mode": "emergency", "lookback_days": 9999}),
+    ] {
+        let err = app.handle(payload, &ctx).await.unwrap_err();
+        assert_eq!(err.kind(), "PayloadError");
+    }
+}
