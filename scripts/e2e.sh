@@ -49,8 +49,8 @@ else
   ZIP=$TARGET/lambda/binance-account-sync/bootstrap.zip
 fi
 [[ -s "$ZIP" ]] || { echo "no Lambda zip at $ZIP" >&2; exit 1; }
-cargo build --release --quiet -p binance-sim
-SIM_BIN=$TARGET/release/binance-sim
+cargo build --quiet -p binance-sim
+SIM_BIN=$TARGET/debug/binance-sim
 
 echo "== starting ministack"
 MINISTACK_STATE_DIR="$RUN/ministack" \
