@@ -12,7 +12,8 @@
 #      corrections, a bad payload answered with errorType PayloadError
 #   5. stop everything it started, by PID (trap EXIT)
 #
-# Environment: E2E_ZIP=path reuses a prebuilt bootstrap.zip; E2E_KEEP=1 leaves the run
+# Environment: E2E_ZIP=path reuses a prebuilt bootstrap.zip, E2E_SIM_BIN=path a prebuilt
+# binance-sim; E2E_KEEP=1 leaves the run
 # directory (.run/e2e) for inspection; E2E_TIMEOUT (s) bounds the wait for the schedule.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,8 +50,12 @@ else
   ZIP=$TARGET/lambda/binance-account-sync/bootstrap.zip
 fi
 [[ -s "$ZIP" ]] || { echo "no Lambda zip at $ZIP" >&2; exit 1; }
-cargo build --quiet -p binance-sim
-SIM_BIN=$TARGET/debug/binance-sim
+if [[ -n "${E2E_SIM_BIN:-}" ]]; then
+  SIM_BIN=$E2E_SIM_BIN
+else
+  cargo build --quiet -p binance-sim
+  SIM_BIN=$TARGET/debug/binance-sim
+fi
 
 echo "== starting ministack"
 MINISTACK_STATE_DIR="$RUN/ministack" \
@@ -59,7 +64,7 @@ MINISTACK_SERVICES="s3,dynamodb,lambda,cloudformation,iam,sts,sns,sqs,secretsman
 AWS_URL=$(cat "$RUN/ministack/url")
 
 echo "== starting binance-sim (demo scenario)"
-"$SIM_BIN" --port 0 --scenario binance-sim/scenarios/demo.json --port-file "$RUN/sim.port" \
+"$SIM_BIN" --port 0 --scenario "${E2E_SCENARIO:-binance-sim/scenarios/demo.json}" --port-file "$RUN/sim.port" \
   >"$RUN/sim.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 1 100); do [[ -s "$RUN/sim.port" ]] && break; sleep 0.1; done
