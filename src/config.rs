@@ -83,6 +83,10 @@ impl BaseUrl {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// As a parsed `url::Url` (`http://host:port/`).
+    pub fn to_url(&self) -> Result<url::Url, url::ParseError> {
+        url::Url::parse(&self.0)
+    }
 }
 
 impl fmt::Display for BaseUrl {

@@ -70,10 +70,14 @@ pub fn build_exchange(
     credentials: ConfiguredCredentials,
     http: reqwest::Client,
 ) -> Result<ExchangeImpl, HandlerError> {
+    // let base_url = config.binance.base_url.to_url().map_err(|e| HandlerError::Init {
+    //     kind: "ConfigError",
+    //     message: format!("BINANCE_BASE_URL: {e}"),
+    // })?;
     // let binance = crate::exchange::binance::BinanceConfig {
-    //     base_url: config.binance.base_url.as_str().to_owned(),
+    //     base_url,
     //     recv_window_ms: config.binance.recv_window.get(),
-    //     weight_budget: config.binance.weight_budget,
+    //     weight_budget: Some(config.binance.weight_budget),
     //     ..Default::default()
     // };
     // crate::exchange::binance::BinanceClient::new(binance, credentials, http)
