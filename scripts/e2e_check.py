@@ -11,6 +11,7 @@ import time
 
 import boto3
 from boto3.dynamodb.conditions import Key
+from botocore.config import Config
 
 ACCOUNT = "e2e"
 STACK = "bas-e2e"
@@ -137,7 +138,9 @@ def main():
 
     session = boto3.session.Session()
     cfn, s3, sm = session.client("cloudformation"), session.client("s3"), session.client("secretsmanager")
-    lam, logs = session.client("lambda"), session.client("logs")
+    # A synchronous invoke may take up to the function's timeout (300 s); no SDK retries.
+    lam = session.client("lambda", config=Config(read_timeout=310, retries={"max_attempts": 1}))
+    logs = session.client("logs")
     sns, sqs = session.client("sns"), session.client("sqs")
     ddb = session.resource("dynamodb")
 
