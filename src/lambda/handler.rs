@@ -169,13 +169,16 @@ impl<E: Exchange, S: Store> App<E, S> {
             invocation_id: Some(ctx.request_id.clone()),
         };
         let started = Instant::now();
-        let result = run_sync(
+        // Boxed: the service's future is deep (exchange + store adapters); keeping it on
+        // the heap keeps the handler's future small and its layout within rustc's query
+        // depth limit in the binary crate.
+        let result = Box::pin(run_sync(
             &self.exchange,
             &self.store,
             &self.config.rules,
             &self.config.run,
             &request,
-        )
+        ))
         .await;
         let now = now_ms();
         match result {
@@ -296,8 +299,8 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let (payload, context) = event.into_parts();
         let app = app.as_ref().map_err(HandlerError::replay)?;
-        app.handle(payload, &InvocationContext::from_lambda(&context))
-            .await
+        let ctx = InvocationContext::from_lambda(&context);
+        Box::pin(app.handle(payload, &ctx)).await
     }))
     .await
 }
