@@ -16,11 +16,18 @@ fn d(s: &str) -> Decimal {
 }
 
 fn snapshot(symbols: usize, fills_per_symbol: u64) -> ExchangeSnapshot {
-    let mut snap = ExchangeSnapshot { taken_at: 1_700_000_000_000, ..Default::default() };
+    let mut snap = ExchangeSnapshot {
+        taken_at: 1_700_000_000_000,
+        ..Default::default()
+    };
     let usdt = Asset::parse("USDT").expect("asset");
     snap.balances.insert(
         usdt.clone(),
-        Balance { asset: usdt.clone(), free: d("100000"), locked: Decimal::ZERO },
+        Balance {
+            asset: usdt.clone(),
+            free: d("100000"),
+            locked: Decimal::ZERO,
+        },
     );
     for i in 0..symbols {
         let base = Asset::parse(format!("C{i}")).expect("asset");
@@ -55,8 +62,21 @@ fn snapshot(symbols: usize, fills_per_symbol: u64) -> ExchangeSnapshot {
             })
             .collect();
         let held = Decimal::from(fills_per_symbol) * d("1.5") / Decimal::from(3);
-        snap.balances.insert(base.clone(), Balance { asset: base, free: held, locked: Decimal::ZERO });
-        snap.history.insert(symbol, SymbolHistory { fills, complete: true });
+        snap.balances.insert(
+            base.clone(),
+            Balance {
+                asset: base,
+                free: held,
+                locked: Decimal::ZERO,
+            },
+        );
+        snap.history.insert(
+            symbol,
+            SymbolHistory {
+                fills,
+                complete: true,
+            },
+        );
     }
     snap
 }
@@ -68,8 +88,16 @@ fn apply(records: &mut Records, plan: &Plan) {
             Record::Balance(r) => drop(records.balances.insert(r.asset.clone(), r.clone())),
             Record::Position(r) => drop(records.positions.insert(r.symbol.clone(), r.clone())),
             Record::Dust(r) => drop(records.dust.insert(r.asset.clone(), r.clone())),
-            Record::Order(r) => drop(records.orders.insert((r.symbol.clone(), r.order_id), r.clone())),
-            Record::Trade(r) => drop(records.trades.insert((r.symbol.clone(), r.trade_id), r.clone())),
+            Record::Order(r) => drop(
+                records
+                    .orders
+                    .insert((r.symbol.clone(), r.order_id), r.clone()),
+            ),
+            Record::Trade(r) => drop(
+                records
+                    .trades
+                    .insert((r.symbol.clone(), r.trade_id), r.clone()),
+            ),
             Record::Cursor(r) => drop(records.cursors.insert(r.symbol.clone(), r.clone())),
         }
     }
@@ -106,9 +134,19 @@ fn main() {
             now: 1_800_000_000_000,
         })
     };
-    let plan = time("first reconcile, 50 symbols x 2000 new fills", 5, || input(&records));
+    let plan = time("first reconcile, 50 symbols x 2000 new fills", 5, || {
+        input(&records)
+    });
     apply(&mut records, &plan);
     let second = time("second reconcile (converged)", 5, || input(&records));
-    println!("plan JSON size of the first run: {} KiB", serde_json::to_vec(&plan).map(|v| v.len() / 1024).unwrap_or(0));
-    assert!(second.corrections.is_empty(), "a converged account must need no corrections");
+    println!(
+        "plan JSON size of the first run: {} KiB",
+        serde_json::to_vec(&plan)
+            .map(|v| v.len() / 1024)
+            .unwrap_or(0)
+    );
+    assert!(
+        second.corrections.is_empty(),
+        "a converged account must need no corrections"
+    );
 }

@@ -6,7 +6,9 @@
 //! Talks to whatever `AWS_ENDPOINT_URL` points at (the emulator).
 
 use binance_account_sync::domain::{AccountId, Record};
-use binance_account_sync::store::dynamo::{create_table_from_definition, DynamoStore, TableOptions};
+use binance_account_sync::store::dynamo::{
+    create_table_from_definition, DynamoStore, TableOptions,
+};
 use std::process::ExitCode;
 
 #[derive(serde::Deserialize)]
@@ -16,22 +18,29 @@ struct SeedFile {
 }
 
 async fn run(args: &[String]) -> Result<(), String> {
-    let table = std::env::var("SYNC_TABLE_NAME").map_err(|_| "SYNC_TABLE_NAME is not set".to_owned())?;
+    let table =
+        std::env::var("SYNC_TABLE_NAME").map_err(|_| "SYNC_TABLE_NAME is not set".to_owned())?;
     let aws = aws_config::load_from_env().await;
     let client = aws_sdk_dynamodb::Client::new(&aws);
     match args.first().map(String::as_str) {
         Some("create-table") => {
-            let definition = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/infra/table.json"))
-                .map_err(|e| format!("infra/table.json: {e}"))?;
+            let definition =
+                std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/infra/table.json"))
+                    .map_err(|e| format!("infra/table.json: {e}"))?;
             let report = create_table_from_definition(
                 &client,
                 &table,
                 &definition,
-                TableOptions { deletion_protection: Some(false) },
+                TableOptions {
+                    deletion_protection: Some(false),
+                },
             )
             .await
             .map_err(|e| e.to_string())?;
-            println!("table {table} created ({} settings applied)", report.applied.len());
+            println!(
+                "table {table} created ({} settings applied)",
+                report.applied.len()
+            );
             Ok(())
         }
         Some("seed") => {
@@ -41,7 +50,10 @@ async fn run(args: &[String]) -> Result<(), String> {
             let account = AccountId::parse(seed.account).map_err(|e| e.to_string())?;
             let store = DynamoStore::new(client, table);
             for record in seed.records {
-                store.put_bot_record(&account, record).await.map_err(|e| e.to_string())?;
+                store
+                    .put_bot_record(&account, record)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
             println!("seeded the bot's records for account {account}");
             Ok(())

@@ -16,12 +16,25 @@
 //! - [`store`]    the store port (`Store`) and its DynamoDB and in-memory adapters.
 //! - [`service`]  the imperative shell: one function, [`service::run_sync`], used by both
 //!   the Lambda handler and the CLI.
-//! - [`report`]   the `SyncReport` every run returns.
+//! - [`report`]   the `SyncReport` every run returns; [`render`] shows it to a person.
+//! - [`lambda`]   the Lambda handler: payloads, the app built once per cold start.
+//! - [`config`]   typed configuration from environment variables.
+//! - [`secrets`]  the Secrets Manager credential source (cached, rotation-aware).
+//! - [`metrics`]  CloudWatch Embedded Metric Format documents on stdout.
+//! - [`alerts`]   SNS alerts: what to alert, de-duplication, the API-key security check.
+//! - [`telemetry`] structured logs.
 
+pub mod alerts;
+pub mod cli;
+pub mod config;
 pub mod core;
 pub mod domain;
 pub mod exchange;
+pub mod lambda;
+pub mod metrics;
 pub mod render;
 pub mod report;
+pub mod secrets;
 pub mod service;
 pub mod store;
+pub mod telemetry;

@@ -19,14 +19,22 @@ pub fn render_report(r: &SyncReport) -> String {
         r.account,
         r.exchange,
         r.mode.as_str(),
-        if r.dry_run { ", DRY RUN: nothing written" } else { "" },
+        if r.dry_run {
+            ", DRY RUN: nothing written"
+        } else {
+            ""
+        },
         outcome
     );
     if let Some(detail) = &r.outcome_detail {
         let _ = writeln!(out, "  {detail}");
     }
 
-    let _ = writeln!(out, "\nWhat was wrong ({} discrepancies):", r.discrepancies.len());
+    let _ = writeln!(
+        out,
+        "\nWhat was wrong ({} discrepancies):",
+        r.discrepancies.len()
+    );
     if r.discrepancies.is_empty() {
         let _ = writeln!(out, "  nothing beyond tolerance");
     }
@@ -48,7 +56,11 @@ pub fn render_report(r: &SyncReport) -> String {
         );
     }
 
-    let verb = if r.dry_run { "would be corrected" } else { "was corrected" };
+    let verb = if r.dry_run {
+        "would be corrected"
+    } else {
+        "was corrected"
+    };
     let _ = writeln!(out, "\nWhat {verb} ({} corrections):", r.correction_count());
     if r.counts.is_empty() {
         let _ = writeln!(out, "  nothing: the records agree with the exchange");
@@ -67,7 +79,11 @@ pub fn render_report(r: &SyncReport) -> String {
         }
     }
     if !r.conflicts.is_empty() {
-        let _ = writeln!(out, "\nWrite conflicts (a newer bot write won): {}", r.conflicts.len());
+        let _ = writeln!(
+            out,
+            "\nWrite conflicts (a newer bot write won): {}",
+            r.conflicts.len()
+        );
         for c in &r.conflicts {
             let _ = writeln!(out, "  {} ({:?})", c.key, c.resolution);
         }

@@ -19,9 +19,7 @@
 //! next run continues from the saved cursors.
 
 use crate::core::{self, Mode, ReconcileInput, RulesConfig};
-use crate::domain::{
-    AccountId, Asset, ExchangeSnapshot, Millis, Records, Symbol, SymbolHistory,
-};
+use crate::domain::{AccountId, Asset, ExchangeSnapshot, Millis, Records, Symbol, SymbolHistory};
 use crate::exchange::{Exchange, ExchangeError, FillsFrom};
 use crate::report::{Outcome, ReportedConflict, SyncReport};
 use crate::store::{LeaseOutcome, Store, StoreError};
@@ -111,7 +109,8 @@ struct Clock {
 
 impl Clock {
     fn out_of_time(&self) -> bool {
-        self.deadline.is_some_and(|d| now_ms() + self.margin_ms >= d)
+        self.deadline
+            .is_some_and(|d| now_ms() + self.margin_ms >= d)
     }
 }
 
@@ -177,7 +176,10 @@ pub async fn run_sync<E: Exchange, S: Store>(
         let expires_at = request
             .deadline
             .unwrap_or(started_at + settings.lease_duration.as_millis() as Millis);
-        match store.acquire_lease(&request.account, &run_id, started_at, expires_at).await? {
+        match store
+            .acquire_lease(&request.account, &run_id, started_at, expires_at)
+            .await?
+        {
             LeaseOutcome::Acquired => {}
             LeaseOutcome::Held { owner, expires_at } => {
                 report.outcome = Outcome::LeaseHeld;
@@ -188,12 +190,24 @@ pub async fn run_sync<E: Exchange, S: Store>(
         }
     }
 
-    let result = sync_with_lease(exchange, store, rules, request, &records, &clock, &run_id, &mut report).await;
+    let result = sync_with_lease(
+        exchange,
+        store,
+        rules,
+        request,
+        &records,
+        &clock,
+        &run_id,
+        &mut report,
+    )
+    .await;
     match result {
         Ok(state) => {
             if !request.dry_run {
                 let summary = report.summary_json();
-                store.finish_run(&request.account, &run_id, &state, &summary).await?;
+                store
+                    .finish_run(&request.account, &run_id, &state, &summary)
+                    .await?;
             }
             Ok(report.finish(exchange.usage()))
         }
@@ -204,7 +218,10 @@ pub async fn run_sync<E: Exchange, S: Store>(
                 state.last_attempt_at = Some(started_at);
                 state.last_error = Some(format!("{}: {e}", e.kind()));
                 let summary = serde_json::json!({"run_id": run_id, "error": e.kind()});
-                if let Err(release) = store.finish_run(&request.account, &run_id, &state, &summary).await {
+                if let Err(release) = store
+                    .finish_run(&request.account, &run_id, &state, &summary)
+                    .await
+                {
                     tracing::warn!(error = %release, "could not release the lease after a failed run");
                 }
             }
@@ -225,7 +242,8 @@ async fn sync_with_lease<E: Exchange, S: Store>(
     report: &mut SyncReport,
 ) -> Result<crate::domain::SyncState, SyncError> {
     let mut reading = Reading::default();
-    let (snapshot, scanned) = read_exchange(exchange, rules, request, records, clock, &mut reading).await?;
+    let (snapshot, scanned) =
+        read_exchange(exchange, rules, request, records, clock, &mut reading).await?;
     report.symbols_checked = snapshot.symbols.keys().map(|s| s.to_string()).collect();
 
     let now = now_ms();
@@ -246,7 +264,9 @@ async fn sync_with_lease<E: Exchange, S: Store>(
     let applied = if request.dry_run {
         plan.corrections.clone()
     } else {
-        let outcome = store.apply(&request.account, run_id, now, &plan.corrections).await?;
+        let outcome = store
+            .apply(&request.account, run_id, now, &plan.corrections)
+            .await?;
         report.dynamodb_capacity_units += outcome.capacity_units;
         for conflict in &outcome.conflicts {
             let resolution =
@@ -295,7 +315,11 @@ async fn read_exchange<E: Exchange>(
     let mut snapshot = ExchangeSnapshot {
         taken_at: now_ms(),
         account_update_time: account.update_time,
-        balances: account.balances.iter().map(|b| (b.asset.clone(), b.clone())).collect(),
+        balances: account
+            .balances
+            .iter()
+            .map(|b| (b.asset.clone(), b.clone()))
+            .collect(),
         open_orders,
         ..ExchangeSnapshot::default()
     };
@@ -308,7 +332,11 @@ async fn read_exchange<E: Exchange>(
     candidates.extend(records.orders.keys().map(|(s, _)| s.clone()));
     candidates.extend(snapshot.open_orders.iter().map(|o| o.symbol.clone()));
     candidates.extend(rules.extra_symbols.iter().cloned());
-    let held: BTreeSet<&Asset> = snapshot.balances.keys().chain(records.balances.keys()).collect();
+    let held: BTreeSet<&Asset> = snapshot
+        .balances
+        .keys()
+        .chain(records.balances.keys())
+        .collect();
     for base in held {
         for quote in &rules.quote_assets {
             if base != quote {
@@ -356,7 +384,9 @@ async fn read_exchange<E: Exchange>(
     // Orders that left the open set: ask what became of them.
     for (symbol, order_id) in core::scope::orders_to_query(records, &snapshot.open_orders) {
         if clock.out_of_time() || reading.stopped.is_some() {
-            reading.stopped.get_or_insert_with(|| "deadline reached".to_owned());
+            reading
+                .stopped
+                .get_or_insert_with(|| "deadline reached".to_owned());
             break;
         }
         if !snapshot.symbols.contains_key(&symbol) {
@@ -373,7 +403,9 @@ async fn read_exchange<E: Exchange>(
     // New fills per symbol, from the cursor or the lookback.
     for symbol in &to_check {
         if clock.out_of_time() || reading.stopped.is_some() {
-            reading.stopped.get_or_insert_with(|| "deadline reached".to_owned());
+            reading
+                .stopped
+                .get_or_insert_with(|| "deadline reached".to_owned());
             break;
         }
         let from = match core::scope::fills_start(
@@ -388,11 +420,16 @@ async fn read_exchange<E: Exchange>(
         match reading.absorb(exchange.fills(symbol, from).await)? {
             Some(paged) => {
                 if !paged.complete {
-                    reading.stopped.get_or_insert_with(|| format!("weight budget reached while reading {symbol}"));
+                    reading.stopped.get_or_insert_with(|| {
+                        format!("weight budget reached while reading {symbol}")
+                    });
                 }
                 snapshot.history.insert(
                     symbol.clone(),
-                    SymbolHistory { fills: paged.items, complete: paged.complete },
+                    SymbolHistory {
+                        fills: paged.items,
+                        complete: paged.complete,
+                    },
                 );
             }
             None => break,

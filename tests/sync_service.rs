@@ -2,7 +2,9 @@
 //! in-memory store with the DynamoDB store's semantics, and `service::run_sync`.
 
 use binance_account_sync::core::{Mode, RulesConfig};
-use binance_account_sync::domain::{AccountId, CorrectionKind, OrderStatus, PositionStatus, Record};
+use binance_account_sync::domain::{
+    AccountId, CorrectionKind, OrderStatus, PositionStatus, Record,
+};
 use binance_account_sync::exchange::binance::{BinanceClient, BinanceConfig};
 use binance_account_sync::exchange::credentials::{Credentials, StaticCredentials};
 use binance_account_sync::report::Outcome;
@@ -16,10 +18,14 @@ fn repo(path: &str) -> String {
 }
 
 async fn demo_sim() -> RunningSim {
-    let scenario = Scenario::from_file(repo("binance-sim/scenarios/demo.json")).expect("demo scenario");
-    binance_sim::spawn(SimConfig { scenario: Some(scenario), ..SimConfig::default() })
-        .await
-        .expect("sim starts")
+    let scenario =
+        Scenario::from_file(repo("binance-sim/scenarios/demo.json")).expect("demo scenario");
+    binance_sim::spawn(SimConfig {
+        scenario: Some(scenario),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim starts")
 }
 
 fn client(sim: &RunningSim) -> BinanceClient<StaticCredentials> {
@@ -51,11 +57,21 @@ fn seeded_store(account: &AccountId) -> MemoryStore {
 }
 
 fn request(account: &AccountId, mode: Mode, dry_run: bool) -> SyncRequest {
-    SyncRequest { account: account.clone(), mode, dry_run, lookback_days: None, deadline: None, invocation_id: None }
+    SyncRequest {
+        account: account.clone(),
+        mode,
+        dry_run,
+        lookback_days: None,
+        deadline: None,
+        invocation_id: None,
+    }
 }
 
 fn settings() -> RunSettings {
-    RunSettings { min_interval: Duration::ZERO, ..RunSettings::default() }
+    RunSettings {
+        min_interval: Duration::ZERO,
+        ..RunSettings::default()
+    }
 }
 
 #[tokio::test]
@@ -66,26 +82,57 @@ async fn emergency_sync_corrects_the_diverged_demo_account_and_a_second_run_chan
     let store = seeded_store(&account);
     let rules = RulesConfig::default();
 
-    let first = run_sync(&exchange, &store, &rules, &settings(), &request(&account, Mode::Emergency, false))
-        .await
-        .expect("first sync");
+    let first = run_sync(
+        &exchange,
+        &store,
+        &rules,
+        &settings(),
+        &request(&account, Mode::Emergency, false),
+    )
+    .await
+    .expect("first sync");
     println!("{}", binance_account_sync::render::render_report(&first));
     assert_eq!(first.outcome, Outcome::Complete);
-    assert!(first.count(CorrectionKind::TradeRecovered) >= 40, "dozens of missing fills recovered");
+    assert!(
+        first.count(CorrectionKind::TradeRecovered) >= 40,
+        "dozens of missing fills recovered"
+    );
     assert!(first.count(CorrectionKind::BalanceCorrected) >= 1);
     assert!(first.count(CorrectionKind::PositionRecovered) >= 1);
     assert!(first.discrepancies.iter().any(|d| d.key == "balance:USDT"));
 
     let records = store.records(&account);
-    let sol_order = records.orders.values().find(|o| o.order_id == 9731000058).expect("order kept");
-    assert_eq!(sol_order.status, OrderStatus::Filled, "order filled while the bot was down");
-    assert!(records.positions.values().any(|p| p.recovered && p.status == PositionStatus::Open));
+    let sol_order = records
+        .orders
+        .values()
+        .find(|o| o.order_id == 9731000058)
+        .expect("order kept");
+    assert_eq!(
+        sol_order.status,
+        OrderStatus::Filled,
+        "order filled while the bot was down"
+    );
+    assert!(records
+        .positions
+        .values()
+        .any(|p| p.recovered && p.status == PositionStatus::Open));
     assert_eq!(records.trades.len(), 60, "every fill recorded exactly once");
 
-    let second = run_sync(&exchange, &store, &rules, &settings(), &request(&account, Mode::Emergency, false))
-        .await
-        .expect("second sync");
+    let second = run_sync(
+        &exchange,
+        &store,
+        &rules,
+        &settings(),
+        &request(&account, Mode::Emergency, false),
+    )
+    .await
+    .expect("second sync");
     println!("{}", binance_account_sync::render::render_report(&second));
-    assert_eq!(second.correction_count(), 0, "a second run makes zero corrections: {:?}", second.counts);
+    assert_eq!(
+        second.correction_count(),
+        0,
+        "a second run makes zero corrections: {:?}",
+        second.counts
+    );
     sim.shutdown().await;
 }

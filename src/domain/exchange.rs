@@ -60,7 +60,10 @@ impl OrderStatus {
     }
     /// Open: the order can still fill.
     pub fn is_open(&self) -> bool {
-        matches!(self, Self::New | Self::PendingNew | Self::PartiallyFilled | Self::PendingCancel)
+        matches!(
+            self,
+            Self::New | Self::PendingNew | Self::PartiallyFilled | Self::PendingCancel
+        )
     }
 }
 

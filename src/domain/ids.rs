@@ -10,7 +10,11 @@ pub enum IdError {
     #[error("{kind} must not be empty")]
     Empty { kind: &'static str },
     #[error("{kind} {value:?} is longer than {max} characters")]
-    TooLong { kind: &'static str, value: String, max: usize },
+    TooLong {
+        kind: &'static str,
+        value: String,
+        max: usize,
+    },
     #[error("{kind} {value:?} contains whitespace, '#' or a control character")]
     BadChar { kind: &'static str, value: String },
 }
@@ -20,12 +24,22 @@ fn check(kind: &'static str, value: &str, max: usize) -> Result<(), IdError> {
         return Err(IdError::Empty { kind });
     }
     if value.chars().count() > max {
-        return Err(IdError::TooLong { kind, value: value.to_owned(), max });
+        return Err(IdError::TooLong {
+            kind,
+            value: value.to_owned(),
+            max,
+        });
     }
     // '#' separates key parts in the table; Binance allows non-ASCII names, so only
     // whitespace, '#' and control characters are refused.
-    if value.chars().any(|c| c.is_whitespace() || c.is_control() || c == '#') {
-        return Err(IdError::BadChar { kind, value: value.to_owned() });
+    if value
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '#')
+    {
+        return Err(IdError::BadChar {
+            kind,
+            value: value.to_owned(),
+        });
     }
     Ok(())
 }

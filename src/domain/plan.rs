@@ -3,7 +3,9 @@
 
 use super::exchange::Millis;
 use super::ids::{Asset, Symbol};
-use super::records::{BalanceRecord, CursorRecord, DustRecord, OrderRecord, PositionRecord, TradeRecord};
+use super::records::{
+    BalanceRecord, CursorRecord, DustRecord, OrderRecord, PositionRecord, TradeRecord,
+};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 

@@ -14,7 +14,10 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn new(api_key: impl Into<String>, api_secret: impl Into<String>) -> Self {
-        Self { api_key: api_key.into(), api_secret: SecretString::from(api_secret.into()) }
+        Self {
+            api_key: api_key.into(),
+            api_secret: SecretString::from(api_secret.into()),
+        }
     }
     pub fn api_key(&self) -> &str {
         &self.api_key
@@ -49,7 +52,10 @@ pub enum CredentialError {
 /// Where the client gets its credentials. `refresh = true` asks for a fresh read (the key
 /// may have been rotated after a `-2014`/`-2015`).
 pub trait CredentialSource: Send + Sync {
-    fn credentials(&self, refresh: bool) -> impl Future<Output = Result<Credentials, CredentialError>> + Send;
+    fn credentials(
+        &self,
+        refresh: bool,
+    ) -> impl Future<Output = Result<Credentials, CredentialError>> + Send;
 }
 
 /// Fixed credentials (CLI: `BINANCE_API_KEY` / `BINANCE_API_SECRET`; tests).

@@ -6,8 +6,8 @@ pub mod binance;
 pub mod credentials;
 
 use crate::domain::{
-    ApiRestrictions, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol, SymbolInfo,
-    Withdrawal,
+    ApiRestrictions, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol,
+    SymbolInfo, Withdrawal,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -112,7 +112,8 @@ pub trait Exchange: Send + Sync {
     fn account(&self) -> impl Future<Output = Result<AccountInfo, ExchangeError>> + Send;
 
     /// All open orders of the account.
-    fn open_orders(&self) -> impl Future<Output = Result<Vec<ExchangeOrder>, ExchangeError>> + Send;
+    fn open_orders(&self)
+        -> impl Future<Output = Result<Vec<ExchangeOrder>, ExchangeError>> + Send;
 
     /// One order's current state.
     fn order(
@@ -149,7 +150,10 @@ pub trait Exchange: Send + Sync {
     ) -> impl Future<Output = Result<Option<Decimal>, ExchangeError>> + Send;
 
     /// Deposits credited at or after `since`.
-    fn deposits(&self, since: Millis) -> impl Future<Output = Result<Vec<Deposit>, ExchangeError>> + Send;
+    fn deposits(
+        &self,
+        since: Millis,
+    ) -> impl Future<Output = Result<Vec<Deposit>, ExchangeError>> + Send;
 
     /// Withdrawals at or after `since`.
     fn withdrawals(
@@ -158,14 +162,20 @@ pub trait Exchange: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Withdrawal>, ExchangeError>> + Send;
 
     /// The API key's permissions.
-    fn api_restrictions(&self) -> impl Future<Output = Result<ApiRestrictions, ExchangeError>> + Send;
+    fn api_restrictions(
+        &self,
+    ) -> impl Future<Output = Result<ApiRestrictions, ExchangeError>> + Send;
 
     /// Requests and weight used so far.
     fn usage(&self) -> Usage;
 
     /// The symbol trading `base` against `quote`, by the exchange's naming convention.
     /// Binance concatenates (`BTC` + `USDT` = `BTCUSDT`); another exchange overrides this.
-    fn pair_symbol(&self, base: &crate::domain::Asset, quote: &crate::domain::Asset) -> Option<Symbol> {
+    fn pair_symbol(
+        &self,
+        base: &crate::domain::Asset,
+        quote: &crate::domain::Asset,
+    ) -> Option<Symbol> {
         Symbol::parse(format!("{base}{quote}")).ok()
     }
 }

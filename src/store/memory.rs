@@ -174,9 +174,35 @@ impl Store for MemoryStore {
             lease_owner: None,
             lease_expires_at: None,
             version: stored.version.saturating_add(1),
+            // Owned by save_alert_state, never by a run's outcome.
+            alerted: std::mem::take(&mut stored.alerted),
+            last_security_check_at: stored.last_security_check_at,
             ..state.clone()
         };
         part.runs.insert(run_sk, summary.clone());
+        Ok(())
+    }
+
+    async fn state(&self, account: &AccountId) -> Result<SyncState, StoreError> {
+        let parts = self.lock();
+        Ok(parts
+            .get(&keys::pk(account))
+            .and_then(|p| p.state.clone())
+            .unwrap_or_default())
+    }
+
+    async fn save_alert_state(
+        &self,
+        account: &AccountId,
+        alerted: &BTreeMap<String, Millis>,
+        last_security_check_at: Option<Millis>,
+    ) -> Result<(), StoreError> {
+        let mut parts = self.lock();
+        let part = parts.entry(keys::pk(account)).or_default();
+        let stored = part.state.get_or_insert_with(SyncState::default);
+        stored.alerted = alerted.clone();
+        stored.last_security_check_at = last_security_check_at;
+        stored.version = stored.version.saturating_add(1);
         Ok(())
     }
 

@@ -15,7 +15,10 @@ use std::future::Future;
 pub enum LeaseOutcome {
     Acquired,
     /// Another run holds it until `expires_at`.
-    Held { owner: String, expires_at: Millis },
+    Held {
+        owner: String,
+        expires_at: Millis,
+    },
 }
 
 /// Why one correction was not written.
@@ -70,7 +73,10 @@ impl StoreError {
 /// The bot's records for one account.
 pub trait Store: Send + Sync {
     /// Every record of the account (one partition).
-    fn load(&self, account: &AccountId) -> impl Future<Output = Result<(Records, f64), StoreError>> + Send;
+    fn load(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<(Records, f64), StoreError>> + Send;
 
     /// Take the run lease until `expires_at`. A lease held by another owner is taken over
     /// only once it has expired.
@@ -100,6 +106,22 @@ pub trait Store: Send + Sync {
         now: Millis,
         corrections: &[Correction],
     ) -> impl Future<Output = Result<ApplyOutcome, StoreError>> + Send;
+
+    /// The sync state alone (the `status` command, alert de-duplication).
+    fn state(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<crate::domain::SyncState, StoreError>> + Send;
+
+    /// Persist what was alerted (discrepancy key -> when) and when the API key was last
+    /// checked. Only these two attributes change: `finish_run` never writes them, so the
+    /// alert de-duplication survives cold starts and is owned by the alerting step alone.
+    fn save_alert_state(
+        &self,
+        account: &AccountId,
+        alerted: &std::collections::BTreeMap<String, Millis>,
+        last_security_check_at: Option<Millis>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Audit entries at or after `since`, oldest first.
     fn audit_since(

@@ -429,25 +429,27 @@ pub fn decode_state(item: &Item) -> Result<SyncState, StoreError> {
     })
 }
 
+/// The alert de-duplication map as a DynamoDB map of numbers.
+pub fn encode_alerted(alerted: &BTreeMap<String, Millis>) -> AttributeValue {
+    AttributeValue::M(
+        alerted
+            .iter()
+            .map(|(k, at)| (k.clone(), AttributeValue::N(at.to_string())))
+            .collect::<HashMap<_, _>>(),
+    )
+}
+
 /// The sync-state attributes `finish_run` writes (lease and version excluded: the lease is
-/// removed and the version incremented by the update itself).
+/// removed and the version incremented by the update itself; the alert state is written
+/// only by `save_alert_state`).
 pub fn encode_state_outcome(state: &SyncState) -> ItemBuilder {
-    let alerted = state
-        .alerted
-        .iter()
-        .map(|(k, at)| (k.clone(), AttributeValue::N(at.to_string())))
-        .collect::<HashMap<_, _>>();
-    let mut b = ItemBuilder::new()
+    ItemBuilder::new()
         .s("entity", entity::SYNC_STATE)
         .opt_s("last_run_id", state.last_run_id.as_deref())
         .opt_int("last_success_at", state.last_success_at)
         .opt_int("last_attempt_at", state.last_attempt_at)
         .opt_s("last_error", state.last_error.as_deref())
         .opt_int("last_account_update_time", state.last_account_update_time)
-        .opt_int("last_security_check_at", state.last_security_check_at);
-    b.item
-        .insert("alerted".to_owned(), AttributeValue::M(alerted));
-    b
 }
 
 /// The audit record of one correction.

@@ -50,7 +50,11 @@ impl DynamoStore {
     /// the current version, put the record at version + 1, conditional on that version
     /// (or on absence). Used by the demo's seeding and by tests that race a bot writer
     /// against the sync; the sync itself never calls it. Returns the record as written.
-    pub async fn put_bot_record(&self, account: &AccountId, mut record: Record) -> Result<Record, StoreError> {
+    pub async fn put_bot_record(
+        &self,
+        account: &AccountId,
+        mut record: Record,
+    ) -> Result<Record, StoreError> {
         let pk = keys::pk(account);
         let sk = keys::record_sk(&record);
         let current = self
@@ -369,6 +373,61 @@ impl Store for DynamoStore {
         corrections: &[Correction],
     ) -> Result<ApplyOutcome, StoreError> {
         tx::apply(self, account, run_id, now, corrections).await
+    }
+
+    async fn state(&self, account: &AccountId) -> Result<SyncState, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(keys::pk(account)))
+            .key("sk", AttributeValue::S(keys::SYNC_STATE_SK.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        match out.item() {
+            Some(item) => decode_state(item),
+            None => Ok(SyncState::default()),
+        }
+    }
+
+    async fn save_alert_state(
+        &self,
+        account: &AccountId,
+        alerted: &std::collections::BTreeMap<String, Millis>,
+        last_security_check_at: Option<Millis>,
+    ) -> Result<(), StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(keys::pk(account)))
+            .key("sk", AttributeValue::S(keys::SYNC_STATE_SK.to_owned()))
+            .expression_attribute_names("#alerted", "alerted")
+            .expression_attribute_names("#entity", "entity")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":alerted", item::encode_alerted(alerted))
+            .expression_attribute_values(
+                ":entity",
+                AttributeValue::S(entity::SYNC_STATE.to_owned()),
+            )
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        let expression = match last_security_check_at {
+            Some(at) => {
+                update = update
+                    .expression_attribute_names("#sec", "last_security_check_at")
+                    .expression_attribute_values(":sec", AttributeValue::N(at.to_string()));
+                "SET #alerted = :alerted, #entity = :entity, #sec = :sec ADD #version :one"
+            }
+            None => "SET #alerted = :alerted, #entity = :entity ADD #version :one",
+        };
+        update
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateItem", e))?;
+        Ok(())
     }
 
     async fn audit_since(

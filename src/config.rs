@@ -1,0 +1,581 @@
+//! Typed configuration from environment variables (documented in `docs/configuration.md`).
+//!
+//! Every variable is parsed once, at cold start, into a type that cannot hold a bad value;
+//! a missing or malformed variable fails fast with its NAME (and, except for secrets, the
+//! offending value). An empty or whitespace-only value counts as unset, because
+//! CloudFormation passes optional parameters as empty strings.
+
+use crate::core::RulesConfig;
+use crate::domain::{AccountId, Asset, Symbol};
+use crate::service::RunSettings;
+use rust_decimal::Decimal;
+use secrecy::SecretString;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Why the configuration was refused. `kind()` is always `ConfigError`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is required but not set")]
+    Missing { name: &'static str },
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("{first} and {second} are mutually exclusive: set only one")]
+    Conflict {
+        first: &'static str,
+        second: &'static str,
+    },
+}
+
+impl ConfigError {
+    pub fn kind(&self) -> &'static str {
+        "ConfigError"
+    }
+    /// The variable at fault.
+    pub fn variable(&self) -> &'static str {
+        match self {
+            Self::Missing { name } | Self::Invalid { name, .. } => name,
+            Self::Conflict { first, .. } => first,
+        }
+    }
+}
+
+/// The DynamoDB table name (3..=255 of `[A-Za-z0-9_.-]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableName(String);
+
+impl TableName {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let ok_len = (3..=255).contains(&value.len());
+        let ok_chars = value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if ok_len && ok_chars {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err("a DynamoDB table name is 3 to 255 characters of A-Z a-z 0-9 _ - .".to_owned())
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An absolute http(s) URL without a trailing slash, e.g. `https://api.binance.com`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let url = url::Url::parse(value).map_err(|e| format!("{value:?} is not a URL ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(format!("{value:?} must use http or https"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(format!("{value:?} has no host"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!("{value:?} must not have a query or fragment"));
+        }
+        Ok(Self(url.as_str().trim_end_matches('/').to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// As a parsed `url::Url` (`http://host:port/`).
+    pub fn to_url(&self) -> Result<url::Url, url::ParseError> {
+        url::Url::parse(&self.0)
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `recvWindow` in milliseconds, 1..=60000 (Binance's limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecvWindowMs(u64);
+
+impl RecvWindowMs {
+    pub fn new(ms: u64) -> Result<Self, String> {
+        if (1..=60_000).contains(&ms) {
+            Ok(Self(ms))
+        } else {
+            Err(format!("{ms} is outside 1..=60000"))
+        }
+    }
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+/// An SNS topic ARN (`arn:<partition>:sns:<region>:<account>:<name>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicArn(String);
+
+impl TopicArn {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = value.split(':').collect();
+        let ok = parts.len() == 6
+            && parts[0] == "arn"
+            && !parts[1].is_empty()
+            && parts[2] == "sns"
+            && !parts[3].is_empty()
+            && !parts[5].is_empty();
+        if ok {
+            Ok(Self(value.to_owned()))
+        } else {
+            Err(format!(
+                "{value:?} is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)"
+            ))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where the Binance API key comes from.
+#[derive(Clone)]
+pub enum CredentialConfig {
+    /// A Secrets Manager secret (id or ARN) holding `{"api_key": ..., "api_secret": ...}`.
+    SecretsManager { secret_id: String },
+    /// Fixed key and secret from the environment (CLI, local runs).
+    Static {
+        api_key: String,
+        api_secret: SecretString,
+    },
+}
+
+impl fmt::Debug for CredentialConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SecretsManager { secret_id } => f
+                .debug_struct("SecretsManager")
+                .field("secret_id", secret_id)
+                .finish(),
+            Self::Static { .. } => f.write_str("Static { (redacted) }"),
+        }
+    }
+}
+
+/// The Binance client's settings (`BinanceConfig` is built from these).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinanceSettings {
+    pub base_url: BaseUrl,
+    pub recv_window: RecvWindowMs,
+    /// Maximum request weight one run may spend.
+    pub weight_budget: u64,
+}
+
+/// Everything the Lambda and the CLI need, parsed.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub account: AccountId,
+    pub table_name: TableName,
+    pub binance: BinanceSettings,
+    pub credentials: CredentialConfig,
+    pub alert_topic_arn: Option<TopicArn>,
+    pub rules: RulesConfig,
+    pub run: RunSettings,
+    /// How long a fetched secret is reused before it is read again.
+    pub secret_ttl: Duration,
+    pub metrics_namespace: String,
+    /// An unresolved discrepancy is alerted again after this long.
+    pub alert_repeat: Duration,
+    /// How often the API key's restrictions are checked.
+    pub security_check_interval: Duration,
+}
+
+pub const DEFAULT_BASE_URL: &str = "https://api.binance.com";
+pub const DEFAULT_NAMESPACE: &str = "BinanceAccountSync";
+
+/// Reads variables through a lookup function; empty values count as unset.
+struct Env<F: Fn(&str) -> Option<String>>(F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing { name })
+    }
+
+    fn parsed<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => parse(&v).map_err(|reason| ConfigError::Invalid { name, reason }),
+        }
+    }
+
+    fn int(
+        &self,
+        name: &'static str,
+        default: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, ConfigError> {
+        self.parsed(name, default, |v| {
+            let n = v
+                .parse::<u64>()
+                .map_err(|_| format!("{v:?} is not a whole number"))?;
+            if (min..=max).contains(&n) {
+                Ok(n)
+            } else {
+                Err(format!("{n} is outside {min}..={max}"))
+            }
+        })
+    }
+
+    fn list<T>(
+        &self,
+        name: &'static str,
+        default: Vec<T>,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<Vec<T>, ConfigError> {
+        self.parsed(name, default, |v| {
+            let items: Vec<T> = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(&parse)
+                .collect::<Result<_, _>>()?;
+            Ok(items)
+        })
+    }
+}
+
+fn u32_of(name: &'static str, v: u64) -> Result<u32, ConfigError> {
+    u32::try_from(v).map_err(|_| ConfigError::Invalid {
+        name,
+        reason: format!("{v} is too large"),
+    })
+}
+
+const HOUR: u64 = 3600;
+
+impl Config {
+    /// From the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// From any lookup (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+
+        let account = {
+            let v = env.required("SYNC_ACCOUNT_ID")?;
+            AccountId::parse(v).map_err(|e| ConfigError::Invalid {
+                name: "SYNC_ACCOUNT_ID",
+                reason: e.to_string(),
+            })?
+        };
+        let table_name = {
+            let v = env.required("SYNC_TABLE_NAME")?;
+            TableName::parse(&v).map_err(|reason| ConfigError::Invalid {
+                name: "SYNC_TABLE_NAME",
+                reason,
+            })?
+        };
+        let base_url = match env.get("BINANCE_BASE_URL") {
+            None => BaseUrl::parse(DEFAULT_BASE_URL).map_err(|reason| ConfigError::Invalid {
+                name: "BINANCE_BASE_URL",
+                reason,
+            })?,
+            Some(v) => BaseUrl::parse(&v).map_err(|reason| ConfigError::Invalid {
+                name: "BINANCE_BASE_URL",
+                reason,
+            })?,
+        };
+        let credentials = credential_config(&env)?;
+        let alert_topic_arn = match env.get("SYNC_ALERT_TOPIC_ARN") {
+            None => None,
+            Some(v) => Some(TopicArn::parse(&v).map_err(|reason| ConfigError::Invalid {
+                name: "SYNC_ALERT_TOPIC_ARN",
+                reason,
+            })?),
+        };
+
+        let defaults = RulesConfig::default();
+        let quote_assets = env.list("SYNC_QUOTE_ASSETS", defaults.quote_assets.clone(), |s| {
+            Asset::parse(s.to_ascii_uppercase()).map_err(|e| e.to_string())
+        })?;
+        if quote_assets.is_empty() {
+            return Err(ConfigError::Invalid {
+                name: "SYNC_QUOTE_ASSETS",
+                reason: "lists no asset".to_owned(),
+            });
+        }
+        let tolerance_pct = env.parsed("SYNC_TOLERANCE_PCT", defaults.tolerance_pct, |v| {
+            let d = Decimal::from_str(v).map_err(|_| format!("{v:?} is not a decimal number"))?;
+            if d.is_sign_negative() && !d.is_zero() {
+                Err(format!("{v} is negative"))
+            } else {
+                Ok(d)
+            }
+        })?;
+        let bot_order_prefixes = env.list(
+            "SYNC_BOT_ORDER_PREFIXES",
+            defaults.bot_order_prefixes.clone(),
+            |s| Ok(s.to_owned()),
+        )?;
+        let unknown_order_runs = u32_of(
+            "SYNC_UNKNOWN_ORDER_RUNS",
+            env.int("SYNC_UNKNOWN_ORDER_RUNS", 3, 1, 1000)?,
+        )?;
+        let periodic_lookback_days = u32_of(
+            "SYNC_PERIODIC_LOOKBACK_DAYS",
+            env.int("SYNC_PERIODIC_LOOKBACK_DAYS", 7, 1, 365)?,
+        )?;
+        let emergency_lookback_days = u32_of(
+            "SYNC_EMERGENCY_LOOKBACK_DAYS",
+            env.int("SYNC_EMERGENCY_LOOKBACK_DAYS", 30, 1, 365)?,
+        )?;
+        let extra_symbols = env.list("SYNC_SYMBOLS", Vec::new(), |s| {
+            Symbol::parse(s.to_ascii_uppercase()).map_err(|e| e.to_string())
+        })?;
+
+        let min_interval = env.int("SYNC_MIN_INTERVAL_SECONDS", 300, 0, 24 * HOUR)?;
+        let weight_budget = env.int("SYNC_WEIGHT_BUDGET", 3000, 1, 1_000_000)?;
+        let recv_window = RecvWindowMs::new(env.int("BINANCE_RECV_WINDOW_MS", 5000, 1, 60_000)?)
+            .map_err(|reason| ConfigError::Invalid {
+                name: "BINANCE_RECV_WINDOW_MS",
+                reason,
+            })?;
+        let secret_ttl = env.int("SYNC_SECRET_TTL_SECONDS", 300, 0, 24 * HOUR)?;
+        let metrics_namespace = env.parsed(
+            "SYNC_METRICS_NAMESPACE",
+            DEFAULT_NAMESPACE.to_owned(),
+            |v| {
+                let ok = v.len() <= 255
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-/#:".contains(c))
+                    && !v.starts_with("AWS/");
+                if ok {
+                    Ok(v.to_owned())
+                } else {
+                    Err(format!("{v:?} is not a valid CloudWatch namespace"))
+                }
+            },
+        )?;
+        let alert_repeat_hours = env.int("SYNC_ALERT_REPEAT_HOURS", 24, 1, 24 * 365)?;
+        let security_check_hours = env.int("SYNC_SECURITY_CHECK_HOURS", 24, 1, 24 * 365)?;
+
+        let rules = RulesConfig {
+            quote_assets,
+            tolerance_pct,
+            bot_order_prefixes,
+            unknown_order_runs,
+            periodic_lookback_days,
+            emergency_lookback_days,
+            extra_symbols,
+        };
+        let run = RunSettings {
+            min_interval: Duration::from_secs(min_interval),
+            ..RunSettings::default()
+        };
+
+        Ok(Self {
+            account,
+            table_name,
+            binance: BinanceSettings {
+                base_url,
+                recv_window,
+                weight_budget,
+            },
+            credentials,
+            alert_topic_arn,
+            rules,
+            run,
+            secret_ttl: Duration::from_secs(secret_ttl),
+            metrics_namespace,
+            alert_repeat: Duration::from_secs(alert_repeat_hours * HOUR),
+            security_check_interval: Duration::from_secs(security_check_hours * HOUR),
+        })
+    }
+}
+
+fn credential_config<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<CredentialConfig, ConfigError> {
+    let secret_id = env.get("BINANCE_SECRET_ID");
+    let key = env.get("BINANCE_API_KEY");
+    let secret = env.get("BINANCE_API_SECRET");
+    match (secret_id, key, secret) {
+        (Some(_), Some(_), _) => Err(ConfigError::Conflict {
+            first: "BINANCE_SECRET_ID",
+            second: "BINANCE_API_KEY",
+        }),
+        (Some(_), None, Some(_)) => Err(ConfigError::Conflict {
+            first: "BINANCE_SECRET_ID",
+            second: "BINANCE_API_SECRET",
+        }),
+        (Some(secret_id), None, None) => Ok(CredentialConfig::SecretsManager { secret_id }),
+        (None, Some(api_key), Some(api_secret)) => Ok(CredentialConfig::Static {
+            api_key,
+            api_secret: SecretString::from(api_secret),
+        }),
+        (None, Some(_), None) => Err(ConfigError::Missing {
+            name: "BINANCE_API_SECRET",
+        }),
+        (None, None, Some(_)) => Err(ConfigError::Missing {
+            name: "BINANCE_API_KEY",
+        }),
+        // Lambda uses Secrets Manager; name that variable.
+        (None, None, None) => Err(ConfigError::Missing {
+            name: "BINANCE_SECRET_ID",
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut map: HashMap<String, String> = [
+            ("SYNC_ACCOUNT_ID", "main"),
+            ("SYNC_TABLE_NAME", "bot-records"),
+            ("BINANCE_SECRET_ID", "binance/api"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for (k, v) in vars {
+            map.insert(k.to_string(), v.to_string());
+        }
+        Config::from_lookup(move |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_documentation() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.account.as_str(), "main");
+        assert_eq!(c.table_name.as_str(), "bot-records");
+        assert_eq!(c.binance.base_url.as_str(), "https://api.binance.com");
+        assert_eq!(c.binance.recv_window.get(), 5000);
+        assert_eq!(c.binance.weight_budget, 3000);
+        assert_eq!(c.rules, RulesConfig::default());
+        assert_eq!(c.run.min_interval, Duration::from_secs(300));
+        assert_eq!(c.secret_ttl, Duration::from_secs(300));
+        assert_eq!(c.metrics_namespace, "BinanceAccountSync");
+        assert_eq!(c.alert_repeat, Duration::from_secs(24 * 3600));
+        assert_eq!(c.security_check_interval, Duration::from_secs(24 * 3600));
+        assert!(c.alert_topic_arn.is_none());
+        assert!(
+            matches!(c.credentials, CredentialConfig::SecretsManager { ref secret_id } if secret_id == "binance/api")
+        );
+    }
+
+    #[test]
+    fn missing_required_variables_are_named() {
+        let map: HashMap<&str, &str> = HashMap::new();
+        let e = Config::from_lookup(|k| map.get(k).map(|v| v.to_string())).unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::Missing {
+                name: "SYNC_ACCOUNT_ID"
+            }
+        );
+        let e = cfg(&[("SYNC_TABLE_NAME", "  ")]).unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::Missing {
+                name: "SYNC_TABLE_NAME"
+            }
+        );
+        let e = cfg(&[("BINANCE_SECRET_ID", "")]).unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::Missing {
+                name: "BINANCE_SECRET_ID"
+            }
+        );
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        for (name, value) in [
+            ("BINANCE_BASE_URL", "ftp://x"),
+            ("BINANCE_BASE_URL", "not a url"),
+            ("BINANCE_RECV_WINDOW_MS", "0"),
+            ("BINANCE_RECV_WINDOW_MS", "60001"),
+            ("SYNC_TOLERANCE_PCT", "-1"),
+            ("SYNC_TOLERANCE_PCT", "abc"),
+            ("SYNC_UNKNOWN_ORDER_RUNS", "0"),
+            ("SYNC_PERIODIC_LOOKBACK_DAYS", "400"),
+            ("SYNC_WEIGHT_BUDGET", "-5"),
+            ("SYNC_ALERT_TOPIC_ARN", "my-topic"),
+            ("SYNC_SYMBOLS", "BTC USDT"),
+            ("SYNC_TABLE_NAME", "a b"),
+            ("SYNC_METRICS_NAMESPACE", "AWS/Lambda"),
+        ] {
+            let e = cfg(&[(name, value)]).unwrap_err();
+            assert_eq!(e.variable(), name, "{name}={value}: {e}");
+            assert!(e.to_string().contains(name), "{e}");
+        }
+    }
+
+    #[test]
+    fn lists_and_overrides_parse() {
+        let c = cfg(&[
+            ("SYNC_QUOTE_ASSETS", "usdt, FDUSD"),
+            ("SYNC_SYMBOLS", "btcusdt,ETHUSDT,"),
+            ("SYNC_TOLERANCE_PCT", "0.5"),
+            ("SYNC_BOT_ORDER_PREFIXES", "bot-,grid-"),
+            ("BINANCE_BASE_URL", "http://127.0.0.1:8080/"),
+            (
+                "SYNC_ALERT_TOPIC_ARN",
+                "arn:aws:sns:eu-west-1:123456789012:alerts",
+            ),
+        ])
+        .unwrap();
+        let quotes: Vec<&str> = c.rules.quote_assets.iter().map(|a| a.as_str()).collect();
+        assert_eq!(quotes, ["USDT", "FDUSD"]);
+        let syms: Vec<&str> = c.rules.extra_symbols.iter().map(|a| a.as_str()).collect();
+        assert_eq!(syms, ["BTCUSDT", "ETHUSDT"]);
+        assert_eq!(c.rules.tolerance_pct, Decimal::new(5, 1));
+        assert_eq!(c.rules.bot_order_prefixes, ["bot-", "grid-"]);
+        assert_eq!(c.binance.base_url.as_str(), "http://127.0.0.1:8080");
+        assert!(c.alert_topic_arn.is_some());
+    }
+
+    #[test]
+    fn static_credentials_for_the_cli_and_their_debug_is_redacted() {
+        let c = cfg(&[
+            ("BINANCE_SECRET_ID", ""),
+            ("BINANCE_API_KEY", "k"),
+            ("BINANCE_API_SECRET", "s3cr3t-value"),
+        ])
+        .unwrap();
+        assert!(matches!(c.credentials, CredentialConfig::Static { .. }));
+        assert!(!format!("{c:?}").contains("s3cr3t-value"));
+        let e = cfg(&[("BINANCE_SECRET_ID", ""), ("BINANCE_API_KEY", "k")]).unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::Missing {
+                name: "BINANCE_API_SECRET"
+            }
+        );
+        let e = cfg(&[
+            ("BINANCE_API_KEY", "k"),
+            ("BINANCE_API_SECRET", "s3cr3t-value"),
+        ])
+        .unwrap_err();
+        assert!(matches!(e, ConfigError::Conflict { .. }));
+        assert!(!e.to_string().contains("s3cr3t-value"));
+    }
+}

@@ -1,0 +1,318 @@
+//! The Lambda handler. Everything expensive (configuration, SDK clients, the HTTP client,
+//! the credential cache) is built once per cold start into an [`App`] that every
+//! invocation borrows. Per invocation: parse the payload (before any I/O), run the sync,
+//! emit EMF metrics, publish alerts, return the `SyncReport`.
+//!
+//! Errors reach Lambda as `{"errorType": kind(), "errorMessage": ...}` through
+//! `From<HandlerError> for lambda_runtime::Diagnostic` (lambda_runtime would otherwise
+//! use the Rust type name).
+
+use super::payload::{parse_event, PayloadError};
+use super::wiring;
+use crate::alerts::{self, Alert, SnsPublisher};
+use crate::config::{Config, ConfigError};
+use crate::domain::Millis;
+use crate::exchange::Exchange;
+use crate::metrics::{self, MetricContext};
+use crate::report::{Outcome, SyncReport};
+use crate::service::{run_sync, SyncError, SyncRequest};
+use crate::store::Store;
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Why an invocation failed. `kind()` is the stable Lambda `errorType`.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// The cold start failed for another reason (kept as kind + message so every
+    /// invocation of the broken container can report it).
+    #[error("initialization failed: {message}")]
+    Init { kind: &'static str, message: String },
+}
+
+impl HandlerError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Payload(e) => e.kind(),
+            Self::Config(e) => e.kind(),
+            Self::Sync(e) => e.kind(),
+            Self::Init { kind, .. } => kind,
+        }
+    }
+
+    /// A copy for reporting a cold-start failure on every invocation.
+    fn replay(&self) -> Self {
+        match self {
+            Self::Config(e) => Self::Config(e.clone()),
+            other => Self::Init {
+                kind: other.kind(),
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        Diagnostic {
+            error_type: e.kind().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// What the handler needs from the Lambda context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvocationContext {
+    pub request_id: String,
+    /// Epoch ms by which the invocation must return.
+    pub deadline_ms: Option<Millis>,
+}
+
+impl InvocationContext {
+    pub fn from_lambda(ctx: &lambda_runtime::Context) -> Self {
+        let deadline = i64::try_from(ctx.deadline).ok().filter(|d| *d > 0);
+        Self {
+            request_id: ctx.request_id.clone(),
+            deadline_ms: deadline,
+        }
+    }
+}
+
+/// Everything built once per cold start.
+pub struct App<E: Exchange, S: Store> {
+    pub config: Config,
+    pub exchange: E,
+    pub store: S,
+    pub publisher: Option<SnsPublisher>,
+    /// `AWS_LAMBDA_FUNCTION_NAME` (the cold-start metric's dimension).
+    pub function_name: String,
+    /// Print EMF documents on stdout (Lambda). The CLI turns this off: its stdout is the
+    /// report.
+    pub emit_metrics: bool,
+}
+
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+impl<E: Exchange, S: Store> App<E, S> {
+    pub fn new(
+        config: Config,
+        exchange: E,
+        store: S,
+        publisher: Option<SnsPublisher>,
+        function_name: impl Into<String>,
+    ) -> Self {
+        Self {
+            config,
+            exchange,
+            store,
+            publisher,
+            function_name: function_name.into(),
+            emit_metrics: true,
+        }
+    }
+
+    fn metric_context(&self, mode: crate::core::Mode, timestamp: Millis) -> MetricContext<'_> {
+        MetricContext {
+            namespace: &self.config.metrics_namespace,
+            account: self.config.account.as_str(),
+            mode,
+            timestamp,
+        }
+    }
+
+    /// One invocation.
+    pub async fn handle(
+        &self,
+        payload: Value,
+        ctx: &InvocationContext,
+    ) -> Result<SyncReport, HandlerError> {
+        let invocation = match parse_event(payload) {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!(error_type = e.kind(), error = %e, "rejected payload");
+                return Err(e.into());
+            }
+        };
+        tracing::info!(
+            mode = invocation.mode.as_str(),
+            dry_run = invocation.dry_run,
+            lookback_days = ?invocation.lookback_days,
+            deadline_ms = ?ctx.deadline_ms,
+            "sync starting"
+        );
+        let request = SyncRequest {
+            account: self.config.account.clone(),
+            mode: invocation.mode,
+            dry_run: invocation.dry_run,
+            lookback_days: invocation.lookback_days,
+            deadline: ctx.deadline_ms,
+            invocation_id: Some(ctx.request_id.clone()),
+        };
+        let started = Instant::now();
+        // Boxed: the service's future is deep (exchange + store adapters); keeping it on
+        // the heap keeps the handler's future small and its layout within rustc's query
+        // depth limit in the binary crate.
+        let result = Box::pin(run_sync(
+            &self.exchange,
+            &self.store,
+            &self.config.rules,
+            &self.config.run,
+            &request,
+        ))
+        .await;
+        let now = now_ms();
+        match result {
+            Ok(report) => {
+                if self.emit_metrics {
+                    metrics::emit(&metrics::emf_for_report(
+                        &report,
+                        &self.metric_context(invocation.mode, now),
+                    ));
+                }
+                tracing::info!(
+                    run_id = %report.run_id,
+                    outcome = ?report.outcome,
+                    corrections = report.correction_count(),
+                    discrepancies = report.discrepancies.len(),
+                    duration_ms = report.duration_ms,
+                    "sync finished"
+                );
+                self.after_report(&report, now).await;
+                Ok(report)
+            }
+            Err(e) => {
+                let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                if self.emit_metrics {
+                    metrics::emit(&metrics::emf_for_failure(
+                        e.kind(),
+                        elapsed,
+                        &self.metric_context(invocation.mode, now),
+                    ));
+                }
+                tracing::error!(error_type = e.kind(), error = %e, "sync failed");
+                let alert = alerts::failure_alert(
+                    self.config.account.as_str(),
+                    invocation.mode,
+                    e.kind(),
+                    &e.to_string(),
+                    Some(&ctx.request_id),
+                );
+                self.send(&alert).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Alerts for a run that returned a report, and the periodic security check. The
+    /// de-duplication map and the last check time live in the sync-state item, so they
+    /// survive cold starts: an unresolved discrepancy is not re-alerted every 30 minutes.
+    async fn after_report(&self, report: &SyncReport, now: Millis) {
+        let account = &self.config.account;
+        let state = match self.store.state(account).await {
+            Ok(state) => state,
+            Err(e) => {
+                // Without the map the alert may repeat; never lose one.
+                tracing::warn!(error_type = e.kind(), error = %e, "alert state unavailable");
+                crate::domain::SyncState::default()
+            }
+        };
+        let repeat_ms = i64::try_from(self.config.alert_repeat.as_millis()).unwrap_or(i64::MAX);
+        let (alert, next) = alerts::plan_alert(report, &state.alerted, now, repeat_ms);
+        // Keep the old map when the alert was not delivered, so the next run retries.
+        let alerted = match alert {
+            Some(alert) if !self.send(&alert).await => state.alerted.clone(),
+            _ => next,
+        };
+
+        let mut last_check = state.last_security_check_at;
+        let ran = matches!(report.outcome, Outcome::Complete | Outcome::Partial);
+        let hours = self.config.security_check_interval.as_secs() / 3600;
+        if ran && alerts::security_check_due(last_check, now, hours) {
+            match self.exchange.api_restrictions().await {
+                Ok(restrictions) => {
+                    last_check = Some(now);
+                    let findings = alerts::security_findings(&restrictions);
+                    if let Some(alert) = alerts::security_alert(account.as_str(), &findings) {
+                        tracing::warn!(?findings, "API key security findings");
+                        self.send(&alert).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error_type = e.kind(), error = %e, "API key restrictions not checked")
+                }
+            }
+        }
+        if !report.dry_run
+            && (alerted != state.alerted || last_check != state.last_security_check_at)
+        {
+            if let Err(e) = self
+                .store
+                .save_alert_state(account, &alerted, last_check)
+                .await
+            {
+                tracing::warn!(error_type = e.kind(), error = %e, "alert state not saved");
+            }
+        }
+    }
+
+    /// Publish, or log when no topic is configured. True when delivered (or no topic).
+    async fn send(&self, alert: &Alert) -> bool {
+        match &self.publisher {
+            None => {
+                tracing::warn!(subject = %alert.subject, severity = alert.severity.as_str(), "alert (no SYNC_ALERT_TOPIC_ARN)");
+                true
+            }
+            Some(p) => match p.publish(alert).await {
+                Ok(id) => {
+                    tracing::info!(message_id = %id, subject = %alert.subject, "alert published");
+                    true
+                }
+                Err(e) => {
+                    tracing::error!(error_type = e.kind(), error = %e, "alert not published");
+                    false
+                }
+            },
+        }
+    }
+}
+
+/// The Lambda entry point (main.rs calls it when `AWS_LAMBDA_RUNTIME_API` is set).
+pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
+    crate::telemetry::init_lambda();
+    let init_started = Instant::now();
+    let app = wiring::init().await;
+    match &app {
+        Ok(app) => {
+            let init_ms = u64::try_from(init_started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            metrics::emit(&metrics::emf_cold_start(
+                &app.config.metrics_namespace,
+                &app.function_name,
+                init_ms,
+                now_ms(),
+            ));
+            tracing::info!(account = %app.config.account, init_ms, "cold start");
+        }
+        // Keep the runtime up so every invocation reports the stable errorType.
+        Err(e) => tracing::error!(error_type = e.kind(), error = %e, "cold start failed"),
+    }
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let (payload, context) = event.into_parts();
+        let app = app.as_ref().map_err(HandlerError::replay)?;
+        let ctx = InvocationContext::from_lambda(&context);
+        Box::pin(app.handle(payload, &ctx)).await
+    }))
+    .await
+}

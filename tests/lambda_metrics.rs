@@ -1,0 +1,184 @@
+//! EMF documents against the specification's structure and limits.
+
+use binance_account_sync::core::Mode;
+use binance_account_sync::domain::{CorrectionKind, Discrepancy, Severity};
+use binance_account_sync::exchange::Usage;
+use binance_account_sync::metrics::{
+    emf_cold_start, emf_for_failure, emf_for_report, validate_emf, write_emf, MetricContext,
+    MAX_METRICS,
+};
+use binance_account_sync::report::{Outcome, ReportedConflict, SyncReport};
+use std::collections::BTreeMap;
+
+const NOW: i64 = 1_790_000_000_000;
+
+fn report() -> SyncReport {
+    let counts: BTreeMap<CorrectionKind, u64> = [
+        (CorrectionKind::BalanceCorrected, 2),
+        (CorrectionKind::PositionRecovered, 1),
+        (CorrectionKind::OrderUpdated, 3),
+        (CorrectionKind::OrderRecorded, 1),
+        (CorrectionKind::TradeRecovered, 5),
+    ]
+    .into_iter()
+    .collect();
+    SyncReport {
+        run_id: "run-1".into(),
+        account: "main".into(),
+        exchange: "binance".into(),
+        mode: Mode::Emergency,
+        dry_run: false,
+        started_at: NOW - 1500,
+        finished_at: NOW,
+        duration_ms: 1500,
+        outcome: Outcome::Complete,
+        outcome_detail: None,
+        counts,
+        corrections: vec![],
+        discrepancies: vec![
+            disc("balance:USDT", Severity::Warning),
+            disc("balance:BNB", Severity::Info),
+            disc("order:BTCUSDT:7", Severity::Critical),
+        ],
+        explanations: vec![],
+        conflicts: vec![ReportedConflict {
+            key: "position:BTCUSDT".into(),
+            resolution: binance_account_sync::core::conflict::ConflictResolution::Deferred,
+        }],
+        notes: vec![],
+        symbols_checked: vec!["BTCUSDT".into()],
+        exchange_usage: Usage {
+            requests: 12,
+            weight: 240,
+            last_used_weight_1m: Some(300),
+            retries: 0,
+        },
+        dynamodb_capacity_units: 7.5,
+    }
+}
+
+fn disc(key: &str, severity: Severity) -> Discrepancy {
+    Discrepancy {
+        key: key.into(),
+        kind: "balance".into(),
+        severity,
+        symbol: None,
+        asset: None,
+        before: None,
+        after: None,
+        diff_pct: None,
+        message: "m".into(),
+    }
+}
+
+fn ctx() -> MetricContext<'static> {
+    MetricContext {
+        namespace: "BinanceAccountSync",
+        account: "main",
+        mode: Mode::Emergency,
+        timestamp: NOW,
+    }
+}
+
+#[test]
+fn report_document_is_valid_emf_with_the_expected_values() {
+    let doc = emf_for_report(&report(), &ctx());
+    validate_emf(&doc).unwrap();
+    assert_eq!(doc["_aws"]["Timestamp"], NOW);
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+        "BinanceAccountSync"
+    );
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([["Account", "Mode"]])
+    );
+    assert_eq!(doc["Account"], "main");
+    assert_eq!(doc["Mode"], "emergency");
+    for (name, value) in [
+        ("SyncSuccess", 1.0),
+        ("SyncFailure", 0.0),
+        ("DurationMs", 1500.0),
+        ("BalanceCorrections", 2.0),
+        ("PositionsRecovered", 1.0),
+        ("PositionsClosed", 0.0),
+        ("OrdersUpdated", 4.0),
+        ("TradesRecovered", 5.0),
+        ("Discrepancies", 2.0),
+        ("WriteConflicts", 1.0),
+        ("BinanceWeightUsed", 240.0),
+    ] {
+        assert_eq!(doc[name].as_f64(), Some(value), "{name}");
+    }
+    let metrics = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        .as_array()
+        .unwrap();
+    assert!(metrics.len() <= MAX_METRICS);
+    let duration = metrics.iter().find(|m| m["Name"] == "DurationMs").unwrap();
+    assert_eq!(duration["Unit"], "Milliseconds");
+}
+
+#[test]
+fn skipped_runs_are_not_failures() {
+    let mut r = report();
+    r.outcome = Outcome::LeaseHeld;
+    let doc = emf_for_report(&r, &ctx());
+    validate_emf(&doc).unwrap();
+    assert_eq!(doc["SyncSuccess"], 0.0);
+    assert_eq!(doc["SyncFailure"], 0.0);
+    assert_eq!(doc["SyncSkipped"], 1.0);
+}
+
+#[test]
+fn failure_document_counts_a_failure_with_its_error_type() {
+    let doc = emf_for_failure("ExchangeBanned", 800, &ctx());
+    validate_emf(&doc).unwrap();
+    assert_eq!(doc["SyncFailure"], 1.0);
+    assert_eq!(doc["SyncSuccess"], 0.0);
+    assert_eq!(doc["ErrorType"], "ExchangeBanned");
+}
+
+#[test]
+fn cold_start_document_has_its_own_dimension() {
+    let doc = emf_cold_start("BinanceAccountSync", "binance-account-sync", 120, NOW);
+    validate_emf(&doc).unwrap();
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([["Function"]])
+    );
+    assert_eq!(doc["ColdStart"], 1.0);
+}
+
+#[test]
+fn non_finite_values_never_reach_the_document() {
+    let mut r = report();
+    r.dynamodb_capacity_units = f64::NAN;
+    validate_emf(&emf_for_report(&r, &ctx())).unwrap();
+}
+
+#[test]
+fn validator_catches_spec_violations() {
+    let good = emf_for_failure("X", 1, &ctx());
+    let mut no_value = good.clone();
+    no_value.as_object_mut().unwrap().remove("SyncFailure");
+    assert!(validate_emf(&no_value).is_err());
+    let mut seconds = good.clone();
+    seconds["_aws"]["Timestamp"] = serde_json::json!(NOW / 1000);
+    assert!(validate_emf(&seconds).is_err());
+    let mut bad_unit = good.clone();
+    bad_unit["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] = serde_json::json!("Things");
+    assert!(validate_emf(&bad_unit).is_err());
+    let mut no_dim = good;
+    no_dim.as_object_mut().unwrap().remove("Account");
+    assert!(validate_emf(&no_dim).is_err());
+}
+
+#[test]
+fn writer_prints_one_json_line() {
+    let mut out = Vec::new();
+    write_emf(&emf_for_failure("X", 1, &ctx()), &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().count(), 1);
+    let parsed: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    validate_emf(&parsed).unwrap();
+}
