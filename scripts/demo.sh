@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN=$ROOT/.run/demo
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug
 rm -rf "$RUN" && mkdir -p "$RUN"
 
 echo "== building (first time: a few minutes)"
@@ -24,7 +25,7 @@ scripts/ministack.sh start
 eval "$(scripts/ministack.sh env)"
 
 echo "== starting the Binance simulator with the demo scenario"
-target/debug/binance-sim --port 0 --scenario binance-sim/scenarios/demo.json \
+"$BIN"/binance-sim --port 0 --scenario binance-sim/scenarios/demo.json \
   --port-file "$RUN/sim.port" >"$RUN/sim.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 1 100); do [ -s "$RUN/sim.port" ] && break; sleep 0.1; done
@@ -35,8 +36,8 @@ export SYNC_ACCOUNT_ID=demo SYNC_TABLE_NAME=bot-records-demo SYNC_MIN_INTERVAL_S
 export RUST_LOG=${RUST_LOG:-warn}
 
 echo "== creating the table from infra/table.json and seeding the bot's (diverged) records"
-target/debug/examples/local_stack create-table
-target/debug/examples/local_stack seed demo/bot-records.json
+"$BIN"/examples/local_stack create-table
+"$BIN"/examples/local_stack seed demo/bot-records.json
 
 SIM="$BINANCE_BASE_URL/__sim"
 echo
@@ -51,10 +52,10 @@ curl -fsS -X POST "$SIM/prices" -H 'content-type: application/json' \
 
 echo
 echo "== first sync (emergency: every symbol, 30-day lookback)"
-target/debug/binance-account-sync sync --emergency
+"$BIN"/binance-account-sync sync --emergency
 echo
 echo "== second sync (periodic): the records now agree, nothing to correct"
-target/debug/binance-account-sync sync
+"$BIN"/binance-account-sync sync
 echo
 echo "== status"
-target/debug/binance-account-sync status
+"$BIN"/binance-account-sync status

@@ -7,7 +7,7 @@
 #
 # State lives in $MINISTACK_STATE_DIR (default: /tmp/binance-account-sync-ministack):
 #   pid  the server's PID      url  its endpoint URL      log  its output
-# MINISTACK_BIN overrides the executable (default: /work/main/.venv/bin/ministack,
+# MINISTACK_BIN overrides the executable (default: the repository's .venv/bin/ministack,
 # then `ministack` on PATH).
 set -euo pipefail
 

@@ -74,9 +74,7 @@ pub fn render_report(r: &SyncReport) -> String {
     }
     if !r.notes.is_empty() {
         let _ = writeln!(out, "\nLog:");
-        for n in &r.notes {
-            let _ = writeln!(out, "  {n}");
-        }
+        render_notes(&mut out, &r.notes);
     }
     if !r.conflicts.is_empty() {
         let _ = writeln!(
@@ -99,4 +97,42 @@ pub fn render_report(r: &SyncReport) -> String {
         r.duration_ms
     );
     out
+}
+
+/// Notes of one kind beyond this many are summarised (a recovery can find thousands of
+/// fills); `--json` always has them all.
+const NOTES_PER_KIND: usize = 5;
+
+fn render_notes(out: &mut String, notes: &[String]) {
+    // A note's kind is its text up to the first ':' ("Missing trade recovered").
+    let kind = |n: &str| n.split(':').next().unwrap_or_default().to_owned();
+    let mut i = 0;
+    while i < notes.len() {
+        let k = kind(&notes[i]);
+        let run = notes[i..].iter().take_while(|n| kind(n) == k).count();
+        for n in &notes[i..i + run.min(NOTES_PER_KIND)] {
+            let _ = writeln!(out, "  {n}");
+        }
+        if run > NOTES_PER_KIND {
+            let _ = writeln!(out, "  … and {} more: {k}", run - NOTES_PER_KIND);
+        }
+        i += run;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_runs_of_one_kind_of_note_are_summarised() {
+        let mut notes: Vec<String> = (0..12).map(|i| format!("Missing trade recovered: T{i}")).collect();
+        notes.push("Position closed on exchange: BTCUSDT long 1".to_owned());
+        let mut out = String::new();
+        render_notes(&mut out, &notes);
+        assert!(out.contains("T4\n"));
+        assert!(!out.contains("T5\n"));
+        assert!(out.contains("… and 7 more: Missing trade recovered"));
+        assert!(out.contains("Position closed on exchange: BTCUSDT long 1"));
+    }
 }
