@@ -14,7 +14,8 @@ async fn bot_write_racing_the_sync_survives() {
 
 #[tokio::test]
 async fn two_syncs_started_at_once_one_runs_one_reports_lease_held() {
-    scenarios::two_syncs_started_at_once_one_runs_one_reports_lease_held(dynamo_store().await).await;
+    scenarios::two_syncs_started_at_once_one_runs_one_reports_lease_held(dynamo_store().await)
+        .await;
 }
 
 #[tokio::test]
@@ -55,4 +56,10 @@ async fn weight_budget_exhaustion_gives_a_partial_report() {
 #[tokio::test]
 async fn unknown_order_is_not_cancelled() {
     scenarios::unknown_order_is_not_cancelled(dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn partial_then_resumed_run_ends_where_one_complete_run_ends() {
+    scenarios::partial_then_resumed_run_ends_where_one_complete_run_ends(dynamo_store().await)
+        .await;
 }

@@ -24,9 +24,15 @@ async fn withdrawal_in_the_same_second_as_the_last_run_is_explained() {
         let store = &store;
         let request = request(&account, mode);
         async move {
-            run_sync(&client, store, &RulesConfig::default(), &settings(), &request)
-                .await
-                .expect("sync runs")
+            run_sync(
+                &client,
+                store,
+                &RulesConfig::default(),
+                &settings(),
+                &request,
+            )
+            .await
+            .expect("sync runs")
         }
     };
     run(Mode::Emergency).await;
@@ -44,13 +50,17 @@ async fn withdrawal_in_the_same_second_as_the_last_run_is_explained() {
             break;
         }
     }
-    assert!(since.rem_euclid(1000) < 800, "no run started early in its second");
+    assert!(
+        since.rem_euclid(1000) < 800,
+        "no run started early in its second"
+    );
 
     // The owner withdraws right after that run started: put the sim's clock at `since`.
     let real_now = sim.control("clock", json!({"skew_ms": 0})).await["server_time"]
         .as_i64()
         .expect("server_time");
-    sim.control("clock", json!({"skew_ms": since - real_now})).await;
+    sim.control("clock", json!({"skew_ms": since - real_now}))
+        .await;
     let applied_at = sim
         .control(
             "withdrawals",

@@ -55,3 +55,8 @@ async fn weight_budget_exhaustion_gives_a_partial_report() {
 async fn unknown_order_is_not_cancelled() {
     scenarios::unknown_order_is_not_cancelled(memory_store()).await;
 }
+
+#[tokio::test]
+async fn partial_then_resumed_run_ends_where_one_complete_run_ends() {
+    scenarios::partial_then_resumed_run_ends_where_one_complete_run_ends(memory_store()).await;
+}

@@ -16,7 +16,9 @@ use binance_account_sync::exchange::binance::{BinanceClient, BinanceConfig};
 use binance_account_sync::exchange::credentials::{Credentials, StaticCredentials};
 use binance_account_sync::report::record_key;
 use binance_account_sync::service::{RunSettings, SyncRequest};
-use binance_account_sync::store::dynamo::{create_table_from_definition, DynamoStore, TableOptions};
+use binance_account_sync::store::dynamo::{
+    create_table_from_definition, DynamoStore, TableOptions,
+};
 use binance_account_sync::store::memory::MemoryStore;
 use binance_account_sync::store::{AuditEntry, Store};
 use binance_sim::{RunningSim, Scenario, SimConfig};
@@ -285,7 +287,10 @@ pub fn assert_balances_equal_exchange(
                 (*free, *locked),
                 "balance {a}: DB (free, locked) vs exchange"
             ),
-            None => assert!(zero, "balance {a} missing in DB; exchange has {free}/{locked}"),
+            None => assert!(
+                zero,
+                "balance {a} missing in DB; exchange has {free}/{locked}"
+            ),
         }
     }
     for (a, b) in &records.balances {

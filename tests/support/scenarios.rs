@@ -13,7 +13,7 @@ use binance_account_sync::domain::{
 use binance_account_sync::exchange::{Exchange, FillsFrom};
 use binance_account_sync::report::{Outcome, ReportedConflict, SyncReport};
 use binance_account_sync::service::{now_ms, run_id_for, run_sync};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 const ETH_BOT_ORDER: u64 = 19_283_000_192;
 const SOL_MANUAL_ORDER: u64 = 9_731_000_378;
@@ -71,9 +71,15 @@ pub async fn bot_write_racing_the_sync_survives<S: TestStore>(store: S) {
         updated_by: Writer::Bot,
         ..usdt_before.clone()
     };
-    let racing = BotRacesApply::new(&store, binance_account_sync::domain::Record::Balance(bot_value));
+    let racing = BotRacesApply::new(
+        &store,
+        binance_account_sync::domain::Record::Balance(bot_value),
+    );
     let report = sync(&sim, &racing, &request(&account, Mode::Emergency)).await;
-    assert!(racing.fired(), "the sync planned a USDT correction and the bot raced it");
+    assert!(
+        racing.fired(),
+        "the sync planned a USDT correction and the bot raced it"
+    );
 
     assert_eq!(report.outcome, Outcome::Complete);
     assert_eq!(
@@ -86,9 +92,17 @@ pub async fn bot_write_racing_the_sync_survives<S: TestStore>(store: S) {
     );
     let after = records(&store, &account).await;
     let usdt = &after.balances[&asset("USDT")];
-    assert_eq!((usdt.free, usdt.locked), (dec("99999.5"), dec("0")), "the bot's value survives");
+    assert_eq!(
+        (usdt.free, usdt.locked),
+        (dec("99999.5"), dec("0")),
+        "the bot's value survives"
+    );
     assert_eq!(usdt.updated_by, Writer::Bot);
-    assert_eq!(usdt.version, usdt_before.version + 1, "only the bot wrote it");
+    assert_eq!(
+        usdt.version,
+        usdt_before.version + 1,
+        "only the bot wrote it"
+    );
 
     // Nothing else lost: every other correction the sync asked for is stored as planned.
     let asked = racing.asked.lock().expect("lock").clone();
@@ -100,10 +114,18 @@ pub async fn bot_write_racing_the_sync_survives<S: TestStore>(store: S) {
     assert_eq!(others.len() + 1, asked.len());
     for c in &others {
         let key = record_key(&c.after);
-        assert_eq!(stored.get(&key), Some(&c.after), "correction of {key} applied");
+        assert_eq!(
+            stored.get(&key),
+            Some(&c.after),
+            "correction of {key} applied"
+        );
     }
     assert_eq!(report.correction_count() as usize, others.len());
-    assert_eq!(audit(&store, &account).await.len(), others.len(), "one audit entry per write");
+    assert_eq!(
+        audit(&store, &account).await.len(),
+        others.len(),
+        "one audit entry per write"
+    );
 
     // The next run corrects the bot's wrong value from the exchange.
     let next = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
@@ -126,7 +148,10 @@ pub async fn two_syncs_started_at_once_one_runs_one_reports_lease_held<S: TestSt
     let (c1, c2) = (sim.client(), sim.client());
     let rules = RulesConfig::default();
     let (s1, s2) = (settings(), settings());
-    let (r1, r2) = (request(&account, Mode::Emergency), request(&account, Mode::Emergency));
+    let (r1, r2) = (
+        request(&account, Mode::Emergency),
+        request(&account, Mode::Emergency),
+    );
     let both = async {
         tokio::join!(
             run_sync(&c1, &gate, &rules, &s1, &r1),
@@ -147,9 +172,15 @@ pub async fn two_syncs_started_at_once_one_runs_one_reports_lease_held<S: TestSt
     };
     assert!(winner.correction_count() > 0);
     assert_eq!(loser.correction_count(), 0, "the loser wrote nothing");
-    assert_eq!(loser.exchange_usage.weight, 0, "the loser did not read the exchange");
+    assert_eq!(
+        loser.exchange_usage.weight, 0,
+        "the loser did not read the exchange"
+    );
     let detail = loser.outcome_detail.clone().unwrap_or_default();
-    assert!(detail.contains(&winner.run_id), "the loser names the holder: {detail}");
+    assert!(
+        detail.contains(&winner.run_id),
+        "the loser names the holder: {detail}"
+    );
     assert_eq!(
         audit(&store, &account).await.len() as u64,
         winner.correction_count(),
@@ -172,10 +203,20 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
     retry.invocation_id = Some("lambda-request-7f3a".into());
 
     let crash = CrashAfterApply::new(&store);
-    let first = run_sync(&sim.client(), &crash, &RulesConfig::default(), &settings(), &retry).await;
+    let first = run_sync(
+        &sim.client(),
+        &crash,
+        &RulesConfig::default(),
+        &settings(),
+        &retry,
+    )
+    .await;
     assert!(first.is_err(), "the first attempt died after writing");
     let written = crash.written.lock().expect("lock").clone();
-    assert!(written.len() > 40, "the first attempt wrote its corrections");
+    assert!(
+        written.len() > 40,
+        "the first attempt wrote its corrections"
+    );
     let records_after_crash = records(&store, &account).await;
     let audit_after_crash = audit(&store, &account).await;
     assert_eq!(audit_after_crash.len(), written.len());
@@ -187,7 +228,10 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
     // ... but the retry of the same invocation (same run id) takes it and writes nothing new.
     let second = sync(&sim, &store, &retry).await;
     assert_eq!(second.outcome, Outcome::Complete);
-    assert_eq!(second.run_id, run_id_for(&account, Some("lambda-request-7f3a")));
+    assert_eq!(
+        second.run_id,
+        run_id_for(&account, Some("lambda-request-7f3a"))
+    );
     assert_eq!(second.correction_count(), 0, "{:?}", second.counts);
     assert!(second.conflicts.is_empty());
 
@@ -198,7 +242,10 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
         "records unchanged by the retry"
     );
     let entries = audit(&store, &account).await;
-    assert_eq!(entries, audit_after_crash, "no audit entry added by the retry");
+    assert_eq!(
+        entries, audit_after_crash,
+        "no audit entry added by the retry"
+    );
     let distinct: BTreeSet<(String, u64)> = entries
         .iter()
         .map(|e| {
@@ -208,8 +255,16 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
             )
         })
         .collect();
-    assert_eq!(distinct.len(), entries.len(), "every audit entry exists exactly once");
-    assert_eq!(after.trades.len(), sim.trade_count().await, "every fill exactly once");
+    assert_eq!(
+        distinct.len(),
+        entries.len(),
+        "every audit entry exists exactly once"
+    );
+    assert_eq!(
+        after.trades.len(),
+        sim.trade_count().await,
+        "every fill exactly once"
+    );
     sim.shutdown().await;
 }
 
@@ -235,14 +290,35 @@ pub async fn dry_run_reports_the_full_plan_and_changes_nothing<S: TestStore>(sto
     let planned = sync(&sim, &store, &dry).await;
     assert!(planned.dry_run);
     assert_eq!(planned.outcome, Outcome::Complete);
-    assert!(planned.count(CorrectionKind::TradeRecovered) == 1, "{:?}", planned.counts);
-    assert!(planned.count(CorrectionKind::BalanceCorrected) >= 2, "{:?}", planned.counts);
-    assert_eq!(records(&store, &account).await, before, "records (sync state included) unchanged");
-    assert_eq!(audit(&store, &account).await, audit_before, "audit unchanged");
+    assert!(
+        planned.count(CorrectionKind::TradeRecovered) == 1,
+        "{:?}",
+        planned.counts
+    );
+    assert!(
+        planned.count(CorrectionKind::BalanceCorrected) >= 2,
+        "{:?}",
+        planned.counts
+    );
+    assert_eq!(
+        records(&store, &account).await,
+        before,
+        "records (sync state included) unchanged"
+    );
+    assert_eq!(
+        audit(&store, &account).await,
+        audit_before,
+        "audit unchanged"
+    );
 
     // The real run then does exactly what the dry run announced.
     let real = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
-    let keys = |r: &SyncReport| r.corrections.iter().map(|c| c.key.clone()).collect::<Vec<_>>();
+    let keys = |r: &SyncReport| {
+        r.corrections
+            .iter()
+            .map(|c| c.key.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(keys(&real), keys(&planned));
     assert_eq!(real.counts, planned.counts);
     sim.shutdown().await;
@@ -335,14 +411,20 @@ pub async fn periodic_run_with_nothing_changed_uses_little_weight<S: TestStore>(
     converged(&sim, &store, &account).await;
 
     let quiet = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
-    println!("weight of a periodic run with nothing changed: {}", quiet.exchange_usage.weight);
+    println!(
+        "weight of a periodic run with nothing changed: {}",
+        quiet.exchange_usage.weight
+    );
     assert_eq!(quiet.outcome, Outcome::Complete);
     assert_eq!(quiet.correction_count(), 0);
     assert_eq!(quiet.exchange_usage.weight, QUIET_RUN_WEIGHT);
 
     let (trade_id, _) = sim.manual_trade("SOLUSDT", "BUY", "0.5").await;
     let one = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
-    println!("weight of a periodic run after one new fill: {}", one.exchange_usage.weight);
+    println!(
+        "weight of a periodic run after one new fill: {}",
+        one.exchange_usage.weight
+    );
     assert_eq!(one.outcome, Outcome::Complete);
     let recovered: Vec<_> = one
         .corrections
@@ -372,7 +454,12 @@ pub async fn position_closed_while_bot_down_gets_exit_price<S: TestStore>(store:
         .await;
 
     let report = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
-    assert_eq!(report.count(CorrectionKind::PositionClosed), 1, "{:?}", report.counts);
+    assert_eq!(
+        report.count(CorrectionKind::PositionClosed),
+        1,
+        "{:?}",
+        report.counts
+    );
     let after = records(&store, &account).await;
     let closed = &after.positions[&sym("BTCUSDT")];
     assert_eq!(closed.status, PositionStatus::Closed);
@@ -387,18 +474,37 @@ pub async fn position_closed_while_bot_down_gets_exit_price<S: TestStore>(store:
         .into_iter()
         .filter(|f| f.side == Side::Sell && f.time >= position.opened_at)
         .collect();
-    assert_eq!(sells.last().map(|f| f.price), Some(price), "the owner's sale is the last sell");
+    assert_eq!(
+        sells.last().map(|f| f.price),
+        Some(price),
+        "the owner's sale is the last sell"
+    );
     let sold: Decimal = sells.iter().map(|f| f.qty).sum();
     let value: Decimal = sells.iter().map(|f| f.price * f.qty).sum();
-    assert_eq!(closed.exit_price, Some(value / sold), "exit at the average sell price");
+    assert_eq!(
+        closed.exit_price,
+        Some(value / sold),
+        "exit at the average sell price"
+    );
     let pnl: Decimal = sells
         .iter()
-        .map(|f| after.trades[&(sym("BTCUSDT"), f.trade_id)].realized_pnl.expect("sell P&L"))
+        .map(|f| {
+            after.trades[&(sym("BTCUSDT"), f.trade_id)]
+                .realized_pnl
+                .expect("sell P&L")
+        })
         .sum();
     assert_eq!(closed.realized_pnl, pnl, "realized P&L of the sells");
     assert_ne!(closed.realized_pnl, dec("0"));
-    assert_eq!(closed.closed_at, sells.last().map(|f| f.time), "closed at the last sale");
-    let dust = after.dust.get(&asset("BTC")).expect("the remainder is dust");
+    assert_eq!(
+        closed.closed_at,
+        sells.last().map(|f| f.time),
+        "closed at the last sale"
+    );
+    let dust = after
+        .dust
+        .get(&asset("BTC"))
+        .expect("the remainder is dust");
     assert_eq!(dust.quantity, held - sellable);
     assert!(dust.quantity > dec("0") && dust.quantity < dec("0.00001"));
     sim.shutdown().await;
@@ -455,13 +561,23 @@ pub async fn partial_run_at_deadline_resumes_next_run<S: TestStore>(store: S) {
     };
     let mut req = request(&account, Mode::Periodic);
     req.deadline = Some(now_ms() + 1000 + 3000);
-    let partial = run_sync(&sim.client(), &store, &RulesConfig::default(), &settings, &req)
-        .await
-        .expect("partial run");
+    let partial = run_sync(
+        &sim.client(),
+        &store,
+        &RulesConfig::default(),
+        &settings,
+        &req,
+    )
+    .await
+    .expect("partial run");
     show("partial", &partial);
     assert_eq!(partial.outcome, Outcome::Partial);
     assert!(
-        partial.outcome_detail.as_deref().unwrap_or("").contains("deadline"),
+        partial
+            .outcome_detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("deadline"),
         "{:?}",
         partial.outcome_detail
     );
@@ -473,10 +589,23 @@ pub async fn partial_run_at_deadline_resumes_next_run<S: TestStore>(store: S) {
         "the cursor of the symbol read is saved"
     );
     for s in ["ETHUSDT", "SOLUSDT"] {
-        assert_eq!(mid.cursors[&sym(s)].last_trade_id, Some(0), "{s} was not read");
+        assert_eq!(
+            mid.cursors[&sym(s)].last_trade_id,
+            Some(0),
+            "{s} was not read"
+        );
     }
-    assert_eq!(mid.trades.keys().filter(|(s, _)| s.as_str() == "BTCUSDT").count(), 16);
-    assert!(mid.state.last_success_at.is_none(), "a partial run is not a success");
+    assert_eq!(
+        mid.trades
+            .keys()
+            .filter(|(s, _)| s.as_str() == "BTCUSDT")
+            .count(),
+        16
+    );
+    assert!(
+        mid.state.last_success_at.is_none(),
+        "a partial run is not a success"
+    );
 
     let rest = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
     assert_eq!(rest.outcome, Outcome::Complete);
@@ -488,7 +617,10 @@ pub async fn partial_run_at_deadline_resumes_next_run<S: TestStore>(store: S) {
     let after = records(&store, &account).await;
     assert_eq!(after.trades.len(), sim.trade_count().await);
     for s in ["BTCUSDT", "ETHUSDT", "SOLUSDT"] {
-        assert_eq!(after.cursors[&sym(s)].last_trade_id, Some(max_trade_id(&sim, s).await));
+        assert_eq!(
+            after.cursors[&sym(s)].last_trade_id,
+            Some(max_trade_id(&sim, s).await)
+        );
     }
     sim.shutdown().await;
 }
@@ -516,19 +648,31 @@ pub async fn weight_budget_exhaustion_gives_a_partial_report<S: TestStore>(store
     show("budget", &partial);
     assert_eq!(partial.outcome, Outcome::Partial);
     assert!(
-        partial.outcome_detail.as_deref().unwrap_or("").contains("budget"),
+        partial
+            .outcome_detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("budget"),
         "{:?}",
         partial.outcome_detail
     );
     assert!(partial.exchange_usage.weight <= LOW_BUDGET);
     let mid = records(&store, &account).await;
-    assert!(mid.trades.len() < sim.trade_count().await, "not everything was read");
+    assert!(
+        mid.trades.len() < sim.trade_count().await,
+        "not everything was read"
+    );
     assert_eq!(
-        mid.cursors.get(&sym("BTCUSDT")).and_then(|c| c.last_trade_id),
+        mid.cursors
+            .get(&sym("BTCUSDT"))
+            .and_then(|c| c.last_trade_id),
         Some(max_trade_id(&sim, "BTCUSDT").await),
         "the symbol read before the budget ran out is checkpointed"
     );
-    assert!(mid.state.last_success_at.is_none(), "a partial run is not a success");
+    assert!(
+        mid.state.last_success_at.is_none(),
+        "a partial run is not a success"
+    );
 
     let rest = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
     assert_eq!(rest.outcome, Outcome::Complete);
@@ -575,10 +719,100 @@ pub async fn unknown_order_is_not_cancelled<S: TestStore>(store: S) {
         let report = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
         assert_eq!(report.outcome, Outcome::Complete);
         let order = records(&store, &account).await.orders[&(sym("BTCUSDT"), ghost_id)].clone();
-        assert_eq!(order.status, OrderStatus::Unknown, "run {run}: never cancelled");
+        assert_eq!(
+            order.status,
+            OrderStatus::Unknown,
+            "run {run}: never cancelled"
+        );
         assert_eq!(order.unknown_runs, run, "run {run}");
         let flagged = report.discrepancies.iter().any(|d| d.key == flag);
-        assert_eq!(flagged, run >= runs, "run {run}: flagged only from run {runs}");
+        assert_eq!(
+            flagged,
+            run >= runs,
+            "run {run}: flagged only from run {runs}"
+        );
     }
+    sim.shutdown().await;
+}
+
+// 8b -----------------------------------------------------------------------------------
+
+/// What a record says, without who wrote it when (version, updated_at, updated_by).
+fn content(records: &Records) -> BTreeMap<String, Value> {
+    keyed(records)
+        .into_iter()
+        .map(|(k, r)| {
+            let mut v = serde_json::to_value(&r).expect("record json");
+            if let Some(o) = v.as_object_mut() {
+                for f in [
+                    "version",
+                    "updated_at",
+                    "updated_by",
+                    "recovered",
+                    "opened_at",
+                ] {
+                    o.remove(f);
+                }
+            }
+            (k, v)
+        })
+        .collect()
+}
+
+/// A run cut short by the deadline and the run that resumes it leave the same records as
+/// one complete run from the same start.
+pub async fn partial_then_resumed_run_ends_where_one_complete_run_ends<S: TestStore>(store: S) {
+    const SYMBOLS: [&str; 4] = ["BNBUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT"];
+    let sim = Sim::demo().await;
+    let (cut, whole) = (fresh_account(), fresh_account());
+    for account in [&cut, &whole] {
+        seed_demo(&store, account).await;
+        seed_cursors(&store, account, &SYMBOLS).await;
+    }
+    let one = sync(&sim, &store, &request(&whole, Mode::Periodic)).await;
+    assert_eq!(one.outcome, Outcome::Complete);
+
+    sim.control(
+        "faults",
+        json!({"path": "/api/v3/myTrades", "kind": "latency", "latency_ms": 2000, "count": 2}),
+    )
+    .await;
+    let settings = RunSettings {
+        deadline_margin: std::time::Duration::from_secs(1),
+        ..settings()
+    };
+    let mut req = request(&cut, Mode::Periodic);
+    req.deadline = Some(now_ms() + 1000 + 3000);
+    let partial = run_sync(
+        &sim.client(),
+        &store,
+        &RulesConfig::default(),
+        &settings,
+        &req,
+    )
+    .await
+    .expect("partial run");
+    assert_eq!(partial.outcome, Outcome::Partial);
+    let rest = sync(&sim, &store, &request(&cut, Mode::Periodic)).await;
+    assert_eq!(rest.outcome, Outcome::Complete);
+
+    let (a, b) = (
+        content(&records(&store, &cut).await),
+        content(&records(&store, &whole).await),
+    );
+    let differing: Vec<_> = a
+        .keys()
+        .chain(b.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| format!("{k}:\n  cut:   {:?}\n  whole: {:?}", a.get(k), b.get(k)))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{} records differ:\n{}",
+        differing.len(),
+        differing.join("\n")
+    );
     sim.shutdown().await;
 }

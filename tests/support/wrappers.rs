@@ -70,7 +70,9 @@ impl<S: TestStore> Store for BotRacesApply<'_, S> {
         now: Millis,
         expires_at: Millis,
     ) -> Result<LeaseOutcome, StoreError> {
-        self.inner.acquire_lease(account, owner, now, expires_at).await
+        self.inner
+            .acquire_lease(account, owner, now, expires_at)
+            .await
     }
 
     async fn apply(
@@ -88,9 +90,7 @@ impl<S: TestStore> Store for BotRacesApply<'_, S> {
             .iter()
             .any(|c| record_key(&c.after) == self.target);
         if targets && !self.fired.swap(true, Ordering::SeqCst) {
-            self.inner
-                .bot_write(account, self.bot_record.clone())
-                .await;
+            self.inner.bot_write(account, self.bot_record.clone()).await;
         }
         self.inner.apply(account, run_id, now, corrections).await
     }
@@ -124,7 +124,10 @@ impl<S: Store> Store for HoldApplyUntilLeaseTried<'_, S> {
         now: Millis,
         expires_at: Millis,
     ) -> Result<LeaseOutcome, StoreError> {
-        let r = self.inner.acquire_lease(account, owner, now, expires_at).await;
+        let r = self
+            .inner
+            .acquire_lease(account, owner, now, expires_at)
+            .await;
         self.tried.send_modify(|n| *n += 1);
         r
     }
@@ -174,7 +177,9 @@ impl<S: Store> Store for CrashAfterApply<'_, S> {
         now: Millis,
         expires_at: Millis,
     ) -> Result<LeaseOutcome, StoreError> {
-        self.inner.acquire_lease(account, owner, now, expires_at).await
+        self.inner
+            .acquire_lease(account, owner, now, expires_at)
+            .await
     }
 
     async fn finish_run(
