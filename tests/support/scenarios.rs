@@ -1,0 +1,818 @@
+//! The whole-sync scenarios, written once against any store. Each takes a fresh, empty
+//! store; `tests/sync_memory.rs` and `tests/sync_dynamo.rs` call them with the in-memory
+//! store and with DynamoDB on the local emulator.
+
+use super::wrappers::{BotRacesApply, CrashAfterApply, HoldApplyUntilLeaseTried};
+use super::*;
+use binance_account_sync::core::conflict::ConflictResolution;
+use binance_account_sync::core::RulesConfig;
+use binance_account_sync::domain::{
+    BalanceRecord, CorrectionKind, CursorRecord, OrderOrigin, OrderRecord, OrderStatus,
+    PositionStatus, Side, Symbol, Writer,
+};
+use binance_account_sync::exchange::{Exchange, FillsFrom};
+use binance_account_sync::report::{Outcome, ReportedConflict, SyncReport};
+use binance_account_sync::service::{now_ms, run_id_for, run_sync};
+use std::collections::{BTreeMap, BTreeSet};
+
+const ETH_BOT_ORDER: u64 = 19_283_000_192;
+const SOL_MANUAL_ORDER: u64 = 9_731_000_378;
+
+fn sym(s: &str) -> Symbol {
+    Symbol::parse(s).expect("symbol")
+}
+
+fn show(label: &str, report: &SyncReport) {
+    println!(
+        "--- {label}: {:?} {:?} weight={} counts={:?} conflicts={:?}",
+        report.outcome,
+        report.outcome_detail,
+        report.exchange_usage.weight,
+        report.counts,
+        report.conflicts
+    );
+}
+
+async fn sync<S: Store>(sim: &Sim, store: &S, request: &SyncRequest) -> SyncReport {
+    let report = run_sync(
+        &sim.client(),
+        store,
+        &RulesConfig::default(),
+        &settings(),
+        request,
+    )
+    .await
+    .expect("sync runs");
+    show(&format!("{:?}", request.mode), &report);
+    report
+}
+
+/// Seed the demo records and run one emergency sync: the DB then agrees with the exchange.
+async fn converged<S: TestStore>(sim: &Sim, store: &S, account: &AccountId) {
+    seed_demo(store, account).await;
+    let first = sync(sim, store, &request(account, Mode::Emergency)).await;
+    assert_eq!(first.outcome, Outcome::Complete);
+    assert!(first.correction_count() > 0, "the demo DB starts diverged");
+}
+
+// 1 ------------------------------------------------------------------------------------
+
+pub async fn bot_write_racing_the_sync_survives<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    seed_demo(&store, &account).await;
+    let usdt_before = records(&store, &account).await.balances[&asset("USDT")].clone();
+
+    // The bot writes a (wrong) USDT balance between the sync's read and its write.
+    let bot_value = BalanceRecord {
+        free: dec("99999.5"),
+        locked: dec("0"),
+        updated_at: now_ms(),
+        updated_by: Writer::Bot,
+        ..usdt_before.clone()
+    };
+    let racing = BotRacesApply::new(
+        &store,
+        binance_account_sync::domain::Record::Balance(bot_value),
+    );
+    let report = sync(&sim, &racing, &request(&account, Mode::Emergency)).await;
+    assert!(
+        racing.fired(),
+        "the sync planned a USDT correction and the bot raced it"
+    );
+
+    assert_eq!(report.outcome, Outcome::Complete);
+    assert_eq!(
+        report.conflicts,
+        vec![ReportedConflict {
+            key: "BALANCE#USDT".into(),
+            resolution: ConflictResolution::Deferred
+        }],
+        "exactly the raced item is reported, deferred to the next run"
+    );
+    let after = records(&store, &account).await;
+    let usdt = &after.balances[&asset("USDT")];
+    assert_eq!(
+        (usdt.free, usdt.locked),
+        (dec("99999.5"), dec("0")),
+        "the bot's value survives"
+    );
+    assert_eq!(usdt.updated_by, Writer::Bot);
+    assert_eq!(
+        usdt.version,
+        usdt_before.version + 1,
+        "only the bot wrote it"
+    );
+
+    // Nothing else lost: every other correction the sync asked for is stored as planned.
+    let asked = racing.asked.lock().expect("lock").clone();
+    let stored = keyed(&after);
+    let others: Vec<_> = asked
+        .iter()
+        .filter(|c| record_key(&c.after) != "BALANCE#USDT")
+        .collect();
+    assert_eq!(others.len() + 1, asked.len());
+    for c in &others {
+        let key = record_key(&c.after);
+        assert_eq!(
+            stored.get(&key),
+            Some(&c.after),
+            "correction of {key} applied"
+        );
+    }
+    assert_eq!(report.correction_count() as usize, others.len());
+    assert_eq!(
+        audit(&store, &account).await.len(),
+        others.len(),
+        "one audit entry per write"
+    );
+
+    // The next run corrects the bot's wrong value from the exchange.
+    let next = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    assert!(next.conflicts.is_empty());
+    assert!(next.corrections.iter().any(|c| c.key == "BALANCE#USDT"));
+    let exchange = sim.balances().await;
+    let after = records(&store, &account).await;
+    assert_balances_equal_exchange(&after, &exchange);
+    assert_eq!(after.balances[&asset("USDT")].updated_by, Writer::Sync);
+    sim.shutdown().await;
+}
+
+// 2 ------------------------------------------------------------------------------------
+
+pub async fn two_syncs_started_at_once_one_runs_one_reports_lease_held<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    seed_demo(&store, &account).await;
+    let gate = HoldApplyUntilLeaseTried::new(&store, 2);
+    let (c1, c2) = (sim.client(), sim.client());
+    let rules = RulesConfig::default();
+    let (s1, s2) = (settings(), settings());
+    let (r1, r2) = (
+        request(&account, Mode::Emergency),
+        request(&account, Mode::Emergency),
+    );
+    let both = async {
+        tokio::join!(
+            run_sync(&c1, &gate, &rules, &s1, &r1),
+            run_sync(&c2, &gate, &rules, &s2, &r2)
+        )
+    };
+    // A guard against a hang, not a synchronisation: the runs finish in well under a second.
+    let (a, b) = tokio::time::timeout(std::time::Duration::from_secs(120), both)
+        .await
+        .expect("the two runs finish (no deadlock)");
+    let (a, b) = (a.expect("run a"), b.expect("run b"));
+    show("a", &a);
+    show("b", &b);
+    let (winner, loser) = match (a.outcome, b.outcome) {
+        (Outcome::Complete, Outcome::LeaseHeld) => (a, b),
+        (Outcome::LeaseHeld, Outcome::Complete) => (b, a),
+        other => panic!("expected one Complete and one LeaseHeld, got {other:?}"),
+    };
+    assert!(winner.correction_count() > 0);
+    assert_eq!(loser.correction_count(), 0, "the loser wrote nothing");
+    assert_eq!(
+        loser.exchange_usage.weight, 0,
+        "the loser did not read the exchange"
+    );
+    let detail = loser.outcome_detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains(&winner.run_id),
+        "the loser names the holder: {detail}"
+    );
+    assert_eq!(
+        audit(&store, &account).await.len() as u64,
+        winner.correction_count(),
+        "only the winner's corrections were written"
+    );
+
+    let third = sync(&sim, &store, &request(&account, Mode::Emergency)).await;
+    assert_eq!(third.outcome, Outcome::Complete, "the lease was released");
+    assert_eq!(third.correction_count(), 0, "the winner's run converged");
+    sim.shutdown().await;
+}
+
+// 3 ------------------------------------------------------------------------------------
+
+pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    seed_demo(&store, &account).await;
+    let mut retry = request(&account, Mode::Emergency);
+    retry.invocation_id = Some("lambda-request-7f3a".into());
+
+    let crash = CrashAfterApply::new(&store);
+    let first = run_sync(
+        &sim.client(),
+        &crash,
+        &RulesConfig::default(),
+        &settings(),
+        &retry,
+    )
+    .await;
+    assert!(first.is_err(), "the first attempt died after writing");
+    let written = crash.written.lock().expect("lock").clone();
+    assert!(
+        written.len() > 40,
+        "the first attempt wrote its corrections"
+    );
+    let records_after_crash = records(&store, &account).await;
+    let audit_after_crash = audit(&store, &account).await;
+    assert_eq!(audit_after_crash.len(), written.len());
+
+    // The dead attempt still holds the lease: another invocation is refused ...
+    let other = sync(&sim, &store, &request(&account, Mode::Emergency)).await;
+    assert_eq!(other.outcome, Outcome::LeaseHeld);
+
+    // ... but the retry of the same invocation (same run id) takes it and writes nothing new.
+    let second = sync(&sim, &store, &retry).await;
+    assert_eq!(second.outcome, Outcome::Complete);
+    assert_eq!(
+        second.run_id,
+        run_id_for(&account, Some("lambda-request-7f3a"))
+    );
+    assert_eq!(second.correction_count(), 0, "{:?}", second.counts);
+    assert!(second.conflicts.is_empty());
+
+    let after = records(&store, &account).await;
+    assert_eq!(
+        keyed(&after),
+        keyed(&records_after_crash),
+        "records unchanged by the retry"
+    );
+    let entries = audit(&store, &account).await;
+    assert_eq!(
+        entries, audit_after_crash,
+        "no audit entry added by the retry"
+    );
+    let distinct: BTreeSet<(String, u64)> = entries
+        .iter()
+        .map(|e| {
+            (
+                record_key(&e.correction.after),
+                binance_account_sync::store::keys::record_version(&e.correction.after),
+            )
+        })
+        .collect();
+    assert_eq!(
+        distinct.len(),
+        entries.len(),
+        "every audit entry exists exactly once"
+    );
+    assert_eq!(
+        after.trades.len(),
+        sim.trade_count().await,
+        "every fill exactly once"
+    );
+    sim.shutdown().await;
+}
+
+// 4 ------------------------------------------------------------------------------------
+
+pub async fn dry_run_reports_the_full_plan_and_changes_nothing<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+    // The world moves on: a manual trade on the exchange, a bad balance written by the bot.
+    sim.manual_trade("ETHUSDT", "BUY", "0.1").await;
+    let mut btc = records(&store, &account).await.balances[&asset("BTC")].clone();
+    btc.free = dec("7");
+    store
+        .bot_write(&account, binance_account_sync::domain::Record::Balance(btc))
+        .await;
+    let before = records(&store, &account).await;
+    let audit_before = audit(&store, &account).await;
+    assert!(!audit_before.is_empty());
+
+    let mut dry = request(&account, Mode::Periodic);
+    dry.dry_run = true;
+    let planned = sync(&sim, &store, &dry).await;
+    assert!(planned.dry_run);
+    assert_eq!(planned.outcome, Outcome::Complete);
+    assert!(
+        planned.count(CorrectionKind::TradeRecovered) == 1,
+        "{:?}",
+        planned.counts
+    );
+    assert!(
+        planned.count(CorrectionKind::BalanceCorrected) >= 2,
+        "{:?}",
+        planned.counts
+    );
+    assert_eq!(
+        records(&store, &account).await,
+        before,
+        "records (sync state included) unchanged"
+    );
+    assert_eq!(
+        audit(&store, &account).await,
+        audit_before,
+        "audit unchanged"
+    );
+
+    // The real run then does exactly what the dry run announced.
+    let real = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    let keys = |r: &SyncReport| {
+        r.corrections
+            .iter()
+            .map(|c| c.key.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&real), keys(&planned));
+    assert_eq!(real.counts, planned.counts);
+    sim.shutdown().await;
+}
+
+// 5 ------------------------------------------------------------------------------------
+
+pub async fn owner_actions_while_bot_down_are_recovered<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+
+    // The owner acts a few seconds after that run started (withdrawal times have second
+    // precision; the same-second case is in tests/sync_known_bugs.rs).
+    sim.control("clock", json!({"skew_ms": 3000})).await;
+    // The owner, while the bot is down.
+    sim.control(
+        "orders/fill",
+        json!({"symbol": "ETHUSDT", "orderId": ETH_BOT_ORDER}),
+    )
+    .await;
+    let (manual_id, _) = sim.manual_trade("BTCUSDT", "BUY", "0.001").await;
+    sim.control("deposits", json!({"asset": "USDT", "amount": "750"}))
+        .await;
+    sim.control(
+        "withdrawals",
+        json!({"asset": "USDT", "amount": "120", "fee": "1"}),
+    )
+    .await;
+    let moved = sim
+        .control("prices", json!({"symbol": "SOLUSDT", "price": "211"}))
+        .await;
+    assert_eq!(
+        moved["fills"].as_array().map(Vec::len),
+        Some(1),
+        "the price move fills the resting SOL sell: {moved}"
+    );
+
+    let report = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    assert_eq!(report.outcome, Outcome::Complete);
+    let after = records(&store, &account).await;
+
+    let eth = &after.orders[&(sym("ETHUSDT"), ETH_BOT_ORDER)];
+    assert_eq!(eth.status, OrderStatus::Filled);
+    assert_eq!(eth.executed_qty, dec("0.5"));
+    assert_eq!(eth.avg_price, Some(dec("3100")));
+    let sol = &after.orders[&(sym("SOLUSDT"), SOL_MANUAL_ORDER)];
+    assert_eq!(sol.status, OrderStatus::Filled);
+    assert_eq!(sol.executed_qty, dec("5"));
+    assert_eq!(sol.avg_price, Some(dec("210")));
+
+    let manual = after
+        .trades
+        .get(&(sym("BTCUSDT"), manual_id))
+        .expect("the manual fill is recorded");
+    assert!(manual.recovered);
+    assert_eq!(manual.qty, dec("0.001"));
+    assert_eq!(after.trades.len(), sim.trade_count().await);
+
+    assert_balances_equal_exchange(&after, &sim.balances().await);
+
+    let usdt = report
+        .explanations
+        .iter()
+        .find(|e| e.asset == asset("USDT"))
+        .expect("the USDT change is explained");
+    assert_eq!(usdt.from_deposits, dec("750"), "{usdt:?}");
+    assert_eq!(usdt.from_withdrawals, dec("-121"), "{usdt:?}");
+
+    let next = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    assert_eq!(next.outcome, Outcome::Complete);
+    assert_eq!(next.correction_count(), 0, "{:?}", next.corrections);
+    sim.shutdown().await;
+}
+
+// 6 ------------------------------------------------------------------------------------
+
+/// Weight of a periodic run when nothing changed: account (20) + open orders (80) +
+/// exchangeInfo (20) + prices (4) + server time (1).
+pub const QUIET_RUN_WEIGHT: u64 = 125;
+/// Weight of a periodic run after one new fill: the 125 above, + myTrades by id from the
+/// cursor for BTCUSDT, ETHUSDT, SOLUSDT (3 × 20), + BNBUSDT's 7-day walk of empty 24-hour
+/// windows (8 × 20: a symbol without fills never gets a cursor), + one kline (2) to price
+/// the BNB fee at the fill's minute.
+pub const ONE_FILL_RUN_WEIGHT: u64 = 347;
+
+pub async fn periodic_run_with_nothing_changed_uses_little_weight<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+
+    let quiet = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    println!(
+        "weight of a periodic run with nothing changed: {}",
+        quiet.exchange_usage.weight
+    );
+    assert_eq!(quiet.outcome, Outcome::Complete);
+    assert_eq!(quiet.correction_count(), 0);
+    assert_eq!(quiet.exchange_usage.weight, QUIET_RUN_WEIGHT);
+
+    let (trade_id, _) = sim.manual_trade("SOLUSDT", "BUY", "0.5").await;
+    let one = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    println!(
+        "weight of a periodic run after one new fill: {}",
+        one.exchange_usage.weight
+    );
+    assert_eq!(one.outcome, Outcome::Complete);
+    let recovered: Vec<_> = one
+        .corrections
+        .iter()
+        .filter(|c| c.kind == CorrectionKind::TradeRecovered)
+        .map(|c| c.key.clone())
+        .collect();
+    assert_eq!(recovered, vec![format!("TRADE#SOLUSDT#{trade_id}")]);
+    assert_eq!(one.exchange_usage.weight, ONE_FILL_RUN_WEIGHT);
+    sim.shutdown().await;
+}
+
+// 7 ------------------------------------------------------------------------------------
+
+pub async fn position_closed_while_bot_down_gets_exit_price<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+    let before = records(&store, &account).await;
+    let position = &before.positions[&sym("BTCUSDT")];
+    assert_eq!(position.status, PositionStatus::Open);
+    let held = sim.balances().await["BTC"].0;
+    // Sell all that LOT_SIZE allows (step 0.00001); the rest is below minQty 0.00001.
+    let sellable = (held * dec("100000")).floor() / dec("100000");
+    let (_, price) = sim
+        .manual_trade("BTCUSDT", "SELL", &sellable.to_string())
+        .await;
+
+    let report = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    assert_eq!(
+        report.count(CorrectionKind::PositionClosed),
+        1,
+        "{:?}",
+        report.counts
+    );
+    let after = records(&store, &account).await;
+    let closed = &after.positions[&sym("BTCUSDT")];
+    assert_eq!(closed.status, PositionStatus::Closed);
+    // The documented rule: exit = average price of the sells since the position opened
+    // (the owner's sale and the partial sells before it), P&L = the sum of theirs.
+    let sells: Vec<_> = sim
+        .client()
+        .fills(&sym("BTCUSDT"), FillsFrom::TradeId(0))
+        .await
+        .expect("fills")
+        .items
+        .into_iter()
+        .filter(|f| f.side == Side::Sell && f.time >= position.opened_at)
+        .collect();
+    assert_eq!(
+        sells.last().map(|f| f.price),
+        Some(price),
+        "the owner's sale is the last sell"
+    );
+    let sold: Decimal = sells.iter().map(|f| f.qty).sum();
+    let value: Decimal = sells.iter().map(|f| f.price * f.qty).sum();
+    assert_eq!(
+        closed.exit_price,
+        Some(value / sold),
+        "exit at the average sell price"
+    );
+    let pnl: Decimal = sells
+        .iter()
+        .map(|f| {
+            after.trades[&(sym("BTCUSDT"), f.trade_id)]
+                .realized_pnl
+                .expect("sell P&L")
+        })
+        .sum();
+    assert_eq!(closed.realized_pnl, pnl, "realized P&L of the sells");
+    assert_ne!(closed.realized_pnl, dec("0"));
+    assert_eq!(
+        closed.closed_at,
+        sells.last().map(|f| f.time),
+        "closed at the last sale"
+    );
+    let dust = after
+        .dust
+        .get(&asset("BTC"))
+        .expect("the remainder is dust");
+    assert_eq!(dust.quantity, held - sellable);
+    assert!(dust.quantity > dec("0") && dust.quantity < dec("0.00001"));
+    sim.shutdown().await;
+}
+
+// 8 ------------------------------------------------------------------------------------
+
+/// Cursors at 0 for every symbol with a balance: every fill read goes by id, one
+/// `myTrades` call per symbol.
+async fn seed_cursors<S: TestStore>(store: &S, account: &AccountId, symbols: &[&str]) {
+    for s in symbols {
+        store
+            .bot_write(
+                account,
+                binance_account_sync::domain::Record::Cursor(CursorRecord {
+                    symbol: sym(s),
+                    last_trade_id: Some(0),
+                    last_order_id: None,
+                    version: 0,
+                    updated_at: 0,
+                }),
+            )
+            .await;
+    }
+}
+
+async fn max_trade_id(sim: &Sim, symbol: &str) -> u64 {
+    let fills = sim
+        .client()
+        .fills(&sym(symbol), FillsFrom::TradeId(0))
+        .await
+        .expect("fills");
+    fills.items.iter().map(|f| f.trade_id).max().expect("fills")
+}
+
+pub async fn partial_run_at_deadline_resumes_next_run<S: TestStore>(store: S) {
+    const SYMBOLS: [&str; 4] = ["BNBUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT"];
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    seed_demo(&store, &account).await;
+    seed_cursors(&store, &account, &SYMBOLS).await;
+
+    // The first two myTrades calls (BNBUSDT, then BTCUSDT: symbols are read in order) take
+    // 2 s each; the deadline leaves 3 s after the margin. After BNBUSDT there is time left,
+    // after BTCUSDT there is not: ETHUSDT and SOLUSDT are not read.
+    sim.control(
+        "faults",
+        json!({"path": "/api/v3/myTrades", "kind": "latency", "latency_ms": 2000, "count": 2}),
+    )
+    .await;
+    let settings = RunSettings {
+        deadline_margin: std::time::Duration::from_secs(1),
+        ..settings()
+    };
+    let mut req = request(&account, Mode::Periodic);
+    req.deadline = Some(now_ms() + 1000 + 3000);
+    let partial = run_sync(
+        &sim.client(),
+        &store,
+        &RulesConfig::default(),
+        &settings,
+        &req,
+    )
+    .await
+    .expect("partial run");
+    show("partial", &partial);
+    assert_eq!(partial.outcome, Outcome::Partial);
+    assert!(
+        partial
+            .outcome_detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("deadline"),
+        "{:?}",
+        partial.outcome_detail
+    );
+
+    let mid = records(&store, &account).await;
+    assert_eq!(
+        mid.cursors[&sym("BTCUSDT")].last_trade_id,
+        Some(max_trade_id(&sim, "BTCUSDT").await),
+        "the cursor of the symbol read is saved"
+    );
+    for s in ["ETHUSDT", "SOLUSDT"] {
+        assert_eq!(
+            mid.cursors[&sym(s)].last_trade_id,
+            Some(0),
+            "{s} was not read"
+        );
+    }
+    assert_eq!(
+        mid.trades
+            .keys()
+            .filter(|(s, _)| s.as_str() == "BTCUSDT")
+            .count(),
+        16
+    );
+    assert!(
+        mid.state.last_success_at.is_none(),
+        "a partial run is not a success"
+    );
+
+    let rest = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    assert_eq!(rest.outcome, Outcome::Complete);
+    assert_eq!(
+        rest.count(CorrectionKind::TradeRecovered) + partial.count(CorrectionKind::TradeRecovered),
+        44,
+        "the 60 fills less the 16 the bot recorded, each recovered once"
+    );
+    let after = records(&store, &account).await;
+    assert_eq!(after.trades.len(), sim.trade_count().await);
+    for s in ["BTCUSDT", "ETHUSDT", "SOLUSDT"] {
+        assert_eq!(
+            after.cursors[&sym(s)].last_trade_id,
+            Some(max_trade_id(&sim, s).await)
+        );
+    }
+    sim.shutdown().await;
+}
+
+// 9 ------------------------------------------------------------------------------------
+
+/// The run needs 599 with no budget: 125 fixed, one order lookup (4), then BNBUSDT's empty
+/// 7-day walk (160), BTCUSDT's (about 80): 400 stops the run inside ETHUSDT.
+pub const LOW_BUDGET: u64 = 400;
+
+pub async fn weight_budget_exhaustion_gives_a_partial_report<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    seed_demo(&store, &account).await;
+
+    let partial = run_sync(
+        &sim.client_with_budget(Some(LOW_BUDGET)),
+        &store,
+        &RulesConfig::default(),
+        &settings(),
+        &request(&account, Mode::Periodic),
+    )
+    .await
+    .expect("budget-limited run");
+    show("budget", &partial);
+    assert_eq!(partial.outcome, Outcome::Partial);
+    assert!(
+        partial
+            .outcome_detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("budget"),
+        "{:?}",
+        partial.outcome_detail
+    );
+    assert!(partial.exchange_usage.weight <= LOW_BUDGET);
+    let mid = records(&store, &account).await;
+    assert!(
+        mid.trades.len() < sim.trade_count().await,
+        "not everything was read"
+    );
+    assert_eq!(
+        mid.cursors
+            .get(&sym("BTCUSDT"))
+            .and_then(|c| c.last_trade_id),
+        Some(max_trade_id(&sim, "BTCUSDT").await),
+        "the symbol read before the budget ran out is checkpointed"
+    );
+    assert!(
+        mid.state.last_success_at.is_none(),
+        "a partial run is not a success"
+    );
+
+    let rest = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    assert_eq!(rest.outcome, Outcome::Complete);
+    let after = records(&store, &account).await;
+    assert_eq!(after.trades.len(), sim.trade_count().await);
+    assert_balances_equal_exchange(&after, &sim.balances().await);
+    sim.shutdown().await;
+}
+
+// 10 -----------------------------------------------------------------------------------
+
+pub async fn unknown_order_is_not_cancelled<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    seed_demo(&store, &account).await;
+    let ghost_id = 880_000_000_000 + u64::from(uuid::Uuid::new_v4().as_fields().1);
+    store
+        .bot_write(
+            &account,
+            binance_account_sync::domain::Record::Order(OrderRecord {
+                symbol: sym("BTCUSDT"),
+                order_id: ghost_id,
+                client_order_id: "bot-btcusdt-ghost".into(),
+                side: Side::Buy,
+                order_type: "LIMIT".into(),
+                price: dec("90000"),
+                orig_qty: dec("0.001"),
+                executed_qty: dec("0"),
+                avg_price: None,
+                status: OrderStatus::New,
+                origin: OrderOrigin::Bot,
+                unknown_runs: 0,
+                created_at: now_ms(),
+                version: 0,
+                updated_at: now_ms(),
+                updated_by: Writer::Bot,
+            }),
+        )
+        .await;
+    let flag = format!("order_unknown:BTCUSDT:{ghost_id}");
+    let runs = RulesConfig::default().unknown_order_runs;
+    assert!(runs >= 2);
+    for run in 1..=runs {
+        let report = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+        assert_eq!(report.outcome, Outcome::Complete);
+        let order = records(&store, &account).await.orders[&(sym("BTCUSDT"), ghost_id)].clone();
+        assert_eq!(
+            order.status,
+            OrderStatus::Unknown,
+            "run {run}: never cancelled"
+        );
+        assert_eq!(order.unknown_runs, run, "run {run}");
+        let flagged = report.discrepancies.iter().any(|d| d.key == flag);
+        assert_eq!(
+            flagged,
+            run >= runs,
+            "run {run}: flagged only from run {runs}"
+        );
+    }
+    sim.shutdown().await;
+}
+
+// 8b -----------------------------------------------------------------------------------
+
+/// What a record says, without who wrote it when (version, updated_at, updated_by).
+fn content(records: &Records) -> BTreeMap<String, Value> {
+    keyed(records)
+        .into_iter()
+        .map(|(k, r)| {
+            let mut v = serde_json::to_value(&r).expect("record json");
+            if let Some(o) = v.as_object_mut() {
+                for f in [
+                    "version",
+                    "updated_at",
+                    "updated_by",
+                    "recovered",
+                    "opened_at",
+                ] {
+                    o.remove(f);
+                }
+            }
+            (k, v)
+        })
+        .collect()
+}
+
+/// A run cut short by the deadline and the run that resumes it leave the same records as
+/// one complete run from the same start.
+pub async fn partial_then_resumed_run_ends_where_one_complete_run_ends<S: TestStore>(store: S) {
+    const SYMBOLS: [&str; 4] = ["BNBUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT"];
+    let sim = Sim::demo().await;
+    let (cut, whole) = (fresh_account(), fresh_account());
+    for account in [&cut, &whole] {
+        seed_demo(&store, account).await;
+        seed_cursors(&store, account, &SYMBOLS).await;
+    }
+    let one = sync(&sim, &store, &request(&whole, Mode::Periodic)).await;
+    assert_eq!(one.outcome, Outcome::Complete);
+
+    sim.control(
+        "faults",
+        json!({"path": "/api/v3/myTrades", "kind": "latency", "latency_ms": 2000, "count": 2}),
+    )
+    .await;
+    let settings = RunSettings {
+        deadline_margin: std::time::Duration::from_secs(1),
+        ..settings()
+    };
+    let mut req = request(&cut, Mode::Periodic);
+    req.deadline = Some(now_ms() + 1000 + 3000);
+    let partial = run_sync(
+        &sim.client(),
+        &store,
+        &RulesConfig::default(),
+        &settings,
+        &req,
+    )
+    .await
+    .expect("partial run");
+    assert_eq!(partial.outcome, Outcome::Partial);
+    let rest = sync(&sim, &store, &request(&cut, Mode::Periodic)).await;
+    assert_eq!(rest.outcome, Outcome::Complete);
+
+    let (a, b) = (
+        content(&records(&store, &cut).await),
+        content(&records(&store, &whole).await),
+    );
+    let differing: Vec<_> = a
+        .keys()
+        .chain(b.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| format!("{k}:\n  cut:   {:?}\n  whole: {:?}", a.get(k), b.get(k)))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{} records differ:\n{}",
+        differing.len(),
+        differing.join("\n")
+    );
+    sim.shutdown().await;
+}

@@ -1,0 +1,223 @@
+//! Store wrappers that put the sync in the situations the guarantees are about. Each
+//! delegates everything to the wrapped store except the one call it perturbs.
+
+use super::TestStore;
+use binance_account_sync::domain::{AccountId, Correction, Millis, Record, Records, SyncState};
+use binance_account_sync::report::record_key;
+use binance_account_sync::store::{ApplyOutcome, AuditEntry, LeaseOutcome, Store, StoreError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use tokio::sync::watch;
+
+macro_rules! delegate_except_apply {
+    () => {
+        async fn load(&self, account: &AccountId) -> Result<(Records, f64), StoreError> {
+            self.inner.load(account).await
+        }
+        async fn finish_run(
+            &self,
+            account: &AccountId,
+            owner: &str,
+            state: &SyncState,
+            summary: &serde_json::Value,
+        ) -> Result<(), StoreError> {
+            self.inner.finish_run(account, owner, state, summary).await
+        }
+        async fn audit_since(
+            &self,
+            account: &AccountId,
+            since: Millis,
+        ) -> Result<Vec<AuditEntry>, StoreError> {
+            self.inner.audit_since(account, since).await
+        }
+    };
+}
+
+/// On the first `apply` that corrects `target` (a table key such as `BALANCE#USDT`), the
+/// bot writes `bot_record` to that item first, then the sync's writes go through.
+pub struct BotRacesApply<'a, S> {
+    pub inner: &'a S,
+    target: String,
+    bot_record: Record,
+    fired: AtomicBool,
+    /// Every correction the sync asked to write.
+    pub asked: Mutex<Vec<Correction>>,
+}
+
+impl<'a, S: TestStore> BotRacesApply<'a, S> {
+    pub fn new(inner: &'a S, bot_record: Record) -> Self {
+        Self {
+            inner,
+            target: record_key(&bot_record),
+            bot_record,
+            fired: AtomicBool::new(false),
+            asked: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::SeqCst)
+    }
+}
+
+impl<S: TestStore> Store for BotRacesApply<'_, S> {
+    delegate_except_apply!();
+
+    async fn acquire_lease(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.inner
+            .acquire_lease(account, owner, now, expires_at)
+            .await
+    }
+
+    async fn apply(
+        &self,
+        account: &AccountId,
+        run_id: &str,
+        now: Millis,
+        corrections: &[Correction],
+    ) -> Result<ApplyOutcome, StoreError> {
+        self.asked
+            .lock()
+            .expect("lock")
+            .extend(corrections.iter().cloned());
+        let targets = corrections
+            .iter()
+            .any(|c| record_key(&c.after) == self.target);
+        if targets && !self.fired.swap(true, Ordering::SeqCst) {
+            self.inner.bot_write(account, self.bot_record.clone()).await;
+        }
+        self.inner.apply(account, run_id, now, corrections).await
+    }
+}
+
+/// Holds every run inside `apply` until `lease_tries` runs have asked for the lease, so
+/// two runs started together really overlap.
+pub struct HoldApplyUntilLeaseTried<'a, S> {
+    pub inner: &'a S,
+    lease_tries: usize,
+    tried: watch::Sender<usize>,
+}
+
+impl<'a, S: Store> HoldApplyUntilLeaseTried<'a, S> {
+    pub fn new(inner: &'a S, lease_tries: usize) -> Self {
+        Self {
+            inner,
+            lease_tries,
+            tried: watch::Sender::new(0),
+        }
+    }
+}
+
+impl<S: Store> Store for HoldApplyUntilLeaseTried<'_, S> {
+    delegate_except_apply!();
+
+    async fn acquire_lease(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<LeaseOutcome, StoreError> {
+        let r = self
+            .inner
+            .acquire_lease(account, owner, now, expires_at)
+            .await;
+        self.tried.send_modify(|n| *n += 1);
+        r
+    }
+
+    async fn apply(
+        &self,
+        account: &AccountId,
+        run_id: &str,
+        now: Millis,
+        corrections: &[Correction],
+    ) -> Result<ApplyOutcome, StoreError> {
+        let mut rx = self.tried.subscribe();
+        let want = self.lease_tries;
+        rx.wait_for(|n| *n >= want).await.expect("sender alive");
+        self.inner.apply(account, run_id, now, corrections).await
+    }
+}
+
+/// The invocation dies after its writes landed: `apply` writes, then its answer is lost
+/// (an error), and the dying invocation never releases its lease (`finish_run` fails too).
+pub struct CrashAfterApply<'a, S> {
+    pub inner: &'a S,
+    crashed: AtomicBool,
+    /// What the crashed attempt actually wrote.
+    pub written: Mutex<Vec<Correction>>,
+}
+
+impl<'a, S: Store> CrashAfterApply<'a, S> {
+    pub fn new(inner: &'a S) -> Self {
+        Self {
+            inner,
+            crashed: AtomicBool::new(false),
+            written: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<S: Store> Store for CrashAfterApply<'_, S> {
+    async fn load(&self, account: &AccountId) -> Result<(Records, f64), StoreError> {
+        self.inner.load(account).await
+    }
+
+    async fn acquire_lease(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.inner
+            .acquire_lease(account, owner, now, expires_at)
+            .await
+    }
+
+    async fn finish_run(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        state: &SyncState,
+        summary: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        if self.crashed.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("the invocation is dead".into()));
+        }
+        self.inner.finish_run(account, owner, state, summary).await
+    }
+
+    async fn apply(
+        &self,
+        account: &AccountId,
+        run_id: &str,
+        now: Millis,
+        corrections: &[Correction],
+    ) -> Result<ApplyOutcome, StoreError> {
+        let outcome = self.inner.apply(account, run_id, now, corrections).await?;
+        self.written
+            .lock()
+            .expect("lock")
+            .extend(outcome.applied.iter().cloned());
+        self.crashed.store(true, Ordering::SeqCst);
+        Err(StoreError::Unavailable(
+            "connection lost after the writes were sent".into(),
+        ))
+    }
+
+    async fn audit_since(
+        &self,
+        account: &AccountId,
+        since: Millis,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit_since(account, since).await
+    }
+}
