@@ -126,7 +126,9 @@ mod tests {
 
     #[test]
     fn long_runs_of_one_kind_of_note_are_summarised() {
-        let mut notes: Vec<String> = (0..12).map(|i| format!("Missing trade recovered: T{i}")).collect();
+        let mut notes: Vec<String> = (0..12)
+            .map(|i| format!("Missing trade recovered: T{i}"))
+            .collect();
         notes.push("Position closed on exchange: BTCUSDT long 1".to_owned());
         let mut out = String::new();
         render_notes(&mut out, &notes);

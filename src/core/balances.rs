@@ -145,7 +145,13 @@ pub fn explain(
         .snapshot
         .withdrawals
         .iter()
-        .filter(|w| w.completed && &w.asset == asset && after(w.time))
+        // applyTime has second precision: compare at that precision (the request's
+        // startTime already left out what came before `since`).
+        .filter(|w| {
+            w.completed
+                && &w.asset == asset
+                && since.is_none_or(|s| w.time >= s - s.rem_euclid(1000))
+        })
         .map(|w| -(w.amount + w.fee))
         .sum();
     let unexplained =

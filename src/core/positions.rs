@@ -30,8 +30,6 @@ use crate::domain::{
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
-/// The symbol a holding of `base` is valued against: first configured quote with a symbol.
-
 /// Entry prices are stored to 8 decimal places (Binance's price precision): the
 /// average-cost division is exact only to 28 digits, and a record that shows
 /// `173.42902135696373593183664719` helps nobody. P&L keeps full precision internally.
@@ -41,6 +39,7 @@ fn entry_of(basis: &pnl::CostBasis) -> Decimal {
     basis.avg_cost.round_dp(ENTRY_PRICE_DP)
 }
 
+/// The symbol a holding of `base` is valued against: first configured quote with a symbol.
 pub fn position_symbol<'a>(
     base: &Asset,
     symbols: &'a std::collections::BTreeMap<Symbol, SymbolInfo>,

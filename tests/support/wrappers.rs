@@ -11,6 +11,19 @@ use tokio::sync::watch;
 
 macro_rules! delegate_except_apply {
     () => {
+        async fn state(&self, account: &AccountId) -> Result<SyncState, StoreError> {
+            self.inner.state(account).await
+        }
+        async fn save_alert_state(
+            &self,
+            account: &AccountId,
+            alerted: &std::collections::BTreeMap<String, Millis>,
+            last_security_check_at: Option<Millis>,
+        ) -> Result<(), StoreError> {
+            self.inner
+                .save_alert_state(account, alerted, last_security_check_at)
+                .await
+        }
         async fn load(&self, account: &AccountId) -> Result<(Records, f64), StoreError> {
             self.inner.load(account).await
         }
@@ -213,6 +226,19 @@ impl<S: Store> Store for CrashAfterApply<'_, S> {
         ))
     }
 
+    async fn state(&self, account: &AccountId) -> Result<SyncState, StoreError> {
+        self.inner.state(account).await
+    }
+    async fn save_alert_state(
+        &self,
+        account: &AccountId,
+        alerted: &std::collections::BTreeMap<String, Millis>,
+        last_security_check_at: Option<Millis>,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .save_alert_state(account, alerted, last_security_check_at)
+            .await
+    }
     async fn audit_since(
         &self,
         account: &AccountId,

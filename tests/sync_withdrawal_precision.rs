@@ -1,5 +1,5 @@
-//! Whole-sync tests that FAIL on `main` because of a bug in `src/` (reported, not fixed
-//! here: the owners decide). Each test states the correct behaviour.
+//! Regression: a withdrawal's `applyTime` has second precision, so one made in the same
+//! second as the last run's start must still explain the balance drop.
 
 mod support;
 
