@@ -294,3 +294,8 @@ async fn run_summary_is_stored_with_a_ttl() {
 async fn retry_finds_its_audit_record_even_when_the_request_differs() {
     s::retry_finds_its_audit_record_even_when_the_request_differs(&fresh_store().await).await;
 }
+
+#[tokio::test]
+async fn alert_state_survives_runs_and_is_owned_by_save_alert_state() {
+    s::alert_state_survives_runs_and_is_owned_by_save_alert_state(&fresh_store().await).await;
+}

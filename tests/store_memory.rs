@@ -64,3 +64,8 @@ async fn bot_writes_increment_the_version() {
 async fn retry_finds_its_audit_record_even_when_the_request_differs() {
     s::retry_finds_its_audit_record_even_when_the_request_differs(&MemoryStore::new()).await;
 }
+
+#[tokio::test]
+async fn alert_state_survives_runs_and_is_owned_by_save_alert_state() {
+    s::alert_state_survives_runs_and_is_owned_by_save_alert_state(&MemoryStore::new()).await;
+}

@@ -482,7 +482,10 @@ pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
     let (loaded, _) = store.load(&acct).await.unwrap();
     assert_eq!(loaded.state.lease_owner, None);
     assert_eq!(loaded.state.last_run_id.as_deref(), Some("run-2"));
-    assert_eq!(loaded.state.alerted, state.alerted);
+    assert!(
+        loaded.state.alerted.is_empty(),
+        "finish_run never writes the alert state: only save_alert_state owns it"
+    );
     assert_eq!(loaded.state.last_account_update_time, Some(NOW - 1));
     assert!(
         loaded.state.version >= 4,
@@ -641,4 +644,44 @@ pub async fn retry_finds_its_audit_record_even_when_the_request_differs<S: Harne
     assert_eq!(again.applied, vec![c0], "{again:?}");
     assert!(again.conflicts.is_empty());
     assert_eq!(store.counts(&acct).await, (2, 2));
+}
+
+/// The alert de-duplication map survives a run's `finish_run` (which carries a stale
+/// copy) and a cold start: it lives in the sync-state item, written only by
+/// `save_alert_state`.
+pub async fn alert_state_survives_runs_and_is_owned_by_save_alert_state<S: Store>(store: &S) {
+    let acct = account();
+    let alerted: std::collections::BTreeMap<String, binance_account_sync::domain::Millis> =
+        [("balance:USDT".to_string(), NOW)].into_iter().collect();
+    store
+        .save_alert_state(&acct, &alerted, Some(NOW - 5))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .acquire_lease(&acct, "run-a", NOW, NOW + 60_000)
+            .await
+            .unwrap(),
+        LeaseOutcome::Acquired
+    );
+    // The run loaded the state before the alert was saved: its copy has no alerts.
+    let stale = SyncState {
+        last_run_id: Some("run-a".into()),
+        last_attempt_at: Some(NOW),
+        last_success_at: Some(NOW + 1),
+        ..SyncState::default()
+    };
+    store
+        .finish_run(
+            &acct,
+            "run-a",
+            &stale,
+            &serde_json::json!({"run_id": "run-a"}),
+        )
+        .await
+        .unwrap();
+    let state = store.state(&acct).await.unwrap();
+    assert_eq!(state.alerted, alerted);
+    assert_eq!(state.last_security_check_at, Some(NOW - 5));
+    assert_eq!(state.last_success_at, Some(NOW + 1));
 }
