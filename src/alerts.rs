@@ -107,6 +107,27 @@ fn subject(text: &str) -> String {
     s
 }
 
+/// Whether a failed run alerts: the same failure (`failure:<errorType>`) is alerted once
+/// per repeat window, like a discrepancy, so a Binance outage does not page every 30
+/// minutes. Returns whether to send and the map to keep (recorded only once sent). A
+/// successful run's `plan_alert` drops the key, so a later recurrence alerts again.
+pub fn plan_failure_alert(
+    error_kind: &str,
+    alerted: &BTreeMap<String, Millis>,
+    now: Millis,
+    repeat_ms: i64,
+) -> (bool, BTreeMap<String, Millis>) {
+    let key = format!("failure:{error_kind}");
+    let mut next = alerted.clone();
+    match alerted.get(&key) {
+        Some(&at) if now.saturating_sub(at) < repeat_ms => (false, next),
+        _ => {
+            next.insert(key, now);
+            (true, next)
+        }
+    }
+}
+
 /// Plan the alert of a run that returned a report, and the new de-duplication map.
 ///
 /// - a discrepancy key (severity ≥ Warning) alerts when it is not in `alerted`, or was

@@ -57,6 +57,9 @@ pub struct SyncReport {
     /// Number of corrections per kind (applied, or planned in a dry run).
     pub counts: BTreeMap<CorrectionKind, u64>,
     pub corrections: Vec<ReportedCorrection>,
+    /// Corrections counted but not listed (beyond `MAX_LISTED_CORRECTIONS`).
+    #[serde(default)]
+    pub corrections_not_listed: u64,
     pub discrepancies: Vec<Discrepancy>,
     pub explanations: Vec<crate::domain::BalanceExplanation>,
     pub conflicts: Vec<ReportedConflict>,
@@ -75,18 +78,18 @@ impl SyncReport {
     }
 }
 
-/// The table key of a record, as shown in reports (`BALANCE#USDT`, `TRADE#BTCUSDT#42`).
+/// The table sort key of a record (`BALANCE#USDT`, `TRADE#BTCUSDT#000…42`), as reports
+/// and the audit command show it.
 pub fn record_key(record: &crate::domain::Record) -> String {
-    use crate::domain::Record;
-    match record {
-        Record::Balance(r) => format!("BALANCE#{}", r.asset),
-        Record::Position(r) => format!("POSITION#{}", r.symbol),
-        Record::Dust(r) => format!("DUST#{}", r.asset),
-        Record::Order(r) => format!("ORDER#{}#{}", r.symbol, r.order_id),
-        Record::Trade(r) => format!("TRADE#{}#{}", r.symbol, r.trade_id),
-        Record::Cursor(r) => format!("CURSOR#{}", r.symbol),
-    }
+    crate::store::keys::record_sk(record)
 }
+
+/// At most this many corrections are listed in a report (counts stay complete): a
+/// recovery of thousands of fills must not overrun Lambda's 6 MB response. The audit
+/// records hold every one.
+pub const MAX_LISTED_CORRECTIONS: usize = 1000;
+/// At most this many notes are kept in the run summary item (400 KB item limit).
+pub const MAX_SUMMARY_NOTES: usize = 50;
 
 fn record_json(record: &crate::domain::Record) -> serde_json::Value {
     serde_json::to_value(record).unwrap_or(serde_json::Value::Null)
@@ -115,6 +118,7 @@ impl SyncReport {
             outcome_detail: None,
             counts: BTreeMap::new(),
             corrections: Vec::new(),
+            corrections_not_listed: 0,
             discrepancies: Vec::new(),
             explanations: Vec::new(),
             conflicts: Vec::new(),
@@ -137,6 +141,10 @@ impl SyncReport {
     pub fn record_corrections(&mut self, corrections: &[crate::domain::Correction]) {
         for c in corrections {
             *self.counts.entry(c.kind).or_insert(0) += 1;
+            if self.corrections.len() >= MAX_LISTED_CORRECTIONS {
+                self.corrections_not_listed += 1;
+                continue;
+            }
             self.corrections.push(ReportedCorrection {
                 kind: c.kind,
                 key: record_key(&c.after),
@@ -153,6 +161,19 @@ impl SyncReport {
         if let Some(obj) = v.as_object_mut() {
             obj.remove("corrections");
             obj.remove("explanations");
+            if let Some(serde_json::Value::Array(notes)) = obj.get_mut("notes") {
+                let total = notes.len();
+                notes.truncate(MAX_SUMMARY_NOTES);
+                if total > MAX_SUMMARY_NOTES {
+                    notes.push(
+                        format!(
+                            "… {} more notes (see the audit records)",
+                            total - MAX_SUMMARY_NOTES
+                        )
+                        .into(),
+                    );
+                }
+            }
         }
         v
     }

@@ -121,11 +121,11 @@ struct Reading {
 }
 
 impl Reading {
-    /// Turn a budget error into a stop; pass every other error up.
+    /// Turn a budget or deadline stop into a partial run; pass every other error up.
     fn absorb<T>(&mut self, r: Result<T, ExchangeError>) -> Result<Option<T>, SyncError> {
         match r {
             Ok(v) => Ok(Some(v)),
-            Err(e @ ExchangeError::BudgetExhausted { .. }) => {
+            Err(e @ (ExchangeError::BudgetExhausted { .. } | ExchangeError::DeadlineReached)) => {
                 self.stopped = Some(e.to_string());
                 Ok(None)
             }
@@ -157,6 +157,7 @@ pub async fn run_sync<E: Exchange, S: Store>(
         started_at,
     );
 
+    exchange.begin_run(request.deadline.map(|d| d - clock.margin_ms));
     let (records, read_units) = store.load(&request.account).await?;
     report.dynamodb_capacity_units += read_units;
 
@@ -344,7 +345,6 @@ async fn read_exchange<E: Exchange>(
             }
         }
     }
-    // Fee assets (BNB) against the quotes, for converting fees.
     let candidates: Vec<Symbol> = candidates.into_iter().collect();
     snapshot.symbols = exchange.symbols(&candidates).await?;
     snapshot.unknown_symbols = candidates
@@ -443,7 +443,11 @@ async fn read_exchange<E: Exchange>(
         .state
         .last_success_at
         .unwrap_or_else(|| now_ms() - i64::from(lookback_days) * 86_400_000);
-    if !clock.out_of_time() && reading.stopped.is_none() {
+    if clock.out_of_time() || reading.stopped.is_some() {
+        reading
+            .stopped
+            .get_or_insert_with(|| "deadline reached".to_owned());
+    } else {
         match exchange.deposits(since).await {
             Ok(d) => snapshot.deposits = d,
             Err(e) => tracing::warn!(error = %e, "deposit history unavailable"),
@@ -458,6 +462,10 @@ async fn read_exchange<E: Exchange>(
     let mut fee_prices: BTreeMap<(Symbol, Millis), rust_decimal::Decimal> = BTreeMap::new();
     for (symbol, minute) in core::trades::fee_price_needs(&snapshot) {
         if clock.out_of_time() || reading.stopped.is_some() {
+            // Unconverted fees fall back to the current price: the run is partial.
+            reading
+                .stopped
+                .get_or_insert_with(|| "deadline reached".to_owned());
             break;
         }
         if let Some(Some(price)) = reading.absorb(exchange.price_at(&symbol, minute).await)? {

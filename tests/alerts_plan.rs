@@ -41,6 +41,7 @@ fn report(discrepancies: Vec<Discrepancy>) -> SyncReport {
         outcome_detail: None,
         counts: BTreeMap::new(),
         corrections: vec![],
+        corrections_not_listed: 0,
         discrepancies,
         explanations: vec![],
         conflicts: vec![],
@@ -229,4 +230,26 @@ fn security_check_is_due_once_per_interval() {
     assert!(security_check_due(None, T0, 24));
     assert!(!security_check_due(Some(T0), T0 + 23 * HOUR, 24));
     assert!(security_check_due(Some(T0), T0 + 24 * HOUR, 24));
+}
+
+#[test]
+fn same_failure_alerted_once_per_repeat_window_and_again_after_a_success() {
+    use binance_account_sync::alerts::plan_failure_alert;
+    let day = 86_400_000;
+    let (send, map) = plan_failure_alert("ExchangeUnavailable", &Default::default(), 1_000, day);
+    assert!(send, "the first failure alerts");
+    let (again, map2) = plan_failure_alert("ExchangeUnavailable", &map, 1_000 + 30 * 60_000, day);
+    assert!(
+        !again,
+        "the same failure 30 minutes later does not alert again"
+    );
+    assert_eq!(map2, map);
+    let (other, _) = plan_failure_alert("StoreUnavailable", &map, 1_000 + 30 * 60_000, day);
+    assert!(other, "a different failure alerts");
+    let (later, _) = plan_failure_alert("ExchangeUnavailable", &map, 1_000 + day, day);
+    assert!(later, "after the repeat window it alerts again");
+    // A successful run's plan drops the failure key, so a recurrence alerts at once.
+    let ok = report(vec![]);
+    let (_, after_success) = binance_account_sync::alerts::plan_alert(&ok, &map, 2_000, day);
+    assert!(!after_success.contains_key("failure:ExchangeUnavailable"));
 }

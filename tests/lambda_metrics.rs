@@ -35,6 +35,7 @@ fn report() -> SyncReport {
         outcome_detail: None,
         counts,
         corrections: vec![],
+        corrections_not_listed: 0,
         discrepancies: vec![
             disc("balance:USDT", Severity::Warning),
             disc("balance:BNB", Severity::Info),

@@ -65,6 +65,9 @@ pub enum ExchangeError {
     /// HTTP 418: the IP is banned. The run stops; the client never retries it.
     #[error("IP banned by the exchange for {retry_after_s:?} s")]
     Banned { retry_after_s: Option<u64> },
+    /// The run's deadline (less its margin) has come: no new request is started.
+    #[error("run deadline reached before the next exchange request")]
+    DeadlineReached,
     /// The per-run weight budget would be exceeded by the next request.
     #[error("per-run weight budget of {budget} exhausted ({used} used)")]
     BudgetExhausted { budget: u64, used: u64 },
@@ -88,6 +91,7 @@ impl ExchangeError {
             Self::RateLimited { .. } => "ExchangeRateLimited",
             Self::Banned { .. } => "ExchangeBanned",
             Self::BudgetExhausted { .. } => "ExchangeBudgetExhausted",
+            Self::DeadlineReached => "ExchangeDeadlineReached",
             Self::Unavailable { .. } => "ExchangeUnavailable",
             Self::Malformed { .. } => "ExchangeMalformedResponse",
             Self::Config(_) => "ExchangeConfigError",
@@ -166,8 +170,16 @@ pub trait Exchange: Send + Sync {
         &self,
     ) -> impl Future<Output = Result<ApiRestrictions, ExchangeError>> + Send;
 
-    /// Requests and weight used so far.
+    /// Requests and weight used so far in this run.
     fn usage(&self) -> Usage;
+
+    /// A run starts: usage (and with it the weight budget) counts from zero again, and no
+    /// request is started at or after `stop_at` (the run's deadline less its margin). A
+    /// Lambda keeps one client across warm invocations, so this is what makes the budget
+    /// per run rather than per container.
+    fn begin_run(&self, stop_at: Option<Millis>) {
+        let _ = stop_at;
+    }
 
     /// The symbol trading `base` against `quote`, by the exchange's naming convention.
     /// Binance concatenates (`BTC` + `USDT` = `BTCUSDT`); another exchange overrides this.

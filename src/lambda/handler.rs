@@ -202,14 +202,8 @@ impl<E: Exchange, S: Store> App<E, S> {
                     ));
                 }
                 tracing::error!(error_type = e.kind(), error = %e, "sync failed");
-                let alert = alerts::failure_alert(
-                    self.config.account.as_str(),
-                    invocation.mode,
-                    e.kind(),
-                    &e.to_string(),
-                    Some(&ctx.request_id),
-                );
-                self.send(&alert).await;
+                self.after_failure(&e, invocation.mode, &ctx.request_id, now)
+                    .await;
                 Err(e.into())
             }
         }
@@ -263,6 +257,50 @@ impl<E: Exchange, S: Store> App<E, S> {
                 .await
             {
                 tracing::warn!(error_type = e.kind(), error = %e, "alert state not saved");
+            }
+        }
+    }
+
+    /// Alert a failed run, at most once per repeat window for the same errorType.
+    async fn after_failure(
+        &self,
+        e: &crate::service::SyncError,
+        mode: crate::core::Mode,
+        request_id: &str,
+        now: Millis,
+    ) {
+        let account = &self.config.account;
+        // Without the state (the store may be what failed) alert anyway: never lose one.
+        let state = self.store.state(account).await.ok();
+        let alerted = state
+            .as_ref()
+            .map(|s| s.alerted.clone())
+            .unwrap_or_default();
+        let repeat_ms = i64::try_from(self.config.alert_repeat.as_millis()).unwrap_or(i64::MAX);
+        let (send, next) = alerts::plan_failure_alert(e.kind(), &alerted, now, repeat_ms);
+        if !send {
+            tracing::info!(
+                error_type = e.kind(),
+                "failure already alerted; not repeated"
+            );
+            return;
+        }
+        let alert = alerts::failure_alert(
+            account.as_str(),
+            mode,
+            e.kind(),
+            &e.to_string(),
+            Some(request_id),
+        );
+        if self.send(&alert).await {
+            if let Some(state) = state {
+                if let Err(err) = self
+                    .store
+                    .save_alert_state(account, &next, state.last_security_check_at)
+                    .await
+                {
+                    tracing::warn!(error_type = err.kind(), error = %err, "alert state not saved");
+                }
             }
         }
     }

@@ -21,7 +21,7 @@ use crate::domain::{
     ApiRestrictions, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol, SymbolInfo,
     Withdrawal,
 };
-use crate::exchange::credentials::{CredentialSource, Credentials};
+use crate::exchange::credentials::CredentialSource;
 use crate::exchange::{AccountInfo, Exchange, ExchangeError, FillsFrom, Paged, Usage};
 use endpoints::{
     ACCOUNT, API_RESTRICTIONS, DEPOSIT_HISTORY, EXCHANGE_INFO, KLINES, OPEN_ORDERS_ALL, ORDER,
@@ -134,12 +134,16 @@ impl fmt::Debug for BinanceConfig {
 /// Mutable per-client state. Guarded by a std mutex that is never held across an await.
 #[derive(Default)]
 struct State {
+    /// Usage of the current run (reset by `begin_run`).
     usage: Usage,
-    /// `Some(retry_after)` once a 418 was seen: every later request is refused.
-    banned: Option<Option<u64>>,
+    /// Set by a 418: no request is sent before this time (local ms). Binance bans for
+    /// `Retry-After` seconds; without one the ban is assumed to last the documented
+    /// minimum of 2 minutes. The ban outlives runs: it belongs to the IP.
+    banned_until: Option<Millis>,
+    /// No request is started at or after this time (local ms); set by `begin_run`.
+    stop_at: Option<Millis>,
     /// server - local, in ms; None until first measured.
     offset_ms: Option<Millis>,
-    credentials: Option<Credentials>,
     /// exchangeInfo cache for the client's lifetime (rules change rarely; 20 weight a call).
     symbols: BTreeMap<Symbol, SymbolInfo>,
     unknown_symbols: BTreeSet<Symbol>,
@@ -448,7 +452,14 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
             ("startTime", minute_start.to_string()),
             ("limit", "1".to_owned()),
         ];
-        let rows: Vec<WireKline> = self.call(&KLINES, &params).await?;
+        let rows: Vec<WireKline> = match self.call(&KLINES, &params).await {
+            // A fee asset with no market against this quote: no fill-time price, which the
+            // core reports; it must not fail the run.
+            Err(ExchangeError::Api {
+                code: BAD_SYMBOL, ..
+            }) => return Ok(None),
+            other => other?,
+        };
         let Some(first) = rows.first() else {
             return Ok(None);
         };
@@ -486,5 +497,11 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
 
     fn usage(&self) -> Usage {
         self.state().usage.clone()
+    }
+
+    fn begin_run(&self, stop_at: Option<Millis>) {
+        let mut st = self.state();
+        st.usage = Usage::default();
+        st.stop_at = stop_at;
     }
 }

@@ -21,9 +21,20 @@ use crate::domain::{ExchangeOrder, Fill, Millis, Symbol};
 use crate::exchange::credentials::CredentialSource;
 use crate::exchange::{ExchangeError, FillsFrom, Paged};
 
-/// Turn "the budget ran out" into a partial page; every other error stays an error.
+/// Turn "the budget ran out" or "the deadline came" into a partial page; every other
+/// error stays an error.
 fn partial_or<T>(items: Vec<T>, e: ExchangeError) -> Result<Paged<T>, ExchangeError> {
     match e {
+        ExchangeError::DeadlineReached => {
+            tracing::info!(
+                rows = items.len(),
+                "run deadline reached; returning a partial page set"
+            );
+            Ok(Paged {
+                items,
+                complete: false,
+            })
+        }
         ExchangeError::BudgetExhausted { budget, used } => {
             tracing::info!(
                 budget,

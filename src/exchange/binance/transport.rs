@@ -25,6 +25,8 @@ use std::time::{Duration, Instant};
 const RETRYABLE_CODES: [i64; 3] = [-1001, -1007, -1008];
 /// The key was refused: re-read the credentials once.
 const AUTH_CODES: [i64; 2] = [-2014, -2015];
+/// A 418 without `Retry-After`: Binance's shortest ban is 2 minutes.
+const BAN_WITHOUT_RETRY_AFTER_S: u64 = 120;
 /// Timestamp outside recvWindow / ahead of server time.
 pub const CLOCK_CODE: i64 = -1021;
 
@@ -73,27 +75,26 @@ pub(super) fn credential_error(e: CredentialError) -> ExchangeError {
 }
 
 impl<C: CredentialSource> BinanceClient<C> {
-    /// Current credentials (cached; `refresh` asks the source for a fresh read).
+    /// Current credentials. Not cached here: the source owns caching (Secrets Manager's
+    /// TTL), so a rotated key is picked up when the TTL says so; `refresh` forces a read.
     async fn credentials(&self, refresh: bool) -> Result<Credentials, ExchangeError> {
-        if !refresh {
-            if let Some(c) = self.state().credentials.clone() {
-                return Ok(c);
-            }
-        }
-        let c = self
-            .credentials
+        self.credentials
             .credentials(refresh)
             .await
-            .map_err(credential_error)?;
-        self.state().credentials = Some(c.clone());
-        Ok(c)
+            .map_err(credential_error)
     }
 
     /// Refuse when banned or when this request would overrun the budget; otherwise count it.
     fn reserve(&self, ep: &Endpoint) -> Result<(), ExchangeError> {
+        let now = (self.config.clock)();
         let mut st = self.state();
-        if let Some(retry_after_s) = st.banned {
-            return Err(ExchangeError::Banned { retry_after_s });
+        if let Some(until) = st.banned_until.filter(|u| now < *u) {
+            return Err(ExchangeError::Banned {
+                retry_after_s: u64::try_from((until - now + 999) / 1000).ok(),
+            });
+        }
+        if st.stop_at.is_some_and(|stop| now >= stop) {
+            return Err(ExchangeError::DeadlineReached);
         }
         let w = ep.budget_weight();
         if let Some(budget) = self.config.weight_budget {
@@ -313,7 +314,10 @@ impl<C: CredentialSource> BinanceClient<C> {
                 }),
             },
             418 => {
-                self.state().banned = Some(retry_after_s);
+                let secs = retry_after_s.unwrap_or(BAN_WITHOUT_RETRY_AFTER_S);
+                let until = (self.config.clock)()
+                    .saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX));
+                self.state().banned_until = Some(until);
                 tracing::error!(
                     endpoint = ep.path,
                     retry_after_s,
