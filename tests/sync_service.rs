@@ -136,3 +136,58 @@ async fn emergency_sync_corrects_the_diverged_demo_account_and_a_second_run_chan
     );
     sim.shutdown().await;
 }
+
+/// A Lambda keeps one client across warm invocations: the weight budget must be per run,
+/// not per container (a cumulative budget would fail every run after a few dozen).
+#[tokio::test]
+async fn one_client_serves_many_runs_each_within_its_own_weight_budget() {
+    let sim = demo_sim().await;
+    let config = BinanceConfig {
+        base_url: sim.base_url().parse().expect("url"),
+        base_backoff: Duration::from_millis(1),
+        weight_budget: Some(3000),
+        ..BinanceConfig::default()
+    };
+    let exchange = BinanceClient::new(
+        config,
+        StaticCredentials(Credentials::new("demo-key", "demo-secret")),
+        reqwest::Client::new(),
+    )
+    .expect("client");
+    let account = AccountId::parse("demo").expect("id");
+    let store = seeded_store(&account);
+    let rules = RulesConfig::default();
+    let http = reqwest::Client::new();
+    for run in 0..3 {
+        // Runs are 30 minutes apart: the exchange's per-minute IP window has rolled.
+        http.post(format!("{}/__sim/reset-weight", sim.base_url()))
+            .send()
+            .await
+            .expect("reset the sim's minute window");
+        let report = run_sync(
+            &exchange,
+            &store,
+            &rules,
+            &settings(),
+            &request(&account, Mode::Emergency, false),
+        )
+        .await
+        .expect("sync");
+        assert_eq!(
+            report.outcome,
+            Outcome::Complete,
+            "run {run}: {:?}",
+            report.outcome_detail
+        );
+        assert!(
+            report.exchange_usage.weight <= 3000,
+            "run {run} used {}",
+            report.exchange_usage.weight
+        );
+        assert!(
+            report.exchange_usage.weight > 2000,
+            "an emergency run reads 30 days per symbol"
+        );
+    }
+    sim.shutdown().await;
+}
