@@ -2,7 +2,7 @@
 //! but for its base URL: python-binance 1.0.37.
 //!
 //! Set `SIM_PYTHON` to an interpreter that has python-binance (for example
-//! `/work/main/.venv/bin/python`). If it cannot import `binance`, this test
+//! the repository's `.venv/bin/python`, which `make setup` creates). If it cannot import `binance`, this test
 //! FAILS and says so: it never skips silently.
 
 mod common;
