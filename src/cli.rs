@@ -188,10 +188,7 @@ where
             "  {}  run {}  {:<18} {}  {}",
             fmt_time(Some(e.at)),
             &e.run_id[..e.run_id.len().min(8)],
-            serde_json::to_value(e.correction.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            e.correction.kind.as_str(),
             crate::report::record_key(&e.correction.after),
             e.correction.reason
         );

@@ -66,10 +66,7 @@ pub fn render_report(r: &SyncReport) -> String {
         let _ = writeln!(out, "  nothing: the records agree with the exchange");
     }
     for (kind, n) in &r.counts {
-        let kind = serde_json::to_value(kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let kind = kind.as_str();
         let _ = writeln!(out, "  {kind:<20} {n}");
     }
     if !r.notes.is_empty() {

@@ -137,10 +137,7 @@ pub(crate) fn next_version(expect: Expect) -> u64 {
     }
 }
 
-/// Start of the minute containing `t` (the key of `fee_prices`).
-pub fn minute_start(t: Millis) -> Millis {
-    t - t.rem_euclid(60_000)
-}
+pub use crate::domain::minute_start;
 
 /// (base, quote) of a symbol: from the exchange's symbol info, else by matching a
 /// configured quote asset as suffix (only when the symbol info is missing).

@@ -20,7 +20,7 @@
 use super::{expect_of, next_version, ReconcileInput};
 use crate::domain::{
     Correction, CorrectionKind, Discrepancy, ExchangeOrder, Expect, OrderLookup, OrderOrigin,
-    OrderRecord, OrderStatus, Plan, Record, Severity, Side, Symbol, Writer,
+    OrderRecord, OrderStatus, Plan, Record, Severity, Symbol, Writer,
 };
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -60,13 +60,6 @@ fn updated_from(db: &OrderRecord, ex: &ExchangeOrder, input: &ReconcileInput<'_>
         updated_at: input.now,
         updated_by: Writer::Sync,
         ..db.clone()
-    }
-}
-
-fn side_str(side: Side) -> &'static str {
-    match side {
-        Side::Buy => "BUY",
-        Side::Sell => "SELL",
     }
 }
 
@@ -205,7 +198,7 @@ pub(crate) fn plan_orders(input: &ReconcileInput<'_>, plan: &mut Plan) {
         let reason = format!(
             "New order found on exchange: {} {} {} @ {} ({who}, id {})",
             ex.symbol,
-            side_str(ex.side),
+            ex.side.as_str(),
             ex.orig_qty.normalize(),
             ex.price.normalize(),
             ex.order_id
@@ -224,7 +217,7 @@ pub(crate) fn plan_orders(input: &ReconcileInput<'_>, plan: &mut Plan) {
                 message: format!(
                     "External order on exchange: {} {} {} @ {} (client id {:?})",
                     ex.symbol,
-                    side_str(ex.side),
+                    ex.side.as_str(),
                     ex.orig_qty.normalize(),
                     ex.price.normalize(),
                     ex.client_order_id
@@ -246,6 +239,7 @@ mod tests {
     use super::*;
     use crate::core::reconcile;
     use crate::core::testkit::*;
+    use crate::domain::Side;
     use rust_decimal_macros::dec;
 
     fn only_order(plan: &Plan) -> &OrderRecord {

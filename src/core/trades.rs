@@ -133,7 +133,7 @@ pub(crate) fn plan_trades(input: &ReconcileInput<'_>, plan: &mut Plan) -> Recove
         for trade in new_here.values() {
             let reason = format!(
                 "Missing trade recovered: {symbol} {} {} @ {} (trade {})",
-                side_str(trade),
+                trade.side.as_str(),
                 trade.qty.normalize(),
                 trade.price.normalize(),
                 trade.trade_id
@@ -153,13 +153,6 @@ pub(crate) fn plan_trades(input: &ReconcileInput<'_>, plan: &mut Plan) -> Recove
         recovered.extend(new_here);
     }
     recovered
-}
-
-fn side_str(trade: &TradeRecord) -> &'static str {
-    match trade.side {
-        crate::domain::Side::Buy => "BUY",
-        crate::domain::Side::Sell => "SELL",
-    }
 }
 
 fn trade_record(symbol: &Symbol, fill: &Fill, commission_quote: Decimal) -> TradeRecord {

@@ -16,6 +16,20 @@ pub enum Side {
     Sell,
 }
 
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "BUY",
+            Side::Sell => "SELL",
+        }
+    }
+}
+
+/// The start of the one-minute candle containing `t` (fee prices are keyed by it).
+pub fn minute_start(t: Millis) -> Millis {
+    t - t.rem_euclid(60_000)
+}
+
 /// Order status. Unknown values are kept (`Other`) rather than rejected: Binance adds
 /// statuses over time and a sync must not fail on them.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

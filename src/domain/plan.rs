@@ -25,6 +25,23 @@ pub enum CorrectionKind {
     CursorAdvanced,
 }
 
+impl CorrectionKind {
+    /// The stable name (report field, metric suffix).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BalanceCorrected => "balance_corrected",
+            Self::PositionRecovered => "position_recovered",
+            Self::PositionClosed => "position_closed",
+            Self::PositionAdjusted => "position_adjusted",
+            Self::DustRecorded => "dust_recorded",
+            Self::OrderUpdated => "order_updated",
+            Self::OrderRecorded => "order_recorded",
+            Self::TradeRecovered => "trade_recovered",
+            Self::CursorAdvanced => "cursor_advanced",
+        }
+    }
+}
+
 /// A record the sync wants to exist after the run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

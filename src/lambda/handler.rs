@@ -19,7 +19,7 @@ use crate::service::{run_sync, SyncError, SyncRequest};
 use crate::store::Store;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 /// Why an invocation failed. `kind()` is the stable Lambda `errorType`.
 #[derive(Debug, thiserror::Error)]
@@ -98,13 +98,6 @@ pub struct App<E: Exchange, S: Store> {
     pub emit_metrics: bool,
 }
 
-pub fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 impl<E: Exchange, S: Store> App<E, S> {
     pub fn new(
         config: Config,
@@ -172,7 +165,7 @@ impl<E: Exchange, S: Store> App<E, S> {
             &request,
         ))
         .await;
-        let now = now_ms();
+        let now = crate::service::now_ms();
         match result {
             Ok(report) => {
                 if self.emit_metrics {
@@ -338,7 +331,7 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
                 &app.config.metrics_namespace,
                 &app.function_name,
                 init_ms,
-                now_ms(),
+                crate::service::now_ms(),
             ));
             tracing::info!(account = %app.config.account, init_ms, "cold start");
         }

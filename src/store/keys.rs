@@ -77,6 +77,37 @@ pub fn cursor_sk(symbol: &Symbol) -> String {
     format!("{CURSOR_PREFIX}{symbol}")
 }
 
+/// The run a `finish_run` records: its id and start time, from the state (or, for a
+/// failed run's minimal summary, from the summary).
+pub fn run_identity(
+    state: &crate::domain::SyncState,
+    summary: &serde_json::Value,
+) -> Result<(String, Millis), crate::store::StoreError> {
+    let run_id = state
+        .last_run_id
+        .clone()
+        .or_else(|| {
+            summary
+                .get("run_id")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| {
+            crate::store::StoreError::Rejected(
+                "finish_run: no run id in state.last_run_id or summary.run_id".into(),
+            )
+        })?;
+    let started_at = state
+        .last_attempt_at
+        .or_else(|| summary.get("started_at").and_then(|v| v.as_i64()))
+        .ok_or_else(|| {
+            crate::store::StoreError::Rejected(
+                "finish_run: no start time in state.last_attempt_at or summary.started_at".into(),
+            )
+        })?;
+    Ok((run_id, started_at))
+}
+
 pub fn run_sk(started_at: Millis, run_id: &str) -> String {
     format!("{RUN_PREFIX}{}#{run_id}", millis13(started_at))
 }

@@ -445,7 +445,7 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
         symbol: &Symbol,
         at: Millis,
     ) -> Result<Option<Decimal>, ExchangeError> {
-        let minute_start = at - at.rem_euclid(60_000);
+        let minute_start = crate::domain::minute_start(at);
         let params = [
             ("symbol", symbol.as_str().to_owned()),
             ("interval", "1m".to_owned()),

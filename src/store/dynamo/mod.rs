@@ -248,29 +248,7 @@ impl Store for DynamoStore {
         summary: &serde_json::Value,
     ) -> Result<(), StoreError> {
         let pk = keys::pk(account);
-        let run_id = state
-            .last_run_id
-            .clone()
-            .or_else(|| {
-                summary
-                    .get("run_id")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-            })
-            .ok_or_else(|| {
-                StoreError::Rejected(
-                    "finish_run: no run id in state.last_run_id or summary.run_id".into(),
-                )
-            })?;
-        let started_at = state
-            .last_attempt_at
-            .or_else(|| summary.get("started_at").and_then(|v| v.as_i64()))
-            .ok_or_else(|| {
-                StoreError::Rejected(
-                    "finish_run: no start time in state.last_attempt_at or summary.started_at"
-                        .into(),
-                )
-            })?;
+        let (run_id, started_at) = keys::run_identity(state, summary)?;
 
         let outcome = item::encode_state_outcome(state);
         let mut names = HashMap::new();
