@@ -35,6 +35,7 @@ lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/cfn-lint infra/template.yaml
+	$(PY) scripts/check_table_definition.py
 
 test: setup lint test-unit test-integration e2e ## everything CI runs
 

@@ -173,7 +173,10 @@ def main():
     docs = emf_docs(logs, group)
     runs = [d for d in docs if "SyncSuccess" in d]
     check(any(d.get("Mode") == "emergency" and d.get("SyncSuccess") == 1 for d in runs), f"{len(docs)} EMF documents")
-    check(any("ColdStart" in d for d in docs), "cold-start document")
+    cold = [d for d in docs if "ColdStart" in d]
+    check(bool(cold), "cold-start document")
+    step(f"measured: init {[d.get('InitDurationMs') for d in cold]} ms at cold start; "
+         f"run durations {[d.get('DurationMs') for d in runs]} ms")
 
     step("alert delivered through SNS to SQS")
     msgs = []
