@@ -674,8 +674,10 @@ async fn budget_exhaustion_returns_partial_paging() {
 /// Returns a stale key first and the rotated one when asked to refresh. When
 /// `fault_after_refresh` holds a sim URL, a refresh also injects one HTTP 500 on
 /// `/api/v3/account`, so the first attempt with the new key fails transiently.
+/// Like every real source, it remembers what a refresh read: later calls return it.
 struct RotatingCredentials {
     refreshes: AtomicU32,
+    rotated: std::sync::atomic::AtomicBool,
     good_after_refresh: bool,
     fault_after_refresh: Option<String>,
 }
@@ -684,6 +686,7 @@ impl RotatingCredentials {
     fn new(good_after_refresh: bool) -> Self {
         Self {
             refreshes: AtomicU32::new(0),
+            rotated: std::sync::atomic::AtomicBool::new(false),
             good_after_refresh,
             fault_after_refresh: None,
         }
@@ -705,6 +708,9 @@ impl CredentialSource for RotatingCredentials {
             }
         }
         if refresh && self.good_after_refresh {
+            self.rotated.store(true, Ordering::SeqCst);
+        }
+        if self.rotated.load(Ordering::SeqCst) {
             Ok(Credentials::new(KEY, SECRET))
         } else {
             Ok(Credentials::new("stale-key", "stale-secret"))

@@ -165,6 +165,15 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
             });
         }
 
+        // A symbol whose history this run read only in part (deadline, weight budget)
+        // would give a position from part of its fills, and a wrong entry price would stay:
+        // leave it to the run that reads it all (the cursor makes that run cheaper).
+        if snapshot.history.get(&symbol).is_some_and(|h| !h.complete) {
+            plan.notes.push(format!(
+                "Position of {symbol} not checked: its history was read only in part"
+            ));
+            continue;
+        }
         let (basis, realized) = pnl::replay(trades_of(records, recovered, &symbol), base);
         match (db_open, is_position) {
             (None, false) => {}
@@ -556,5 +565,63 @@ mod tests {
         };
         assert_eq!((d.quantity, d.version), (dec!(0), 3));
         assert_eq!(of_kind(&plan, CorrectionKind::PositionRecovered).len(), 1);
+    }
+
+    #[test]
+    fn position_of_a_partly_read_symbol_waits_for_a_complete_read() {
+        use crate::core::{Mode, RulesConfig};
+        use crate::domain::{Balance, ExchangeSnapshot, Records};
+        let mut snap = ExchangeSnapshot::default();
+        let info = symbol_info("BTC", "USDT", dec!(0.00001), dec!(5));
+        snap.symbols.insert(info.symbol.clone(), info.clone());
+        snap.prices.insert(info.symbol.clone(), dec!(50000));
+        snap.balances.insert(
+            info.base.clone(),
+            Balance {
+                asset: info.base.clone(),
+                free: dec!(0.5),
+                locked: Decimal::ZERO,
+            },
+        );
+        snap.history.insert(
+            info.symbol.clone(),
+            crate::domain::SymbolHistory {
+                fills: vec![],
+                complete: false,
+            },
+        );
+        let records = Records::default();
+        let config = RulesConfig::default();
+        let plan = crate::core::reconcile(&ReconcileInput {
+            snapshot: &snap,
+            records: &records,
+            config: &config,
+            mode: Mode::Periodic,
+            now: 1,
+        });
+        assert!(
+            !plan
+                .corrections
+                .iter()
+                .any(|c| matches!(c.after, Record::Position(_))),
+            "no position from a partial history: {:?}",
+            plan.corrections
+        );
+        assert!(plan.notes.iter().any(|n| n.contains("read only in part")));
+        // Read completely, the same holding is recovered.
+        if let Some(h) = snap.history.get_mut(&info.symbol) {
+            h.complete = true;
+        }
+        let plan = crate::core::reconcile(&ReconcileInput {
+            snapshot: &snap,
+            records: &records,
+            config: &config,
+            mode: Mode::Periodic,
+            now: 1,
+        });
+        assert!(plan
+            .corrections
+            .iter()
+            .any(|c| c.kind == CorrectionKind::PositionRecovered));
     }
 }

@@ -50,7 +50,9 @@ pub enum CredentialError {
 }
 
 /// Where the client gets its credentials. `refresh = true` asks for a fresh read (the key
-/// may have been rotated after a `-2014`/`-2015`).
+/// may have been rotated after a `-2014`/`-2015`); a source returns the latest credentials
+/// it knows, so after a refresh later calls return the refreshed ones. Caching (and its
+/// TTL) is the source's business: the client asks on every request.
 pub trait CredentialSource: Send + Sync {
     fn credentials(
         &self,

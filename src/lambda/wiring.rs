@@ -23,6 +23,9 @@ pub async fn init() -> Result<App<ExchangeImpl, StoreImpl>, HandlerError> {
         .connect_timeout(Duration::from_secs(3))
         .timeout(Duration::from_secs(15))
         .user_agent(concat!("binance-account-sync/", env!("CARGO_PKG_VERSION")))
+        // Binance never redirects an API call; following one would carry the API key
+        // header to wherever it points.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| HandlerError::Init {
             kind: "InitError",
