@@ -432,7 +432,7 @@ pub async fn periodic_run_with_nothing_changed_uses_little_weight<S: TestStore>(
         .filter(|c| c.kind == CorrectionKind::TradeRecovered)
         .map(|c| c.key.clone())
         .collect();
-    assert_eq!(recovered, vec![format!("TRADE#SOLUSDT#{trade_id}")]);
+    assert_eq!(recovered, vec![format!("TRADE#SOLUSDT#{trade_id:020}")]);
     assert_eq!(one.exchange_usage.weight, ONE_FILL_RUN_WEIGHT);
     sim.shutdown().await;
 }
