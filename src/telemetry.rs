@@ -23,8 +23,11 @@ pub fn init_lambda() {
 
 /// Text logs for the CLI, on stderr.
 pub fn init_cli() {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
         .with_writer(std::io::stderr)
+        // Colour only for a person at a terminal, not in pipes, files or CI logs.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
