@@ -11,7 +11,7 @@ mod tx;
 use crate::domain::{AccountId, Correction, Millis, Record, Records, SyncState};
 use crate::store::keys::{self, entity};
 use crate::store::{ApplyOutcome, AuditEntry, LeaseOutcome, Store, StoreError};
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity,
@@ -446,7 +446,24 @@ where
         ),
         _ => true,
     };
-    let text = format!("{op}: {}", DisplayErrorContext(&err));
+    // A service error is its code and message (the full context would dump the raw HTTP
+    // response into logs and reports); a transport error keeps its cause chain.
+    let text = match &err {
+        SdkError::ServiceError(se) => format!(
+            "{op}: {} {}",
+            se.err().code().unwrap_or("UnknownError"),
+            se.err().message().unwrap_or_default()
+        ),
+        _ => {
+            let mut text = format!("{op}: {err}");
+            let mut source = std::error::Error::source(&err);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
+    };
     if transient {
         StoreError::Unavailable(text)
     } else {
