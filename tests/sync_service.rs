@@ -29,9 +29,17 @@ async fn demo_sim() -> RunningSim {
 }
 
 fn client(sim: &RunningSim) -> BinanceClient<StaticCredentials> {
+    client_with_budget(sim, None)
+}
+
+fn client_with_budget(
+    sim: &RunningSim,
+    weight_budget: Option<u64>,
+) -> BinanceClient<StaticCredentials> {
     let config = BinanceConfig {
         base_url: sim.base_url().parse().expect("url"),
         base_backoff: Duration::from_millis(1),
+        weight_budget,
         ..BinanceConfig::default()
     };
     BinanceClient::new(
@@ -142,18 +150,7 @@ async fn emergency_sync_corrects_the_diverged_demo_account_and_a_second_run_chan
 #[tokio::test]
 async fn one_client_serves_many_runs_each_within_its_own_weight_budget() {
     let sim = demo_sim().await;
-    let config = BinanceConfig {
-        base_url: sim.base_url().parse().expect("url"),
-        base_backoff: Duration::from_millis(1),
-        weight_budget: Some(3000),
-        ..BinanceConfig::default()
-    };
-    let exchange = BinanceClient::new(
-        config,
-        StaticCredentials(Credentials::new("demo-key", "demo-secret")),
-        reqwest::Client::new(),
-    )
-    .expect("client");
+    let exchange = client_with_budget(&sim, Some(3000));
     let account = AccountId::parse("demo").expect("id");
     let store = seeded_store(&account);
     let rules = RulesConfig::default();

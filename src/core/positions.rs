@@ -592,13 +592,16 @@ mod tests {
         );
         let records = Records::default();
         let config = RulesConfig::default();
-        let plan = crate::core::reconcile(&ReconcileInput {
-            snapshot: &snap,
-            records: &records,
-            config: &config,
-            mode: Mode::Periodic,
-            now: 1,
-        });
+        let plan_for = |snap: &ExchangeSnapshot| {
+            crate::core::reconcile(&ReconcileInput {
+                snapshot: snap,
+                records: &records,
+                config: &config,
+                mode: Mode::Periodic,
+                now: 1,
+            })
+        };
+        let plan = plan_for(&snap);
         assert!(
             !plan
                 .corrections
@@ -612,13 +615,7 @@ mod tests {
         if let Some(h) = snap.history.get_mut(&info.symbol) {
             h.complete = true;
         }
-        let plan = crate::core::reconcile(&ReconcileInput {
-            snapshot: &snap,
-            records: &records,
-            config: &config,
-            mode: Mode::Periodic,
-            now: 1,
-        });
+        let plan = plan_for(&snap);
         assert!(plan
             .corrections
             .iter()
