@@ -75,6 +75,22 @@ fn request(account: &AccountId, mode: Mode, dry_run: bool) -> SyncRequest {
     }
 }
 
+async fn emergency(
+    exchange: &BinanceClient<StaticCredentials>,
+    store: &MemoryStore,
+    rules: &RulesConfig,
+    account: &AccountId,
+) -> Result<binance_account_sync::report::SyncReport, binance_account_sync::service::SyncError> {
+    run_sync(
+        exchange,
+        store,
+        rules,
+        &settings(),
+        &request(account, Mode::Emergency, false),
+    )
+    .await
+}
+
 fn settings() -> RunSettings {
     RunSettings {
         min_interval: Duration::ZERO,
@@ -90,15 +106,9 @@ async fn emergency_sync_corrects_the_diverged_demo_account_and_a_second_run_chan
     let store = seeded_store(&account);
     let rules = RulesConfig::default();
 
-    let first = run_sync(
-        &exchange,
-        &store,
-        &rules,
-        &settings(),
-        &request(&account, Mode::Emergency, false),
-    )
-    .await
-    .expect("first sync");
+    let first = emergency(&exchange, &store, &rules, &account)
+        .await
+        .expect("first sync");
     println!("{}", binance_account_sync::render::render_report(&first));
     assert_eq!(first.outcome, Outcome::Complete);
     assert!(
@@ -126,15 +136,9 @@ async fn emergency_sync_corrects_the_diverged_demo_account_and_a_second_run_chan
         .any(|p| p.recovered && p.status == PositionStatus::Open));
     assert_eq!(records.trades.len(), 60, "every fill recorded exactly once");
 
-    let second = run_sync(
-        &exchange,
-        &store,
-        &rules,
-        &settings(),
-        &request(&account, Mode::Emergency, false),
-    )
-    .await
-    .expect("second sync");
+    let second = emergency(&exchange, &store, &rules, &account)
+        .await
+        .expect("second sync");
     println!("{}", binance_account_sync::render::render_report(&second));
     assert_eq!(
         second.correction_count(),
@@ -161,15 +165,9 @@ async fn one_client_serves_many_runs_each_within_its_own_weight_budget() {
             .send()
             .await
             .expect("reset the sim's minute window");
-        let report = run_sync(
-            &exchange,
-            &store,
-            &rules,
-            &settings(),
-            &request(&account, Mode::Emergency, false),
-        )
-        .await
-        .expect("sync");
+        let report = emergency(&exchange, &store, &rules, &account)
+            .await
+            .expect("sync");
         assert_eq!(
             report.outcome,
             Outcome::Complete,
