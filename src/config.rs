@@ -169,6 +169,9 @@ pub struct BinanceSettings {
     pub recv_window: RecvWindowMs,
     /// Maximum request weight one run may spend.
     pub weight_budget: u64,
+    /// Stop when the IP's weight in the current minute (`X-MBX-USED-WEIGHT-1M`) would pass
+    /// this: the rest of the IP's limit is left for the bot.
+    pub ip_weight_stop: u64,
 }
 
 /// Everything the Lambda and the CLI need, parsed.
@@ -348,7 +351,33 @@ impl Config {
         })?;
 
         let min_interval = env.int("SYNC_MIN_INTERVAL_SECONDS", 300, 0, 24 * HOUR)?;
+        let ip_limit = env.int("SYNC_IP_WEIGHT_LIMIT", 6000, 1, 1_000_000)?;
         let weight_budget = env.int("SYNC_WEIGHT_BUDGET", 3000, 1, 1_000_000)?;
+        if weight_budget > ip_limit {
+            return Err(ConfigError::Invalid {
+                name: "SYNC_WEIGHT_BUDGET",
+                reason: format!(
+                    "{weight_budget} is above the IP's limit of {ip_limit} weight per minute (SYNC_IP_WEIGHT_LIMIT)"
+                ),
+            });
+        }
+        let ip_weight_stop = env.int("SYNC_WEIGHT_STOP_AT", ip_limit * 4 / 5, 1, ip_limit)?;
+        let history_lag_s = env.int("SYNC_HISTORY_LAG_SECONDS", 60, 0, 3600)?;
+        let schedule_minutes = u32_of(
+            "SYNC_SCHEDULE_MINUTES",
+            env.int("SYNC_SCHEDULE_MINUTES", 30, 1, 1440)?,
+        )?;
+        let rotation_per_run = match env.get("SYNC_ROTATION_PER_RUN") {
+            None => None,
+            Some(_) => Some(u32_of(
+                "SYNC_ROTATION_PER_RUN",
+                env.int("SYNC_ROTATION_PER_RUN", 0, 0, 100_000)?,
+            )?),
+        };
+        let uncovered_alarm_hours = u32_of(
+            "SYNC_UNCOVERED_HOURS",
+            env.int("SYNC_UNCOVERED_HOURS", 26, 1, 24 * 365)?,
+        )?;
         let recv_window = RecvWindowMs::new(env.int("BINANCE_RECV_WINDOW_MS", 5000, 1, 60_000)?)
             .map_err(|reason| ConfigError::Invalid {
                 name: "BINANCE_RECV_WINDOW_MS",
@@ -381,6 +410,11 @@ impl Config {
             periodic_lookback_days,
             emergency_lookback_days,
             extra_symbols,
+            history_lag_ms: (history_lag_s * 1000) as i64,
+            schedule_minutes,
+            rotation_per_run,
+            uncovered_alarm_hours,
+            ..RulesConfig::default()
         };
         let run = RunSettings {
             min_interval: Duration::from_secs(min_interval),
@@ -394,6 +428,7 @@ impl Config {
                 base_url,
                 recv_window,
                 weight_budget,
+                ip_weight_stop,
             },
             credentials,
             alert_topic_arn,

@@ -106,10 +106,9 @@ fn with_dimensions(doc: &mut Doc, ctx: &MetricContext<'_>) {
 /// Whether a run counts as a success for the "no successful sync" alarm: it completed,
 /// made progress, or a success happened within the minimum interval.
 pub fn is_success(outcome: Outcome) -> bool {
-    matches!(
-        outcome,
-        Outcome::Complete | Outcome::Partial | Outcome::TooSoon
-    )
+    // A partial run is not a success: its records are not known right yet
+    // (`SyncPartial` counts it; the no-success alarm sees it).
+    matches!(outcome, Outcome::Complete | Outcome::TooSoon)
 }
 
 /// Discrepancies that need a human (severity ≥ Warning): the `Discrepancies` metric.
@@ -166,6 +165,9 @@ pub fn emf_for_report(report: &SyncReport, ctx: &MetricContext<'_>) -> Value {
         )
         .count("Discrepancies", alertable_discrepancies(report))
         .count("WriteConflicts", report.conflicts.len() as u64)
+        .count("SymbolsFailed", report.symbols_failed.len() as u64)
+        .count("SymbolsUnknown", report.symbols_unknown.len() as u64)
+        .count("SymbolsUncovered", report.symbols_uncovered.len() as u64)
         .count("BinanceWeightUsed", report.exchange_usage.weight)
         .count("BinanceRequests", report.exchange_usage.requests)
         .metric(

@@ -60,13 +60,38 @@ pub struct SyncReport {
     /// Corrections counted but not listed (beyond `MAX_LISTED_CORRECTIONS`).
     #[serde(default)]
     pub corrections_not_listed: u64,
+    /// Checkpoint writes (the sync's own bookkeeping: not corrections of the bot's records,
+    /// so neither counted nor listed among them).
+    #[serde(default)]
+    pub checkpoints_written: u64,
     pub discrepancies: Vec<Discrepancy>,
     pub explanations: Vec<crate::domain::BalanceExplanation>,
     pub conflicts: Vec<ReportedConflict>,
     pub notes: Vec<String>,
     pub symbols_checked: Vec<String>,
+    /// Symbols whose unit failed this run (each alone; the run went on), with the kind.
+    #[serde(default)]
+    pub symbols_failed: Vec<SymbolFailure>,
+    /// Symbols the exchange does not list (delisted or unknown): skipped, records kept.
+    #[serde(default)]
+    pub symbols_unknown: Vec<String>,
+    /// Symbols not covered for longer than the configured age.
+    #[serde(default)]
+    pub symbols_uncovered: Vec<String>,
+    /// Units run (pages of fills, basis rebuild pages, account-wide steps).
+    #[serde(default)]
+    pub units: u64,
     pub exchange_usage: Usage,
     pub dynamodb_capacity_units: f64,
+}
+
+/// A symbol whose unit failed for its own reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SymbolFailure {
+    pub symbol: String,
+    /// The stable error kind (`ExchangeApiError`, `StoreRejected`, ...).
+    pub kind: String,
+    pub detail: String,
 }
 
 impl SyncReport {
@@ -90,6 +115,8 @@ pub fn record_key(record: &crate::domain::Record) -> String {
 pub const MAX_LISTED_CORRECTIONS: usize = 1000;
 /// At most this many notes are kept in the run summary item (400 KB item limit).
 pub const MAX_SUMMARY_NOTES: usize = 50;
+/// At most this many entries of each list are kept in the run summary item.
+pub const MAX_SUMMARY_LIST: usize = 100;
 
 fn record_json(record: &crate::domain::Record) -> serde_json::Value {
     serde_json::to_value(record).unwrap_or(serde_json::Value::Null)
@@ -119,11 +146,16 @@ impl SyncReport {
             counts: BTreeMap::new(),
             corrections: Vec::new(),
             corrections_not_listed: 0,
+            checkpoints_written: 0,
             discrepancies: Vec::new(),
             explanations: Vec::new(),
             conflicts: Vec::new(),
             notes: Vec::new(),
             symbols_checked: Vec::new(),
+            symbols_failed: Vec::new(),
+            symbols_unknown: Vec::new(),
+            symbols_uncovered: Vec::new(),
+            units: 0,
             exchange_usage: Usage::default(),
             dynamodb_capacity_units: 0.0,
         }
@@ -140,6 +172,10 @@ impl SyncReport {
     /// Add applied (or, in a dry run, planned) corrections.
     pub fn record_corrections(&mut self, corrections: &[crate::domain::Correction]) {
         for c in corrections {
+            if c.kind == crate::domain::CorrectionKind::CursorAdvanced {
+                self.checkpoints_written += 1;
+                continue;
+            }
             *self.counts.entry(c.kind).or_insert(0) += 1;
             if self.corrections.len() >= MAX_LISTED_CORRECTIONS {
                 self.corrections_not_listed += 1;
@@ -161,6 +197,26 @@ impl SyncReport {
         if let Some(obj) = v.as_object_mut() {
             obj.remove("corrections");
             obj.remove("explanations");
+            // Every list is capped so the run item stays far below DynamoDB's 400 KB.
+            for field in [
+                "discrepancies",
+                "conflicts",
+                "symbols_checked",
+                "symbols_failed",
+                "symbols_unknown",
+                "symbols_uncovered",
+            ] {
+                if let Some(serde_json::Value::Array(list)) = obj.get_mut(field) {
+                    let total = list.len();
+                    if total > MAX_SUMMARY_LIST {
+                        list.truncate(MAX_SUMMARY_LIST);
+                        obj.insert(
+                            format!("{field}_not_listed"),
+                            serde_json::json!(total - MAX_SUMMARY_LIST),
+                        );
+                    }
+                }
+            }
             if let Some(serde_json::Value::Array(notes)) = obj.get_mut("notes") {
                 let total = notes.len();
                 notes.truncate(MAX_SUMMARY_NOTES);

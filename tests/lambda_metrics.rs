@@ -36,6 +36,7 @@ fn report() -> SyncReport {
         counts,
         corrections: vec![],
         corrections_not_listed: 0,
+        checkpoints_written: 0,
         discrepancies: vec![
             disc("balance:USDT", Severity::Warning),
             disc("balance:BNB", Severity::Info),
@@ -48,6 +49,10 @@ fn report() -> SyncReport {
         }],
         notes: vec![],
         symbols_checked: vec!["BTCUSDT".into()],
+        symbols_failed: vec![],
+        symbols_unknown: vec![],
+        symbols_uncovered: vec![],
+        units: 3,
         exchange_usage: Usage {
             requests: 12,
             weight: 240,

@@ -199,11 +199,9 @@ mod tests {
     #[test]
     fn cursor_already_past_is_resolved() {
         let cur = |id| CursorRecord {
-            symbol: sym("BTCUSDT"),
             last_trade_id: Some(id),
-            last_order_id: None,
             version: 2,
-            updated_at: 0,
+            ..CursorRecord::new(sym("BTCUSDT"))
         };
         let c = correction(Record::Cursor(cur(10)), Expect::Version(1));
         assert_eq!(

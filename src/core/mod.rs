@@ -1,27 +1,34 @@
 //! The functional core: pure reconciliation. No I/O, no AWS types, no async.
 //!
-//! `reconcile` compares what the exchange says (`ExchangeSnapshot`) with what the bot's
-//! database says (`Records`) and returns a `Plan` of corrections. One file per rule family:
+//! A run is a sequence of small units (see `crate::service`); each unit gives the core
+//! what it read and what it loaded, and the core returns a `Plan` of corrections. One
+//! file per rule family:
 //!
-//! - `balances.rs`  — balances per asset, tolerance, discrepancy wording, explanations
-//! - `positions.rs` — spot positions and dust, recovery and closing
-//! - `orders.rs`    — order status, unknown and archived orders, external orders
-//! - `trades.rs`    — missing fills, cursors, fee conversion
-//! - `pnl.rs`       — the cost-basis method (average cost) used everywhere
-//! - `scope.rs`     — what a run must read: symbols, orders to query, lookback, the
-//!   "nothing could have changed" test
-//! - `conflict.rs`  — what to do when a conditional write lost to a bot write
+//! - `scope.rs`      — what a run reads and in which order: the balance digest, active
+//!   symbols, rotation, backoff, the emergency scope
+//! - `checkpoint.rs` — how a symbol's checkpoint advances after a page of fills
+//! - `trades.rs`     — missing fills, fee conversion, the cost basis carried forward
+//! - `orders.rs`     — order status, unknown and archived orders, external orders
+//! - `positions.rs`  — spot positions and dust, recovery and closing
+//! - `balances.rs`   — balances per asset, tolerance, discrepancy wording, explanations
+//! - `pnl.rs`        — the cost-basis method (average cost) used everywhere
+//! - `conflict.rs`   — what to do when a conditional write lost to a bot write
 //!
-//! `reconcile` runs the families in a fixed order: trades (and cursors), orders,
-//! positions (and dust), balances. Positions and balances read the fills recovered by
-//! the trades step, so that one run both records a missed fill and explains its effect.
-//! Every rule is written down in `docs/rules.md`.
+//! Two planning functions serve the units: [`plan_symbol`] (one page of one symbol's
+//! fills: its trades, its orders, and, once the symbol is read to the end, its position
+//! and dust; the checkpoint last) and [`plan_balances`] (the account-wide step). The
+//! positions and balances steps see what the trades step recovered, so that one run both
+//! records a missed fill and explains its effect. [`reconcile`] composes them over a whole
+//! snapshot (every symbol read in one page, from an empty basis): the from-scratch
+//! reference the tests compare the units with. Every rule is written down in
+//! `docs/rules.md`.
 //!
 //! General rules of every correction: `after.version` = expected version + 1 (1 when
 //! `Expect::Absent`); `before` = the record as read; `updated_by = Writer::Sync` and
 //! `updated_at = now` where the record has them. Nothing is ever deleted.
 
 pub mod balances;
+pub mod checkpoint;
 pub mod conflict;
 pub mod orders;
 pub mod pnl;
@@ -35,9 +42,7 @@ pub(crate) mod testkit;
 mod tests;
 
 pub use conflict::{resolve_conflict, ConflictResolution};
-pub use scope::{
-    fills_start, nothing_changed, orders_to_query, symbols_to_check, too_soon, FillsStart,
-};
+pub use scope::{orders_to_query, too_soon};
 pub use trades::fee_price_needs;
 
 use crate::domain::{Asset, ExchangeSnapshot, Expect, Millis, Plan, Records, Symbol, TradeRecord};
@@ -78,6 +83,18 @@ pub struct RulesConfig {
     pub emergency_lookback_days: u32,
     /// Symbols always checked, besides those found in records, balances and open orders.
     pub extra_symbols: Vec<crate::domain::Symbol>,
+    /// History endpoints may lag the balance: a read covers fills up to its time less this.
+    pub history_lag_ms: Millis,
+    /// Minutes between scheduled runs (the rotation covers every symbol within a day).
+    pub schedule_minutes: u32,
+    /// Quiet symbols read per periodic run besides those with evidence of change; None =
+    /// enough to cover every symbol within 24 hours.
+    pub rotation_per_run: Option<u32>,
+    /// A symbol not covered for longer than this is reported (the `SymbolsUncovered` alarm).
+    pub uncovered_alarm_hours: u32,
+    /// Runs in a row an asset's movement may stay unexplained, with every symbol of it
+    /// read, before its digest advances and the rest is reported.
+    pub unexplained_runs: u32,
 }
 
 impl Default for RulesConfig {
@@ -90,6 +107,11 @@ impl Default for RulesConfig {
             periodic_lookback_days: 7,
             emergency_lookback_days: 30,
             extra_symbols: Vec::new(),
+            history_lag_ms: 60_000,
+            schedule_minutes: 30,
+            rotation_per_run: None,
+            uncovered_alarm_hours: 26,
+            unexplained_runs: 2,
         }
     }
 }
@@ -104,7 +126,126 @@ pub struct ReconcileInput<'a> {
     pub now: Millis,
 }
 
-/// Compare and plan. Pure and deterministic: the same input gives the same plan.
+/// What one symbol unit planned: the corrections (the checkpoint's last), and the
+/// balance movements its fills explain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolPlan {
+    pub plan: Plan,
+    /// The checkpoint after this unit (also the last correction of `plan`, when it changed).
+    pub checkpoint: crate::domain::CursorRecord,
+    /// Every fill past the old checkpoint (recorded by the bot or not): what moved the
+    /// account's balances since the last read. Feeds the digest.
+    pub movement: Flows,
+    /// The fills recovered by this unit (not in the records before): what explains the
+    /// records' balances differing from the exchange's.
+    pub recovered: Flows,
+}
+
+/// Signed balance changes per asset, from fills.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flows {
+    /// Base and quote legs of the fills (buy: +qty base, −quote qty; sell: the reverse).
+    pub trades: BTreeMap<Asset, Decimal>,
+    /// −commission, in its asset.
+    pub fees: BTreeMap<Asset, Decimal>,
+}
+
+impl Flows {
+    pub fn add_fill(&mut self, t: &TradeRecord, base: &Asset, quote: &Asset) {
+        let sign = if t.side == crate::domain::Side::Buy {
+            Decimal::ONE
+        } else {
+            Decimal::NEGATIVE_ONE
+        };
+        *self.trades.entry(base.clone()).or_default() += sign * t.qty;
+        *self.trades.entry(quote.clone()).or_default() -= sign * t.quote_qty;
+        if !t.commission.is_zero() {
+            *self.fees.entry(t.commission_asset.clone()).or_default() -= t.commission;
+        }
+    }
+
+    pub fn merge(&mut self, other: &Flows) {
+        for (a, v) in &other.trades {
+            *self.trades.entry(a.clone()).or_default() += v;
+        }
+        for (a, v) in &other.fees {
+            *self.fees.entry(a.clone()).or_default() += v;
+        }
+    }
+
+    /// The total signed change of one asset.
+    pub fn of(&self, asset: &Asset) -> Decimal {
+        self.trades.get(asset).copied().unwrap_or_default()
+            + self.fees.get(asset).copied().unwrap_or_default()
+    }
+}
+
+/// Plan one unit of one symbol: the page of fills in `snapshot.history[symbol]` against
+/// the records loaded for it (its trades in the page's range, its orders from the
+/// watermark, the positions and dust of its base, its checkpoint). Pure.
+pub fn plan_symbol(input: &ReconcileInput<'_>, symbol: &Symbol) -> SymbolPlan {
+    let mut out = SymbolPlan {
+        plan: Plan {
+            planned_at: input.now,
+            ..Plan::default()
+        },
+        checkpoint: input
+            .records
+            .cursors
+            .get(symbol)
+            .cloned()
+            .unwrap_or_else(|| crate::domain::CursorRecord::new(symbol.clone())),
+        movement: Flows::default(),
+        recovered: Flows::default(),
+    };
+    let Some(read) = trades::plan_trades(input, symbol, &mut out) else {
+        return out;
+    };
+    orders::plan_orders(input, symbol, &mut out.plan);
+    if read.complete {
+        positions::plan_position(input, symbol, &read, &mut out.plan);
+    }
+    checkpoint::plan_checkpoint(input, symbol, &read, &mut out);
+    out
+}
+
+/// Plan the account-wide balances step: every balance record against the exchange, the
+/// differences explained by the run's recovered fills (`recovered`) and the transfers in
+/// the snapshot. Pure.
+pub fn plan_balances(input: &ReconcileInput<'_>, recovered: &Flows) -> Plan {
+    let mut plan = Plan {
+        planned_at: input.now,
+        ..Plan::default()
+    };
+    for skipped in &input.records.skipped {
+        plan.discrepancies.push(malformed_item(skipped));
+    }
+    balances::plan_balances(input, recovered, &mut plan);
+    plan
+}
+
+/// An item that does not decode: skipped (the run goes on) and reported with its key.
+pub fn malformed_item(skipped: &crate::domain::SkippedItem) -> crate::domain::Discrepancy {
+    crate::domain::Discrepancy {
+        key: format!("malformed_item:{}", skipped.key),
+        kind: "malformed_item".to_owned(),
+        severity: crate::domain::Severity::Warning,
+        symbol: None,
+        asset: None,
+        before: None,
+        after: None,
+        diff_pct: None,
+        message: format!(
+            "Item {} does not decode and was skipped: {}",
+            skipped.key, skipped.detail
+        ),
+    }
+}
+
+/// Compare and plan everything at once: every symbol of `snapshot.history` read in one
+/// page from an empty basis (so the basis is replayed from all of the records' trades),
+/// then the balances. The from-scratch reference the units are tested against. Pure and
+/// deterministic: the same input gives the same plan.
 pub fn reconcile(input: &ReconcileInput<'_>) -> Plan {
     let mut plan = Plan {
         planned_at: input.now,
@@ -114,23 +255,33 @@ pub fn reconcile(input: &ReconcileInput<'_>) -> Plan {
         plan.notes
             .push(format!("Symbol {symbol} unknown on exchange: skipped"));
     }
-    let recovered = trades::plan_trades(input, &mut plan);
-    orders::plan_orders(input, &mut plan);
-    positions::plan_positions(input, &recovered, &mut plan);
-    balances::plan_balances(input, &recovered, &mut plan);
+    let mut recovered = Flows::default();
+    for symbol in input.snapshot.history.keys() {
+        let unit = plan_symbol(input, symbol);
+        recovered.merge(&unit.recovered);
+        plan.corrections.extend(unit.plan.corrections);
+        plan.discrepancies.extend(unit.plan.discrepancies);
+        plan.explanations.extend(unit.plan.explanations);
+        plan.notes.extend(unit.plan.notes);
+    }
+    let balances = plan_balances(input, &recovered);
+    plan.corrections.extend(balances.corrections);
+    plan.discrepancies.extend(balances.discrepancies);
+    plan.explanations.extend(balances.explanations);
+    plan.notes.extend(balances.notes);
     plan
 }
 
-/// Fills recovered this run (not in the records before), by (symbol, trade id).
+/// Fills recovered by one unit (not in the records before), by (symbol, trade id).
 pub type Recovered = BTreeMap<(Symbol, u64), TradeRecord>;
 
 /// The `Expect` for a record read at `version` (None = absent).
-pub(crate) fn expect_of(version: Option<u64>) -> Expect {
+pub fn expect_of(version: Option<u64>) -> Expect {
     version.map_or(Expect::Absent, Expect::Version)
 }
 
 /// The version a write made under `expect` carries.
-pub(crate) fn next_version(expect: Expect) -> u64 {
+pub fn next_version(expect: Expect) -> u64 {
     match expect {
         Expect::Absent => 1,
         Expect::Version(v) => v.saturating_add(1),
@@ -149,25 +300,4 @@ pub(crate) fn symbol_parts(input: &ReconcileInput<'_>, symbol: &Symbol) -> Optio
         let base = symbol.as_str().strip_suffix(q.as_str())?;
         Some((Asset::parse(base).ok()?, q.clone()))
     })
-}
-
-/// Every trade known after this run for one symbol: the records' plus the recovered ones.
-pub(crate) fn trades_of<'a>(
-    records: &'a Records,
-    recovered: &'a Recovered,
-    symbol: &Symbol,
-) -> impl Iterator<Item = &'a TradeRecord> {
-    let sym = symbol.clone();
-    let sym2 = symbol.clone();
-    records
-        .trades
-        .iter()
-        .filter(move |((s, _), _)| *s == sym)
-        .map(|(_, t)| t)
-        .chain(
-            recovered
-                .iter()
-                .filter(move |((s, _), _)| *s == sym2)
-                .map(|(_, t)| t),
-        )
 }

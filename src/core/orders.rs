@@ -63,15 +63,23 @@ fn updated_from(db: &OrderRecord, ex: &ExchangeOrder, input: &ReconcileInput<'_>
     }
 }
 
-pub(crate) fn plan_orders(input: &ReconcileInput<'_>, plan: &mut Plan) {
+/// Plan the order corrections of one symbol (its records' orders from the watermark, the
+/// exchange's open orders of it, the lookups made for it).
+pub(crate) fn plan_orders(input: &ReconcileInput<'_>, symbol: &Symbol, plan: &mut Plan) {
     let snapshot = input.snapshot;
     let open: BTreeMap<(Symbol, u64), &ExchangeOrder> = snapshot
         .open_orders
         .iter()
+        .filter(|o| &o.symbol == symbol)
         .map(|o| ((o.symbol.clone(), o.order_id), o))
         .collect();
 
-    for (key, db) in &input.records.orders {
+    for (key, db) in input
+        .records
+        .orders
+        .iter()
+        .filter(|((s, _), _)| s == symbol)
+    {
         if snapshot.unknown_symbols.contains(&db.symbol) {
             continue;
         }
@@ -316,7 +324,7 @@ mod tests {
         db.avg_price = Some(dec!(100.00));
         w2.db_order(db);
         w2.snap.open_orders = w.snap.open_orders.clone();
-        assert!(reconcile(&w2.input()).corrections.is_empty());
+        assert!(bot_visible(&reconcile(&w2.input())).is_empty());
     }
 
     #[test]
@@ -378,14 +386,14 @@ mod tests {
             (OrderStatus::Canceled, dec!(0), None)
         );
         assert!(o.status.is_terminal());
-        assert!(plan.corrections[0].reason.contains("archived"));
+        assert!(bot_visible(&plan)[0].reason.contains("archived"));
     }
 
     #[test]
     fn open_order_without_lookup_is_untouched() {
         let mut w = World::new();
         w.db_order(order_rec("BTCUSDT", 4, OrderStatus::New, dec!(1), dec!(0)));
-        assert!(reconcile(&w.input()).corrections.is_empty());
+        assert!(bot_visible(&reconcile(&w.input())).is_empty());
     }
 
     #[test]
@@ -401,7 +409,7 @@ mod tests {
         w.snap
             .order_lookups
             .insert((sym("BTCUSDT"), 4), OrderLookup::NotFound);
-        assert!(reconcile(&w.input()).corrections.is_empty());
+        assert!(bot_visible(&reconcile(&w.input())).is_empty());
     }
 
     #[test]

@@ -10,70 +10,71 @@
 //!   as zero rather than invented. Its fee is still a cost.
 //! - Fills are replayed in trade-id order (the exchange's own order of execution).
 
-use crate::domain::{Asset, Millis, Side, TradeRecord};
+use crate::domain::{Asset, Basis, Side, TradeRecord};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
-/// The state of a holding after replaying fills.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CostBasis {
-    /// Quantity held according to the fills replayed.
-    pub qty: Decimal,
-    /// Average cost per unit of `qty`, in quote (zero when `qty` is zero).
-    pub avg_cost: Decimal,
-    /// Sum of the realized P&L of every sell replayed.
-    pub realized: Decimal,
-    /// Time of the buy that started the current holding (after the last time it was flat).
-    pub open_since: Option<Millis>,
-}
-
-impl CostBasis {
-    /// Apply one fill; returns the realized P&L for a sell, None for a buy.
-    pub fn apply(&mut self, fill: &TradeRecord, base: &Asset) -> Option<Decimal> {
-        match fill.side {
-            Side::Buy => {
-                let (received, cost) = if &fill.commission_asset == base {
-                    (fill.qty - fill.commission, fill.price * fill.qty)
-                } else {
-                    (fill.qty, fill.price * fill.qty + fill.commission_quote)
-                };
-                let new_qty = self.qty + received;
-                if new_qty > Decimal::ZERO {
-                    self.avg_cost = (self.qty * self.avg_cost + cost) / new_qty;
-                    if self.qty <= Decimal::ZERO {
-                        self.open_since = Some(fill.time);
-                    }
-                    self.qty = new_qty;
+/// Apply one fill to `basis`; returns the realized P&L for a sell, None for a buy. The
+/// caller applies fills in trade-id order, each once (`basis.through` records the last).
+pub fn apply(basis: &mut Basis, fill: &TradeRecord, base: &Asset) -> Option<Decimal> {
+    basis.through = Some(
+        basis
+            .through
+            .map_or(fill.trade_id, |t| t.max(fill.trade_id)),
+    );
+    match fill.side {
+        Side::Buy => {
+            let (received, cost) = if &fill.commission_asset == base {
+                (fill.qty - fill.commission, fill.price * fill.qty)
+            } else {
+                (fill.qty, fill.price * fill.qty + fill.commission_quote)
+            };
+            let new_qty = basis.qty + received;
+            if new_qty > Decimal::ZERO {
+                basis.avg_cost = (basis.qty * basis.avg_cost + cost) / new_qty;
+                if basis.qty <= Decimal::ZERO {
+                    // A new holding: its round trip starts here.
+                    basis.open_since = Some(fill.time);
+                    basis.sold_qty = Decimal::ZERO;
+                    basis.sold_value = Decimal::ZERO;
+                    basis.sold_realized = Decimal::ZERO;
+                    basis.last_sell_at = None;
                 }
-                None
+                basis.qty = new_qty;
             }
-            Side::Sell => {
-                let covered = fill.qty.min(self.qty.max(Decimal::ZERO));
-                let pnl = (fill.price - self.avg_cost) * covered - fill.commission_quote;
-                self.qty -= covered;
-                if self.qty <= Decimal::ZERO {
-                    self.qty = Decimal::ZERO;
-                    self.avg_cost = Decimal::ZERO;
-                    self.open_since = None;
-                }
-                self.realized += pnl;
-                Some(pnl)
+            None
+        }
+        Side::Sell => {
+            let covered = fill.qty.min(basis.qty.max(Decimal::ZERO));
+            let pnl = (fill.price - basis.avg_cost) * covered - fill.commission_quote;
+            basis.qty -= covered;
+            if basis.qty <= Decimal::ZERO {
+                basis.qty = Decimal::ZERO;
+                basis.avg_cost = Decimal::ZERO;
+                basis.open_since = None;
             }
+            basis.realized += pnl;
+            basis.sold_qty += fill.qty;
+            basis.sold_value += fill.price * fill.qty;
+            basis.sold_realized += pnl;
+            basis.last_sell_at = Some(fill.time);
+            Some(pnl)
         }
     }
 }
 
-/// Replay fills (any order in; replayed by trade id). Returns the final basis and the
-/// realized P&L of each sell, by trade id.
+/// Replay fills from an empty basis (any order in; replayed by trade id). Returns the
+/// final basis and the realized P&L of each sell, by trade id. The from-scratch reference
+/// every incremental basis must equal.
 pub fn replay<'a>(
     fills: impl IntoIterator<Item = &'a TradeRecord>,
     base: &Asset,
-) -> (CostBasis, BTreeMap<u64, Decimal>) {
+) -> (Basis, BTreeMap<u64, Decimal>) {
     let ordered: BTreeMap<u64, &TradeRecord> = fills.into_iter().map(|f| (f.trade_id, f)).collect();
-    let mut basis = CostBasis::default();
+    let mut basis = Basis::default();
     let mut realized = BTreeMap::new();
     for (id, fill) in ordered {
-        if let Some(pnl) = basis.apply(fill, base) {
+        if let Some(pnl) = apply(&mut basis, fill, base) {
             realized.insert(id, pnl);
         }
     }

@@ -9,33 +9,38 @@
 //!   AND, when a price is known, its notional >= `min_notional`. Below that it is dust: a
 //!   `DustRecord` (`DustRecorded`), never a position. A dust record whose asset became a
 //!   position (or zero) is set to 0, never deleted.
+//! - A position is planned only by a unit that read its symbol's fills to the end in this
+//!   run, with a valid cost basis; a symbol the run did not reach keeps its records
+//!   untouched. The base's position belongs to one symbol (above); another symbol of the
+//!   same base does not touch it.
 //! - Missing in the DB (absent or closed): recovered (`PositionRecovered`, side "long",
-//!   `recovered: true`); entry price = average cost of the fills known for the symbol (DB
-//!   trades + this run's fills) when they explain a holding, else the current price.
+//!   `recovered: true`); entry price = average cost of the symbol's cost basis (every
+//!   fill replayed, carried in its checkpoint) when it holds a quantity, else the current
+//!   price.
 //!   Note `New position found on exchange: BTCUSDT long 0.001`, discrepancy
 //!   `position_recovered:<SYMBOL>`.
 //! - Open in the DB but below the minimum size on the exchange: closed
 //!   (`PositionClosed`) with exit price = quantity-weighted average of the sell fills since
-//!   it was opened (else the current price), realized P&L = the average-cost P&L of those
-//!   sells (else unchanged). Note `Position closed on exchange: ETHUSDT long 0.5`,
+//!   the holding was last flat (else the current price), realized P&L = the average-cost
+//!   P&L of those sells (else unchanged). Note `Position closed on exchange: ETHUSDT long 0.5`,
 //!   discrepancy `position_closed:<SYMBOL>`. The closed record keeps the quantity closed.
 //! - Open in both with a different quantity: `PositionAdjusted`; the entry price is
-//!   recomputed only when this run recovered buy fills of the symbol (so it does not churn).
+//!   recomputed only when this unit recovered buy fills of the symbol (so it does not churn).
 
-use super::{expect_of, next_version, pnl, trades_of, ReconcileInput, Recovered};
+use super::trades::SymbolRead;
+use super::{expect_of, next_version, ReconcileInput};
 use crate::domain::{
-    Asset, Correction, CorrectionKind, Discrepancy, DustRecord, Expect, Plan, PositionRecord,
-    PositionStatus, Record, Severity, Side, Symbol, SymbolInfo, Writer,
+    Asset, Basis, BasisState, Correction, CorrectionKind, Discrepancy, DustRecord, Expect, Plan,
+    PositionRecord, PositionStatus, Record, Severity, Side, Symbol, SymbolInfo, Writer,
 };
 use rust_decimal::Decimal;
-use std::collections::BTreeSet;
 
 /// Entry prices are stored to 8 decimal places (Binance's price precision): the
 /// average-cost division is exact only to 28 digits, and a record that shows
 /// `173.42902135696373593183664719` helps nobody. P&L keeps full precision internally.
 const ENTRY_PRICE_DP: u32 = 8;
 
-fn entry_of(basis: &pnl::CostBasis) -> Decimal {
+fn entry_of(basis: &Basis) -> Decimal {
     basis.avg_cost.round_dp(ENTRY_PRICE_DP)
 }
 
@@ -79,21 +84,20 @@ fn discrepancy(
     }
 }
 
-pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, plan: &mut Plan) {
+pub(crate) fn plan_position(
+    input: &ReconcileInput<'_>,
+    unit_symbol: &Symbol,
+    read: &SymbolRead,
+    plan: &mut Plan,
+) {
     let snapshot = input.snapshot;
     let records = input.records;
     let quotes = &input.config.quote_assets;
-    let mut assets: BTreeSet<Asset> = snapshot.balances.keys().cloned().collect();
-    assets.extend(
-        records
-            .positions
-            .values()
-            .filter(|p| p.status == PositionStatus::Open)
-            .map(|p| p.base.clone()),
-    );
-    assets.extend(records.dust.keys().cloned());
-
-    for base in assets.iter().filter(|a| !quotes.contains(a)) {
+    let base = &read.base;
+    if quotes.contains(base) {
+        return;
+    }
+    {
         let total = snapshot
             .balances
             .get(base)
@@ -109,18 +113,16 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
         let symbol = match (db_open, info) {
             (Some(p), _) => p.symbol.clone(),
             (None, Some(i)) => i.symbol.clone(),
-            (None, None) => {
-                if !total.is_zero() {
-                    plan.notes.push(format!(
-                        "No symbol of {base} against {}: holding not classified",
-                        quote_list(quotes)
-                    ));
-                }
-                continue;
-            }
+            (None, None) => return,
         };
-        if snapshot.unknown_symbols.contains(&symbol) {
-            continue;
+        if &symbol != unit_symbol {
+            return; // the base's position belongs to another symbol's unit
+        }
+        if read.basis_state == BasisState::Rebuilding {
+            plan.notes.push(format!(
+                "Position of {symbol} not checked: its cost basis is being rebuilt"
+            ));
+            return;
         }
         let price = snapshot.prices.get(&symbol).copied();
         let is_position = match info {
@@ -130,10 +132,9 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
                 plan.notes.push(format!(
                     "No trading rules for {symbol}: position of {base} not checked"
                 ));
-                continue;
+                return;
             }
         };
-
         // Dust: the holding when below minimum size, else zero.
         let dust_qty = if is_position { Decimal::ZERO } else { total };
         let db_dust = records.dust.get(base);
@@ -165,23 +166,14 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
             });
         }
 
-        // A symbol whose history this run read only in part (deadline, weight budget)
-        // would give a position from part of its fills, and a wrong entry price would stay:
-        // leave it to the run that reads it all (the cursor makes that run cheaper).
-        if snapshot.history.get(&symbol).is_some_and(|h| !h.complete) {
-            plan.notes.push(format!(
-                "Position of {symbol} not checked: its history was read only in part"
-            ));
-            continue;
-        }
-        let (basis, realized) = pnl::replay(trades_of(records, recovered, &symbol), base);
+        let basis = &read.basis;
         match (db_open, is_position) {
             (None, false) => {}
             (None, true) => {
                 let existing = records.positions.get(&symbol);
                 let expect = expect_of(existing.map(|p| p.version));
                 let (entry_price, opened_at) = if basis.qty > Decimal::ZERO {
-                    (entry_of(&basis), basis.open_since.unwrap_or(input.now))
+                    (entry_of(basis), basis.open_since.unwrap_or(input.now))
                 } else {
                     (price.unwrap_or(Decimal::ZERO), input.now)
                 };
@@ -226,15 +218,14 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
                 });
             }
             (Some(db), false) => {
-                let sells: Vec<_> = trades_of(records, recovered, &symbol)
-                    .filter(|t| t.side == Side::Sell && t.time >= db.opened_at)
-                    .collect();
-                let sold: Decimal = sells.iter().map(|t| t.qty).sum();
-                let (exit_price, realized_pnl, closed_at) = if sold > Decimal::ZERO {
-                    let value: Decimal = sells.iter().map(|t| t.price * t.qty).sum();
-                    let pnl: Decimal = sells.iter().filter_map(|t| realized.get(&t.trade_id)).sum();
-                    let last = sells.iter().map(|t| t.time).max().unwrap_or(input.now);
-                    (value / sold, pnl, last)
+                let sold_since_open = basis.sold_qty > Decimal::ZERO
+                    && basis.last_sell_at.is_some_and(|t| t >= db.opened_at);
+                let (exit_price, realized_pnl, closed_at) = if sold_since_open {
+                    (
+                        basis.sold_value / basis.sold_qty,
+                        basis.sold_realized,
+                        basis.last_sell_at.unwrap_or(input.now),
+                    )
                 } else {
                     (price.unwrap_or(db.entry_price), db.realized_pnl, input.now)
                 };
@@ -272,16 +263,14 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
                 });
             }
             (Some(db), true) => {
-                let new_buys = recovered
-                    .values()
-                    .any(|t| t.symbol == symbol && t.side == Side::Buy);
+                let new_buys = read.recovered.values().any(|t| t.side == Side::Buy);
                 let entry_price = if new_buys && basis.qty > Decimal::ZERO {
-                    entry_of(&basis)
+                    entry_of(basis)
                 } else {
                     db.entry_price
                 };
                 if db.quantity == total && db.entry_price == entry_price {
-                    continue;
+                    return;
                 }
                 let after = PositionRecord {
                     quantity: total,
@@ -309,14 +298,6 @@ pub(crate) fn plan_positions(input: &ReconcileInput<'_>, recovered: &Recovered, 
             }
         }
     }
-}
-
-fn quote_list(quotes: &[Asset]) -> String {
-    quotes
-        .iter()
-        .map(Asset::as_str)
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 #[cfg(test)]
@@ -538,7 +519,7 @@ mod tests {
         };
         assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(50000)));
         // Without new fills the entry price is kept.
-        w.snap.history.clear();
+        w.snap_fills("BTCUSDT", vec![]);
         let plan = reconcile(&w.input());
         let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionAdjusted)[0].after else {
             panic!()
@@ -588,6 +569,7 @@ mod tests {
             crate::domain::SymbolHistory {
                 fills: vec![],
                 complete: false,
+                read_at: 0,
             },
         );
         let records = Records::default();
@@ -610,7 +592,13 @@ mod tests {
             "no position from a partial history: {:?}",
             plan.corrections
         );
-        assert!(plan.notes.iter().any(|n| n.contains("read only in part")));
+        assert!(
+            !plan
+                .discrepancies
+                .iter()
+                .any(|d| d.kind.starts_with("position")),
+            "nothing said of a position not planned"
+        );
         // Read completely, the same holding is recovered.
         if let Some(h) = snap.history.get_mut(&info.symbol) {
             h.complete = true;

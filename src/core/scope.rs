@@ -1,151 +1,307 @@
-//! What a run must read. Pure functions the shell calls before `reconcile`.
+//! What a run reads, and in which order. Pure functions the shell calls between units.
+//!
+//! Rules (every one is in `docs/rules.md`):
+//! - **The balances are ground truth**, `account.updateTime` is not relied on (it is not
+//!   documented to move on every balance change). The sync state keeps a digest of every
+//!   asset's free and locked amounts as last explained. An asset has *moved* when its total
+//!   differs from the digest's baseline plus what the fills read since explain.
+//! - **Periodic run.** Symbols are read in this order, each class ordered stalest first
+//!   (oldest `covered_through`, never-read first):
+//!   1. work in progress: a checkpoint whose last read stopped early, or whose basis is
+//!      being rebuilt;
+//!   2. evidence of change: a symbol never read whose base is held, in the records or
+//!      configured; a symbol whose base moved; an *active* symbol (a fill within the
+//!      periodic lookback, an open position, or orders open in the records) whose quote or
+//!      fee asset moved; a symbol with open orders when a locked amount moved;
+//!   3. rotation: the stalest of the rest, `rotation_per_run` of them (default: enough to
+//!      cover every symbol within 24 hours at the schedule's rate).
+//!
+//!   A symbol in backoff (`retry_at` in the future) waits, so a failing unit cannot head
+//!   every run; a symbol the exchange does not list is skipped and noted.
+//! - **Detection bound.** A buy-then-sell round trip on an *inactive* symbol between two
+//!   runs leaves its base unchanged and moves only the quote (and the fee asset), which
+//!   does not select inactive symbols; the rotation reads it within 24 hours (the
+//!   rotation's period), and the run after that read plans its position.
+//! - **Emergency run.** Every symbol whose checkpoint has not completed the current
+//!   emergency scope (`emergency_done < requested_at`); the scope is persisted, so the
+//!   runs after an interrupted one finish it in emergency mode first.
+//! - **Digest.** After the units, an asset's baseline advances to the exchange's amounts
+//!   when the fills (and the transfers) read explain the movement exactly; otherwise the
+//!   explained part is kept and the movement is looked for again next run. After
+//!   `unexplained_runs` runs in which every symbol of the asset was read and the movement
+//!   stayed unexplained, the baseline advances and the rest is reported
+//!   (`balance_unexplained:<ASSET>`), so no state repeats forever.
 
-use super::{Mode, RulesConfig};
+use super::{Flows, Mode, RulesConfig};
 use crate::domain::{
-    Asset, Balance, CursorRecord, ExchangeOrder, Millis, OrderStatus, PositionStatus, Records,
-    Symbol, SymbolInfo, SyncState,
+    Asset, AssetDigest, Balance, BasisState, CursorRecord, Discrepancy, EmergencyScope,
+    ExchangeOrder, Millis, OrderRecord, OrderStatus, PositionRecord, PositionStatus, Records,
+    Severity, Symbol, SymbolInfo, SyncState,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-const DAY_MS: Millis = 24 * 60 * 60 * 1000;
+pub const DAY_MS: Millis = 24 * 60 * 60 * 1000;
 
-/// Where to start reading a symbol's fills (`myTrades`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FillsStart {
-    /// `fromId`: the next trade after the cursor (cheap, window-independent).
-    TradeId(u64),
-    /// `startTime`: the lookback start (no cursor, or an emergency run).
-    Time(Millis),
+/// What moved since the digest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Movement {
+    /// Assets whose total moved (a fill, a flow, a conversion).
+    pub moved: BTreeSet<Asset>,
+    /// Some locked amount moved (an order placed, cancelled or filled).
+    pub locked_moved: bool,
 }
 
-/// The symbols whose history and orders a run checks: symbols of open positions, of DB
-/// orders still open or unknown, of cursors (every symbol ever traded: the REST API has no
-/// cross-symbol history, so a symbol traded and fully exited is found only this way),
-/// every non-zero balance paired with each configured quote asset (when that symbol
-/// exists), open orders on the exchange, and `extra_symbols`.
-pub fn symbols_to_check(
-    records: &Records,
+impl Movement {
+    pub fn is_quiet(&self) -> bool {
+        self.moved.is_empty() && !self.locked_moved
+    }
+}
+
+/// Compare the exchange's balances with the digest. An asset absent on one side counts as
+/// zero there; an empty digest (first run) makes every held asset moved.
+pub fn movement(
+    digest: &BTreeMap<Asset, AssetDigest>,
     balances: &BTreeMap<Asset, Balance>,
-    open_orders: &[ExchangeOrder],
-    symbols_map: &BTreeMap<Symbol, SymbolInfo>,
-    config: &RulesConfig,
-) -> BTreeSet<Symbol> {
-    let mut out = BTreeSet::new();
+) -> Movement {
+    let mut out = Movement::default();
+    let assets: BTreeSet<&Asset> = digest.keys().chain(balances.keys()).collect();
+    for asset in assets {
+        let (free, locked) = balances
+            .get(asset)
+            .map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
+        let d = digest.get(asset).cloned().unwrap_or_default();
+        if free + locked != d.total() + d.explained {
+            out.moved.insert(asset.clone());
+        }
+        if locked != d.locked {
+            out.locked_moved = true;
+        }
+    }
+    out
+}
+
+/// Why a symbol is read this run (also its priority: lower first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadReason {
+    InProgress,
+    Emergency,
+    NeverRead,
+    BaseMoved,
+    QuoteOrFeeMoved,
+    OrdersMoved,
+    Rotation,
+}
+
+/// What the scope decision needs.
+#[derive(Debug, Clone)]
+pub struct ScopeInput<'a> {
+    pub mode: Mode,
+    pub now: Millis,
+    pub config: &'a RulesConfig,
+    pub cursors: &'a BTreeMap<Symbol, CursorRecord>,
+    pub positions: &'a BTreeMap<Symbol, PositionRecord>,
+    /// The exchange's symbols (from the cached `exchangeInfo`).
+    pub symbols: &'a BTreeMap<Symbol, SymbolInfo>,
+    pub balances: &'a BTreeMap<Asset, Balance>,
+    pub movement: &'a Movement,
+    /// The exchange's open orders, when read this run.
+    pub open_orders: Option<&'a [ExchangeOrder]>,
+    pub emergency: Option<&'a EmergencyScope>,
+}
+
+/// The run's reading list, and the symbols skipped because the exchange does not list them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub reads: Vec<(Symbol, ReadReason)>,
+    pub unknown: BTreeSet<Symbol>,
+    /// Symbols waiting out a backoff after a failed unit.
+    pub backing_off: BTreeSet<Symbol>,
+}
+
+/// Every symbol the account may hold or trade: checkpoints, open positions, open orders,
+/// configured extras, and every held asset paired with each configured quote (when the
+/// exchange lists that symbol).
+pub fn universe(input: &ScopeInput<'_>) -> BTreeSet<Symbol> {
+    let mut out: BTreeSet<Symbol> = input.cursors.keys().cloned().collect();
     out.extend(
-        records
+        input
             .positions
             .values()
             .filter(|p| p.status == PositionStatus::Open)
             .map(|p| p.symbol.clone()),
     );
-    out.extend(
-        records
-            .orders
-            .values()
-            .filter(|o| o.status.is_open() || o.status == OrderStatus::Unknown)
-            .map(|o| o.symbol.clone()),
-    );
-    out.extend(records.cursors.keys().cloned());
-    for (asset, balance) in balances {
-        if balance.total() == Decimal::ZERO || config.quote_assets.contains(asset) {
-            continue;
-        }
-        out.extend(
-            symbols_map
-                .values()
-                .filter(|i| &i.base == asset && config.quote_assets.contains(&i.quote))
-                .map(|i| i.symbol.clone()),
-        );
+    out.extend(input.config.extra_symbols.iter().cloned());
+    if let Some(open) = input.open_orders {
+        out.extend(open.iter().map(|o| o.symbol.clone()));
     }
-    out.extend(open_orders.iter().map(|o| o.symbol.clone()));
-    out.extend(config.extra_symbols.iter().cloned());
+    out.extend(held_symbols(input));
     out
 }
 
-/// The orders the shell must look up one by one (`GET /api/v3/order`): open or unknown in
-/// the DB and not in the exchange's open orders. Sorted.
-pub fn orders_to_query(records: &Records, open_orders: &[ExchangeOrder]) -> Vec<(Symbol, u64)> {
-    let open: BTreeSet<(&Symbol, u64)> = open_orders
-        .iter()
-        .map(|o| (&o.symbol, o.order_id))
-        .collect();
-    records
-        .orders
-        .iter()
-        .filter(|(_, o)| o.status.is_open() || o.status == OrderStatus::Unknown)
-        .filter(|((s, id), _)| !open.contains(&(s, *id)))
-        .map(|(k, _)| k.clone())
+fn held_symbols(input: &ScopeInput<'_>) -> BTreeSet<Symbol> {
+    let quotes = &input.config.quote_assets;
+    input
+        .symbols
+        .values()
+        .filter(|i| quotes.contains(&i.quote) && !quotes.contains(&i.base))
+        .filter(|i| {
+            input
+                .balances
+                .get(&i.base)
+                .is_some_and(|b| !b.total().is_zero())
+        })
+        .map(|i| i.symbol.clone())
         .collect()
 }
 
-/// Where to read fills from. Periodic: after the cursor when there is one, else
-/// `now − lookback` (default 7 days). Emergency: always `now − lookback` (default 30
-/// days), cursor or not, to find fills missed before the cursor (already-recorded fills
-/// are never re-inserted, and the cursor only moves forward). `lookback_days_override`
-/// replaces the mode's default (the shell passes the request's override, or the
-/// configured `RulesConfig` lookback).
-pub fn fills_start(
-    cursor: Option<&CursorRecord>,
-    mode: Mode,
-    lookback_days_override: Option<u32>,
-    now: Millis,
-) -> FillsStart {
-    let days = lookback_days_override.unwrap_or(match mode {
-        Mode::Periodic => 7,
-        Mode::Emergency => 30,
-    });
-    let since = FillsStart::Time(now - Millis::from(days) * DAY_MS);
-    match (mode, cursor.and_then(|c| c.last_trade_id)) {
-        (Mode::Periodic, Some(id)) => FillsStart::TradeId(id.saturating_add(1)),
-        _ => since,
+/// Active: a fill within the periodic lookback, an open position, or orders open in the
+/// records at the last read.
+pub fn is_active(input: &ScopeInput<'_>, symbol: &Symbol, cursor: Option<&CursorRecord>) -> bool {
+    let lookback = Millis::from(input.config.periodic_lookback_days) * DAY_MS;
+    cursor.is_some_and(|c| {
+        c.open_orders > 0 || c.last_fill_at.is_some_and(|t| t >= input.now - lookback)
+    }) || input
+        .positions
+        .get(symbol)
+        .is_some_and(|p| p.status == PositionStatus::Open)
+}
+
+/// Quiet symbols a periodic run rotates through: enough to cover `n` symbols within 24
+/// hours at the schedule's rate, unless configured.
+pub fn rotation_share(config: &RulesConfig, n: usize) -> usize {
+    match config.rotation_per_run {
+        Some(k) => k as usize,
+        None => {
+            let runs_per_day = (1440 / config.schedule_minutes.max(1)).max(1) as usize;
+            n.div_ceil(runs_per_day)
+        }
     }
 }
 
-/// The cheap test of a periodic run: can anything have changed since the last complete run?
-///
-/// True when `account.updateTime` equals the one stored by the last complete run AND the
-/// DB's open orders equal the exchange's open orders (same keys, status, executed qty),
-/// with no order left `Unknown` in the DB.
-///
-/// Why this is safe: every fill, deposit, withdrawal, transfer, order placement and
-/// cancel changes a balance (free or locked), and any balance change moves
-/// `updateTime`; so an equal `updateTime` means no fill, no new or cancelled order and no
-/// funds movement since that run. The open-order comparison catches DB-side drift (the bot
-/// wrote an order the exchange does not have, or missed a partial fill report).
-///
-/// What it does not skip: balances are still compared on every run (the account read that
-/// gives `updateTime` returns them anyway), so a DB balance edited by hand is still
-/// corrected. A run that skips on this test skips only the per-symbol history and order
-/// lookups.
-pub fn nothing_changed(
-    state: &SyncState,
-    account_update_time: Millis,
-    records: &Records,
-    open_orders: &[ExchangeOrder],
-) -> bool {
-    if state.last_account_update_time != Some(account_update_time) {
-        return false;
+/// The run's reading list, in order (see the module's rules).
+pub fn plan_scope(input: &ScopeInput<'_>) -> Scope {
+    let mut scope = Scope::default();
+    let mut classed: Vec<(ReadReason, Option<Millis>, Symbol)> = Vec::new();
+    let mut rest: Vec<(Option<Millis>, Symbol)> = Vec::new();
+    let held = held_symbols(input);
+    let exchange_open: BTreeSet<&Symbol> = input
+        .open_orders
+        .map(|o| o.iter().map(|o| &o.symbol).collect())
+        .unwrap_or_default();
+    for symbol in universe(input) {
+        let Some(info) = input.symbols.get(&symbol) else {
+            scope.unknown.insert(symbol);
+            continue;
+        };
+        let cursor = input.cursors.get(&symbol);
+        if cursor
+            .and_then(|c| c.retry_at)
+            .is_some_and(|t| t > input.now)
+        {
+            scope.backing_off.insert(symbol);
+            continue;
+        }
+        let covered = cursor.and_then(|c| c.covered_through);
+        let reason = read_reason(input, &symbol, info, cursor, &held, &exchange_open);
+        match reason {
+            Some(r) => classed.push((r, covered, symbol)),
+            None => rest.push((covered, symbol)),
+        }
     }
-    if records
-        .orders
-        .values()
-        .any(|o| o.status == OrderStatus::Unknown)
-    {
-        return false;
+    classed.sort();
+    scope.reads = classed.into_iter().map(|(r, _, s)| (s, r)).collect();
+    if input.mode == Mode::Periodic {
+        rest.sort();
+        let n = scope.reads.len() + rest.len();
+        let share = rotation_share(input.config, n);
+        scope.reads.extend(
+            rest.into_iter()
+                .take(share)
+                .map(|(_, s)| (s, ReadReason::Rotation)),
+        );
     }
-    let db: BTreeMap<(&Symbol, u64), (&OrderStatus, Decimal)> = records
-        .orders
-        .values()
-        .filter(|o| o.status.is_open())
-        .map(|o| ((&o.symbol, o.order_id), (&o.status, o.executed_qty)))
-        .collect();
-    let ex: BTreeMap<(&Symbol, u64), (&OrderStatus, Decimal)> = open_orders
+    scope
+}
+
+fn read_reason(
+    input: &ScopeInput<'_>,
+    symbol: &Symbol,
+    info: &SymbolInfo,
+    cursor: Option<&CursorRecord>,
+    held: &BTreeSet<Symbol>,
+    exchange_open: &BTreeSet<&Symbol>,
+) -> Option<ReadReason> {
+    if let Some(c) = cursor {
+        if c.pending || c.basis_state == BasisState::Rebuilding {
+            return Some(ReadReason::InProgress);
+        }
+    }
+    if let Some(scope) = input.emergency {
+        if cursor
+            .and_then(|c| c.emergency_done)
+            .is_none_or(|done| done < scope.requested_at)
+        {
+            return Some(ReadReason::Emergency);
+        }
+        return None;
+    }
+    if cursor.is_none() {
+        // A symbol never read: read once if the account may trade it.
+        let wanted = held.contains(symbol)
+            || input.positions.contains_key(symbol)
+            || exchange_open.contains(symbol)
+            || input.config.extra_symbols.contains(symbol);
+        return wanted.then_some(ReadReason::NeverRead);
+    }
+    let moved = &input.movement.moved;
+    if moved.contains(&info.base) {
+        return Some(ReadReason::BaseMoved);
+    }
+    if is_active(input, symbol, cursor) {
+        let fee_moved = cursor.is_some_and(|c| c.fee_assets.iter().any(|a| moved.contains(a)));
+        if moved.contains(&info.quote) || fee_moved {
+            return Some(ReadReason::QuoteOrFeeMoved);
+        }
+    }
+    let has_orders = exchange_open.contains(symbol) || cursor.is_some_and(|c| c.open_orders > 0);
+    if input.movement.locked_moved && has_orders {
+        return Some(ReadReason::OrdersMoved);
+    }
+    None
+}
+
+/// The orders a symbol unit looks up one by one (`GET /api/v3/order`): open or unknown in
+/// the records and not among the exchange's open orders (all of them when the open orders
+/// were not read this run). An order unknown for `unknown_order_runs` runs or more is
+/// looked up with backoff: once its last lookup is older than 2^(runs − limit) hours
+/// (at most a day), so it never makes every run pay for it. Sorted.
+pub fn orders_to_query(
+    orders: &BTreeMap<(Symbol, u64), OrderRecord>,
+    open_orders: Option<&[ExchangeOrder]>,
+    config: &RulesConfig,
+    now: Millis,
+) -> Vec<(Symbol, u64)> {
+    let open: BTreeSet<(&Symbol, u64)> = open_orders
+        .unwrap_or_default()
         .iter()
-        .map(|o| ((&o.symbol, o.order_id), (&o.status, o.executed_qty)))
+        .map(|o| (&o.symbol, o.order_id))
         .collect();
-    db == ex
+    orders
+        .iter()
+        .filter(|(_, o)| o.status.is_open() || o.status == OrderStatus::Unknown)
+        .filter(|((s, id), _)| !open.contains(&(s, *id)))
+        .filter(|(_, o)| {
+            o.status != OrderStatus::Unknown || o.unknown_runs < config.unknown_order_runs || {
+                let over = o.unknown_runs - config.unknown_order_runs;
+                let wait = (3_600_000 as Millis) << over.min(5);
+                now - o.updated_at >= wait.min(DAY_MS)
+            }
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 /// A periodic run refuses to start within `min_interval_ms` of the last success. An
@@ -157,75 +313,317 @@ pub fn too_soon(state: &SyncState, now: Millis, min_interval_ms: Millis, mode: M
             .is_some_and(|t| now - t < min_interval_ms)
 }
 
+/// The backoff after `failures` failed units in a row: 30 minutes doubling, at most a day.
+pub fn retry_after(failures: u32) -> Millis {
+    let base: Millis = 30 * 60 * 1000;
+    (base << failures.saturating_sub(1).min(6)).min(DAY_MS)
+}
+
+/// What the digest step needs.
+#[derive(Debug, Clone)]
+pub struct DigestInput<'a> {
+    pub digest: &'a BTreeMap<Asset, AssetDigest>,
+    pub balances: &'a BTreeMap<Asset, Balance>,
+    /// Signed movement explained by every fill read past its checkpoint this run.
+    pub movement: &'a Flows,
+    /// Signed movement explained by this run's transfers (deposits +, withdrawals −).
+    pub transfers: &'a BTreeMap<Asset, Decimal>,
+    /// Assets every symbol of which was read to the end this run.
+    pub fully_read: &'a BTreeSet<Asset>,
+    /// Whether the open orders were read (a locked-only change is then explained).
+    pub open_orders_read: bool,
+    pub config: &'a RulesConfig,
+}
+
+/// The digest after the run, and the movements reported as unexplained.
+pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>, Vec<Discrepancy>) {
+    let mut out = BTreeMap::new();
+    let mut reports = Vec::new();
+    let assets: BTreeSet<&Asset> = input.digest.keys().chain(input.balances.keys()).collect();
+    for asset in assets {
+        let (free, locked) = input
+            .balances
+            .get(asset)
+            .map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
+        let old = input.digest.get(asset).cloned().unwrap_or_default();
+        let explained = old.explained + input.movement.of(asset);
+        let total = free + locked;
+        let transfer = input.transfers.get(asset).copied().unwrap_or_default();
+        let locked_ok = locked == old.locked || input.open_orders_read;
+        let matches = total == old.total() + explained
+            || (!transfer.is_zero() && total == old.total() + explained + transfer);
+        let next = if matches && locked_ok {
+            AssetDigest {
+                free,
+                locked,
+                explained: Decimal::ZERO,
+                misses: 0,
+            }
+        } else if matches {
+            // Totals explained; the locked part waits for an open-orders read.
+            AssetDigest {
+                explained,
+                ..old.clone()
+            }
+        } else if input.fully_read.contains(asset) {
+            let misses = old.misses.saturating_add(1);
+            if misses >= input.config.unexplained_runs {
+                let rest = total - (old.total() + explained + transfer);
+                reports.push(Discrepancy {
+                    key: format!("balance_unexplained:{asset}"),
+                    kind: "balance_unexplained".to_owned(),
+                    severity: Severity::Warning,
+                    symbol: None,
+                    asset: Some(asset.clone()),
+                    before: Some((old.total() + explained).normalize().to_string()),
+                    after: Some(total.normalize().to_string()),
+                    diff_pct: None,
+                    message: format!(
+                        "{asset} moved by {} that no fill or transfer read explains",
+                        rest.normalize()
+                    ),
+                });
+                AssetDigest {
+                    free,
+                    locked,
+                    explained: Decimal::ZERO,
+                    misses: 0,
+                }
+            } else {
+                AssetDigest {
+                    explained,
+                    misses,
+                    ..old.clone()
+                }
+            }
+        } else {
+            AssetDigest {
+                explained,
+                ..old.clone()
+            }
+        };
+        if !(next.total().is_zero() && next.explained.is_zero() && next.misses == 0) {
+            out.insert(asset.clone(), next);
+        }
+    }
+    (out, reports)
+}
+
+/// Symbols not covered for longer than the configured age (the `SymbolsUncovered`
+/// metric and alarm), with their age in hours. A symbol never read counts from now.
+pub fn uncovered(
+    cursors: &BTreeMap<Symbol, CursorRecord>,
+    config: &RulesConfig,
+    now: Millis,
+) -> Vec<(Symbol, Millis)> {
+    let limit = Millis::from(config.uncovered_alarm_hours) * 3_600_000;
+    cursors
+        .values()
+        .filter_map(|c| {
+            let at = c.covered_through?;
+            (now - at > limit).then(|| (c.symbol.clone(), (now - at) / 3_600_000))
+        })
+        .collect()
+}
+
+/// The records' view needed for the scope (kept for the CLI's `status`).
+pub fn open_positions(records: &Records) -> usize {
+    records
+        .positions
+        .values()
+        .filter(|p| p.status == PositionStatus::Open)
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::testkit::*;
-    use crate::domain::Side;
     use rust_decimal_macros::dec;
 
-    fn cursor(id: Option<u64>) -> CursorRecord {
+    fn bal(a: &str, free: Decimal, locked: Decimal) -> (Asset, Balance) {
+        (
+            asset(a),
+            Balance {
+                asset: asset(a),
+                free,
+                locked,
+            },
+        )
+    }
+
+    fn cursor_at(s: &str, covered: Millis, last_fill: Option<Millis>) -> CursorRecord {
         CursorRecord {
-            symbol: sym("BTCUSDT"),
-            last_trade_id: id,
-            last_order_id: None,
+            covered_through: Some(covered),
+            last_fill_at: last_fill,
+            last_trade_id: last_fill.map(|_| 1),
             version: 1,
-            updated_at: 0,
+            ..CursorRecord::new(sym(s))
+        }
+    }
+
+    fn infos(names: &[(&str, &str)]) -> BTreeMap<Symbol, SymbolInfo> {
+        names
+            .iter()
+            .map(|(b, q)| {
+                let i = symbol_info(b, q, dec!(0.0001), dec!(5));
+                (i.symbol.clone(), i)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn unchanged_balances_are_quiet_and_a_moved_quote_is_not_a_moved_base() {
+        let balances: BTreeMap<_, _> =
+            [bal("BTC", dec!(1), dec!(0)), bal("USDT", dec!(10), dec!(0))]
+                .into_iter()
+                .collect();
+        let digest: BTreeMap<_, _> = balances
+            .values()
+            .map(|b| {
+                (
+                    b.asset.clone(),
+                    AssetDigest {
+                        free: b.free,
+                        locked: b.locked,
+                        ..AssetDigest::default()
+                    },
+                )
+            })
+            .collect();
+        assert!(movement(&digest, &balances).is_quiet());
+        let mut moved = balances.clone();
+        moved.insert(asset("USDT"), bal("USDT", dec!(9), dec!(1)).1);
+        let m = movement(&digest, &moved);
+        assert_eq!(
+            m.moved,
+            BTreeSet::new(),
+            "total unchanged: only locked moved"
+        );
+        assert!(m.locked_moved);
+        moved.insert(asset("USDT"), bal("USDT", dec!(11), dec!(0)).1);
+        assert_eq!(movement(&digest, &moved).moved, [asset("USDT")].into());
+    }
+
+    #[test]
+    fn evidence_first_then_stalest_rotation_and_backoff_waits() {
+        let config = RulesConfig {
+            rotation_per_run: Some(1),
+            ..RulesConfig::default()
+        };
+        let now = 100 * DAY_MS;
+        let symbols = infos(&[
+            ("AAA", "USDT"),
+            ("BBB", "USDT"),
+            ("CCC", "USDT"),
+            ("XRP", "USDT"),
+        ]);
+        let mut cursors = BTreeMap::new();
+        for (s, covered) in [
+            ("AAAUSDT", now - 10),
+            ("BBBUSDT", now - 1000),
+            ("CCCUSDT", now - 5),
+        ] {
+            cursors.insert(sym(s), cursor_at(s, covered, None));
+        }
+        let mut failing = cursor_at("XRPUSDT", now - 99_999, Some(now - DAY_MS));
+        failing.retry_at = Some(now + 1);
+        cursors.insert(sym("XRPUSDT"), failing);
+        let balances = BTreeMap::new();
+        let movement = Movement {
+            moved: [asset("CCC")].into(),
+            locked_moved: false,
+        };
+        let positions = BTreeMap::new();
+        let scope = plan_scope(&ScopeInput {
+            mode: Mode::Periodic,
+            now,
+            config: &config,
+            cursors: &cursors,
+            positions: &positions,
+            symbols: &symbols,
+            balances: &balances,
+            movement: &movement,
+            open_orders: None,
+            emergency: None,
+        });
+        assert_eq!(
+            scope.reads,
+            vec![
+                (sym("CCCUSDT"), ReadReason::BaseMoved),
+                (sym("BBBUSDT"), ReadReason::Rotation)
+            ]
+        );
+        assert_eq!(scope.backing_off, [sym("XRPUSDT")].into());
+    }
+
+    #[test]
+    fn digest_advances_when_explained_and_reports_after_repeated_misses() {
+        let config = RulesConfig::default();
+        let digest: BTreeMap<_, _> = [(
+            asset("BTC"),
+            AssetDigest {
+                free: dec!(1),
+                ..AssetDigest::default()
+            },
+        )]
+        .into();
+        let balances: BTreeMap<_, _> = [bal("BTC", dec!(1.5), dec!(0))].into_iter().collect();
+        let mut flows = Flows::default();
+        flows.trades.insert(asset("BTC"), dec!(0.5));
+        let none = BTreeMap::new();
+        let all: BTreeSet<Asset> = [asset("BTC")].into();
+        let input = DigestInput {
+            digest: &digest,
+            balances: &balances,
+            movement: &flows,
+            transfers: &none,
+            fully_read: &all,
+            open_orders_read: false,
+            config: &config,
+        };
+        let (next, reports) = advance_digest(&input);
+        assert_eq!(next[&asset("BTC")].free, dec!(1.5));
+        assert!(reports.is_empty());
+
+        let empty = Flows::default();
+        let mut d = digest.clone();
+        for run in 1..=config.unexplained_runs {
+            let (next, reports) = advance_digest(&DigestInput {
+                digest: &d,
+                movement: &empty,
+                ..input.clone()
+            });
+            if run < config.unexplained_runs {
+                assert!(reports.is_empty(), "run {run}");
+                assert_eq!(next[&asset("BTC")].free, dec!(1), "baseline kept");
+            } else {
+                assert_eq!(reports[0].key, "balance_unexplained:BTC");
+                assert_eq!(next[&asset("BTC")].free, dec!(1.5), "baseline advanced");
+            }
+            d = next;
         }
     }
 
     #[test]
-    fn nothing_changed_when_update_time_and_open_orders_equal() {
-        let mut w = World::new();
-        w.recs.state.last_account_update_time = Some(42);
-        w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(1), dec!(0)));
-        w.db_order(order_rec(
-            "BTCUSDT",
-            2,
-            OrderStatus::Filled,
-            dec!(1),
-            dec!(1),
-        ));
-        let open = vec![ex_order(
-            "BTCUSDT",
-            1,
-            "bot-1",
-            Side::Buy,
-            dec!(100),
-            dec!(1),
-            dec!(0.0),
-            OrderStatus::New,
-        )];
-        assert!(nothing_changed(&w.recs.state, 42, &w.recs, &open));
-        assert!(
-            !nothing_changed(&w.recs.state, 43, &w.recs, &open),
-            "updateTime moved"
+    fn unknown_order_lookups_back_off_once_reported() {
+        let config = RulesConfig::default();
+        let mut orders = BTreeMap::new();
+        let mut o = order_rec("BTCUSDT", 2, OrderStatus::Unknown, dec!(1), dec!(0));
+        o.unknown_runs = config.unknown_order_runs;
+        o.updated_at = 1_000;
+        orders.insert((sym("BTCUSDT"), 2), o);
+        orders.insert(
+            (sym("BTCUSDT"), 1),
+            order_rec("BTCUSDT", 1, OrderStatus::New, dec!(1), dec!(0)),
         );
-        assert!(
-            !nothing_changed(&w.recs.state, 42, &w.recs, &[]),
-            "order gone from exchange"
+        assert_eq!(
+            orders_to_query(&orders, None, &config, 1_000 + 60_000),
+            vec![(sym("BTCUSDT"), 1)]
         );
-        let mut partly = open.clone();
-        partly[0].executed_qty = dec!(0.5);
-        assert!(
-            !nothing_changed(&w.recs.state, 42, &w.recs, &partly),
-            "partial fill"
-        );
-        w.db_order(order_rec(
-            "BTCUSDT",
-            3,
-            OrderStatus::Unknown,
-            dec!(1),
-            dec!(0),
-        ));
-        assert!(
-            !nothing_changed(&w.recs.state, 42, &w.recs, &open),
-            "unknown order pending"
-        );
-        let fresh = crate::domain::SyncState::default();
-        assert!(
-            !nothing_changed(&fresh, 42, &Records::default(), &[]),
-            "no complete run yet"
+        assert_eq!(
+            orders_to_query(&orders, None, &config, 1_000 + 3_600_000).len(),
+            2
         );
     }
 
@@ -238,120 +636,5 @@ mod tests {
         assert!(too_soon(&state, 1_500, 1_000, Mode::Periodic));
         assert!(!too_soon(&state, 2_000, 1_000, Mode::Periodic));
         assert!(!too_soon(&state, 1_500, 1_000, Mode::Emergency));
-        assert!(!too_soon(
-            &SyncState::default(),
-            1_500,
-            1_000,
-            Mode::Periodic
-        ));
-    }
-
-    #[test]
-    fn fills_start_uses_cursor_when_periodic_and_lookback_otherwise() {
-        let now = 100 * DAY_MS;
-        assert_eq!(
-            fills_start(Some(&cursor(Some(41))), Mode::Periodic, None, now),
-            FillsStart::TradeId(42)
-        );
-        assert_eq!(
-            fills_start(Some(&cursor(None)), Mode::Periodic, None, now),
-            FillsStart::Time(93 * DAY_MS)
-        );
-        assert_eq!(
-            fills_start(None, Mode::Periodic, None, now),
-            FillsStart::Time(93 * DAY_MS)
-        );
-        assert_eq!(
-            fills_start(Some(&cursor(Some(41))), Mode::Emergency, None, now),
-            FillsStart::Time(70 * DAY_MS)
-        );
-        assert_eq!(
-            fills_start(None, Mode::Periodic, Some(2), now),
-            FillsStart::Time(98 * DAY_MS)
-        );
-    }
-
-    #[test]
-    fn symbols_to_check_collects_every_source() {
-        let mut w = World::new();
-        w.db_position(position("ETHUSDT", "ETH", dec!(1), dec!(1), 0));
-        w.db_order(order_rec("XRPUSDT", 1, OrderStatus::New, dec!(1), dec!(0)));
-        w.db_order(order_rec(
-            "ADAUSDT",
-            1,
-            OrderStatus::Filled,
-            dec!(1),
-            dec!(1),
-        ));
-        w.recs.cursors.insert(
-            sym("SOLUSDT"),
-            CursorRecord {
-                symbol: sym("SOLUSDT"),
-                last_trade_id: Some(1),
-                last_order_id: None,
-                version: 1,
-                updated_at: 0,
-            },
-        );
-        w.ex_bal("BTC", dec!(0), dec!(0.5));
-        w.ex_bal("USDT", dec!(10), dec!(0));
-        w.config.extra_symbols.push(sym("DOGEUSDT"));
-        let open = vec![ex_order(
-            "BNBUSDT",
-            7,
-            "x",
-            Side::Buy,
-            dec!(1),
-            dec!(1),
-            dec!(0),
-            OrderStatus::New,
-        )];
-        let got = symbols_to_check(&w.recs, &w.snap.balances, &open, &w.snap.symbols, &w.config);
-        let names: Vec<_> = got.iter().map(|s| s.as_str()).collect();
-        assert_eq!(
-            names,
-            vec!["BNBUSDT", "BTCUSDT", "DOGEUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
-        );
-    }
-
-    #[test]
-    fn orders_to_query_are_open_or_unknown_and_not_listed_open() {
-        let mut w = World::new();
-        w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(1), dec!(0)));
-        w.db_order(order_rec(
-            "BTCUSDT",
-            2,
-            OrderStatus::Unknown,
-            dec!(1),
-            dec!(0),
-        ));
-        w.db_order(order_rec(
-            "BTCUSDT",
-            3,
-            OrderStatus::Filled,
-            dec!(1),
-            dec!(1),
-        ));
-        w.db_order(order_rec(
-            "BTCUSDT",
-            4,
-            OrderStatus::PartiallyFilled,
-            dec!(1),
-            dec!(0.1),
-        ));
-        let open = vec![ex_order(
-            "BTCUSDT",
-            4,
-            "bot-4",
-            Side::Buy,
-            dec!(1),
-            dec!(1),
-            dec!(0.1),
-            OrderStatus::PartiallyFilled,
-        )];
-        assert_eq!(
-            orders_to_query(&w.recs, &open),
-            vec![(sym("BTCUSDT"), 1), (sym("BTCUSDT"), 2)]
-        );
     }
 }

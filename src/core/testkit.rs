@@ -183,6 +183,15 @@ impl World {
         ] {
             let info = symbol_info(b, "USDT", q, dec!(5));
             snap.prices.insert(info.symbol.clone(), p);
+            // Every symbol is read (to its end, no fill) unless a test says otherwise.
+            snap.history.insert(
+                info.symbol.clone(),
+                SymbolHistory {
+                    fills: Vec::new(),
+                    complete: true,
+                    read_at: 0,
+                },
+            );
             snap.symbols.insert(info.symbol.clone(), info);
         }
         Self {
@@ -206,6 +215,7 @@ impl World {
         self.snap.history.insert(
             sym(symbol),
             SymbolHistory {
+                read_at: 0,
                 fills,
                 complete: true,
             },
@@ -243,6 +253,14 @@ impl World {
     pub fn db_position(&mut self, p: PositionRecord) {
         self.recs.positions.insert(p.symbol.clone(), p);
     }
+}
+
+/// The corrections of records the bot reads (every read also writes its checkpoint).
+pub fn bot_visible(plan: &Plan) -> Vec<&Correction> {
+    plan.corrections
+        .iter()
+        .filter(|c| c.kind != CorrectionKind::CursorAdvanced)
+        .collect()
 }
 
 pub fn of_kind(plan: &Plan, kind: CorrectionKind) -> Vec<&Correction> {

@@ -307,11 +307,9 @@ fn build(raw: &Raw) -> World {
             w.recs.cursors.insert(
                 sym(&symbol),
                 CursorRecord {
-                    symbol: sym(&symbol),
                     last_trade_id: Some(last),
-                    last_order_id: None,
                     version: 2,
-                    updated_at: 0,
+                    ..CursorRecord::new(sym(&symbol))
                 },
             );
         }
@@ -611,11 +609,15 @@ fn plan_is_stamped_now_and_families_come_in_fixed_order() {
     let kinds: Vec<_> = plan.corrections.iter().map(|c| c.kind).collect();
     assert_eq!(
         kinds,
+        // Per symbol (alphabetical): trades, orders, position, the checkpoint last; then
+        // the balances.
         vec![
-            CorrectionKind::TradeRecovered,
             CorrectionKind::CursorAdvanced,
+            CorrectionKind::TradeRecovered,
             CorrectionKind::OrderUpdated,
             CorrectionKind::PositionRecovered,
+            CorrectionKind::CursorAdvanced,
+            CorrectionKind::CursorAdvanced,
             CorrectionKind::BalanceCorrected,
         ]
     );
@@ -646,7 +648,14 @@ fn unknown_symbol_is_skipped_and_noted() {
         )],
     );
     let plan = run(&w, &w.recs);
-    assert!(plan.corrections.is_empty(), "{:?}", plan.corrections);
+    assert!(
+        !plan
+            .corrections
+            .iter()
+            .any(|c| crate::store::keys::record_sk(&c.after).contains("BTCUSDT")),
+        "{:?}",
+        plan.corrections
+    );
     assert_eq!(
         plan.notes,
         vec!["Symbol BTCUSDT unknown on exchange: skipped".to_owned()]

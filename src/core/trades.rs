@@ -12,20 +12,39 @@
 //!   is known the fee is recorded with `commission_quote = 0` and an Info discrepancy.
 //! - Recovered sells carry `realized_pnl` by average cost (`pnl.rs`), replaying the
 //!   records' and the recovered fills of the symbol in trade-id order.
-//! - After the fills, the symbol's cursor `last_trade_id` = the highest trade id read, only
-//!   when that moves it forward (`CursorAdvanced`; `Expect::Absent` when no cursor yet).
-//!   History pages are read in ascending trade id, so even a partial read is a contiguous
-//!   prefix and advancing to its maximum skips nothing.
+//! - The cost basis is carried forward in the checkpoint: the records' and the recovered
+//!   fills past `basis.through` are applied in trade-id order, each once. A recovered fill
+//!   at or below `basis.through` (found by a re-scan) means the basis missed it: the basis
+//!   is rebuilt from the stored trades (`BasisState::Rebuilding`).
 
-use super::{
-    expect_of, minute_start, next_version, pnl, symbol_parts, trades_of, ReconcileInput, Recovered,
-};
+use super::{minute_start, pnl, symbol_parts, Flows, ReconcileInput, Recovered, SymbolPlan};
 use crate::domain::{
-    Asset, Correction, CorrectionKind, CursorRecord, Discrepancy, ExchangeSnapshot, Fill, Millis,
-    Plan, Record, Severity, Symbol, TradeRecord,
+    Asset, Basis, BasisState, Correction, CorrectionKind, CursorRecord, Discrepancy,
+    ExchangeSnapshot, Fill, Millis, Record, Severity, Symbol, TradeRecord,
 };
 use rust_decimal::Decimal;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What the trades step learnt of one symbol's page, for the steps after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolRead {
+    pub base: Asset,
+    pub quote: Asset,
+    /// The read reached the end of the symbol's fills.
+    pub complete: bool,
+    pub read_at: Millis,
+    /// The checkpoint as read (a new one when the symbol was never read).
+    pub cursor: CursorRecord,
+    /// The basis after this page.
+    pub basis: Basis,
+    pub basis_state: BasisState,
+    /// Fills recovered by this page.
+    pub recovered: Recovered,
+    pub max_trade_id: Option<u64>,
+    pub max_order_id: Option<u64>,
+    pub max_time: Option<Millis>,
+    pub fee_assets: BTreeSet<Asset>,
+}
 
 /// The (fee symbol, minute start) prices the shell must fetch before `reconcile`, so that
 /// fees paid in a third asset (e.g. BNB) convert at the fill's time. Sorted, no duplicates.
@@ -73,86 +92,168 @@ pub fn commission_in_quote(
     Some(fill.commission * price)
 }
 
-/// Plan the trade and cursor corrections; returns the fills recovered this run.
-pub(crate) fn plan_trades(input: &ReconcileInput<'_>, plan: &mut Plan) -> Recovered {
+/// Plan the trade corrections of one symbol's page and carry its basis forward. None when
+/// the symbol was not read this run (or cannot be: unknown, no base and quote).
+pub(crate) fn plan_trades(
+    input: &ReconcileInput<'_>,
+    symbol: &Symbol,
+    out: &mut SymbolPlan,
+) -> Option<SymbolRead> {
     let snapshot = input.snapshot;
     let records = input.records;
-    let mut recovered = Recovered::new();
-    for (symbol, history) in &snapshot.history {
-        if snapshot.unknown_symbols.contains(symbol) {
+    let plan = &mut out.plan;
+    let history = snapshot.history.get(symbol)?;
+    if snapshot.unknown_symbols.contains(symbol) {
+        return None;
+    }
+    let Some((base, quote)) = symbol_parts(input, symbol) else {
+        plan.notes.push(format!(
+            "Trades of {symbol} skipped: base and quote unknown"
+        ));
+        return None;
+    };
+    let cursor = records
+        .cursors
+        .get(symbol)
+        .cloned()
+        .unwrap_or_else(|| CursorRecord::new(symbol.clone()));
+    let known: BTreeMap<u64, &TradeRecord> = records
+        .trades
+        .iter()
+        .filter(|((s, _), _)| s == symbol)
+        .map(|((_, id), t)| (*id, t))
+        .collect();
+
+    let mut new_here = Recovered::new();
+    let mut fee_assets = BTreeSet::new();
+    for fill in &history.fills {
+        if fill.commission_asset != base
+            && fill.commission_asset != quote
+            && !fill.commission.is_zero()
+        {
+            fee_assets.insert(fill.commission_asset.clone());
+        }
+        let key = (symbol.clone(), fill.trade_id);
+        if known.contains_key(&fill.trade_id) || new_here.contains_key(&key) {
             continue;
         }
-        let Some((base, quote)) = symbol_parts(input, symbol) else {
-            plan.notes.push(format!(
-                "Trades of {symbol} skipped: base and quote unknown"
-            ));
-            continue;
-        };
-        let mut new_here = Recovered::new();
-        for fill in &history.fills {
-            let key = (symbol.clone(), fill.trade_id);
-            if records.trades.contains_key(&key) || new_here.contains_key(&key) {
-                continue;
-            }
-            let commission_quote = commission_in_quote(fill, &base, &quote, snapshot).unwrap_or_else(|| {
-                plan.discrepancies.push(Discrepancy {
-                    key: format!("fee_price_missing:{symbol}:{}", fill.trade_id),
-                    kind: "fee_price_missing".to_owned(),
-                    severity: Severity::Info,
-                    symbol: Some(symbol.clone()),
-                    asset: Some(fill.commission_asset.clone()),
-                    before: None,
-                    after: None,
-                    diff_pct: None,
-                    message: format!(
-                        "No price for {}{quote} at {}: fee of trade {} recorded without its {quote} value",
-                        fill.commission_asset, fill.time, fill.trade_id
-                    ),
-                });
-                Decimal::ZERO
-            });
-            new_here.insert(key, trade_record(symbol, fill, commission_quote));
-        }
-        if !new_here.is_empty() {
-            let (_, realized) = pnl::replay(trades_of(records, &new_here, symbol), &base);
-            for trade in new_here.values_mut() {
-                trade.realized_pnl = realized.get(&trade.trade_id).copied();
-            }
+        let commission_quote = commission_in_quote(fill, &base, &quote, snapshot).unwrap_or_else(|| {
             plan.discrepancies.push(Discrepancy {
-                key: format!("trades_recovered:{symbol}"),
-                kind: "trades_recovered".to_owned(),
+                key: format!("fee_price_missing:{symbol}:{}", fill.trade_id),
+                kind: "fee_price_missing".to_owned(),
                 severity: Severity::Info,
                 symbol: Some(symbol.clone()),
-                asset: None,
+                asset: Some(fill.commission_asset.clone()),
                 before: None,
-                after: Some(new_here.len().to_string()),
+                after: None,
                 diff_pct: None,
-                message: format!("{} missing trade(s) recovered for {symbol}", new_here.len()),
+                message: format!(
+                    "No price for {}{quote} at {}: fee of trade {} recorded without its {quote} value",
+                    fill.commission_asset, fill.time, fill.trade_id
+                ),
             });
-        }
-        for trade in new_here.values() {
-            let reason = format!(
-                "Missing trade recovered: {symbol} {} {} @ {} (trade {})",
-                trade.side.as_str(),
-                trade.qty.normalize(),
-                trade.price.normalize(),
-                trade.trade_id
-            );
-            plan.notes.push(reason.clone());
-            plan.corrections.push(Correction {
-                kind: CorrectionKind::TradeRecovered,
-                expect: crate::domain::Expect::Absent,
-                before: None,
-                after: Record::Trade(trade.clone()),
-                reason,
-            });
-        }
-        if let Some(max_id) = history.fills.iter().map(|f| f.trade_id).max() {
-            plan_cursor(input, symbol, max_id, plan);
-        }
-        recovered.extend(new_here);
+            Decimal::ZERO
+        });
+        new_here.insert(key, trade_record(symbol, fill, commission_quote));
     }
-    recovered
+
+    // The basis: carried forward over every trade past `through`, in trade-id order.
+    let mut basis = cursor.basis.clone();
+    let mut basis_state = cursor.basis_state;
+    let below = new_here
+        .keys()
+        .any(|(_, id)| basis.through.is_some_and(|t| *id <= t));
+    if below && basis_state == BasisState::Valid {
+        plan.notes.push(format!(
+            "A fill of {symbol} older than its cost basis was recovered: the basis is rebuilt from the stored trades"
+        ));
+        basis = Basis::default();
+        basis_state = BasisState::Rebuilding;
+    }
+    if basis_state == BasisState::Valid {
+        let mut merged: BTreeMap<u64, TradeRecord> =
+            known.iter().map(|(id, t)| (*id, (*t).clone())).collect();
+        merged.extend(new_here.iter().map(|((_, id), t)| (*id, t.clone())));
+        for (id, trade) in merged.range(basis.through.map_or(0, |t| t.saturating_add(1))..) {
+            if basis.through.is_some_and(|t| *id <= t) {
+                continue;
+            }
+            let realized = pnl::apply(&mut basis, trade, &base);
+            if let Some(t) = new_here.get_mut(&(symbol.clone(), *id)) {
+                t.realized_pnl = realized;
+            }
+        }
+    }
+
+    // What moved the balances since the last read: every fill past the old checkpoint.
+    let mut movement = Flows::default();
+    for fill in &history.fills {
+        if cursor
+            .last_trade_id
+            .is_some_and(|last| fill.trade_id <= last)
+        {
+            continue;
+        }
+        let key = (symbol.clone(), fill.trade_id);
+        let record = new_here
+            .get(&key)
+            .cloned()
+            .or_else(|| known.get(&fill.trade_id).map(|t| (*t).clone()));
+        if let Some(t) = record {
+            movement.add_fill(&t, &base, &quote);
+        }
+    }
+    let mut recovered = Flows::default();
+    for t in new_here.values() {
+        recovered.add_fill(t, &base, &quote);
+    }
+    out.movement.merge(&movement);
+    out.recovered.merge(&recovered);
+
+    if !new_here.is_empty() {
+        plan.discrepancies.push(Discrepancy {
+            key: format!("trades_recovered:{symbol}"),
+            kind: "trades_recovered".to_owned(),
+            severity: Severity::Info,
+            symbol: Some(symbol.clone()),
+            asset: None,
+            before: None,
+            after: Some(new_here.len().to_string()),
+            diff_pct: None,
+            message: format!("{} missing trade(s) recovered for {symbol}", new_here.len()),
+        });
+    }
+    for trade in new_here.values() {
+        let reason = format!(
+            "Missing trade recovered: {symbol} {} {} @ {} (trade {})",
+            trade.side.as_str(),
+            trade.qty.normalize(),
+            trade.price.normalize(),
+            trade.trade_id
+        );
+        plan.notes.push(reason.clone());
+        plan.corrections.push(Correction {
+            kind: CorrectionKind::TradeRecovered,
+            expect: crate::domain::Expect::Absent,
+            before: None,
+            after: Record::Trade(trade.clone()),
+            reason,
+        });
+    }
+    Some(SymbolRead {
+        base,
+        quote,
+        complete: history.complete,
+        read_at: history.read_at,
+        max_trade_id: history.fills.iter().map(|f| f.trade_id).max(),
+        max_order_id: history.fills.iter().map(|f| f.order_id).max(),
+        max_time: history.fills.iter().map(|f| f.time).max(),
+        cursor,
+        basis,
+        basis_state,
+        recovered: new_here,
+        fee_assets,
+    })
 }
 
 fn trade_record(symbol: &Symbol, fill: &Fill, commission_quote: Decimal) -> TradeRecord {
@@ -173,34 +274,6 @@ fn trade_record(symbol: &Symbol, fill: &Fill, commission_quote: Decimal) -> Trad
         recovered: true,
         version: 1,
     }
-}
-
-fn plan_cursor(input: &ReconcileInput<'_>, symbol: &Symbol, max_id: u64, plan: &mut Plan) {
-    let current = input.records.cursors.get(symbol);
-    if current
-        .and_then(|c| c.last_trade_id)
-        .is_some_and(|id| id >= max_id)
-    {
-        return;
-    }
-    let expect = expect_of(current.map(|c| c.version));
-    let after = CursorRecord {
-        symbol: symbol.clone(),
-        last_trade_id: Some(max_id),
-        last_order_id: current.and_then(|c| c.last_order_id),
-        version: next_version(expect),
-        updated_at: input.now,
-    };
-    let from = current
-        .and_then(|c| c.last_trade_id)
-        .map_or("none".to_owned(), |id| id.to_string());
-    plan.corrections.push(Correction {
-        kind: CorrectionKind::CursorAdvanced,
-        expect,
-        before: current.cloned().map(Record::Cursor),
-        after: Record::Cursor(after),
-        reason: format!("Trade cursor of {symbol} advanced from {from} to {max_id}"),
-    });
 }
 
 #[cfg(test)]
@@ -436,7 +509,10 @@ mod tests {
             ],
         );
         let plan = reconcile(&w.input());
-        let cursors = of_kind(&plan, CorrectionKind::CursorAdvanced);
+        let cursors: Vec<_> = of_kind(&plan, CorrectionKind::CursorAdvanced)
+            .into_iter()
+            .filter(|c| matches!(&c.after, Record::Cursor(c) if c.symbol == sym("BTCUSDT")))
+            .collect();
         assert_eq!(cursors.len(), 1);
         assert_eq!(cursors[0].expect, Expect::Absent);
         let Record::Cursor(c) = &cursors[0].after else {
@@ -447,13 +523,19 @@ mod tests {
         w.recs.cursors.insert(
             sym("BTCUSDT"),
             CursorRecord {
-                symbol: sym("BTCUSDT"),
                 last_trade_id: Some(20),
-                last_order_id: None,
                 version: 4,
-                updated_at: 0,
+                ..CursorRecord::new(sym("BTCUSDT"))
             },
         );
-        assert!(of_kind(&reconcile(&w.input()), CorrectionKind::CursorAdvanced).is_empty());
+        let plan = reconcile(&w.input());
+        let btc = of_kind(&plan, CorrectionKind::CursorAdvanced)
+            .into_iter()
+            .find_map(|c| match &c.after {
+                Record::Cursor(c) if c.symbol == sym("BTCUSDT") => Some(c.clone()),
+                _ => None,
+            })
+            .expect("the read is recorded");
+        assert_eq!(btc.last_trade_id, Some(20), "never moves back");
     }
 }

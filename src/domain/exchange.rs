@@ -226,8 +226,12 @@ pub struct SymbolHistory {
     /// Fills returned, ascending by trade id. All fills with id >= the cursor (or since
     /// the lookback start when there was no cursor).
     pub fills: Vec<Fill>,
-    /// True when every page was read; false when the run stopped early (deadline, budget).
+    /// True when the read reached the end of the symbol's fills (the last page was not
+    /// full); false when more pages remain.
     pub complete: bool,
+    /// When the read was made (server time): the checkpoint covers fills up to this time
+    /// less the history lag margin.
+    pub read_at: Millis,
 }
 
 /// Everything the sync read from the exchange in one run.
@@ -235,7 +239,7 @@ pub struct SymbolHistory {
 pub struct ExchangeSnapshot {
     /// Server time when the account was read.
     pub taken_at: Millis,
-    /// `account.updateTime`: changes whenever any balance changes.
+    /// `account.updateTime` (not documented to move on every balance change: not relied on).
     pub account_update_time: Millis,
     /// Non-zero balances, by asset.
     pub balances: BTreeMap<Asset, Balance>,
@@ -255,4 +259,8 @@ pub struct ExchangeSnapshot {
     pub withdrawals: Vec<Withdrawal>,
     /// Symbols the exchange does not know (`-1121`): skipped, reported.
     pub unknown_symbols: BTreeSet<Symbol>,
+    /// Whether `open_orders` was read this run (it is read only when a locked amount moved).
+    pub open_orders_read: bool,
+    /// The emergency scope this run works on (`EmergencyScope::requested_at`), if any.
+    pub emergency_requested_at: Option<Millis>,
 }

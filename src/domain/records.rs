@@ -119,20 +119,132 @@ pub struct TradeRecord {
     pub version: u64,
 }
 
-/// How far the sync has read a symbol's history.
+/// The cost basis of one symbol after replaying its fills in trade-id order (average
+/// cost, `core::pnl`). The sync's own running state: it lives in the checkpoint item, which
+/// only the sync writes, never in a field of an item the bot writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Basis {
+    /// Quantity held according to the fills replayed.
+    pub qty: Decimal,
+    /// Average cost per unit of `qty`, in quote (zero when `qty` is zero).
+    pub avg_cost: Decimal,
+    /// Sum of the realized P&L of every sell replayed.
+    pub realized: Decimal,
+    /// Time of the buy that started the current holding (after the last time it was flat).
+    pub open_since: Option<Millis>,
+    /// The last trade id replayed (None: none yet).
+    pub through: Option<u64>,
+    /// Sells since the holding was last flat: quantity, value (price × qty), realized
+    /// P&L and the last sell's time. A close takes its exit price and P&L from these.
+    pub sold_qty: Decimal,
+    pub sold_value: Decimal,
+    pub sold_realized: Decimal,
+    pub last_sell_at: Option<Millis>,
+}
+
+/// Whether a checkpoint's basis can be trusted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BasisState {
+    /// Every trade up to `basis.through` is in the basis: positions may be planned.
+    #[default]
+    Valid,
+    /// Being rebuilt from the stored trades (a migrated cursor, or a fill found below the
+    /// basis): `basis.through` is how far the rebuild got.
+    Rebuilding,
+}
+
+/// How far the sync has read a symbol: its checkpoint (sort key `CURSOR#<SYMBOL>`, written
+/// by the sync only). Every symbol the sync reads has one, fills or not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CursorRecord {
     pub symbol: Symbol,
-    /// Highest trade id recorded; the next read starts at `last_trade_id + 1`.
+    /// Highest trade id read; the next read starts at `last_trade_id + 1`. None: no fill
+    /// yet (the next read starts at `fromId=0`).
     pub last_trade_id: Option<u64>,
     /// Highest order id seen for the symbol.
     pub last_order_id: Option<u64>,
+    /// Every fill before this time has been read: the read's time less the history lag
+    /// margin. None: never read.
+    pub covered_through: Option<Millis>,
+    /// Time of the newest fill read (the symbol is active while it is within the lookback).
+    pub last_fill_at: Option<Millis>,
+    /// Assets the symbol's fees were paid in other than its base and quote (BNB).
+    pub fee_assets: Vec<Asset>,
+    /// The cost basis through `basis.through`.
+    pub basis: Basis,
+    pub basis_state: BasisState,
+    /// Orders open or unknown in the records at the last read; the lowest such order id
+    /// (orders below it are terminal in the records and are not loaded again).
+    pub open_orders: u32,
+    pub order_watermark: Option<u64>,
+    /// Consecutive failed units, the last failure's kind, and when to try again.
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub retry_at: Option<Millis>,
+    /// `requested_at` of the last emergency scope this symbol completed.
+    pub emergency_done: Option<Millis>,
+    /// The last read stopped before the end of the symbol's fills (deadline, budget): the
+    /// next run goes on from the checkpoint first.
+    pub pending: bool,
     pub version: u64,
     pub updated_at: Millis,
 }
 
-/// One sync per account: the lease, the last outcome, and what the cheap
-/// "nothing could have changed" test needs.
+impl CursorRecord {
+    /// A symbol never read.
+    pub fn new(symbol: Symbol) -> Self {
+        Self {
+            symbol,
+            last_trade_id: None,
+            last_order_id: None,
+            covered_through: None,
+            last_fill_at: None,
+            fee_assets: Vec::new(),
+            basis: Basis::default(),
+            basis_state: BasisState::Valid,
+            open_orders: 0,
+            order_watermark: None,
+            failures: 0,
+            last_error: None,
+            retry_at: None,
+            emergency_done: None,
+            pending: false,
+            version: 0,
+            updated_at: 0,
+        }
+    }
+}
+
+/// One asset's balance as last explained: the digest the cheap test compares with. The
+/// baseline advances only when the fills and flows read since explain the movement.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetDigest {
+    pub free: Decimal,
+    pub locked: Decimal,
+    /// Signed change explained by fills and flows read since the baseline was taken.
+    pub explained: Decimal,
+    /// Runs in a row in which every symbol of the asset was read and the movement stayed
+    /// unexplained (after a few, the baseline advances and the rest is reported).
+    pub misses: u32,
+}
+
+impl AssetDigest {
+    pub fn total(&self) -> Decimal {
+        self.free + self.locked
+    }
+}
+
+/// An emergency sync not finished yet: the following runs finish it in emergency mode
+/// (every symbol whose checkpoint has `emergency_done < requested_at`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmergencyScope {
+    pub requested_at: Millis,
+    /// Fills since this time are re-scanned for active symbols.
+    pub lookback_start: Millis,
+}
+
+/// One sync per account: the lease, the last outcome, and the digest of the cheap test.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncState {
     pub lease_owner: Option<String>,
@@ -141,13 +253,34 @@ pub struct SyncState {
     pub last_success_at: Option<Millis>,
     pub last_attempt_at: Option<Millis>,
     pub last_error: Option<String>,
-    /// `account.updateTime` seen by the last complete run.
-    pub last_account_update_time: Option<Millis>,
+    /// Every asset's free and locked as last explained (the cheap test).
+    pub digest: BTreeMap<Asset, AssetDigest>,
+    /// An emergency sync still to finish.
+    pub emergency: Option<EmergencyScope>,
+    /// A 418 ban's end, so that a cold start does not hammer a banned IP.
+    pub banned_until: Option<Millis>,
+    /// The run's outcome: `complete` or `partial` (with why), for `status`.
+    pub last_outcome: Option<String>,
     /// Fingerprints of discrepancies already alerted, with when (alert de-duplication).
     pub alerted: BTreeMap<String, Millis>,
     /// When the API key's restrictions were last checked.
     pub last_security_check_at: Option<Millis>,
     pub version: u64,
+}
+
+/// The fields of `exchangeInfo` the sync needs, cached in the table and refreshed daily.
+/// A symbol not listed is remembered as unknown until the next refresh.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SymbolCache {
+    pub fetched_at: Millis,
+    pub symbols: BTreeMap<Symbol, super::exchange::SymbolInfo>,
+}
+
+/// An item of the account that could not be decoded: skipped, reported, never fatal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedItem {
+    pub key: String,
+    pub detail: String,
 }
 
 /// Everything the sync read from the store for one account.
@@ -160,4 +293,6 @@ pub struct Records {
     pub trades: BTreeMap<(Symbol, u64), TradeRecord>,
     pub cursors: BTreeMap<Symbol, CursorRecord>,
     pub state: SyncState,
+    /// Items that did not decode (reported as discrepancies, never fatal).
+    pub skipped: Vec<SkippedItem>,
 }

@@ -31,6 +31,20 @@ pub enum FillsFrom {
     Time(Millis),
 }
 
+/// One page of `myTrades` (at most 1,000 fills), in one of the documented combinations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillsQuery {
+    /// `fromId`: fills with trade id >= this.
+    FromId(u64),
+    /// `startTime` + `endTime` (at most 24 hours apart).
+    Window { start: Millis, end: Millis },
+    /// `orderId` + `fromId`: one order's fills (documented combination), paged.
+    Order { order_id: u64, from_id: u64 },
+}
+
+/// Fills per page the exchange returns at most.
+pub const FILLS_PAGE: usize = 1000;
+
 /// The result of a paged read that may stop early.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paged<T> {
@@ -133,6 +147,13 @@ pub trait Exchange: Send + Sync {
         from: FillsFrom,
     ) -> impl Future<Output = Result<Paged<Fill>, ExchangeError>> + Send;
 
+    /// One page of one symbol's fills, ascending by trade id.
+    fn fills_page(
+        &self,
+        symbol: &Symbol,
+        query: FillsQuery,
+    ) -> impl Future<Output = Result<Vec<Fill>, ExchangeError>> + Send;
+
     /// Orders of one symbol with order id >= `from_order_id`, ascending, every page.
     fn orders_from(
         &self,
@@ -179,6 +200,17 @@ pub trait Exchange: Send + Sync {
     /// per run rather than per container.
     fn begin_run(&self, stop_at: Option<Millis>) {
         let _ = stop_at;
+    }
+
+    /// The end of an IP ban the client learnt of (HTTP 418), if any: the shell persists it
+    /// so that a cold start does not send requests into the ban.
+    fn banned_until(&self) -> Option<Millis> {
+        None
+    }
+
+    /// A ban learnt of in an earlier run (from the sync state).
+    fn restore_ban(&self, until: Millis) {
+        let _ = until;
     }
 
     /// The symbol trading `base` against `quote`, by the exchange's naming convention.

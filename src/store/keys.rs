@@ -13,6 +13,12 @@ pub const ORDER_PREFIX: &str = "ORDER#";
 pub const TRADE_PREFIX: &str = "TRADE#";
 pub const CURSOR_PREFIX: &str = "CURSOR#";
 pub const SYNC_STATE_SK: &str = "SYNC#STATE";
+/// The cached `exchangeInfo` fields (sync-owned, refreshed daily).
+pub const SYMBOL_CACHE_SK: &str = "SYNC#SYMBOLS";
+/// The table layout's version for the account (see `migrate`).
+pub const SCHEMA_SK: &str = "SYNC#SCHEMA";
+/// The layout this version writes: 2 = checkpoints with basis, digest in the sync state.
+pub const SCHEMA_VERSION: u32 = 2;
 pub const RUN_PREFIX: &str = "RUN#";
 pub const AUDIT_PREFIX: &str = "AUDIT#";
 /// Upper bound of the audit range: `~` sorts after every digit.
@@ -28,6 +34,47 @@ pub const RECORD_PREFIXES: [&str; 6] = [
     CURSOR_PREFIX,
 ];
 
+/// The sort-key ranges of a load scope: `(from, Some(to))` is `BETWEEN from AND to`,
+/// `(prefix, None)` is `begins_with(prefix)`. Both adapters read exactly these.
+pub fn scope_ranges(scope: &crate::store::LoadScope) -> Vec<(String, Option<String>)> {
+    use crate::store::LoadScope;
+    match scope {
+        LoadScope::Balances => vec![(BALANCE_PREFIX.to_owned(), None)],
+        LoadScope::AccountSymbols => vec![
+            (POSITION_PREFIX.to_owned(), None),
+            (DUST_PREFIX.to_owned(), None),
+            (CURSOR_PREFIX.to_owned(), None),
+        ],
+        LoadScope::Orders {
+            symbol,
+            from_order_id,
+        } => vec![(
+            order_sk(symbol, *from_order_id),
+            Some(format!("{ORDER_PREFIX}{symbol}#~")),
+        )],
+        LoadScope::Trades {
+            symbol,
+            from_id,
+            to_id,
+            ..
+        } => vec![(
+            trade_sk(symbol, *from_id),
+            Some(match to_id {
+                Some(to) => trade_sk(symbol, *to),
+                None => format!("{TRADE_PREFIX}{symbol}#~"),
+            }),
+        )],
+    }
+}
+
+/// The item limit of a load scope (a page of stored trades for a basis rebuild).
+pub fn scope_limit(scope: &crate::store::LoadScope) -> Option<u32> {
+    match scope {
+        crate::store::LoadScope::Trades { limit, .. } => *limit,
+        _ => None,
+    }
+}
+
 /// The `source` of every audit record the sync writes.
 pub const AUDIT_SOURCE: &str = "binance-account-sync";
 
@@ -40,6 +87,8 @@ pub mod entity {
     pub const TRADE: &str = "trade";
     pub const CURSOR: &str = "cursor";
     pub const SYNC_STATE: &str = "sync_state";
+    pub const SYMBOL_CACHE: &str = "symbol_cache";
+    pub const SCHEMA: &str = "schema";
     pub const RUN: &str = "run";
     pub const AUDIT: &str = "audit";
 }

@@ -3,9 +3,14 @@
 //! audit record per applied correction, idempotent retries of a run, nothing deleted.
 //! Plus test hooks that play the bot (`put_bot_record`) and inspect the contents.
 
-use crate::domain::{AccountId, Correction, Expect, Millis, Record, Records, SyncState};
+use crate::domain::{
+    AccountId, Correction, EmergencyScope, Expect, Millis, Record, Records, SkippedItem,
+    SymbolCache, SyncState,
+};
 use crate::store::keys;
-use crate::store::{ApplyOutcome, AuditEntry, Conflict, LeaseOutcome, Store, StoreError};
+use crate::store::{
+    ApplyOutcome, AuditEntry, Conflict, LeaseOutcome, LoadScope, Store, StoreError,
+};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
@@ -23,11 +28,23 @@ struct Partition {
     state: Option<SyncState>,
     audit: BTreeMap<String, StoredAudit>,
     runs: BTreeMap<String, serde_json::Value>,
+    /// Items that do not decode (test hook): sort key -> why.
+    malformed: BTreeMap<String, String>,
+    symbol_cache: Option<SymbolCache>,
+    schema: Option<u32>,
 }
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     partitions: Mutex<BTreeMap<String, Partition>>,
+    items_read: std::sync::atomic::AtomicU64,
+}
+
+fn in_range(sk: &str, from: &str, to: Option<&str>) -> bool {
+    match to {
+        None => sk.starts_with(from),
+        Some(to) => sk >= from && sk <= to,
+    }
 }
 
 impl MemoryStore {
@@ -55,6 +72,19 @@ impl MemoryStore {
         keys::set_record_version(&mut record, next);
         part.records.insert(sk, record.clone());
         record
+    }
+
+    /// Play a bot that wrote an item the sync cannot decode (test hook): `load_scoped`
+    /// reports it in `Records::skipped` when its key is in scope.
+    pub fn put_malformed(&self, account: &AccountId, sk: &str, detail: &str) {
+        let mut parts = self.lock();
+        let part = parts.entry(keys::pk(account)).or_default();
+        part.malformed.insert(sk.to_owned(), detail.to_owned());
+    }
+
+    /// Items read per scope so far (the memory store's stand-in for read capacity).
+    pub fn items_read(&self) -> u64 {
+        self.items_read.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The account's records as stored (what `load` returns).
@@ -90,6 +120,106 @@ impl MemoryStore {
 impl Store for MemoryStore {
     async fn load(&self, account: &AccountId) -> Result<(Records, f64), StoreError> {
         Ok((self.records(account), 0.0))
+    }
+
+    async fn load_scoped(
+        &self,
+        account: &AccountId,
+        scope: &LoadScope,
+    ) -> Result<(Records, f64), StoreError> {
+        let parts = self.lock();
+        let mut records = Records::default();
+        let Some(part) = parts.get(&keys::pk(account)) else {
+            return Ok((records, 0.0));
+        };
+        let limit = keys::scope_limit(scope).map(|l| l as usize);
+        let mut read = 0u64;
+        for (from, to) in keys::scope_ranges(scope) {
+            let mut taken = 0usize;
+            for (sk, r) in part
+                .records
+                .range(from.clone()..)
+                .take_while(|(sk, _)| match &to {
+                    Some(to) => sk.as_str() <= to.as_str(),
+                    None => sk.starts_with(from.as_str()),
+                })
+                .filter(|(sk, _)| in_range(sk, &from, to.as_deref()))
+            {
+                if limit.is_some_and(|l| taken >= l) {
+                    break;
+                }
+                if part.malformed.contains_key(sk) {
+                    continue;
+                }
+                keys::insert_record(&mut records, r.clone());
+                taken += 1;
+                read += 1;
+            }
+            for (sk, detail) in &part.malformed {
+                if in_range(sk, &from, to.as_deref()) {
+                    records.skipped.push(SkippedItem {
+                        key: format!("{}|{sk}", keys::pk(account)),
+                        detail: detail.clone(),
+                    });
+                }
+            }
+        }
+        self.items_read
+            .fetch_add(read, std::sync::atomic::Ordering::SeqCst);
+        Ok((records, 0.0))
+    }
+
+    async fn symbol_cache(&self, account: &AccountId) -> Result<Option<SymbolCache>, StoreError> {
+        Ok(self
+            .lock()
+            .get(&keys::pk(account))
+            .and_then(|p| p.symbol_cache.clone()))
+    }
+
+    async fn save_symbol_cache(
+        &self,
+        account: &AccountId,
+        cache: &SymbolCache,
+    ) -> Result<(), StoreError> {
+        self.lock()
+            .entry(keys::pk(account))
+            .or_default()
+            .symbol_cache = Some(cache.clone());
+        Ok(())
+    }
+
+    async fn save_progress(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        emergency: Option<&EmergencyScope>,
+        banned_until: Option<Millis>,
+    ) -> Result<(), StoreError> {
+        let mut parts = self.lock();
+        let part = parts.entry(keys::pk(account)).or_default();
+        let stored = part.state.get_or_insert_with(SyncState::default);
+        if stored.lease_owner.as_deref() != Some(owner) {
+            return Err(StoreError::Rejected(format!(
+                "save_progress: lease of {owner} is no longer held"
+            )));
+        }
+        stored.emergency = emergency.cloned();
+        stored.banned_until = banned_until;
+        stored.version = stored.version.saturating_add(1);
+        Ok(())
+    }
+
+    async fn schema_version(&self, account: &AccountId) -> Result<Option<u32>, StoreError> {
+        Ok(self.lock().get(&keys::pk(account)).and_then(|p| p.schema))
+    }
+
+    async fn set_schema_version(
+        &self,
+        account: &AccountId,
+        version: u32,
+    ) -> Result<(), StoreError> {
+        self.lock().entry(keys::pk(account)).or_default().schema = Some(version);
+        Ok(())
     }
 
     async fn acquire_lease(

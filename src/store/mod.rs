@@ -5,7 +5,9 @@ pub mod dynamo;
 pub mod keys;
 pub mod memory;
 
-use crate::domain::{AccountId, Correction, Millis, Record, Records};
+use crate::domain::{
+    AccountId, Correction, EmergencyScope, Millis, Record, Records, Symbol, SymbolCache,
+};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
@@ -70,9 +72,74 @@ impl StoreError {
     }
 }
 
+/// The part of an account's records one unit loads: never the whole partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadScope {
+    /// Every balance record (bounded by the account's assets).
+    Balances,
+    /// Positions, dust and checkpoints (bounded by the account's symbols and assets).
+    AccountSymbols,
+    /// One symbol's orders with id >= `from_order_id`.
+    Orders { symbol: Symbol, from_order_id: u64 },
+    /// One symbol's trades with `from_id <= id <= to_id` (no upper bound when None), at
+    /// most `limit` of them, ascending.
+    Trades {
+        symbol: Symbol,
+        from_id: u64,
+        to_id: Option<u64>,
+        limit: Option<u32>,
+    },
+}
+
 /// The bot's records for one account.
 pub trait Store: Send + Sync {
-    /// Every record of the account (one partition).
+    /// The records of one scope, with the read capacity consumed. Items that do not decode
+    /// are skipped and listed in `Records::skipped`, never fatal.
+    fn load_scoped(
+        &self,
+        account: &AccountId,
+        scope: &LoadScope,
+    ) -> impl Future<Output = Result<(Records, f64), StoreError>> + Send;
+
+    /// The cached `exchangeInfo` fields, if any.
+    fn symbol_cache(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<Option<SymbolCache>, StoreError>> + Send;
+
+    /// Replace the cached `exchangeInfo` fields (a sync-owned item).
+    fn save_symbol_cache(
+        &self,
+        account: &AccountId,
+        cache: &SymbolCache,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Persist, while holding the lease, what must survive a run cut short: the emergency
+    /// scope still to finish and a ban's end.
+    fn save_progress(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        emergency: Option<&EmergencyScope>,
+        banned_until: Option<Millis>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The account's table layout version (None: a table written before versioning, i.e.
+    /// layout 1, or an empty account).
+    fn schema_version(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<Option<u32>, StoreError>> + Send;
+
+    /// Record the layout version once a migration is complete.
+    fn set_schema_version(
+        &self,
+        account: &AccountId,
+        version: u32,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every record of the account (one partition). Never called by a run (its reads are
+    /// scoped); used by `migrate`'s tests, diagnostics and tests.
     fn load(
         &self,
         account: &AccountId,

@@ -128,11 +128,31 @@ pub fn trade(s: &str, id: u64, version: u64) -> TradeRecord {
 
 pub fn cursor(s: &str, version: u64) -> CursorRecord {
     CursorRecord {
-        symbol: symbol(s),
         last_trade_id: Some(u64::MAX),
-        last_order_id: None,
+        covered_through: Some(NOW - 60_000),
+        last_fill_at: Some(NOW - 1),
+        fee_assets: vec![binance_account_sync::domain::Asset::parse("BNB").unwrap()],
+        basis: binance_account_sync::domain::Basis {
+            qty: Decimal::from_str("0.00000001").unwrap(),
+            avg_cost: Decimal::from_str("65000.123456789012345678").unwrap(),
+            realized: Decimal::from_str("-12.5").unwrap(),
+            open_since: Some(NOW - 10),
+            through: Some(u64::MAX - 1),
+            sold_qty: Decimal::from_str("1.5").unwrap(),
+            sold_value: Decimal::from_str("97500.3").unwrap(),
+            sold_realized: Decimal::from_str("3.25").unwrap(),
+            last_sell_at: Some(NOW - 5),
+        },
+        open_orders: 2,
+        order_watermark: Some(17),
+        failures: 1,
+        last_error: Some("ExchangeApiError".into()),
+        retry_at: Some(NOW + 1),
+        emergency_done: Some(NOW - 3),
+        pending: true,
         version,
         updated_at: NOW,
+        ..CursorRecord::new(symbol(s))
     }
 }
 
@@ -466,7 +486,23 @@ pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
         last_run_id: Some("run-2".into()),
         last_success_at: Some(NOW + lease_ms + 5),
         last_attempt_at: Some(NOW + lease_ms + 1),
-        last_account_update_time: Some(NOW - 1),
+        digest: [(
+            binance_account_sync::domain::Asset::parse("BTC").unwrap(),
+            binance_account_sync::domain::AssetDigest {
+                free: Decimal::from_str("0.12345678").unwrap(),
+                locked: Decimal::from_str("1.5").unwrap(),
+                explained: Decimal::from_str("-0.001").unwrap(),
+                misses: 1,
+            },
+        )]
+        .into_iter()
+        .collect(),
+        emergency: Some(binance_account_sync::domain::EmergencyScope {
+            requested_at: NOW - 7,
+            lookback_start: NOW - 30 * 86_400_000,
+        }),
+        banned_until: Some(NOW + 120_000),
+        last_outcome: Some("partial: deadline reached".into()),
         alerted: [("balance:USDT".to_string(), NOW)].into_iter().collect(),
         ..SyncState::default()
     };
@@ -486,7 +522,13 @@ pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
         loaded.state.alerted.is_empty(),
         "finish_run never writes the alert state: only save_alert_state owns it"
     );
-    assert_eq!(loaded.state.last_account_update_time, Some(NOW - 1));
+    assert_eq!(
+        loaded.state.digest, state.digest,
+        "the digest round-trips exactly"
+    );
+    assert_eq!(loaded.state.emergency, state.emergency);
+    assert_eq!(loaded.state.banned_until, state.banned_until);
+    assert_eq!(loaded.state.last_outcome, state.last_outcome);
     assert!(
         loaded.state.version >= 4,
         "every lease write increments the version: {:?}",

@@ -520,11 +520,8 @@ async fn seed_cursors<S: TestStore>(store: &S, account: &AccountId, symbols: &[&
             .bot_write(
                 account,
                 binance_account_sync::domain::Record::Cursor(CursorRecord {
-                    symbol: sym(s),
                     last_trade_id: Some(0),
-                    last_order_id: None,
-                    version: 0,
-                    updated_at: 0,
+                    ..CursorRecord::new(sym(s))
                 }),
             )
             .await;

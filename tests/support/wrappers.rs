@@ -9,6 +9,52 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use tokio::sync::watch;
 
+macro_rules! delegate_scoped {
+    () => {
+        async fn load_scoped(
+            &self,
+            account: &AccountId,
+            scope: &binance_account_sync::store::LoadScope,
+        ) -> Result<(Records, f64), StoreError> {
+            self.inner.load_scoped(account, scope).await
+        }
+        async fn symbol_cache(
+            &self,
+            account: &AccountId,
+        ) -> Result<Option<binance_account_sync::domain::SymbolCache>, StoreError> {
+            self.inner.symbol_cache(account).await
+        }
+        async fn save_symbol_cache(
+            &self,
+            account: &AccountId,
+            cache: &binance_account_sync::domain::SymbolCache,
+        ) -> Result<(), StoreError> {
+            self.inner.save_symbol_cache(account, cache).await
+        }
+        async fn save_progress(
+            &self,
+            account: &AccountId,
+            owner: &str,
+            emergency: Option<&binance_account_sync::domain::EmergencyScope>,
+            banned_until: Option<Millis>,
+        ) -> Result<(), StoreError> {
+            self.inner
+                .save_progress(account, owner, emergency, banned_until)
+                .await
+        }
+        async fn schema_version(&self, account: &AccountId) -> Result<Option<u32>, StoreError> {
+            self.inner.schema_version(account).await
+        }
+        async fn set_schema_version(
+            &self,
+            account: &AccountId,
+            version: u32,
+        ) -> Result<(), StoreError> {
+            self.inner.set_schema_version(account, version).await
+        }
+    };
+}
+
 macro_rules! delegate_except_apply {
     () => {
         async fn state(&self, account: &AccountId) -> Result<SyncState, StoreError> {
@@ -27,6 +73,7 @@ macro_rules! delegate_except_apply {
         async fn load(&self, account: &AccountId) -> Result<(Records, f64), StoreError> {
             self.inner.load(account).await
         }
+        delegate_scoped!();
         async fn finish_run(
             &self,
             account: &AccountId,
@@ -182,6 +229,7 @@ impl<S: Store> Store for CrashAfterApply<'_, S> {
     async fn load(&self, account: &AccountId) -> Result<(Records, f64), StoreError> {
         self.inner.load(account).await
     }
+    delegate_scoped!();
 
     async fn acquire_lease(
         &self,

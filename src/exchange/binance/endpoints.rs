@@ -95,6 +95,13 @@ pub const MY_TRADES: Endpoint = Endpoint {
     pool: Pool::Api,
     signed: true,
 };
+/// `myTrades` with `orderId`: weight 5 (since 2025-04-07).
+pub const MY_TRADES_BY_ORDER: Endpoint = Endpoint {
+    path: "/api/v3/myTrades",
+    weight: 5,
+    pool: Pool::Api,
+    signed: true,
+};
 /// With the `symbols=[...]` parameter (2 for a single `symbol`, 4 for a list or none).
 pub const TICKER_PRICE: Endpoint = Endpoint {
     path: "/api/v3/ticker/price",

@@ -79,6 +79,10 @@ pub struct BinanceConfig {
     pub recv_window_ms: u64,
     /// Per-run cap on the `/api` weight this client may spend (None = no cap).
     pub weight_budget: Option<u64>,
+    /// Stop before a request that would take the IP's weight in the current minute (as
+    /// the last `X-MBX-USED-WEIGHT-1M` said) past this: the rest is left for the bot.
+    /// None = no stop short of the exchange's own limit.
+    pub ip_weight_stop: Option<u64>,
     /// Retries after the first attempt for transient failures (default 4).
     pub max_retries: u32,
     /// First backoff; doubles per retry, with jitter (default 200 ms).
@@ -99,6 +103,7 @@ impl Default for BinanceConfig {
             base_url: default_base_url(),
             recv_window_ms: 5000,
             weight_budget: None,
+            ip_weight_stop: None,
             max_retries: 4,
             base_backoff: Duration::from_millis(200),
             request_timeout: Duration::from_secs(10),
@@ -123,6 +128,7 @@ impl fmt::Debug for BinanceConfig {
             .field("base_url", &self.base_url.as_str())
             .field("recv_window_ms", &self.recv_window_ms)
             .field("weight_budget", &self.weight_budget)
+            .field("ip_weight_stop", &self.ip_weight_stop)
             .field("max_retries", &self.max_retries)
             .field("base_backoff", &self.base_backoff)
             .field("request_timeout", &self.request_timeout)
@@ -144,6 +150,8 @@ struct State {
     stop_at: Option<Millis>,
     /// server - local, in ms; None until first measured.
     offset_ms: Option<Millis>,
+    /// The minute (local ms / 60000) of the last `X-MBX-USED-WEIGHT-1M` seen.
+    used_weight_minute: Option<Millis>,
     /// exchangeInfo cache for the client's lifetime (rules change rarely; 20 weight a call).
     symbols: BTreeMap<Symbol, SymbolInfo>,
     unknown_symbols: BTreeSet<Symbol>,
@@ -390,6 +398,25 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
             Err(e) if is_code(&e, NO_SUCH_ORDER) => Ok(OrderLookup::NotFound),
             Err(e) if is_code(&e, ORDER_ARCHIVED) => Ok(OrderLookup::Archived),
             Err(e) => Err(e),
+        }
+    }
+
+    async fn fills_page(
+        &self,
+        symbol: &Symbol,
+        query: crate::exchange::FillsQuery,
+    ) -> Result<Vec<Fill>, ExchangeError> {
+        self.fills_one_page(symbol, query).await
+    }
+
+    fn banned_until(&self) -> Option<Millis> {
+        self.state().banned_until
+    }
+
+    fn restore_ban(&self, until: Millis) {
+        let mut st = self.state();
+        if st.banned_until.is_none_or(|u| u < until) {
+            st.banned_until = Some(until);
         }
     }
 

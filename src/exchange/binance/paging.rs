@@ -14,7 +14,7 @@
 //! When the weight budget stops a walk midway, the rows read so far are returned with
 //! `complete: false` instead of an error, so the caller can still use (and checkpoint) them.
 
-use super::endpoints::{ALL_ORDERS, MY_TRADES, PAGE_LIMIT, TRADE_WINDOW_MS};
+use super::endpoints::{ALL_ORDERS, MY_TRADES, MY_TRADES_BY_ORDER, PAGE_LIMIT, TRADE_WINDOW_MS};
 use super::model::{malformed, WireOrder, WireTrade};
 use super::BinanceClient;
 use crate::domain::{ExchangeOrder, Fill, Millis, Symbol};
@@ -52,6 +52,37 @@ fn partial_or<T>(items: Vec<T>, e: ExchangeError) -> Result<Paged<T>, ExchangeEr
 }
 
 impl<C: CredentialSource> BinanceClient<C> {
+    /// One `myTrades` page (at most 1,000 fills), as asked.
+    pub(super) async fn fills_one_page(
+        &self,
+        symbol: &Symbol,
+        query: crate::exchange::FillsQuery,
+    ) -> Result<Vec<Fill>, ExchangeError> {
+        use crate::exchange::FillsQuery;
+        let mut params = vec![("symbol", symbol.as_str().to_owned())];
+        match query {
+            FillsQuery::FromId(id) => params.push(("fromId", id.to_string())),
+            FillsQuery::Window { start, end } => {
+                params.push(("startTime", start.to_string()));
+                params.push(("endTime", end.to_string()));
+            }
+            FillsQuery::Order { order_id, from_id } => {
+                params.push(("orderId", order_id.to_string()));
+                params.push(("fromId", from_id.to_string()));
+            }
+        }
+        params.push(("limit", PAGE_LIMIT.to_string()));
+        let endpoint = if matches!(query, FillsQuery::Order { .. }) {
+            &MY_TRADES_BY_ORDER
+        } else {
+            &MY_TRADES
+        };
+        let rows: Vec<WireTrade> = self.call(endpoint, &params).await?;
+        rows.into_iter()
+            .map(|r| r.into_domain(MY_TRADES.path))
+            .collect()
+    }
+
     async fn trades_page(
         &self,
         symbol: &Symbol,

@@ -97,6 +97,17 @@ impl<C: CredentialSource> BinanceClient<C> {
             return Err(ExchangeError::DeadlineReached);
         }
         let w = ep.budget_weight();
+        if let (Some(stop), Some(used), Some(minute)) = (
+            self.config.ip_weight_stop,
+            st.usage.last_used_weight_1m,
+            st.used_weight_minute,
+        ) {
+            // The header counts the IP's weight in the current minute; a new minute starts
+            // from zero.
+            if ep.pool == Pool::Api && minute == now.div_euclid(60_000) && used + w > stop {
+                return Err(ExchangeError::BudgetExhausted { budget: stop, used });
+            }
+        }
         if let Some(budget) = self.config.weight_budget {
             if ep.pool == Pool::Api && st.usage.weight + w > budget {
                 return Err(ExchangeError::BudgetExhausted {
@@ -281,7 +292,10 @@ impl<C: CredentialSource> BinanceClient<C> {
         let used_1m = header_u64("x-mbx-used-weight-1m");
         let retry_after_s = header_u64("retry-after");
         if let Some(w) = used_1m {
-            self.state().usage.last_used_weight_1m = Some(w);
+            let minute = (self.config.clock)().div_euclid(60_000);
+            let mut st = self.state();
+            st.usage.last_used_weight_1m = Some(w);
+            st.used_weight_minute = Some(minute);
         }
         let body = resp.bytes().await;
         tracing::debug!(

@@ -6,8 +6,9 @@
 //! (`1.50` comes back as `1.5`); they are parsed back as decimals, which compare by value.
 
 use crate::domain::{
-    Asset, BalanceRecord, Correction, CorrectionKind, CursorRecord, DustRecord, Expect, Millis,
-    OrderRecord, PositionRecord, Record, Symbol, SyncState, TradeRecord,
+    Asset, AssetDigest, BalanceRecord, Basis, Correction, CorrectionKind, CursorRecord, DustRecord,
+    EmergencyScope, Expect, Millis, OrderRecord, PositionRecord, Record, Symbol, SymbolCache,
+    SyncState, TradeRecord,
 };
 use crate::store::keys::{self, entity};
 use crate::store::{AuditEntry, StoreError};
@@ -91,6 +92,10 @@ impl ItemBuilder {
             Some(v) => self.int(name, v),
             None => self.none(name),
         }
+    }
+    pub fn with(mut self, name: &str, v: AttributeValue) -> Self {
+        self.item.insert(name.to_owned(), v);
+        self
     }
     fn none(mut self, name: &'static str) -> Self {
         self.absent.push(name);
@@ -310,8 +315,36 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .b("recovered", r.recovered),
         Record::Cursor(r) => b
             .s("symbol", r.symbol.as_str())
+            .int("schema", CHECKPOINT_SCHEMA)
             .opt_int("last_trade_id", r.last_trade_id)
             .opt_int("last_order_id", r.last_order_id)
+            .opt_int("covered_through", r.covered_through)
+            .opt_int("last_fill_at", r.last_fill_at)
+            .s(
+                "fee_assets",
+                r.fee_assets
+                    .iter()
+                    .map(Asset::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
+            .dec("basis_qty", r.basis.qty)
+            .dec("basis_avg_cost", r.basis.avg_cost)
+            .dec("basis_realized", r.basis.realized)
+            .opt_int("basis_open_since", r.basis.open_since)
+            .opt_int("basis_through", r.basis.through)
+            .dec("basis_sold_qty", r.basis.sold_qty)
+            .dec("basis_sold_value", r.basis.sold_value)
+            .dec("basis_sold_realized", r.basis.sold_realized)
+            .opt_int("basis_last_sell_at", r.basis.last_sell_at)
+            .e("basis_state", &r.basis_state)?
+            .int("open_orders", r.open_orders)
+            .opt_int("order_watermark", r.order_watermark)
+            .int("failures", r.failures)
+            .opt_s("last_error", r.last_error.as_deref())
+            .opt_int("retry_at", r.retry_at)
+            .opt_int("emergency_done", r.emergency_done)
+            .b("pending", r.pending)
             .int("updated_at", r.updated_at),
     })
 }
@@ -394,13 +427,7 @@ pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
             version,
         })
     } else if sk.starts_with(keys::CURSOR_PREFIX) {
-        Record::Cursor(CursorRecord {
-            symbol: r.symbol("symbol")?,
-            last_trade_id: r.opt_int("last_trade_id")?,
-            last_order_id: r.opt_int("last_order_id")?,
-            version,
-            updated_at: r.int("updated_at")?,
-        })
+        Record::Cursor(decode_checkpoint(&r, version)?)
     } else {
         return Ok(None);
     };
@@ -413,6 +440,159 @@ pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
     Ok(Some(record))
 }
 
+/// The layout of checkpoint items this version writes. A `CURSOR#` item without `schema`
+/// is a version-1 cursor (trade and order ids only): it decodes with its basis to be
+/// rebuilt from the stored trades (`migrate` rewrites it).
+pub const CHECKPOINT_SCHEMA: u32 = 2;
+
+fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, StoreError> {
+    let symbol = r.symbol("symbol")?;
+    let last_trade_id = r.opt_int("last_trade_id")?;
+    let updated_at = r.int("updated_at")?;
+    if r.opt_int::<u32>("schema")?.is_none() {
+        return Ok(CursorRecord {
+            last_trade_id,
+            last_order_id: r.opt_int("last_order_id")?,
+            covered_through: Some(updated_at),
+            basis_state: if last_trade_id.is_some() {
+                crate::domain::BasisState::Rebuilding
+            } else {
+                crate::domain::BasisState::Valid
+            },
+            version,
+            updated_at,
+            ..CursorRecord::new(symbol)
+        });
+    }
+    let fee_assets = r
+        .opt_s("fee_assets")?
+        .unwrap_or_default()
+        .split(',')
+        .filter(|a| !a.is_empty())
+        .map(|a| Asset::parse(a).map_err(|e| r.malformed(format!("fee_assets: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(CursorRecord {
+        symbol,
+        last_trade_id,
+        last_order_id: r.opt_int("last_order_id")?,
+        covered_through: r.opt_int("covered_through")?,
+        last_fill_at: r.opt_int("last_fill_at")?,
+        fee_assets,
+        basis: Basis {
+            qty: r.dec("basis_qty")?,
+            avg_cost: r.dec("basis_avg_cost")?,
+            realized: r.dec("basis_realized")?,
+            open_since: r.opt_int("basis_open_since")?,
+            through: r.opt_int("basis_through")?,
+            sold_qty: r.dec("basis_sold_qty")?,
+            sold_value: r.dec("basis_sold_value")?,
+            sold_realized: r.dec("basis_sold_realized")?,
+            last_sell_at: r.opt_int("basis_last_sell_at")?,
+        },
+        basis_state: r.parse("basis_state")?,
+        open_orders: r.int("open_orders")?,
+        order_watermark: r.opt_int("order_watermark")?,
+        failures: r.int("failures")?,
+        last_error: r.opt_s("last_error")?.map(str::to_owned),
+        retry_at: r.opt_int("retry_at")?,
+        emergency_done: r.opt_int("emergency_done")?,
+        pending: r.b("pending")?,
+        version,
+        updated_at,
+    })
+}
+
+/// The digest as a map of maps of numbers (exact decimals).
+pub fn encode_digest(digest: &BTreeMap<Asset, AssetDigest>) -> AttributeValue {
+    AttributeValue::M(
+        digest
+            .iter()
+            .map(|(asset, d)| {
+                let m: HashMap<String, AttributeValue> = [
+                    ("free".to_owned(), decimal_n(d.free)),
+                    ("locked".to_owned(), decimal_n(d.locked)),
+                    ("explained".to_owned(), decimal_n(d.explained)),
+                    ("misses".to_owned(), AttributeValue::N(d.misses.to_string())),
+                ]
+                .into_iter()
+                .collect();
+                (asset.to_string(), AttributeValue::M(m))
+            })
+            .collect(),
+    )
+}
+
+fn decode_digest(r: &ItemReader<'_>) -> Result<BTreeMap<Asset, AssetDigest>, StoreError> {
+    let Some(AttributeValue::M(m)) = r.get("digest") else {
+        return Ok(BTreeMap::new());
+    };
+    let num = |asset: &str,
+               inner: &HashMap<String, AttributeValue>,
+               k: &str|
+     -> Result<String, StoreError> {
+        match inner.get(k) {
+            Some(AttributeValue::N(n)) => Ok(n.clone()),
+            other => Err(r.malformed(format!("digest.{asset}.{k} must be N, got {other:?}"))),
+        }
+    };
+    let mut out = BTreeMap::new();
+    for (asset, v) in m {
+        let AttributeValue::M(inner) = v else {
+            return Err(r.malformed(format!("digest.{asset} must be M")));
+        };
+        let dec = |k: &str| -> Result<Decimal, StoreError> {
+            let text = num(asset, inner, k)?;
+            Decimal::from_str(&text)
+                .or_else(|_| Decimal::from_scientific(&text))
+                .map_err(|e| r.malformed(format!("digest.{asset}.{k} = {text:?}: {e}")))
+        };
+        let misses = num(asset, inner, "misses")?
+            .parse::<u32>()
+            .map_err(|e| r.malformed(format!("digest.{asset}.misses: {e}")))?;
+        out.insert(
+            Asset::parse(asset).map_err(|e| r.malformed(format!("digest key {asset:?}: {e}")))?,
+            AssetDigest {
+                free: dec("free")?,
+                locked: dec("locked")?,
+                explained: dec("explained")?,
+                misses,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The symbol cache: the whole map as one JSON string attribute (decimals as strings, so
+/// exact), refreshed daily.
+pub fn encode_symbol_cache(pk: &str, cache: &SymbolCache) -> Result<Item, StoreError> {
+    let text = serde_json::to_string(&cache.symbols)
+        .map_err(|e| StoreError::Rejected(format!("symbol cache: {e}")))?;
+    if text.len() > MAX_SYMBOL_CACHE_BYTES {
+        return Err(StoreError::Rejected(format!(
+            "symbol cache of {} bytes is over the {MAX_SYMBOL_CACHE_BYTES}-byte item budget",
+            text.len()
+        )));
+    }
+    Ok(ItemBuilder::new()
+        .s("pk", pk)
+        .s("sk", keys::SYMBOL_CACHE_SK)
+        .s("entity", entity::SYMBOL_CACHE)
+        .int("fetched_at", cache.fetched_at)
+        .s("symbols", text)
+        .item)
+}
+
+/// A DynamoDB item is at most 400 KB; the cache keeps clear of it.
+pub const MAX_SYMBOL_CACHE_BYTES: usize = 350_000;
+
+pub fn decode_symbol_cache(item: &Item) -> Result<SymbolCache, StoreError> {
+    let r = ItemReader::new(item);
+    Ok(SymbolCache {
+        fetched_at: r.int("fetched_at")?,
+        symbols: r.json("symbols")?.unwrap_or_default(),
+    })
+}
+
 pub fn decode_state(item: &Item) -> Result<SyncState, StoreError> {
     let r = ItemReader::new(item);
     Ok(SyncState {
@@ -422,7 +602,19 @@ pub fn decode_state(item: &Item) -> Result<SyncState, StoreError> {
         last_success_at: r.opt_int("last_success_at")?,
         last_attempt_at: r.opt_int("last_attempt_at")?,
         last_error: r.opt_s("last_error")?.map(str::to_owned),
-        last_account_update_time: r.opt_int("last_account_update_time")?,
+        digest: decode_digest(&r)?,
+        emergency: match (
+            r.opt_int::<Millis>("emergency_requested_at")?,
+            r.opt_int::<Millis>("emergency_lookback_start")?,
+        ) {
+            (Some(requested_at), Some(lookback_start)) => Some(EmergencyScope {
+                requested_at,
+                lookback_start,
+            }),
+            _ => None,
+        },
+        banned_until: r.opt_int("banned_until")?,
+        last_outcome: r.opt_s("last_outcome")?.map(str::to_owned),
         alerted: r.millis_map("alerted")?,
         last_security_check_at: r.opt_int("last_security_check_at")?,
         version: r.opt_int("version")?.unwrap_or(0),
@@ -449,7 +641,17 @@ pub fn encode_state_outcome(state: &SyncState) -> ItemBuilder {
         .opt_int("last_success_at", state.last_success_at)
         .opt_int("last_attempt_at", state.last_attempt_at)
         .opt_s("last_error", state.last_error.as_deref())
-        .opt_int("last_account_update_time", state.last_account_update_time)
+        .opt_s("last_outcome", state.last_outcome.as_deref())
+        .opt_int("banned_until", state.banned_until)
+        .opt_int(
+            "emergency_requested_at",
+            state.emergency.as_ref().map(|e| e.requested_at),
+        )
+        .opt_int(
+            "emergency_lookback_start",
+            state.emergency.as_ref().map(|e| e.lookback_start),
+        )
+        .with("digest", encode_digest(&state.digest))
 }
 
 /// The audit record of one correction.

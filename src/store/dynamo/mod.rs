@@ -8,9 +8,12 @@ pub mod item;
 pub mod table;
 mod tx;
 
-use crate::domain::{AccountId, Correction, Millis, Record, Records, SyncState};
+use crate::domain::{
+    AccountId, Correction, EmergencyScope, Millis, Record, Records, SkippedItem, SymbolCache,
+    SyncState,
+};
 use crate::store::keys::{self, entity};
-use crate::store::{ApplyOutcome, AuditEntry, LeaseOutcome, Store, StoreError};
+use crate::store::{ApplyOutcome, AuditEntry, LeaseOutcome, LoadScope, Store, StoreError};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
@@ -28,6 +31,25 @@ pub use table::{create_table_from_definition, TableOptions, TableReport};
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Query requests sent (the bench's store request count).
+    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Decode items, skipping (and listing) the ones that do not decode.
+fn decode_items(items: &[Item], records: &mut Records) {
+    for it in items {
+        match decode_record(it) {
+            Ok(Some(record)) => keys::insert_record(records, record),
+            Ok(None) => {}
+            Err(e) => {
+                let r = item::ItemReader::new(it);
+                records.skipped.push(SkippedItem {
+                    key: r.key.clone(),
+                    detail: e.to_string(),
+                });
+            }
+        }
+    }
 }
 
 impl DynamoStore {
@@ -35,7 +57,24 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            requests: Default::default(),
         }
+    }
+
+    /// Query requests sent so far by this store (and its clones).
+    pub fn query_requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn put(&self, item: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem", e))?;
+        Ok(())
     }
 
     pub fn table(&self) -> &str {
@@ -97,6 +136,17 @@ impl DynamoStore {
         from: &str,
         to: Option<&str>,
     ) -> Result<(Vec<Item>, f64), StoreError> {
+        self.query_limited(pk, from, to, None).await
+    }
+
+    /// `query`, stopping once `limit` items are read.
+    async fn query_limited(
+        &self,
+        pk: &str,
+        from: &str,
+        to: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<(Vec<Item>, f64), StoreError> {
         let mut items = Vec::new();
         let mut capacity = 0.0;
         let mut start: Option<Item> = None;
@@ -109,6 +159,7 @@ impl DynamoStore {
                 .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
                 .expression_attribute_values(":from", AttributeValue::S(from.to_owned()))
+                .set_limit(limit.map(|l| (l as usize).saturating_sub(items.len()).max(1) as i32))
                 .set_exclusive_start_key(start.take());
             q = match to {
                 None => q.key_condition_expression("pk = :pk AND begins_with(sk, :from)"),
@@ -118,7 +169,12 @@ impl DynamoStore {
             };
             let out = q.send().await.map_err(|e| sdk_error("Query", e))?;
             capacity += capacity_of(out.consumed_capacity());
+            self.requests
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             items.extend(out.items.unwrap_or_default());
+            if limit.is_some_and(|l| items.len() >= l as usize) {
+                break;
+            }
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => break,
@@ -161,11 +217,7 @@ impl Store for DynamoStore {
         let mut capacity = 0.0;
         for (items, cap) in [rb, rp, rd, ro, rt, rc] {
             capacity += cap;
-            for it in &items {
-                if let Some(record) = decode_record(it)? {
-                    keys::insert_record(&mut records, record);
-                }
-            }
+            decode_items(&items, &mut records);
         }
         capacity += rs.1;
         for it in &rs.0 {
@@ -176,6 +228,118 @@ impl Store for DynamoStore {
             }
         }
         Ok((records, capacity))
+    }
+
+    async fn load_scoped(
+        &self,
+        account: &AccountId,
+        scope: &LoadScope,
+    ) -> Result<(Records, f64), StoreError> {
+        let pk = keys::pk(account);
+        let limit = keys::scope_limit(scope);
+        let mut records = Records::default();
+        let mut capacity = 0.0;
+        for (from, to) in keys::scope_ranges(scope) {
+            let (items, cap) = self.query_limited(&pk, &from, to.as_deref(), limit).await?;
+            capacity += cap;
+            decode_items(&items, &mut records);
+        }
+        Ok((records, capacity))
+    }
+
+    async fn symbol_cache(&self, account: &AccountId) -> Result<Option<SymbolCache>, StoreError> {
+        let item = self.get(&keys::pk(account), keys::SYMBOL_CACHE_SK).await?;
+        // A cache that does not decode is refreshed, never fatal.
+        Ok(item.and_then(|it| item::decode_symbol_cache(&it).ok()))
+    }
+
+    async fn save_symbol_cache(
+        &self,
+        account: &AccountId,
+        cache: &SymbolCache,
+    ) -> Result<(), StoreError> {
+        self.put(item::encode_symbol_cache(&keys::pk(account), cache)?)
+            .await
+    }
+
+    async fn save_progress(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        emergency: Option<&EmergencyScope>,
+        banned_until: Option<Millis>,
+    ) -> Result<(), StoreError> {
+        let mut sets = vec!["#version = #version + :one".to_owned()];
+        let mut removes = Vec::new();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(keys::pk(account)))
+            .key("sk", AttributeValue::S(keys::SYNC_STATE_SK.to_owned()))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "lease_owner")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#ereq", "emergency_requested_at")
+            .expression_attribute_names("#estart", "emergency_lookback_start")
+            .expression_attribute_names("#ban", "banned_until")
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        match emergency {
+            Some(e) => {
+                sets.push("#ereq = :ereq".into());
+                sets.push("#estart = :estart".into());
+                update = update
+                    .expression_attribute_values(
+                        ":ereq",
+                        AttributeValue::N(e.requested_at.to_string()),
+                    )
+                    .expression_attribute_values(
+                        ":estart",
+                        AttributeValue::N(e.lookback_start.to_string()),
+                    );
+            }
+            None => removes.extend(["#ereq".to_owned(), "#estart".to_owned()]),
+        }
+        match banned_until {
+            Some(at) => {
+                sets.push("#ban = :ban".into());
+                update =
+                    update.expression_attribute_values(":ban", AttributeValue::N(at.to_string()));
+            }
+            None => removes.push("#ban".into()),
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        update
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn schema_version(&self, account: &AccountId) -> Result<Option<u32>, StoreError> {
+        match self.get(&keys::pk(account), keys::SCHEMA_SK).await? {
+            Some(it) => Ok(Some(item::ItemReader::new(&it).int("schema_version")?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn set_schema_version(
+        &self,
+        account: &AccountId,
+        version: u32,
+    ) -> Result<(), StoreError> {
+        let item = item::ItemBuilder::new()
+            .s("pk", keys::pk(account))
+            .s("sk", keys::SCHEMA_SK)
+            .s("entity", entity::SCHEMA)
+            .int("schema_version", version)
+            .item;
+        self.put(item).await
     }
 
     async fn acquire_lease(

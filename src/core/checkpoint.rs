@@ -1,0 +1,224 @@
+//! How a symbol's checkpoint advances after a unit.
+//!
+//! Rules:
+//! - Every symbol read has a checkpoint (`CURSOR#<SYMBOL>`), fills or not; the sync alone
+//!   writes it, and it is the last write of its unit (in the unit's last transaction), so
+//!   a unit cut short leaves the old checkpoint and the next run reads the page again
+//!   (its inserts are idempotent).
+//! - `last_trade_id` and `last_order_id` only move forward, to the highest id read.
+//! - `covered_through`: when the read reached the end of the symbol's fills, the read's
+//!   time less `history_lag_ms` (history endpoints may lag the balance), never backwards;
+//!   unchanged by a read that stopped before the end, which sets `pending` instead.
+//! - The basis (and its state) is the one the trades step carried forward.
+//! - The orders the records hold open or unknown after the unit give `open_orders` and
+//!   the `order_watermark` (the lowest of their ids; past the highest order id when none is
+//!   open), so the next unit loads only orders that may still change.
+//! - A successful unit clears the failure count and backoff. An emergency unit that read
+//!   to the end marks the scope done for the symbol (`emergency_done`).
+//! - Written only when something but its bookkeeping changed.
+
+use super::trades::SymbolRead;
+use super::{expect_of, next_version, ReconcileInput, SymbolPlan};
+use crate::domain::{Correction, CorrectionKind, CursorRecord, OrderRecord, Record, Symbol};
+use std::collections::BTreeMap;
+
+fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, None) => x,
+        (None, y) => y,
+    }
+}
+
+/// The orders of `symbol` as they will be after this unit: the records' with the unit's
+/// order corrections applied.
+fn orders_after(
+    input: &ReconcileInput<'_>,
+    symbol: &Symbol,
+    out: &SymbolPlan,
+) -> BTreeMap<u64, OrderRecord> {
+    let mut orders: BTreeMap<u64, OrderRecord> = input
+        .records
+        .orders
+        .iter()
+        .filter(|((s, _), _)| s == symbol)
+        .map(|((_, id), o)| (*id, o.clone()))
+        .collect();
+    for c in &out.plan.corrections {
+        if let Record::Order(o) = &c.after {
+            if &o.symbol == symbol {
+                orders.insert(o.order_id, o.clone());
+            }
+        }
+    }
+    orders
+}
+
+/// Plan the checkpoint write of one unit (pushed last) and set `out.checkpoint`.
+pub(crate) fn plan_checkpoint(
+    input: &ReconcileInput<'_>,
+    symbol: &Symbol,
+    read: &SymbolRead,
+    out: &mut SymbolPlan,
+) {
+    let old = &read.cursor;
+    let orders = orders_after(input, symbol, out);
+    let still_open: Vec<u64> = orders
+        .values()
+        .filter(|o| o.status.is_open() || o.status == crate::domain::OrderStatus::Unknown)
+        .map(|o| o.order_id)
+        .collect();
+    let exchange_max_order = input
+        .snapshot
+        .open_orders
+        .iter()
+        .filter(|o| &o.symbol == symbol)
+        .map(|o| o.order_id)
+        .max();
+    let last_order_id = max_opt(
+        max_opt(old.last_order_id, read.max_order_id),
+        max_opt(orders.keys().max().copied(), exchange_max_order),
+    );
+    let mut fee_assets = old.fee_assets.clone();
+    for a in &read.fee_assets {
+        if !fee_assets.contains(a) {
+            fee_assets.push(a.clone());
+        }
+    }
+    fee_assets.sort();
+    let covered_through = if read.complete {
+        let at = read.read_at - input.config.history_lag_ms;
+        Some(old.covered_through.map_or(at, |c| c.max(at)))
+    } else {
+        old.covered_through
+    };
+    let emergency_done = match input.snapshot.emergency_requested_at {
+        Some(at) if read.complete => Some(old.emergency_done.map_or(at, |d| d.max(at))),
+        _ => old.emergency_done,
+    };
+    let next = CursorRecord {
+        symbol: symbol.clone(),
+        last_trade_id: max_opt(old.last_trade_id, read.max_trade_id),
+        last_order_id,
+        covered_through,
+        last_fill_at: match (old.last_fill_at, read.max_time) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, None) => a,
+            (None, b) => b,
+        },
+        fee_assets,
+        basis: read.basis.clone(),
+        basis_state: read.basis_state,
+        open_orders: still_open.len() as u32,
+        order_watermark: still_open
+            .iter()
+            .min()
+            .copied()
+            .or_else(|| last_order_id.map(|id| id.saturating_add(1))),
+        failures: 0,
+        last_error: None,
+        retry_at: None,
+        emergency_done,
+        pending: !read.complete,
+        version: old.version,
+        updated_at: old.updated_at,
+    };
+    out.checkpoint = next.clone();
+    if &next == old && input.records.cursors.contains_key(symbol) {
+        return;
+    }
+    let current = input.records.cursors.get(symbol);
+    let expect = expect_of(current.map(|c| c.version));
+    let after = CursorRecord {
+        version: next_version(expect),
+        updated_at: input.now,
+        ..next
+    };
+    let from = old
+        .last_trade_id
+        .map_or("none".to_owned(), |id| id.to_string());
+    let to = after
+        .last_trade_id
+        .map_or("none".to_owned(), |id| id.to_string());
+    out.checkpoint = after.clone();
+    out.plan.corrections.push(Correction {
+        kind: CorrectionKind::CursorAdvanced,
+        expect,
+        before: current.cloned().map(Record::Cursor),
+        after: Record::Cursor(after),
+        reason: format!("Checkpoint of {symbol}: trades read through {to} (was {from})"),
+    });
+}
+
+/// A failed unit: the checkpoint keeps its progress and records the failure, with a
+/// backoff so that the symbol does not head every run (see `scope::retry_after`).
+pub fn failed(cursor: Option<&CursorRecord>, symbol: &Symbol, kind: &str, now: i64) -> Correction {
+    let old = cursor
+        .cloned()
+        .unwrap_or_else(|| CursorRecord::new(symbol.clone()));
+    let failures = old.failures.saturating_add(1);
+    let expect = expect_of(cursor.map(|c| c.version));
+    let after = CursorRecord {
+        failures,
+        last_error: Some(kind.to_owned()),
+        retry_at: Some(now + super::scope::retry_after(failures)),
+        version: next_version(expect),
+        updated_at: now,
+        ..old
+    };
+    Correction {
+        kind: CorrectionKind::CursorAdvanced,
+        expect,
+        before: cursor.cloned().map(Record::Cursor),
+        after: Record::Cursor(after),
+        reason: format!("Unit of {symbol} failed ({kind}), attempt {failures}: backing off"),
+    }
+}
+
+/// One page of a basis rebuild: `trades` (stored, ascending, past `basis.through`)
+/// replayed onto the basis; the basis is valid again once the page reached `last` (the
+/// checkpoint's last trade id) or the stored trades ran out (`exhausted`).
+pub fn rebuilt<'a>(
+    cursor: &CursorRecord,
+    trades: impl IntoIterator<Item = &'a crate::domain::TradeRecord>,
+    base: &crate::domain::Asset,
+    last: u64,
+    exhausted: bool,
+    now: i64,
+) -> Correction {
+    let mut basis = cursor.basis.clone();
+    for t in trades {
+        if basis.through.is_some_and(|th| t.trade_id <= th) {
+            continue;
+        }
+        super::pnl::apply(&mut basis, t, base);
+    }
+    let done = exhausted || basis.through.is_some_and(|th| th >= last);
+    let expect = expect_of(Some(cursor.version));
+    let after = CursorRecord {
+        basis,
+        basis_state: if done {
+            crate::domain::BasisState::Valid
+        } else {
+            crate::domain::BasisState::Rebuilding
+        },
+        version: next_version(expect),
+        updated_at: now,
+        ..cursor.clone()
+    };
+    let through = after
+        .basis
+        .through
+        .map_or("none".to_owned(), |t| t.to_string());
+    Correction {
+        kind: CorrectionKind::CursorAdvanced,
+        expect,
+        before: Some(Record::Cursor(cursor.clone())),
+        after: Record::Cursor(after),
+        reason: format!(
+            "Cost basis of {} rebuilt from the stored trades through {through}{}",
+            cursor.symbol,
+            if done { " (complete)" } else { "" }
+        ),
+    }
+}

@@ -1,0 +1,214 @@
+//! The account step: what moved, which symbols to read, and what every unit shares.
+
+use super::{is_stop, Run, SyncError};
+use crate::core::scope::{self, Movement, Scope, ScopeInput, DAY_MS};
+use crate::core::Mode;
+use crate::domain::{
+    Asset, Balance, EmergencyScope, ExchangeOrder, Millis, Records, Symbol, SymbolCache,
+    SymbolInfo, SyncState,
+};
+use crate::exchange::Exchange;
+use crate::store::{LoadScope, Store};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The cached `exchangeInfo` is refreshed after this long.
+const SYMBOL_CACHE_TTL_MS: Millis = DAY_MS;
+
+/// What the units of a run share.
+pub(crate) struct View {
+    pub balances: BTreeMap<Asset, Balance>,
+    pub taken_at: Millis,
+    pub account_update_time: Millis,
+    pub movement: Movement,
+    pub symbols: BTreeMap<Symbol, SymbolInfo>,
+    pub open_orders: Option<Vec<ExchangeOrder>>,
+    /// Positions, dust and checkpoints (kept current as units apply).
+    pub records: Records,
+    pub scope: Scope,
+    pub prices: BTreeMap<Symbol, Decimal>,
+    pub emergency: Option<EmergencyScope>,
+    /// Symbols read to their end this run.
+    pub fully_read: BTreeSet<Symbol>,
+}
+
+pub(crate) async fn read<E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+    state: &SyncState,
+) -> Result<View, SyncError> {
+    let account = run.exchange.account().await?;
+    run.units += 1;
+    let taken_at = super::now_ms();
+    let balances: BTreeMap<Asset, Balance> = account
+        .balances
+        .iter()
+        .map(|b| (b.asset.clone(), b.clone()))
+        .collect();
+
+    // An emergency request opens a scope (persisted: the runs after an interrupted one
+    // finish it); a periodic run finishes an open scope before periodic work.
+    let lookback_days = run
+        .request
+        .lookback_days
+        .unwrap_or(run.rules.emergency_lookback_days);
+    let emergency = match (run.request.mode, &state.emergency) {
+        (Mode::Emergency, _) => Some(EmergencyScope {
+            requested_at: run.report.started_at,
+            lookback_start: run.report.started_at - Millis::from(lookback_days) * DAY_MS,
+        }),
+        (Mode::Periodic, Some(open)) => {
+            run.report.notes.push(format!(
+                "Finishing the emergency sync requested at {} before periodic work",
+                open.requested_at
+            ));
+            Some(open.clone())
+        }
+        (Mode::Periodic, None) => None,
+    };
+    if emergency.is_some() {
+        run.mode = Mode::Emergency;
+        if !run.request.dry_run && run.request.mode == Mode::Emergency {
+            run.store
+                .save_progress(
+                    &run.request.account,
+                    &run.run_id,
+                    emergency.as_ref(),
+                    state.banned_until,
+                )
+                .await?;
+        }
+    }
+
+    let movement = scope::movement(&state.digest, &balances);
+    let mut view = View {
+        balances,
+        taken_at,
+        account_update_time: account.update_time,
+        movement,
+        symbols: BTreeMap::new(),
+        open_orders: None,
+        records: Records::default(),
+        scope: Scope::default(),
+        prices: BTreeMap::new(),
+        emergency,
+        fully_read: BTreeSet::new(),
+    };
+    // Nothing moved and no rotation: the run is the account read and the balances step.
+    let rotates = run.rules.rotation_per_run != Some(0);
+    if run.mode == Mode::Periodic && view.movement.is_quiet() && !rotates {
+        return Ok(view);
+    }
+
+    view.symbols = symbol_cache(run, taken_at).await?;
+    if view.movement.locked_moved || run.mode == Mode::Emergency || state.digest.is_empty() {
+        match run.exchange.open_orders().await {
+            Ok(open) => view.open_orders = Some(open),
+            Err(e) if is_stop(&e) => run.stop(e.to_string()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let (records, units) = run
+        .store
+        .load_scoped(&run.request.account, &LoadScope::AccountSymbols)
+        .await?;
+    run.report.dynamodb_capacity_units += units;
+    view.records = records;
+
+    view.scope = scope::plan_scope(&ScopeInput {
+        mode: run.mode,
+        now: taken_at,
+        config: run.rules,
+        cursors: &view.records.cursors,
+        positions: &view.records.positions,
+        symbols: &view.symbols,
+        balances: &view.balances,
+        movement: &view.movement,
+        open_orders: view.open_orders.as_deref(),
+        emergency: view.emergency.as_ref(),
+    });
+    for symbol in &view.scope.unknown {
+        run.report.symbols_unknown.push(symbol.to_string());
+        run.report.notes.push(format!(
+            "Symbol {symbol} unknown on exchange: skipped, its records kept"
+        ));
+    }
+    run.report.symbols_uncovered = scope::uncovered(&view.records.cursors, run.rules, taken_at)
+        .into_iter()
+        .map(|(s, _)| s.to_string())
+        .collect();
+
+    // Current prices of the symbols to read and of their fee symbols (one request).
+    let mut wanted: BTreeSet<Symbol> = view.scope.reads.iter().map(|(s, _)| s.clone()).collect();
+    for (symbol, _) in &view.scope.reads {
+        let Some(info) = view.symbols.get(symbol) else {
+            continue;
+        };
+        let fee_assets = view
+            .records
+            .cursors
+            .get(symbol)
+            .map(|c| c.fee_assets.clone())
+            .unwrap_or_default();
+        for fee in fee_assets {
+            if let Some(s) = run.exchange.pair_symbol(&fee, &info.quote) {
+                if view.symbols.contains_key(&s) {
+                    wanted.insert(s);
+                }
+            }
+        }
+    }
+    if !wanted.is_empty() && run.may_continue() {
+        let list: Vec<Symbol> = wanted.into_iter().collect();
+        match run.exchange.prices(&list).await {
+            Ok(p) => view.prices = p,
+            Err(e) if is_stop(&e) => run.stop(e.to_string()),
+            Err(e) if super::is_fatal(&e) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(error = %e, "prices unavailable; positions are sized without them")
+            }
+        }
+    }
+    Ok(view)
+}
+
+/// The symbols of the exchange the account can trade against its quote assets, from the
+/// table's cache (refreshed daily with one `exchangeInfo` read).
+async fn symbol_cache<E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+    now: Millis,
+) -> Result<BTreeMap<Symbol, SymbolInfo>, SyncError> {
+    let cached = run.store.symbol_cache(&run.request.account).await?;
+    if let Some(c) = &cached {
+        if now - c.fetched_at < SYMBOL_CACHE_TTL_MS {
+            return Ok(c.symbols.clone());
+        }
+    }
+    match run.exchange.symbols(&[]).await {
+        Ok(all) => {
+            let quotes = &run.rules.quote_assets;
+            let symbols: BTreeMap<Symbol, SymbolInfo> = all
+                .into_iter()
+                .filter(|(s, i)| quotes.contains(&i.quote) || run.rules.extra_symbols.contains(s))
+                .collect();
+            let cache = SymbolCache {
+                fetched_at: now,
+                symbols,
+            };
+            if !run.request.dry_run {
+                run.store
+                    .save_symbol_cache(&run.request.account, &cache)
+                    .await?;
+            }
+            Ok(cache.symbols)
+        }
+        Err(e) if super::is_fatal(&e) => Err(e.into()),
+        Err(e) => match cached {
+            // A stale cache beats no cache: symbol rules change rarely.
+            Some(c) => {
+                tracing::warn!(error = %e, "exchangeInfo unavailable; using the cached symbols");
+                Ok(c.symbols)
+            }
+            None => Err(e.into()),
+        },
+    }
+}

@@ -1,0 +1,350 @@
+//! A symbol's units: one page of fills each (or one page of stored trades while its cost
+//! basis is rebuilt), until the symbol is read to its end. Each unit loads only what it
+//! needs (its trades in the page's range, its orders from the watermark), plans with
+//! `core::plan_symbol` and applies before the next unit starts.
+
+use super::account::View;
+use super::apply::apply_plan;
+use super::{is_fatal, is_stop, Run, SyncError};
+use crate::core::{self, ReconcileInput};
+use crate::domain::{
+    BasisState, CursorRecord, ExchangeSnapshot, Fill, Records, Symbol, SymbolHistory,
+};
+use crate::exchange::{Exchange, ExchangeError, FillsQuery, FILLS_PAGE};
+use crate::report::SymbolFailure;
+use crate::store::{LoadScope, Store, StoreError};
+use std::collections::BTreeMap;
+
+/// How one unit ended.
+enum UnitEnd {
+    /// The symbol is read to its end.
+    Done,
+    /// More pages remain.
+    More,
+    /// The run stops (deadline, budget): the checkpoint keeps what was applied.
+    Stopped,
+}
+
+/// Why a unit failed: alone (the symbol backs off) or for the whole run.
+enum UnitError {
+    Alone { kind: &'static str, detail: String },
+    Fatal(SyncError),
+}
+
+impl From<StoreError> for UnitError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => UnitError::Fatal(e.into()),
+            other => UnitError::Alone {
+                kind: other.kind(),
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<SyncError> for UnitError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Store(s) => s.into(),
+            SyncError::Exchange(x) => x.into(),
+        }
+    }
+}
+
+impl From<ExchangeError> for UnitError {
+    fn from(e: ExchangeError) -> Self {
+        if is_fatal(&e) {
+            UnitError::Fatal(e.into())
+        } else {
+            UnitError::Alone {
+                kind: e.kind(),
+                detail: e.to_string(),
+            }
+        }
+    }
+}
+
+/// Read one symbol to its end (or until the run stops).
+pub(crate) async fn read_symbol<E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+    view: &mut View,
+    symbol: &Symbol,
+) -> Result<(), SyncError> {
+    run.report.symbols_checked.push(symbol.to_string());
+    loop {
+        if !run.may_continue() {
+            return Ok(());
+        }
+        run.units += 1;
+        match unit(run, view, symbol).await {
+            Ok(UnitEnd::Done) => {
+                view.fully_read.insert(symbol.clone());
+                return Ok(());
+            }
+            Ok(UnitEnd::More) => {}
+            Ok(UnitEnd::Stopped) => return Ok(()),
+            Err(UnitError::Fatal(e)) => return Err(e),
+            Err(UnitError::Alone { kind, detail }) => {
+                tracing::warn!(symbol = %symbol, kind, "{detail}");
+                run.report.symbols_failed.push(SymbolFailure {
+                    symbol: symbol.to_string(),
+                    kind: kind.to_owned(),
+                    detail: detail.clone(),
+                });
+                let failed = core::checkpoint::failed(
+                    view.records.cursors.get(symbol),
+                    symbol,
+                    kind,
+                    super::now_ms(),
+                );
+                let plan = crate::domain::Plan {
+                    corrections: vec![failed],
+                    ..Default::default()
+                };
+                let mut records = std::mem::take(&mut view.records);
+                let result = apply_plan(run, &plan, &mut records).await;
+                view.records = records;
+                match result {
+                    Ok(_) => {}
+                    Err(SyncError::Store(StoreError::Unavailable(m))) => {
+                        return Err(StoreError::Unavailable(m).into())
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not record the failed unit"),
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+async fn unit<E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+    view: &mut View,
+    symbol: &Symbol,
+) -> Result<UnitEnd, UnitError> {
+    let cursor = view
+        .records
+        .cursors
+        .get(symbol)
+        .cloned()
+        .unwrap_or_else(|| CursorRecord::new(symbol.clone()));
+    if cursor.basis_state == BasisState::Rebuilding {
+        return rebuild(run, view, symbol, cursor).await;
+    }
+    let from_id = cursor.last_trade_id.map_or(0, |id| id.saturating_add(1));
+    let page: Vec<Fill> = match run
+        .exchange
+        .fills_page(symbol, FillsQuery::FromId(from_id))
+        .await
+    {
+        Ok(p) => p,
+        Err(e) if is_stop(&e) => {
+            run.stop(format!("{e} (while reading {symbol})"));
+            return Ok(UnitEnd::Stopped);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let read_at = super::now_ms();
+    let page: Vec<Fill> = page
+        .into_iter()
+        .filter(|f| f.trade_id >= from_id && &f.symbol == symbol)
+        .collect();
+    let complete = page.len() < FILLS_PAGE;
+    let max_id = page.iter().map(|f| f.trade_id).max();
+
+    // The records this unit needs: the symbol's trades past its basis (within the page's
+    // range unless the page is the last), its orders from the watermark.
+    let trades_from = cursor
+        .basis
+        .through
+        .map_or(0, |t| t.saturating_add(1))
+        .min(from_id);
+    let (trades, units) = run
+        .store
+        .load_scoped(
+            &run.request.account,
+            &LoadScope::Trades {
+                symbol: symbol.clone(),
+                from_id: trades_from,
+                to_id: if complete { None } else { max_id },
+                limit: None,
+            },
+        )
+        .await?;
+    run.report.dynamodb_capacity_units += units;
+    let mut scoped = Records {
+        positions: view.records.positions.clone(),
+        dust: view.records.dust.clone(),
+        trades: trades.trades,
+        skipped: trades.skipped,
+        ..Records::default()
+    };
+    if let Some(c) = view.records.cursors.get(symbol) {
+        scoped.cursors.insert(symbol.clone(), c.clone());
+    }
+    let mut lookups = BTreeMap::new();
+    if complete {
+        let (orders, units) = run
+            .store
+            .load_scoped(
+                &run.request.account,
+                &LoadScope::Orders {
+                    symbol: symbol.clone(),
+                    from_order_id: cursor.order_watermark.unwrap_or(0),
+                },
+            )
+            .await?;
+        run.report.dynamodb_capacity_units += units;
+        scoped.orders = orders.orders;
+        scoped.skipped.extend(orders.skipped);
+        for (s, order_id) in core::scope::orders_to_query(
+            &scoped.orders,
+            view.open_orders.as_deref(),
+            run.rules,
+            read_at,
+        ) {
+            match run.exchange.order(&s, order_id).await {
+                Ok(lookup) => {
+                    lookups.insert((s, order_id), lookup);
+                }
+                Err(e) if is_stop(&e) => {
+                    run.stop(format!("{e} (while looking up orders of {symbol})"));
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    let mut snapshot = ExchangeSnapshot {
+        taken_at: view.taken_at,
+        account_update_time: view.account_update_time,
+        balances: view.balances.clone(),
+        open_orders: view
+            .open_orders
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|o| &o.symbol == symbol)
+            .cloned()
+            .collect(),
+        open_orders_read: view.open_orders.is_some(),
+        symbols: view.symbols.clone(),
+        prices: view.prices.clone(),
+        emergency_requested_at: view.emergency.as_ref().map(|e| e.requested_at),
+        order_lookups: lookups,
+        ..ExchangeSnapshot::default()
+    };
+    snapshot.history.insert(
+        symbol.clone(),
+        SymbolHistory {
+            fills: page,
+            complete,
+            read_at,
+        },
+    );
+    // Fee prices at fill time, for the fills about to be inserted only.
+    let needs: Vec<_> = core::fee_price_needs(&snapshot)
+        .into_iter()
+        .filter(|(_, minute)| {
+            snapshot.history[symbol].fills.iter().any(|f| {
+                core::minute_start(f.time) == *minute
+                    && !scoped.trades.contains_key(&(symbol.clone(), f.trade_id))
+            })
+        })
+        .collect();
+    for (fee_symbol, minute) in needs {
+        if !run.may_continue() {
+            return Ok(UnitEnd::Stopped);
+        }
+        match run.exchange.price_at(&fee_symbol, minute).await {
+            Ok(Some(price)) => {
+                snapshot.fee_prices.insert((fee_symbol, minute), price);
+            }
+            Ok(None) => {}
+            Err(e) if is_stop(&e) => {
+                run.stop(format!("{e} (while pricing fees of {symbol})"));
+                return Ok(UnitEnd::Stopped);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if run.limits.out_of_time() {
+        run.stop("deadline reached");
+        return Ok(UnitEnd::Stopped);
+    }
+
+    let planned = core::plan_symbol(
+        &ReconcileInput {
+            snapshot: &snapshot,
+            records: &scoped,
+            config: run.rules,
+            mode: run.mode,
+            now: super::now_ms(),
+        },
+        symbol,
+    );
+    let mut plan = planned.plan;
+    for skipped in &scoped.skipped {
+        plan.discrepancies.push(core::malformed_item(skipped));
+    }
+    apply_plan(run, &plan, &mut view.records).await?;
+    run.movement.merge(&planned.movement);
+    run.recovered.merge(&planned.recovered);
+    Ok(if complete {
+        UnitEnd::Done
+    } else {
+        UnitEnd::More
+    })
+}
+
+/// One page of a basis rebuild: the stored trades past `basis.through`, replayed.
+async fn rebuild<E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+    view: &mut View,
+    symbol: &Symbol,
+    cursor: CursorRecord,
+) -> Result<UnitEnd, UnitError> {
+    // With no trade read yet there is nothing to rebuild from: the empty basis is valid.
+    let last = cursor.last_trade_id.unwrap_or(0);
+    let from = cursor.basis.through.map_or(0, |t| t.saturating_add(1));
+    let (page, units) = run
+        .store
+        .load_scoped(
+            &run.request.account,
+            &LoadScope::Trades {
+                symbol: symbol.clone(),
+                from_id: from,
+                to_id: Some(last),
+                limit: Some(FILLS_PAGE as u32),
+            },
+        )
+        .await?;
+    run.report.dynamodb_capacity_units += units;
+    let base = view
+        .symbols
+        .get(symbol)
+        .map(|i| i.base.clone())
+        .ok_or_else(|| UnitError::Alone {
+            kind: "SymbolUnknown",
+            detail: format!("no trading rules for {symbol}: its basis cannot be rebuilt"),
+        })?;
+    let correction = core::checkpoint::rebuilt(
+        &cursor,
+        page.trades.values(),
+        &base,
+        last,
+        cursor.last_trade_id.is_none() || page.trades.len() < FILLS_PAGE,
+        super::now_ms(),
+    );
+    let mut plan = crate::domain::Plan {
+        corrections: vec![correction],
+        ..Default::default()
+    };
+    for skipped in &page.skipped {
+        plan.discrepancies.push(core::malformed_item(skipped));
+    }
+    apply_plan(run, &plan, &mut view.records).await?;
+    Ok(UnitEnd::More)
+}
