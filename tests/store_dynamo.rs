@@ -11,7 +11,7 @@ use binance_account_sync::store::dynamo::{
     create_table_from_definition, DynamoStore, TableOptions,
 };
 use binance_account_sync::store::keys;
-use binance_account_sync::store::{Store, StoreError};
+use binance_account_sync::store::{LoadScope, Store};
 use store_support as s;
 
 const TABLE_DEFINITION: &str = include_str!("../infra/table.json");
@@ -227,7 +227,7 @@ async fn bot_attributes_unknown_to_the_sync_survive_a_correction() {
 }
 
 #[tokio::test]
-async fn malformed_item_is_reported_with_its_key() {
+async fn malformed_item_is_skipped_and_listed_with_its_key_never_fatal() {
     let store = fresh_store().await;
     let acct = s::account();
     store
@@ -243,12 +243,22 @@ async fn malformed_item_is_reported_with_its_key() {
         .send()
         .await
         .unwrap();
-    match store.load(&acct).await {
-        Err(StoreError::Malformed { key, detail }) => {
-            assert!(key.contains("BALANCE#DOGE"), "{key}");
-            assert!(detail.contains("free"), "{detail}");
-        }
-        other => panic!("expected Malformed, got {other:?}"),
+    store
+        .put_bot_record(&acct, s::every_kind(1).remove(0))
+        .await
+        .unwrap();
+    for (records, _) in [
+        store.load(&acct).await.expect("load goes on"),
+        store
+            .load_scoped(&acct, &LoadScope::Balances)
+            .await
+            .expect("a scoped load goes on"),
+    ] {
+        assert_eq!(records.skipped.len(), 1, "{:?}", records.skipped);
+        let skipped = &records.skipped[0];
+        assert!(skipped.key.contains("BALANCE#DOGE"), "{}", skipped.key);
+        assert!(skipped.detail.contains("free"), "{}", skipped.detail);
+        assert_eq!(records.balances.len(), 1, "the good item is still read");
     }
 }
 

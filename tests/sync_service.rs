@@ -154,7 +154,9 @@ async fn emergency_sync_corrects_the_diverged_demo_account_and_a_second_run_chan
 #[tokio::test]
 async fn one_client_serves_many_runs_each_within_its_own_weight_budget() {
     let sim = demo_sim().await;
-    let exchange = client_with_budget(&sim, Some(3000));
+    // Each emergency run of the demo account needs about 200 weight: three runs under a
+    // 400 budget pass only when the budget counts from zero at every run.
+    let exchange = client_with_budget(&sim, Some(400));
     let account = AccountId::parse("demo").expect("id");
     let store = seeded_store(&account);
     let rules = RulesConfig::default();
@@ -175,13 +177,14 @@ async fn one_client_serves_many_runs_each_within_its_own_weight_budget() {
             report.outcome_detail
         );
         assert!(
-            report.exchange_usage.weight <= 3000,
+            report.exchange_usage.weight <= 400,
             "run {run} used {}",
             report.exchange_usage.weight
         );
         assert!(
-            report.exchange_usage.weight > 2000,
-            "an emergency run reads 30 days per symbol"
+            report.exchange_usage.weight > 150,
+            "an emergency run reads every symbol: {}",
+            report.exchange_usage.weight
         );
     }
     sim.shutdown().await;

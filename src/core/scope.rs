@@ -25,7 +25,8 @@
 //! - **Emergency run.** Every symbol whose checkpoint has not completed the current
 //!   emergency scope (`emergency_done < requested_at`); the scope is persisted, so the
 //!   runs after an interrupted one finish it in emergency mode first.
-//! - **Digest.** After the units, an asset's baseline advances to the exchange's amounts
+//! - **Digest.** The first run takes the account's balances as the baseline (there is
+//!   nothing before it to explain). After the units, an asset's baseline advances to the exchange's amounts
 //!   when the fills (and the transfers) read explain the movement exactly; otherwise the
 //!   explained part is kept and the movement is looked for again next run. After
 //!   `unexplained_runs` runs in which every symbol of the asset was read and the movement
@@ -350,9 +351,13 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
         let total = free + locked;
         let transfer = input.transfers.get(asset).copied().unwrap_or_default();
         let locked_ok = locked == old.locked || input.open_orders_read;
-        let matches = total == old.total() + explained
+        // The first digest has nothing to explain: what the account holds is its baseline,
+        // once every symbol of the asset was read (until then it stays moved).
+        let first = input.digest.is_empty() && input.fully_read.contains(asset);
+        let matches = first
+            || total == old.total() + explained
             || (!transfer.is_zero() && total == old.total() + explained + transfer);
-        let next = if matches && locked_ok {
+        let next = if first || (matches && locked_ok) {
             AssetDigest {
                 free,
                 locked,
@@ -402,7 +407,8 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
                 ..old.clone()
             }
         };
-        if !(next.total().is_zero() && next.explained.is_zero() && next.misses == 0) {
+        let untaken = input.digest.is_empty() && !first;
+        if !untaken && !(next.total().is_zero() && next.explained.is_zero() && next.misses == 0) {
             out.insert(asset.clone(), next);
         }
     }

@@ -254,8 +254,12 @@ async fn unit<E: Exchange, S: Store>(
             })
         })
         .collect();
+    // Fees are priced at the fill's minute. A stop before every fee of the page is priced
+    // leaves the page unapplied (the checkpoint stays; the next run reads it again), so
+    // no fee is valued at a later price because the run ran out of time.
     for (fee_symbol, minute) in needs {
-        if !run.may_continue() {
+        if run.stopped.is_some() || run.limits.out_of_time() {
+            run.stop(format!("deadline reached while pricing fees of {symbol}"));
             return Ok(UnitEnd::Stopped);
         }
         match run.exchange.price_at(&fee_symbol, minute).await {
@@ -267,6 +271,25 @@ async fn unit<E: Exchange, S: Store>(
                 run.stop(format!("{e} (while pricing fees of {symbol})"));
                 return Ok(UnitEnd::Stopped);
             }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // A fee asset with no price at the fill's minute is valued at its current price
+    // (one request for the unit's missing ones).
+    let missing: Vec<Symbol> = core::fee_price_needs(&snapshot)
+        .into_iter()
+        .filter(|k| !snapshot.fee_prices.contains_key(k) && !snapshot.prices.contains_key(&k.0))
+        .map(|(s, _)| s)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !missing.is_empty() && run.stopped.is_none() {
+        match run.exchange.prices(&missing).await {
+            Ok(p) => {
+                view.prices.extend(p.clone());
+                snapshot.prices.extend(p);
+            }
+            Err(e) if is_stop(&e) => run.stop(format!("{e} (while pricing fees of {symbol})")),
             Err(e) => return Err(e.into()),
         }
     }
