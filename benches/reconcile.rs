@@ -73,6 +73,7 @@ fn snapshot(symbols: usize, fills_per_symbol: u64) -> ExchangeSnapshot {
         snap.history.insert(
             symbol,
             SymbolHistory {
+                read_at: 0,
                 fills,
                 complete: true,
             },

@@ -408,7 +408,8 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
             }
         };
         let untaken = input.digest.is_empty() && !first;
-        if !untaken && !(next.total().is_zero() && next.explained.is_zero() && next.misses == 0) {
+        let empty = next.total().is_zero() && next.explained.is_zero() && next.misses == 0;
+        if !untaken && !empty {
             out.insert(asset.clone(), next);
         }
     }
