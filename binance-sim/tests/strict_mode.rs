@@ -5,7 +5,7 @@
 //! Time only moves through the sim clock (`POST /__sim/clock`), never sleeps.
 
 mod common;
-use binance_sim::{spawn, RunningSim, SimConfig, StrictConfig};
+use binance_sim::{RunningSim, SimConfig, StrictConfig};
 use common::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -13,20 +13,14 @@ use std::collections::HashMap;
 const HOUR_MS: i64 = 3_600_000;
 
 async fn start_with(scenario_name: &str, strict: StrictConfig) -> (RunningSim, Client) {
-    let sim = spawn(SimConfig {
-        scenario: Some(scenario(scenario_name)),
-        strict,
-        ..SimConfig::default()
-    })
+    start_config(
+        scenario_name,
+        SimConfig {
+            strict,
+            ..SimConfig::default()
+        },
+    )
     .await
-    .expect("sim starts");
-    let (key, secret) = if scenario_name.starts_with("demo") {
-        ("demo-key", "demo-secret")
-    } else {
-        ("test-key", "test-secret")
-    };
-    let client = Client::new(&sim.base_url(), key, secret);
-    (sim, client)
 }
 
 /// The favourable run and the strict run of one switch.
@@ -671,23 +665,7 @@ async fn strict_switches_are_set_at_runtime_through_the_control_api() {
 
 #[tokio::test]
 async fn binary_strict_flag_turns_every_switch_on() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_binance-sim"))
-        .args(["--port", "0", "--strict"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("binance-sim listening on ")
-        .expect("first line")
-        .to_string();
+    let (mut child, url) = spawn_binary(&["--port", "0", "--strict"]);
     let got: Value = reqwest::get(format!("{url}/__sim/strict"))
         .await
         .unwrap()
