@@ -46,6 +46,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/counters", get(counters))
         .route("/limits", post(limits))
         .route("/reset-weight", post(reset_weight))
+        .route("/strict", post(set_strict).get(get_strict))
 }
 
 fn bad_request(msg: String) -> Response {
@@ -70,8 +71,15 @@ async fn load_scenario(State(s): S, body: Bytes) -> Response {
         Err(e) => return bad_request(e.to_string()),
     };
     match crate::load_scenario(&s.clock, &scenario) {
-        Ok(ex) => {
-            *lock(&s.exchange) = ex;
+        Ok(mut ex) => {
+            {
+                // Strictness is configuration: kept unless the scenario sets it.
+                let mut current = lock(&s.exchange);
+                if scenario.strict.is_none() {
+                    ex.strict = current.strict.clone();
+                }
+                *current = ex;
+            }
             lock(&s.limiter).reset();
             lock(&s.faults).active.clear();
             *lock(&s.counters) = crate::Counters::default();
@@ -83,7 +91,7 @@ async fn load_scenario(State(s): S, body: Bytes) -> Response {
 
 async fn state(State(s): S) -> Response {
     let now = s.clock.now_ms();
-    let ex = lock(&s.exchange);
+    let ex = s.exchange_at(now);
     let balances: Vec<Value> = ex
         .balances
         .iter()
@@ -144,7 +152,7 @@ async fn new_order(State(s): S, body: Bytes) -> Response {
             price: b.price,
             client_order_id: b.client_order_id,
         };
-        let mut ex = lock(&s.exchange);
+        let mut ex = s.exchange_at(now);
         let (order, fills) = place(&mut ex, req, now)?;
         Ok(full_response(&order, &fills, now))
     })())
@@ -169,18 +177,15 @@ async fn fill_order(State(s): S, body: Bytes) -> Response {
     };
     let now = s.clock.now_ms();
     reply((|| {
-        let mut ex = lock(&s.exchange);
+        let mut ex = s.exchange_at(now);
         let o = ex
-            .orders
-            .get(&b.order_id)
-            .filter(|o| o.symbol == b.symbol)
+            .order(&b.symbol, b.order_id)
             .cloned()
             .ok_or_else(ApiError::no_such_order)?;
         let qty = b.quantity.unwrap_or(o.remaining());
-        let trade = ex.fill(b.order_id, qty, o.price, true, now)?;
+        let trade = ex.fill(&b.symbol, b.order_id, qty, o.price, true, now)?;
         let order = ex
-            .orders
-            .get(&b.order_id)
+            .order(&b.symbol, b.order_id)
             .cloned()
             .ok_or_else(ApiError::no_such_order)?;
         Ok(json!({"order": order.to_json(), "trade": trade.to_json()}))
@@ -202,15 +207,8 @@ async fn cancel_order(State(s): S, body: Bytes) -> Response {
     };
     let now = s.clock.now_ms();
     reply((|| {
-        let mut ex = lock(&s.exchange);
-        if ex
-            .orders
-            .get(&b.order_id)
-            .is_none_or(|o| o.symbol != b.symbol)
-        {
-            return Err(ApiError::cancel_rejected("Unknown order sent."));
-        }
-        Ok(ex.cancel(b.order_id, now)?.to_json())
+        let mut ex = s.exchange_at(now);
+        Ok(ex.cancel(&b.symbol, b.order_id, now)?.to_json())
     })())
 }
 
@@ -240,7 +238,7 @@ async fn manual_trade(State(s): S, body: Bytes) -> Response {
             price: None,
             client_order_id: Some(format!("web_{}", now)),
         };
-        let mut ex = lock(&s.exchange);
+        let mut ex = s.exchange_at(now);
         let (order, fills) = place(&mut ex, req, now)?;
         Ok(full_response(&order, &fills, now))
     })())
@@ -259,8 +257,8 @@ async fn deposit(State(s): S, body: Bytes) -> Response {
         Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
-    let r = lock(&s.exchange).deposit(&b.asset, b.amount, now);
-    reply(r.map(|id| json!({"id": id, "insertTime": now})))
+    let r = s.exchange_at(now).deposit(&b.asset, b.amount, now);
+    reply(r.map(|(id, status)| json!({"id": id, "insertTime": now, "status": status})))
 }
 
 #[derive(Deserialize)]
@@ -278,8 +276,8 @@ async fn withdraw(State(s): S, body: Bytes) -> Response {
         Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
-    let r = lock(&s.exchange).withdraw(&b.asset, b.amount, b.fee, now);
-    reply(r.map(|id| json!({"id": id, "applyTime": now})))
+    let r = s.exchange_at(now).withdraw(&b.asset, b.amount, b.fee, now);
+    reply(r.map(|(id, status)| json!({"id": id, "applyTime": now, "status": status})))
 }
 
 #[derive(Deserialize)]
@@ -295,7 +293,7 @@ async fn set_price(State(s): S, body: Bytes) -> Response {
         Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
-    let r = lock(&s.exchange).set_price(&b.symbol, b.price, now);
+    let r = s.exchange_at(now).set_price(&b.symbol, b.price, now);
     reply(r.map(|fills| json!({"symbol": b.symbol, "price": fmt8(b.price), "fills": fills.iter().map(|t| t.to_json()).collect::<Vec<_>>()})))
 }
 
@@ -386,4 +384,26 @@ async fn limits(State(s): S, body: Bytes) -> Response {
 async fn reset_weight(State(s): S) -> Response {
     lock(&s.limiter).reset();
     Json(json!({"reset": true})).into_response()
+}
+
+async fn get_strict(State(s): S) -> Response {
+    Json(lock(&s.exchange).strict.clone()).into_response()
+}
+
+/// Sets strict-mode switches at runtime: the named switches change, the
+/// others keep their current value (`"preset"` resets the base first).
+async fn set_strict(State(s): S, body: Bytes) -> Response {
+    let v: Value = match parse(&body) {
+        Ok(v) => v,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let mut ex = s.exchange_at(now);
+    match crate::strict::StrictConfig::apply_json(&ex.strict, &v) {
+        Ok(c) => {
+            ex.strict = c.clone();
+            Json(c).into_response()
+        }
+        Err(e) => bad_request(e),
+    }
 }

@@ -57,6 +57,16 @@ impl ApiError {
         Self::bad(-1101, "Duplicate values for a parameter detected.")
     }
 
+    /// `-1104 UNREAD_PARAMETERS`, with the counts filled in.
+    pub fn unread_params(read: usize, sent: usize) -> Self {
+        Self::bad(
+            -1104,
+            format!(
+                "Not all sent parameters were read; read '{read}' parameter(s) but was sent '{sent}'."
+            ),
+        )
+    }
+
     pub fn invalid_param(param: &str) -> Self {
         Self::bad(
             -1130,

@@ -21,6 +21,8 @@
 //! - [`api`]: the `/api/v3` and `/sapi/v1` endpoints and their pipeline.
 //! - [`control`]: the `/__sim` control API.
 //! - [`server`]: the accept loop (ours, so a fault can drop a connection).
+//! - [`strict`]: strict mode, the unfavourable answers where the docs are
+//!   silent (FACTS.md §12), one switch each.
 //!
 //! Entry point for other crates' tests: [`spawn`] a [`SimConfig`] and talk
 //! to [`RunningSim::base_url`].
@@ -37,9 +39,11 @@ pub mod scenario;
 pub mod server;
 pub mod signing;
 pub mod state;
+pub mod strict;
 pub mod weights;
 
 pub use scenario::Scenario;
+pub use strict::StrictConfig;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -57,6 +61,9 @@ pub struct SimConfig {
     pub ban_after_429s: u32,
     /// Port on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// Strict-mode switches; the default is the favourable behaviour. A
+    /// scenario's own `strict` object, if any, replaces this.
+    pub strict: StrictConfig,
 }
 
 impl Default for SimConfig {
@@ -66,6 +73,7 @@ impl Default for SimConfig {
             scenario: None,
             ban_after_429s: 3,
             port: 0,
+            strict: StrictConfig::default(),
         }
     }
 }
@@ -106,7 +114,8 @@ impl Shared {
             None => Scenario::minimal().map_err(std::io::Error::other)?,
         };
         let clock = clock::Clock::default();
-        let exchange = load_scenario(&clock, &scenario).map_err(std::io::Error::other)?;
+        let mut exchange = load_scenario(&clock, &scenario).map_err(std::io::Error::other)?;
+        exchange.strict = scenario.strict.clone().unwrap_or(config.strict.clone());
         Ok(Arc::new(Shared {
             clock,
             exchange: Mutex::new(exchange),
@@ -120,7 +129,18 @@ impl Shared {
     }
 }
 
-/// Sets the clock from the scenario and builds its exchange state.
+impl Shared {
+    /// Locks the exchange after applying what the sim clock says is due
+    /// (transfer status changes, see [`state::Exchange::settle`]).
+    pub fn exchange_at(&self, now: i64) -> MutexGuard<'_, state::Exchange> {
+        let mut ex = lock(&self.exchange);
+        ex.settle(now);
+        ex
+    }
+}
+
+/// Sets the clock from the scenario and builds its exchange state (with
+/// the scenario's `strict` switches, or the favourable default).
 pub fn load_scenario(
     clock: &clock::Clock,
     s: &Scenario,
@@ -129,7 +149,9 @@ pub fn load_scenario(
         Some(start) => clock.set_skew_ms(start - clock::real_now_ms()),
         None => clock.set_skew_ms(s.clock.skew_ms),
     }
-    state::Exchange::from_scenario(s, clock.now_ms())
+    let mut ex = state::Exchange::from_scenario(s, clock.now_ms())?;
+    ex.strict = s.strict.clone().unwrap_or_default();
+    Ok(ex)
 }
 
 /// A simulator serving on 127.0.0.1.

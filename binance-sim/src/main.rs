@@ -1,6 +1,6 @@
 //! `binance-sim` binary: serve a scenario on 127.0.0.1 until SIGTERM/SIGINT.
 
-use binance_sim::{spawn, Scenario, SimConfig};
+use binance_sim::{spawn, Scenario, SimConfig, StrictConfig};
 use clap::Parser;
 use std::path::PathBuf;
 
@@ -25,6 +25,11 @@ struct Args {
     /// Further requests answered 429 before a 418 ban.
     #[arg(long, default_value_t = 3)]
     ban_after_429s: u32,
+    /// Strict mode: every switch unfavourable (README "Strict mode"). A
+    /// scenario's own `strict` object still wins; `POST /__sim/strict`
+    /// changes switches at runtime.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[tokio::main]
@@ -42,6 +47,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         scenario,
         ban_after_429s: args.ban_after_429s,
         port: args.port,
+        strict: if args.strict {
+            StrictConfig::strict()
+        } else {
+            StrictConfig::default()
+        },
     })
     .await?;
     println!("binance-sim listening on {}", sim.base_url());

@@ -213,10 +213,9 @@ impl Exchange {
         if limit_price.is_some() {
             self.touch(now);
         }
-        let order_id = self.next_order_id;
-        self.next_order_id += 1;
+        let order_id = self.alloc_order_id(&sym.symbol);
         self.orders.insert(
-            order_id,
+            (order_id, sym.symbol.clone()),
             Order {
                 symbol: sym.symbol.clone(),
                 order_id,
@@ -235,10 +234,11 @@ impl Exchange {
                 locked_remaining,
             },
         );
+        self.log_order(&sym.symbol, order_id, now);
         let mut trades = Vec::new();
         if marketable {
             // Taker fill at the current price (never worse than the limit).
-            trades.push(self.fill(order_id, qty, market_price, false, now)?);
+            trades.push(self.fill(&sym.symbol, order_id, qty, market_price, false, now)?);
         }
         Ok((order_id, trades))
     }
@@ -246,6 +246,7 @@ impl Exchange {
     /// Fills `qty` of an open order at `price`; moves balances exactly.
     pub fn fill(
         &mut self,
+        symbol: &str,
         order_id: u64,
         qty: Decimal,
         price: Decimal,
@@ -253,8 +254,7 @@ impl Exchange {
         now: i64,
     ) -> Result<Trade, ApiError> {
         let order = self
-            .orders
-            .get(&order_id)
+            .order(symbol, order_id)
             .ok_or_else(ApiError::no_such_order)?
             .clone();
         if !order.is_open() {
@@ -299,7 +299,7 @@ impl Exchange {
         self.balance_mut(&commission_asset).free -= commission;
         let trade = Trade {
             symbol: sym.symbol.clone(),
-            id: self.next_trade_id,
+            id: self.alloc_trade_id(&sym.symbol),
             order_id,
             price,
             qty,
@@ -310,10 +310,9 @@ impl Exchange {
             is_buyer: order.side == Side::Buy,
             is_maker,
         };
-        self.next_trade_id += 1;
         self.trades.push(trade.clone());
         let mut leftover = Decimal::ZERO;
-        if let Some(o) = self.orders.get_mut(&order_id) {
+        if let Some(o) = self.order_mut(symbol, order_id) {
             o.executed_qty += qty;
             o.cummulative_quote_qty += quote_qty;
             o.update_time = now;
@@ -331,6 +330,7 @@ impl Exchange {
                 o.status = "PARTIALLY_FILLED".into();
             }
         }
+        self.log_order(symbol, order_id, now);
         if !leftover.is_zero() {
             // A BUY LIMIT that filled below its limit price gives back the rest.
             let asset = match order.side {
@@ -379,10 +379,9 @@ impl Exchange {
     }
 
     /// Cancels an open order and unlocks what it still holds.
-    pub fn cancel(&mut self, order_id: u64, now: i64) -> Result<Order, ApiError> {
+    pub fn cancel(&mut self, symbol: &str, order_id: u64, now: i64) -> Result<Order, ApiError> {
         let order = self
-            .orders
-            .get(&order_id)
+            .order(symbol, order_id)
             .ok_or_else(|| ApiError::cancel_rejected("Unknown order sent."))?
             .clone();
         if !order.is_open() {
@@ -403,13 +402,14 @@ impl Exchange {
             self.touch(now);
         }
         let o = self
-            .orders
-            .get_mut(&order_id)
+            .order_mut(symbol, order_id)
             .ok_or_else(ApiError::no_such_order)?;
         o.status = "CANCELED".into();
         o.update_time = now;
         o.locked_remaining = Decimal::ZERO;
-        Ok(o.clone())
+        let o = o.clone();
+        self.log_order(symbol, order_id, now);
+        Ok(o)
     }
 
     /// Moves a symbol's price, records it for klines, and fills every resting
@@ -435,17 +435,32 @@ impl Exchange {
             .collect();
         let mut trades = Vec::new();
         for (id, qty, p) in crossed {
-            trades.push(self.fill(id, qty, p, true, now)?);
+            trades.push(self.fill(symbol, id, qty, p, true, now)?);
         }
         Ok(trades)
     }
 
-    pub fn deposit(&mut self, asset: &str, amount: Decimal, now: i64) -> Result<String, ApiError> {
+    /// A deposit: credited at once (status 1), or, with
+    /// [`crate::strict::StrictConfig::deposit_credit_delay_ms`], pending
+    /// (status 0, balance unchanged) until the delay has passed on the sim
+    /// clock. Returns the id and the status now.
+    pub fn deposit(
+        &mut self,
+        asset: &str,
+        amount: Decimal,
+        now: i64,
+    ) -> Result<(String, i64), ApiError> {
         if amount <= Decimal::ZERO {
             return Err(ApiError::invalid_param("amount"));
         }
-        self.balance_mut(asset).free += amount;
-        self.touch(now);
+        let delay = self.strict.deposit_credit_delay_ms;
+        let (status, complete_time, credit_at) = if delay > 0 {
+            (0, 0, Some(now + delay))
+        } else {
+            self.balance_mut(asset).free += amount;
+            self.touch(now);
+            (1, now, None)
+        };
         let id = format!("{}", 800_000_000_000_000_000u64 + self.next_transfer_id);
         self.next_transfer_id += 1;
         self.deposits.push(crate::state::Deposit {
@@ -453,32 +468,53 @@ impl Exchange {
             coin: asset.into(),
             amount,
             network: asset.into(),
-            status: 1,
+            status,
             address: "0x0000000000000000000000000000000000000001".into(),
             tx_id: format!("0xsimdeposit{:056x}", self.next_transfer_id),
             insert_time: now,
-            complete_time: now,
+            complete_time,
+            credit_at,
         });
-        Ok(id)
+        Ok((id, status))
     }
 
-    /// A completed withdrawal: the balance pays `amount + fee`.
+    /// A withdrawal, debited at once: `amount + fee` from the balance, or
+    /// `amount` alone with
+    /// [`crate::strict::StrictConfig::withdraw_fee_in_amount`] (the
+    /// recipient then gets `amount - fee`). Completed (6) at once, or with
+    /// [`crate::strict::StrictConfig::withdrawal_step_ms`] Awaiting Approval
+    /// (2), then Processing (4), then Completed (6), one step per delay.
+    /// Returns the id and the status now.
     pub fn withdraw(
         &mut self,
         asset: &str,
         amount: Decimal,
         fee: Decimal,
         now: i64,
-    ) -> Result<String, ApiError> {
+    ) -> Result<(String, i64), ApiError> {
         if amount <= Decimal::ZERO || fee < Decimal::ZERO {
             return Err(ApiError::invalid_param("amount"));
         }
+        let debit = if self.strict.withdraw_fee_in_amount {
+            if fee > amount {
+                return Err(ApiError::invalid_param("amount"));
+            }
+            amount
+        } else {
+            amount + fee
+        };
         let b = self.balance_mut(asset);
-        if b.free < amount + fee {
+        if b.free < debit {
             return Err(ApiError::bad(-4026, "User has insufficient balance"));
         }
-        b.free -= amount + fee;
+        b.free -= debit;
         self.touch(now);
+        let step = self.strict.withdrawal_step_ms;
+        let (status, complete_time, schedule) = if step > 0 {
+            (2, None, vec![(now + step, 4), (now + 2 * step, 6)])
+        } else {
+            (6, Some(now), Vec::new())
+        };
         let id = format!("{:032x}", 0x51u128 << 120 | self.next_transfer_id as u128);
         self.next_transfer_id += 1;
         self.withdrawals.push(crate::state::Withdrawal {
@@ -487,14 +523,15 @@ impl Exchange {
             amount,
             transaction_fee: fee,
             network: asset.into(),
-            status: 6,
+            status,
             address: "0x94df8b352de7f46f64b01d3666bf6e936e44ce60".into(),
             tx_id: format!("0xsimwithdraw{:055x}", self.next_transfer_id),
             withdraw_order_id: None,
             apply_time: now,
-            complete_time: Some(now),
+            complete_time,
+            schedule,
         });
-        Ok(id)
+        Ok((id, status))
     }
 }
 

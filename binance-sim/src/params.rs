@@ -29,6 +29,11 @@ impl Params {
         Ok(Params { map })
     }
 
+    /// Every parameter name sent (query and body, each name once).
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(String::as_str)
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.map.get(name).is_some_and(|v| !v.is_empty())
     }

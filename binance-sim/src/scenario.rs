@@ -139,6 +139,11 @@ pub struct Scenario {
     pub deposits: Vec<DepositSpec>,
     #[serde(default)]
     pub withdrawals: Vec<WithdrawalSpec>,
+    /// Strict-mode switches (see `strict.rs`); when present they replace
+    /// the configured ones at load. Missing switches are favourable unless
+    /// `"preset": "strict"` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<crate::strict::StrictConfig>,
     /// Free-form note shown nowhere; lets a scenario describe itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

@@ -9,8 +9,14 @@ use crate::clock::format_utc;
 use crate::json::J;
 use crate::obj;
 use crate::scenario::{FeeSpec, FilterSpec, KeyRestrictions, Scenario, ScenarioError};
+use crate::strict::StrictConfig;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
+
+/// Orders are keyed by `(orderId, symbol)`: with
+/// [`StrictConfig::colliding_ids`] two symbols can have the same order id.
+/// The id comes first so iteration stays in id order.
+pub type OrderKey = (u64, String);
 
 /// Binance prints quantities and prices with 8 decimals.
 pub fn fmt8(d: Decimal) -> String {
@@ -180,6 +186,8 @@ pub struct Deposit {
     pub tx_id: String,
     pub insert_time: i64,
     pub complete_time: i64,
+    /// While pending (strict deposit lifecycle): when it will be credited.
+    pub credit_at: Option<i64>,
 }
 
 impl Deposit {
@@ -218,6 +226,9 @@ pub struct Withdrawal {
     pub withdraw_order_id: Option<String>,
     pub apply_time: i64,
     pub complete_time: Option<i64>,
+    /// Status changes still to come, `(at ms, status)`, in time order
+    /// (strict withdrawal lifecycle).
+    pub schedule: Vec<(i64, i64)>,
 }
 
 impl Withdrawal {
@@ -278,14 +289,27 @@ pub struct Exchange {
     pub symbols: Vec<Symbol>,
     /// Balances in first-seen order (Binance lists assets in a stable order).
     pub balances: Vec<(String, Balance)>,
-    pub orders: BTreeMap<u64, Order>,
-    /// Sorted by id.
+    pub orders: BTreeMap<OrderKey, Order>,
+    /// Every state an order has had, `(since ms, order)`, in time order:
+    /// what `allOrders` serves when [`StrictConfig::history_lag_ms`] > 0.
+    pub order_log: Vec<(i64, Order)>,
+    /// Per symbol, in id order (ids ascend within a symbol).
     pub trades: Vec<Trade>,
     pub deposits: Vec<Deposit>,
     pub withdrawals: Vec<Withdrawal>,
+    /// Above every order id of every symbol.
     pub next_order_id: u64,
+    /// Above every trade id of every symbol.
     pub next_trade_id: u64,
     pub next_transfer_id: u64,
+    /// The strict-mode switches in force.
+    pub strict: StrictConfig,
+    /// With `colliding_ids`: each symbol's next order / trade id, all
+    /// starting at the same number (the global next id when first used).
+    pub symbol_next_order_id: BTreeMap<String, u64>,
+    pub symbol_next_trade_id: BTreeMap<String, u64>,
+    pub collide_base_order_id: Option<u64>,
+    pub collide_base_trade_id: Option<u64>,
 }
 
 fn rel(spec: Option<crate::scenario::TimeSpec>, now: i64, default: i64) -> i64 {
@@ -315,12 +339,18 @@ impl Exchange {
             symbols: Vec::new(),
             balances: Vec::new(),
             orders: BTreeMap::new(),
+            order_log: Vec::new(),
             trades: Vec::new(),
             deposits: Vec::new(),
             withdrawals: Vec::new(),
             next_order_id: 1,
             next_trade_id: 1,
             next_transfer_id: 1,
+            strict: StrictConfig::default(),
+            symbol_next_order_id: BTreeMap::new(),
+            symbol_next_trade_id: BTreeMap::new(),
+            collide_base_order_id: None,
+            collide_base_trade_id: None,
         };
         for sym in &s.symbols {
             if ex.symbol(&sym.symbol).is_some() {
@@ -391,10 +421,15 @@ impl Exchange {
                 };
                 bump(time);
             }
-            if ex.orders.insert(o.order_id, order).is_some() {
+            ex.order_log.push((time, order.clone()));
+            if ex
+                .orders
+                .insert((o.order_id, o.symbol.clone()), order)
+                .is_some()
+            {
                 return Err(ScenarioError::Invalid(format!(
-                    "duplicate orderId {}",
-                    o.order_id
+                    "duplicate orderId {} on {}",
+                    o.order_id, o.symbol
                 )));
             }
         }
@@ -450,6 +485,7 @@ impl Exchange {
                     .unwrap_or_else(|| format!("0xsimdeposit{i:056x}")),
                 insert_time,
                 complete_time: rel(d.complete_time, now, insert_time),
+                credit_at: None,
             });
         }
         for (i, w) in s.withdrawals.iter().enumerate() {
@@ -481,6 +517,7 @@ impl Exchange {
                 withdraw_order_id: w.withdraw_order_id.clone(),
                 apply_time,
                 complete_time,
+                schedule: Vec::new(),
             });
         }
         // Balances: `locked` defaults to what the open orders hold.
@@ -521,7 +558,12 @@ impl Exchange {
             Some(t) => t.resolve(now),
             None => latest_change.unwrap_or(now),
         };
-        ex.next_order_id = ex.orders.keys().max().map_or(1, |m| m + 1);
+        ex.next_order_id = ex
+            .orders
+            .keys()
+            .map(|(id, _)| *id)
+            .max()
+            .map_or(1, |m| m + 1);
         ex.next_trade_id = ex.trades.iter().map(|t| t.id).max().map_or(1, |m| m + 1);
         Ok(ex)
     }
@@ -558,9 +600,108 @@ impl Exchange {
     }
 
     /// Marks a balance change. `updateTime` strictly increases so a client
-    /// comparing it never misses a change made within the same millisecond.
+    /// comparing it never misses a change made within the same millisecond;
+    /// with [`StrictConfig::freeze_update_time`] it does not move at all.
     pub fn touch(&mut self, now: i64) {
-        self.update_time = now.max(self.update_time + 1);
+        if !self.strict.freeze_update_time {
+            self.update_time = now.max(self.update_time + 1);
+        }
+    }
+
+    pub fn order(&self, symbol: &str, order_id: u64) -> Option<&Order> {
+        self.orders.get(&(order_id, symbol.to_string()))
+    }
+
+    pub fn order_mut(&mut self, symbol: &str, order_id: u64) -> Option<&mut Order> {
+        self.orders.get_mut(&(order_id, symbol.to_string()))
+    }
+
+    /// Records an order's current state in [`Exchange::order_log`].
+    pub fn log_order(&mut self, symbol: &str, order_id: u64, now: i64) {
+        if let Some(o) = self.order(symbol, order_id).cloned() {
+            self.order_log.push((now, o));
+        }
+    }
+
+    /// The next order id for `symbol` (global, or per symbol with
+    /// [`StrictConfig::colliding_ids`]).
+    pub fn alloc_order_id(&mut self, symbol: &str) -> u64 {
+        let own_max = self
+            .orders
+            .keys()
+            .filter(|(_, s)| s == symbol)
+            .map(|(id, _)| *id)
+            .max();
+        let id = if self.strict.colliding_ids {
+            let base = *self.collide_base_order_id.get_or_insert(self.next_order_id);
+            let next = self
+                .symbol_next_order_id
+                .entry(symbol.to_string())
+                .or_insert(base);
+            let id = (*next).max(own_max.map_or(0, |m| m + 1));
+            *next = id + 1;
+            id
+        } else {
+            self.next_order_id
+        };
+        self.next_order_id = self.next_order_id.max(id + 1);
+        id
+    }
+
+    /// The next trade id for `symbol`; see [`Exchange::alloc_order_id`].
+    pub fn alloc_trade_id(&mut self, symbol: &str) -> u64 {
+        let own_max = self
+            .trades
+            .iter()
+            .filter(|t| t.symbol == symbol)
+            .map(|t| t.id)
+            .max();
+        let id = if self.strict.colliding_ids {
+            let base = *self.collide_base_trade_id.get_or_insert(self.next_trade_id);
+            let next = self
+                .symbol_next_trade_id
+                .entry(symbol.to_string())
+                .or_insert(base);
+            let id = (*next).max(own_max.map_or(0, |m| m + 1));
+            *next = id + 1;
+            id
+        } else {
+            self.next_trade_id
+        };
+        self.next_trade_id = self.next_trade_id.max(id + 1);
+        id
+    }
+
+    /// Applies every transfer status change that is due by `now` (sim
+    /// clock): pending deposits are credited, withdrawals move on. Called
+    /// whenever the exchange is looked at, so time passing needs no timer.
+    pub fn settle(&mut self, now: i64) {
+        let mut credits: Vec<(String, Decimal, i64)> = Vec::new();
+        for d in &mut self.deposits {
+            if let Some(at) = d.credit_at.filter(|at| *at <= now) {
+                d.credit_at = None;
+                d.status = 1;
+                d.complete_time = at;
+                credits.push((d.coin.clone(), d.amount, at));
+            }
+        }
+        credits.sort_by_key(|(_, _, at)| *at);
+        for (coin, amount, at) in credits {
+            self.balance_mut(&coin).free += amount;
+            self.touch(at);
+        }
+        for w in &mut self.withdrawals {
+            while let Some(&(at, status)) = w.schedule.first() {
+                if at > now {
+                    break;
+                }
+                w.schedule.remove(0);
+                w.status = status;
+                if status == 6 {
+                    w.complete_time = Some(at);
+                }
+            }
+        }
     }
 
     pub fn find_order_by_client_id(&self, symbol: &str, cid: &str) -> Option<&Order> {

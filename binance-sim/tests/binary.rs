@@ -1,7 +1,8 @@
 //! The `binance-sim` binary: first stdout line, --port-file, clean SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+use common::spawn_binary;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -10,30 +11,17 @@ fn binary_announces_its_url_writes_the_port_file_and_exits_on_sigterm() {
     std::fs::create_dir_all(&dir).unwrap();
     let port_file = dir.join("port");
     let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/demo.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_binance-sim"))
-        .args([
-            "--port",
-            "0",
-            "--weight-limit",
-            "1200",
-            "--scenario",
-            scenario,
-            "--port-file",
-        ])
-        .arg(&port_file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("binance-sim listening on ")
-        .expect("first line")
-        .to_string();
+    let port_arg = port_file.to_string_lossy().into_owned();
+    let (mut child, url) = spawn_binary(&[
+        "--port",
+        "0",
+        "--weight-limit",
+        "1200",
+        "--scenario",
+        scenario,
+        "--port-file",
+        &port_arg,
+    ]);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let port = url.rsplit(':').next().unwrap().to_string();
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -3,18 +3,19 @@
 use super::{ApiResult, Call};
 use crate::errors::ApiError;
 use crate::json::J;
-use crate::lock;
-use crate::state::Order;
+use crate::state::{Exchange, Order, Trade};
+use crate::strict::StrictConfig;
+use std::collections::BTreeMap;
 
 const DAY_MS: i64 = 86_400_000;
 
 pub fn account(call: &Call) -> ApiResult {
     let omit = call.params.bool("omitZeroBalances")?.unwrap_or(false);
-    Ok(lock(&call.shared.exchange).account_json(omit))
+    Ok(call.exchange().account_json(omit))
 }
 
 pub fn open_orders(call: &Call) -> ApiResult {
-    let ex = lock(&call.shared.exchange);
+    let ex = call.exchange();
     let symbol = call.params.str("symbol");
     if let Some(s) = symbol {
         ex.symbol(s).ok_or_else(ApiError::bad_symbol)?;
@@ -53,6 +54,54 @@ fn page<T: Clone>(items: Vec<T>, from_start: bool, limit: usize) -> Vec<T> {
     }
 }
 
+/// The time range `[start, end]` (inclusive) a request covers, with the
+/// strict `start_time_alone_24h` switch: `startTime` alone ends 24 h later.
+fn time_range(strict: &StrictConfig, start: Option<i64>, end: Option<i64>) -> (i64, i64) {
+    let end = match (start, end) {
+        (_, Some(e)) => e,
+        (Some(s), None) if strict.start_time_alone_24h => s + DAY_MS - 1,
+        _ => i64::MAX,
+    };
+    (start.unwrap_or(i64::MIN), end)
+}
+
+/// Whether a time-window page starts from its oldest item. With the strict
+/// `newest_page_in_window` switch a `startTime` window (no id cursor) gives
+/// its newest page instead.
+fn from_start(strict: &StrictConfig, id_cursor: bool, start: Option<i64>) -> bool {
+    id_cursor || (start.is_some() && !strict.newest_page_in_window)
+}
+
+/// The orders of `symbol` as `allOrders` (Database) sees them at `now`:
+/// live, or with `history_lag_ms` each order's last state at least that old.
+fn history_orders(ex: &Exchange, symbol: &str, now: i64) -> Vec<Order> {
+    let lag = ex.strict.history_lag_ms;
+    if lag <= 0 {
+        return ex
+            .orders
+            .values()
+            .filter(|o| o.symbol == symbol)
+            .cloned()
+            .collect();
+    }
+    let mut latest: BTreeMap<u64, &Order> = BTreeMap::new();
+    for (at, o) in &ex.order_log {
+        if o.symbol == symbol && *at <= now - lag {
+            latest.insert(o.order_id, o);
+        }
+    }
+    latest.into_values().cloned().collect()
+}
+
+/// The fills of `symbol` that `myTrades` sees at `now` (`history_lag_ms`).
+fn history_trades<'a>(ex: &'a Exchange, symbol: &'a str, now: i64) -> Vec<&'a Trade> {
+    let lag = ex.strict.history_lag_ms.max(0);
+    ex.trades
+        .iter()
+        .filter(|t| t.symbol == symbol && t.time <= now - lag)
+        .collect()
+}
+
 pub fn all_orders(call: &Call) -> ApiResult {
     let symbol = call.params.required("symbol")?;
     let order_id = call.params.u64("orderId")?;
@@ -60,20 +109,19 @@ pub fn all_orders(call: &Call) -> ApiResult {
     let end = call.params.time_ms("endTime")?;
     let limit = call.params.limit(500, 1000)?;
     check_window(start, end)?;
-    let ex = lock(&call.shared.exchange);
+    let ex = call.exchange();
     ex.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
-    let items: Vec<&Order> = ex
-        .orders
-        .values()
-        .filter(|o| o.symbol == symbol && !o.is_archived(call.now))
+    let (lo, hi) = time_range(&ex.strict, start, end);
+    let items: Vec<Order> = history_orders(&ex, symbol, call.now)
+        .into_iter()
+        .filter(|o| !o.is_archived(call.now))
         .filter(|o| order_id.is_none_or(|id| o.order_id >= id))
-        .filter(|o| start.is_none_or(|s| o.time >= s))
-        .filter(|o| end.is_none_or(|e| o.time <= e))
+        .filter(|o| o.time >= lo && o.time <= hi)
         .collect();
-    let from_start = order_id.is_some() || start.is_some();
+    let from_start = from_start(&ex.strict, order_id.is_some(), start);
     Ok(J::Arr(
         page(items, from_start, limit)
-            .into_iter()
+            .iter()
             .map(Order::to_json)
             .collect(),
     ))
@@ -83,16 +131,12 @@ pub fn get_order(call: &Call) -> ApiResult {
     let symbol = call.params.required("symbol")?;
     let order_id = call.params.u64("orderId")?;
     let cid = call.params.str("origClientOrderId");
-    let ex = lock(&call.shared.exchange);
+    let ex = call.exchange();
     ex.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
     let order = match (order_id, cid) {
         (None, None) => return Err(ApiError::either_mandatory("orderId", "origClientOrderId")),
         (Some(id), cid) => {
-            let o = ex
-                .orders
-                .get(&id)
-                .filter(|o| o.symbol == symbol)
-                .ok_or_else(ApiError::no_such_order)?;
+            let o = ex.order(symbol, id).ok_or_else(ApiError::no_such_order)?;
             if let Some(c) = cid {
                 if o.client_order_id != c {
                     return Err(ApiError::client_order_id_mismatch());
@@ -138,18 +182,16 @@ pub fn my_trades(call: &Call) -> ApiResult {
         return Err(ApiError::bad_combo());
     }
     check_window(start, end)?;
-    let ex = lock(&call.shared.exchange);
+    let ex = call.exchange();
     ex.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
-    let items: Vec<_> = ex
-        .trades
-        .iter()
-        .filter(|t| t.symbol == symbol)
+    let (lo, hi) = time_range(&ex.strict, start, end);
+    let items: Vec<_> = history_trades(&ex, symbol, call.now)
+        .into_iter()
         .filter(|t| order_id.is_none_or(|id| t.order_id == id))
         .filter(|t| from_id.is_none_or(|id| t.id >= id))
-        .filter(|t| start.is_none_or(|s| t.time >= s))
-        .filter(|t| end.is_none_or(|e| t.time <= e))
+        .filter(|t| t.time >= lo && t.time <= hi)
         .collect();
-    let from_start = from_id.is_some() || start.is_some() || order_id.is_some();
+    let from_start = from_start(&ex.strict, from_id.is_some() || order_id.is_some(), start);
     Ok(J::Arr(
         page(items, from_start, limit)
             .into_iter()

@@ -9,7 +9,6 @@
 
 use super::Call;
 use crate::errors::ApiError;
-use crate::lock;
 use crate::signing;
 use axum::http::Method;
 use rust_decimal::Decimal;
@@ -26,7 +25,7 @@ pub fn check(
         Some(k) => k,
     };
     let (secret, restrictions) = {
-        let ex = lock(&call.shared.exchange);
+        let ex = call.exchange();
         match ex.key(key) {
             None => return Err(ApiError::rejected_key()),
             Some(k) => (k.secret.clone(), k.restrictions.clone()),

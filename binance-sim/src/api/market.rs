@@ -45,7 +45,7 @@ fn select(ex: &Exchange, call: &Call) -> Result<Vec<String>, ApiError> {
 }
 
 pub fn exchange_info(call: &Call) -> ApiResult {
-    let ex = lock(&call.shared.exchange);
+    let ex = call.exchange();
     let names = select(&ex, call)?;
     let limit = lock(&call.shared.limiter).limit;
     let symbols: Vec<J> = names
@@ -69,7 +69,7 @@ pub fn exchange_info(call: &Call) -> ApiResult {
 }
 
 pub fn ticker_price(call: &Call) -> ApiResult {
-    let ex = lock(&call.shared.exchange);
+    let ex = call.exchange();
     let single = call.params.has("symbol");
     let names = select(&ex, call)?;
     let items: Vec<J> = names
@@ -114,7 +114,7 @@ pub fn klines(call: &Call) -> ApiResult {
     let limit = call.params.limit(500, 1000)?;
     let start = call.params.time_ms("startTime")?;
     let end = call.params.time_ms("endTime")?;
-    let ex = lock(&call.shared.exchange);
+    let ex = call.exchange();
     let sym = ex.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
     let Some(first) = sym.history.first().map(|(t, _)| *t) else {
         return Ok(J::Arr(vec![]));

@@ -38,6 +38,13 @@ pub struct Call<'a> {
     pub api_key: Option<String>,
 }
 
+impl Call<'_> {
+    /// The exchange at this request's time (due transfer changes applied).
+    pub fn exchange(&self) -> std::sync::MutexGuard<'_, crate::state::Exchange> {
+        self.shared.exchange_at(self.now)
+    }
+}
+
 fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     let text = serde_json::to_string(body).unwrap_or_default();
     let mut r = (status, text).into_response();
@@ -208,7 +215,7 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
             } else {
                 Ok(())
             };
-            match checked {
+            match checked.and_then(|()| check_all_read(&call, &method, &path, signed)) {
                 Err(e) => Err(e),
                 Ok(()) => route(&method, &path, &call),
             }
@@ -254,6 +261,27 @@ fn count_weight_refund(shared: &Shared, path: &str, key: Option<&str>, weight: u
     if let Some(e) = key.and_then(|k| c.by_key.get_mut(k)) {
         e.weight = e.weight.saturating_sub(weight);
     }
+}
+
+/// Strict `reject_unknown_params`: a parameter the endpoint does not read is
+/// `-1104`. Checked after security and before the endpoint acts. "Read" and
+/// "sent" count distinct names, `timestamp`/`recvWindow`/`signature`
+/// included [inference: the docs give only the message template].
+fn check_all_read(call: &Call, method: &Method, path: &str, signed: bool) -> Result<(), ApiError> {
+    if !lock(&call.shared.exchange).strict.reject_unknown_params {
+        return Ok(());
+    }
+    let Some(known) = crate::strict::read_params(method.as_str(), path) else {
+        return Ok(());
+    };
+    let is_read =
+        |n: &str| known.contains(&n) || (signed && crate::strict::SIGNED_PARAMS.contains(&n));
+    let sent = call.params.names().count();
+    let read = call.params.names().filter(|n| is_read(n)).count();
+    if read < sent {
+        return Err(ApiError::unread_params(read, sent));
+    }
+    Ok(())
 }
 
 fn route(method: &Method, path: &str, call: &Call) -> ApiResult {

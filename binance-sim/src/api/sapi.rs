@@ -4,7 +4,6 @@
 use super::{ApiResult, Call};
 use crate::errors::ApiError;
 use crate::json::J;
-use crate::lock;
 use crate::obj;
 
 const DAY_MS: i64 = 86_400_000;
@@ -33,7 +32,7 @@ pub fn deposits(call: &Call) -> ApiResult {
     let (offset, limit) = offset_limit(call)?;
     let coin = call.params.str("coin");
     let status = call.params.i64("status")?;
-    let ex = lock(&call.shared.exchange);
+    let ex = call.exchange();
     let mut items: Vec<_> = ex
         .deposits
         .iter()
@@ -58,7 +57,7 @@ pub fn withdrawals(call: &Call) -> ApiResult {
     let coin = call.params.str("coin");
     let status = call.params.i64("status")?;
     let wid = call.params.str("withdrawOrderId");
-    let ex = lock(&call.shared.exchange);
+    let ex = call.exchange();
     let mut items: Vec<_> = ex
         .withdrawals
         .iter()
@@ -79,7 +78,7 @@ pub fn withdrawals(call: &Call) -> ApiResult {
 }
 
 pub fn api_restrictions(call: &Call) -> ApiResult {
-    let ex = lock(&call.shared.exchange);
+    let ex = call.exchange();
     let key = call
         .api_key
         .as_deref()

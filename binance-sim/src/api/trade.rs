@@ -3,7 +3,6 @@
 use super::{ApiResult, Call};
 use crate::errors::ApiError;
 use crate::json::J;
-use crate::lock;
 use crate::matching::NewOrder;
 use crate::obj;
 use crate::state::{fmt8, Exchange, Order, Side, Trade};
@@ -47,10 +46,10 @@ fn respond(order: &Order, fills: &[Trade], now: i64, resp_type: &str) -> J {
 
 /// Places an order for the account (REST and control API share this).
 pub fn place(ex: &mut Exchange, req: NewOrder, now: i64) -> Result<(Order, Vec<Trade>), ApiError> {
+    let symbol = req.symbol.clone();
     let (id, fills) = ex.place_order(req, now)?;
     let order = ex
-        .orders
-        .get(&id)
+        .order(&symbol, id)
         .cloned()
         .ok_or_else(ApiError::no_such_order)?;
     Ok((order, fills))
@@ -73,7 +72,7 @@ pub fn new_order(call: &Call) -> ApiResult {
         price: p.decimal("price")?,
         client_order_id: p.str("newClientOrderId").map(str::to_string),
     };
-    let mut ex = lock(&call.shared.exchange);
+    let mut ex = call.exchange();
     let (order, fills) = place(&mut ex, req, call.now)?;
     Ok(respond(&order, &fills, call.now, &resp_type))
 }
@@ -83,15 +82,13 @@ pub fn cancel_order(call: &Call) -> ApiResult {
     let symbol = p.required("symbol")?;
     let order_id = p.u64("orderId")?;
     let cid = p.str("origClientOrderId");
-    let mut ex = lock(&call.shared.exchange);
+    let mut ex = call.exchange();
     ex.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
     let id = match (order_id, cid) {
         (None, None) => return Err(ApiError::either_mandatory("orderId", "origClientOrderId")),
         (Some(id), cid) => {
             let o = ex
-                .orders
-                .get(&id)
-                .filter(|o| o.symbol == symbol)
+                .order(symbol, id)
                 .ok_or_else(|| ApiError::cancel_rejected("Unknown order sent."))?;
             if cid.is_some_and(|c| c != o.client_order_id) {
                 return Err(ApiError::client_order_id_mismatch());
@@ -104,7 +101,7 @@ pub fn cancel_order(call: &Call) -> ApiResult {
                 .order_id
         }
     };
-    let o = ex.cancel(id, call.now)?;
+    let o = ex.cancel(symbol, id, call.now)?;
     let new_cid = p
         .str("newClientOrderId")
         .map(str::to_string)

@@ -19,10 +19,22 @@ pub fn scenario(name: &str) -> Scenario {
 }
 
 pub async fn start(scenario_name: &str, weight_limit: u64) -> (RunningSim, Client) {
+    start_config(
+        scenario_name,
+        SimConfig {
+            weight_limit_per_minute: weight_limit,
+            ..SimConfig::default()
+        },
+    )
+    .await
+}
+
+/// The sim with `config` (its scenario replaced by `scenario_name`) and a client signed
+/// with the scenario's key.
+pub async fn start_config(scenario_name: &str, config: SimConfig) -> (RunningSim, Client) {
     let sim = spawn(SimConfig {
-        weight_limit_per_minute: weight_limit,
         scenario: Some(scenario(scenario_name)),
-        ..SimConfig::default()
+        ..config
     })
     .await
     .expect("sim starts");
@@ -33,6 +45,29 @@ pub async fn start(scenario_name: &str, weight_limit: u64) -> (RunningSim, Clien
     };
     let client = Client::new(&sim.base_url(), key, secret);
     (sim, client)
+}
+
+/// Start the `binance-sim` binary with `args`; returns the child and the URL of its first
+/// stdout line.
+pub fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_binance-sim"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("binance-sim listening on ")
+        .expect("first line")
+        .to_string();
+    (child, url)
 }
 
 pub fn sign(secret: &str, payload: &str) -> String {
