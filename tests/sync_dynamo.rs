@@ -63,3 +63,115 @@ async fn partial_then_resumed_run_ends_where_one_complete_run_ends() {
     scenarios::partial_then_resumed_run_ends_where_one_complete_run_ends(dynamo_store().await)
         .await;
 }
+
+// The account shapes of the bounded-runs issue (tests/support/shapes.rs).
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use binance_account_sync::domain::AccountId;
+use binance_account_sync::store::dynamo::DynamoStore;
+use binance_account_sync::store::keys;
+use support::shapes;
+
+/// Write an item the way a bot with its own idea of the schema might: raw attributes.
+async fn put_raw(
+    store: &DynamoStore,
+    account: &AccountId,
+    sk: &str,
+    attrs: &[(&str, AttributeValue)],
+) {
+    let mut put = store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S(keys::pk(account)))
+        .item("sk", AttributeValue::S(sk.to_owned()));
+    for (name, value) in attrs {
+        put = put.item(*name, value.clone());
+    }
+    put.send().await.expect("raw put");
+}
+
+#[tokio::test]
+async fn delisted_symbol_is_skipped_noted_and_its_records_kept() {
+    shapes::delisted_symbol_is_skipped_noted_and_its_records_kept(dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn bot_fills_recovered_within_two_periodic_runs_beside_30_quiet_symbols() {
+    shapes::bot_fills_recovered_within_two_periodic_runs_beside_30_quiet_symbols(
+        dynamo_store().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn twelve_thousand_missed_fills_recorded_within_two_runs_none_twice() {
+    shapes::twelve_thousand_missed_fills_recorded_within_two_runs_none_twice(dynamo_store().await)
+        .await;
+}
+
+#[tokio::test]
+async fn quiet_run_reads_as_much_at_1000_as_at_20000_recorded_fills() {
+    shapes::quiet_run_reads_as_much_at_1000_as_at_many_recorded_fills(
+        || Box::pin(dynamo_store()),
+        DynamoStore::query_requests,
+        20_000,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn quiet_symbol_emergency_read_costs_one_request() {
+    shapes::quiet_symbol_emergency_read_costs_one_request(dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn malformed_bot_item_is_skipped_and_reported() {
+    shapes::malformed_bot_item_is_skipped_and_reported(dynamo_store().await, async |s, a, sk| {
+        put_raw(
+            s,
+            a,
+            sk,
+            &[
+                ("version", AttributeValue::N("1".into())),
+                ("free", AttributeValue::S("lots".into())),
+            ],
+        )
+        .await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn run_cut_inside_a_symbols_pages_goes_on_from_the_cut() {
+    shapes::run_cut_inside_a_symbols_pages_goes_on_from_the_cut(dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn interrupted_emergency_is_finished_by_the_next_runs() {
+    shapes::interrupted_emergency_is_finished_by_the_next_runs(dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn existing_table_migrates_and_its_basis_is_rebuilt() {
+    shapes::existing_table_migrates_and_its_basis_is_rebuilt(
+        dynamo_store().await,
+        async |s, a, symbol, last| {
+            // A cursor as layout 1 wrote it: trade and order ids, no `schema`.
+            put_raw(
+                s,
+                a,
+                &format!("CURSOR#{symbol}"),
+                &[
+                    ("entity", AttributeValue::S("cursor".into())),
+                    ("version", AttributeValue::N("3".into())),
+                    ("symbol", AttributeValue::S(symbol.into())),
+                    ("last_trade_id", AttributeValue::N(last.to_string())),
+                    ("updated_at", AttributeValue::N("1700000000000".into())),
+                ],
+            )
+            .await
+        },
+    )
+    .await;
+}

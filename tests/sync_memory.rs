@@ -60,3 +60,77 @@ async fn unknown_order_is_not_cancelled() {
 async fn partial_then_resumed_run_ends_where_one_complete_run_ends() {
     scenarios::partial_then_resumed_run_ends_where_one_complete_run_ends(memory_store()).await;
 }
+
+// The account shapes of the bounded-runs issue (tests/support/shapes.rs).
+
+use support::shapes;
+
+#[tokio::test]
+async fn delisted_symbol_is_skipped_noted_and_its_records_kept() {
+    shapes::delisted_symbol_is_skipped_noted_and_its_records_kept(memory_store()).await;
+}
+
+#[tokio::test]
+async fn bot_fills_recovered_within_two_periodic_runs_beside_30_quiet_symbols() {
+    shapes::bot_fills_recovered_within_two_periodic_runs_beside_30_quiet_symbols(memory_store())
+        .await;
+}
+
+#[tokio::test]
+async fn twelve_thousand_missed_fills_recorded_within_two_runs_none_twice() {
+    shapes::twelve_thousand_missed_fills_recorded_within_two_runs_none_twice(memory_store()).await;
+}
+
+#[tokio::test]
+async fn quiet_run_reads_as_much_at_1000_as_at_20000_recorded_fills() {
+    shapes::quiet_run_reads_as_much_at_1000_as_at_many_recorded_fills(
+        || Box::pin(async { memory_store() }),
+        |s: &binance_account_sync::store::memory::MemoryStore| s.items_read(),
+        20_000,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn quiet_symbol_emergency_read_costs_one_request() {
+    shapes::quiet_symbol_emergency_read_costs_one_request(memory_store()).await;
+}
+
+#[tokio::test]
+async fn malformed_bot_item_is_skipped_and_reported() {
+    shapes::malformed_bot_item_is_skipped_and_reported(memory_store(), async |s, a, sk| {
+        s.put_malformed(a, sk, "free must be N, got S(\"lots\")")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn run_cut_inside_a_symbols_pages_goes_on_from_the_cut() {
+    shapes::run_cut_inside_a_symbols_pages_goes_on_from_the_cut(memory_store()).await;
+}
+
+#[tokio::test]
+async fn interrupted_emergency_is_finished_by_the_next_runs() {
+    shapes::interrupted_emergency_is_finished_by_the_next_runs(memory_store()).await;
+}
+
+#[tokio::test]
+async fn existing_table_migrates_and_its_basis_is_rebuilt() {
+    use binance_account_sync::domain::{BasisState, CursorRecord, Record, Symbol};
+    shapes::existing_table_migrates_and_its_basis_is_rebuilt(
+        memory_store(),
+        async |s, a, symbol, last| {
+            // What a layout-1 cursor decodes to: trade ids only, the basis to rebuild.
+            s.put_bot_record(
+                a,
+                Record::Cursor(CursorRecord {
+                    last_trade_id: Some(last),
+                    covered_through: Some(0),
+                    basis_state: BasisState::Rebuilding,
+                    ..CursorRecord::new(Symbol::parse(symbol).expect("symbol"))
+                }),
+            );
+        },
+    )
+    .await;
+}

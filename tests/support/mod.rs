@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod scenarios;
+pub mod shapes;
 pub mod wrappers;
 
 use binance_account_sync::core::Mode;
@@ -65,6 +66,42 @@ impl Sim {
             running,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// A simulator loaded with `scenario` (a scenario document, see binance-sim/README.md).
+    pub async fn with_scenario(scenario: Value) -> Sim {
+        let scenario =
+            Scenario::from_json_str(&scenario.to_string()).expect("the test's scenario parses");
+        let running = binance_sim::spawn(SimConfig {
+            scenario: Some(scenario),
+            ..SimConfig::default()
+        })
+        .await
+        .expect("sim starts");
+        Sim {
+            running,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// Requests and weight per path (`/__sim/counters`).
+    pub async fn counters(&self) -> Value {
+        let url = format!("{}/__sim/counters", self.base_url());
+        self.http
+            .get(&url)
+            .send()
+            .await
+            .expect("GET counters")
+            .json()
+            .await
+            .expect("counters json")
+    }
+
+    /// Requests sent to one path so far.
+    pub async fn requests_to(&self, path: &str) -> u64 {
+        self.counters().await["by_path"][path]["requests"]
+            .as_u64()
+            .unwrap_or(0)
     }
 
     pub fn base_url(&self) -> String {

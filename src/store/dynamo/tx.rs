@@ -307,10 +307,9 @@ pub async fn apply(
                         Some(it) => Some(it.clone()),
                         None => store.get(&pk, &p.target_sk).await?,
                     };
-                    let current = match old {
-                        Some(it) => decode_record(&it)?,
-                        None => None,
-                    };
+                    // An item there that does not decode is still the newer write: the
+                    // correction is a (deferred) conflict, never a failure of the unit.
+                    let current = old.and_then(|it| decode_record(&it).ok().flatten());
                     conflicts.push((
                         p.seq,
                         Conflict {
