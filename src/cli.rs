@@ -43,6 +43,15 @@ enum Command {
         /// Epoch milliseconds, or a duration back from now: `90m`, `24h`, `7d`.
         #[arg(long, default_value = "24h")]
         since: String,
+        /// Also list the sync's checkpoint writes (its bookkeeping).
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Bring the account's items to the current table layout (idempotent; a run does it
+    /// too, before its first unit).
+    Migrate {
         #[arg(long)]
         json: bool,
     },
@@ -105,7 +114,24 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Status { json } => status(&app, json).await,
-        Command::Audit { since, json } => audit(&app, &since, json).await,
+        Command::Audit { since, all, json } => audit(&app, &since, all, json).await,
+        Command::Migrate { json } => {
+            match crate::service::migrate::ensure(&app.store, &app.config.account).await {
+                Ok(m) if json => print_json(&m),
+                Ok(m) => {
+                    println!(
+                        "Account {}: layout {} -> {} ({} checkpoint(s) rewritten)",
+                        app.config.account,
+                        m.from
+                            .map_or("1 (unversioned)".to_owned(), |v| v.to_string()),
+                        m.to,
+                        m.checkpoints_rewritten
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e.kind(), &e.to_string()),
+            }
+        }
     }
 }
 
@@ -117,7 +143,32 @@ where
         Ok(s) => s,
         Err(e) => return fail(e.kind(), &e.to_string()),
     };
+    let symbols = match app
+        .store
+        .load_scoped(
+            &app.config.account,
+            &crate::store::LoadScope::AccountSymbols,
+        )
+        .await
+    {
+        Ok((r, _)) => r,
+        Err(e) => return fail(e.kind(), &e.to_string()),
+    };
     let now = crate::service::now_ms();
+    let uncovered: Vec<serde_json::Value> =
+        crate::core::scope::uncovered(&symbols.cursors, &app.config.rules, now)
+            .into_iter()
+            .map(|(s, hours)| serde_json::json!({"symbol": s.as_str(), "hours": hours}))
+            .collect();
+    let failing: Vec<serde_json::Value> = symbols
+        .cursors
+        .values()
+        .filter(|c| c.failures > 0)
+        .map(|c| {
+            serde_json::json!({"symbol": c.symbol.as_str(), "failures": c.failures,
+                "last_error": c.last_error, "retry_at": c.retry_at})
+        })
+        .collect();
     let lag = state.last_success_at.map(|t| now - t);
     let health = match (lag, &state.last_error) {
         (None, _) => "never synced",
@@ -136,6 +187,12 @@ where
         "running": state.lease_owner.as_ref().map(|o| serde_json::json!({"run_id": o, "lease_expires_at": state.lease_expires_at})),
         "open_discrepancies": state.alerted.keys().collect::<Vec<_>>(),
         "last_security_check": state.last_security_check_at,
+        "last_outcome": state.last_outcome,
+        "emergency_pending": state.emergency.as_ref().map(|e| e.requested_at),
+        "symbols": symbols.cursors.len(),
+        "symbols_uncovered": uncovered,
+        "symbols_failing": failing,
+        "items_skipped": symbols.skipped.len(),
     });
     if json {
         return print_json(&view);
@@ -156,14 +213,34 @@ where
             fmt_time(state.lease_expires_at)
         );
     }
+    println!(
+        "  last outcome:       {}",
+        state.last_outcome.as_deref().unwrap_or("none")
+    );
+    if let Some(e) = &state.emergency {
+        println!(
+            "  emergency pending:  requested {}",
+            fmt_time(Some(e.requested_at))
+        );
+    }
     println!("  open discrepancies: {}", state.alerted.len());
     for key in state.alerted.keys() {
         println!("    {key}");
     }
+    println!(
+        "  symbols:            {} checkpointed, {} uncovered for over {} h, {} failing",
+        symbols.cursors.len(),
+        uncovered.len(),
+        app.config.rules.uncovered_alarm_hours,
+        failing.len()
+    );
+    for u in uncovered.iter().chain(failing.iter()) {
+        println!("    {u}");
+    }
     ExitCode::SUCCESS
 }
 
-async fn audit<E, S: Store>(app: &App<E, S>, since: &str, json: bool) -> ExitCode
+async fn audit<E, S: Store>(app: &App<E, S>, since: &str, all: bool, json: bool) -> ExitCode
 where
     E: crate::exchange::Exchange,
 {
@@ -171,8 +248,11 @@ where
         Ok(t) => t,
         Err(e) => return fail("UsageError", &e),
     };
-    let entries = match app.store.audit_since(&app.config.account, since).await {
-        Ok(e) => e,
+    let entries: Vec<_> = match app.store.audit_since(&app.config.account, since).await {
+        Ok(e) => e
+            .into_iter()
+            .filter(|e| all || e.correction.kind != crate::domain::CorrectionKind::CursorAdvanced)
+            .collect(),
         Err(e) => return fail(e.kind(), &e.to_string()),
     };
     if json {

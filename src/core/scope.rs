@@ -25,12 +25,12 @@
 //! - **Emergency run.** Every symbol whose checkpoint has not completed the current
 //!   emergency scope (`emergency_done < requested_at`); the scope is persisted, so the
 //!   runs after an interrupted one finish it in emergency mode first.
-//! - **Digest.** The first run takes the account's balances as the baseline (there is
-//!   nothing before it to explain). After the units, an asset's baseline advances to the exchange's amounts
+//! - **Digest.** An asset's first digest is its balance once its symbols were read (there
+//!   is nothing before it to explain). After the units, an asset's baseline advances to the exchange's amounts
 //!   when the fills (and the transfers) read explain the movement exactly; otherwise the
 //!   explained part is kept and the movement is looked for again next run. After
-//!   `unexplained_runs` runs in which every symbol of the asset was read and the movement
-//!   stayed unexplained, the baseline advances and the rest is reported
+//!   `unexplained_runs` runs that read every symbol of the asset, or read all their scope,
+//!   with the movement still unexplained, the baseline advances and the rest is reported
 //!   (`balance_unexplained:<ASSET>`), so no state repeats forever.
 
 use super::{Flows, Mode, RulesConfig};
@@ -333,6 +333,10 @@ pub struct DigestInput<'a> {
     pub fully_read: &'a BTreeSet<Asset>,
     /// Whether the open orders were read (a locked-only change is then explained).
     pub open_orders_read: bool,
+    /// The run read everything its scope asked for (no deadline or budget stop): a
+    /// movement still unexplained is then a miss even if not every symbol of the asset was
+    /// read (an inactive symbol's round trip is the rotation's to find).
+    pub run_complete: bool,
     pub config: &'a RulesConfig,
 }
 
@@ -351,9 +355,9 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
         let total = free + locked;
         let transfer = input.transfers.get(asset).copied().unwrap_or_default();
         let locked_ok = locked == old.locked || input.open_orders_read;
-        // The first digest has nothing to explain: what the account holds is its baseline,
-        // once every symbol of the asset was read (until then it stays moved).
-        let first = input.digest.is_empty() && input.fully_read.contains(asset);
+        // An asset's first digest has nothing to explain: what the account holds is its
+        // baseline, once every symbol of the asset was read (until then it stays moved).
+        let first = !input.digest.contains_key(asset) && input.fully_read.contains(asset);
         let matches = first
             || total == old.total() + explained
             || (!transfer.is_zero() && total == old.total() + explained + transfer);
@@ -370,7 +374,7 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
                 explained,
                 ..old.clone()
             }
-        } else if input.fully_read.contains(asset) {
+        } else if input.fully_read.contains(asset) || input.run_complete {
             let misses = old.misses.saturating_add(1);
             if misses >= input.config.unexplained_runs {
                 let rest = total - (old.total() + explained + transfer);
@@ -407,7 +411,7 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
                 ..old.clone()
             }
         };
-        let untaken = input.digest.is_empty() && !first;
+        let untaken = !input.digest.contains_key(asset) && !first;
         let empty = next.total().is_zero() && next.explained.is_zero() && next.misses == 0;
         if !untaken && !empty {
             out.insert(asset.clone(), next);
@@ -587,6 +591,7 @@ mod tests {
             transfers: &none,
             fully_read: &all,
             open_orders_read: false,
+            run_complete: false,
             config: &config,
         };
         let (next, reports) = advance_digest(&input);

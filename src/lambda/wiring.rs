@@ -78,6 +78,7 @@ pub fn build_exchange(
         base_url,
         recv_window_ms: config.binance.recv_window.get(),
         weight_budget: Some(config.binance.weight_budget),
+        ip_weight_stop: Some(config.binance.ip_weight_stop),
         ..Default::default()
     };
     crate::exchange::binance::BinanceClient::new(binance, credentials, http).map_err(|e| {

@@ -126,16 +126,29 @@ pub(crate) async fn read<E: Exchange, S: Store>(
         open_orders: view.open_orders.as_deref(),
         emergency: view.emergency.as_ref(),
     });
+    let broken: Vec<String> = view
+        .records
+        .skipped
+        .iter()
+        .filter_map(|k| k.key.split_once("|CURSOR#").map(|(_, s)| s.to_owned()))
+        .collect();
+    view.scope
+        .reads
+        .retain(|(s, _)| !broken.iter().any(|b| b == s.as_str()));
     for symbol in &view.scope.unknown {
         run.report.symbols_unknown.push(symbol.to_string());
         run.report.notes.push(format!(
             "Symbol {symbol} unknown on exchange: skipped, its records kept"
         ));
     }
-    run.report.symbols_uncovered = scope::uncovered(&view.records.cursors, run.rules, taken_at)
-        .into_iter()
-        .map(|(s, _)| s.to_string())
-        .collect();
+    // Items of the account-wide records that do not decode: reported, never fatal. A
+    // checkpoint that does not decode is the sync's own item corrupted: its symbol is not
+    // read (reading it from scratch every run would never end), and it is reported.
+    for skipped in &view.records.skipped {
+        run.report
+            .discrepancies
+            .push(crate::core::malformed_item(skipped));
+    }
 
     // Current prices of the symbols to read and of their fee symbols (one request).
     let mut wanted: BTreeSet<Symbol> = view.scope.reads.iter().map(|(s, _)| s.clone()).collect();
@@ -195,9 +208,18 @@ async fn symbol_cache<E: Exchange, S: Store>(
                 symbols,
             };
             if !run.request.dry_run {
-                run.store
+                match run
+                    .store
                     .save_symbol_cache(&run.request.account, &cache)
-                    .await?;
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(crate::store::StoreError::Unavailable(m)) => {
+                        return Err(crate::store::StoreError::Unavailable(m).into())
+                    }
+                    // Too large for one item, say: the run goes on with it in memory.
+                    Err(e) => tracing::warn!(error = %e, "symbol cache not saved"),
+                }
             }
             Ok(cache.symbols)
         }

@@ -82,9 +82,15 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
         transfers: &transfers,
         fully_read: &fully_read,
         open_orders_read: view.open_orders.is_some(),
+        run_complete: run.stopped.is_none(),
         config: run.rules,
     });
     run.report.discrepancies.extend(reports);
+    run.report.symbols_uncovered =
+        scope::uncovered(&view.records.cursors, run.rules, super::now_ms())
+            .into_iter()
+            .map(|(s, _)| s.to_string())
+            .collect();
 
     // The emergency scope is finished once a run read all of it without stopping early
     // (a symbol whose unit failed is reported and backs off; it does not hold it open).

@@ -27,6 +27,11 @@ pub struct Migration {
 /// Bring the account's items to the current layout (nothing when already there).
 pub async fn ensure<S: Store>(store: &S, account: &AccountId) -> Result<Migration, StoreError> {
     let from = store.schema_version(account).await?;
+    if let Some(v) = from.filter(|v| *v > SCHEMA_VERSION) {
+        return Err(StoreError::Rejected(format!(
+            "the account's items are in table layout {v}, newer than this version's {SCHEMA_VERSION}: deploy the newer sync"
+        )));
+    }
     if from.is_some_and(|v| v >= SCHEMA_VERSION) {
         return Ok(Migration {
             from,

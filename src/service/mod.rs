@@ -270,10 +270,26 @@ pub async fn run_sync<E: Exchange, S: Store>(
                 return Ok(run.report.finish(exchange.usage()));
             }
         }
-        migrate::ensure(store, &request.account).await?;
     }
+    // Under the lease, the state is read again: a run that finished between the first read
+    // and the lease left its digest and scope there.
+    let state = if request.dry_run {
+        state
+    } else {
+        match store.state(&request.account).await {
+            Ok(s) => s,
+            Err(e) => {
+                let e = SyncError::from(e);
+                release_after_failure(store, &run, &state, started_at, &e).await;
+                return Err(e);
+            }
+        }
+    };
 
-    let result = work(&mut run, &state).await;
+    let result = match migrate_first(run.store, run.request).await {
+        Ok(()) => work(&mut run, &state).await,
+        Err(e) => Err(e),
+    };
     let mut next = state.clone();
     next.last_run_id = Some(run_id.clone());
     next.last_attempt_at = Some(started_at);
@@ -301,20 +317,44 @@ pub async fn run_sync<E: Exchange, S: Store>(
             Ok(run.report.finish(exchange.usage()))
         }
         Err(e) => {
-            if !request.dry_run {
-                // Record the failure and free the lease; the original error wins.
-                next.last_error = Some(format!("{}: {e}", e.kind()));
-                next.last_outcome = Some(format!("failed: {}", e.kind()));
-                let summary = serde_json::json!({"run_id": run_id, "error": e.kind()});
-                if let Err(release) = store
-                    .finish_run(&request.account, &run_id, &next, &summary)
-                    .await
-                {
-                    tracing::warn!(error = %release, "could not release the lease after a failed run");
-                }
-            }
+            release_after_failure(store, &run, &state, started_at, &e).await;
             Err(e)
         }
+    }
+}
+
+/// Bring the account's items to the current layout before the first unit (a dry run
+/// changes nothing, so it reads the layout as it is).
+async fn migrate_first<S: Store>(store: &S, request: &SyncRequest) -> Result<(), SyncError> {
+    if !request.dry_run {
+        migrate::ensure(store, &request.account).await?;
+    }
+    Ok(())
+}
+
+/// Record a failed run and free the lease; the original error wins.
+async fn release_after_failure<E: Exchange, S: Store>(
+    store: &S,
+    run: &Run<'_, E, S>,
+    state: &crate::domain::SyncState,
+    started_at: Millis,
+    e: &SyncError,
+) {
+    if run.request.dry_run {
+        return;
+    }
+    let mut next = state.clone();
+    next.last_run_id = Some(run.run_id.clone());
+    next.last_attempt_at = Some(started_at);
+    next.banned_until = run.exchange.banned_until().filter(|u| *u > now_ms());
+    next.last_error = Some(format!("{}: {e}", e.kind()));
+    next.last_outcome = Some(format!("failed: {}", e.kind()));
+    let summary = serde_json::json!({"run_id": run.run_id, "error": e.kind()});
+    if let Err(release) = store
+        .finish_run(&run.request.account, &run.run_id, &next, &summary)
+        .await
+    {
+        tracing::warn!(error = %release, "could not release the lease after a failed run");
     }
 }
 

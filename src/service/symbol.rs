@@ -283,13 +283,16 @@ async fn unit<E: Exchange, S: Store>(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    if !missing.is_empty() && run.stopped.is_none() {
+    if !missing.is_empty() {
         match run.exchange.prices(&missing).await {
             Ok(p) => {
                 view.prices.extend(p.clone());
                 snapshot.prices.extend(p);
             }
-            Err(e) if is_stop(&e) => run.stop(format!("{e} (while pricing fees of {symbol})")),
+            Err(e) if is_stop(&e) => {
+                run.stop(format!("{e} (while pricing fees of {symbol})"));
+                return Ok(UnitEnd::Stopped);
+            }
             Err(e) => return Err(e.into()),
         }
     }

@@ -401,9 +401,14 @@ pub async fn malformed_bot_item_is_skipped_and_reported<S: TestStore>(
     let account = fresh_account();
     put_malformed(&store, &account, "BALANCE#DOGE").await;
     put_malformed(&store, &account, "TRADE#BTCUSDT#00000000000000000003").await;
+    put_malformed(&store, &account, "POSITION#SOLUSDT").await;
     let report = run(&sim, &store, &account, Mode::Emergency, &settings()).await;
     assert_eq!(report.outcome, Outcome::Complete);
-    for key in ["BALANCE#DOGE", "TRADE#BTCUSDT#00000000000000000003"] {
+    for key in [
+        "BALANCE#DOGE",
+        "TRADE#BTCUSDT#00000000000000000003",
+        "POSITION#SOLUSDT",
+    ] {
         assert!(
             report
                 .discrepancies
