@@ -175,3 +175,13 @@ async fn existing_table_migrates_and_its_basis_is_rebuilt() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn emergency_rescan_finds_fills_missing_below_the_checkpoint() {
+    shapes::emergency_rescan_finds_fills_missing_below_the_checkpoint(dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn one_millisecond_full_of_fills_is_read_order_by_order() {
+    shapes::one_millisecond_full_of_fills_is_read_order_by_order(dynamo_store().await).await;
+}

@@ -92,8 +92,21 @@ pub(crate) fn plan_checkpoint(
     } else {
         old.covered_through
     };
+    let last_fill_at = match (old.last_fill_at, read.max_time) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, None) => a,
+        (None, b) => b,
+    };
+    // An emergency is done for the symbol with its forward read, unless the symbol was
+    // active within the lookback: then the re-scan marks it done (`rescanned`).
+    let active = match input.snapshot.emergency_lookback_start {
+        Some(start) => last_fill_at.is_some_and(|t| t >= start),
+        None => false,
+    };
     let emergency_done = match input.snapshot.emergency_requested_at {
-        Some(at) if read.complete => Some(old.emergency_done.map_or(at, |d| d.max(at))),
+        Some(at) if read.complete && !active => {
+            Some(old.emergency_done.map_or(at, |d| d.max(at)))
+        }
         _ => old.emergency_done,
     };
     let next = CursorRecord {
@@ -101,11 +114,7 @@ pub(crate) fn plan_checkpoint(
         last_trade_id: max_opt(old.last_trade_id, read.max_trade_id),
         last_order_id,
         covered_through,
-        last_fill_at: match (old.last_fill_at, read.max_time) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, None) => a,
-            (None, b) => b,
-        },
+        last_fill_at,
         fee_assets,
         basis: read.basis.clone(),
         basis_state: read.basis_state,
@@ -119,6 +128,8 @@ pub(crate) fn plan_checkpoint(
         last_error: None,
         retry_at: None,
         emergency_done,
+        rescan_for: old.rescan_for,
+        rescan_through: old.rescan_through,
         pending: !read.complete,
         version: old.version,
         updated_at: old.updated_at,
@@ -219,6 +230,46 @@ pub fn rebuilt<'a>(
             "Cost basis of {} rebuilt from the stored trades through {through}{}",
             cursor.symbol,
             if done { " (complete)" } else { "" }
+        ),
+    }
+}
+
+/// The checkpoint after one re-scan window `[.., through)` of the emergency requested at
+/// `requested_at`: the basis (and its state) as the window's trades step left it, the
+/// re-scan progress, and the emergency done for the symbol once `through` reached `to`.
+pub fn rescanned(
+    current: &CursorRecord,
+    planned: &CursorRecord,
+    requested_at: i64,
+    through: i64,
+    to: i64,
+    now: i64,
+) -> Correction {
+    let done = through >= to;
+    let expect = expect_of(Some(current.version));
+    let after = CursorRecord {
+        basis: planned.basis.clone(),
+        basis_state: planned.basis_state,
+        rescan_for: Some(requested_at),
+        rescan_through: Some(through),
+        emergency_done: if done {
+            Some(requested_at)
+        } else {
+            current.emergency_done
+        },
+        version: next_version(expect),
+        updated_at: now,
+        ..current.clone()
+    };
+    Correction {
+        kind: CorrectionKind::CursorAdvanced,
+        expect,
+        before: Some(Record::Cursor(current.clone())),
+        after: Record::Cursor(after),
+        reason: format!(
+            "Emergency re-scan of {} through {through}{}",
+            current.symbol,
+            if done { " (done)" } else { "" }
         ),
     }
 }

@@ -24,7 +24,12 @@
 //!   rotation's period), and the run after that read plans its position.
 //! - **Emergency run.** Every symbol whose checkpoint has not completed the current
 //!   emergency scope (`emergency_done < requested_at`); the scope is persisted, so the
-//!   runs after an interrupted one finish it in emergency mode first.
+//!   runs after an interrupted one finish it in emergency mode first. A quiet symbol
+//!   costs its forward read from the checkpoint (one request); a symbol active within
+//!   the lookback is then re-scanned by 24-hour windows from the lookback's start
+//!   (`rescan_range`), to find fills missing below its checkpoint: a window that returns
+//!   a full page is halved, and a 1 ms span still full is read order by order
+//!   (`orderId` + `fromId`, a documented combination).
 //! - **Digest.** An asset's first digest is its balance once its symbols were read (there
 //!   is nothing before it to explain). After the units, an asset's baseline advances to the exchange's amounts
 //!   when the fills (and the transfers) read explain the movement exactly; otherwise the
@@ -272,6 +277,31 @@ fn read_reason(
         return Some(ReadReason::OrdersMoved);
     }
     None
+}
+
+/// The re-scan an emergency owes a symbol after its forward read: the time range
+/// `[from, to)` of its fills still to re-read by 24-hour windows, when the symbol was
+/// active within the lookback (a fill since `lookback_start`); None for a quiet symbol
+/// (its forward read from the checkpoint is all it costs) or a finished re-scan.
+pub fn rescan_range(cursor: &CursorRecord, scope: &EmergencyScope) -> Option<(Millis, Millis)> {
+    if cursor
+        .emergency_done
+        .is_some_and(|d| d >= scope.requested_at)
+    {
+        return None;
+    }
+    let active = cursor
+        .last_fill_at
+        .is_some_and(|t| t >= scope.lookback_start);
+    if !active {
+        return None;
+    }
+    let to = cursor.covered_through?;
+    let from = match (cursor.rescan_for, cursor.rescan_through) {
+        (Some(f), Some(t)) if f == scope.requested_at => t.max(scope.lookback_start),
+        _ => scope.lookback_start,
+    };
+    (from < to).then_some((from, to))
 }
 
 /// The orders a symbol unit looks up one by one (`GET /api/v3/order`): open or unknown in

@@ -261,6 +261,8 @@ pub struct ExchangeSnapshot {
     pub unknown_symbols: BTreeSet<Symbol>,
     /// Whether `open_orders` was read this run (it is read only when a locked amount moved).
     pub open_orders_read: bool,
-    /// The emergency scope this run works on (`EmergencyScope::requested_at`), if any.
+    /// The emergency scope this run works on (`EmergencyScope::requested_at`), if any,
+    /// and the start of its lookback.
     pub emergency_requested_at: Option<Millis>,
+    pub emergency_lookback_start: Option<Millis>,
 }

@@ -184,6 +184,10 @@ pub struct CursorRecord {
     pub retry_at: Option<Millis>,
     /// `requested_at` of the last emergency scope this symbol completed.
     pub emergency_done: Option<Millis>,
+    /// Emergency re-scan progress: for the scope requested at `rescan_for`, the 24-hour
+    /// windows before `rescan_through` are done.
+    pub rescan_for: Option<Millis>,
+    pub rescan_through: Option<Millis>,
     /// The last read stopped before the end of the symbol's fills (deadline, budget): the
     /// next run goes on from the checkpoint first.
     pub pending: bool,
@@ -209,6 +213,8 @@ impl CursorRecord {
             last_error: None,
             retry_at: None,
             emergency_done: None,
+            rescan_for: None,
+            rescan_through: None,
             pending: false,
             version: 0,
             updated_at: 0,

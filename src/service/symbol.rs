@@ -76,11 +76,29 @@ pub(crate) async fn read_symbol<E: Exchange, S: Store>(
         if !run.may_continue() {
             return Ok(());
         }
+        // A basis rebuild or the forward read first; then, in an emergency, the re-scan
+        // the symbol may owe.
+        let cursor = view.records.cursors.get(symbol);
+        let forward = !view.fully_read.contains(symbol)
+            || cursor.is_some_and(|c| c.basis_state == BasisState::Rebuilding);
+        let rescan = match (&view.emergency, cursor) {
+            (Some(scope), Some(c)) if !forward => {
+                core::scope::rescan_range(c, scope).map(|range| (scope.clone(), range))
+            }
+            _ => None,
+        };
+        if !forward && rescan.is_none() {
+            return Ok(());
+        }
         run.units += 1;
-        match unit(run, view, symbol).await {
+        let outcome = match rescan {
+            Some((scope, range)) => rescan_unit(run, view, symbol, &scope, range).await,
+            None => unit(run, view, symbol).await,
+        };
+        match outcome {
             Ok(UnitEnd::Done) => {
+                // Read to its end; an emergency may still owe it a re-scan (next turn).
                 view.fully_read.insert(symbol.clone());
-                return Ok(());
             }
             Ok(UnitEnd::More) => {}
             Ok(UnitEnd::Stopped) => return Ok(()),
@@ -233,6 +251,7 @@ async fn unit<E: Exchange, S: Store>(
         symbols: view.symbols.clone(),
         prices: view.prices.clone(),
         emergency_requested_at: view.emergency.as_ref().map(|e| e.requested_at),
+        emergency_lookback_start: view.emergency.as_ref().map(|e| e.lookback_start),
         order_lookups: lookups,
         ..ExchangeSnapshot::default()
     };
@@ -369,4 +388,147 @@ async fn rebuild<E: Exchange, S: Store>(
     }
     apply_plan(run, &plan, &mut view.records).await?;
     Ok(UnitEnd::More)
+}
+
+/// One window of an emergency re-scan: the fills of `[from, from + 24 h)` (split while a
+/// page comes back full; a 1 ms span still full is read order by order), the missing ones
+/// inserted, the re-scan progress checkpointed.
+async fn rescan_unit<E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+    view: &mut View,
+    symbol: &Symbol,
+    scope: &crate::domain::EmergencyScope,
+    (from, to): (crate::domain::Millis, crate::domain::Millis),
+) -> Result<UnitEnd, UnitError> {
+    let Some(cursor) = view.records.cursors.get(symbol).cloned() else {
+        return Ok(UnitEnd::Done);
+    };
+    let mut end = (from + core::scope::DAY_MS).min(to);
+    let page = loop {
+        // endTime is inclusive: the window [from, end) is startTime=from, endTime=end-1.
+        let query = FillsQuery::Window {
+            start: from,
+            end: end - 1,
+        };
+        let page = match run.exchange.fills_page(symbol, query).await {
+            Ok(p) => p,
+            Err(e) if is_stop(&e) => {
+                run.stop(format!("{e} (while re-scanning {symbol})"));
+                return Ok(UnitEnd::Stopped);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if page.len() < FILLS_PAGE {
+            break page;
+        }
+        if end - from > 1 {
+            // Which 1,000 of a busy window come back is not documented; whichever they
+            // are, the window is split before the median time of the page (at least in
+            // half), so a burst of fills is reached in a few reads, not one per halving.
+            let mut times: Vec<_> = page.iter().map(|f| f.time).collect();
+            times.sort_unstable();
+            let median = times[times.len() / 2];
+            let split = if median > from { median } else { from + 1 };
+            end = split.min(from + (end - from) / 2).max(from + 1);
+            continue;
+        }
+        // A full page within one millisecond: every order of it, page by page.
+        let mut all: BTreeMap<u64, Fill> = page.iter().map(|f| (f.trade_id, f.clone())).collect();
+        let orders: std::collections::BTreeSet<u64> = page.iter().map(|f| f.order_id).collect();
+        for order_id in orders {
+            let mut from_id = 0;
+            loop {
+                let q = FillsQuery::Order { order_id, from_id };
+                let part = match run.exchange.fills_page(symbol, q).await {
+                    Ok(p) => p,
+                    Err(e) if is_stop(&e) => {
+                        run.stop(format!("{e} (while re-scanning {symbol})"));
+                        return Ok(UnitEnd::Stopped);
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let full = part.len() >= FILLS_PAGE;
+                let next = part.iter().map(|f| f.trade_id).max();
+                all.extend(part.into_iter().map(|f| (f.trade_id, f)));
+                match next {
+                    Some(n) if full => from_id = n.saturating_add(1),
+                    _ => break,
+                }
+            }
+        }
+        break all
+            .into_values()
+            .filter(|f| f.time >= from && f.time < end)
+            .collect();
+    };
+    let read_at = super::now_ms();
+    let page: Vec<Fill> = page.into_iter().filter(|f| &f.symbol == symbol).collect();
+    let mut scoped = Records::default();
+    scoped.cursors.insert(symbol.clone(), cursor.clone());
+    if let (Some(lo), Some(hi)) = (
+        page.iter().map(|f| f.trade_id).min(),
+        page.iter().map(|f| f.trade_id).max(),
+    ) {
+        let (trades, units) = run
+            .store
+            .load_scoped(
+                &run.request.account,
+                &LoadScope::Trades {
+                    symbol: symbol.clone(),
+                    from_id: lo,
+                    to_id: Some(hi),
+                    limit: None,
+                },
+            )
+            .await?;
+        run.report.dynamodb_capacity_units += units;
+        scoped.trades = trades.trades;
+        scoped.skipped = trades.skipped;
+    }
+    let mut snapshot = ExchangeSnapshot {
+        balances: view.balances.clone(),
+        symbols: view.symbols.clone(),
+        prices: view.prices.clone(),
+        ..ExchangeSnapshot::default()
+    };
+    snapshot.history.insert(
+        symbol.clone(),
+        SymbolHistory {
+            fills: page,
+            complete: false,
+            read_at,
+        },
+    );
+    let now = super::now_ms();
+    let planned = core::plan_symbol(
+        &ReconcileInput {
+            snapshot: &snapshot,
+            records: &scoped,
+            config: run.rules,
+            mode: run.mode,
+            now,
+        },
+        symbol,
+    );
+    let mut plan = planned.plan;
+    plan.corrections
+        .retain(|c| c.kind != crate::domain::CorrectionKind::CursorAdvanced);
+    plan.corrections.push(core::checkpoint::rescanned(
+        &cursor,
+        &planned.checkpoint,
+        scope.requested_at,
+        end,
+        to,
+        now,
+    ));
+    for skipped in &scoped.skipped {
+        plan.discrepancies.push(core::malformed_item(skipped));
+    }
+    apply_plan(run, &plan, &mut view.records).await?;
+    run.recovered.merge(&planned.recovered);
+    Ok(if end >= to {
+        UnitEnd::Done
+    } else {
+        UnitEnd::More
+    })
 }

@@ -30,10 +30,22 @@ pub fn symbol(base: &str, quote: &str, price: &str) -> Value {
     })
 }
 
-/// `n` fills of one symbol at 1-minute spacing ending an hour ago, alternating buys and
+/// `n` fills of one symbol spread over four days ending a day ago, alternating buys and
 /// sells of `qty` at `price`, fees in the quote asset; ids from `first_id`.
 pub fn fills(symbol: &str, first_id: u64, n: u64, price: &str, qty: &str) -> Vec<Value> {
-    let start = now_ms() - DAY * 5;
+    fills_ending(symbol, first_id, n, price, qty, 1)
+}
+
+/// `fills`, ending `days_ago` days ago (a symbol quiet within a 30-day lookback: 31).
+pub fn fills_ending(
+    symbol: &str,
+    first_id: u64,
+    n: u64,
+    price: &str,
+    qty: &str,
+    days_ago: i64,
+) -> Vec<Value> {
+    let start = now_ms() - DAY * (4 + days_ago);
     (0..n)
         .map(|i| {
             let p = dec(price);
@@ -42,7 +54,6 @@ pub fn fills(symbol: &str, first_id: u64, n: u64, price: &str, qty: &str) -> Vec
                 "symbol": symbol, "id": first_id + i, "orderId": 1_000_000 + first_id + i,
                 "price": p.to_string(), "qty": q.to_string(), "quoteQty": (p * q).to_string(),
                 "commission": "0.01", "commissionAsset": "USDT",
-                // Spread over four days, ending a day ago.
                 "time": start + (i as i64) * (4 * DAY / n.max(1) as i64),
                 "isBuyer": i % 2 == 0, "isMaker": false
             })
@@ -321,8 +332,9 @@ pub async fn quiet_run_reads_as_much_at_1000_as_at_many_recorded_fills<S: TestSt
         .await;
         let store = make_store().await;
         let account = fresh_account();
-        // The first run records the history (emergency: every symbol).
-        let first = run(&sim, &store, &account, Mode::Emergency, &settings()).await;
+        // The first run records the history (a symbol never read is read from its first
+        // fill).
+        let first = run(&sim, &store, &account, Mode::Periodic, &settings()).await;
         assert_eq!(first.outcome, Outcome::Complete);
         assert_eq!(records(&store, &account).await.trades.len() as u64, n);
         let before = reads(&store);
@@ -359,12 +371,14 @@ pub async fn quiet_symbol_emergency_read_costs_one_request<S: TestStore>(store: 
     for (i, n) in names.iter().enumerate() {
         symbols.push(symbol(n, "USDT", "2"));
         balances.push((n, "100"));
-        trades.extend(fills(
+        // Quiet: no fill within the 30-day lookback.
+        trades.extend(fills_ending(
             &format!("{n}USDT"),
             100 * (i as u64 + 1),
             5,
             "2",
             "1",
+            40,
         ));
     }
     let sim = Sim::with_scenario(scenario(symbols, balances, trades)).await;
@@ -486,12 +500,14 @@ pub async fn interrupted_emergency_is_finished_by_the_next_runs<S: TestStore>(st
     for (i, n) in names.iter().enumerate() {
         symbols.push(symbol(n, "USDT", "3"));
         balances.push((n, "50"));
-        trades.extend(fills(
+        // Quiet: no fill within the 30-day lookback.
+        trades.extend(fills_ending(
             &format!("{n}USDT"),
             1_000 * (i as u64 + 1),
             3,
             "3",
             "1",
+            40,
         ));
     }
     let sim = Sim::with_scenario(scenario(symbols, balances, trades.clone())).await;
@@ -607,5 +623,128 @@ pub async fn existing_table_migrates_and_its_basis_is_rebuilt<S: TestStore>(
     assert_eq!(stored.trades.len(), trades.len(), "no fill inserted twice");
     let again = run(&sim, &store, &account, Mode::Periodic, &settings()).await;
     assert_eq!(again.correction_count(), 0);
+    sim.shutdown().await;
+}
+
+// 10 -----------------------------------------------------------------------------------
+
+/// An emergency re-scans an active symbol by 24-hour windows (halving the busy ones) and
+/// finds fills missing below its checkpoint (records lost by the bot, a restored table):
+/// they are inserted, the basis is rebuilt, and it equals the from-scratch replay.
+pub async fn emergency_rescan_finds_fills_missing_below_the_checkpoint<S: TestStore>(store: S) {
+    // 5,000 fills over four days: 1,250 a day, so every busy 24-hour window is halved.
+    let trades = fills("LINKUSDT", 1, 5_000, "15", "1");
+    let sim = Sim::with_scenario(scenario(
+        vec![symbol("LINK", "USDT", "15")],
+        vec![("USDT", "1000"), ("LINK", "10")],
+        trades.clone(),
+    ))
+    .await;
+    let account = fresh_account();
+    let first = run(&sim, &store, &account, Mode::Periodic, &settings()).await;
+    assert_eq!(first.outcome, Outcome::Complete);
+    let synced = records(&store, &account).await;
+    let checkpoint = synced.cursors[&sym("LINKUSDT")].clone();
+
+    // The same account on a second table that lost three of its trades: the checkpoint
+    // (the sync's) says everything was read.
+    let lost = [17_u64, 2_345, 4_999];
+    let account2 = fresh_account();
+    for t in synced
+        .trades
+        .values()
+        .filter(|t| !lost.contains(&t.trade_id))
+    {
+        store.bot_write(&account2, Record::Trade(t.clone())).await;
+    }
+    store
+        .bot_write(
+            &account2,
+            Record::Cursor(CursorRecord {
+                version: 0,
+                ..checkpoint
+            }),
+        )
+        .await;
+
+    let before = sim.requests_to("/api/v3/myTrades").await;
+    let emergency = run(&sim, &store, &account2, Mode::Emergency, &settings()).await;
+    assert_eq!(emergency.outcome, Outcome::Complete);
+    let windows = sim.requests_to("/api/v3/myTrades").await - before;
+    assert!(
+        windows > 31,
+        "30 days of windows, busy ones halved: {windows} requests"
+    );
+    assert_eq!(
+        emergency.count(binance_account_sync::domain::CorrectionKind::TradeRecovered),
+        lost.len() as u64,
+        "exactly the lost fills are recovered"
+    );
+    let stored = records(&store, &account2).await;
+    assert_eq!(stored.trades.len(), trades.len(), "every fill exactly once");
+    let c = &stored.cursors[&sym("LINKUSDT")];
+    assert_eq!(c.basis_state, BasisState::Valid, "the basis was rebuilt");
+    let (replayed, _) = binance_account_sync::core::pnl::replay(
+        stored
+            .trades
+            .values()
+            .filter(|t| t.symbol == sym("LINKUSDT")),
+        &asset("LINK"),
+    );
+    assert_eq!(c.basis, replayed, "the rebuilt basis is the full replay");
+    assert!(c.emergency_done.is_some());
+    sim.shutdown().await;
+}
+
+/// 1,200 fills of three orders in one millisecond: the window stays full down to 1 ms and
+/// is read order by order (`orderId` + `fromId`); a fill missing below the checkpoint is
+/// found whichever 1,000 the window returned.
+pub async fn one_millisecond_full_of_fills_is_read_order_by_order<S: TestStore>(store: S) {
+    let at = now_ms() - 2 * DAY;
+    let trades: Vec<Value> = (0..1_200u64)
+        .map(|i| {
+            json!({
+                "symbol": "ARBUSDT", "id": 1 + i, "orderId": 500 + i % 3,
+                "price": "1", "qty": "1", "quoteQty": "1",
+                "commission": "0.001", "commissionAsset": "USDT",
+                "time": at, "isBuyer": true, "isMaker": false
+            })
+        })
+        .collect();
+    let sim = Sim::with_scenario(scenario(
+        vec![symbol("ARB", "USDT", "1")],
+        vec![("USDT", "1000"), ("ARB", "1200")],
+        trades.clone(),
+    ))
+    .await;
+    let account = fresh_account();
+    assert_eq!(
+        run(&sim, &store, &account, Mode::Periodic, &settings())
+            .await
+            .outcome,
+        Outcome::Complete
+    );
+    let synced = records(&store, &account).await;
+    let account2 = fresh_account();
+    // The lost fill is the newest: the oldest 1,000 of the window do not hold it.
+    for t in synced.trades.values().filter(|t| t.trade_id != 1_200) {
+        store.bot_write(&account2, Record::Trade(t.clone())).await;
+    }
+    store
+        .bot_write(
+            &account2,
+            Record::Cursor(CursorRecord {
+                version: 0,
+                ..synced.cursors[&sym("ARBUSDT")].clone()
+            }),
+        )
+        .await;
+    let report = run(&sim, &store, &account2, Mode::Emergency, &settings()).await;
+    assert_eq!(report.outcome, Outcome::Complete);
+    assert_eq!(
+        report.count(binance_account_sync::domain::CorrectionKind::TradeRecovered),
+        1
+    );
+    assert_eq!(records(&store, &account2).await.trades.len(), 1_200);
     sim.shutdown().await;
 }

@@ -344,6 +344,8 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .opt_s("last_error", r.last_error.as_deref())
             .opt_int("retry_at", r.retry_at)
             .opt_int("emergency_done", r.emergency_done)
+            .opt_int("rescan_for", r.rescan_for)
+            .opt_int("rescan_through", r.rescan_through)
             .b("pending", r.pending)
             .int("updated_at", r.updated_at),
     })
@@ -496,6 +498,8 @@ fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, S
         last_error: r.opt_s("last_error")?.map(str::to_owned),
         retry_at: r.opt_int("retry_at")?,
         emergency_done: r.opt_int("emergency_done")?,
+        rescan_for: r.opt_int("rescan_for")?,
+        rescan_through: r.opt_int("rescan_through")?,
         pending: r.b("pending")?,
         version,
         updated_at,
