@@ -557,11 +557,30 @@ mod tests {
             ("SYNC_SYMBOLS", "BTC USDT"),
             ("SYNC_TABLE_NAME", "a b"),
             ("SYNC_METRICS_NAMESPACE", "AWS/Lambda"),
+            ("SYNC_WEIGHT_STOP_AT", "7000"),
+            ("SYNC_SCHEDULE_MINUTES", "0"),
+            ("SYNC_UNCOVERED_HOURS", "0"),
         ] {
             let e = cfg(&[(name, value)]).unwrap_err();
             assert_eq!(e.variable(), name, "{name}={value}: {e}");
             assert!(e.to_string().contains(name), "{e}");
         }
+    }
+
+    #[test]
+    fn a_budget_above_the_ip_limit_is_refused() {
+        let e = cfg(&[("SYNC_WEIGHT_BUDGET", "6001")]).unwrap_err();
+        assert_eq!(e.variable(), "SYNC_WEIGHT_BUDGET");
+        assert!(e.to_string().contains("6000"), "{e}");
+        let e = cfg(&[("SYNC_IP_WEIGHT_LIMIT", "1200"), ("SYNC_WEIGHT_BUDGET", "3000")])
+            .unwrap_err();
+        assert_eq!(e.variable(), "SYNC_WEIGHT_BUDGET");
+        let c = cfg(&[]).unwrap();
+        assert_eq!(
+            (c.binance.weight_budget, c.binance.ip_weight_stop),
+            (3000, 4800),
+            "stop at 4,800 of the IP's 6,000: the rest is the bot's"
+        );
     }
 
     #[test]
