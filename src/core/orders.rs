@@ -74,6 +74,18 @@ pub(crate) fn plan_orders(input: &ReconcileInput<'_>, symbol: &Symbol, plan: &mu
         .map(|o| ((o.symbol.clone(), o.order_id), o))
         .collect();
 
+    plan_known_orders(input, symbol, &open, plan);
+    plan_new_orders(input, &open, plan);
+}
+
+/// The records' orders of `symbol`: updated from the open orders or the lookups.
+fn plan_known_orders(
+    input: &ReconcileInput<'_>,
+    symbol: &Symbol,
+    open: &BTreeMap<(Symbol, u64), &ExchangeOrder>,
+    plan: &mut Plan,
+) {
+    let snapshot = input.snapshot;
     for (key, db) in input
         .records
         .orders
@@ -174,8 +186,16 @@ pub(crate) fn plan_orders(input: &ReconcileInput<'_>, symbol: &Symbol, plan: &mu
             reason,
         });
     }
+}
 
-    for (key, ex) in &open {
+/// Orders open on the exchange that the records do not have: recorded, bot or external.
+fn plan_new_orders(
+    input: &ReconcileInput<'_>,
+    open: &BTreeMap<(Symbol, u64), &ExchangeOrder>,
+    plan: &mut Plan,
+) {
+    let snapshot = input.snapshot;
+    for (key, ex) in open {
         if input.records.orders.contains_key(key) || snapshot.unknown_symbols.contains(&ex.symbol) {
             continue;
         }

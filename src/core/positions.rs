@@ -84,6 +84,17 @@ fn discrepancy(
     }
 }
 
+/// What the position rules of one base need, once its symbol and size are known.
+struct Holding<'a> {
+    symbol: Symbol,
+    base: &'a Asset,
+    info: Option<&'a SymbolInfo>,
+    total: Decimal,
+    price: Option<Decimal>,
+    basis: &'a Basis,
+}
+
+/// Plan the position and dust of the unit symbol's base (see the module's rules).
 pub(crate) fn plan_position(
     input: &ReconcileInput<'_>,
     unit_symbol: &Symbol,
@@ -91,213 +102,247 @@ pub(crate) fn plan_position(
     plan: &mut Plan,
 ) {
     let snapshot = input.snapshot;
-    let records = input.records;
     let quotes = &input.config.quote_assets;
     let base = &read.base;
     if quotes.contains(base) {
         return;
     }
-    {
-        let total = snapshot
-            .balances
-            .get(base)
-            .map_or(Decimal::ZERO, |b| b.total());
-        let db_open = records
-            .positions
-            .values()
-            .find(|p| p.status == PositionStatus::Open && &p.base == base);
-        let info = match db_open {
-            Some(p) => snapshot.symbols.get(&p.symbol),
-            None => position_symbol(base, &snapshot.symbols, quotes),
-        };
-        let symbol = match (db_open, info) {
-            (Some(p), _) => p.symbol.clone(),
-            (None, Some(i)) => i.symbol.clone(),
-            (None, None) => return,
-        };
-        if &symbol != unit_symbol {
-            return; // the base's position belongs to another symbol's unit
-        }
-        if read.basis_state == BasisState::Rebuilding {
+    let db_open = input
+        .records
+        .positions
+        .values()
+        .find(|p| p.status == PositionStatus::Open && &p.base == base);
+    let info = match db_open {
+        Some(p) => snapshot.symbols.get(&p.symbol),
+        None => position_symbol(base, &snapshot.symbols, quotes),
+    };
+    let symbol = match (db_open, info) {
+        (Some(p), _) => p.symbol.clone(),
+        (None, Some(i)) => i.symbol.clone(),
+        (None, None) => return,
+    };
+    if &symbol != unit_symbol {
+        return; // the base's position belongs to another symbol's unit
+    }
+    if read.basis_state == BasisState::Rebuilding {
+        plan.notes.push(format!(
+            "Position of {symbol} not checked: its cost basis is being rebuilt"
+        ));
+        return;
+    }
+    let total = snapshot
+        .balances
+        .get(base)
+        .map_or(Decimal::ZERO, |b| b.total());
+    let price = snapshot.prices.get(&symbol).copied();
+    let is_position = match info {
+        Some(i) => is_position_size(total, i, price),
+        None if total.is_zero() => false,
+        None => {
             plan.notes.push(format!(
-                "Position of {symbol} not checked: its cost basis is being rebuilt"
+                "No trading rules for {symbol}: position of {base} not checked"
             ));
             return;
         }
-        let price = snapshot.prices.get(&symbol).copied();
-        let is_position = match info {
-            Some(i) => is_position_size(total, i, price),
-            None if total.is_zero() => false,
-            None => {
-                plan.notes.push(format!(
-                    "No trading rules for {symbol}: position of {base} not checked"
-                ));
-                return;
-            }
-        };
-        // Dust: the holding when below minimum size, else zero.
-        let dust_qty = if is_position { Decimal::ZERO } else { total };
-        let db_dust = records.dust.get(base);
-        if db_dust.map_or(!dust_qty.is_zero(), |d| d.quantity != dust_qty) {
-            let expect = expect_of(db_dust.map(|d| d.version));
-            let reason = if dust_qty.is_zero() {
-                format!(
-                    "Dust of {base} cleared: holding is now {} (position or zero)",
-                    total.normalize()
-                )
-            } else {
-                format!(
-                    "Dust recorded: {base} {} (below {symbol} minimum size)",
-                    dust_qty.normalize()
-                )
-            };
-            plan.notes.push(reason.clone());
-            plan.corrections.push(Correction {
-                kind: CorrectionKind::DustRecorded,
-                expect,
-                before: db_dust.cloned().map(Record::Dust),
-                after: Record::Dust(DustRecord {
-                    asset: base.clone(),
-                    quantity: dust_qty,
-                    version: next_version(expect),
-                    updated_at: input.now,
-                }),
-                reason,
-            });
-        }
-
-        let basis = &read.basis;
-        match (db_open, is_position) {
-            (None, false) => {}
-            (None, true) => {
-                let existing = records.positions.get(&symbol);
-                let expect = expect_of(existing.map(|p| p.version));
-                let (entry_price, opened_at) = if basis.qty > Decimal::ZERO {
-                    (entry_of(basis), basis.open_since.unwrap_or(input.now))
-                } else {
-                    (price.unwrap_or(Decimal::ZERO), input.now)
-                };
-                let quote = info.map_or_else(|| base.clone(), |i| i.quote.clone());
-                let after = PositionRecord {
-                    symbol: symbol.clone(),
-                    base: base.clone(),
-                    quote,
-                    side: "long".to_owned(),
-                    status: PositionStatus::Open,
-                    quantity: total,
-                    entry_price,
-                    exit_price: None,
-                    realized_pnl: Decimal::ZERO,
-                    opened_at,
-                    closed_at: None,
-                    recovered: true,
-                    version: next_version(expect),
-                    updated_at: input.now,
-                    updated_by: Writer::Sync,
-                };
-                let note = format!(
-                    "New position found on exchange: {symbol} long {}",
-                    total.normalize()
-                );
-                plan.notes.push(note.clone());
-                plan.discrepancies.push(discrepancy(
-                    format!("position_recovered:{symbol}"),
-                    "position_recovered",
-                    &symbol,
-                    base,
-                    "none".to_owned(),
-                    total.normalize().to_string(),
-                    note.clone(),
-                ));
-                plan.corrections.push(Correction {
-                    kind: CorrectionKind::PositionRecovered,
-                    expect,
-                    before: existing.cloned().map(Record::Position),
-                    after: Record::Position(after),
-                    reason: note,
-                });
-            }
-            (Some(db), false) => {
-                let sold_since_open = basis.sold_qty > Decimal::ZERO
-                    && basis.last_sell_at.is_some_and(|t| t >= db.opened_at);
-                let (exit_price, realized_pnl, closed_at) = if sold_since_open {
-                    (
-                        basis.sold_value / basis.sold_qty,
-                        basis.sold_realized,
-                        basis.last_sell_at.unwrap_or(input.now),
-                    )
-                } else {
-                    (price.unwrap_or(db.entry_price), db.realized_pnl, input.now)
-                };
-                let after = PositionRecord {
-                    status: PositionStatus::Closed,
-                    exit_price: Some(exit_price),
-                    realized_pnl,
-                    closed_at: Some(closed_at),
-                    version: next_version(Expect::Version(db.version)),
-                    updated_at: input.now,
-                    updated_by: Writer::Sync,
-                    ..db.clone()
-                };
-                let note = format!(
-                    "Position closed on exchange: {symbol} {} {}",
-                    db.side,
-                    db.quantity.normalize()
-                );
-                plan.notes.push(note.clone());
-                plan.discrepancies.push(discrepancy(
-                    format!("position_closed:{symbol}"),
-                    "position_closed",
-                    &symbol,
-                    base,
-                    db.quantity.normalize().to_string(),
-                    total.normalize().to_string(),
-                    note.clone(),
-                ));
-                plan.corrections.push(Correction {
-                    kind: CorrectionKind::PositionClosed,
-                    expect: Expect::Version(db.version),
-                    before: Some(Record::Position(db.clone())),
-                    after: Record::Position(after),
-                    reason: note,
-                });
-            }
-            (Some(db), true) => {
-                let new_buys = read.recovered.values().any(|t| t.side == Side::Buy);
-                let entry_price = if new_buys && basis.qty > Decimal::ZERO {
-                    entry_of(basis)
-                } else {
-                    db.entry_price
-                };
-                if db.quantity == total && db.entry_price == entry_price {
-                    return;
-                }
-                let after = PositionRecord {
-                    quantity: total,
-                    entry_price,
-                    version: next_version(Expect::Version(db.version)),
-                    updated_at: input.now,
-                    updated_by: Writer::Sync,
-                    ..db.clone()
-                };
-                let note = format!(
-                    "Position adjusted from exchange: {symbol} long {} -> {} (entry {} -> {})",
-                    db.quantity.normalize(),
-                    total.normalize(),
-                    db.entry_price.normalize(),
-                    entry_price.normalize()
-                );
-                plan.notes.push(note.clone());
-                plan.corrections.push(Correction {
-                    kind: CorrectionKind::PositionAdjusted,
-                    expect: Expect::Version(db.version),
-                    before: Some(Record::Position(db.clone())),
-                    after: Record::Position(after),
-                    reason: note,
-                });
-            }
-        }
+    };
+    let holding = Holding {
+        symbol,
+        base,
+        info,
+        total,
+        price,
+        basis: &read.basis,
+    };
+    plan_dust(input, &holding, is_position, plan);
+    match (db_open, is_position) {
+        (None, false) => {}
+        (None, true) => recover(input, &holding, plan),
+        (Some(db), false) => close(input, &holding, db, plan),
+        (Some(db), true) => adjust(input, &holding, db, read, plan),
     }
+}
+
+/// Dust: the holding when below minimum size, else zero (set to 0, never deleted).
+fn plan_dust(input: &ReconcileInput<'_>, h: &Holding<'_>, is_position: bool, plan: &mut Plan) {
+    let (base, total, symbol) = (h.base, h.total, &h.symbol);
+    let dust_qty = if is_position { Decimal::ZERO } else { total };
+    let db_dust = input.records.dust.get(base);
+    if !db_dust.map_or(!dust_qty.is_zero(), |d| d.quantity != dust_qty) {
+        return;
+    }
+    let expect = expect_of(db_dust.map(|d| d.version));
+    let reason = if dust_qty.is_zero() {
+        format!(
+            "Dust of {base} cleared: holding is now {} (position or zero)",
+            total.normalize()
+        )
+    } else {
+        format!(
+            "Dust recorded: {base} {} (below {symbol} minimum size)",
+            dust_qty.normalize()
+        )
+    };
+    plan.notes.push(reason.clone());
+    plan.corrections.push(Correction {
+        kind: CorrectionKind::DustRecorded,
+        expect,
+        before: db_dust.cloned().map(Record::Dust),
+        after: Record::Dust(DustRecord {
+            asset: base.clone(),
+            quantity: dust_qty,
+            version: next_version(expect),
+            updated_at: input.now,
+        }),
+        reason,
+    });
+}
+
+/// Missing in the records (absent or closed): recovered from the exchange.
+fn recover(input: &ReconcileInput<'_>, h: &Holding<'_>, plan: &mut Plan) {
+    let (symbol, base, total, basis) = (&h.symbol, h.base, h.total, h.basis);
+    let existing = input.records.positions.get(symbol);
+    let expect = expect_of(existing.map(|p| p.version));
+    let (entry_price, opened_at) = if basis.qty > Decimal::ZERO {
+        (entry_of(basis), basis.open_since.unwrap_or(input.now))
+    } else {
+        (h.price.unwrap_or(Decimal::ZERO), input.now)
+    };
+    let quote = h.info.map_or_else(|| base.clone(), |i| i.quote.clone());
+    let after = PositionRecord {
+        symbol: symbol.clone(),
+        base: base.clone(),
+        quote,
+        side: "long".to_owned(),
+        status: PositionStatus::Open,
+        quantity: total,
+        entry_price,
+        exit_price: None,
+        realized_pnl: Decimal::ZERO,
+        opened_at,
+        closed_at: None,
+        recovered: true,
+        version: next_version(expect),
+        updated_at: input.now,
+        updated_by: Writer::Sync,
+    };
+    let note = format!(
+        "New position found on exchange: {symbol} long {}",
+        total.normalize()
+    );
+    plan.notes.push(note.clone());
+    plan.discrepancies.push(discrepancy(
+        format!("position_recovered:{symbol}"),
+        "position_recovered",
+        symbol,
+        base,
+        "none".to_owned(),
+        total.normalize().to_string(),
+        note.clone(),
+    ));
+    plan.corrections.push(Correction {
+        kind: CorrectionKind::PositionRecovered,
+        expect,
+        before: existing.cloned().map(Record::Position),
+        after: Record::Position(after),
+        reason: note,
+    });
+}
+
+/// Open in the records, below the minimum size on the exchange: closed, exit and P&L
+/// from the sells of the round trip.
+fn close(input: &ReconcileInput<'_>, h: &Holding<'_>, db: &PositionRecord, plan: &mut Plan) {
+    let (symbol, basis) = (&h.symbol, h.basis);
+    let sold_since_open =
+        basis.sold_qty > Decimal::ZERO && basis.last_sell_at.is_some_and(|t| t >= db.opened_at);
+    let (exit_price, realized_pnl, closed_at) = if sold_since_open {
+        (
+            basis.sold_value / basis.sold_qty,
+            basis.sold_realized,
+            basis.last_sell_at.unwrap_or(input.now),
+        )
+    } else {
+        (
+            h.price.unwrap_or(db.entry_price),
+            db.realized_pnl,
+            input.now,
+        )
+    };
+    let after = PositionRecord {
+        status: PositionStatus::Closed,
+        exit_price: Some(exit_price),
+        realized_pnl,
+        closed_at: Some(closed_at),
+        version: next_version(Expect::Version(db.version)),
+        updated_at: input.now,
+        updated_by: Writer::Sync,
+        ..db.clone()
+    };
+    let note = format!(
+        "Position closed on exchange: {symbol} {} {}",
+        db.side,
+        db.quantity.normalize()
+    );
+    plan.notes.push(note.clone());
+    plan.discrepancies.push(discrepancy(
+        format!("position_closed:{symbol}"),
+        "position_closed",
+        symbol,
+        h.base,
+        db.quantity.normalize().to_string(),
+        h.total.normalize().to_string(),
+        note.clone(),
+    ));
+    plan.corrections.push(Correction {
+        kind: CorrectionKind::PositionClosed,
+        expect: Expect::Version(db.version),
+        before: Some(Record::Position(db.clone())),
+        after: Record::Position(after),
+        reason: note,
+    });
+}
+
+/// Open in both with another quantity: adjusted; the entry price is recomputed only when
+/// the unit recovered buys of the symbol (so it does not churn).
+fn adjust(
+    input: &ReconcileInput<'_>,
+    h: &Holding<'_>,
+    db: &PositionRecord,
+    read: &SymbolRead,
+    plan: &mut Plan,
+) {
+    let (symbol, total, basis) = (&h.symbol, h.total, h.basis);
+    let new_buys = read.recovered.values().any(|t| t.side == Side::Buy);
+    let entry_price = if new_buys && basis.qty > Decimal::ZERO {
+        entry_of(basis)
+    } else {
+        db.entry_price
+    };
+    if db.quantity == total && db.entry_price == entry_price {
+        return;
+    }
+    let after = PositionRecord {
+        quantity: total,
+        entry_price,
+        version: next_version(Expect::Version(db.version)),
+        updated_at: input.now,
+        updated_by: Writer::Sync,
+        ..db.clone()
+    };
+    let note = format!(
+        "Position adjusted from exchange: {symbol} long {} -> {} (entry {} -> {})",
+        db.quantity.normalize(),
+        total.normalize(),
+        db.entry_price.normalize(),
+        entry_price.normalize()
+    );
+    plan.notes.push(note.clone());
+    plan.corrections.push(Correction {
+        kind: CorrectionKind::PositionAdjusted,
+        expect: Expect::Version(db.version),
+        before: Some(Record::Position(db.clone())),
+        after: Record::Position(after),
+        reason: note,
+    });
 }
 
 #[cfg(test)]
