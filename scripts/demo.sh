@@ -25,7 +25,7 @@ scripts/ministack.sh start
 eval "$(scripts/ministack.sh env)"
 
 echo "== starting the Binance simulator with the demo scenario"
-"$BIN"/binance-sim --port 0 --scenario binance-sim/scenarios/demo.json \
+"$BIN"/binance-sim --port 0 --strict --scenario binance-sim/scenarios/demo.json \
   --port-file "$RUN/sim.port" >"$RUN/sim.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 1 100); do [ -s "$RUN/sim.port" ] && break; sleep 0.1; done

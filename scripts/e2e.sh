@@ -66,7 +66,7 @@ MINISTACK_SERVICES="s3,dynamodb,lambda,cloudformation,iam,sts,sns,sqs,secretsman
 AWS_URL=$(cat "$RUN/ministack/url")
 
 echo "== starting binance-sim (demo scenario)"
-"$SIM_BIN" --port 0 --scenario "${E2E_SCENARIO:-binance-sim/scenarios/demo.json}" --port-file "$RUN/sim.port" \
+"$SIM_BIN" --port 0 --strict --scenario "${E2E_SCENARIO:-binance-sim/scenarios/demo.json}" --port-file "$RUN/sim.port" \
   >"$RUN/sim.log" 2>&1 &
 SIM_PID=$!
 for _ in $(seq 1 100); do [[ -s "$RUN/sim.port" ]] && break; sleep 0.1; done

@@ -37,10 +37,13 @@ fn base_scenario() -> Value {
     })
 }
 
+/// The simulator in strict mode (Binance's silences answered unfavourably) with `config`'s
+/// limits.
 async fn start(scenario: Value, config: SimConfig) -> RunningSim {
     let scenario = Scenario::from_json_str(&scenario.to_string()).unwrap();
     binance_sim::spawn(SimConfig {
         scenario: Some(scenario),
+        strict: binance_sim::StrictConfig::strict(),
         ..config
     })
     .await

@@ -144,3 +144,8 @@ async fn emergency_rescan_finds_fills_missing_below_the_checkpoint() {
 async fn one_millisecond_full_of_fills_is_read_order_by_order() {
     shapes::one_millisecond_full_of_fills_is_read_order_by_order(memory_store()).await;
 }
+
+#[tokio::test]
+async fn a_fill_that_reaches_the_history_late_is_recovered_by_the_next_run() {
+    shapes::a_fill_that_reaches_the_history_late_is_recovered_by_the_next_run(memory_store()).await;
+}

@@ -58,6 +58,9 @@ impl Sim {
             Scenario::from_file(repo("binance-sim/scenarios/demo.json")).expect("demo scenario");
         let running = binance_sim::spawn(SimConfig {
             scenario: Some(scenario),
+            // Where Binance's docs are silent, the unfavourable answer (binance-sim's
+            // strict mode): the product must be right either way.
+            strict: binance_sim::StrictConfig::strict(),
             ..SimConfig::default()
         })
         .await
@@ -74,6 +77,9 @@ impl Sim {
             Scenario::from_json_str(&scenario.to_string()).expect("the test's scenario parses");
         let running = binance_sim::spawn(SimConfig {
             scenario: Some(scenario),
+            // Where Binance's docs are silent, the unfavourable answer (binance-sim's
+            // strict mode): the product must be right either way.
+            strict: binance_sim::StrictConfig::strict(),
             ..SimConfig::default()
         })
         .await
@@ -179,8 +185,30 @@ impl Sim {
         self.state().await["trades"].as_u64().expect("trades count") as usize
     }
 
-    /// Act as the owner: a manual MARKET trade. Returns (trade id, price) of its fill.
+    /// Move the simulator's clock past the strict mode's history lag: the next run comes
+    /// later than a fill takes to reach `myTrades` (runs are minutes apart).
+    pub async fn after_history_lag(&self) {
+        let lag = binance_sim::StrictConfig::strict().history_lag_ms;
+        self.control("clock", json!({"advance_ms": lag + 1000}))
+            .await;
+    }
+
+    /// Act as the owner: a manual MARKET trade. Returns (trade id, price) of its fill. The
+    /// sim's clock then moves past the history lag (see `after_history_lag`); a test of
+    /// the lag itself uses `manual_trade_now`.
     pub async fn manual_trade(&self, symbol: &str, side: &str, quantity: &str) -> (u64, Decimal) {
+        let fill = self.manual_trade_now(symbol, side, quantity).await;
+        self.after_history_lag().await;
+        fill
+    }
+
+    /// `manual_trade` without waiting out the history lag.
+    pub async fn manual_trade_now(
+        &self,
+        symbol: &str,
+        side: &str,
+        quantity: &str,
+    ) -> (u64, Decimal) {
         let order = self
             .control(
                 "trades",

@@ -379,6 +379,10 @@ pub async fn owner_actions_while_bot_down_are_recovered<S: TestStore>(store: S) 
         Some(1),
         "the price move fills the resting SOL sell: {moved}"
     );
+    // The next scheduled run, half an hour later: the fills have reached the history, the
+    // deposit is credited and the withdrawal completed (strict mode: each takes time).
+    sim.control("clock", json!({"advance_ms": 31 * 60 * 1000}))
+        .await;
 
     let report = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
     assert_eq!(report.outcome, Outcome::Complete);

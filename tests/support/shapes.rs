@@ -748,3 +748,70 @@ pub async fn one_millisecond_full_of_fills_is_read_order_by_order<S: TestStore>(
     assert_eq!(records(&store, &account2).await.trades.len(), 1_200);
     sim.shutdown().await;
 }
+
+// 11 -----------------------------------------------------------------------------------
+
+/// A fill reaches `myTrades` some seconds after the balance moved (strict mode's history
+/// lag): the run that sees the balance move but not the fill keeps the movement
+/// unexplained, and the next run recovers the fill and advances the digest.
+pub async fn a_fill_that_reaches_the_history_late_is_recovered_by_the_next_run<S: TestStore>(
+    store: S,
+) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    seed_demo(&store, &account).await;
+    let converged = run(&sim, &store, &account, Mode::Emergency, &settings()).await;
+    assert_eq!(converged.outcome, Outcome::Complete);
+    let quiet_rules = RulesConfig {
+        rotation_per_run: Some(0),
+        ..RulesConfig::default()
+    };
+    let periodic = |rules: RulesConfig| {
+        let client = sim.client();
+        let (store, account) = (&store, &account);
+        async move {
+            run_sync(
+                &client,
+                store,
+                &rules,
+                &settings(),
+                &request(account, Mode::Periodic),
+            )
+            .await
+            .expect("run")
+        }
+    };
+
+    let (trade_id, _) = sim.manual_trade_now("SOLUSDT", "BUY", "0.5").await;
+    let early = periodic(quiet_rules.clone()).await;
+    assert_eq!(early.outcome, Outcome::Complete);
+    assert_eq!(
+        early.count(binance_account_sync::domain::CorrectionKind::TradeRecovered),
+        0,
+        "the fill is not in the history yet"
+    );
+    assert!(early.symbols_checked.contains(&"SOLUSDT".to_owned()));
+    let digest = store.state(&account).await.expect("state").digest;
+    assert_ne!(
+        digest[&asset("SOL")].total(),
+        sim.balances().await["SOL"].0 + sim.balances().await["SOL"].1,
+        "the SOL movement is not taken as explained"
+    );
+
+    sim.after_history_lag().await;
+    let late = periodic(quiet_rules.clone()).await;
+    assert!(
+        records(&store, &account)
+            .await
+            .trades
+            .contains_key(&(sym("SOLUSDT"), trade_id)),
+        "the next run recovers the late fill: {:?}",
+        late.counts
+    );
+    let quiet = periodic(quiet_rules).await;
+    assert_eq!(
+        quiet.exchange_usage.weight, 21,
+        "explained at last: the digest advanced and the run after is quiet"
+    );
+    sim.shutdown().await;
+}
