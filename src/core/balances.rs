@@ -123,7 +123,7 @@ pub fn explain(
         .filter(|d| d.credited && &d.asset == asset && after(d.time))
         .map(|d| d.amount)
         .sum();
-    let from_withdrawals: Decimal = input
+    let withdrawn: Vec<_> = input
         .snapshot
         .withdrawals
         .iter()
@@ -134,10 +134,19 @@ pub fn explain(
                 && &w.asset == asset
                 && since.is_none_or(|s| w.time >= s - s.rem_euclid(1000))
         })
-        .map(|w| -(w.amount + w.fee))
-        .sum();
-    let unexplained =
-        (ex_total - db_total) - (from_trades + from_fees + from_deposits + from_withdrawals);
+        .collect();
+    // Binance does not say whether the fee is inside `amount`: both readings are tried and
+    // the one that explains the change is kept.
+    let change = ex_total - db_total;
+    let rest = |w: Decimal| change - (from_trades + from_fees + from_deposits + w);
+    let fee_outside: Decimal = withdrawn.iter().map(|w| -(w.amount + w.fee)).sum();
+    let fee_inside: Decimal = withdrawn.iter().map(|w| -w.amount).sum();
+    let from_withdrawals = if rest(fee_inside).abs() < rest(fee_outside).abs() {
+        fee_inside
+    } else {
+        fee_outside
+    };
+    let unexplained = rest(from_withdrawals);
     BalanceExplanation {
         asset: asset.clone(),
         db_total,

@@ -357,8 +357,11 @@ pub struct DigestInput<'a> {
     pub balances: &'a BTreeMap<Asset, Balance>,
     /// Signed movement explained by every fill read past its checkpoint this run.
     pub movement: &'a Flows,
-    /// Signed movement explained by this run's transfers (deposits +, withdrawals −).
+    /// Signed movement explained by this run's transfers (deposits +, withdrawals −), read
+    /// with each withdrawal's fee outside its amount, and (`transfers_fee_inside`) inside:
+    /// Binance does not say which, so either explains.
     pub transfers: &'a BTreeMap<Asset, Decimal>,
+    pub transfers_fee_inside: &'a BTreeMap<Asset, Decimal>,
     /// Assets every symbol of which was read to the end this run.
     pub fully_read: &'a BTreeSet<Asset>,
     /// Whether the open orders were read (a locked-only change is then explained).
@@ -383,7 +386,17 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
         let old = input.digest.get(asset).cloned().unwrap_or_default();
         let explained = old.explained + input.movement.of(asset);
         let total = free + locked;
-        let transfer = input.transfers.get(asset).copied().unwrap_or_default();
+        let outside = input.transfers.get(asset).copied().unwrap_or_default();
+        let inside = input
+            .transfers_fee_inside
+            .get(asset)
+            .copied()
+            .unwrap_or_default();
+        let transfer = if total == old.total() + explained + inside {
+            inside
+        } else {
+            outside
+        };
         let locked_ok = locked == old.locked || input.open_orders_read;
         // An asset's first digest has nothing to explain: what the account holds is its
         // baseline, once every symbol of the asset was read (until then it stays moved).
@@ -619,6 +632,7 @@ mod tests {
             balances: &balances,
             movement: &flows,
             transfers: &none,
+            transfers_fee_inside: &none,
             fully_read: &all,
             open_orders_read: false,
             run_complete: false,

@@ -29,6 +29,7 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
     // Deposits and withdrawals, only when some asset moved: they explain balance changes.
     // The wallet endpoints have their own limits; failing them loses only the explanation.
     let mut transfers: BTreeMap<Asset, Decimal> = BTreeMap::new();
+    let mut transfers_fee_inside: BTreeMap<Asset, Decimal> = BTreeMap::new();
     if !view.movement.moved.is_empty() && run.may_continue() {
         let lookback = Millis::from(run.rules.periodic_lookback_days) * DAY_MS;
         let since = state.last_success_at.unwrap_or(view.taken_at - lookback);
@@ -44,9 +45,11 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
         }
         for d in snapshot.deposits.iter().filter(|d| d.credited) {
             *transfers.entry(d.asset.clone()).or_default() += d.amount;
+            *transfers_fee_inside.entry(d.asset.clone()).or_default() += d.amount;
         }
         for w in snapshot.withdrawals.iter().filter(|w| w.completed) {
             *transfers.entry(w.asset.clone()).or_default() -= w.amount + w.fee;
+            *transfers_fee_inside.entry(w.asset.clone()).or_default() -= w.amount;
         }
     }
     run.units += 1;
@@ -80,6 +83,7 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
         balances: &view.balances,
         movement: &run.movement,
         transfers: &transfers,
+        transfers_fee_inside: &transfers_fee_inside,
         fully_read: &fully_read,
         open_orders_read: view.open_orders.is_some(),
         run_complete: run.stopped.is_none(),

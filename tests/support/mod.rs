@@ -45,6 +45,20 @@ pub fn fresh_account() -> AccountId {
     AccountId::parse(format!("itest-{}", uuid::Uuid::new_v4())).expect("account id")
 }
 
+/// Where Binance's docs are silent, the unfavourable answer (binance-sim's strict mode):
+/// the product must be right either way. The withdrawal fee is inside `amount`, or outside
+/// it with `SIM_WITHDRAW_FEE=outside` (CI runs the whole-sync tests both ways).
+pub fn strict() -> binance_sim::StrictConfig {
+    binance_sim::StrictConfig {
+        withdraw_fee_in_amount: !withdraw_fee_outside(),
+        ..binance_sim::StrictConfig::strict()
+    }
+}
+
+pub fn withdraw_fee_outside() -> bool {
+    std::env::var("SIM_WITHDRAW_FEE").is_ok_and(|v| v == "outside")
+}
+
 /// The in-process simulator plus an HTTP client for its control API.
 pub struct Sim {
     running: RunningSim,
@@ -58,9 +72,7 @@ impl Sim {
             Scenario::from_file(repo("binance-sim/scenarios/demo.json")).expect("demo scenario");
         let running = binance_sim::spawn(SimConfig {
             scenario: Some(scenario),
-            // Where Binance's docs are silent, the unfavourable answer (binance-sim's
-            // strict mode): the product must be right either way.
-            strict: binance_sim::StrictConfig::strict(),
+            strict: strict(),
             ..SimConfig::default()
         })
         .await
@@ -77,9 +89,7 @@ impl Sim {
             Scenario::from_json_str(&scenario.to_string()).expect("the test's scenario parses");
         let running = binance_sim::spawn(SimConfig {
             scenario: Some(scenario),
-            // Where Binance's docs are silent, the unfavourable answer (binance-sim's
-            // strict mode): the product must be right either way.
-            strict: binance_sim::StrictConfig::strict(),
+            strict: strict(),
             ..SimConfig::default()
         })
         .await
