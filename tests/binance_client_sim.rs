@@ -896,3 +896,33 @@ async fn logs_never_carry_the_secret_key_signature_or_payload() {
         );
     }
 }
+
+/// The client leaves the rest of the IP's minute weight to the bot: it stops before a
+/// request that would take `X-MBX-USED-WEIGHT-1M` past its stop, without sending it.
+#[tokio::test]
+async fn stops_before_the_ips_minute_weight_passes_its_share() {
+    let sim = sim(base_scenario()).await;
+    let c = client(
+        BinanceConfig {
+            ip_weight_stop: Some(50),
+            ..config(&sim)
+        },
+        creds(),
+    );
+    c.begin_run(None);
+    c.account().await.expect("time + account: 21");
+    c.account().await.expect("41 of 50");
+    let sent = requests_to(&sim, "/api/v3/account").await;
+    match c.account().await {
+        Err(ExchangeError::BudgetExhausted { budget, used }) => {
+            assert_eq!((budget, used), (50, 41));
+        }
+        other => panic!("expected a stop at the IP share, got {other:?}"),
+    }
+    assert_eq!(
+        requests_to(&sim, "/api/v3/account").await,
+        sent,
+        "the request that would pass the share is never sent"
+    );
+    sim.shutdown().await;
+}
