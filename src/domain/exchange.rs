@@ -159,7 +159,8 @@ impl ExchangeOrder {
         if self.executed_qty.is_zero() || self.cumulative_quote_qty.is_sign_negative() {
             None
         } else {
-            Some(self.cumulative_quote_qty / self.executed_qty)
+            // An absurd pair (beyond 28 digits) has no average rather than a panic.
+            self.cumulative_quote_qty.checked_div(self.executed_qty)
         }
     }
 }

@@ -178,6 +178,10 @@ pub fn utc_datetime_ms(s: &str) -> Option<i64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || sec > 60 {
         return None;
     }
+    // Years far outside any exchange record would overflow the millisecond count.
+    if !(0..=9999).contains(&y) || !(0..=59).contains(&min) || h < 0 || sec < 0 || frac_ms < 0 {
+        return None;
+    }
     Some((days_from_civil(y, m, day) * 86_400 + h * 3600 + min * 60 + sec) * 1000 + frac_ms)
 }
 
@@ -209,5 +213,10 @@ mod tests {
             Some(1_709_164_800_500)
         );
         assert_eq!(utc_datetime_ms("not a date"), None);
+        assert_eq!(
+            utc_datetime_ms("53578674294967296-12-31 23:59:59"),
+            None,
+            "a year that would overflow is refused, not a panic"
+        );
     }
 }

@@ -245,6 +245,12 @@ impl WireAccount {
             if b.free.is_zero() && b.locked.is_zero() {
                 continue;
             }
+            if b.free.checked_add(b.locked).is_none() {
+                return Err(malformed(
+                    endpoint,
+                    format!("balance of {} out of range", b.asset),
+                ));
+            }
             balances.push(Balance {
                 asset: asset(endpoint, b.asset)?,
                 free: b.free,
