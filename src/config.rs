@@ -572,8 +572,11 @@ mod tests {
         let e = cfg(&[("SYNC_WEIGHT_BUDGET", "6001")]).unwrap_err();
         assert_eq!(e.variable(), "SYNC_WEIGHT_BUDGET");
         assert!(e.to_string().contains("6000"), "{e}");
-        let e = cfg(&[("SYNC_IP_WEIGHT_LIMIT", "1200"), ("SYNC_WEIGHT_BUDGET", "3000")])
-            .unwrap_err();
+        let e = cfg(&[
+            ("SYNC_IP_WEIGHT_LIMIT", "1200"),
+            ("SYNC_WEIGHT_BUDGET", "3000"),
+        ])
+        .unwrap_err();
         assert_eq!(e.variable(), "SYNC_WEIGHT_BUDGET");
         let c = cfg(&[]).unwrap();
         assert_eq!(

@@ -155,14 +155,15 @@ async fn emergency_sync_corrects_the_diverged_demo_account_and_a_second_run_chan
 #[tokio::test]
 async fn one_client_serves_many_runs_each_within_its_own_weight_budget() {
     let sim = demo_sim().await;
-    // Each emergency run of the demo account needs about 2,100 weight (its four active
-    // symbols re-scanned by 24-hour windows): three runs under a 3,000 budget pass only
-    // when the budget counts from zero at every run.
+    // The first emergency run reads each symbol from its first fill; the next ones re-scan
+    // the four active symbols by 24-hour windows (about 2,000 weight each): together over
+    // the 3,000 budget, so they all complete only if the budget counts from zero each run.
     let exchange = client_with_budget(&sim, Some(3000));
     let account = AccountId::parse("demo").expect("id");
     let store = seeded_store(&account);
     let rules = RulesConfig::default();
     let http = reqwest::Client::new();
+    let mut total = 0;
     for run in 0..3 {
         // Runs are 30 minutes apart: the exchange's per-minute IP window has rolled.
         http.post(format!("{}/__sim/reset-weight", sim.base_url()))
@@ -183,11 +184,11 @@ async fn one_client_serves_many_runs_each_within_its_own_weight_budget() {
             "run {run} used {}",
             report.exchange_usage.weight
         );
-        assert!(
-            report.exchange_usage.weight > 1500,
-            "an emergency run re-scans every active symbol: {}",
-            report.exchange_usage.weight
-        );
+        total += report.exchange_usage.weight;
     }
+    assert!(
+        total > 3000,
+        "the three runs together spend more than one budget: {total}"
+    );
     sim.shutdown().await;
 }

@@ -10,16 +10,20 @@
 //!   time less `history_lag_ms` (history endpoints may lag the balance), never backwards;
 //!   unchanged by a read that stopped before the end, which sets `pending` instead.
 //! - The basis (and its state) is the one the trades step carried forward.
-//! - The orders the records hold open or unknown after the unit give `open_orders` and
-//!   the `order_watermark` (the lowest of their ids; past the highest order id when none is
-//!   open), so the next unit loads only orders that may still change.
-//! - A successful unit clears the failure count and backoff. An emergency unit that read
-//!   to the end marks the scope done for the symbol (`emergency_done`).
+//! - The orders the records hold open or unknown after the symbol's last page (the unit
+//!   that loads them) give `open_orders` and the `order_watermark` (the lowest of their
+//!   ids; past the highest order id when none is open), so the next read loads only
+//!   orders that may still change; earlier pages leave both as they were.
+//! - A successful unit clears the failure count and backoff. In an emergency, the forward
+//!   read to the end marks the scope done for the symbol (`emergency_done`) once no
+//!   re-scan is owed: the re-scan of an active symbol runs before it.
 //! - Written only when something but its bookkeeping changed.
 
 use super::trades::SymbolRead;
 use super::{expect_of, next_version, ReconcileInput, SymbolPlan};
-use crate::domain::{Correction, CorrectionKind, CursorRecord, OrderRecord, Record, Symbol};
+use crate::domain::{
+    Correction, CorrectionKind, CursorRecord, Expect, OrderRecord, Record, Symbol,
+};
 use std::collections::BTreeMap;
 
 fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
@@ -97,16 +101,23 @@ pub(crate) fn plan_checkpoint(
         (a, None) => a,
         (None, b) => b,
     };
-    // An emergency is done for the symbol with its forward read, unless the symbol was
-    // active within the lookback: then the re-scan marks it done (`rescanned`).
-    let active = match input.snapshot.emergency_lookback_start {
-        Some(start) => last_fill_at.is_some_and(|t| t >= start),
-        None => false,
+    // An emergency is done for the symbol with its forward read to the end, once it owes
+    // no re-scan (a quiet symbol, or one re-scanned by the units before).
+    let scope = match (
+        input.snapshot.emergency_requested_at,
+        input.snapshot.emergency_lookback_start,
+    ) {
+        (Some(requested_at), Some(lookback_start)) => Some(crate::domain::EmergencyScope {
+            requested_at,
+            lookback_start,
+        }),
+        _ => None,
     };
-    let emergency_done = match input.snapshot.emergency_requested_at {
-        Some(at) if read.complete && !active => {
-            Some(old.emergency_done.map_or(at, |d| d.max(at)))
-        }
+    let emergency_done = match &scope {
+        Some(s) if read.complete && super::scope::rescan_range(old, s).is_none() => Some(
+            old.emergency_done
+                .map_or(s.requested_at, |d| d.max(s.requested_at)),
+        ),
         _ => old.emergency_done,
     };
     let next = CursorRecord {
@@ -118,12 +129,21 @@ pub(crate) fn plan_checkpoint(
         fee_assets,
         basis: read.basis.clone(),
         basis_state: read.basis_state,
-        open_orders: still_open.len() as u32,
-        order_watermark: still_open
-            .iter()
-            .min()
-            .copied()
-            .or_else(|| last_order_id.map(|id| id.saturating_add(1))),
+        // Only the unit that loaded the orders (the last page) may move the watermark.
+        open_orders: if read.complete {
+            still_open.len() as u32
+        } else {
+            old.open_orders
+        },
+        order_watermark: if read.complete {
+            still_open
+                .iter()
+                .min()
+                .copied()
+                .or_else(|| last_order_id.map(|id| id.saturating_add(1)))
+        } else {
+            old.order_watermark
+        },
         failures: 0,
         last_error: None,
         retry_at: None,
@@ -188,7 +208,10 @@ pub fn failed(cursor: Option<&CursorRecord>, symbol: &Symbol, kind: &str, now: i
 
 /// One page of a basis rebuild: `trades` (stored, ascending, past `basis.through`)
 /// replayed onto the basis; the basis is valid again once the page reached `last` (the
-/// checkpoint's last trade id) or the stored trades ran out (`exhausted`).
+/// checkpoint's last trade id) or the stored trades ran out (`exhausted`). A sell the
+/// sync recovered while the basis was incomplete was stored without its realized P&L: the
+/// replay gives it (`TradePnlSet`, conditional on the version read; the sync owns that
+/// derived attribute of the trades it inserted). The checkpoint comes last.
 pub fn rebuilt<'a>(
     cursor: &CursorRecord,
     trades: impl IntoIterator<Item = &'a crate::domain::TradeRecord>,
@@ -196,13 +219,33 @@ pub fn rebuilt<'a>(
     last: u64,
     exhausted: bool,
     now: i64,
-) -> Correction {
+) -> Vec<Correction> {
+    let mut out = Vec::new();
     let mut basis = cursor.basis.clone();
     for t in trades {
         if basis.through.is_some_and(|th| t.trade_id <= th) {
             continue;
         }
-        super::pnl::apply(&mut basis, t, base);
+        let realized = super::pnl::apply(&mut basis, t, base);
+        if let (Some(pnl), true, None) = (realized, t.recovered, t.realized_pnl) {
+            let expect = Expect::Version(t.version);
+            out.push(Correction {
+                kind: CorrectionKind::TradePnlSet,
+                expect,
+                before: Some(Record::Trade(t.clone())),
+                after: Record::Trade(crate::domain::TradeRecord {
+                    realized_pnl: Some(pnl),
+                    version: next_version(expect),
+                    ..t.clone()
+                }),
+                reason: format!(
+                    "Realized P&L of recovered sell {} {} set from the rebuilt cost basis: {}",
+                    t.symbol,
+                    t.trade_id,
+                    pnl.normalize()
+                ),
+            });
+        }
     }
     let done = exhausted || basis.through.is_some_and(|th| th >= last);
     let expect = expect_of(Some(cursor.version));
@@ -221,7 +264,7 @@ pub fn rebuilt<'a>(
         .basis
         .through
         .map_or("none".to_owned(), |t| t.to_string());
-    Correction {
+    out.push(Correction {
         kind: CorrectionKind::CursorAdvanced,
         expect,
         before: Some(Record::Cursor(cursor.clone())),
@@ -231,32 +274,40 @@ pub fn rebuilt<'a>(
             cursor.symbol,
             if done { " (complete)" } else { "" }
         ),
-    }
+    });
+    out
 }
 
 /// The checkpoint after one re-scan window `[.., through)` of the emergency requested at
-/// `requested_at`: the basis (and its state) as the window's trades step left it, the
-/// re-scan progress, and the emergency done for the symbol once `through` reached `to`.
+/// `requested_at`: the basis (and its state) as the window's trades step left it, and the
+/// re-scan progress (the forward read after it marks the emergency done).
+#[allow(clippy::too_many_arguments)]
 pub fn rescanned(
     current: &CursorRecord,
     planned: &CursorRecord,
-    requested_at: i64,
+    scope: &crate::domain::EmergencyScope,
     through: i64,
     to: i64,
+    newest_fill: Option<i64>,
     now: i64,
 ) -> Correction {
     let done = through >= to;
+    let requested_at = scope.requested_at;
+    // The newest fill seen; a re-scan that found none in the lookback knows at least that
+    // (a migrated checkpoint does not know its last fill's time until re-scanned).
+    let last_fill_at = match (current.last_fill_at, newest_fill) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+    .or(done.then_some(scope.lookback_start - 1));
     let expect = expect_of(Some(current.version));
     let after = CursorRecord {
         basis: planned.basis.clone(),
         basis_state: planned.basis_state,
+        last_fill_at,
         rescan_for: Some(requested_at),
         rescan_through: Some(through),
-        emergency_done: if done {
-            Some(requested_at)
-        } else {
-            current.emergency_done
-        },
         version: next_version(expect),
         updated_at: now,
         ..current.clone()

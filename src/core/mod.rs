@@ -201,8 +201,10 @@ pub fn plan_symbol(input: &ReconcileInput<'_>, symbol: &Symbol) -> SymbolPlan {
     let Some(read) = trades::plan_trades(input, symbol, &mut out) else {
         return out;
     };
-    orders::plan_orders(input, symbol, &mut out.plan);
+    // Orders and the position only once the symbol is read to its end (the unit that
+    // loaded its orders).
     if read.complete {
+        orders::plan_orders(input, symbol, &mut out.plan);
         positions::plan_position(input, symbol, &read, &mut out.plan);
     }
     checkpoint::plan_checkpoint(input, symbol, &read, &mut out);

@@ -21,7 +21,7 @@
 //! - **Detection bound.** A buy-then-sell round trip on an *inactive* symbol between two
 //!   runs leaves its base unchanged and moves only the quote (and the fee asset), which
 //!   does not select inactive symbols; the rotation reads it within 24 hours (the
-//!   rotation's period), and the run after that read plans its position.
+//!   rotation's period), and the unit that reads it to its end plans its position.
 //! - **Emergency run.** Every symbol whose checkpoint has not completed the current
 //!   emergency scope (`emergency_done < requested_at`); the scope is persisted, so the
 //!   runs after an interrupted one finish it in emergency mode first. A quiet symbol
@@ -290,13 +290,17 @@ pub fn rescan_range(cursor: &CursorRecord, scope: &EmergencyScope) -> Option<(Mi
     {
         return None;
     }
-    let active = cursor
-        .last_fill_at
-        .is_some_and(|t| t >= scope.lookback_start);
+    // Active within the lookback, or a checkpoint of the previous layout whose fills' times
+    // are unknown (it has trades, no fill time): re-scanned once to know.
+    let active = match cursor.last_fill_at {
+        Some(t) => t >= scope.lookback_start,
+        None => cursor.last_trade_id.is_some(),
+    };
     if !active {
         return None;
     }
-    let to = cursor.covered_through?;
+    // Through `covered_through` itself (windows are half-open).
+    let to = cursor.covered_through?.saturating_add(1);
     let from = match (cursor.rescan_for, cursor.rescan_through) {
         (Some(f), Some(t)) if f == scope.requested_at => t.max(scope.lookback_start),
         _ => scope.lookback_start,

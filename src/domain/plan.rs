@@ -22,6 +22,8 @@ pub enum CorrectionKind {
     OrderUpdated,
     OrderRecorded,
     TradeRecovered,
+    /// The realized P&L of a sell the sync recovered, set once its basis was rebuilt.
+    TradePnlSet,
     CursorAdvanced,
 }
 
@@ -37,6 +39,7 @@ impl CorrectionKind {
             Self::OrderUpdated => "order_updated",
             Self::OrderRecorded => "order_recorded",
             Self::TradeRecovered => "trade_recovered",
+            Self::TradePnlSet => "trade_pnl_set",
             Self::CursorAdvanced => "cursor_advanced",
         }
     }

@@ -106,15 +106,26 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
 }
 
 /// Assets every symbol of which (base, quote or fee asset, among the symbols with a
-/// checkpoint) was read to the end this run; an asset no symbol trades counts as read.
+/// checkpoint or in this run's scope) was read to the end this run; an asset no symbol
+/// trades counts as read.
 fn fully_read_assets(view: &View) -> BTreeSet<Asset> {
+    // Every symbol with a checkpoint, and every symbol this run meant to read (a symbol
+    // never read has no checkpoint yet, and its asset is not read until it is).
     let mut touching: BTreeMap<Asset, Vec<&crate::domain::Symbol>> = BTreeMap::new();
-    for (symbol, cursor) in &view.records.cursors {
+    let symbols: BTreeSet<&crate::domain::Symbol> = view
+        .records
+        .cursors
+        .keys()
+        .chain(view.scope.reads.iter().map(|(s, _)| s))
+        .collect();
+    for symbol in symbols {
         let Some(info) = view.symbols.get(symbol) else {
             continue;
         };
         let mut assets = vec![info.base.clone(), info.quote.clone()];
-        assets.extend(cursor.fee_assets.iter().cloned());
+        if let Some(cursor) = view.records.cursors.get(symbol) {
+            assets.extend(cursor.fee_assets.iter().cloned());
+        }
         for a in assets {
             touching.entry(a).or_default().push(symbol);
         }

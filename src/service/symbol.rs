@@ -76,28 +76,32 @@ pub(crate) async fn read_symbol<E: Exchange, S: Store>(
         if !run.may_continue() {
             return Ok(());
         }
-        // A basis rebuild or the forward read first; then, in an emergency, the re-scan
-        // the symbol may owe.
+        // A basis rebuild first; then, in an emergency, the re-scan the symbol owes (before
+        // the forward read, so that fills read forward realize against a complete basis
+        // and the position is planned from it); then the forward read from the checkpoint.
         let cursor = view.records.cursors.get(symbol);
-        let forward = !view.fully_read.contains(symbol)
-            || cursor.is_some_and(|c| c.basis_state == BasisState::Rebuilding);
+        let rebuilding = cursor.is_some_and(|c| c.basis_state == BasisState::Rebuilding);
         let rescan = match (&view.emergency, cursor) {
-            (Some(scope), Some(c)) if !forward => {
+            (Some(scope), Some(c)) if !rebuilding => {
                 core::scope::rescan_range(c, scope).map(|range| (scope.clone(), range))
             }
             _ => None,
         };
-        if !forward && rescan.is_none() {
+        let forward = !view.fully_read.contains(symbol);
+        if !rebuilding && rescan.is_none() && !forward {
             return Ok(());
         }
         run.units += 1;
         let outcome = match rescan {
-            Some((scope, range)) => rescan_unit(run, view, symbol, &scope, range).await,
+            // A finished re-scan is not the end of the symbol: the forward read follows.
+            Some((scope, range)) => match rescan_unit(run, view, symbol, &scope, range).await {
+                Ok(UnitEnd::Done) => Ok(UnitEnd::More),
+                other => other,
+            },
             None => unit(run, view, symbol).await,
         };
         match outcome {
             Ok(UnitEnd::Done) => {
-                // Read to its end; an emergency may still owe it a re-scan (next turn).
                 view.fully_read.insert(symbol.clone());
             }
             Ok(UnitEnd::More) => {}
@@ -263,57 +267,8 @@ async fn unit<E: Exchange, S: Store>(
             read_at,
         },
     );
-    // Fee prices at fill time, for the fills about to be inserted only.
-    let needs: Vec<_> = core::fee_price_needs(&snapshot)
-        .into_iter()
-        .filter(|(_, minute)| {
-            snapshot.history[symbol].fills.iter().any(|f| {
-                core::minute_start(f.time) == *minute
-                    && !scoped.trades.contains_key(&(symbol.clone(), f.trade_id))
-            })
-        })
-        .collect();
-    // Fees are priced at the fill's minute. A stop before every fee of the page is priced
-    // leaves the page unapplied (the checkpoint stays; the next run reads it again), so
-    // no fee is valued at a later price because the run ran out of time.
-    for (fee_symbol, minute) in needs {
-        if run.stopped.is_some() || run.limits.out_of_time() {
-            run.stop(format!("deadline reached while pricing fees of {symbol}"));
-            return Ok(UnitEnd::Stopped);
-        }
-        match run.exchange.price_at(&fee_symbol, minute).await {
-            Ok(Some(price)) => {
-                snapshot.fee_prices.insert((fee_symbol, minute), price);
-            }
-            Ok(None) => {}
-            Err(e) if is_stop(&e) => {
-                run.stop(format!("{e} (while pricing fees of {symbol})"));
-                return Ok(UnitEnd::Stopped);
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    // A fee asset with no price at the fill's minute is valued at its current price
-    // (one request for the unit's missing ones).
-    let missing: Vec<Symbol> = core::fee_price_needs(&snapshot)
-        .into_iter()
-        .filter(|k| !snapshot.fee_prices.contains_key(k) && !snapshot.prices.contains_key(&k.0))
-        .map(|(s, _)| s)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if !missing.is_empty() {
-        match run.exchange.prices(&missing).await {
-            Ok(p) => {
-                view.prices.extend(p.clone());
-                snapshot.prices.extend(p);
-            }
-            Err(e) if is_stop(&e) => {
-                run.stop(format!("{e} (while pricing fees of {symbol})"));
-                return Ok(UnitEnd::Stopped);
-            }
-            Err(e) => return Err(e.into()),
-        }
+    if price_fees(run, view, symbol, &mut snapshot, &scoped).await? == Priced::Stopped {
+        return Ok(UnitEnd::Stopped);
     }
     // What was read is applied even at the deadline: the margin is there for it.
     let planned = core::plan_symbol(
@@ -371,7 +326,7 @@ async fn rebuild<E: Exchange, S: Store>(
             kind: "SymbolUnknown",
             detail: format!("no trading rules for {symbol}: its basis cannot be rebuilt"),
         })?;
-    let correction = core::checkpoint::rebuilt(
+    let corrections = core::checkpoint::rebuilt(
         &cursor,
         page.trades.values(),
         &base,
@@ -380,7 +335,7 @@ async fn rebuild<E: Exchange, S: Store>(
         super::now_ms(),
     );
     let mut plan = crate::domain::Plan {
-        corrections: vec![correction],
+        corrections,
         ..Default::default()
     };
     for skipped in &page.skipped {
@@ -463,6 +418,7 @@ async fn rescan_unit<E: Exchange, S: Store>(
     };
     let read_at = super::now_ms();
     let page: Vec<Fill> = page.into_iter().filter(|f| &f.symbol == symbol).collect();
+    let newest = page.iter().map(|f| f.time).max();
     let mut scoped = Records::default();
     scoped.cursors.insert(symbol.clone(), cursor.clone());
     if let (Some(lo), Some(hi)) = (
@@ -499,6 +455,9 @@ async fn rescan_unit<E: Exchange, S: Store>(
             read_at,
         },
     );
+    if price_fees(run, view, symbol, &mut snapshot, &scoped).await? == Priced::Stopped {
+        return Ok(UnitEnd::Stopped);
+    }
     let now = super::now_ms();
     let planned = core::plan_symbol(
         &ReconcileInput {
@@ -516,9 +475,10 @@ async fn rescan_unit<E: Exchange, S: Store>(
     plan.corrections.push(core::checkpoint::rescanned(
         &cursor,
         &planned.checkpoint,
-        scope.requested_at,
+        scope,
         end,
         to,
+        newest,
         now,
     ));
     for skipped in &scoped.skipped {
@@ -531,4 +491,75 @@ async fn rescan_unit<E: Exchange, S: Store>(
     } else {
         UnitEnd::More
     })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Priced {
+    All,
+    Stopped,
+}
+
+/// Price the fees of the page's fills about to be inserted (those not in `scoped`) at
+/// their minute, paid in a third asset (BNB); a fee asset with no candle at that minute
+/// is valued at its current price.
+async fn price_fees<E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+    view: &mut View,
+    symbol: &Symbol,
+    snapshot: &mut ExchangeSnapshot,
+    scoped: &Records,
+) -> Result<Priced, UnitError> {
+    // Fee prices at fill time, for the fills about to be inserted only.
+    let needs: Vec<_> = core::fee_price_needs(snapshot)
+        .into_iter()
+        .filter(|(_, minute)| {
+            snapshot.history[symbol].fills.iter().any(|f| {
+                core::minute_start(f.time) == *minute
+                    && !scoped.trades.contains_key(&(symbol.clone(), f.trade_id))
+            })
+        })
+        .collect();
+    // Fees are priced at the fill's minute. A stop before every fee of the page is priced
+    // leaves the page unapplied (the checkpoint stays; the next run reads it again), so
+    // no fee is valued at a later price because the run ran out of time.
+    for (fee_symbol, minute) in needs {
+        if run.stopped.is_some() || run.limits.out_of_time() {
+            run.stop(format!("deadline reached while pricing fees of {symbol}"));
+            return Ok(Priced::Stopped);
+        }
+        match run.exchange.price_at(&fee_symbol, minute).await {
+            Ok(Some(price)) => {
+                snapshot.fee_prices.insert((fee_symbol, minute), price);
+            }
+            Ok(None) => {}
+            Err(e) if is_stop(&e) => {
+                run.stop(format!("{e} (while pricing fees of {symbol})"));
+                return Ok(Priced::Stopped);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // A fee asset with no price at the fill's minute is valued at its current price
+    // (one request for the unit's missing ones).
+    let missing: Vec<Symbol> = core::fee_price_needs(snapshot)
+        .into_iter()
+        .filter(|k| !snapshot.fee_prices.contains_key(k) && !snapshot.prices.contains_key(&k.0))
+        .map(|(s, _)| s)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if !missing.is_empty() {
+        match run.exchange.prices(&missing).await {
+            Ok(p) => {
+                view.prices.extend(p.clone());
+                snapshot.prices.extend(p);
+            }
+            Err(e) if is_stop(&e) => {
+                run.stop(format!("{e} (while pricing fees of {symbol})"));
+                return Ok(Priced::Stopped);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Priced::All)
 }
