@@ -11,6 +11,9 @@ PY          := $(VENV)/bin/python
 PY_PKGS     := ministack[full]==1.5.33 cargo-lambda==1.9.2 cfn-lint==1.51.0 python-binance==1.0.37 boto3==1.43.11
 STACK       := scripts/with-stack.sh
 export SIM_PYTHON := $(abspath $(PY))
+# Property tests draw their cases from this seed, so CI is reproducible; run them with
+# another (`make test-integration PROPTEST_RNG_SEED=$$RANDOM`) to explore further.
+export PROPTEST_RNG_SEED ?= 20261201
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: help setup build build-local lint test test-unit test-integration e2e demo bench deploy clean fuzz
