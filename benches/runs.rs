@@ -1330,6 +1330,19 @@ fn flat(reference: Option<(u64, u64, u64, u64, isize)>, m: &Measured) -> (bool, 
     }
 }
 
+/// The note on a quiet row's duration (the fastest of its runs).
+fn duration_note(fastest: Duration, first: Duration) -> String {
+    let why = if first > 2 * fastest + Duration::from_millis(1) {
+        ": the first runs after a large fixture is built are slower, most likely the allocator working through the blocks the fixture's building freed; later runs are not"
+    } else {
+        ""
+    };
+    format!(
+        "duration: the fastest of {RUNS_PER_ROW} runs (the first took {:.1} ms{why})",
+        first.as_secs_f64() * 1e3
+    )
+}
+
 /// How an account's quiet rows are judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Judge {
@@ -1383,10 +1396,7 @@ async fn quiet_rows<S: Backend>(
         format!("quiet periodic, no rotation, {label}")
     };
     let mut row = Row::from_run(name, backend, &m);
-    row.notes.push(format!(
-        "duration: the fastest of {RUNS_PER_ROW} runs (the first took {:.1} ms: the first runs after a large fixture is built are slower, most likely the allocator working through the blocks the fixture's building freed; later runs are not)",
-        first.as_secs_f64() * 1e3
-    ));
+    row.notes.push(duration_note(m.wall, first));
     let quiet_ok = m.report.correction_count() == 0 && m.report.outcome == Outcome::Complete;
     let mut target = format!("≤ {QUIET_WEIGHT} w");
     let mut ok = m.report.exchange_usage.weight <= QUIET_WEIGHT && quiet_ok;
@@ -1437,10 +1447,7 @@ async fn quiet_rows<S: Backend>(
         format!("quiet periodic, rotation {k} of {symbols}, {label}")
     };
     let mut row = Row::from_run(name, backend, &m);
-    row.notes.push(format!(
-        "duration: the fastest of {RUNS_PER_ROW} runs (the first took {:.1} ms: the first runs after a large fixture is built are slower, most likely the allocator working through the blocks the fixture's building freed; later runs are not)",
-        first.as_secs_f64() * 1e3
-    ));
+    row.notes.push(duration_note(m.wall, first));
     let allowed = QUIET_WEIGHT + PER_ROTATED * k;
     let added = m.report.exchange_usage.weight.saturating_sub(quiet_weight);
     let mut ok = m.report.exchange_usage.weight <= allowed
