@@ -61,25 +61,26 @@ bench: setup ## the core's speed, then whole-run costs against the targets (Dyna
 	cargo bench --bench reconcile
 	$(STACK) cargo bench --bench runs
 
-# Coverage-guided fuzzing (fuzz/README.md): every target for FUZZ_SECONDS, on stable Rust
-# (no sanitizer). New inputs go to fuzz/.work/corpus/<target> (not committed), crashes to
-# fuzz/artifacts/<target>/. Not part of `make test`: CI replays the committed corpus
+# Coverage-guided fuzzing (fuzz/README.md): every target (or FUZZ_TARGETS="a b") for
+# FUZZ_SECONDS, on stable Rust (no sanitizer). New inputs go to fuzz/.work/corpus/<target>
+# (not committed), crashes to fuzz/artifacts/<target>/. Not part of `make test`: CI replays the committed corpus
 # instead (tests/fuzz_corpus.rs). Extra libFuzzer flags: FUZZ_ARGS="-fork=1 -ignore_crashes=1".
 FUZZ_SECONDS ?= 60
 FUZZ_ARGS    ?=
+FUZZ_TARGETS ?=
 CARGO_FUZZ_VERSION := 0.13.2
 fuzz:
 	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked --version $(CARGO_FUZZ_VERSION)
 	cargo fuzz build --sanitizer none
 	@failed=""; summary=""; \
-	for t in $$(cargo fuzz list); do \
+	for t in $(or $(FUZZ_TARGETS),$$(cargo fuzz list)); do \
 	  mkdir -p fuzz/.work/corpus/$$t fuzz/artifacts/$$t; \
 	  echo "== $$t ($(FUZZ_SECONDS) s)"; found=$$(ls fuzz/artifacts/$$t | wc -l); \
 	  cargo fuzz run --sanitizer none $$t fuzz/.work/corpus/$$t fuzz/corpus/$$t -- \
 	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -dict=fuzz/json.dict -print_final_stats=1 $(FUZZ_ARGS) \
 	    > fuzz/.work/$$t.log 2>&1 || failed="$$failed $$t"; \
 	  grep -E -A1 'panicked at' fuzz/.work/$$t.log | head -n 2; grep -E 'Test unit written|stat::number_of_executed_units' fuzz/.work/$$t.log; \
-	  execs=$$(grep -hoE '^#[0-9]+|stat::number_of_executed_units: [0-9]+' fuzz/.work/$$t.log | tail -n 1 | grep -oE '[0-9]+$$'); \
+	  execs=$$(grep -hoE '^#[0-9]+|stat::number_of_executed_units: [0-9]+' fuzz/.work/$$t.log | grep -oE '[0-9]+$$' | sort -n | tail -n 1); \
 	  test "$$(ls fuzz/artifacts/$$t | wc -l)" -eq "$$found" || case "$$failed" in *" $$t") ;; *) failed="$$failed $$t";; esac; \
 	  summary="$$summary$$t: $$execs executions\n"; \
 	done; \
