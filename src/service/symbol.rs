@@ -155,17 +155,8 @@ async fn unit<E: Exchange, S: Store>(
         return rebuild(run, view, symbol, cursor).await;
     }
     let from_id = cursor.last_trade_id.map_or(0, |id| id.saturating_add(1));
-    let page: Vec<Fill> = match run
-        .exchange
-        .fills_page(symbol, FillsQuery::FromId(from_id))
-        .await
-    {
-        Ok(p) => p,
-        Err(e) if is_stop(&e) => {
-            run.stop(format!("{e} (while reading {symbol})"));
-            return Ok(UnitEnd::Stopped);
-        }
-        Err(e) => return Err(e.into()),
+    let Some(page) = read_page(run, symbol, FillsQuery::FromId(from_id), "reading").await? else {
+        return Ok(UnitEnd::Stopped);
     };
     let read_at = super::now_ms();
     let page: Vec<Fill> = page
@@ -365,13 +356,8 @@ async fn rescan_unit<E: Exchange, S: Store>(
             start: from,
             end: end - 1,
         };
-        let page = match run.exchange.fills_page(symbol, query).await {
-            Ok(p) => p,
-            Err(e) if is_stop(&e) => {
-                run.stop(format!("{e} (while re-scanning {symbol})"));
-                return Ok(UnitEnd::Stopped);
-            }
-            Err(e) => return Err(e.into()),
+        let Some(page) = read_page(run, symbol, query, "re-scanning").await? else {
+            return Ok(UnitEnd::Stopped);
         };
         if page.len() < FILLS_PAGE {
             break page;
@@ -394,13 +380,8 @@ async fn rescan_unit<E: Exchange, S: Store>(
             let mut from_id = 0;
             loop {
                 let q = FillsQuery::Order { order_id, from_id };
-                let part = match run.exchange.fills_page(symbol, q).await {
-                    Ok(p) => p,
-                    Err(e) if is_stop(&e) => {
-                        run.stop(format!("{e} (while re-scanning {symbol})"));
-                        return Ok(UnitEnd::Stopped);
-                    }
-                    Err(e) => return Err(e.into()),
+                let Some(part) = read_page(run, symbol, q, "re-scanning").await? else {
+                    return Ok(UnitEnd::Stopped);
                 };
                 let full = part.len() >= FILLS_PAGE;
                 let next = part.iter().map(|f| f.trade_id).max();
@@ -562,4 +543,21 @@ async fn price_fees<E: Exchange, S: Store>(
         }
     }
     Ok(Priced::All)
+}
+
+/// One page of fills; None when the run must stop (deadline, budget), noted with `doing`.
+async fn read_page<E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+    symbol: &Symbol,
+    query: FillsQuery,
+    doing: &str,
+) -> Result<Option<Vec<Fill>>, UnitError> {
+    match run.exchange.fills_page(symbol, query).await {
+        Ok(page) => Ok(Some(page)),
+        Err(e) if is_stop(&e) => {
+            run.stop(format!("{e} (while {doing} {symbol})"));
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
