@@ -152,14 +152,30 @@ pub struct Flows {
 
 impl Flows {
     pub fn add_fill(&mut self, t: &TradeRecord, base: &Asset, quote: &Asset) {
+        self.add_fill_counted(t, base, quote, |_| true);
+    }
+
+    /// The legs of a fill in the assets `counts` accepts (a digest counts a fill only in
+    /// the assets whose baseline it is not already in).
+    pub fn add_fill_counted(
+        &mut self,
+        t: &TradeRecord,
+        base: &Asset,
+        quote: &Asset,
+        counts: impl Fn(&Asset) -> bool,
+    ) {
         let sign = if t.side == crate::domain::Side::Buy {
             Decimal::ONE
         } else {
             Decimal::NEGATIVE_ONE
         };
-        *self.trades.entry(base.clone()).or_default() += sign * t.qty;
-        *self.trades.entry(quote.clone()).or_default() -= sign * t.quote_qty;
-        if !t.commission.is_zero() {
+        if counts(base) {
+            *self.trades.entry(base.clone()).or_default() += sign * t.qty;
+        }
+        if counts(quote) {
+            *self.trades.entry(quote.clone()).or_default() -= sign * t.quote_qty;
+        }
+        if !t.commission.is_zero() && counts(&t.commission_asset) {
             *self.fees.entry(t.commission_asset.clone()).or_default() -= t.commission;
         }
     }

@@ -30,13 +30,23 @@
 //!   (`rescan_range`), to find fills missing below its checkpoint: a window that returns
 //!   a full page is halved, and a 1 ms span still full is read order by order
 //!   (`orderId` + `fromId`, a documented combination).
-//! - **Digest.** An asset's first digest is its balance once its symbols were read (there
-//!   is nothing before it to explain). After the units, an asset's baseline advances to the exchange's amounts
-//!   when the fills (and the transfers) read explain the movement exactly; otherwise the
-//!   explained part is kept and the movement is looked for again next run. After
-//!   `unexplained_runs` runs that read every symbol of the asset, or read all their scope,
-//!   with the movement still unexplained, the baseline advances and the rest is reported
-//!   (`balance_unexplained:<ASSET>`), so no state repeats forever.
+//! - **Digest.** An asset's first digest is its balance as read, stamped with the
+//!   exchange's time of the read (`since`): every fill before it is in it, so a fill
+//!   counts toward an asset's movement only at or after its baseline's `since` (a fill
+//!   read later, by a cut run or a lagging history, is not counted twice). Until every
+//!   symbol of the asset has been read to its end after that first baseline
+//!   (`unread_since`), the asset counts as moved, its locked part too, so its symbols
+//!   (and the open orders) are read, across as many runs as that takes.
+//! - After the units, an asset's baseline advances to the exchange's amounts when the
+//!   fills (and the transfers) read explain the movement exactly; otherwise the explained
+//!   part is kept and the movement is looked for again next run. A run counts a *miss*
+//!   when it read all its scope, or when every symbol the movement asks for (the asset's
+//!   base symbols, and the active symbols it is the quote or a fee asset of) was read to
+//!   its end since the movement was first seen (`moved_at`), in this run or earlier ones:
+//!   an account with more such symbols than one run reads still gets there. After
+//!   `unexplained_runs` misses the baseline advances and the rest is reported
+//!   (`balance_unexplained:<ASSET>`), so no state repeats forever. A symbol failing its
+//!   units is reported on its own and does not hold an asset back.
 
 use super::{Flows, Mode, RulesConfig};
 use crate::domain::{
@@ -78,10 +88,12 @@ pub fn movement(
             .get(asset)
             .map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
         let d = digest.get(asset).cloned().unwrap_or_default();
-        if free + locked != d.total() + d.explained {
+        if free + locked != d.total() + d.explained || d.unread_since.is_some() {
             out.moved.insert(asset.clone());
         }
-        if locked != d.locked {
+        // Locked amounts taken into a baseline before the asset's symbols were read may
+        // hold orders the records do not know yet: the open orders are read until then.
+        if locked != d.locked || (d.unread_since.is_some() && !locked.is_zero()) {
             out.locked_moved = true;
         }
     }
@@ -359,22 +371,66 @@ pub fn retry_after(failures: u32) -> Millis {
 pub struct DigestInput<'a> {
     pub digest: &'a BTreeMap<Asset, AssetDigest>,
     pub balances: &'a BTreeMap<Asset, Balance>,
-    /// Signed movement explained by every fill read past its checkpoint this run.
+    /// Signed movement explained by every fill read past its checkpoint this run (each
+    /// leg only in the assets whose baseline was read before the fill).
     pub movement: &'a Flows,
     /// Signed movement explained by this run's transfers (deposits +, withdrawals −), read
     /// with each withdrawal's fee outside its amount, and (`transfers_fee_inside`) inside:
     /// Binance does not say which, so either explains.
     pub transfers: &'a BTreeMap<Asset, Decimal>,
     pub transfers_fee_inside: &'a BTreeMap<Asset, Decimal>,
-    /// Assets every symbol of which was read to the end this run.
-    pub fully_read: &'a BTreeSet<Asset>,
+    /// The checkpoints after the run's units, the exchange's symbols and the records'
+    /// positions: which symbols a movement of an asset asks for, and whether they were
+    /// read to their end since it was seen.
+    pub cursors: &'a BTreeMap<Symbol, CursorRecord>,
+    pub symbols: &'a BTreeMap<Symbol, SymbolInfo>,
+    pub positions: &'a BTreeMap<Symbol, PositionRecord>,
     /// Whether the open orders were read (a locked-only change is then explained).
     pub open_orders_read: bool,
     /// The run read everything its scope asked for (no deadline or budget stop): a
     /// movement still unexplained is then a miss even if not every symbol of the asset was
     /// read (an inactive symbol's round trip is the rotation's to find).
     pub run_complete: bool,
+    /// The sync's clock when the balances were read (`moved_at`), and the exchange's
+    /// (`since` of a baseline taken now).
+    pub now: Millis,
+    pub server_time: Millis,
     pub config: &'a RulesConfig,
+}
+
+/// The symbols a movement of `asset` has the periodic scope read: those of its base, and
+/// the active ones it is the quote or a fee asset of (see `read_reason`).
+fn symbols_moved_by<'a>(input: &'a DigestInput<'_>, asset: &Asset) -> Vec<&'a Symbol> {
+    let lookback = Millis::from(input.config.periodic_lookback_days) * DAY_MS;
+    input
+        .symbols
+        .values()
+        .filter(|i| {
+            let cursor = input.cursors.get(&i.symbol);
+            let active = cursor.is_some_and(|c| {
+                c.open_orders > 0 || c.last_fill_at.is_some_and(|t| t >= input.now - lookback)
+            }) || input
+                .positions
+                .get(&i.symbol)
+                .is_some_and(|p| p.status == PositionStatus::Open);
+            let fee = cursor.is_some_and(|c| c.fee_assets.contains(asset));
+            cursor.is_some() && (&i.base == asset || (active && (&i.quote == asset || fee)))
+        })
+        .map(|i| &i.symbol)
+        .collect()
+}
+
+/// Every symbol a movement of `asset` asks for was read to its end at or after `at`, in
+/// this run or earlier ones (a symbol failing its units is reported as such and does
+/// not hold the asset back).
+fn read_since(input: &DigestInput<'_>, asset: &Asset, at: Millis) -> bool {
+    symbols_moved_by(input, asset).into_iter().all(|s| {
+        input.cursors.get(s).is_none_or(|c| {
+            c.failures > 0
+                || c.covered_through
+                    .is_some_and(|t| t + input.config.history_lag_ms >= at)
+        })
+    })
 }
 
 /// The digest after the run, and the movements reported as unexplained.
@@ -387,7 +443,27 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
             .balances
             .get(asset)
             .map_or((Decimal::ZERO, Decimal::ZERO), |b| (b.free, b.locked));
-        let old = input.digest.get(asset).cloned().unwrap_or_default();
+        let baseline = |unread_since| AssetDigest {
+            free,
+            locked,
+            explained: Decimal::ZERO,
+            misses: 0,
+            since: input.server_time,
+            moved_at: None,
+            unread_since,
+        };
+        let Some(old) = input.digest.get(asset) else {
+            // An asset's first digest is what the account holds: fills before it are in
+            // it, and only later fills count against it. Until its symbols were read to
+            // their end, it stays moved.
+            let unread = Some(input.now).filter(|t| !read_since(input, asset, *t));
+            let first = baseline(unread);
+            if !first.total().is_zero() {
+                out.insert(asset.clone(), first);
+            }
+            continue;
+        };
+        let unread = old.unread_since.filter(|t| !read_since(input, asset, *t));
         let explained = old.explained + input.movement.of(asset);
         let total = free + locked;
         let outside = input.transfers.get(asset).copied().unwrap_or_default();
@@ -402,26 +478,19 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
             outside
         };
         let locked_ok = locked == old.locked || input.open_orders_read;
-        // An asset's first digest has nothing to explain: what the account holds is its
-        // baseline, once every symbol of the asset was read (until then it stays moved).
-        let first = !input.digest.contains_key(asset) && input.fully_read.contains(asset);
-        let matches = first
-            || total == old.total() + explained
+        let matches = total == old.total() + explained
             || (!transfer.is_zero() && total == old.total() + explained + transfer);
-        let next = if first || (matches && locked_ok) {
-            AssetDigest {
-                free,
-                locked,
-                explained: Decimal::ZERO,
-                misses: 0,
-            }
+        let moved_at = old.moved_at.unwrap_or(input.now);
+        let next = if matches && locked_ok {
+            baseline(unread)
         } else if matches {
             // Totals explained; the locked part waits for an open-orders read.
             AssetDigest {
                 explained,
+                unread_since: unread,
                 ..old.clone()
             }
-        } else if input.fully_read.contains(asset) || input.run_complete {
+        } else if input.run_complete || read_since(input, asset, moved_at) {
             let misses = old.misses.saturating_add(1);
             if misses >= input.config.unexplained_runs {
                 let rest = total - (old.total() + explained + transfer);
@@ -439,28 +508,29 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
                         rest.normalize()
                     ),
                 });
-                AssetDigest {
-                    free,
-                    locked,
-                    explained: Decimal::ZERO,
-                    misses: 0,
-                }
+                baseline(unread)
             } else {
                 AssetDigest {
                     explained,
                     misses,
+                    moved_at: Some(moved_at),
+                    unread_since: unread,
                     ..old.clone()
                 }
             }
         } else {
             AssetDigest {
                 explained,
+                moved_at: Some(moved_at),
+                unread_since: unread,
                 ..old.clone()
             }
         };
-        let untaken = !input.digest.contains_key(asset) && !first;
-        let empty = next.total().is_zero() && next.explained.is_zero() && next.misses == 0;
-        if !untaken && !empty {
+        let empty = next.total().is_zero()
+            && next.explained.is_zero()
+            && next.misses == 0
+            && next.unread_since.is_none();
+        if !empty {
             out.insert(asset.clone(), next);
         }
     }
@@ -630,16 +700,20 @@ mod tests {
         let mut flows = Flows::default();
         flows.trades.insert(asset("BTC"), dec!(0.5));
         let none = BTreeMap::new();
-        let all: BTreeSet<Asset> = [asset("BTC")].into();
+        let (cursors, symbols, positions) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         let input = DigestInput {
             digest: &digest,
             balances: &balances,
             movement: &flows,
             transfers: &none,
             transfers_fee_inside: &none,
-            fully_read: &all,
+            cursors: &cursors,
+            symbols: &symbols,
+            positions: &positions,
             open_orders_read: false,
             run_complete: false,
+            now: 5_000,
+            server_time: 4_000,
             config: &config,
         };
         let (next, reports) = advance_digest(&input);
@@ -696,5 +770,118 @@ mod tests {
         assert!(too_soon(&state, 1_500, 1_000, Mode::Periodic));
         assert!(!too_soon(&state, 2_000, 1_000, Mode::Periodic));
         assert!(!too_soon(&state, 1_500, 1_000, Mode::Emergency));
+    }
+
+    /// A quote moved on an account whose runs never read all its symbols at once (more
+    /// active symbols than one run's budget): the symbols read in earlier runs count, so
+    /// the movement becomes a miss, then a report, and the asset goes quiet.
+    #[test]
+    fn unexplained_movement_is_missed_once_its_symbols_were_read_across_runs() {
+        let config = RulesConfig::default();
+        let symbols = infos(&[("AAA", "USDT"), ("BBB", "USDT")]);
+        let digest: BTreeMap<_, _> = [(
+            asset("USDT"),
+            AssetDigest {
+                free: dec!(100),
+                ..AssetDigest::default()
+            },
+        )]
+        .into();
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(90), dec!(0))].into_iter().collect();
+        let none = BTreeMap::new();
+        let positions = BTreeMap::new();
+        // Both symbols active; run 1 (cut) reads AAA only, run 2 (cut) reads BBB only.
+        let t1 = 10 * DAY_MS;
+        let t2 = t1 + 1_800_000;
+        let lag = config.history_lag_ms;
+        let cursors: BTreeMap<_, _> = [
+            (sym("AAAUSDT"), cursor_at("AAAUSDT", t1 + 5 - lag, Some(t1 - 1))),
+            (sym("BBBUSDT"), cursor_at("BBBUSDT", t1 - DAY_MS, Some(t1 - 1))),
+        ]
+        .into();
+        let flows = Flows::default();
+        let input = DigestInput {
+            digest: &digest,
+            balances: &balances,
+            movement: &flows,
+            transfers: &none,
+            transfers_fee_inside: &none,
+            cursors: &cursors,
+            symbols: &symbols,
+            positions: &positions,
+            open_orders_read: false,
+            run_complete: false,
+            now: t1,
+            server_time: t1,
+            config: &config,
+        };
+        let (after1, reports) = advance_digest(&input);
+        let d = &after1[&asset("USDT")];
+        assert_eq!((d.misses, d.moved_at, d.free), (0, Some(t1), dec!(100)));
+        assert!(reports.is_empty());
+
+        let mut later = cursors.clone();
+        later.insert(
+            sym("BBBUSDT"),
+            cursor_at("BBBUSDT", t2 + 5 - lag, Some(t1 - 1)),
+        );
+        let mut d = after1;
+        let mut reported = None;
+        for run in 0..config.unexplained_runs {
+            let (next, reports) = advance_digest(&DigestInput {
+                digest: &d,
+                cursors: &later,
+                now: t2 + Millis::from(run) * 1_800_000,
+                server_time: t2 + Millis::from(run) * 1_800_000,
+                ..input.clone()
+            });
+            if !reports.is_empty() {
+                reported = Some(run + 1);
+            }
+            d = next;
+        }
+        assert_eq!(reported, Some(config.unexplained_runs), "reported once missed enough");
+        let d = &d[&asset("USDT")];
+        assert_eq!((d.free, d.misses, d.moved_at), (dec!(90), 0, None), "quiet again");
+    }
+
+    /// An asset seen for the first time takes its baseline at once, with the exchange's
+    /// time: a fill before it (read later, by a cut run or a late history) is in it.
+    #[test]
+    fn first_digest_is_taken_at_once_with_the_exchange_time() {
+        let config = RulesConfig::default();
+        let balances: BTreeMap<_, _> = [bal("ETH", dec!(2), dec!(0.5))].into_iter().collect();
+        let (none, cursors, symbols, positions) = (
+            BTreeMap::new(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+            BTreeMap::new(),
+        );
+        let flows = Flows::default();
+        let (next, reports) = advance_digest(&DigestInput {
+            digest: &BTreeMap::new(),
+            balances: &balances,
+            movement: &flows,
+            transfers: &none,
+            transfers_fee_inside: &none,
+            cursors: &cursors,
+            symbols: &symbols,
+            positions: &positions,
+            open_orders_read: false,
+            run_complete: false,
+            now: 9_000,
+            server_time: 8_000,
+            config: &config,
+        });
+        assert!(reports.is_empty());
+        assert_eq!(
+            next[&asset("ETH")],
+            AssetDigest {
+                free: dec!(2),
+                locked: dec!(0.5),
+                since: 8_000,
+                ..AssetDigest::default()
+            }
+        );
     }
 }

@@ -661,3 +661,37 @@ fn unknown_symbol_is_skipped_and_noted() {
         vec!["Symbol BTCUSDT unknown on exchange: skipped".to_owned()]
     );
 }
+
+/// A fill older than an asset's digest baseline is already in it: read late (a cut run, a
+/// history that lags the balance), it explains no movement of that asset, and still
+/// explains those of the assets whose baseline is older than it.
+#[test]
+fn fill_before_an_assets_baseline_does_not_count_as_its_movement() {
+    use rust_decimal_macros::dec;
+    let mut w = World::new();
+    let buy = fill(
+        "BTCUSDT",
+        7,
+        3,
+        Side::Buy,
+        dec!(50000),
+        dec!(0.01),
+        dec!(0.00001),
+        "BTC",
+        5_000,
+    );
+    w.snap_fills("BTCUSDT", vec![buy]);
+    let baseline = |since| AssetDigest {
+        free: dec!(1),
+        since,
+        ..AssetDigest::default()
+    };
+    // USDT's baseline was read after the fill, BTC's before it.
+    w.recs.state.digest.insert(asset("USDT"), baseline(6_000));
+    w.recs.state.digest.insert(asset("BTC"), baseline(4_000));
+    let unit = super::plan_symbol(&w.input(), &sym("BTCUSDT"));
+    assert_eq!(unit.movement.of(&asset("USDT")), dec!(0));
+    assert_eq!(unit.movement.of(&asset("BTC")), dec!(0.01) - dec!(0.00001));
+    // What the unit recovered is not the digest's business: the fill is still new here.
+    assert_eq!(unit.recovered.of(&asset("USDT")), dec!(-500));
+}

@@ -185,7 +185,14 @@ pub(crate) fn plan_trades(
         }
     }
 
-    // What moved the balances since the last read: every fill past the old checkpoint.
+    // What moved the balances since the last read: every fill past the old checkpoint, in
+    // each asset whose digest baseline was read before the fill (a baseline holds every
+    // earlier fill, so a fill read after it, from a cut run or a late history, is not
+    // counted twice).
+    let digest = &input.records.state.digest;
+    let counts = |fill_time: Millis| {
+        move |asset: &Asset| digest.get(asset).is_none_or(|d| fill_time >= d.since)
+    };
     let mut movement = Flows::default();
     for fill in &history.fills {
         if cursor
@@ -200,7 +207,7 @@ pub(crate) fn plan_trades(
             .cloned()
             .or_else(|| known.get(&fill.trade_id).map(|t| (*t).clone()));
         if let Some(t) = record {
-            movement.add_fill(&t, &base, &quote);
+            movement.add_fill_counted(&t, &base, &quote, counts(fill.time));
         }
     }
     let mut recovered = Flows::default();

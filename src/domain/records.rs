@@ -233,6 +233,21 @@ pub struct AssetDigest {
     /// Runs in a row in which every symbol of the asset was read and the movement stayed
     /// unexplained (after a few, the baseline advances and the rest is reported).
     pub misses: u32,
+    /// The exchange's time when the baseline was read (0: unknown, a digest from before
+    /// this field). The baseline holds every fill before it, so only fills at or after it
+    /// explain a movement: a fill read later (a cut run, a late history) is not counted twice.
+    #[serde(default)]
+    pub since: Millis,
+    /// When the movement still unexplained was first seen (the sync's clock, like the
+    /// checkpoints' `covered_through`): a miss is counted once every symbol of the asset
+    /// was read to its end after it, in this run or earlier ones.
+    #[serde(default)]
+    pub moved_at: Option<Millis>,
+    /// The baseline was taken (the sync's clock) before every symbol of the asset was
+    /// read to its end: the asset counts as moved, so its symbols are read (a backlog
+    /// below their checkpoints included), until each was read after this time.
+    #[serde(default)]
+    pub unread_since: Option<Millis>,
 }
 
 impl AssetDigest {

@@ -18,6 +18,9 @@ use std::future::Future;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountInfo {
     pub update_time: Millis,
+    /// The exchange's clock when the balances were read, as best known (the request's
+    /// server-time `timestamp`): fills at or after it are not in these balances.
+    pub server_time: Millis,
     /// Non-zero balances only.
     pub balances: Vec<Balance>,
 }

@@ -4,7 +4,7 @@ use super::{is_stop, Run, SyncError};
 use crate::core::scope::{self, Movement, Scope, ScopeInput, DAY_MS};
 use crate::core::Mode;
 use crate::domain::{
-    Asset, Balance, EmergencyScope, ExchangeOrder, Millis, Records, Symbol, SymbolCache,
+    Asset, AssetDigest, Balance, EmergencyScope, ExchangeOrder, Millis, Records, Symbol, SymbolCache,
     SymbolInfo, SyncState,
 };
 use crate::exchange::Exchange;
@@ -30,6 +30,10 @@ pub(crate) struct View {
     pub emergency: Option<EmergencyScope>,
     /// Symbols read to their end this run.
     pub fully_read: BTreeSet<Symbol>,
+    /// The digest the run started from (a unit counts its fills against its baselines).
+    pub digest: BTreeMap<Asset, AssetDigest>,
+    /// The exchange's time of the balances read.
+    pub server_time: Millis,
 }
 
 pub(crate) async fn read<E: Exchange, S: Store>(
@@ -92,6 +96,8 @@ pub(crate) async fn read<E: Exchange, S: Store>(
         prices: BTreeMap::new(),
         emergency,
         fully_read: BTreeSet::new(),
+        digest: state.digest.clone(),
+        server_time: account.server_time,
     };
     // Nothing moved and no rotation: the run is the account read and the balances step.
     let rotates = run.rules.rotation_per_run != Some(0);

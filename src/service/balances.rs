@@ -10,7 +10,7 @@ use crate::domain::{Asset, ExchangeSnapshot, Millis, SyncState};
 use crate::exchange::Exchange;
 use crate::store::{LoadScope, Store};
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub(crate) async fn settle<E: Exchange, S: Store>(
     run: &mut Run<'_, E, S>,
@@ -77,16 +77,19 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
     }
 
     // The digest: an asset's baseline advances only when what this run read explains it.
-    let fully_read = fully_read_assets(view);
     let (digest, reports) = scope::advance_digest(&DigestInput {
         digest: &state.digest,
         balances: &view.balances,
         movement: &run.movement,
         transfers: &transfers,
         transfers_fee_inside: &transfers_fee_inside,
-        fully_read: &fully_read,
+        cursors: &view.records.cursors,
+        symbols: &view.symbols,
+        positions: &view.records.positions,
         open_orders_read: view.open_orders.is_some(),
         run_complete: run.stopped.is_none(),
+        now: view.taken_at,
+        server_time: view.server_time,
         config: run.rules,
     });
     run.report.discrepancies.extend(reports);
@@ -103,40 +106,4 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
         .clone()
         .filter(|_| run.mode == Mode::Emergency && run.stopped.is_some());
     Ok(Done { digest, emergency })
-}
-
-/// Assets every symbol of which (base, quote or fee asset, among the symbols with a
-/// checkpoint or in this run's scope) was read to the end this run; an asset no symbol
-/// trades counts as read.
-fn fully_read_assets(view: &View) -> BTreeSet<Asset> {
-    // Every symbol with a checkpoint, and every symbol this run meant to read (a symbol
-    // never read has no checkpoint yet, and its asset is not read until it is).
-    let mut touching: BTreeMap<Asset, Vec<&crate::domain::Symbol>> = BTreeMap::new();
-    let symbols: BTreeSet<&crate::domain::Symbol> = view
-        .records
-        .cursors
-        .keys()
-        .chain(view.scope.reads.iter().map(|(s, _)| s))
-        .collect();
-    for symbol in symbols {
-        let Some(info) = view.symbols.get(symbol) else {
-            continue;
-        };
-        let mut assets = vec![info.base.clone(), info.quote.clone()];
-        if let Some(cursor) = view.records.cursors.get(symbol) {
-            assets.extend(cursor.fee_assets.iter().cloned());
-        }
-        for a in assets {
-            touching.entry(a).or_default().push(symbol);
-        }
-    }
-    view.balances
-        .keys()
-        .filter(|a| {
-            touching
-                .get(*a)
-                .is_none_or(|symbols| symbols.iter().all(|s| view.fully_read.contains(*s)))
-        })
-        .cloned()
-        .collect()
 }

@@ -8,12 +8,12 @@ use super::apply::apply_plan;
 use super::{is_fatal, is_stop, Run, SyncError};
 use crate::core::{self, ReconcileInput};
 use crate::domain::{
-    BasisState, CursorRecord, ExchangeSnapshot, Fill, Records, Symbol, SymbolHistory,
+    Asset, BasisState, CursorRecord, ExchangeSnapshot, Fill, Records, Symbol, SymbolHistory,
 };
 use crate::exchange::{Exchange, ExchangeError, FillsQuery, FILLS_PAGE};
 use crate::report::SymbolFailure;
 use crate::store::{LoadScope, Store, StoreError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How one unit ended.
 enum UnitEnd {
@@ -193,6 +193,18 @@ async fn unit<E: Exchange, S: Store>(
         skipped: trades.skipped,
         ..Records::default()
     };
+    // The baselines of the assets the page's fills move (their legs count only after them).
+    let assets: BTreeSet<&Asset> = view
+        .symbols
+        .get(symbol)
+        .into_iter()
+        .flat_map(|i| [&i.base, &i.quote])
+        .chain(page.iter().map(|f| &f.commission_asset))
+        .collect();
+    scoped.state.digest = assets
+        .into_iter()
+        .filter_map(|a| view.digest.get(a).map(|d| (a.clone(), d.clone())))
+        .collect();
     if let Some(c) = view.records.cursors.get(symbol) {
         scoped.cursors.insert(symbol.clone(), c.clone());
     }

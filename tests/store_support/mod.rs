@@ -493,6 +493,9 @@ pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
                 locked: Decimal::from_str("1.5").unwrap(),
                 explained: Decimal::from_str("-0.001").unwrap(),
                 misses: 1,
+                since: NOW - 7,
+                moved_at: Some(NOW + 3),
+                unread_since: Some(NOW + 2),
             },
         )]
         .into_iter()

@@ -278,6 +278,7 @@ impl Exchange for FakeExchange {
         self.charge(endpoint::ACCOUNT)?;
         Ok(AccountInfo {
             update_time: self.account.update_time,
+            server_time: (self.clock)(),
             balances: self.account.balances.clone(),
         })
     }

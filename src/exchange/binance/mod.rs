@@ -375,10 +375,17 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
     }
 
     async fn account(&self) -> Result<AccountInfo, ExchangeError> {
+        // The balances are at least as new as the request: a fill before it is in them.
+        if self.state().offset_ms.is_none() {
+            self.sync_clock().await?;
+        }
+        let sent_at = self.server_now();
         let wire: WireAccount = self
             .call(&ACCOUNT, &[("omitZeroBalances", "true".to_owned())])
             .await?;
-        wire.into_domain(ACCOUNT.path)
+        let mut info = wire.into_domain(ACCOUNT.path)?;
+        info.server_time = sent_at;
+        Ok(info)
     }
 
     async fn open_orders(&self) -> Result<Vec<ExchangeOrder>, ExchangeError> {

@@ -259,6 +259,8 @@ impl WireAccount {
         }
         Ok(AccountInfo {
             update_time: self.update_time,
+            // Set by the client, which knows when it sent the request.
+            server_time: 0,
             balances,
         })
     }

@@ -517,8 +517,17 @@ pub fn encode_digest(digest: &BTreeMap<Asset, AssetDigest>) -> AttributeValue {
                     ("locked".to_owned(), decimal_n(d.locked)),
                     ("explained".to_owned(), decimal_n(d.explained)),
                     ("misses".to_owned(), AttributeValue::N(d.misses.to_string())),
+                    ("since".to_owned(), AttributeValue::N(d.since.to_string())),
                 ]
                 .into_iter()
+                .chain(
+                    d.moved_at
+                        .map(|t| ("moved_at".to_owned(), AttributeValue::N(t.to_string()))),
+                )
+                .chain(
+                    d.unread_since
+                        .map(|t| ("unread_since".to_owned(), AttributeValue::N(t.to_string()))),
+                )
                 .collect();
                 (asset.to_string(), AttributeValue::M(m))
             })
@@ -553,6 +562,19 @@ fn decode_digest(r: &ItemReader<'_>) -> Result<BTreeMap<Asset, AssetDigest>, Sto
         let misses = num(asset, inner, "misses")?
             .parse::<u32>()
             .map_err(|e| r.malformed(format!("digest.{asset}.misses: {e}")))?;
+        // `since` and `moved_at` came with layout 2's cross-run digest: absent is 0 / none.
+        let time = |k: &str| -> Result<Option<Millis>, StoreError> {
+            if !inner.contains_key(k) {
+                return Ok(None);
+            }
+            num(asset, inner, k)?
+                .parse::<Millis>()
+                .map(Some)
+                .map_err(|e| r.malformed(format!("digest.{asset}.{k}: {e}")))
+        };
+        let since = time("since")?.unwrap_or(0);
+        let moved_at = time("moved_at")?;
+        let unread_since = time("unread_since")?;
         out.insert(
             Asset::parse(asset).map_err(|e| r.malformed(format!("digest key {asset:?}: {e}")))?,
             AssetDigest {
@@ -560,6 +582,9 @@ fn decode_digest(r: &ItemReader<'_>) -> Result<BTreeMap<Asset, AssetDigest>, Sto
                 locked: dec("locked")?,
                 explained: dec("explained")?,
                 misses,
+                since,
+                moved_at,
+                unread_since,
             },
         );
     }
