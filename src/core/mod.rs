@@ -139,6 +139,9 @@ pub struct SymbolPlan {
     /// The fills recovered by this unit (not in the records before): what explains the
     /// records' balances differing from the exchange's.
     pub recovered: Flows,
+    /// A current price the position rules need and the partial `snapshot.prices` lacks:
+    /// the position is not planned; plan again with it.
+    pub needs_price: Option<Symbol>,
 }
 
 /// Signed balance changes per asset, from fills.
@@ -213,6 +216,7 @@ pub fn plan_symbol(input: &ReconcileInput<'_>, symbol: &Symbol) -> SymbolPlan {
             .unwrap_or_else(|| crate::domain::CursorRecord::new(symbol.clone())),
         movement: Flows::default(),
         recovered: Flows::default(),
+        needs_price: None,
     };
     let Some(read) = trades::plan_trades(input, symbol, &mut out) else {
         return out;
@@ -221,7 +225,7 @@ pub fn plan_symbol(input: &ReconcileInput<'_>, symbol: &Symbol) -> SymbolPlan {
     // loaded its orders).
     if read.complete {
         orders::plan_orders(input, symbol, &mut out.plan);
-        positions::plan_position(input, symbol, &read, &mut out.plan);
+        out.needs_price = positions::plan_position(input, symbol, &read, &mut out.plan);
     }
     checkpoint::plan_checkpoint(input, symbol, &read, &mut out);
     out

@@ -9,6 +9,11 @@
 //!   AND, when a price is known, its notional >= `min_notional`. Below that it is dust: a
 //!   `DustRecord` (`DustRecorded`), never a position. A dust record whose asset became a
 //!   position (or zero) is set to 0, never deleted.
+//! - A holding whose quantity the records already hold (an open position of exactly that
+//!   quantity, or a dust record of exactly it) keeps its class: a price move alone never
+//!   turns a position into dust or back (each flip would be an alert), and the price is
+//!   not needed. Any other holding is classified afresh, with the current price: one the
+//!   run has not read yet is asked for (`SymbolPlan::needs_price`) before planning.
 //! - A position is planned only by a unit that read its symbol's fills to the end in this
 //!   run, with a valid cost basis; a symbol the run did not reach keeps its records
 //!   untouched. The base's position belongs to one symbol (above); another symbol of the
@@ -95,17 +100,20 @@ struct Holding<'a> {
 }
 
 /// Plan the position and dust of the unit symbol's base (see the module's rules).
+///
+/// Returns the symbol whose current price the rules need and `snapshot.prices` lacks,
+/// when it is partial: nothing is planned then, and the caller plans again with it.
 pub(crate) fn plan_position(
     input: &ReconcileInput<'_>,
     unit_symbol: &Symbol,
     read: &SymbolRead,
     plan: &mut Plan,
-) {
+) -> Option<Symbol> {
     let snapshot = input.snapshot;
     let quotes = &input.config.quote_assets;
     let base = &read.base;
     if quotes.contains(base) {
-        return;
+        return None;
     }
     let db_open = input
         .records
@@ -119,30 +127,42 @@ pub(crate) fn plan_position(
     let symbol = match (db_open, info) {
         (Some(p), _) => p.symbol.clone(),
         (None, Some(i)) => i.symbol.clone(),
-        (None, None) => return,
+        (None, None) => return None,
     };
     if &symbol != unit_symbol {
-        return; // the base's position belongs to another symbol's unit
+        return None; // the base's position belongs to another symbol's unit
     }
     if read.basis_state == BasisState::Rebuilding {
         plan.notes.push(format!(
             "Position of {symbol} not checked: its cost basis is being rebuilt"
         ));
-        return;
+        return None;
     }
     let total = snapshot
         .balances
         .get(base)
         .map_or(Decimal::ZERO, |b| b.total());
     let price = snapshot.prices.get(&symbol).copied();
-    let is_position = match info {
-        Some(i) => is_position_size(total, i, price),
-        None if total.is_zero() => false,
+    // The class the records already give this exact quantity, if any.
+    let held_class = match db_open {
+        Some(p) => (p.quantity == total && !total.is_zero()).then_some(true),
         None => {
+            let dust = input.records.dust.get(base).map_or(Decimal::ZERO, |d| d.quantity);
+            (dust == total).then_some(false)
+        }
+    };
+    if held_class.is_none() && price.is_none() && snapshot.prices_partial {
+        return Some(symbol);
+    }
+    let is_position = match (held_class, info) {
+        (Some(class), _) => class,
+        (None, Some(i)) => is_position_size(total, i, price),
+        (None, None) if total.is_zero() => false,
+        (None, None) => {
             plan.notes.push(format!(
                 "No trading rules for {symbol}: position of {base} not checked"
             ));
-            return;
+            return None;
         }
     };
     let holding = Holding {
@@ -160,6 +180,7 @@ pub(crate) fn plan_position(
         (Some(db), false) => close(input, &holding, db, plan),
         (Some(db), true) => adjust(input, &holding, db, read, plan),
     }
+    None
 }
 
 /// Dust: the holding when below minimum size, else zero (set to 0, never deleted).
@@ -653,5 +674,60 @@ mod tests {
             .corrections
             .iter()
             .any(|c| c.kind == CorrectionKind::PositionRecovered));
+    }
+
+    /// A price move alone never flips a held position to dust (nor dust to a position):
+    /// each flip would be an alert, and a rotated read that found nothing needs no price.
+    #[test]
+    fn price_move_alone_never_flips_a_held_position_or_dust() {
+        let mut w = World::new();
+        w.db_position(position("ETHUSDT", "ETH", dec!(0.002), dec!(2000), 0));
+        w.ex_bal("ETH", dec!(0.002), dec!(0));
+        // 0.002 ETH at 1,000 is 2 USDT, below the 5 USDT minimum notional.
+        w.snap.prices.insert(sym("ETHUSDT"), dec!(1000));
+        w.recs.dust.insert(
+            asset("BNB"),
+            DustRecord {
+                asset: asset("BNB"),
+                quantity: dec!(0.02),
+                version: 2,
+                updated_at: 0,
+            },
+        );
+        w.ex_bal("BNB", dec!(0.02), dec!(0));
+        // 0.02 BNB at 600 is 12 USDT, above it.
+        w.snap.prices.insert(sym("BNBUSDT"), dec!(600));
+        w.db_bal("ETH", dec!(0.002), dec!(0));
+        w.db_bal("BNB", dec!(0.02), dec!(0));
+        let plan = reconcile(&w.input());
+        assert!(bot_visible(&plan).is_empty(), "{:?}", bot_visible(&plan));
+
+        // Once the quantity changes, the holding is classified afresh, with the price.
+        w.ex_bal("ETH", dec!(0.003), dec!(0));
+        let plan = reconcile(&w.input());
+        assert_eq!(of_kind(&plan, CorrectionKind::PositionClosed).len(), 1);
+    }
+
+    /// A unit asks for its symbol's current price only when its holding must be classified
+    /// (the records do not hold its quantity), and plans nothing until it has it.
+    #[test]
+    fn unit_asks_for_a_missing_price_only_when_the_holding_must_be_classified() {
+        let mut w = World::new();
+        w.snap.prices.clear();
+        w.snap.prices_partial = true;
+        w.db_position(position("ETHUSDT", "ETH", dec!(0.5), dec!(2000), 0));
+        w.ex_bal("ETH", dec!(0.5), dec!(0));
+        let unit = crate::core::plan_symbol(&w.input(), &sym("ETHUSDT"));
+        assert_eq!(unit.needs_price, None);
+
+        w.ex_bal("ETH", dec!(0.7), dec!(0));
+        let unit = crate::core::plan_symbol(&w.input(), &sym("ETHUSDT"));
+        assert_eq!(unit.needs_price, Some(sym("ETHUSDT")));
+        assert!(of_kind(&unit.plan, CorrectionKind::PositionAdjusted).is_empty());
+
+        w.snap.prices.insert(sym("ETHUSDT"), dec!(2000));
+        let unit = crate::core::plan_symbol(&w.input(), &sym("ETHUSDT"));
+        assert_eq!(unit.needs_price, None);
+        assert_eq!(of_kind(&unit.plan, CorrectionKind::PositionAdjusted).len(), 1);
     }
 }

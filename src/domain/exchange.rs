@@ -250,6 +250,10 @@ pub struct ExchangeSnapshot {
     pub symbols: BTreeMap<Symbol, SymbolInfo>,
     /// Current prices, for valuing holdings and converting fees when no fill-time price is known.
     pub prices: BTreeMap<Symbol, Decimal>,
+    /// `prices` holds only the prices read so far: a rule that needs a missing one asks for
+    /// it (`SymbolPlan::needs_price`) rather than planning without it. False: every price
+    /// that could be read is there, and a rule plans without the missing ones.
+    pub prices_partial: bool,
     /// Fill-time prices used to convert fees paid in another asset: (symbol, minute start) -> close.
     pub fee_prices: BTreeMap<(Symbol, Millis), Decimal>,
     /// Trade history per symbol scanned this run (absent = not scanned).

@@ -1,7 +1,7 @@
 //! The account step: what moved, which symbols to read, and what every unit shares.
 
 use super::{is_stop, Run, SyncError};
-use crate::core::scope::{self, Movement, Scope, ScopeInput, DAY_MS};
+use crate::core::scope::{self, Movement, ReadReason, Scope, ScopeInput, DAY_MS};
 use crate::core::Mode;
 use crate::domain::{
     Asset, AssetDigest, Balance, EmergencyScope, ExchangeOrder, Millis, Records, Symbol, SymbolCache,
@@ -156,9 +156,27 @@ pub(crate) async fn read<E: Exchange, S: Store>(
             .push(crate::core::malformed_item(skipped));
     }
 
-    // Current prices of the symbols to read and of their fee symbols (one request).
-    let mut wanted: BTreeSet<Symbol> = view.scope.reads.iter().map(|(s, _)| s.clone()).collect();
-    for (symbol, _) in &view.scope.reads {
+    // Current prices (one request) of the symbols whose holding this run likely
+    // classifies afresh (its base moved, or it is read for the first time, or further) and
+    // of their fee symbols. A read for another reason (rotation, a moved quote) mostly
+    // finds nothing: its unit asks for its price only if a rule needs it.
+    let likely = |r: &ReadReason| {
+        matches!(
+            r,
+            ReadReason::InProgress
+                | ReadReason::Emergency
+                | ReadReason::NeverRead
+                | ReadReason::BaseMoved
+        )
+    };
+    let mut wanted: BTreeSet<Symbol> = view
+        .scope
+        .reads
+        .iter()
+        .filter(|(_, r)| likely(r))
+        .map(|(s, _)| s.clone())
+        .collect();
+    for (symbol, _) in view.scope.reads.iter().filter(|(_, r)| likely(r)) {
         let Some(info) = view.symbols.get(symbol) else {
             continue;
         };

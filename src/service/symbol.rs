@@ -257,6 +257,7 @@ async fn unit<E: Exchange, S: Store>(
         open_orders_read: view.open_orders.is_some(),
         symbols: view.symbols.clone(),
         prices: view.prices.clone(),
+        prices_partial: true,
         emergency_requested_at: view.emergency.as_ref().map(|e| e.requested_at),
         emergency_lookback_start: view.emergency.as_ref().map(|e| e.lookback_start),
         order_lookups: lookups,
@@ -274,16 +275,44 @@ async fn unit<E: Exchange, S: Store>(
         return Ok(UnitEnd::Stopped);
     }
     // What was read is applied even at the deadline: the margin is there for it.
-    let planned = core::plan_symbol(
-        &ReconcileInput {
-            snapshot: &snapshot,
-            records: &scoped,
-            config: run.rules,
-            mode: run.mode,
-            now: super::now_ms(),
-        },
-        symbol,
-    );
+    let plan_unit = |snapshot: &ExchangeSnapshot| {
+        core::plan_symbol(
+            &ReconcileInput {
+                snapshot,
+                records: &scoped,
+                config: run.rules,
+                mode: run.mode,
+                now: super::now_ms(),
+            },
+            symbol,
+        )
+    };
+    let mut planned = plan_unit(&snapshot);
+    if let Some(wanted) = planned.needs_price.clone() {
+        // The position rules need the symbol's current price (one request), read only now
+        // so that a read which finds nothing new costs no price. A stop before it leaves
+        // the page unapplied: the next run reads it again.
+        if run.stopped.is_some() || run.limits.out_of_time() {
+            run.stop(format!("deadline reached while pricing {symbol}"));
+            return Ok(UnitEnd::Stopped);
+        }
+        match run.exchange.prices(std::slice::from_ref(&wanted)).await {
+            Ok(p) => {
+                view.prices.extend(p.clone());
+                snapshot.prices.extend(p);
+            }
+            Err(e) if is_stop(&e) => {
+                run.stop(format!("{e} (while pricing {symbol})"));
+                return Ok(UnitEnd::Stopped);
+            }
+            Err(e) if is_fatal(&e) => return Err(e.into()),
+            Err(e) => {
+                tracing::warn!(error = %e, "price unavailable; the position is sized without it")
+            }
+        }
+        snapshot.prices_partial = false;
+        planned = plan_unit(&snapshot);
+    }
     let mut plan = planned.plan;
     for skipped in &scoped.skipped {
         plan.discrepancies.push(core::malformed_item(skipped));
