@@ -147,7 +147,11 @@ pub(crate) fn plan_position(
     let held_class = match db_open {
         Some(p) => (p.quantity == total && !total.is_zero()).then_some(true),
         None => {
-            let dust = input.records.dust.get(base).map_or(Decimal::ZERO, |d| d.quantity);
+            let dust = input
+                .records
+                .dust
+                .get(base)
+                .map_or(Decimal::ZERO, |d| d.quantity);
             (dust == total).then_some(false)
         }
     };
@@ -728,6 +732,9 @@ mod tests {
         w.snap.prices.insert(sym("ETHUSDT"), dec!(2000));
         let unit = crate::core::plan_symbol(&w.input(), &sym("ETHUSDT"));
         assert_eq!(unit.needs_price, None);
-        assert_eq!(of_kind(&unit.plan, CorrectionKind::PositionAdjusted).len(), 1);
+        assert_eq!(
+            of_kind(&unit.plan, CorrectionKind::PositionAdjusted).len(),
+            1
+        );
     }
 }

@@ -795,8 +795,14 @@ mod tests {
         let t2 = t1 + 1_800_000;
         let lag = config.history_lag_ms;
         let cursors: BTreeMap<_, _> = [
-            (sym("AAAUSDT"), cursor_at("AAAUSDT", t1 + 5 - lag, Some(t1 - 1))),
-            (sym("BBBUSDT"), cursor_at("BBBUSDT", t1 - DAY_MS, Some(t1 - 1))),
+            (
+                sym("AAAUSDT"),
+                cursor_at("AAAUSDT", t1 + 5 - lag, Some(t1 - 1)),
+            ),
+            (
+                sym("BBBUSDT"),
+                cursor_at("BBBUSDT", t1 - DAY_MS, Some(t1 - 1)),
+            ),
         ]
         .into();
         let flows = Flows::default();
@@ -840,9 +846,17 @@ mod tests {
             }
             d = next;
         }
-        assert_eq!(reported, Some(config.unexplained_runs), "reported once missed enough");
+        assert_eq!(
+            reported,
+            Some(config.unexplained_runs),
+            "reported once missed enough"
+        );
         let d = &d[&asset("USDT")];
-        assert_eq!((d.free, d.misses, d.moved_at), (dec!(90), 0, None), "quiet again");
+        assert_eq!(
+            (d.free, d.misses, d.moved_at),
+            (dec!(90), 0, None),
+            "quiet again"
+        );
     }
 
     /// An asset seen for the first time takes its baseline at once, with the exchange's

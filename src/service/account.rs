@@ -4,8 +4,8 @@ use super::{is_stop, Run, SyncError};
 use crate::core::scope::{self, Movement, ReadReason, Scope, ScopeInput, DAY_MS};
 use crate::core::Mode;
 use crate::domain::{
-    Asset, AssetDigest, Balance, EmergencyScope, ExchangeOrder, Millis, Records, Symbol, SymbolCache,
-    SymbolInfo, SyncState,
+    Asset, AssetDigest, Balance, EmergencyScope, ExchangeOrder, Millis, Records, Symbol,
+    SymbolCache, SymbolInfo, SyncState,
 };
 use crate::exchange::Exchange;
 use crate::store::{LoadScope, Store};
