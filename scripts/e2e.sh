@@ -9,7 +9,10 @@
 #   4. invoke in emergency mode, let the schedule invoke it again, and verify with boto3
 #      (scripts/e2e_check.py): records in DynamoDB, EMF metrics in the function's log
 #      group, the alert delivered through SNS to an SQS queue, a scheduled run with zero
-#      corrections, a bad payload answered with errorType PayloadError
+#      corrections, a bad payload answered with errorType PayloadError, and a panic (the
+#      test-only "test_panic" payload, accepted only because the function's AWS endpoint
+#      is this emulator on 127.0.0.1) answered with errorType Panic, its SyncFailure
+#      metric and its failure alert
 #   5. stop everything it started, by PID (trap EXIT)
 #
 # Environment: E2E_ZIP=path reuses a prebuilt bootstrap.zip, E2E_SIM_BIN=path a prebuilt

@@ -203,7 +203,49 @@ def main():
             found = None
     check(found is not None, "scheduled periodic run completed")
     check(found.get("Corrections") == 0, f"periodic run corrections = {found.get('Corrections')}")
+
+    check_panic(lam, fn, logs, group, sqs, queue)
     print("e2e checks passed")
+
+
+def check_panic(lam, fn, logs, group, sqs, queue):
+    """A panic inside the run is a failed run, not a crash: the test-only payload (accepted
+    because the function's AWS_ENDPOINT_URL is this emulator on 127.0.0.1) panics in the
+    built function, which must answer errorType Panic, count SyncFailure with ErrorType
+    Panic, and publish the failure alert."""
+    step("a test_panic payload (local emulator only) is a failed run: errorType Panic, metric, alert")
+    err, body = invoke(lam, fn, {"mode": "emergency", "test_panic": True})
+    check(err is not None and isinstance(body, dict) and body.get("errorType") == "Panic",
+          f"errorType {body!r}"[:300])
+    check("test_panic requested" in body.get("errorMessage", "") and "panicked at" in body.get("errorMessage", ""),
+          f"errorMessage {body.get('errorMessage')!r}"[:300])
+
+    # The EMF document (ministack keeps it in the log group; it does not derive metrics
+    # from EMF, so the log group is where CloudWatch holds it here).
+    end = time.time() + 30
+    failures = []
+    while time.time() < end and not failures:
+        failures = [d for d in emf_docs(logs, group) if d.get("SyncFailure") == 1 and d.get("ErrorType") == "Panic"]
+        if not failures:
+            time.sleep(1)
+    check(bool(failures), "SyncFailure = 1 with ErrorType Panic in the function's EMF metrics")
+    check(failures[0].get("Mode") == "emergency" and failures[0].get("SyncSuccess") == 0,
+          f"dimensions Mode={failures[0].get('Mode')}, SyncSuccess={failures[0].get('SyncSuccess')}")
+
+    end = time.time() + 30
+    alert = None
+    while time.time() < end and alert is None:
+        msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages", [])
+        for m in msgs:
+            envelope = json.loads(m["Body"])
+            if "failed: Panic" in (envelope.get("Subject") or ""):
+                alert = envelope
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+    check(alert is not None, "the failure alert (subject '... failed: Panic') arrived through SNS")
+    attrs = alert.get("MessageAttributes", {})
+    check(attrs.get("type", {}).get("Value") == "failure" and attrs.get("severity", {}).get("Value") == "critical",
+          f"alert attributes type={attrs.get('type')}, severity={attrs.get('severity')}")
+    check("Error type: Panic" in alert.get("Message", ""), "the alert names the errorType")
 
 
 if __name__ == "__main__":

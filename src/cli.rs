@@ -1,6 +1,11 @@
 //! The local command line. `sync` builds the same App as the Lambda (same configuration,
 //! same adapters) and calls the same handler with the same payload a manual invoke would
 //! send, so the CLI and the Lambda share one code path.
+//!
+//! Exit codes: 0 success; 1 a failed run or command (`error [<errorType>]: ...` on
+//! stderr); 130 a `sync` stopped by SIGINT, 143 by SIGTERM (128 + the signal): the run is
+//! stopped at once and its lease released, so the next run need not wait for the lease
+//! to expire (15 minutes). A second signal during the release exits at once.
 
 use crate::domain::Millis;
 use crate::lambda::{wiring, App, InvocationContext};
@@ -79,8 +84,74 @@ pub fn parse_since(text: &str, now: Millis) -> Result<Millis, String> {
     Ok(now - n * unit_ms)
 }
 
+/// The signal that stopped a `sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    Sigint,
+    Sigterm,
+}
+
+impl Interrupt {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sigint => "SIGINT",
+            Self::Sigterm => "SIGTERM",
+        }
+    }
+
+    /// 128 + the signal number, as a shell reports a process killed by it.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Sigint => 130,
+            Self::Sigterm => 143,
+        }
+    }
+}
+
+/// SIGINT and SIGTERM, listened to from creation on (a signal that arrives before the
+/// first `next` is not lost).
+struct Interrupts {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+}
+
+impl Interrupts {
+    fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn next(&mut self) -> Interrupt {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.int.recv() => Interrupt::Sigint,
+                _ = self.term.recv() => Interrupt::Sigterm,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            match tokio::signal::ctrl_c().await {
+                Ok(()) => Interrupt::Sigint,
+                Err(_) => std::future::pending().await,
+            }
+        }
+    }
+}
+
 pub async fn run(cli: Cli) -> ExitCode {
     crate::telemetry::init_cli();
+    crate::lambda::panic::install_hook(false);
     let mut app = match wiring::init().await {
         Ok(app) => app,
         Err(e) => return fail(e.kind(), &e.to_string()),
@@ -104,13 +175,34 @@ pub async fn run(cli: Cli) -> ExitCode {
                 request_id: format!("cli-{}", uuid::Uuid::new_v4()),
                 deadline_ms: None,
             };
-            match app.handle(payload, &ctx).await {
-                Ok(report) if json => print_json(&report),
-                Ok(report) => {
+            let mut signals = match Interrupts::listen() {
+                Ok(s) => s,
+                Err(e) => {
+                    return fail(
+                        "SignalError",
+                        &format!("cannot listen for SIGINT/SIGTERM: {e}"),
+                    )
+                }
+            };
+            let started_at = crate::service::now_ms();
+            let result = {
+                let run = app.handle(payload, &ctx);
+                tokio::pin!(run);
+                tokio::select! {
+                    result = &mut run => Ok(result),
+                    signal = signals.next() => Err(signal),
+                }
+                // The run's future is dropped here: it stops at the await it was in. Every
+                // unit writes its checkpoint last, so a run cut anywhere loses nothing.
+            };
+            match result {
+                Ok(Ok(report)) if json => print_json(&report),
+                Ok(Ok(report)) => {
                     print!("{}", crate::render::render_report(&report));
                     ExitCode::SUCCESS
                 }
-                Err(e) => fail(e.kind(), &e.to_string()),
+                Ok(Err(e)) => fail(e.kind(), &e.to_string()),
+                Err(signal) => interrupted(&app, &mut signals, &ctx, started_at, signal).await,
             }
         }
         Command::Status { json } => status(&app, json).await,
@@ -133,6 +225,43 @@ pub async fn run(cli: Cli) -> ExitCode {
             }
         }
     }
+}
+
+/// After SIGINT/SIGTERM stopped a `sync`: release the run's lease (if it had taken it)
+/// and exit with 128 + the signal. A second signal exits at once, the lease left to
+/// expire.
+async fn interrupted<E, S>(
+    app: &App<E, S>,
+    signals: &mut Interrupts,
+    ctx: &InvocationContext,
+    started_at: Millis,
+    signal: Interrupt,
+) -> ExitCode
+where
+    E: crate::exchange::Exchange,
+    S: Store,
+{
+    let outcome = format!("interrupted: {}", signal.name());
+    let released = tokio::select! {
+        released = app.release_abandoned_lease(&ctx.request_id, started_at, outcome, None) => released,
+        again = signals.next() => {
+            eprintln!(
+                "error [Interrupted]: {} during the release; the lease expires by itself",
+                again.name()
+            );
+            return ExitCode::from(signal.exit_code());
+        }
+    };
+    let lease = if released {
+        "its lease released"
+    } else {
+        "no lease of it to release"
+    };
+    eprintln!(
+        "error [Interrupted]: {} received; the run was stopped, {lease}",
+        signal.name()
+    );
+    ExitCode::from(signal.exit_code())
 }
 
 async fn status<E, S: Store>(app: &App<E, S>, json: bool) -> ExitCode

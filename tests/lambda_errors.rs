@@ -2,6 +2,7 @@
 
 use binance_account_sync::config::ConfigError;
 use binance_account_sync::exchange::ExchangeError;
+use binance_account_sync::lambda::panic::PanicReport;
 use binance_account_sync::lambda::payload::parse_event;
 use binance_account_sync::lambda::HandlerError;
 use binance_account_sync::service::SyncError;
@@ -53,6 +54,13 @@ fn error_type_is_the_stable_kind() {
                 message: "x".into(),
             },
             "InitError",
+        ),
+        (
+            HandlerError::Panic(PanicReport {
+                location: Some("src/core/trades.rs:1:1".into()),
+                message: None,
+            }),
+            "Panic",
         ),
     ];
     for (err, kind) in cases {

@@ -45,7 +45,8 @@ fn scheduler_input_is_periodic() {
         Invocation {
             mode: Mode::Periodic,
             dry_run: false,
-            lookback_days: None
+            lookback_days: None,
+            test_panic: false
         }
     );
 }
@@ -57,7 +58,8 @@ fn eventbridge_scheduled_event_is_periodic() {
         Invocation {
             mode: Mode::Periodic,
             dry_run: false,
-            lookback_days: None
+            lookback_days: None,
+            test_panic: false
         }
     );
 }
@@ -69,7 +71,8 @@ fn manual_emergency_invoke() {
         Invocation {
             mode: Mode::Emergency,
             dry_run: false,
-            lookback_days: Some(30)
+            lookback_days: Some(30),
+            test_panic: false
         }
     );
     assert_eq!(
@@ -77,7 +80,8 @@ fn manual_emergency_invoke() {
         Invocation {
             mode: Mode::Periodic,
             dry_run: true,
-            lookback_days: None
+            lookback_days: None,
+            test_panic: false
         }
     );
     assert_eq!(
@@ -156,4 +160,77 @@ fn long_caller_input_is_clipped_in_errors() {
     let long = "x".repeat(10_000);
     let err = parse_event(serde_json::json!({ "mode": long })).unwrap_err();
     assert!(err.to_string().len() < 200, "{err}");
+}
+
+#[test]
+fn test_panic_is_parsed_only_as_a_boolean_beside_a_mode() {
+    assert!(parse("local_test_panic.json").unwrap().test_panic);
+    assert!(!parse("manual_emergency.json").unwrap().test_panic);
+    assert!(matches!(
+        parse("reject_test_panic_wrong_type.json"),
+        Err(PayloadError::WrongType {
+            field: "test_panic",
+            ..
+        })
+    ));
+    assert!(matches!(
+        parse_event(serde_json::json!({"test_panic": true})),
+        Err(PayloadError::MissingMode)
+    ));
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn local_emulator_means_every_aws_endpoint_on_loopback() {
+    use binance_account_sync::lambda::payload::is_local_emulator;
+    for url in [
+        "http://127.0.0.1:4566",
+        "http://127.0.0.2:4566/",
+        "http://[::1]:4566",
+        "http://localhost:4566",
+    ] {
+        assert!(
+            is_local_emulator(env(&[("AWS_ENDPOINT_URL", url)])),
+            "{url}"
+        );
+    }
+    // Real AWS: no endpoint override at all (what the template deploys).
+    assert!(!is_local_emulator(env(&[
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+    ])));
+    for url in [
+        "https://dynamodb.eu-west-1.amazonaws.com",
+        "http://10.0.0.5:4566",
+        "http://127.0.0.1.example.com",
+        "not a url",
+        "",
+    ] {
+        assert!(
+            !is_local_emulator(env(&[("AWS_ENDPOINT_URL", url)])),
+            "{url:?}"
+        );
+    }
+    // One service sent elsewhere, or the endpoints ignored: not local.
+    assert!(!is_local_emulator(env(&[
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        (
+            "AWS_ENDPOINT_URL_SNS",
+            "https://sns.eu-west-1.amazonaws.com"
+        ),
+    ])));
+    assert!(!is_local_emulator(env(&[
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+    ])));
+    assert!(is_local_emulator(env(&[
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+        ("AWS_ENDPOINT_URL_DYNAMODB", "http://localhost:8000"),
+    ])));
 }

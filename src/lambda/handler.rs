@@ -6,7 +6,12 @@
 //! Errors reach Lambda as `{"errorType": kind(), "errorMessage": ...}` through
 //! `From<HandlerError> for lambda_runtime::Diagnostic` (lambda_runtime would otherwise
 //! use the Rust type name).
+//!
+//! A panic inside the run is caught (`panic.rs`) and is a failed run like any other: the
+//! errorType `Panic`, the `SyncFailure` metric, the failure alert, and the lease released
+//! when the run had taken it.
 
+use super::panic::{CatchPanic, PanicReport, PANIC_KIND};
 use super::payload::{parse_event, PayloadError};
 use super::wiring;
 use crate::alerts::{self, Alert, SnsPublisher};
@@ -15,7 +20,7 @@ use crate::domain::Millis;
 use crate::exchange::Exchange;
 use crate::metrics::{self, MetricContext};
 use crate::report::{Outcome, SyncReport};
-use crate::service::{run_sync, SyncError, SyncRequest};
+use crate::service::{run_id_for, run_sync, SyncError, SyncRequest};
 use crate::store::Store;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -34,6 +39,9 @@ pub enum HandlerError {
     /// invocation of the broken container can report it).
     #[error("initialization failed: {message}")]
     Init { kind: &'static str, message: String },
+    /// The run panicked (a bug): where, and the message only when it is a literal.
+    #[error("{0}")]
+    Panic(PanicReport),
 }
 
 impl HandlerError {
@@ -43,6 +51,7 @@ impl HandlerError {
             Self::Config(e) => e.kind(),
             Self::Sync(e) => e.kind(),
             Self::Init { kind, .. } => kind,
+            Self::Panic(_) => PANIC_KIND,
         }
     }
 
@@ -96,6 +105,10 @@ pub struct App<E: Exchange, S: Store> {
     /// Print EMF documents on stdout (Lambda). The CLI turns this off: its stdout is the
     /// report.
     pub emit_metrics: bool,
+    /// Accept the test-only `"test_panic": true` payload. False unless the wiring found a
+    /// local emulator (`payload::is_local_emulator`); refused with a `PayloadError`
+    /// otherwise.
+    pub allow_test_panic: bool,
 }
 
 impl<E: Exchange, S: Store> App<E, S> {
@@ -113,6 +126,7 @@ impl<E: Exchange, S: Store> App<E, S> {
             publisher,
             function_name: function_name.into(),
             emit_metrics: true,
+            allow_test_panic: false,
         }
     }
 
@@ -132,6 +146,10 @@ impl<E: Exchange, S: Store> App<E, S> {
         ctx: &InvocationContext,
     ) -> Result<SyncReport, HandlerError> {
         let invocation = match parse_event(payload) {
+            Ok(i) if i.test_panic && !self.allow_test_panic => Err(PayloadError::TestPanicRefused),
+            other => other,
+        };
+        let invocation = match invocation {
             Ok(i) => i,
             Err(e) => {
                 tracing::error!(error_type = e.kind(), error = %e, "rejected payload");
@@ -154,18 +172,36 @@ impl<E: Exchange, S: Store> App<E, S> {
             invocation_id: Some(ctx.request_id.clone()),
         };
         let started = Instant::now();
-        // Boxed: the service's future is deep (exchange + store adapters); keeping it on
-        // the heap keeps the handler's future small and its layout within rustc's query
-        // depth limit in the binary crate.
-        let result = Box::pin(run_sync(
-            &self.exchange,
-            &self.store,
-            &self.config.rules,
-            &self.config.run,
-            &request,
-        ))
+        let started_at = crate::service::now_ms();
+        let test_panic = invocation.test_panic;
+        // Boxed (inside CatchPanic): the service's future is deep (exchange + store
+        // adapters); keeping it on the heap keeps the handler's future small and its layout
+        // within rustc's query depth limit in the binary crate.
+        let result = CatchPanic::new(async {
+            if test_panic {
+                panic!("test_panic requested by the payload (local emulator only)");
+            }
+            run_sync(
+                &self.exchange,
+                &self.store,
+                &self.config.rules,
+                &self.config.run,
+                &request,
+            )
+            .await
+        })
         .await;
         let now = crate::service::now_ms();
+        let result = match result {
+            Ok(result) => result.map_err(HandlerError::Sync),
+            Err(panic) => {
+                let e = HandlerError::Panic(panic);
+                let outcome = format!("failed: {}", e.kind());
+                self.release_abandoned_lease(&ctx.request_id, started_at, outcome, Some(&e))
+                    .await;
+                Err(e)
+            }
+        };
         match result {
             Ok(report) => {
                 if self.emit_metrics {
@@ -197,7 +233,64 @@ impl<E: Exchange, S: Store> App<E, S> {
                 tracing::error!(error_type = e.kind(), error = %e, "sync failed");
                 self.after_failure(&e, invocation.mode, &ctx.request_id, now)
                     .await;
-                Err(e.into())
+                Err(e)
+            }
+        }
+    }
+
+    /// Free the lease of a run that did not end by itself (it panicked, or the CLI was
+    /// interrupted) and record its outcome, when that run holds it: the run id is derived
+    /// from the request id, as in `run_sync`. A run that took no lease (dry run, too soon,
+    /// lease held by another) or already released it is left alone. `finish_run` is
+    /// conditional on the owner, so a lease another run took over is never freed. The
+    /// sync state is read again, so what the run saved before it stopped (emergency
+    /// scope, digest) is kept. Returns whether a lease was released.
+    pub async fn release_abandoned_lease(
+        &self,
+        request_id: &str,
+        started_at: Millis,
+        outcome: String,
+        error: Option<&HandlerError>,
+    ) -> bool {
+        let account = &self.config.account;
+        let run_id = run_id_for(account, Some(request_id));
+        let state = match self.store.state(account).await {
+            Ok(state) => state,
+            Err(e) => {
+                tracing::warn!(error_type = e.kind(), error = %e, "lease not released: sync state unavailable");
+                return false;
+            }
+        };
+        if state.lease_owner.as_deref() != Some(run_id.as_str()) {
+            return false;
+        }
+        let mut next = state;
+        next.last_run_id = Some(run_id.clone());
+        next.last_attempt_at = Some(started_at);
+        next.last_outcome = Some(outcome.clone());
+        if let Some(e) = error {
+            next.last_error = Some(format!("{}: {e}", e.kind()));
+        }
+        if let Some(until) = self
+            .exchange
+            .banned_until()
+            .filter(|u| *u > crate::service::now_ms())
+        {
+            next.banned_until = Some(until);
+        }
+        let summary = serde_json::json!({"run_id": run_id, "outcome": outcome});
+        match self
+            .store
+            .finish_run(account, &run_id, &next, &summary)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(run_id = %run_id, outcome = %outcome, "lease released");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error_type = e.kind(), error = %e, "lease not released");
+                false
             }
         }
     }
@@ -257,7 +350,7 @@ impl<E: Exchange, S: Store> App<E, S> {
     /// Alert a failed run, at most once per repeat window for the same errorType.
     async fn after_failure(
         &self,
-        e: &crate::service::SyncError,
+        e: &HandlerError,
         mode: crate::core::Mode,
         request_id: &str,
         now: Millis,
@@ -322,6 +415,7 @@ impl<E: Exchange, S: Store> App<E, S> {
 /// The Lambda entry point (main.rs calls it when `AWS_LAMBDA_RUNTIME_API` is set).
 pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init_lambda();
+    super::panic::install_hook(false);
     let init_started = Instant::now();
     let app = wiring::init().await;
     match &app {
@@ -343,7 +437,15 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
         let (payload, context) = event.into_parts();
         let app = app.as_ref().map_err(HandlerError::replay)?;
         let ctx = InvocationContext::from_lambda(&context);
-        Box::pin(app.handle(payload, &ctx)).await
+        // A panic outside the run itself (alerting, the security check) still gets the
+        // stable errorType and a redacted message, not lambda_runtime's own report.
+        match CatchPanic::new(app.handle(payload, &ctx)).await {
+            Ok(result) => result,
+            Err(panic) => {
+                tracing::error!(error_type = PANIC_KIND, error = %panic, "handler panicked");
+                Err(HandlerError::Panic(panic))
+            }
+        }
     }))
     .await
 }

@@ -1,6 +1,7 @@
 //! The AWS Lambda entry point: payloads, the handler and its cold-start wiring.
 
 pub mod handler;
+pub mod panic;
 pub mod payload;
 pub mod wiring;
 

@@ -4,6 +4,9 @@
 //! - the EventBridge rule "Scheduled Event" envelope (`source: aws.events`,
 //!   `detail-type: Scheduled Event`): a periodic run
 //! - a manual invoke: `{"mode":"emergency","dry_run":false,"lookback_days":30}`
+//! - LOCAL EMULATOR ONLY, for tests: `"test_panic": true` beside a mode makes the run
+//!   panic, to prove on the built function that a panic is a failed run. The handler
+//!   refuses it ([`PayloadError::TestPanicRefused`]) unless [`is_local_emulator`] holds.
 //!
 //! Anything else is a [`PayloadError`] naming what is wrong. Examples of every accepted
 //! and rejected shape are in `tests/fixtures/events/`.
@@ -22,6 +25,9 @@ pub struct Invocation {
     pub mode: Mode,
     pub dry_run: bool,
     pub lookback_days: Option<u32>,
+    /// `"test_panic": true`: panic inside the run (local emulator only, see
+    /// [`is_local_emulator`]; the handler refuses it anywhere else).
+    pub test_panic: bool,
 }
 
 /// Why a payload was refused. `kind()` is always `PayloadError`.
@@ -50,6 +56,8 @@ pub enum PayloadError {
     },
     #[error("malformed EventBridge envelope: {0}")]
     MalformedEnvelope(String),
+    #[error("test_panic is refused: it is accepted only when every AWS endpoint of the function is a local emulator on the loopback interface (AWS_ENDPOINT_URL on 127.0.0.1, ::1 or localhost)")]
+    TestPanicRefused,
 }
 
 impl PayloadError {
@@ -99,6 +107,7 @@ fn parse_envelope(map: Map<String, Value>) -> Result<Invocation, PayloadError> {
             mode: Mode::Periodic,
             dry_run: false,
             lookback_days: None,
+            test_panic: false,
         })
     } else {
         Err(PayloadError::UnsupportedEvent {
@@ -109,10 +118,12 @@ fn parse_envelope(map: Map<String, Value>) -> Result<Invocation, PayloadError> {
 }
 
 fn parse_direct(map: &Map<String, Value>) -> Result<Invocation, PayloadError> {
-    if let Some(field) = map
-        .keys()
-        .find(|k| !matches!(k.as_str(), "mode" | "dry_run" | "lookback_days"))
-    {
+    if let Some(field) = map.keys().find(|k| {
+        !matches!(
+            k.as_str(),
+            "mode" | "dry_run" | "lookback_days" | "test_panic"
+        )
+    }) {
         return Err(PayloadError::UnknownField { field: clip(field) });
     }
     let mode = match map.get("mode") {
@@ -163,9 +174,58 @@ fn parse_direct(map: &Map<String, Value>) -> Result<Invocation, PayloadError> {
             })
         }
     };
+    let test_panic = match map.get("test_panic") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => {
+            return Err(PayloadError::WrongType {
+                field: "test_panic",
+                expected: "a boolean",
+                found: type_name(v),
+            })
+        }
+    };
     Ok(Invocation {
         mode,
         dry_run,
         lookback_days,
+        test_panic,
     })
+}
+
+/// Whether the function runs against a local AWS emulator, the condition under which a
+/// `test_panic` payload is accepted: `AWS_ENDPOINT_URL` is set and its host is a loopback
+/// address (127.0.0.0/8, ::1, `localhost`), no service-specific `AWS_ENDPOINT_URL_*`
+/// points anywhere else, and `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is not set (it would
+/// send the SDK to AWS). Then every AWS call of the function goes to this machine: a
+/// real deployment never sets `AWS_ENDPOINT_URL` (the template sets it only from the
+/// `LocalEndpointUrl` parameter, for the emulator), and a function whose AWS calls go to
+/// the loopback interface reaches no real table or topic.
+///
+/// `vars` is the process environment (`std::env::vars()`), passed in for tests.
+pub fn is_local_emulator(vars: impl IntoIterator<Item = (String, String)>) -> bool {
+    let mut global = false;
+    for (name, value) in vars {
+        if name == "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" && !value.is_empty() {
+            return false;
+        }
+        if name == "AWS_ENDPOINT_URL" {
+            if !is_loopback_url(&value) {
+                return false;
+            }
+            global = true;
+        } else if name.starts_with("AWS_ENDPOINT_URL_") && !is_loopback_url(&value) {
+            return false;
+        }
+    }
+    global
+}
+
+fn is_loopback_url(text: &str) -> bool {
+    match url::Url::parse(text).ok().as_ref().and_then(url::Url::host) {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }

@@ -39,7 +39,14 @@ pub async fn init() -> Result<App<ExchangeImpl, StoreImpl>, HandlerError> {
         .map(|arn| crate::alerts::SnsPublisher::new(aws_sdk_sns::Client::new(&aws), arn.as_str()));
     let function_name =
         std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "binance-account-sync".into());
-    Ok(App::new(config, exchange, store, publisher, function_name))
+    let mut app = App::new(config, exchange, store, publisher, function_name);
+    // The test-only panic payload, only where every AWS call goes to a local emulator. A
+    // value that is not UTF-8 counts as not local (empty).
+    app.allow_test_panic =
+        super::payload::is_local_emulator(std::env::vars_os().filter_map(|(k, v)| {
+            Some((k.into_string().ok()?, v.into_string().unwrap_or_default()))
+        }));
+    Ok(app)
 }
 
 /// Secrets Manager in Lambda, fixed values for the CLI.

@@ -295,3 +295,55 @@ impl<S: Store> Store for CrashAfterApply<'_, S> {
         self.inner.audit_since(account, since).await
     }
 }
+
+/// The first `apply` panics (a bug in the middle of a run, after the lease was taken and
+/// the exchange read), with a message formatted at run time that holds the API secret:
+/// what a panic may carry and must never be reported. Later calls go through.
+pub struct PanicOnFirstApply<'a, S> {
+    pub inner: &'a S,
+    fired: AtomicBool,
+}
+
+/// The secret the panic's message carries (the demo scenario's API secret).
+pub const PANIC_SECRET: &str = "demo-secret";
+
+impl<'a, S: Store> PanicOnFirstApply<'a, S> {
+    pub fn new(inner: &'a S) -> Self {
+        Self {
+            inner,
+            fired: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<S: Store> Store for PanicOnFirstApply<'_, S> {
+    delegate_except_apply!();
+
+    async fn acquire_lease(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.inner
+            .acquire_lease(account, owner, now, expires_at)
+            .await
+    }
+
+    async fn apply(
+        &self,
+        account: &AccountId,
+        run_id: &str,
+        now: Millis,
+        corrections: &[Correction],
+    ) -> Result<ApplyOutcome, StoreError> {
+        if !self.fired.swap(true, Ordering::SeqCst) {
+            panic!(
+                "bug while signing with {PANIC_SECRET} ({} corrections)",
+                corrections.len()
+            );
+        }
+        self.inner.apply(account, run_id, now, corrections).await
+    }
+}
