@@ -13,7 +13,8 @@
 //!   quantity, or a dust record of exactly it) keeps its class: a price move alone never
 //!   turns a position into dust or back (each flip would be an alert), and the price is
 //!   not needed. Any other holding is classified afresh, with the current price: one the
-//!   run has not read yet is asked for (`SymbolPlan::needs_price`) before planning.
+//!   run has not read yet is asked for (`SymbolPlan::needs_price`) before planning; when
+//!   it cannot be read and the notional would decide, the holding is not checked (noted).
 //! - A position is planned only by a unit that read its symbol's fills to the end in this
 //!   run, with a valid cost basis; a symbol the run did not reach keeps its records
 //!   untouched. The base's position belongs to one symbol (above); another symbol of the
@@ -160,6 +161,19 @@ pub(crate) fn plan_position(
     }
     let is_position = match (held_class, info) {
         (Some(class), _) => class,
+        // Without a price the notional is unknown: a holding it would decide is left as
+        // it is (a failed price read never turns dust into a position, or back).
+        (None, Some(i))
+            if price.is_none()
+                && !i.min_notional.is_zero()
+                && total >= i.min_qty
+                && !total.is_zero() =>
+        {
+            plan.notes.push(format!(
+                "No current price for {symbol}: position of {base} not checked"
+            ));
+            return None;
+        }
         (None, Some(i)) => is_position_size(total, i, price),
         (None, None) if total.is_zero() => false,
         (None, None) => {
@@ -736,5 +750,29 @@ mod tests {
             of_kind(&unit.plan, CorrectionKind::PositionAdjusted).len(),
             1
         );
+    }
+
+    /// A price that could not be read never decides a class: the holding is left as the
+    /// records have it, and said so (dust is not made a position because a read failed).
+    #[test]
+    fn holding_the_notional_would_decide_is_not_classified_without_a_price() {
+        let mut w = World::new();
+        w.snap.prices.clear();
+        w.recs.dust.insert(
+            asset("ETH"),
+            DustRecord {
+                asset: asset("ETH"),
+                quantity: dec!(0.001),
+                version: 2,
+                updated_at: 0,
+            },
+        );
+        w.ex_bal("ETH", dec!(0.002), dec!(0));
+        let plan = reconcile(&w.input());
+        assert!(of_kind(&plan, CorrectionKind::PositionRecovered).is_empty());
+        assert!(of_kind(&plan, CorrectionKind::DustRecorded).is_empty());
+        assert!(plan
+            .notes
+            .contains(&"No current price for ETHUSDT: position of ETH not checked".to_owned()));
     }
 }
