@@ -4,7 +4,9 @@
 mod support;
 
 use binance_account_sync::core::{Mode, RulesConfig};
+use binance_account_sync::domain::AccountId;
 use binance_account_sync::service::{now_ms, run_sync, SyncError};
+use binance_account_sync::store::memory::MemoryStore;
 use binance_account_sync::store::Store;
 use serde_json::json;
 use support::*;
@@ -31,19 +33,7 @@ async fn a_418_ban_is_kept_across_cold_starts_and_nothing_is_sent_until_it_ends(
         }
     }
     assert_eq!(status, 418, "the IP is banned");
-    let first = run_sync(
-        &sim.client(),
-        &store,
-        &RulesConfig::default(),
-        &settings(),
-        &request(&account, Mode::Periodic),
-    )
-    .await;
-    let err = first.expect_err("the banned run fails");
-    assert!(
-        matches!(&err, SyncError::Exchange(e) if e.kind() == "ExchangeBanned"),
-        "{err:?}"
-    );
+    assert_fails_banned(&sim, &store, &account, Mode::Periodic).await;
     let state = store.state(&account).await.expect("state");
     let until = state.banned_until.expect("the ban's end is kept");
     assert!(until > now_ms(), "the ban lasts past now");
@@ -56,19 +46,7 @@ async fn a_418_ban_is_kept_across_cold_starts_and_nothing_is_sent_until_it_ends(
     )
     .await;
     let sent = requests_sent(&sim).await;
-    let second = run_sync(
-        &sim.client(),
-        &store,
-        &RulesConfig::default(),
-        &settings(),
-        &request(&account, Mode::Emergency),
-    )
-    .await;
-    let err = second.expect_err("still banned");
-    assert!(
-        matches!(&err, SyncError::Exchange(e) if e.kind() == "ExchangeBanned"),
-        "{err:?}"
-    );
+    assert_fails_banned(&sim, &store, &account, Mode::Emergency).await;
     assert_eq!(requests_sent(&sim).await, sent, "no request during the ban");
     let state = store.state(&account).await.expect("state");
     assert_eq!(state.banned_until, Some(until), "the ban's end is kept");
@@ -88,4 +66,21 @@ async fn requests_sent(sim: &Sim) -> u64 {
         .values()
         .map(|p| p["requests"].as_u64().unwrap_or(0))
         .sum()
+}
+
+/// A run with a fresh client (a cold start) fails as banned.
+async fn assert_fails_banned(sim: &Sim, store: &MemoryStore, account: &AccountId, mode: Mode) {
+    let result = run_sync(
+        &sim.client(),
+        store,
+        &RulesConfig::default(),
+        &settings(),
+        &request(account, mode),
+    )
+    .await;
+    let err = result.expect_err("the banned run fails");
+    assert!(
+        matches!(&err, SyncError::Exchange(e) if e.kind() == "ExchangeBanned"),
+        "{err:?}"
+    );
 }

@@ -703,15 +703,7 @@ mod tests {
         w.ex_bal("ETH", dec!(0.002), dec!(0));
         // 0.002 ETH at 1,000 is 2 USDT, below the 5 USDT minimum notional.
         w.snap.prices.insert(sym("ETHUSDT"), dec!(1000));
-        w.recs.dust.insert(
-            asset("BNB"),
-            DustRecord {
-                asset: asset("BNB"),
-                quantity: dec!(0.02),
-                version: 2,
-                updated_at: 0,
-            },
-        );
+        w.recs.dust.insert(asset("BNB"), dust("BNB", dec!(0.02)));
         w.ex_bal("BNB", dec!(0.02), dec!(0));
         // 0.02 BNB at 600 is 12 USDT, above it.
         w.snap.prices.insert(sym("BNBUSDT"), dec!(600));
@@ -758,15 +750,7 @@ mod tests {
     fn holding_the_notional_would_decide_is_not_classified_without_a_price() {
         let mut w = World::new();
         w.snap.prices.clear();
-        w.recs.dust.insert(
-            asset("ETH"),
-            DustRecord {
-                asset: asset("ETH"),
-                quantity: dec!(0.001),
-                version: 2,
-                updated_at: 0,
-            },
-        );
+        w.recs.dust.insert(asset("ETH"), dust("ETH", dec!(0.001)));
         w.ex_bal("ETH", dec!(0.002), dec!(0));
         let plan = reconcile(&w.input());
         assert!(of_kind(&plan, CorrectionKind::PositionRecovered).is_empty());

@@ -685,6 +685,44 @@ mod tests {
         assert_eq!(scope.backing_off, [sym("XRPUSDT")].into());
     }
 
+    /// What every digest test leaves empty: no transfers, checkpoints, symbols or positions.
+    #[derive(Default)]
+    struct Nothing {
+        transfers: BTreeMap<Asset, Decimal>,
+        cursors: BTreeMap<Symbol, CursorRecord>,
+        symbols: BTreeMap<Symbol, SymbolInfo>,
+        positions: BTreeMap<Symbol, PositionRecord>,
+    }
+
+    impl Nothing {
+        /// A digest step with nothing but `digest`, `balances` and `movement`, at `now`
+        /// (the exchange's clock 1 s behind); tests override the rest.
+        fn input<'a>(
+            &'a self,
+            config: &'a RulesConfig,
+            digest: &'a BTreeMap<Asset, AssetDigest>,
+            balances: &'a BTreeMap<Asset, Balance>,
+            movement: &'a Flows,
+            now: Millis,
+        ) -> DigestInput<'a> {
+            DigestInput {
+                digest,
+                balances,
+                movement,
+                transfers: &self.transfers,
+                transfers_fee_inside: &self.transfers,
+                cursors: &self.cursors,
+                symbols: &self.symbols,
+                positions: &self.positions,
+                open_orders_read: false,
+                run_complete: false,
+                now,
+                server_time: now - 1_000,
+                config,
+            }
+        }
+    }
+
     #[test]
     fn digest_advances_when_explained_and_reports_after_repeated_misses() {
         let config = RulesConfig::default();
@@ -699,23 +737,8 @@ mod tests {
         let balances: BTreeMap<_, _> = [bal("BTC", dec!(1.5), dec!(0))].into_iter().collect();
         let mut flows = Flows::default();
         flows.trades.insert(asset("BTC"), dec!(0.5));
-        let none = BTreeMap::new();
-        let (cursors, symbols, positions) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-        let input = DigestInput {
-            digest: &digest,
-            balances: &balances,
-            movement: &flows,
-            transfers: &none,
-            transfers_fee_inside: &none,
-            cursors: &cursors,
-            symbols: &symbols,
-            positions: &positions,
-            open_orders_read: false,
-            run_complete: false,
-            now: 5_000,
-            server_time: 4_000,
-            config: &config,
-        };
+        let nothing = Nothing::default();
+        let input = nothing.input(&config, &digest, &balances, &flows, 5_000);
         let (next, reports) = advance_digest(&input);
         assert_eq!(next[&asset("BTC")].free, dec!(1.5));
         assert!(reports.is_empty());
@@ -788,8 +811,7 @@ mod tests {
         )]
         .into();
         let balances: BTreeMap<_, _> = [bal("USDT", dec!(90), dec!(0))].into_iter().collect();
-        let none = BTreeMap::new();
-        let positions = BTreeMap::new();
+        let nothing = Nothing::default();
         // Both symbols active; run 1 (cut) reads AAA only, run 2 (cut) reads BBB only.
         let t1 = 10 * DAY_MS;
         let t2 = t1 + 1_800_000;
@@ -807,19 +829,9 @@ mod tests {
         .into();
         let flows = Flows::default();
         let input = DigestInput {
-            digest: &digest,
-            balances: &balances,
-            movement: &flows,
-            transfers: &none,
-            transfers_fee_inside: &none,
             cursors: &cursors,
             symbols: &symbols,
-            positions: &positions,
-            open_orders_read: false,
-            run_complete: false,
-            now: t1,
-            server_time: t1,
-            config: &config,
+            ..nothing.input(&config, &digest, &balances, &flows, t1)
         };
         let (after1, reports) = advance_digest(&input);
         let d = &after1[&asset("USDT")];
@@ -838,7 +850,6 @@ mod tests {
                 digest: &d,
                 cursors: &later,
                 now: t2 + Millis::from(run) * 1_800_000,
-                server_time: t2 + Millis::from(run) * 1_800_000,
                 ..input.clone()
             });
             if !reports.is_empty() {
@@ -865,28 +876,9 @@ mod tests {
     fn first_digest_is_taken_at_once_with_the_exchange_time() {
         let config = RulesConfig::default();
         let balances: BTreeMap<_, _> = [bal("ETH", dec!(2), dec!(0.5))].into_iter().collect();
-        let (none, cursors, symbols, positions) = (
-            BTreeMap::new(),
-            BTreeMap::new(),
-            BTreeMap::new(),
-            BTreeMap::new(),
-        );
-        let flows = Flows::default();
-        let (next, reports) = advance_digest(&DigestInput {
-            digest: &BTreeMap::new(),
-            balances: &balances,
-            movement: &flows,
-            transfers: &none,
-            transfers_fee_inside: &none,
-            cursors: &cursors,
-            symbols: &symbols,
-            positions: &positions,
-            open_orders_read: false,
-            run_complete: false,
-            now: 9_000,
-            server_time: 8_000,
-            config: &config,
-        });
+        let (nothing, flows, empty) = (Nothing::default(), Flows::default(), BTreeMap::new());
+        let (next, reports) =
+            advance_digest(&nothing.input(&config, &empty, &balances, &flows, 9_000));
         assert!(reports.is_empty());
         assert_eq!(
             next[&asset("ETH")],

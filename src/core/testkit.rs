@@ -160,6 +160,16 @@ pub fn position(
     }
 }
 
+/// A dust record the bot wrote (version 2).
+pub fn dust(a: &str, quantity: Decimal) -> DustRecord {
+    DustRecord {
+        asset: asset(a),
+        quantity,
+        version: 2,
+        updated_at: 0,
+    }
+}
+
 /// An exchange snapshot and DB records under construction.
 pub struct World {
     pub snap: ExchangeSnapshot,
