@@ -219,12 +219,20 @@ async fn detailed_exitcode_is_3_when_a_sync_corrects_records_and_0_when_nothing_
     seed_demo(&store, &account).await;
     let env = full_env(&sim.base_url(), &store, &account);
 
-    let first = cli(&["sync", "--emergency", "--detailed-exitcode", "--json"], &env).await;
+    let first = cli(
+        &["sync", "--emergency", "--detailed-exitcode", "--json"],
+        &env,
+    )
+    .await;
     assert_eq!(code(&first), Some(3), "{}", explain(&first));
     let report = stdout_json(&first);
     assert_eq!(report["outcome"], "complete", "{report}");
 
-    let second = cli(&["sync", "--emergency", "--detailed-exitcode", "--json"], &env).await;
+    let second = cli(
+        &["sync", "--emergency", "--detailed-exitcode", "--json"],
+        &env,
+    )
+    .await;
     assert_eq!(code(&second), Some(0), "{}", explain(&second));
     let report = stdout_json(&second);
     assert!(
@@ -308,8 +316,7 @@ async fn check_passes_with_a_read_only_ip_restricted_key_and_a_decodable_table()
 }
 
 #[tokio::test]
-async fn check_fails_on_a_trading_key_and_an_undecodable_item_and_warns_on_no_ip_restriction()
-{
+async fn check_fails_on_a_trading_key_and_an_undecodable_item_and_warns_on_no_ip_restriction() {
     // The demo key: trading and withdrawals enabled, no IP restriction.
     let sim = Sim::demo().await;
     let store = dynamo_store().await;
@@ -338,7 +345,9 @@ async fn check_fails_on_a_trading_key_and_an_undecodable_item_and_warns_on_no_ip
     let perms = check(&doc, "key_permissions");
     assert_eq!(perms["level"], "fail", "{doc}");
     assert!(
-        perms["detail"].as_str().is_some_and(|d| d.contains("trading")),
+        perms["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("trading")),
         "{doc}"
     );
     assert_eq!(check(&doc, "key_ip_restriction")["level"], "warn", "{doc}");
@@ -456,7 +465,10 @@ async fn http_451_fails_sync_and_check_as_exchange_restricted_location() {
     let doc = stdout_json(&out);
     let exchange = check(&doc, "exchange");
     assert_eq!(exchange["level"], "fail", "{doc}");
-    assert_eq!(exchange["error_type"], "ExchangeRestrictedLocation", "{doc}");
+    assert_eq!(
+        exchange["error_type"], "ExchangeRestrictedLocation",
+        "{doc}"
+    );
     drop(server);
 }
 

@@ -4,7 +4,8 @@
 
 use std::process::{Command, Output};
 
-const SECRET_ARN: &str = "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:binance/sync-AbCdEf";
+const SECRET_ARN: &str =
+    "arn:aws:secretsmanager:ap-northeast-1:000000000000:secret:binance/sync-AbCdEf";
 
 fn dry_run(env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/deploy.sh"));
@@ -43,14 +44,23 @@ fn each_environment_deploys_its_own_stack_with_its_own_parameters() {
     let cmd = stdout(&prod);
     assert!(cmd.starts_with("sam deploy "), "{cmd}");
     assert!(cmd.contains("--config-env prod"), "{cmd}");
-    assert!(cmd.contains("--stack-name binance-account-sync-prod"), "{cmd}");
+    assert!(
+        cmd.contains("--stack-name binance-account-sync-prod"),
+        "{cmd}"
+    );
     assert!(cmd.contains("ScheduleMinutes=30"), "{cmd}");
-    assert!(cmd.contains(&format!("BinanceSecretArn={SECRET_ARN}")), "{cmd}");
+    assert!(
+        cmd.contains(&format!("BinanceSecretArn={SECRET_ARN}")),
+        "{cmd}"
+    );
 
     let dev = dry_run(&[("DEPLOY_ENV", "dev"), ("BINANCE_SECRET_ARN", SECRET_ARN)]);
     assert_eq!(dev.status.code(), Some(0), "{}", stderr(&dev));
     let cmd = stdout(&dev);
-    assert!(cmd.contains("--stack-name binance-account-sync-dev"), "{cmd}");
+    assert!(
+        cmd.contains("--stack-name binance-account-sync-dev"),
+        "{cmd}"
+    );
     assert!(cmd.contains("AccountId=dev"), "{cmd}");
     assert!(cmd.contains("SchedulePeriodSeconds=3600"), "{cmd}");
 
@@ -87,10 +97,17 @@ fn environment_variables_override_the_file_and_a_schedule_brings_its_period() {
 fn a_missing_secret_an_unknown_environment_or_a_mismatched_schedule_is_refused() {
     let out = dry_run(&[("DEPLOY_ENV", "prod")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("BINANCE_SECRET_ARN"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("BINANCE_SECRET_ARN"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stdout(&out).is_empty());
 
-    let out = dry_run(&[("DEPLOY_ENV", "staging"), ("BINANCE_SECRET_ARN", SECRET_ARN)]);
+    let out = dry_run(&[
+        ("DEPLOY_ENV", "staging"),
+        ("BINANCE_SECRET_ARN", SECRET_ARN),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("no [staging.deploy.parameters]"),
