@@ -16,10 +16,10 @@ export SIM_PYTHON := $(abspath $(PY))
 export PROPTEST_RNG_SEED ?= 20261201
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help setup build build-local lint test test-unit test-integration e2e demo bench deploy clean fuzz
+.PHONY: help setup build build-local lint test test-unit test-integration e2e demo bench deploy deploy-dry-run clean fuzz
 
 help:
-	@echo "make demo | test | lint | build | build-local | e2e | bench | deploy | clean"
+	@echo "make demo | test | lint | build | build-local | e2e | bench | deploy | deploy-dry-run | clean"
 
 $(VENV)/.installed: Makefile
 	python3 -m venv $(VENV)
@@ -87,8 +87,11 @@ fuzz:
 	printf "$$summary"; \
 	if [ -n "$$failed" ]; then echo "crashed:$$failed (inputs in fuzz/artifacts/, logs in fuzz/.work/)"; exit 1; fi
 
-deploy: build ## real AWS: see README "Deploy"
+deploy: build ## real AWS, one environment of samconfig.toml (DEPLOY_ENV): see README "Deploy"
 	scripts/deploy.sh
+
+deploy-dry-run: ## the `sam deploy` command make deploy would run (no zip, no AWS)
+	DEPLOY_DRY_RUN=1 scripts/deploy.sh
 
 clean:
 	cargo clean

@@ -1,35 +1,46 @@
 #!/usr/bin/env bash
-# make deploy: deploy the stack to a real AWS account with the AWS SAM CLI.
+# make deploy: deploy the stack to a real AWS account with the AWS SAM CLI, one
+# environment of samconfig.toml at a time.
 #
-# Needs: AWS credentials for the target account in the environment (any method the AWS
-# CLI accepts), the arm64 zip from `make build`, and these variables:
-#   SYNC_ACCOUNT_ID      the bot's account name (the table partition), e.g. main
-#   BINANCE_SECRET_ARN   ARN of the Secrets Manager secret {"api_key": ..., "api_secret": ...}
-# Optional: STACK_NAME (binance-account-sync), ALERT_EMAIL, SCHEDULE ("rate(30 minutes)"),
-#   TOLERANCE_PCT (1), AWS_REGION.
-# Never set LocalEndpointUrl / LocalBinanceBaseUrl here: they exist for the emulator only.
+#   DEPLOY_ENV=prod BINANCE_SECRET_ARN=arn:... make deploy
+#
+# DEPLOY_ENV picks the section [<env>.deploy.parameters] of samconfig.toml (default:
+# "default"): stack name, region, capabilities and the template's parameters. The
+# environment overrides it: BINANCE_SECRET_ARN (required unless the section has
+# BinanceSecretArn), SYNC_ACCOUNT_ID, ALERT_EMAIL, SCHEDULE (its period follows),
+# TOLERANCE_PCT, STACK_NAME, AWS_REGION. Choose a region Binance serves: from a restricted
+# location every run fails with ExchangeRestrictedLocation (HTTP 451, docs/runbook.md).
+#
+# DEPLOY_DRY_RUN=1 prints the `sam deploy` command and stops: no zip, no SAM CLI, no AWS
+# needed. Otherwise needs AWS credentials for the target account and the arm64 zip from
+# `make build`. Never set LocalEndpointUrl / LocalBinanceBaseUrl: emulator only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-: "${SYNC_ACCOUNT_ID:?set SYNC_ACCOUNT_ID (the bot account name)}"
-: "${BINANCE_SECRET_ARN:?set BINANCE_SECRET_ARN (the Secrets Manager secret holding the API key)}"
+DEPLOY_ENV="${DEPLOY_ENV:-default}"
+SAMCONFIG="${SAMCONFIG:-samconfig.toml}"
+PYTHON="${PYTHON:-python3}"
+[[ -x .venv/bin/python ]] && PYTHON=.venv/bin/python
+
 ZIP=target/lambda/binance-account-sync/bootstrap.zip
+OUT=.run/deploy
+TEMPLATE="$OUT/template.yaml"
+
+# The arguments, checked (exit 2 naming the problem), NUL-separated.
+ARGS=()
+while IFS= read -r -d '' arg; do ARGS+=("$arg"); done \
+  < <("$PYTHON" scripts/deploy_args.py "$SAMCONFIG" "$DEPLOY_ENV" "$TEMPLATE" || echo -n "__failed__")
+if [[ ${#ARGS[@]} -eq 0 || "${ARGS[-1]}" == "__failed__" ]]; then
+  exit 2
+fi
+
+if [[ "${DEPLOY_DRY_RUN:-}" == "1" ]]; then
+  printf 'sam'; printf ' %q' "${ARGS[@]}"; printf '\n'
+  exit 0
+fi
+
 [[ -s "$ZIP" ]] || { echo "no $ZIP: run make build first" >&2; exit 1; }
 [[ -x .venv/bin/sam ]] || .venv/bin/pip install --quiet 'aws-sam-cli>=1.130'
-
-OUT=.run/deploy && mkdir -p "$OUT"
+mkdir -p "$OUT"
 # The template's CodeUri is the crate (for `sam build`); deploy the zip cargo-lambda built.
-sed "s|      CodeUri: \.\.$|      CodeUri: $PWD/$ZIP|" infra/template.yaml >"$OUT/template.yaml"
-
-.venv/bin/sam deploy \
-  --template-file "$OUT/template.yaml" \
-  --stack-name "${STACK_NAME:-binance-account-sync}" \
-  --resolve-s3 \
-  --capabilities CAPABILITY_IAM \
-  --no-fail-on-empty-changeset \
-  --parameter-overrides \
-    "AccountId=$SYNC_ACCOUNT_ID" \
-    "BinanceSecretArn=$BINANCE_SECRET_ARN" \
-    "AlertEmail=${ALERT_EMAIL:-}" \
-    "ScheduleExpression=${SCHEDULE:-rate(30 minutes)}" \
-    "TolerancePct=${TOLERANCE_PCT:-1}" \
-    "Architecture=arm64"
+sed "s|      CodeUri: \.\.$|      CodeUri: $PWD/$ZIP|" infra/template.yaml >"$TEMPLATE"
+exec .venv/bin/sam "${ARGS[@]}"

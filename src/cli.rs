@@ -1,17 +1,75 @@
 //! The local command line. `sync` builds the same App as the Lambda (same configuration,
 //! same adapters) and calls the same handler with the same payload a manual invoke would
-//! send, so the CLI and the Lambda share one code path.
+//! send, so the CLI and the Lambda share one code path. `status`, `audit` and `migrate`
+//! need the table only (no Binance key or secret); `check` tests the whole setup.
 //!
-//! Exit codes: 0 success; 1 a failed run or command (`error [<errorType>]: ...` on
-//! stderr); 130 a `sync` stopped by SIGINT, 143 by SIGTERM (128 + the signal): the run is
-//! stopped at once and its lease released, so the next run need not wait for the lease
-//! to expire (15 minutes). A second signal during the release exits at once.
+//! Exit codes ([`exit`]): 0 success; 1 a failed run, command or `check`; 2 a usage or
+//! configuration error (clap's usage errors included); 3 with `sync --detailed-exitcode`,
+//! a run that succeeded and found discrepancies; 130 a `sync` stopped by SIGINT, 143 by
+//! SIGTERM (128 + the signal): the run is stopped at once and its lease released, so the
+//! next run need not wait for the lease to expire (15 minutes). A second signal during the
+//! release exits at once.
+//!
+//! Errors: `error [<errorType>]: <message>` on stderr; with `--json`, one JSON document on
+//! stdout instead: `{"error": {"type": "<errorType>", "message": "..."}}`.
 
-use crate::domain::Millis;
+pub mod check;
+
+use crate::config::TableConfig;
+use crate::domain::{AccountId, Millis};
 use crate::lambda::{wiring, App, InvocationContext};
 use crate::store::Store;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+
+/// The CLI's exit codes.
+pub mod exit {
+    pub const SUCCESS: u8 = 0;
+    /// A run, a command or a `check` failed.
+    pub const FAILURE: u8 = 1;
+    /// The command line or the configuration is wrong: nothing was attempted.
+    pub const USAGE: u8 = 2;
+    /// `sync --detailed-exitcode`: the run succeeded and found discrepancies.
+    pub const DISCREPANCIES: u8 = 3;
+}
+
+/// The exit code of an error of this kind: 2 for a usage or configuration error (the
+/// command cannot work until the operator fixes it), 1 for everything else.
+pub fn exit_code_for(kind: &str) -> u8 {
+    match kind {
+        "UsageError" | "ConfigError" | "ExchangeConfigError" => exit::USAGE,
+        _ => exit::FAILURE,
+    }
+}
+
+/// The stable JSON shape of an error with `--json`.
+pub fn error_json(kind: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({"error": {"type": kind, "message": message}})
+}
+
+/// Parse the command line. `--help` and `--version` print and exit 0; a usage error exits
+/// 2, as JSON on stdout when `--json` is among the arguments.
+pub fn parse_or_exit() -> Cli {
+    use clap::error::ErrorKind;
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            e.exit()
+        }
+        Err(e) if std::env::args().skip(1).any(|a| a == "--json") => {
+            let message = e.render().to_string();
+            let first = message
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ");
+            println!("{}", error_json("UsageError", first));
+            std::process::exit(i32::from(exit::USAGE))
+        }
+        // clap prints the usage and exits 2.
+        Err(e) => e.exit(),
+    }
+}
 
 /// Keep a trading bot's DynamoDB records true to its Binance account.
 #[derive(Debug, Parser)]
@@ -37,13 +95,18 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Exit 3 (instead of 0) when the run succeeded and found discrepancies or wrote
+        /// (in a dry run: planned) corrections.
+        #[arg(long)]
+        detailed_exitcode: bool,
     },
-    /// Show the last sync, its health, open discrepancies and the last error.
+    /// Show the last sync, its health, open discrepancies and the last error. Needs the
+    /// table only.
     Status {
         #[arg(long)]
         json: bool,
     },
-    /// List the corrections written since a time.
+    /// List the corrections written since a time. Needs the table only.
     Audit {
         /// Epoch milliseconds, or a duration back from now: `90m`, `24h`, `7d`.
         #[arg(long, default_value = "24h")]
@@ -60,11 +123,43 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the setup: the exchange answers, the key's permissions and IP restriction,
+    /// the clock offset, the table and its keys, the records decode. Exit 0 when every
+    /// check is ok or a warning, 1 when one fails.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
 }
 
-/// A scheduled sync is due every 30 minutes; two missed periods make it unhealthy
-/// (the same rule as the "no successful sync" alarm).
-const HEALTHY_LAG_MS: Millis = 2 * 30 * 60 * 1000 + 5 * 60 * 1000;
+impl Command {
+    fn json(&self) -> bool {
+        match self {
+            Self::Sync { json, .. }
+            | Self::Status { json }
+            | Self::Audit { json, .. }
+            | Self::Migrate { json }
+            | Self::Check { json } => *json,
+        }
+    }
+}
+
+/// How old the last success may be before the sync counts as stale: two missed periods
+/// of the schedule (`SYNC_SCHEDULE_MINUTES`) and 5 minutes of slack, the same rule as the
+/// "no successful sync" alarm.
+pub fn healthy_lag_ms(schedule_minutes: u32) -> Millis {
+    (2 * Millis::from(schedule_minutes) + 5) * 60_000
+}
+
+/// The sync's health from its last success, its last error and the schedule.
+pub fn health(lag_ms: Option<Millis>, failing: bool, schedule_minutes: u32) -> &'static str {
+    match (lag_ms, failing) {
+        (None, _) => "never synced",
+        (Some(_), true) => "failing",
+        (Some(l), false) if l > healthy_lag_ms(schedule_minutes) => "stale",
+        _ => "healthy",
+    }
+}
 
 /// Parse `--since`: epoch ms or `<n>m|h|d` back from `now`.
 pub fn parse_since(text: &str, now: Millis) -> Result<Millis, String> {
@@ -152,78 +247,162 @@ impl Interrupts {
 pub async fn run(cli: Cli) -> ExitCode {
     crate::telemetry::init_cli();
     crate::lambda::panic::install_hook(false);
-    let mut app = match wiring::init().await {
-        Ok(app) => app,
-        Err(e) => return fail(e.kind(), &e.to_string()),
-    };
-    app.emit_metrics = false;
+    let json = cli.command.json();
+    let out = Out { json };
     match cli.command {
         Command::Sync {
             emergency,
             dry_run,
             lookback_days,
-            json,
+            json: _,
+            detailed_exitcode,
         } => {
-            let mut payload = serde_json::json!({
-                "mode": if emergency { "emergency" } else { "periodic" },
-                "dry_run": dry_run,
-            });
-            if let Some(days) = lookback_days {
-                payload["lookback_days"] = days.into();
-            }
-            let ctx = InvocationContext {
-                request_id: format!("cli-{}", uuid::Uuid::new_v4()),
-                deadline_ms: None,
+            let app = match full_app().await {
+                Ok(app) => app,
+                Err((kind, message)) => return out.fail(kind, &message),
             };
-            let mut signals = match Interrupts::listen() {
-                Ok(s) => s,
-                Err(e) => {
-                    return fail(
-                        "SignalError",
-                        &format!("cannot listen for SIGINT/SIGTERM: {e}"),
-                    )
-                }
-            };
-            let started_at = crate::service::now_ms();
-            let result = {
-                let run = app.handle(payload, &ctx);
-                tokio::pin!(run);
-                tokio::select! {
-                    result = &mut run => Ok(result),
-                    signal = signals.next() => Err(signal),
-                }
-                // The run's future is dropped here: it stops at the await it was in. Every
-                // unit writes its checkpoint last, so a run cut anywhere loses nothing.
-            };
-            match result {
-                Ok(Ok(report)) if json => print_json(&report),
-                Ok(Ok(report)) => {
-                    print!("{}", crate::render::render_report(&report));
-                    ExitCode::SUCCESS
-                }
-                Ok(Err(e)) => fail(e.kind(), &e.to_string()),
-                Err(signal) => interrupted(&app, &mut signals, &ctx, started_at, signal).await,
-            }
+            sync(
+                &app,
+                out,
+                emergency,
+                dry_run,
+                lookback_days,
+                detailed_exitcode,
+            )
+            .await
         }
-        Command::Status { json } => status(&app, json).await,
-        Command::Audit { since, all, json } => audit(&app, &since, all, json).await,
-        Command::Migrate { json } => {
-            match crate::service::migrate::ensure(&app.store, &app.config.account).await {
-                Ok(m) if json => print_json(&m),
-                Ok(m) => {
-                    println!(
-                        "Account {}: layout {} -> {} ({} checkpoint(s) rewritten)",
-                        app.config.account,
-                        m.from
-                            .map_or("1 (unversioned)".to_owned(), |v| v.to_string()),
-                        m.to,
-                        m.checkpoints_rewritten
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e.kind(), &e.to_string()),
-            }
+        Command::Check { json: _ } => {
+            let app = match full_app().await {
+                Ok(app) => app,
+                Err((kind, message)) => return out.fail(kind, &message),
+            };
+            check::run(&app, out).await
         }
+        Command::Status { json: _ } => match table_store().await {
+            Ok((config, store)) => status(&config, &store, out).await,
+            Err(e) => out.fail(e.kind(), &e.to_string()),
+        },
+        Command::Audit {
+            since,
+            all,
+            json: _,
+        } => match table_store().await {
+            Ok((config, store)) => audit(&config.account, &store, &since, all, out).await,
+            Err(e) => out.fail(e.kind(), &e.to_string()),
+        },
+        Command::Migrate { json: _ } => match table_store().await {
+            Ok((config, store)) => migrate(&config.account, &store, out).await,
+            Err(e) => out.fail(e.kind(), &e.to_string()),
+        },
+    }
+}
+
+/// The full App (Binance key, table, topic): `sync` and `check`.
+async fn full_app() -> Result<App<wiring::ExchangeImpl, wiring::StoreImpl>, (&'static str, String)>
+{
+    let mut app = wiring::init()
+        .await
+        .map_err(|e| (e.kind(), e.to_string()))?;
+    app.emit_metrics = false;
+    Ok(app)
+}
+
+/// The table alone (`status`, `audit`, `migrate`): no Binance key or secret is read, no
+/// Secrets Manager or SNS client is built.
+async fn table_store() -> Result<(TableConfig, wiring::StoreImpl), crate::config::ConfigError> {
+    let config = TableConfig::from_env()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let store = crate::store::dynamo::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        config.table_name.as_str(),
+    );
+    Ok((config, store))
+}
+
+/// Did a successful run find something (`--detailed-exitcode`)?
+pub fn found_discrepancies(report: &crate::report::SyncReport) -> bool {
+    !report.discrepancies.is_empty() || report.correction_count() > 0
+}
+
+async fn sync<E, S>(
+    app: &App<E, S>,
+    out: Out,
+    emergency: bool,
+    dry_run: bool,
+    lookback_days: Option<u32>,
+    detailed_exitcode: bool,
+) -> ExitCode
+where
+    E: crate::exchange::Exchange,
+    S: Store,
+{
+    let mut payload = serde_json::json!({
+        "mode": if emergency { "emergency" } else { "periodic" },
+        "dry_run": dry_run,
+    });
+    if let Some(days) = lookback_days {
+        payload["lookback_days"] = days.into();
+    }
+    let ctx = InvocationContext {
+        request_id: format!("cli-{}", uuid::Uuid::new_v4()),
+        deadline_ms: None,
+    };
+    let mut signals = match Interrupts::listen() {
+        Ok(s) => s,
+        Err(e) => {
+            return out.fail(
+                "SignalError",
+                &format!("cannot listen for SIGINT/SIGTERM: {e}"),
+            )
+        }
+    };
+    let started_at = crate::service::now_ms();
+    let result = {
+        let run = app.handle(payload, &ctx);
+        tokio::pin!(run);
+        tokio::select! {
+            result = &mut run => Ok(result),
+            signal = signals.next() => Err(signal),
+        }
+        // The run's future is dropped here: it stops at the await it was in. Every
+        // unit writes its checkpoint last, so a run cut anywhere loses nothing.
+    };
+    let report = match result {
+        Ok(Ok(report)) => report,
+        Ok(Err(e)) => return out.fail(e.kind(), &e.to_string()),
+        Err(signal) => return interrupted(app, out, &mut signals, &ctx, started_at, signal).await,
+    };
+    let printed = if out.json {
+        out.print_json(&report)
+    } else {
+        print!("{}", crate::render::render_report(&report));
+        ExitCode::SUCCESS
+    };
+    if printed != ExitCode::SUCCESS {
+        return printed;
+    }
+    if detailed_exitcode && found_discrepancies(&report) {
+        ExitCode::from(exit::DISCREPANCIES)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+async fn migrate<S: Store>(account: &AccountId, store: &S, out: Out) -> ExitCode {
+    match crate::service::migrate::ensure(store, account).await {
+        Ok(m) if out.json => out.print_json(&m),
+        Ok(m) => {
+            println!(
+                "Account {}: layout {} -> {} ({} checkpoint(s) rewritten)",
+                account,
+                m.from
+                    .map_or("1 (unversioned)".to_owned(), |v| v.to_string()),
+                m.to,
+                m.checkpoints_rewritten
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => out.fail(e.kind(), &e.to_string()),
     }
 }
 
@@ -232,6 +411,7 @@ pub async fn run(cli: Cli) -> ExitCode {
 /// expire.
 async fn interrupted<E, S>(
     app: &App<E, S>,
+    out: Out,
     signals: &mut Interrupts,
     ctx: &InvocationContext,
     started_at: Millis,
@@ -245,9 +425,9 @@ where
     let released = tokio::select! {
         released = app.release_abandoned_lease(&ctx.request_id, started_at, outcome, None) => released,
         again = signals.next() => {
-            eprintln!(
-                "error [Interrupted]: {} during the release; the lease expires by itself",
-                again.name()
+            out.report(
+                "Interrupted",
+                &format!("{} during the release; the lease expires by itself", again.name()),
             );
             return ExitCode::from(signal.exit_code());
         }
@@ -257,35 +437,29 @@ where
     } else {
         "no lease of it to release"
     };
-    eprintln!(
-        "error [Interrupted]: {} received; the run was stopped, {lease}",
-        signal.name()
+    out.report(
+        "Interrupted",
+        &format!("{} received; the run was stopped, {lease}", signal.name()),
     );
     ExitCode::from(signal.exit_code())
 }
 
-async fn status<E, S: Store>(app: &App<E, S>, json: bool) -> ExitCode
-where
-    E: crate::exchange::Exchange,
-{
-    let state = match app.store.state(&app.config.account).await {
+async fn status<S: Store>(config: &TableConfig, store: &S, out: Out) -> ExitCode {
+    let account = &config.account;
+    let state = match store.state(account).await {
         Ok(s) => s,
-        Err(e) => return fail(e.kind(), &e.to_string()),
+        Err(e) => return out.fail(e.kind(), &e.to_string()),
     };
-    let symbols = match app
-        .store
-        .load_scoped(
-            &app.config.account,
-            &crate::store::LoadScope::AccountSymbols,
-        )
+    let symbols = match store
+        .load_scoped(account, &crate::store::LoadScope::AccountSymbols)
         .await
     {
         Ok((r, _)) => r,
-        Err(e) => return fail(e.kind(), &e.to_string()),
+        Err(e) => return out.fail(e.kind(), &e.to_string()),
     };
     let now = crate::service::now_ms();
     let uncovered: Vec<serde_json::Value> =
-        crate::core::scope::uncovered(&symbols.cursors, &app.config.rules, now)
+        crate::core::scope::uncovered(&symbols.cursors, &config.rules, now)
             .into_iter()
             .map(|(s, hours)| serde_json::json!({"symbol": s.as_str(), "hours": hours}))
             .collect();
@@ -299,15 +473,13 @@ where
         })
         .collect();
     let lag = state.last_success_at.map(|t| now - t);
-    let health = match (lag, &state.last_error) {
-        (None, _) => "never synced",
-        (Some(_), Some(_)) => "failing",
-        (Some(l), None) if l > HEALTHY_LAG_MS => "stale",
-        _ => "healthy",
-    };
+    let schedule_minutes = config.rules.schedule_minutes;
+    let health = health(lag, state.last_error.is_some(), schedule_minutes);
     let view = serde_json::json!({
-        "account": app.config.account.as_str(),
+        "account": account.as_str(),
         "health": health,
+        "schedule_minutes": schedule_minutes,
+        "stale_after_ms": healthy_lag_ms(schedule_minutes),
         "last_sync": state.last_attempt_at,
         "last_success": state.last_success_at,
         "lag_ms": lag,
@@ -323,10 +495,10 @@ where
         "symbols_failing": failing,
         "items_skipped": symbols.skipped.len(),
     });
-    if json {
-        return print_json(&view);
+    if out.json {
+        return out.print_json(&view);
     }
-    println!("Account {} — sync health: {health}", app.config.account);
+    println!("Account {account} — sync health: {health} (schedule every {schedule_minutes} min)");
     println!("  last sync:          {}", fmt_time(state.last_attempt_at));
     println!("  last success:       {}", fmt_time(state.last_success_at));
     if let Some(l) = lag {
@@ -360,7 +532,7 @@ where
         "  symbols:            {} checkpointed, {} uncovered for over {} h, {} failing",
         symbols.cursors.len(),
         uncovered.len(),
-        app.config.rules.uncovered_alarm_hours,
+        config.rules.uncovered_alarm_hours,
         failing.len()
     );
     for u in uncovered.iter().chain(failing.iter()) {
@@ -369,23 +541,26 @@ where
     ExitCode::SUCCESS
 }
 
-async fn audit<E, S: Store>(app: &App<E, S>, since: &str, all: bool, json: bool) -> ExitCode
-where
-    E: crate::exchange::Exchange,
-{
+async fn audit<S: Store>(
+    account: &AccountId,
+    store: &S,
+    since: &str,
+    all: bool,
+    out: Out,
+) -> ExitCode {
     let since = match parse_since(since, crate::service::now_ms()) {
         Ok(t) => t,
-        Err(e) => return fail("UsageError", &e),
+        Err(e) => return out.fail("UsageError", &e),
     };
-    let entries: Vec<_> = match app.store.audit_since(&app.config.account, since).await {
+    let entries: Vec<_> = match store.audit_since(account, since).await {
         Ok(e) => e
             .into_iter()
             .filter(|e| all || e.correction.kind != crate::domain::CorrectionKind::CursorAdvanced)
             .collect(),
-        Err(e) => return fail(e.kind(), &e.to_string()),
+        Err(e) => return out.fail(e.kind(), &e.to_string()),
     };
-    if json {
-        return print_json(&entries);
+    if out.json {
+        return out.print_json(&entries);
     }
     println!(
         "{} corrections since {}",
@@ -430,19 +605,38 @@ fn fmt_time(t: Option<Millis>) -> String {
     )
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> ExitCode {
-    match serde_json::to_string_pretty(value) {
-        Ok(text) => {
-            println!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail("SerializationError", &e.to_string()),
-    }
+/// Where results and errors go: text, or JSON on stdout (`--json`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Out {
+    pub json: bool,
 }
 
-fn fail(kind: &str, message: &str) -> ExitCode {
-    eprintln!("error [{kind}]: {message}");
-    ExitCode::FAILURE
+impl Out {
+    fn print_json<T: serde::Serialize>(self, value: &T) -> ExitCode {
+        match serde_json::to_string_pretty(value) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => self.fail("SerializationError", &e.to_string()),
+        }
+    }
+
+    /// Report an error of a stable kind and return its exit code (1, or 2 for a usage or
+    /// configuration error).
+    fn fail(self, kind: &str, message: &str) -> ExitCode {
+        self.report(kind, message);
+        ExitCode::from(exit_code_for(kind))
+    }
+
+    /// Print an error: `error [<kind>]: <message>` on stderr, or its JSON on stdout.
+    fn report(self, kind: &str, message: &str) {
+        if self.json {
+            println!("{}", error_json(kind, message));
+        } else {
+            eprintln!("error [{kind}]: {message}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -457,6 +651,29 @@ mod tests {
         assert_eq!(parse_since("7d", now), Ok(now - 7 * 86_400_000));
         assert!(parse_since("yesterday", now).is_err());
         assert!(parse_since("5w", now).is_err());
+    }
+
+    #[test]
+    fn health_is_judged_against_the_configured_schedule() {
+        let min = 60_000;
+        // Every 30 minutes: stale after 65 minutes.
+        assert_eq!(health(Some(64 * min), false, 30), "healthy");
+        assert_eq!(health(Some(66 * min), false, 30), "stale");
+        // Every 5 minutes: 20 minutes without a success is stale.
+        assert_eq!(health(Some(20 * min), false, 5), "stale");
+        // Every 4 hours: 3 hours is fine.
+        assert_eq!(health(Some(180 * min), false, 240), "healthy");
+        assert_eq!(health(Some(min), true, 30), "failing");
+        assert_eq!(health(None, false, 30), "never synced");
+    }
+
+    #[test]
+    fn usage_and_configuration_errors_exit_2_other_failures_1() {
+        assert_eq!(exit_code_for("UsageError"), 2);
+        assert_eq!(exit_code_for("ConfigError"), 2);
+        assert_eq!(exit_code_for("ExchangeUnavailable"), 1);
+        assert_eq!(exit_code_for("StoreUnavailable"), 1);
+        assert_eq!(exit_code_for("ExchangeRestrictedLocation"), 1);
     }
 
     #[test]

@@ -193,6 +193,36 @@ pub struct Config {
     pub security_check_interval: Duration,
 }
 
+/// What the table-only commands (`status`, `audit`) need: no Binance key, no secret, no
+/// topic. The other variables are not read, so a machine with only table access can run
+/// them.
+#[derive(Debug, Clone)]
+pub struct TableConfig {
+    pub account: AccountId,
+    pub table_name: TableName,
+    /// The rules' settings: the schedule (health) and the uncovered-symbol age.
+    pub rules: RulesConfig,
+}
+
+impl TableConfig {
+    /// From the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// From any lookup (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        let (account, table_name) = account_and_table(&env)?;
+        let rules = rules_config(&env)?;
+        Ok(Self {
+            account,
+            table_name,
+            rules,
+        })
+    }
+}
+
 pub const DEFAULT_BASE_URL: &str = "https://api.binance.com";
 pub const DEFAULT_NAMESPACE: &str = "BinanceAccountSync";
 
@@ -278,20 +308,7 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
 
-        let account = {
-            let v = env.required("SYNC_ACCOUNT_ID")?;
-            AccountId::parse(v).map_err(|e| ConfigError::Invalid {
-                name: "SYNC_ACCOUNT_ID",
-                reason: e.to_string(),
-            })?
-        };
-        let table_name = {
-            let v = env.required("SYNC_TABLE_NAME")?;
-            TableName::parse(&v).map_err(|reason| ConfigError::Invalid {
-                name: "SYNC_TABLE_NAME",
-                reason,
-            })?
-        };
+        let (account, table_name) = account_and_table(&env)?;
         let base_url = match env.get("BINANCE_BASE_URL") {
             None => BaseUrl::parse(DEFAULT_BASE_URL).map_err(|reason| ConfigError::Invalid {
                 name: "BINANCE_BASE_URL",
@@ -311,45 +328,6 @@ impl Config {
             })?),
         };
 
-        let defaults = RulesConfig::default();
-        let quote_assets = env.list("SYNC_QUOTE_ASSETS", defaults.quote_assets.clone(), |s| {
-            Asset::parse(s.to_ascii_uppercase()).map_err(|e| e.to_string())
-        })?;
-        if quote_assets.is_empty() {
-            return Err(ConfigError::Invalid {
-                name: "SYNC_QUOTE_ASSETS",
-                reason: "lists no asset".to_owned(),
-            });
-        }
-        let tolerance_pct = env.parsed("SYNC_TOLERANCE_PCT", defaults.tolerance_pct, |v| {
-            let d = Decimal::from_str(v).map_err(|_| format!("{v:?} is not a decimal number"))?;
-            if d.is_sign_negative() && !d.is_zero() {
-                Err(format!("{v} is negative"))
-            } else {
-                Ok(d)
-            }
-        })?;
-        let bot_order_prefixes = env.list(
-            "SYNC_BOT_ORDER_PREFIXES",
-            defaults.bot_order_prefixes.clone(),
-            |s| Ok(s.to_owned()),
-        )?;
-        let unknown_order_runs = u32_of(
-            "SYNC_UNKNOWN_ORDER_RUNS",
-            env.int("SYNC_UNKNOWN_ORDER_RUNS", 3, 1, 1000)?,
-        )?;
-        let periodic_lookback_days = u32_of(
-            "SYNC_PERIODIC_LOOKBACK_DAYS",
-            env.int("SYNC_PERIODIC_LOOKBACK_DAYS", 7, 1, 365)?,
-        )?;
-        let emergency_lookback_days = u32_of(
-            "SYNC_EMERGENCY_LOOKBACK_DAYS",
-            env.int("SYNC_EMERGENCY_LOOKBACK_DAYS", 30, 1, 365)?,
-        )?;
-        let extra_symbols = env.list("SYNC_SYMBOLS", Vec::new(), |s| {
-            Symbol::parse(s.to_ascii_uppercase()).map_err(|e| e.to_string())
-        })?;
-
         let min_interval = env.int("SYNC_MIN_INTERVAL_SECONDS", 300, 0, 24 * HOUR)?;
         let ip_limit = env.int("SYNC_IP_WEIGHT_LIMIT", 6000, 1, 1_000_000)?;
         let weight_budget = env.int("SYNC_WEIGHT_BUDGET", 3000, 1, 1_000_000)?;
@@ -362,22 +340,6 @@ impl Config {
             });
         }
         let ip_weight_stop = env.int("SYNC_WEIGHT_STOP_AT", ip_limit * 4 / 5, 1, ip_limit)?;
-        let history_lag_s = env.int("SYNC_HISTORY_LAG_SECONDS", 60, 0, 3600)?;
-        let schedule_minutes = u32_of(
-            "SYNC_SCHEDULE_MINUTES",
-            env.int("SYNC_SCHEDULE_MINUTES", 30, 1, 1440)?,
-        )?;
-        let rotation_per_run = match env.get("SYNC_ROTATION_PER_RUN") {
-            None => None,
-            Some(_) => Some(u32_of(
-                "SYNC_ROTATION_PER_RUN",
-                env.int("SYNC_ROTATION_PER_RUN", 0, 0, 100_000)?,
-            )?),
-        };
-        let uncovered_alarm_hours = u32_of(
-            "SYNC_UNCOVERED_HOURS",
-            env.int("SYNC_UNCOVERED_HOURS", 26, 1, 24 * 365)?,
-        )?;
         let recv_window = RecvWindowMs::new(env.int("BINANCE_RECV_WINDOW_MS", 5000, 1, 60_000)?)
             .map_err(|reason| ConfigError::Invalid {
                 name: "BINANCE_RECV_WINDOW_MS",
@@ -402,20 +364,7 @@ impl Config {
         let alert_repeat_hours = env.int("SYNC_ALERT_REPEAT_HOURS", 24, 1, 24 * 365)?;
         let security_check_hours = env.int("SYNC_SECURITY_CHECK_HOURS", 24, 1, 24 * 365)?;
 
-        let rules = RulesConfig {
-            quote_assets,
-            tolerance_pct,
-            bot_order_prefixes,
-            unknown_order_runs,
-            periodic_lookback_days,
-            emergency_lookback_days,
-            extra_symbols,
-            history_lag_ms: (history_lag_s * 1000) as i64,
-            schedule_minutes,
-            rotation_per_run,
-            uncovered_alarm_hours,
-            ..RulesConfig::default()
-        };
+        let rules = rules_config(&env)?;
         let run = RunSettings {
             min_interval: Duration::from_secs(min_interval),
             ..RunSettings::default()
@@ -440,6 +389,101 @@ impl Config {
             security_check_interval: Duration::from_secs(security_check_hours * HOUR),
         })
     }
+}
+
+/// The account and its table: what every command needs.
+fn account_and_table<F: Fn(&str) -> Option<String>>(
+    env: &Env<F>,
+) -> Result<(AccountId, TableName), ConfigError> {
+    let account = {
+        let v = env.required("SYNC_ACCOUNT_ID")?;
+        AccountId::parse(v).map_err(|e| ConfigError::Invalid {
+            name: "SYNC_ACCOUNT_ID",
+            reason: e.to_string(),
+        })?
+    };
+    let table_name = {
+        let v = env.required("SYNC_TABLE_NAME")?;
+        TableName::parse(&v).map_err(|reason| ConfigError::Invalid {
+            name: "SYNC_TABLE_NAME",
+            reason,
+        })?
+    };
+    Ok((account, table_name))
+}
+
+/// The rules' settings (the part of the configuration `status` and `audit` need too).
+fn rules_config<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<RulesConfig, ConfigError> {
+    let defaults = RulesConfig::default();
+    let quote_assets = env.list("SYNC_QUOTE_ASSETS", defaults.quote_assets.clone(), |s| {
+        Asset::parse(s.to_ascii_uppercase()).map_err(|e| e.to_string())
+    })?;
+    if quote_assets.is_empty() {
+        return Err(ConfigError::Invalid {
+            name: "SYNC_QUOTE_ASSETS",
+            reason: "lists no asset".to_owned(),
+        });
+    }
+    let tolerance_pct = env.parsed("SYNC_TOLERANCE_PCT", defaults.tolerance_pct, |v| {
+        let d = Decimal::from_str(v).map_err(|_| format!("{v:?} is not a decimal number"))?;
+        if d.is_sign_negative() && !d.is_zero() {
+            Err(format!("{v} is negative"))
+        } else {
+            Ok(d)
+        }
+    })?;
+    let bot_order_prefixes = env.list(
+        "SYNC_BOT_ORDER_PREFIXES",
+        defaults.bot_order_prefixes.clone(),
+        |s| Ok(s.to_owned()),
+    )?;
+    let unknown_order_runs = u32_of(
+        "SYNC_UNKNOWN_ORDER_RUNS",
+        env.int("SYNC_UNKNOWN_ORDER_RUNS", 3, 1, 1000)?,
+    )?;
+    let periodic_lookback_days = u32_of(
+        "SYNC_PERIODIC_LOOKBACK_DAYS",
+        env.int("SYNC_PERIODIC_LOOKBACK_DAYS", 7, 1, 365)?,
+    )?;
+    let emergency_lookback_days = u32_of(
+        "SYNC_EMERGENCY_LOOKBACK_DAYS",
+        env.int("SYNC_EMERGENCY_LOOKBACK_DAYS", 30, 1, 365)?,
+    )?;
+    let extra_symbols = env.list("SYNC_SYMBOLS", Vec::new(), |s| {
+        Symbol::parse(s.to_ascii_uppercase()).map_err(|e| e.to_string())
+    })?;
+
+    let history_lag_s = env.int("SYNC_HISTORY_LAG_SECONDS", 60, 0, 3600)?;
+    let schedule_minutes = u32_of(
+        "SYNC_SCHEDULE_MINUTES",
+        env.int("SYNC_SCHEDULE_MINUTES", 30, 1, 1440)?,
+    )?;
+    let rotation_per_run = match env.get("SYNC_ROTATION_PER_RUN") {
+        None => None,
+        Some(_) => Some(u32_of(
+            "SYNC_ROTATION_PER_RUN",
+            env.int("SYNC_ROTATION_PER_RUN", 0, 0, 100_000)?,
+        )?),
+    };
+    let uncovered_alarm_hours = u32_of(
+        "SYNC_UNCOVERED_HOURS",
+        env.int("SYNC_UNCOVERED_HOURS", 26, 1, 24 * 365)?,
+    )?;
+    let rules = RulesConfig {
+        quote_assets,
+        tolerance_pct,
+        bot_order_prefixes,
+        unknown_order_runs,
+        periodic_lookback_days,
+        emergency_lookback_days,
+        extra_symbols,
+        history_lag_ms: (history_lag_s * 1000) as i64,
+        schedule_minutes,
+        rotation_per_run,
+        uncovered_alarm_hours,
+        ..RulesConfig::default()
+    };
+    Ok(rules)
 }
 
 fn credential_config<F: Fn(&str) -> Option<String>>(
@@ -634,5 +678,36 @@ mod tests {
         .unwrap_err();
         assert!(matches!(e, ConfigError::Conflict { .. }));
         assert!(!e.to_string().contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn the_table_commands_need_no_binance_key_secret_or_topic() {
+        let map: HashMap<&str, &str> = [
+            ("SYNC_ACCOUNT_ID", "main"),
+            ("SYNC_TABLE_NAME", "bot-records"),
+            ("SYNC_SCHEDULE_MINUTES", "15"),
+        ]
+        .into_iter()
+        .collect();
+        let c = TableConfig::from_lookup(|k| map.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(c.account.as_str(), "main");
+        assert_eq!(c.table_name.as_str(), "bot-records");
+        assert_eq!(c.rules.schedule_minutes, 15);
+        // The full configuration refuses the same environment: it needs the key.
+        let full = Config::from_lookup(|k| map.get(k).map(|v| v.to_string()));
+        assert_eq!(full.unwrap_err().variable(), "BINANCE_SECRET_ID");
+    }
+
+    #[test]
+    fn the_table_commands_still_refuse_a_malformed_variable() {
+        let map: HashMap<&str, &str> = [
+            ("SYNC_ACCOUNT_ID", "main"),
+            ("SYNC_TABLE_NAME", "bot-records"),
+            ("SYNC_SCHEDULE_MINUTES", "often"),
+        ]
+        .into_iter()
+        .collect();
+        let err = TableConfig::from_lookup(|k| map.get(k).map(|v| v.to_string())).unwrap_err();
+        assert_eq!(err.variable(), "SYNC_SCHEDULE_MINUTES");
     }
 }

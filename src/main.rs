@@ -1,7 +1,6 @@
 //! One binary: the Lambda function when the Lambda runtime API is present, the local CLI
 //! otherwise. Both build the same App and call the same service function.
 
-use clap::Parser;
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -15,6 +14,7 @@ async fn main() -> ExitCode {
             }
         };
     }
-    let cli = binance_account_sync::cli::Cli::parse();
+    // Usage errors exit 2 (as JSON with `--json`); `--help` and `--version` exit 0.
+    let cli = binance_account_sync::cli::parse_or_exit();
     binance_account_sync::cli::run(cli).await
 }

@@ -82,6 +82,11 @@ pub enum ExchangeError {
     /// HTTP 418: the IP is banned. The run stops; the client never retries it.
     #[error("IP banned by the exchange for {retry_after_s:?} s")]
     Banned { retry_after_s: Option<u64> },
+    /// HTTP 451: Binance refuses to serve the location the request came from (a
+    /// restricted country, e.g. the region of some AWS data centres). Not retried: no
+    /// later request from the same place will be served either.
+    #[error("exchange refuses requests from this location (HTTP 451 on {endpoint}): run the function in a region Binance serves")]
+    RestrictedLocation { endpoint: String },
     /// The run's deadline (less its margin) has come: no new request is started.
     #[error("run deadline reached before the next exchange request")]
     DeadlineReached,
@@ -107,6 +112,7 @@ impl ExchangeError {
             Self::Auth { .. } => "ExchangeAuthError",
             Self::RateLimited { .. } => "ExchangeRateLimited",
             Self::Banned { .. } => "ExchangeBanned",
+            Self::RestrictedLocation { .. } => "ExchangeRestrictedLocation",
             Self::BudgetExhausted { .. } => "ExchangeBudgetExhausted",
             Self::DeadlineReached => "ExchangeDeadlineReached",
             Self::Unavailable { .. } => "ExchangeUnavailable",

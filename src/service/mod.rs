@@ -141,6 +141,7 @@ pub(crate) fn is_fatal(e: &ExchangeError) -> bool {
         e,
         ExchangeError::Auth { .. }
             | ExchangeError::Banned { .. }
+            | ExchangeError::RestrictedLocation { .. }
             | ExchangeError::Unavailable { .. }
             | ExchangeError::Config(_)
     )

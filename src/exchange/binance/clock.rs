@@ -48,6 +48,12 @@ impl<C: CredentialSource> BinanceClient<C> {
         Ok(offset)
     }
 
+    /// Measure the server-time offset now (`GET /api/v3/time`, weight 1) and use it from
+    /// here on: the `check` command's "the exchange answers" and clock checks.
+    pub async fn measure_clock_offset(&self) -> Result<Millis, ExchangeError> {
+        self.sync_clock().await
+    }
+
     /// Run a request; for signed ones make sure the offset is known, and on `-1021`
     /// re-measure it and retry exactly once.
     pub(super) async fn call<T: DeserializeOwned>(

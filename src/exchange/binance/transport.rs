@@ -6,6 +6,7 @@
 //!   2xx bodies: retried with jittered exponential backoff (these are idempotent reads).
 //! - 429: wait `Retry-After` (when it is within `max_429_wait`) then retry.
 //! - 418: the IP is banned; the client stops and refuses every later request.
+//! - 451: the caller's location is restricted (`RestrictedLocation`); not retried.
 //! - `-1021` (timestamp outside recvWindow): reported to the caller, which re-measures the
 //!   server-time offset and retries once (see `clock.rs`).
 //! - `-2014`/`-2015`: credentials re-read once (the key may have been rotated), then `Auth`.
@@ -340,6 +341,16 @@ impl<C: CredentialSource> BinanceClient<C> {
                 Outcome::Fatal(ExchangeError::Banned { retry_after_s })
             }
             429 => Outcome::RateLimited { retry_after_s },
+            // Whatever the body (Binance's or a CDN's page): the location is refused.
+            451 => {
+                tracing::error!(
+                    endpoint = ep.path,
+                    "HTTP 451: Binance refuses requests from this location"
+                );
+                Outcome::Fatal(ExchangeError::RestrictedLocation {
+                    endpoint: ep.path.to_owned(),
+                })
+            }
             _ => match serde_json::from_slice::<ErrorBody>(&body) {
                 Ok(e) => Outcome::Api {
                     status,
