@@ -146,8 +146,15 @@ async fn check_async(spec: &AccountSpec) {
     let b = store_b.load(&account).await.expect("load B").0;
     assert_same_records(&a, &b, run_time);
     let runs_a = reports.len() as u32;
-    assert_true_to_the_exchange("A", &a, &built, &seed_a, reports[0].started_at, runs_a);
-    assert_true_to_the_exchange("B", &b, &built, &seed_b, whole.started_at, 1);
+    assert_true_to_the_exchange(
+        "A",
+        &a,
+        &built,
+        &seed_a,
+        Some(reports[0].started_at),
+        runs_a,
+    );
+    assert_true_to_the_exchange("B", &b, &built, &seed_b, Some(whole.started_at), 1);
     assert_eq!(
         b_forward,
         pages_needed(&built, &b),

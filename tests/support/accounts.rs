@@ -386,6 +386,9 @@ pub struct Built {
     pub layout1: BTreeMap<Symbol, u64>,
     /// The bot's position record per symbol (open or closed).
     pub bot_positions: BTreeMap<Symbol, PositionRecord>,
+    /// Bot trades whose quantity or price disagrees with the exchange's fill (the chaos
+    /// campaign's): the sync never rewrites a stored trade, so these keep the bot's values.
+    pub disagreeing: BTreeSet<(Symbol, u64)>,
 }
 
 pub struct SymbolFills {
@@ -936,6 +939,7 @@ pub fn build(spec: &AccountSpec) -> Built {
         },
         layout1,
         bot_positions,
+        disagreeing: BTreeSet::new(),
     }
 }
 
@@ -1061,7 +1065,9 @@ pub fn assert_true_to_the_exchange(
     records: &Records,
     built: &Built,
     stored_seed: &[Record],
-    requested_at: Millis,
+    // The emergency every checkpoint completed; None: not checked here (the chaos
+    // campaign checks it, since a symbol failing during an emergency leaves it open).
+    requested_at: Option<Millis>,
     runs: u32,
 ) {
     let account = &built.account;
@@ -1114,7 +1120,9 @@ pub fn assert_true_to_the_exchange(
                 f.time,
                 f.is_maker,
             );
-            assert_eq!(seen, want, "{label}: trade {symbol} {}", f.trade_id);
+            if !built.disagreeing.contains(&(symbol.clone(), f.trade_id)) {
+                assert_eq!(seen, want, "{label}: trade {symbol} {}", f.trade_id);
+            }
             match seeded_trades.get(&(symbol.clone(), f.trade_id)) {
                 Some(s) => assert_eq!(*t, *s, "{label}: a stored trade was rewritten"),
                 None => {
@@ -1165,15 +1173,17 @@ pub fn assert_true_to_the_exchange(
                 c.basis, basis,
                 "{label}: cost basis of {symbol} vs a replay from scratch"
             );
-            assert_eq!(
-                c.emergency_done,
-                Some(requested_at),
-                "{label}: {symbol} completed the emergency scope"
-            );
-            assert!(
-                c.rescan_for.is_none_or(|f| f == requested_at),
-                "{label}: {symbol} re-scanned for another emergency: {c:?}"
-            );
+            if let Some(requested_at) = requested_at {
+                assert_eq!(
+                    c.emergency_done,
+                    Some(requested_at),
+                    "{label}: {symbol} completed the emergency scope"
+                );
+                assert!(
+                    c.rescan_for.is_none_or(|f| f == requested_at),
+                    "{label}: {symbol} re-scanned for another emergency: {c:?}"
+                );
+            }
         }
         replays.insert(symbol.clone(), basis);
     }
