@@ -344,6 +344,13 @@ async fn release_after_failure<E: Exchange, S: Store>(
         return;
     }
     let mut next = state.clone();
+    // An emergency this run opened was persisted (`save_progress`) after `state` was read:
+    // keep it, or the failure that interrupted the emergency also forgets it.
+    if let Ok(current) = store.state(&run.request.account).await {
+        if current.lease_owner.as_deref() == Some(run.run_id.as_str()) {
+            next.emergency = current.emergency;
+        }
+    }
     next.last_run_id = Some(run.run_id.clone());
     next.last_attempt_at = Some(started_at);
     next.banned_until = run.exchange.banned_until().filter(|u| *u > now_ms());
