@@ -288,10 +288,17 @@ pub struct FaultyExchange<'a> {
     clock: Arc<Clock>,
     calls: AtomicU64,
     banned_until: Mutex<Option<Millis>>,
+    /// A symbol whose `myTrades` answers come back truncated (a targeted fault).
+    truncate_fills_of: Mutex<Option<Symbol>>,
     pub log: Arc<Mutex<FaultLog>>,
 }
 
 impl<'a> FaultyExchange<'a> {
+    /// Every `myTrades` answer for `symbol` comes back truncated until set to None.
+    pub fn truncate_fills_of(&self, symbol: Option<Symbol>) {
+        *self.truncate_fills_of.lock().expect("truncate") = symbol;
+    }
+
     pub fn new(
         inner: &'a FakeExchange,
         schedule: Schedule,
@@ -304,6 +311,7 @@ impl<'a> FaultyExchange<'a> {
             clock,
             calls: AtomicU64::new(0),
             banned_until: Mutex::new(None),
+            truncate_fills_of: Mutex::new(None),
             log,
         }
     }
@@ -402,6 +410,12 @@ impl Exchange for FaultyExchange<'_> {
         query: FillsQuery,
     ) -> Result<Vec<Fill>, ExchangeError> {
         self.gate("/api/v3/myTrades")?;
+        if self.truncate_fills_of.lock().expect("truncate").as_ref() == Some(symbol) {
+            return Err(ExchangeError::Malformed {
+                endpoint: "/api/v3/myTrades".to_owned(),
+                detail: "EOF while parsing a list at line 1 column 4096".to_owned(),
+            });
+        }
         self.inner.fills_page(symbol, query).await
     }
     async fn orders_from(
