@@ -143,8 +143,8 @@ fn draw_pair(campaign: u64, index: u64, schedules: u64) -> Pair {
         schedule_index,
         schedule,
         spec,
-        bad_fill: mix(&[account_seed, 100]) % 3 == 0,
-        malformed: mix(&[account_seed, 101]) % 3 == 0,
+        bad_fill: mix(&[account_seed, 100]).is_multiple_of(3),
+        malformed: mix(&[account_seed, 101]).is_multiple_of(3),
     }
 }
 
@@ -191,7 +191,7 @@ fn diverge(pair: &Pair, built: &mut Built) -> BotWriter {
             let i = bot_trades[(mix(&[seed, 102]) % bot_trades.len() as u64) as usize];
             if let Record::Trade(t) = &mut built.seed[i] {
                 let info = &built.account.symbols[&t.symbol];
-                if mix(&[seed, 103]) % 2 == 0 {
+                if mix(&[seed, 103]).is_multiple_of(2) {
                     t.qty += info.step_size;
                 } else {
                     t.price += t.price / Decimal::from(100);
@@ -652,7 +652,6 @@ async fn run_pair<S: ChaosStore>(
         }
         last_diff = diff(&got, &want);
     }
-    drop(keys_after);
     for r in &reports {
         for f in &r.symbols_failed {
             if let Ok(s) = Symbol::parse(&f.symbol) {
@@ -1427,7 +1426,7 @@ async fn sim_pair(index: u64, schedule: &Schedule) -> Result<Measured, Vec<Viola
         }
         if kind == faults::ExchangeFault::ClockSkew {
             let skew = 1_500 + (x >> 8) as i64 % 6_000;
-            let skew = if x % 2 == 0 { skew } else { -skew };
+            let skew = if x.is_multiple_of(2) { skew } else { -skew };
             sim.control("clock", serde_json::json!({"skew_ms": skew}))
                 .await;
         }

@@ -142,7 +142,7 @@ impl Schedule {
         let mut exchange_weights = [0u64; 8];
         for (i, w) in exchange_weights.iter_mut().enumerate() {
             // Some kinds are left out of a schedule: storms of one kind happen.
-            *w = if r(10 + i as u64) % 3 == 0 {
+            *w = if r(10 + i as u64).is_multiple_of(3) {
                 0
             } else {
                 1 + r(20 + i as u64) % 5
@@ -153,7 +153,7 @@ impl Schedule {
         }
         let mut store_weights = [0u64; 5];
         for (i, w) in store_weights.iter_mut().enumerate() {
-            *w = if r(30 + i as u64) % 3 == 0 {
+            *w = if r(30 + i as u64).is_multiple_of(3) {
                 0
             } else {
                 1 + r(40 + i as u64) % 5
@@ -165,13 +165,13 @@ impl Schedule {
         let cuts = (0..faulty_runs)
             .map(|i| {
                 let x = r(100 + u64::from(i));
-                (x % 3 == 0).then_some(1 + (x >> 8) % 12)
+                x.is_multiple_of(3).then_some(1 + (x >> 8) % 12)
             })
             .collect();
         let kills = (0..faulty_runs)
             .map(|i| {
                 let x = r(200 + u64::from(i));
-                (x % 4 == 0).then_some((x >> 8) % 40)
+                x.is_multiple_of(4).then_some((x >> 8) % 40)
             })
             .collect();
         let bot_pm = [0, 0, 50, 200, 500][(r(6) % 5) as usize];
@@ -585,7 +585,7 @@ impl<'a, S: TestStore> FaultyStore<'a, S> {
     /// The bot writes one record, as it does while the sync runs.
     async fn bot_write(&self, pick: u64) {
         let (run, _) = self.clock.at();
-        let pool = if pick % 2 == 0 && !self.bot.trades.is_empty() {
+        let pool = if pick.is_multiple_of(2) && !self.bot.trades.is_empty() {
             &self.bot.trades
         } else if !self.bot.balances.is_empty() {
             &self.bot.balances
