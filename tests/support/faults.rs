@@ -341,6 +341,9 @@ impl<'a> FaultyExchange<'a> {
         }
         log.exchange.push((run, attempt, fault));
         drop(log);
+        if std::env::var("CHAOS_VERBOSE").is_ok_and(|v| v == "1") {
+            eprintln!("   fault {fault:?} on {endpoint} (run {run} attempt {attempt} request {n})");
+        }
         Err(match fault {
             ExchangeFault::Transient => unreachable!(),
             ExchangeFault::ServerError => ExchangeError::Unavailable {
