@@ -88,6 +88,15 @@ const KNOWN_DEFECTS: &[(&str, &str)] = &[
      (handed to the lead, not committed: it fails)",
     ),
     (
+        "pnl_not_rewritten_after_a_late_hole",
+        "periodic runs recover sells against a basis missing fills below an old checkpoint; \
+     the emergency that finds those fills later rebuilds the basis but does not rewrite \
+     the P&L already stored on the later sells (README Known limits), so P&L, entry \
+     prices and bases differ from a replay; here the emergency came late because its \
+     first three attempts failed; reproduction: CHAOS_SEED=20261201 CHAOS_SCHEDULES=1000 \
+     CHAOS_PAIR=240",
+    ),
+    (
         "tolerated_failure_unreported",
     "a run whose prices read (src/service/account.rs) or deposit/withdrawal read \
      (src/service/balances.rs) failed ends Complete with no note, no failed symbol and no \
@@ -712,6 +721,16 @@ async fn run_pair<S: ChaosStore>(
                 ),
             ));
         }
+        None if pnl_only(&last_got, &want) => {
+            v.push(violation(
+                "pnl_not_rewritten_after_a_late_hole",
+                format!(
+                    "{MAX_CONVERGE_RUNS} runs after the faults stopped, only P&L, entry prices \
+                     and cost bases differ from the reference's (sells realized before a fill \
+                     below them was found keep their P&L):\n{last_diff}"
+                ),
+            ));
+        }
         None => {
             v.push(violation(
                 "no_convergence",
@@ -742,15 +761,15 @@ async fn run_pair<S: ChaosStore>(
             assert_true_to_the_exchange(label, records, &built, stored, at, runs)
         }));
         if let Err(p) = r {
-            let same_root = label == "A"
-                && v.iter()
-                    .any(|x| x.class == "emergency_closed_over_a_failed_symbol");
+            // The same root as a convergence failure already classed: named as it.
+            let same_root = [
+                "emergency_closed_over_a_failed_symbol",
+                "pnl_not_rewritten_after_a_late_hole",
+            ]
+            .into_iter()
+            .find(|c| label == "A" && v.iter().any(|x| x.class == *c));
             v.push(violation(
-                if same_root {
-                    "emergency_closed_over_a_failed_symbol"
-                } else {
-                    "untrue_to_exchange"
-                },
+                same_root.unwrap_or("untrue_to_exchange"),
                 panic_text(&p),
             ));
         }
@@ -852,6 +871,8 @@ async fn run_pair<S: ChaosStore>(
         .iter()
         .filter(|x| known.contains(x.class))
         .map(|x| x.class)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
     v.retain(|x| !known.contains(x.class));
     if v.is_empty() {
@@ -883,6 +904,38 @@ fn normalized(records: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
             (k, v)
         })
         .collect()
+}
+
+/// Whether the records differ only in what a cost basis decides: realized P&L, entry and
+/// exit prices, when a position opened, and the checkpoints' bases.
+fn pnl_only(got: &BTreeMap<String, Value>, want: &BTreeMap<String, Value>) -> bool {
+    const PNL: [&str; 5] = [
+        "realized_pnl",
+        "entry_price",
+        "exit_price",
+        "opened_at",
+        "basis",
+    ];
+    let keys: BTreeSet<&String> = got.keys().chain(want.keys()).collect();
+    let mut any = false;
+    for k in keys {
+        let (Some(Value::Object(a)), Some(Value::Object(b))) = (got.get(k), want.get(k)) else {
+            if got.get(k) != want.get(k) {
+                return false;
+            }
+            continue;
+        };
+        let fields: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        for f in fields {
+            if a.get(f) != b.get(f) {
+                if !PNL.contains(&f.as_str()) {
+                    return false;
+                }
+                any = true;
+            }
+        }
+    }
+    any
 }
 
 /// The symbols of the records that differ (`TRADE#BTCUSDT#…`, `CURSOR#BTCUSDT`, a position
