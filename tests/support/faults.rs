@@ -290,10 +290,18 @@ pub struct FaultyExchange<'a> {
     banned_until: Mutex<Option<Millis>>,
     /// A symbol whose `myTrades` answers come back truncated (a targeted fault).
     truncate_fills_of: Mutex<Option<Symbol>>,
+    /// An endpoint whose answers come back truncated (a targeted fault).
+    truncate_endpoint: Mutex<Option<&'static str>>,
     pub log: Arc<Mutex<FaultLog>>,
 }
 
 impl<'a> FaultyExchange<'a> {
+    /// Every answer of `endpoint` (a path, e.g. `/api/v3/ticker/price`) comes back truncated
+    /// until set to None.
+    pub fn truncate_endpoint(&self, endpoint: Option<&'static str>) {
+        *self.truncate_endpoint.lock().expect("truncate") = endpoint;
+    }
+
     /// Every `myTrades` answer for `symbol` comes back truncated until set to None.
     pub fn truncate_fills_of(&self, symbol: Option<Symbol>) {
         *self.truncate_fills_of.lock().expect("truncate") = symbol;
@@ -312,12 +320,19 @@ impl<'a> FaultyExchange<'a> {
             calls: AtomicU64::new(0),
             banned_until: Mutex::new(None),
             truncate_fills_of: Mutex::new(None),
+            truncate_endpoint: Mutex::new(None),
             log,
         }
     }
 
     /// Before a request: the ban the client remembers, then the schedule's fault.
     fn gate(&self, endpoint: &str) -> Result<(), ExchangeError> {
+        if *self.truncate_endpoint.lock().expect("truncate") == Some(endpoint) {
+            return Err(ExchangeError::Malformed {
+                endpoint: endpoint.to_owned(),
+                detail: "EOF while parsing a list at line 1 column 4096".to_owned(),
+            });
+        }
         let now = self.clock.now();
         if let Some(until) = *self.banned_until.lock().expect("ban") {
             if until > now {
