@@ -401,14 +401,18 @@ where
     next_millisecond(LAST_START.load(Ordering::SeqCst));
     LAST_START.fetch_max(now_ms(), Ordering::SeqCst);
     let run = run_sync(exchange, store, &built.rules, settings, request);
-    tokio::select! {
+    let attempt = tokio::select! {
         biased;
         r = run => match r {
             Ok(report) => Attempt::Done(Box::new(report)),
             Err(e) => Attempt::Failed(format!("{}: {e}", e.kind())),
         },
         _ = store.killed.notified() => Attempt::Killed,
-    }
+    };
+    // The next attempt starts after every time this one stamped (a migration's audit keys
+    // carry its own time): a retry never shares a millisecond with the attempt before.
+    LAST_START.fetch_max(now_ms(), Ordering::SeqCst);
+    attempt
 }
 
 /// The report of a run the faults hit must say so.
