@@ -345,6 +345,21 @@ async fn release_after_failure<E: Exchange, S: Store>(
         return;
     }
     let mut next = state.clone();
+    // An emergency this run opened was persisted (`save_progress`) after `state` was read:
+    // keep it, or the failure that interrupted the emergency also forgets it.
+    // A state that cannot be read is not overwritten: the lease then runs out with its
+    // deadline (or a retry of the same invocation takes it again).
+    match store.state(&run.request.account).await {
+        Ok(current) => {
+            if current.lease_owner.as_deref() == Some(run.run_id.as_str()) {
+                next.emergency = current.emergency;
+            }
+        }
+        Err(read) => {
+            tracing::warn!(error = %read, "could not read the sync state after a failed run; left as it is");
+            return;
+        }
+    }
     next.last_run_id = Some(run.run_id.clone());
     next.last_attempt_at = Some(started_at);
     next.banned_until = run.exchange.banned_until().filter(|u| *u > now_ms());
