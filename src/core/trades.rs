@@ -3,7 +3,9 @@
 //! Rules:
 //! - For each symbol in `snapshot.history`, every fill not in `records.trades` is inserted
 //!   (`TradeRecovered`, `Expect::Absent`, `recovered: true`). A fill already recorded is
-//!   never re-inserted, whoever recorded it.
+//!   never re-inserted, whoever recorded it; one whose side, price or quantity in the
+//!   records disagrees with the exchange's is kept as written and reported (Warning
+//!   `trade_disagrees:<SYMBOL>:<ID>`): the sync cannot tell which write is wrong.
 //! - A fee paid in an asset other than the symbol's quote is converted to the quote at
 //!   the fill's time. Fee in the base: commission × the fill's own price (exact). Fee in a
 //!   third asset (BNB): the price of `<FEE><QUOTE>` at the fill's minute
@@ -71,6 +73,34 @@ pub fn fee_price_needs(snapshot: &ExchangeSnapshot) -> Vec<(Symbol, Millis)> {
     needs.into_iter().collect()
 }
 
+/// A recorded trade whose side, price or quantity is not the exchange's fill's.
+fn disagreement(symbol: &Symbol, recorded: &TradeRecord, fill: &Fill) -> Option<Discrepancy> {
+    if recorded.side == fill.side && recorded.price == fill.price && recorded.qty == fill.qty {
+        return None;
+    }
+    let show = |side: crate::domain::Side, qty: Decimal, price: Decimal| {
+        format!("{} {} @ {}", side.as_str(), qty.normalize(), price.normalize())
+    };
+    let (before, after) = (
+        show(recorded.side, recorded.qty, recorded.price),
+        show(fill.side, fill.qty, fill.price),
+    );
+    Some(Discrepancy {
+        key: format!("trade_disagrees:{symbol}:{}", fill.trade_id),
+        kind: "trade_disagrees".to_owned(),
+        severity: Severity::Warning,
+        symbol: Some(symbol.clone()),
+        asset: None,
+        message: format!(
+            "Recorded trade {} of {symbol} ({before}) disagrees with the exchange's fill ({after}): kept as recorded",
+            fill.trade_id
+        ),
+        before: Some(before),
+        after: Some(after),
+        diff_pct: None,
+    })
+}
+
 /// A fill's commission in the quote asset, when it can be known (see module rules).
 pub fn commission_in_quote(
     fill: &Fill,
@@ -134,7 +164,13 @@ pub(crate) fn plan_trades(
             fee_assets.insert(fill.commission_asset.clone());
         }
         let key = (symbol.clone(), fill.trade_id);
-        if known.contains_key(&fill.trade_id) || new_here.contains_key(&key) {
+        if let Some(recorded) = known.get(&fill.trade_id) {
+            if let Some(d) = disagreement(symbol, recorded, fill) {
+                plan.discrepancies.push(d);
+            }
+            continue;
+        }
+        if new_here.contains_key(&key) {
             continue;
         }
         let commission_quote = commission_in_quote(fill, &base, &quote, snapshot).unwrap_or_else(|| {

@@ -201,7 +201,11 @@ pub(crate) async fn read<E: Exchange, S: Store>(
             Err(e) if is_stop(&e) => run.stop(e.to_string()),
             Err(e) if super::is_fatal(&e) => return Err(e.into()),
             Err(e) => {
-                tracing::warn!(error = %e, "prices unavailable; positions are sized without them")
+                tracing::warn!(error = %e, "prices unavailable; positions are sized without them");
+                run.report.notes.push(format!(
+                    "Current prices unavailable ({}): holdings they would classify are not checked",
+                    e.kind()
+                ));
             }
         }
     }
@@ -252,6 +256,10 @@ async fn symbol_cache<E: Exchange, S: Store>(
             // A stale cache beats no cache: symbol rules change rarely.
             Some(c) => {
                 tracing::warn!(error = %e, "exchangeInfo unavailable; using the cached symbols");
+                run.report.notes.push(format!(
+                    "exchangeInfo unavailable ({}): the cached symbols were used",
+                    e.kind()
+                ));
                 Ok(c.symbols)
             }
             None => Err(e.into()),

@@ -36,12 +36,24 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
         match run.exchange.deposits(since).await {
             Ok(d) => snapshot.deposits = d,
             Err(e) if is_fatal(&e) => return Err(e.into()),
-            Err(e) => tracing::warn!(error = %e, "deposit history unavailable"),
+            Err(e) => {
+                tracing::warn!(error = %e, "deposit history unavailable");
+                run.report.notes.push(format!(
+                    "Deposit history unavailable ({}): deposits explain no movement this run",
+                    e.kind()
+                ));
+            }
         }
         match run.exchange.withdrawals(since).await {
             Ok(w) => snapshot.withdrawals = w,
             Err(e) if is_fatal(&e) => return Err(e.into()),
-            Err(e) => tracing::warn!(error = %e, "withdrawal history unavailable"),
+            Err(e) => {
+                tracing::warn!(error = %e, "withdrawal history unavailable");
+                run.report.notes.push(format!(
+                    "Withdrawal history unavailable ({}): withdrawals explain no movement this run",
+                    e.kind()
+                ));
+            }
         }
         for d in snapshot.deposits.iter().filter(|d| d.credited) {
             *transfers.entry(d.asset.clone()).or_default() += d.amount;

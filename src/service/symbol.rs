@@ -307,7 +307,11 @@ async fn unit<E: Exchange, S: Store>(
             }
             Err(e) if is_fatal(&e) => return Err(e.into()),
             Err(e) => {
-                tracing::warn!(error = %e, "price unavailable; the position is sized without it")
+                tracing::warn!(error = %e, "price unavailable; the position is not checked");
+                run.report.notes.push(format!(
+                    "Current price of {symbol} unavailable ({}): its holding is checked without it",
+                    e.kind()
+                ));
             }
         }
         snapshot.prices_partial = false;
