@@ -6,9 +6,10 @@ SHELL := /bin/bash
 
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
-# Pinned Python tools: the AWS emulator, the Lambda builder, the template linter and the
-# third-party Binance client used to prove the simulator faithful.
-PY_PKGS     := ministack[full]==1.5.33 cargo-lambda==1.9.2 cfn-lint==1.51.0 python-binance==1.0.37 boto3==1.43.11
+# Pinned Python tools: the two AWS emulators (ministack for everything, moto as the
+# second opinion on DynamoDB and Secrets Manager), the Lambda builder, the template
+# linter and the third-party Binance client used to prove the simulator faithful.
+PY_PKGS     := ministack[full]==1.5.33 moto[server]==5.2.5 cargo-lambda==1.9.2 cfn-lint==1.51.0 python-binance==1.0.37 boto3==1.43.11
 STACK       := scripts/with-stack.sh
 export SIM_PYTHON := $(abspath $(PY))
 # Property tests draw their cases from this seed, so CI is reproducible; run them with
@@ -16,10 +17,10 @@ export SIM_PYTHON := $(abspath $(PY))
 export PROPTEST_RNG_SEED ?= 20261201
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help setup build build-local lint test test-unit test-integration e2e demo bench deploy clean fuzz
+.PHONY: help setup build build-local lint test test-unit test-integration test-moto e2e demo bench deploy clean fuzz
 
 help:
-	@echo "make demo | test | lint | build | build-local | e2e | bench | deploy | clean"
+	@echo "make demo | test | lint | build | build-local | test-moto | e2e | bench | deploy | clean"
 
 $(VENV)/.installed: Makefile
 	python3 -m venv $(VENV)
@@ -50,6 +51,13 @@ test-integration: setup
 	# The whole-sync tests again with the withdrawal fee outside the amount (strict mode
 	# plays it inside): Binance does not say which, the product must be right both ways.
 	SIM_WITHDRAW_FEE=outside cargo test --test sync_memory
+	$(MAKE) --no-print-directory test-moto
+
+# The tests that talk to DynamoDB and Secrets Manager again, against moto: a behaviour
+# only one emulator has is not a behaviour of AWS (tests stay emulator-neutral).
+MOTO_TESTS ?= --test store_dynamo --test secrets_manager --test sync_dynamo
+test-moto: setup
+	STACK_EMULATOR=moto $(STACK) cargo test $(MOTO_TESTS)
 
 e2e: setup
 	scripts/e2e.sh
