@@ -2,7 +2,9 @@
 //! store; `tests/sync_memory.rs` and `tests/sync_dynamo.rs` call them with the in-memory
 //! store and with DynamoDB on the local emulator.
 
-use super::wrappers::{BotRacesApply, CrashAfterApply, HoldApplyUntilLeaseTried};
+use super::wrappers::{
+    Attempt, BotRacesApply, CrashAfterApply, HoldApplyUntilLeaseTried, ReplayGate, Replayed,
+};
 use super::*;
 use binance_account_sync::core::conflict::ConflictResolution;
 use binance_account_sync::core::RulesConfig;
@@ -207,6 +209,12 @@ pub async fn two_syncs_started_at_once_one_runs_one_reports_lease_held<S: TestSt
 
 // 3 ------------------------------------------------------------------------------------
 
+/// A retried invocation (same Lambda request id, so the same run id) writes nothing twice:
+/// neither after the first attempt died with its first unit written, nor when two attempts
+/// of it run side by side and plan the same unit from the same records (the retry starts
+/// while the first is still running). The second attempt's corrections of that unit are
+/// all refused by their conditions: each record keeps the first attempt's write and has one
+/// audit entry.
 pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
     let sim = Sim::demo().await;
     let account = fresh_account();
@@ -214,6 +222,7 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
     let mut retry = request(&account, Mode::Emergency);
     retry.invocation_id = Some("lambda-request-7f3a".into());
 
+    // 1. The first attempt dies after its first unit's writes landed.
     let crash = CrashAfterApply::new(&store);
     let first = run_sync(
         &sim.client(),
@@ -236,17 +245,91 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
     let other = sync(&sim, &store, &request(&account, Mode::Emergency)).await;
     assert_eq!(other.outcome, Outcome::LeaseHeld);
 
-    // ... but the retry of the same invocation (same run id) takes it and goes on from
-    // where the first attempt died: it writes the rest, and nothing the first wrote again.
-    let second = sync(&sim, &store, &retry).await;
-    assert_eq!(second.outcome, Outcome::Complete);
-    assert_eq!(
-        second.run_id,
-        run_id_for(&account, Some("lambda-request-7f3a"))
+    // 2. ... but the retry of the same invocation takes it, and here it is delivered twice
+    // at once: both attempts read the records the crashed one left and plan the same next
+    // unit; the second's writes go in only after the first's landed.
+    let before_replay = records(&store, &account).await;
+    let gate = ReplayGate::new();
+    let (a_store, b_store) = (
+        Replayed::new(&store, &gate, Attempt::First),
+        Replayed::new(&store, &gate, Attempt::Second),
     );
-    assert!(second.conflicts.is_empty());
-    let first_keys: BTreeSet<String> = written.iter().map(|c| record_key(&c.after)).collect();
-    for c in &second.corrections {
+    let (rules, run_settings) = (RulesConfig::default(), settings());
+    let (a_client, b_client) = (sim.client(), sim.client());
+    let a = async {
+        run_sync(&a_client, &a_store, &rules, &run_settings, &retry).await
+    };
+    let b = async {
+        let a_now = gate.first_is_inside().await;
+        // The second attempt's writes are stamped later than the first's (its audit keys
+        // differ from the first's, as two attempts' always do in production).
+        while now_ms() <= a_now {
+            tokio::task::yield_now().await;
+        }
+        run_sync(&b_client, &b_store, &rules, &run_settings, &retry).await
+    };
+    let (ra, rb) = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        tokio::join!(a, b)
+    })
+    .await
+    .expect("both replays reach their first write and finish");
+    // Whichever replay finishes second finds the lease released by its twin: its outcome
+    // is not recorded (an error, never a second run summary); its writes are checked below.
+    let mut reports = Vec::new();
+    for r in [ra, rb] {
+        match r {
+            Ok(r) => {
+                assert_eq!(r.run_id, run_id_for(&account, Some("lambda-request-7f3a")));
+                assert!(
+                    matches!(r.outcome, Outcome::Complete | Outcome::Partial),
+                    "{:?}",
+                    r.outcome
+                );
+                reports.push(r);
+            }
+            Err(e) => assert!(e.to_string().contains("no longer held"), "{e}"),
+        }
+    }
+    assert!(!reports.is_empty(), "one replay recorded its outcome");
+    let first_wrote = gate
+        .first_first_apply
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("the first replay applied a unit");
+    assert!(!first_wrote.applied.is_empty(), "{first_wrote:?}");
+    let (asked, answered) = gate
+        .second_first_apply
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("the second replay applied a unit");
+    let plan_of = |cs: &[binance_account_sync::domain::Correction]| -> Vec<_> {
+        cs.iter()
+            .map(|c| (c.kind, record_key(&c.after), c.expect))
+            .collect()
+    };
+    assert_eq!(
+        plan_of(&asked),
+        plan_of(&first_wrote.applied),
+        "both replays planned the same unit from the same records"
+    );
+    assert!(
+        answered.applied.is_empty(),
+        "a write the first replay made is never made again: {:?}",
+        answered.applied
+    );
+    assert_eq!(answered.conflicts.len(), asked.len(), "{answered:?}");
+    for (conflict, first) in answered.conflicts.iter().zip(&first_wrote.applied) {
+        assert_eq!(
+            conflict.current.as_ref(),
+            Some(&first.after),
+            "{}: the stored item is the first replay's write",
+            record_key(&first.after)
+        );
+    }
+    // Nothing the crashed attempt wrote was written again by either replay.
+    for c in reports.iter().flat_map(|r| &r.corrections) {
         if let Some(w) = written.iter().find(|w| record_key(&w.after) == c.key) {
             assert_ne!(
                 serde_json::to_value(&w.after).expect("json"),
@@ -256,33 +339,30 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
             );
         }
     }
+    assert!(
+        before_replay.trades.len() < sim.trade_count().await,
+        "the replays had work left to do"
+    );
+
     let entries = audit(&store, &account).await;
     assert!(
         audit_after_crash.iter().all(|e| entries.contains(e)),
-        "the first attempt's audit entries are kept"
+        "the crashed attempt's audit entries are kept"
     );
-    assert!(
-        entries.len() > audit_after_crash.len(),
-        "the retry finished the work"
-    );
-    let again = sync(&sim, &store, &retry).await;
-    assert_eq!(again.correction_count(), 0, "converged: {:?}", again.counts);
-    assert!(!first_keys.is_empty());
-    let after = records(&store, &account).await;
-    let distinct: BTreeSet<(String, u64)> = entries
-        .iter()
-        .map(|e| {
-            (
+    let per_write: BTreeMap<(String, u64), usize> =
+        entries.iter().fold(BTreeMap::new(), |mut m, e| {
+            let key = (
                 record_key(&e.correction.after),
                 binance_account_sync::store::keys::record_version(&e.correction.after),
-            )
-        })
-        .collect();
-    assert_eq!(
-        distinct.len(),
-        entries.len(),
-        "every audit entry exists exactly once"
-    );
+            );
+            *m.entry(key).or_default() += 1;
+            m
+        });
+    let twice: Vec<_> = per_write.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "audited more than once: {twice:?}");
+    let again = sync(&sim, &store, &retry).await;
+    assert_eq!(again.correction_count(), 0, "converged: {:?}", again.counts);
+    let after = records(&store, &account).await;
     assert_eq!(
         after.trades.len(),
         sim.trade_count().await,
