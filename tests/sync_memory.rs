@@ -154,3 +154,8 @@ async fn a_fill_that_reaches_the_history_late_is_recovered_by_the_next_run() {
 async fn recovered_entry_price_is_the_average_cost_rounded_to_8_decimals() {
     shapes::recovered_entry_price_is_the_average_cost_rounded_to_8_decimals(memory_store()).await;
 }
+
+#[tokio::test]
+async fn nothing_is_ever_deleted() {
+    scenarios::nothing_is_ever_deleted(memory_store()).await;
+}

@@ -371,6 +371,88 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
     sim.shutdown().await;
 }
 
+// 3b -----------------------------------------------------------------------------------
+
+/// Nothing is ever deleted: after runs that see a position closed on the exchange (the
+/// owner sold it), an order cancelled and a holding no fill explains withdrawn to zero,
+/// every item the partition held before (the bot's records, checkpoints,
+/// sync state, audit and run records) is still there, and each record that lost its
+/// reason to be is kept in a terminal state: the position closed, the order cancelled, the
+/// balance at zero. On DynamoDB the items are listed raw, so a store that deleted any
+/// item, by whatever call, fails here.
+pub async fn nothing_is_ever_deleted<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+    let before = store.stored_items(&account).await;
+    let records_before = records(&store, &account).await;
+    let audit_before = audit(&store, &account).await;
+    for (what, key) in [
+        ("open position", "POSITION#BTCUSDT"),
+        ("recovered position without fills", "POSITION#BNBUSDT"),
+        ("balance", "BALANCE#BNB"),
+    ] {
+        assert!(keyed(&records_before).contains_key(key), "{what} {key}");
+    }
+    assert_eq!(
+        records_before.orders[&(sym("ETHUSDT"), ETH_BOT_ORDER)].status,
+        OrderStatus::New
+    );
+
+    // The owner, while the bot is down: sells every BTC the lot size allows, cancels the
+    // bot's ETH order and withdraws all the BNB (a holding no fill explains).
+    let held = sim.balances().await["BTC"].0;
+    let sellable = (held * dec("100000")).floor() / dec("100000");
+    sim.manual_trade("BTCUSDT", "SELL", &sellable.to_string())
+        .await;
+    sim.control(
+        "orders/cancel",
+        json!({"symbol": "ETHUSDT", "orderId": ETH_BOT_ORDER}),
+    )
+    .await;
+    let bnb = sim.balances().await["BNB"].0;
+    sim.control("withdrawals", json!({"asset": "BNB", "amount": bnb.to_string()}))
+        .await;
+    sim.after_history_lag().await;
+
+    for mode in [Mode::Periodic, Mode::Emergency] {
+        let report = sync(&sim, &store, &request(&account, mode)).await;
+        assert_eq!(report.outcome, Outcome::Complete, "{mode:?}");
+    }
+    let after = store.stored_items(&account).await;
+    let gone: Vec<_> = before.difference(&after).collect();
+    assert!(gone.is_empty(), "items deleted: {gone:?}");
+    assert!(after.len() > before.len(), "the runs wrote corrections");
+    let entries = audit(&store, &account).await;
+    assert!(
+        audit_before.iter().all(|e| entries.contains(&e)),
+        "every audit entry is kept as written"
+    );
+
+    let records_after = records(&store, &account).await;
+    let kept = keyed(&records_after);
+    let lost: Vec<_> = keyed(&records_before)
+        .into_keys()
+        .filter(|k| !kept.contains_key(k))
+        .collect();
+    assert!(lost.is_empty(), "records no longer loaded: {lost:?}");
+    for s in ["BTCUSDT", "BNBUSDT"] {
+        assert_eq!(
+            records_after.positions[&sym(s)].status,
+            PositionStatus::Closed,
+            "{s} closed, not removed"
+        );
+    }
+    assert_eq!(
+        records_after.orders[&(sym("ETHUSDT"), ETH_BOT_ORDER)].status,
+        OrderStatus::Canceled,
+        "the cancelled order keeps its record"
+    );
+    let bnb = &records_after.balances[&asset("BNB")];
+    assert_eq!((bnb.free, bnb.locked), (dec("0"), dec("0")), "{bnb:?}");
+    sim.shutdown().await;
+}
+
 // 4 ------------------------------------------------------------------------------------
 
 pub async fn dry_run_reports_the_full_plan_and_changes_nothing<S: TestStore>(store: S) {
