@@ -75,7 +75,9 @@ stop() {
   if [[ ! -f "$PID_FILE" ]]; then echo "moto not running (no $PID_FILE)"; return 0; fi
   local pid; pid="$(cat "$PID_FILE")"
   if kill "$pid" 2>/dev/null; then
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # A server holding gigabytes of tables takes seconds to exit; then it is killed.
+    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
     echo "moto (PID $pid) stopped"
   else
     echo "moto (PID $pid) was not running"
