@@ -153,7 +153,12 @@ async fn a_secret_scheduled_for_deletion_is_refused() {
 async fn a_malformed_secret_is_rejected_without_echoing_it() {
     let client = client().await;
     let name = name();
-    create(&client, &name, r#"{"api_key":"k","api_secret":"hunter2","x":"hunter2"}"#).await;
+    create(
+        &client,
+        &name,
+        r#"{"api_key":"k","api_secret":"hunter2","x":"hunter2"}"#,
+    )
+    .await;
     let source = SecretsManagerCredentials::from_client(client, &name, Duration::from_secs(300));
     let err = source.credentials(false).await.unwrap_err();
     assert!(matches!(err, CredentialError::Malformed(_)), "{err:?}");

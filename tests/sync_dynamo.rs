@@ -194,7 +194,8 @@ async fn a_fill_that_reaches_the_history_late_is_recovered_by_the_next_run() {
 
 #[tokio::test]
 async fn recovered_entry_price_is_the_average_cost_rounded_to_8_decimals() {
-    shapes::recovered_entry_price_is_the_average_cost_rounded_to_8_decimals(dynamo_store().await).await;
+    shapes::recovered_entry_price_is_the_average_cost_rounded_to_8_decimals(dynamo_store().await)
+        .await;
 }
 
 #[tokio::test]

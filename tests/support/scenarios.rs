@@ -256,9 +256,7 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
     );
     let (rules, run_settings) = (RulesConfig::default(), settings());
     let (a_client, b_client) = (sim.client(), sim.client());
-    let a = async {
-        run_sync(&a_client, &a_store, &rules, &run_settings, &retry).await
-    };
+    let a = async { run_sync(&a_client, &a_store, &rules, &run_settings, &retry).await };
     let b = async {
         let a_now = gate.first_is_inside().await;
         // The second attempt's writes are stamped later than the first's (its audit keys
@@ -411,8 +409,11 @@ pub async fn nothing_is_ever_deleted<S: TestStore>(store: S) {
     )
     .await;
     let bnb = sim.balances().await["BNB"].0;
-    sim.control("withdrawals", json!({"asset": "BNB", "amount": bnb.to_string()}))
-        .await;
+    sim.control(
+        "withdrawals",
+        json!({"asset": "BNB", "amount": bnb.to_string()}),
+    )
+    .await;
     sim.after_history_lag().await;
 
     for mode in [Mode::Periodic, Mode::Emergency] {
@@ -425,7 +426,7 @@ pub async fn nothing_is_ever_deleted<S: TestStore>(store: S) {
     assert!(after.len() > before.len(), "the runs wrote corrections");
     let entries = audit(&store, &account).await;
     assert!(
-        audit_before.iter().all(|e| entries.contains(&e)),
+        audit_before.iter().all(|e| entries.contains(e)),
         "every audit entry is kept as written"
     );
 
@@ -1143,7 +1144,10 @@ pub async fn partial_then_resumed_run_ends_where_one_complete_run_ends<S: TestSt
     assert_eq!(rest.outcome, Outcome::Complete);
 
     let differing = differences(
-        (&records(&store, &cut).await, &run_windows(&[&partial, &rest])),
+        (
+            &records(&store, &cut).await,
+            &run_windows(&[&partial, &rest]),
+        ),
         (&records(&store, &whole).await, &run_windows(&[&one])),
     );
     assert!(
