@@ -57,8 +57,8 @@ test-integration: setup
 # only one emulator has is not a behaviour of AWS (tests stay emulator-neutral). Of the
 # whole-sync tests, those about conditional writes, conflicts, retries and deletes: the
 # many-thousand-fill shapes take moto over 10 minutes and 12 GB (README, "CI's time").
-# two_syncs_started_at_once_one_runs_one_reports_lease_held is left out: on moto it failed
-# once under load with both runs past the lease (an owner-conditioned UpdateItem of one of
+# two_syncs_started_at_once_one_runs_one_reports_lease_held is left out: on moto it fails
+# about 2 runs in 3 with both runs past the lease (an owner-conditioned UpdateItem of one of
 # them then refused), i.e. two concurrent conditional UpdateItems of one item both
 # succeeded, which DynamoDB never allows; it passes on ministack (README).
 MOTO_SYNC_TESTS ?= bot_write_racing retried_invocation dry_run_reports \
