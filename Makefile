@@ -6,9 +6,10 @@ SHELL := /bin/bash
 
 VENV        ?= .venv
 PY          := $(VENV)/bin/python
-# Pinned Python tools: the AWS emulator, the Lambda builder, the template linter and the
-# third-party Binance client used to prove the simulator faithful.
-PY_PKGS     := ministack[full]==1.5.33 cargo-lambda==1.9.2 cfn-lint==1.51.0 python-binance==1.0.37 boto3==1.43.11
+# Pinned Python tools: the two AWS emulators (ministack for everything, moto as the
+# second opinion on DynamoDB and Secrets Manager), the Lambda builder, the template
+# linter and the third-party Binance client used to prove the simulator faithful.
+PY_PKGS     := ministack[full]==1.5.33 moto[server]==5.2.5 cargo-lambda==1.9.2 cfn-lint==1.51.0 python-binance==1.0.37 boto3==1.43.11
 STACK       := scripts/with-stack.sh
 export SIM_PYTHON := $(abspath $(PY))
 # Property tests draw their cases from this seed, so CI is reproducible; run them with
@@ -16,10 +17,10 @@ export SIM_PYTHON := $(abspath $(PY))
 export PROPTEST_RNG_SEED ?= 20261201
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help setup build build-local lint test test-unit test-integration e2e demo bench deploy deploy-dry-run clean fuzz chaos
+.PHONY: help setup build build-local lint test test-unit test-integration test-moto e2e demo bench deploy deploy-dry-run clean fuzz chaos
 
 help:
-	@echo "make demo | test | lint | build | build-local | e2e | bench | chaos | fuzz | deploy | deploy-dry-run | clean"
+	@echo "make demo | test | lint | build | build-local | test-moto | e2e | bench | chaos | fuzz | deploy | deploy-dry-run | clean"
 
 $(VENV)/.installed: Makefile
 	python3 -m venv $(VENV)
@@ -54,6 +55,22 @@ test-integration: setup
 	# The whole-sync tests again with the withdrawal fee outside the amount (strict mode
 	# plays it inside): Binance does not say which, the product must be right both ways.
 	SIM_WITHDRAW_FEE=outside cargo test --test sync_memory
+	$(MAKE) --no-print-directory test-moto
+
+# The tests that talk to DynamoDB and Secrets Manager again, against moto: a behaviour
+# only one emulator has is not a behaviour of AWS (tests stay emulator-neutral). Of the
+# whole-sync tests, those about conditional writes, conflicts, retries and deletes: the
+# many-thousand-fill shapes take moto over 10 minutes and 12 GB (README, "CI's time").
+# two_syncs_started_at_once_one_runs_one_reports_lease_held is left out: on moto it fails
+# about 2 runs in 3 with both runs past the lease (an owner-conditioned UpdateItem of one of
+# them then refused), i.e. two concurrent conditional UpdateItems of one item both
+# succeeded, which DynamoDB never allows; it passes on ministack (README).
+MOTO_SYNC_TESTS ?= bot_write_racing retried_invocation dry_run_reports \
+  partial_then_resumed unknown_order_is_not nothing_is_ever_deleted recovered_entry_price \
+  malformed_bot_item position_closed_while
+test-moto: setup
+	STACK_EMULATOR=moto $(STACK) sh -c 'cargo test --test store_dynamo --test secrets_manager \
+	  && cargo test --test sync_dynamo -- $(MOTO_SYNC_TESTS)'
 
 e2e: setup
 	scripts/e2e.sh

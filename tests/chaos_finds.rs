@@ -70,8 +70,11 @@ fn a_bot_fill_that_disagrees_with_the_exchange_is_reported() {
         .expect("the run");
         assert_eq!(report.outcome, Outcome::Complete);
         assert!(
-            report.discrepancies.iter().any(|d| d.symbol.as_ref() == Some(&symbol)
-                && (d.key.contains(&id.to_string()) || d.message.contains(&id.to_string()))),
+            report
+                .discrepancies
+                .iter()
+                .any(|d| d.symbol.as_ref() == Some(&symbol)
+                    && (d.key.contains(&id.to_string()) || d.message.contains(&id.to_string()))),
             "the bot's {symbol} trade {id} disagrees with the exchange's fill; reported: {:?}",
             report.discrepancies
         );
@@ -175,11 +178,14 @@ fn a_holding_below_the_minimum_notional_is_dust_even_when_prices_are_unavailable
     };
     let mut built = build(&spec);
     let btc = binance_account_sync::domain::Asset::parse("BTC").expect("asset");
-    built.account.balances.push(binance_account_sync::domain::Balance {
-        asset: btc.clone(),
-        free: rust_decimal::Decimal::new(1, 5), // one lot step: 0.00001 BTC, ~0.40 USDT
-        locked: rust_decimal::Decimal::ZERO,
-    });
+    built
+        .account
+        .balances
+        .push(binance_account_sync::domain::Balance {
+            asset: btc.clone(),
+            free: rust_decimal::Decimal::new(1, 5), // one lot step: 0.00001 BTC, ~0.40 USDT
+            locked: rust_decimal::Decimal::ZERO,
+        });
     runtime().block_on(async {
         let (store, _) = accounts::seeded(&built);
         let fake = FakeExchange::new(built.account.clone());

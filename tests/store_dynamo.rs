@@ -164,8 +164,8 @@ async fn every_correction_has_exactly_one_audit_record() {
 }
 
 #[tokio::test]
-async fn nothing_is_ever_deleted() {
-    s::nothing_is_ever_deleted(&fresh_store().await).await;
+async fn closing_a_position_and_zeroing_a_balance_keep_every_item() {
+    s::closing_a_position_and_zeroing_a_balance_keep_every_item(&fresh_store().await).await;
 }
 
 #[tokio::test]

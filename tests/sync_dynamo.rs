@@ -191,3 +191,14 @@ async fn a_fill_that_reaches_the_history_late_is_recovered_by_the_next_run() {
     shapes::a_fill_that_reaches_the_history_late_is_recovered_by_the_next_run(dynamo_store().await)
         .await;
 }
+
+#[tokio::test]
+async fn recovered_entry_price_is_the_average_cost_rounded_to_8_decimals() {
+    shapes::recovered_entry_price_is_the_average_cost_rounded_to_8_decimals(dynamo_store().await)
+        .await;
+}
+
+#[tokio::test]
+async fn nothing_is_ever_deleted() {
+    scenarios::nothing_is_ever_deleted(dynamo_store().await).await;
+}

@@ -149,3 +149,13 @@ async fn one_millisecond_full_of_fills_is_read_order_by_order() {
 async fn a_fill_that_reaches_the_history_late_is_recovered_by_the_next_run() {
     shapes::a_fill_that_reaches_the_history_late_is_recovered_by_the_next_run(memory_store()).await;
 }
+
+#[tokio::test]
+async fn recovered_entry_price_is_the_average_cost_rounded_to_8_decimals() {
+    shapes::recovered_entry_price_is_the_average_cost_rounded_to_8_decimals(memory_store()).await;
+}
+
+#[tokio::test]
+async fn nothing_is_ever_deleted() {
+    scenarios::nothing_is_ever_deleted(memory_store()).await;
+}

@@ -79,7 +79,12 @@ fn disagreement(symbol: &Symbol, recorded: &TradeRecord, fill: &Fill) -> Option<
         return None;
     }
     let show = |side: crate::domain::Side, qty: Decimal, price: Decimal| {
-        format!("{} {} @ {}", side.as_str(), qty.normalize(), price.normalize())
+        format!(
+            "{} {} @ {}",
+            side.as_str(),
+            qty.normalize(),
+            price.normalize()
+        )
     };
     let (before, after) = (
         show(recorded.side, recorded.qty, recorded.price),

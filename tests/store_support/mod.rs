@@ -585,7 +585,10 @@ pub async fn every_correction_has_exactly_one_audit_record<S: Harness>(store: &S
     );
 }
 
-pub async fn nothing_is_ever_deleted<S: Harness>(store: &S) {
+/// Store level: a closing and a zeroing correction are updates of the items, never
+/// removals. The whole-sync guarantee ("nothing is ever deleted", every item listed raw)
+/// is `tests/support/scenarios.rs` `nothing_is_ever_deleted`.
+pub async fn closing_a_position_and_zeroing_a_balance_keep_every_item<S: Harness>(store: &S) {
     let acct = account();
     let mut written = Vec::new();
     for r in every_kind(0) {

@@ -25,7 +25,7 @@ use binance_account_sync::store::{AuditEntry, Store};
 use binance_sim::{RunningSim, Scenario, SimConfig};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
@@ -243,11 +243,28 @@ pub trait TestStore: Store {
     /// Play the bot: write `record` at the stored version + 1 (conditional on it).
     fn bot_write(&self, account: &AccountId, record: Record)
         -> impl Future<Output = Record> + Send;
+    /// Every item the account's partition holds, by an identity that never changes once
+    /// written (DynamoDB: every sort key of the partition, read raw, whatever the item).
+    fn stored_items(&self, account: &AccountId) -> impl Future<Output = BTreeSet<String>> + Send;
 }
 
 impl TestStore for MemoryStore {
     async fn bot_write(&self, account: &AccountId, record: Record) -> Record {
         self.put_bot_record(account, record)
+    }
+    async fn stored_items(&self, account: &AccountId) -> BTreeSet<String> {
+        let records = keyed(&self.records(account)).into_keys();
+        let audit = self.audit(account).into_iter().map(|e| {
+            format!(
+                "AUDIT {} {} {} v{}",
+                e.at,
+                e.run_id,
+                record_key(&e.correction.after),
+                binance_account_sync::store::keys::record_version(&e.correction.after)
+            )
+        });
+        let runs = self.runs(account).into_iter().map(|r| format!("RUN {r}"));
+        records.chain(audit).chain(runs).collect()
     }
 }
 
@@ -256,6 +273,35 @@ impl TestStore for DynamoStore {
         self.put_bot_record(account, record)
             .await
             .expect("bot write to DynamoDB")
+    }
+    async fn stored_items(&self, account: &AccountId) -> BTreeSet<String> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        let mut keys = BTreeSet::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .consistent_read(true)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(
+                    ":pk",
+                    AttributeValue::S(binance_account_sync::store::keys::pk(account)),
+                )
+                .projection_expression("sk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("query the partition");
+            for item in out.items.unwrap_or_default() {
+                keys.insert(item["sk"].as_s().expect("sk is a string").clone());
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return keys,
+            }
+        }
     }
 }
 

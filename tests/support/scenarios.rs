@@ -2,7 +2,9 @@
 //! store; `tests/sync_memory.rs` and `tests/sync_dynamo.rs` call them with the in-memory
 //! store and with DynamoDB on the local emulator.
 
-use super::wrappers::{BotRacesApply, CrashAfterApply, HoldApplyUntilLeaseTried};
+use super::wrappers::{
+    Attempt, BotRacesApply, CrashAfterApply, HoldApplyUntilLeaseTried, ReplayGate, Replayed,
+};
 use super::*;
 use binance_account_sync::core::conflict::ConflictResolution;
 use binance_account_sync::core::RulesConfig;
@@ -207,6 +209,12 @@ pub async fn two_syncs_started_at_once_one_runs_one_reports_lease_held<S: TestSt
 
 // 3 ------------------------------------------------------------------------------------
 
+/// A retried invocation (same Lambda request id, so the same run id) writes nothing twice:
+/// neither after the first attempt died with its first unit written, nor when two attempts
+/// of it run side by side and plan the same unit from the same records (the retry starts
+/// while the first is still running). The second attempt's corrections of that unit are
+/// all refused by their conditions: each record keeps the first attempt's write and has one
+/// audit entry.
 pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
     let sim = Sim::demo().await;
     let account = fresh_account();
@@ -214,6 +222,7 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
     let mut retry = request(&account, Mode::Emergency);
     retry.invocation_id = Some("lambda-request-7f3a".into());
 
+    // 1. The first attempt dies after its first unit's writes landed.
     let crash = CrashAfterApply::new(&store);
     let first = run_sync(
         &sim.client(),
@@ -236,17 +245,89 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
     let other = sync(&sim, &store, &request(&account, Mode::Emergency)).await;
     assert_eq!(other.outcome, Outcome::LeaseHeld);
 
-    // ... but the retry of the same invocation (same run id) takes it and goes on from
-    // where the first attempt died: it writes the rest, and nothing the first wrote again.
-    let second = sync(&sim, &store, &retry).await;
-    assert_eq!(second.outcome, Outcome::Complete);
-    assert_eq!(
-        second.run_id,
-        run_id_for(&account, Some("lambda-request-7f3a"))
+    // 2. ... but the retry of the same invocation takes it, and here it is delivered twice
+    // at once: both attempts read the records the crashed one left and plan the same next
+    // unit; the second's writes go in only after the first's landed.
+    let before_replay = records(&store, &account).await;
+    let gate = ReplayGate::new();
+    let (a_store, b_store) = (
+        Replayed::new(&store, &gate, Attempt::First),
+        Replayed::new(&store, &gate, Attempt::Second),
     );
-    assert!(second.conflicts.is_empty());
-    let first_keys: BTreeSet<String> = written.iter().map(|c| record_key(&c.after)).collect();
-    for c in &second.corrections {
+    let (rules, run_settings) = (RulesConfig::default(), settings());
+    let (a_client, b_client) = (sim.client(), sim.client());
+    let a = async { run_sync(&a_client, &a_store, &rules, &run_settings, &retry).await };
+    let b = async {
+        let a_now = gate.first_is_inside().await;
+        // The second attempt's writes are stamped later than the first's (its audit keys
+        // differ from the first's, as two attempts' always do in production).
+        while now_ms() <= a_now {
+            tokio::task::yield_now().await;
+        }
+        run_sync(&b_client, &b_store, &rules, &run_settings, &retry).await
+    };
+    let (ra, rb) = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        tokio::join!(a, b)
+    })
+    .await
+    .expect("both replays reach their first write and finish");
+    // Whichever replay finishes second finds the lease released by its twin: its outcome
+    // is not recorded (an error, never a second run summary); its writes are checked below.
+    let mut reports = Vec::new();
+    for r in [ra, rb] {
+        match r {
+            Ok(r) => {
+                assert_eq!(r.run_id, run_id_for(&account, Some("lambda-request-7f3a")));
+                assert!(
+                    matches!(r.outcome, Outcome::Complete | Outcome::Partial),
+                    "{:?}",
+                    r.outcome
+                );
+                reports.push(r);
+            }
+            Err(e) => assert!(e.to_string().contains("no longer held"), "{e}"),
+        }
+    }
+    assert!(!reports.is_empty(), "one replay recorded its outcome");
+    let first_wrote = gate
+        .first_first_apply
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("the first replay applied a unit");
+    assert!(!first_wrote.applied.is_empty(), "{first_wrote:?}");
+    let (asked, answered) = gate
+        .second_first_apply
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("the second replay applied a unit");
+    let plan_of = |cs: &[binance_account_sync::domain::Correction]| -> Vec<_> {
+        cs.iter()
+            .map(|c| (c.kind, record_key(&c.after), c.expect))
+            .collect()
+    };
+    assert_eq!(
+        plan_of(&asked),
+        plan_of(&first_wrote.applied),
+        "both replays planned the same unit from the same records"
+    );
+    assert!(
+        answered.applied.is_empty(),
+        "a write the first replay made is never made again: {:?}",
+        answered.applied
+    );
+    assert_eq!(answered.conflicts.len(), asked.len(), "{answered:?}");
+    for (conflict, first) in answered.conflicts.iter().zip(&first_wrote.applied) {
+        assert_eq!(
+            conflict.current.as_ref(),
+            Some(&first.after),
+            "{}: the stored item is the first replay's write",
+            record_key(&first.after)
+        );
+    }
+    // Nothing the crashed attempt wrote was written again by either replay.
+    for c in reports.iter().flat_map(|r| &r.corrections) {
         if let Some(w) = written.iter().find(|w| record_key(&w.after) == c.key) {
             assert_ne!(
                 serde_json::to_value(&w.after).expect("json"),
@@ -256,38 +337,120 @@ pub async fn retried_invocation_writes_nothing_twice<S: TestStore>(store: S) {
             );
         }
     }
+    assert!(
+        before_replay.trades.len() < sim.trade_count().await,
+        "the replays had work left to do"
+    );
+
     let entries = audit(&store, &account).await;
     assert!(
         audit_after_crash.iter().all(|e| entries.contains(e)),
-        "the first attempt's audit entries are kept"
+        "the crashed attempt's audit entries are kept"
     );
-    assert!(
-        entries.len() > audit_after_crash.len(),
-        "the retry finished the work"
-    );
-    let again = sync(&sim, &store, &retry).await;
-    assert_eq!(again.correction_count(), 0, "converged: {:?}", again.counts);
-    assert!(!first_keys.is_empty());
-    let after = records(&store, &account).await;
-    let distinct: BTreeSet<(String, u64)> = entries
-        .iter()
-        .map(|e| {
-            (
+    let per_write: BTreeMap<(String, u64), usize> =
+        entries.iter().fold(BTreeMap::new(), |mut m, e| {
+            let key = (
                 record_key(&e.correction.after),
                 binance_account_sync::store::keys::record_version(&e.correction.after),
-            )
-        })
-        .collect();
-    assert_eq!(
-        distinct.len(),
-        entries.len(),
-        "every audit entry exists exactly once"
-    );
+            );
+            *m.entry(key).or_default() += 1;
+            m
+        });
+    let twice: Vec<_> = per_write.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "audited more than once: {twice:?}");
+    let again = sync(&sim, &store, &retry).await;
+    assert_eq!(again.correction_count(), 0, "converged: {:?}", again.counts);
+    let after = records(&store, &account).await;
     assert_eq!(
         after.trades.len(),
         sim.trade_count().await,
         "every fill exactly once"
     );
+    sim.shutdown().await;
+}
+
+// 3b -----------------------------------------------------------------------------------
+
+/// Nothing is ever deleted: after runs that see a position closed on the exchange (the
+/// owner sold it), an order cancelled and a holding no fill explains withdrawn to zero,
+/// every item the partition held before (the bot's records, checkpoints,
+/// sync state, audit and run records) is still there, and each record that lost its
+/// reason to be is kept in a terminal state: the position closed, the order cancelled, the
+/// balance at zero. On DynamoDB the items are listed raw, so a store that deleted any
+/// item, by whatever call, fails here.
+pub async fn nothing_is_ever_deleted<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+    let before = store.stored_items(&account).await;
+    let records_before = records(&store, &account).await;
+    let audit_before = audit(&store, &account).await;
+    for (what, key) in [
+        ("open position", "POSITION#BTCUSDT"),
+        ("recovered position without fills", "POSITION#BNBUSDT"),
+        ("balance", "BALANCE#BNB"),
+    ] {
+        assert!(keyed(&records_before).contains_key(key), "{what} {key}");
+    }
+    assert_eq!(
+        records_before.orders[&(sym("ETHUSDT"), ETH_BOT_ORDER)].status,
+        OrderStatus::New
+    );
+
+    // The owner, while the bot is down: sells every BTC the lot size allows, cancels the
+    // bot's ETH order and withdraws all the BNB (a holding no fill explains).
+    let held = sim.balances().await["BTC"].0;
+    let sellable = (held * dec("100000")).floor() / dec("100000");
+    sim.manual_trade("BTCUSDT", "SELL", &sellable.to_string())
+        .await;
+    sim.control(
+        "orders/cancel",
+        json!({"symbol": "ETHUSDT", "orderId": ETH_BOT_ORDER}),
+    )
+    .await;
+    let bnb = sim.balances().await["BNB"].0;
+    sim.control(
+        "withdrawals",
+        json!({"asset": "BNB", "amount": bnb.to_string()}),
+    )
+    .await;
+    sim.after_history_lag().await;
+
+    for mode in [Mode::Periodic, Mode::Emergency] {
+        let report = sync(&sim, &store, &request(&account, mode)).await;
+        assert_eq!(report.outcome, Outcome::Complete, "{mode:?}");
+    }
+    let after = store.stored_items(&account).await;
+    let gone: Vec<_> = before.difference(&after).collect();
+    assert!(gone.is_empty(), "items deleted: {gone:?}");
+    assert!(after.len() > before.len(), "the runs wrote corrections");
+    let entries = audit(&store, &account).await;
+    assert!(
+        audit_before.iter().all(|e| entries.contains(e)),
+        "every audit entry is kept as written"
+    );
+
+    let records_after = records(&store, &account).await;
+    let kept = keyed(&records_after);
+    let lost: Vec<_> = keyed(&records_before)
+        .into_keys()
+        .filter(|k| !kept.contains_key(k))
+        .collect();
+    assert!(lost.is_empty(), "records no longer loaded: {lost:?}");
+    for s in ["BTCUSDT", "BNBUSDT"] {
+        assert_eq!(
+            records_after.positions[&sym(s)].status,
+            PositionStatus::Closed,
+            "{s} closed, not removed"
+        );
+    }
+    assert_eq!(
+        records_after.orders[&(sym("ETHUSDT"), ETH_BOT_ORDER)].status,
+        OrderStatus::Canceled,
+        "the cancelled order keeps its record"
+    );
+    let bnb = &records_after.balances[&asset("BNB")];
+    assert_eq!((bnb.free, bnb.locked), (dec("0"), dec("0")), "{bnb:?}");
     sim.shutdown().await;
 }
 
@@ -870,30 +1033,78 @@ pub async fn unknown_order_is_not_cancelled<S: TestStore>(store: S) {
 
 // 8b -----------------------------------------------------------------------------------
 
-/// What a record says, without who wrote it when (version, updated_at, updated_by) and
-/// when a checkpoint was last read.
+/// Every record by key, every field of it (as JSON).
 fn content(records: &Records) -> BTreeMap<String, Value> {
     keyed(records)
         .into_iter()
-        .map(|(k, r)| {
-            let mut v = serde_json::to_value(&r).expect("record json");
-            if let Some(o) = v.as_object_mut() {
-                // Bookkeeping of who wrote when; and a checkpoint's `covered_through`, the
-                // time of its last read. Everything the bot reads is compared.
-                for f in ["version", "updated_at", "updated_by", "covered_through"] {
-                    o.remove(f);
-                }
-                // A holding no fill explains opens when the sync first sees it.
-                if let Record::Position(p) = &r {
-                    let has_fills = records.trades.keys().any(|(s, _)| s == &p.symbol);
-                    if !has_fills {
-                        o.remove("opened_at");
-                    }
-                }
-            }
-            (k, v)
-        })
+        .map(|(k, r)| (k, serde_json::to_value(&r).expect("record json")))
         .collect()
+}
+
+/// The times the runs of one account ran: `[started_at - history lag, finished_at]` of
+/// each (a checkpoint's `covered_through` is its read's time less the history lag).
+fn run_windows(reports: &[&SyncReport]) -> Vec<(i64, i64)> {
+    let lag = RulesConfig::default().history_lag_ms;
+    reports
+        .iter()
+        .map(|r| (r.started_at - lag, r.finished_at))
+        .collect()
+}
+
+/// Where two accounts' records differ, field by field, every field compared. Two values of
+/// a field may differ only where the field is a time the writing run stamps from its own
+/// clock (`updated_at`; a checkpoint's `covered_through`; the `opened_at` of a holding no
+/// fill explains, which opens when the sync first sees it): then each must fall inside
+/// one of its own account's runs. A checkpoint (the sync's own item) may have been written
+/// more often by the cut account's two runs: its `version` may be higher there, never
+/// lower. Everything else, `version` and `updated_by` of every bot record included, must
+/// be equal.
+fn differences(
+    (cut, cut_runs): (&Records, &[(i64, i64)]),
+    (whole, whole_runs): (&Records, &[(i64, i64)]),
+) -> Vec<String> {
+    let (a, b) = (content(cut), content(whole));
+    let within = |v: &Value, runs: &[(i64, i64)]| {
+        v.as_i64()
+            .is_some_and(|t| runs.iter().any(|(from, to)| (*from..=*to).contains(&t)))
+    };
+    let mut out = Vec::new();
+    for key in a.keys().chain(b.keys()).collect::<BTreeSet<_>>() {
+        let (Some(Value::Object(x)), Some(Value::Object(y))) = (a.get(key), b.get(key)) else {
+            out.push(format!(
+                "{key}: cut {:?} / whole {:?}",
+                a.get(key),
+                b.get(key)
+            ));
+            continue;
+        };
+        let no_fill = |records: &Records| match key.strip_prefix("POSITION#") {
+            Some(s) => !records.trades.keys().any(|(t, _)| t.as_str() == s),
+            None => false,
+        };
+        for field in x.keys().chain(y.keys()).collect::<BTreeSet<_>>() {
+            let (u, v) = (&x.get(field), &y.get(field));
+            if u == v {
+                continue;
+            }
+            let (u, v) = (u.unwrap_or(&Value::Null), v.unwrap_or(&Value::Null));
+            let run_time = field == "updated_at"
+                || (field == "covered_through" && key.starts_with("CURSOR#"))
+                || (field == "opened_at" && no_fill(cut) && no_fill(whole));
+            if run_time && within(u, cut_runs) && within(v, whole_runs) {
+                continue;
+            }
+            if field == "version"
+                && key.starts_with("CURSOR#")
+                && u.as_u64() >= v.as_u64()
+                && v.as_u64().is_some()
+            {
+                continue;
+            }
+            out.push(format!("{key}.{field}: cut {u} / whole {v}"));
+        }
+    }
+    out
 }
 
 /// A run cut short by the deadline and the run that resumes it leave the same records as
@@ -933,21 +1144,16 @@ pub async fn partial_then_resumed_run_ends_where_one_complete_run_ends<S: TestSt
     let rest = sync(&sim, &store, &request(&cut, Mode::Periodic)).await;
     assert_eq!(rest.outcome, Outcome::Complete);
 
-    let (a, b) = (
-        content(&records(&store, &cut).await),
-        content(&records(&store, &whole).await),
+    let differing = differences(
+        (
+            &records(&store, &cut).await,
+            &run_windows(&[&partial, &rest]),
+        ),
+        (&records(&store, &whole).await, &run_windows(&[&one])),
     );
-    let differing: Vec<_> = a
-        .keys()
-        .chain(b.keys())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| format!("{k}:\n  cut:   {:?}\n  whole: {:?}", a.get(k), b.get(k)))
-        .collect();
     assert!(
         differing.is_empty(),
-        "{} records differ:\n{}",
+        "{} fields differ:\n{}",
         differing.len(),
         differing.join("\n")
     );

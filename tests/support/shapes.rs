@@ -815,3 +815,52 @@ pub async fn a_fill_that_reaches_the_history_late_is_recovered_by_the_next_run<S
     );
     sim.shutdown().await;
 }
+
+// 8-decimal entry price ------------------------------------------------------------------
+
+/// A position the bot never recorded is recovered at the average cost of its buys (fees
+/// in the quote included, `docs/pnl.md`), stored to 8 decimal places and rounded (half
+/// even), not truncated and not at the division's 28 digits: three buys whose average is
+/// 60024.8166… (1260.52115 USDT over 0.021 BTC).
+pub async fn recovered_entry_price_is_the_average_cost_rounded_to_8_decimals<S: TestStore>(
+    store: S,
+) {
+    let t0 = now_ms() - 2 * DAY;
+    let buy = |id: u64, qty: &str, price: &str, fee: &str| {
+        json!({
+            "symbol": "BTCUSDT", "id": id, "orderId": 2_000_000 + id,
+            "price": price, "qty": qty, "quoteQty": (dec(price) * dec(qty)).to_string(),
+            "commission": fee, "commissionAsset": "USDT",
+            "time": t0 + id as i64 * 60_000, "isBuyer": true, "isMaker": false
+        })
+    };
+    let trades = vec![
+        buy(1, "0.003", "60000.01", "0.07"),
+        buy(2, "0.007", "59999.97", "0.13"),
+        buy(3, "0.011", "60001.03", "0.31"),
+    ];
+    let sim = Sim::with_scenario(scenario(
+        vec![symbol("BTC", "USDT", "60000")],
+        vec![("USDT", "1000"), ("BTC", "0.021")],
+        trades.clone(),
+    ))
+    .await;
+    let account = fresh_account();
+    let report = run(&sim, &store, &account, Mode::Periodic, &settings()).await;
+    assert_eq!(report.outcome, Outcome::Complete);
+    let position = records(&store, &account).await.positions[&sym("BTCUSDT")].clone();
+    // cost = 180.00003 + 419.99979 + 660.01133 (price × qty) + 0.51 (fees) = 1260.52115
+    // over 0.021 BTC: 60024.816666… (a repeating 6), which no 8-place number holds.
+    let exact = dec("1260.52115") / dec("0.021");
+    assert!(exact.scale() > 8, "{exact}");
+    // Rounded to 8 places (half even); a truncation would store ...66666.
+    assert_eq!(
+        (position.entry_price, position.quantity, position.status),
+        (dec("60024.81666667"), dec("0.021"), PositionStatus::Open),
+        "{position:?}"
+    );
+    assert!(position.recovered);
+    assert_eq!(position.opened_at, t0 + 60_000, "opened at the first buy");
+    assert_every_fill_once(&store, &account, &trades).await;
+    sim.shutdown().await;
+}

@@ -347,3 +347,112 @@ impl<S: Store> Store for PanicOnFirstApply<'_, S> {
         self.inner.apply(account, run_id, now, corrections).await
     }
 }
+
+/// Two attempts of one invocation (same run id) side by side: the first holds its first
+/// `apply` until the second has planned from the same records and reached its own first
+/// `apply`; the second's then goes through only after the first's has landed. So every
+/// correction the second asks for on its first `apply` is one the first attempt already
+/// wrote: a store that writes unconditionally would write it (and audit it) twice.
+pub struct ReplayGate {
+    /// The `now` of the first attempt's first `apply`, once it is inside it.
+    first_inside: watch::Sender<Option<Millis>>,
+    second_inside: watch::Sender<bool>,
+    first_landed: watch::Sender<bool>,
+    /// What the second attempt asked for on its first `apply`, and what the store answered.
+    pub second_first_apply: Mutex<Option<(Vec<Correction>, ApplyOutcome)>>,
+    /// What the first attempt wrote on its first `apply`.
+    pub first_first_apply: Mutex<Option<ApplyOutcome>>,
+}
+
+impl ReplayGate {
+    pub fn new() -> Self {
+        Self {
+            first_inside: watch::Sender::new(None),
+            second_inside: watch::Sender::new(false),
+            first_landed: watch::Sender::new(false),
+            second_first_apply: Mutex::new(None),
+            first_first_apply: Mutex::new(None),
+        }
+    }
+
+    /// Waits until the first attempt is inside its first `apply`; returns its `now`.
+    pub async fn first_is_inside(&self) -> Millis {
+        let mut rx = self.first_inside.subscribe();
+        let now = *rx.wait_for(Option::is_some).await.expect("sender alive");
+        now.expect("some")
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    First,
+    Second,
+}
+
+pub struct Replayed<'a, S> {
+    pub inner: &'a S,
+    gate: &'a ReplayGate,
+    attempt: Attempt,
+    applied_once: AtomicBool,
+}
+
+impl<'a, S: Store> Replayed<'a, S> {
+    pub fn new(inner: &'a S, gate: &'a ReplayGate, attempt: Attempt) -> Self {
+        Self {
+            inner,
+            gate,
+            attempt,
+            applied_once: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<S: Store> Store for Replayed<'_, S> {
+    delegate_except_apply!();
+
+    async fn acquire_lease(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.inner
+            .acquire_lease(account, owner, now, expires_at)
+            .await
+    }
+
+    async fn apply(
+        &self,
+        account: &AccountId,
+        run_id: &str,
+        now: Millis,
+        corrections: &[Correction],
+    ) -> Result<ApplyOutcome, StoreError> {
+        if self.applied_once.swap(true, Ordering::SeqCst) {
+            return self.inner.apply(account, run_id, now, corrections).await;
+        }
+        match self.attempt {
+            Attempt::First => {
+                self.gate.first_inside.send_replace(Some(now));
+                let mut rx = self.gate.second_inside.subscribe();
+                rx.wait_for(|b| *b).await.expect("sender alive");
+                let out = self.inner.apply(account, run_id, now, corrections).await;
+                if let Ok(o) = &out {
+                    *self.gate.first_first_apply.lock().expect("lock") = Some(o.clone());
+                }
+                self.gate.first_landed.send_replace(true);
+                out
+            }
+            Attempt::Second => {
+                self.gate.second_inside.send_replace(true);
+                let mut rx = self.gate.first_landed.subscribe();
+                rx.wait_for(|b| *b).await.expect("sender alive");
+                let out = self.inner.apply(account, run_id, now, corrections).await?;
+                *self.gate.second_first_apply.lock().expect("lock") =
+                    Some((corrections.to_vec(), out.clone()));
+                Ok(out)
+            }
+        }
+    }
+}
