@@ -81,13 +81,6 @@ const MAX_CONVERGE_RUNS: u32 = 6;
 /// so, and the entry must go.
 const KNOWN_DEFECTS: &[(&str, &str)] = &[
     (
-        "disagreeing_fill_unreported",
-        "a bot trade whose quantity or price differs from the exchange's fill is kept and never \
-     reported (src/core/trades.rs skips a recorded fill without comparing it); reproduction: \
-     CHAOS_SEED=20261201 CHAOS_PAIR=4; shrunk: a_bot_fill_that_disagrees_with_the_exchange_is_reported \
-     (handed to the lead, not committed: it fails)",
-    ),
-    (
         "pnl_not_rewritten_after_a_late_hole",
         "periodic runs recover sells against a basis missing fills below an old checkpoint; \
      the emergency that finds those fills later rebuilds the basis but does not rewrite \
@@ -97,13 +90,7 @@ const KNOWN_DEFECTS: &[(&str, &str)] = &[
      CHAOS_PAIR=240",
     ),
     (
-        "tolerated_failure_unreported",
-    "a run whose prices read (src/service/account.rs) or deposit/withdrawal read \
-     (src/service/balances.rs) failed ends Complete with no note, no failed symbol and no \
-     discrepancy: only a log line says what happened; reproduction: CHAOS_SEED=20261201 \
-     CHAOS_SCHEDULES=1000 CHAOS_PAIR=504 (prices), CHAOS_PAIR=444 (deposits)",
-), (
-    "emergency_closed_over_a_failed_symbol",
+        "emergency_closed_over_a_failed_symbol",
         "an emergency scope closes although a symbol failed (or was backing off) during it, so \
      that symbol's re-scan never runs and the fills missing below its checkpoint stay \
      missing (docs/rules.md: 'a failing or backing-off symbol does not hold it open'); \
