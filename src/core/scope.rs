@@ -34,8 +34,9 @@
 //!   exchange's time of the read (`since`): every fill before it is in it, so a fill
 //!   counts toward an asset's movement only at or after its baseline's `since` (a fill
 //!   read later, by a cut run or a lagging history, is not counted twice). Until every
-//!   symbol of the asset has been read to its end after that first baseline
-//!   (`unread_since`), the asset counts as moved, its locked part too, so its symbols
+//!   symbol of the asset (with a checkpoint, as its base, quote or fee asset, active or
+//!   not) has been read to its end after that first baseline (`unread_since`), the asset
+//!   counts as moved, its locked part too, so its symbols
 //!   (and the open orders) are read, across as many runs as that takes.
 //! - After the units, an asset's baseline advances to the exchange's amounts when the
 //!   fills (and the transfers) read explain the movement exactly; otherwise the explained
@@ -398,9 +399,18 @@ pub struct DigestInput<'a> {
     pub config: &'a RulesConfig,
 }
 
-/// The symbols a movement of `asset` has the periodic scope read: those of its base, and
-/// the active ones it is the quote or a fee asset of (see `read_reason`).
-fn symbols_moved_by<'a>(input: &'a DigestInput<'_>, asset: &Asset) -> Vec<&'a Symbol> {
+/// Which symbols of an asset must have been read since a time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    /// Every symbol with a checkpoint it is the base, quote or a fee asset of (a first
+    /// baseline: any of them may hold what the records lack).
+    All,
+    /// Those a movement of it has the periodic scope read: those of its base, and the
+    /// active ones it is the quote or a fee asset of (see `read_reason`).
+    Movement,
+}
+
+fn symbols_of<'a>(input: &'a DigestInput<'_>, asset: &Asset, reads: Reads) -> Vec<&'a Symbol> {
     let lookback = Millis::from(input.config.periodic_lookback_days) * DAY_MS;
     input
         .symbols
@@ -414,6 +424,7 @@ fn symbols_moved_by<'a>(input: &'a DigestInput<'_>, asset: &Asset) -> Vec<&'a Sy
                 .get(&i.symbol)
                 .is_some_and(|p| p.status == PositionStatus::Open);
             let fee = cursor.is_some_and(|c| c.fee_assets.contains(asset));
+            let active = active || reads == Reads::All;
             cursor.is_some() && (&i.base == asset || (active && (&i.quote == asset || fee)))
         })
         .map(|i| &i.symbol)
@@ -423,8 +434,8 @@ fn symbols_moved_by<'a>(input: &'a DigestInput<'_>, asset: &Asset) -> Vec<&'a Sy
 /// Every symbol a movement of `asset` asks for was read to its end at or after `at`, in
 /// this run or earlier ones (a symbol failing its units is reported as such and does
 /// not hold the asset back).
-fn read_since(input: &DigestInput<'_>, asset: &Asset, at: Millis) -> bool {
-    symbols_moved_by(input, asset).into_iter().all(|s| {
+fn read_since(input: &DigestInput<'_>, asset: &Asset, at: Millis, reads: Reads) -> bool {
+    symbols_of(input, asset, reads).into_iter().all(|s| {
         input.cursors.get(s).is_none_or(|c| {
             c.failures > 0
                 || c.covered_through
@@ -456,14 +467,16 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
             // An asset's first digest is what the account holds: fills before it are in
             // it, and only later fills count against it. Until its symbols were read to
             // their end, it stays moved.
-            let unread = Some(input.now).filter(|t| !read_since(input, asset, *t));
+            let unread = Some(input.now).filter(|t| !read_since(input, asset, *t, Reads::All));
             let first = baseline(unread);
             if !first.total().is_zero() {
                 out.insert(asset.clone(), first);
             }
             continue;
         };
-        let unread = old.unread_since.filter(|t| !read_since(input, asset, *t));
+        let unread = old
+            .unread_since
+            .filter(|t| !read_since(input, asset, *t, Reads::All));
         let explained = old.explained + input.movement.of(asset);
         let total = free + locked;
         let outside = input.transfers.get(asset).copied().unwrap_or_default();
@@ -490,7 +503,7 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
                 unread_since: unread,
                 ..old.clone()
             }
-        } else if input.run_complete || read_since(input, asset, moved_at) {
+        } else if input.run_complete || read_since(input, asset, moved_at, Reads::Movement) {
             let misses = old.misses.saturating_add(1);
             if misses >= input.config.unexplained_runs {
                 let rest = total - (old.total() + explained + transfer);

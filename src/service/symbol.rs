@@ -233,9 +233,12 @@ async fn unit<E: Exchange, S: Store>(
                 Ok(lookup) => {
                     lookups.insert((s, order_id), lookup);
                 }
+                // A stop before every order is looked up leaves the page unapplied (the
+                // checkpoint stays, the next run reads it again): applied, it would mark
+                // the symbol read with an order left as the records had it.
                 Err(e) if is_stop(&e) => {
                     run.stop(format!("{e} (while looking up orders of {symbol})"));
-                    break;
+                    return Ok(UnitEnd::Stopped);
                 }
                 Err(e) => return Err(e.into()),
             }
