@@ -17,7 +17,7 @@ export SIM_PYTHON := $(abspath $(PY))
 export PROPTEST_RNG_SEED ?= 20261201
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help setup build build-local lint test test-unit test-integration test-moto e2e demo bench deploy deploy-dry-run clean fuzz chaos
+.PHONY: help setup build build-local lint test test-unit test-integration test-moto e2e demo bench deploy deploy-dry-run clean fuzz chaos mutants
 
 help:
 	@echo "make demo | test | lint | build | build-local | test-moto | e2e | bench | chaos | fuzz | deploy | deploy-dry-run | clean"
@@ -125,6 +125,15 @@ chaos: setup
 	CHAOS_DYNAMO_PAIRS=$(CHAOS_DYNAMO_PAIRS) CHAOS_SIM_PAIRS=$(CHAOS_SIM_PAIRS) \
 	CHAOS_THREADS=$(CHAOS_THREADS) \
 	  $(STACK) nice -n 5 cargo test --test chaos -- --nocapture --test-threads=1
+
+# Mutation testing of the reconciliation rules (src/core/), not part of `make test`: each
+# mutant is a build and a run of the library's tests. MUTANTS_ARGS narrows it, e.g.
+#   make mutants MUTANTS_ARGS="--file src/core/scope.rs"
+CARGO_MUTANTS_VERSION := 27.1.0
+MUTANTS_ARGS ?=
+mutants:
+	@cargo mutants --version >/dev/null 2>&1 || cargo install cargo-mutants --locked --version $(CARGO_MUTANTS_VERSION)
+	cargo mutants --file 'src/core/**/*.rs' --test-tool cargo $(MUTANTS_ARGS) -- --lib
 
 deploy: build ## real AWS, one environment of samconfig.toml (DEPLOY_ENV): see README "Deploy"
 	scripts/deploy.sh
