@@ -127,13 +127,15 @@ chaos: setup
 	  $(STACK) nice -n 5 cargo test --test chaos -- --nocapture --test-threads=1
 
 # Mutation testing of the reconciliation rules (src/core/), not part of `make test`: each
-# mutant is a build and a run of the library's tests. MUTANTS_ARGS narrows it, e.g.
+# mutant is a build and a run of the library's tests. In place (the files are restored
+# after each mutant; do not edit the tree meanwhile): a copy elsewhere would lose the
+# fixtures the tests read from ../shared. MUTANTS_ARGS narrows it, e.g.
 #   make mutants MUTANTS_ARGS="--file src/core/scope.rs"
 CARGO_MUTANTS_VERSION := 27.1.0
 MUTANTS_ARGS ?=
 mutants:
 	@cargo mutants --version >/dev/null 2>&1 || cargo install cargo-mutants --locked --version $(CARGO_MUTANTS_VERSION)
-	cargo mutants --file 'src/core/**/*.rs' --test-tool cargo $(MUTANTS_ARGS) -- --lib
+	cargo mutants --in-place --file 'src/core/**/*.rs' --test-tool cargo $(MUTANTS_ARGS) -- --lib
 
 deploy: build ## real AWS, one environment of samconfig.toml (DEPLOY_ENV): see README "Deploy"
 	scripts/deploy.sh
