@@ -179,13 +179,22 @@ fn held_symbols(input: &ScopeInput<'_>) -> BTreeSet<Symbol> {
 /// Active: a fill within the periodic lookback, an open position, or orders open in the
 /// records at the last read.
 pub fn is_active(input: &ScopeInput<'_>, symbol: &Symbol, cursor: Option<&CursorRecord>) -> bool {
-    let lookback = Millis::from(input.config.periodic_lookback_days) * DAY_MS;
-    cursor.is_some_and(|c| {
-        c.open_orders > 0 || c.last_fill_at.is_some_and(|t| t >= input.now - lookback)
-    }) || input
-        .positions
-        .get(symbol)
-        .is_some_and(|p| p.status == PositionStatus::Open)
+    active_at(input.config, input.now, input.positions, symbol, cursor)
+}
+
+/// `is_active` from its parts (the digest step has no `ScopeInput`).
+fn active_at(
+    config: &RulesConfig,
+    now: Millis,
+    positions: &BTreeMap<Symbol, PositionRecord>,
+    symbol: &Symbol,
+    cursor: Option<&CursorRecord>,
+) -> bool {
+    let lookback = Millis::from(config.periodic_lookback_days) * DAY_MS;
+    cursor.is_some_and(|c| c.open_orders > 0 || c.last_fill_at.is_some_and(|t| t >= now - lookback))
+        || positions
+            .get(symbol)
+            .is_some_and(|p| p.status == PositionStatus::Open)
 }
 
 /// Quiet symbols a periodic run rotates through: enough to cover `n` symbols within 24
@@ -411,20 +420,14 @@ enum Reads {
 }
 
 fn symbols_of<'a>(input: &'a DigestInput<'_>, asset: &Asset, reads: Reads) -> Vec<&'a Symbol> {
-    let lookback = Millis::from(input.config.periodic_lookback_days) * DAY_MS;
     input
         .symbols
         .values()
         .filter(|i| {
             let cursor = input.cursors.get(&i.symbol);
-            let active = cursor.is_some_and(|c| {
-                c.open_orders > 0 || c.last_fill_at.is_some_and(|t| t >= input.now - lookback)
-            }) || input
-                .positions
-                .get(&i.symbol)
-                .is_some_and(|p| p.status == PositionStatus::Open);
+            let active = reads == Reads::All
+                || active_at(input.config, input.now, input.positions, &i.symbol, cursor);
             let fee = cursor.is_some_and(|c| c.fee_assets.contains(asset));
-            let active = active || reads == Reads::All;
             cursor.is_some() && (&i.base == asset || (active && (&i.quote == asset || fee)))
         })
         .map(|i| &i.symbol)

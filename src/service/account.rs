@@ -160,23 +160,23 @@ pub(crate) async fn read<E: Exchange, S: Store>(
     // classifies afresh (its base moved, or it is read for the first time, or further) and
     // of their fee symbols. A read for another reason (rotation, a moved quote) mostly
     // finds nothing: its unit asks for its price only if a rule needs it.
-    let likely = |r: &ReadReason| {
-        matches!(
-            r,
-            ReadReason::InProgress
-                | ReadReason::Emergency
-                | ReadReason::NeverRead
-                | ReadReason::BaseMoved
-        )
-    };
-    let mut wanted: BTreeSet<Symbol> = view
+    let likely: Vec<&Symbol> = view
         .scope
         .reads
         .iter()
-        .filter(|(_, r)| likely(r))
-        .map(|(s, _)| s.clone())
+        .filter(|(_, r)| {
+            matches!(
+                r,
+                ReadReason::InProgress
+                    | ReadReason::Emergency
+                    | ReadReason::NeverRead
+                    | ReadReason::BaseMoved
+            )
+        })
+        .map(|(s, _)| s)
         .collect();
-    for (symbol, _) in view.scope.reads.iter().filter(|(_, r)| likely(r)) {
+    let mut wanted: BTreeSet<Symbol> = likely.iter().map(|s| (*s).clone()).collect();
+    for symbol in likely {
         let Some(info) = view.symbols.get(symbol) else {
             continue;
         };
@@ -201,7 +201,7 @@ pub(crate) async fn read<E: Exchange, S: Store>(
             Err(e) if is_stop(&e) => run.stop(e.to_string()),
             Err(e) if super::is_fatal(&e) => return Err(e.into()),
             Err(e) => {
-                tracing::warn!(error = %e, "prices unavailable; positions are sized without them");
+                tracing::warn!(error = %e, "prices unavailable; holdings they would classify are not checked");
                 run.report.notes.push(format!(
                     "Current prices unavailable ({}): holdings they would classify are not checked",
                     e.kind()
