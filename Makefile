@@ -17,7 +17,7 @@ export SIM_PYTHON := $(abspath $(PY))
 export PROPTEST_RNG_SEED ?= 20261201
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help setup build build-local lint test test-unit test-integration test-moto e2e demo bench deploy deploy-dry-run clean fuzz chaos mutants
+.PHONY: help setup build build-local lint test test-unit test-integration test-moto e2e demo bench deploy deploy-dry-run clean fuzz chaos mutants mutants-survivors
 
 help:
 	@echo "make demo | test | lint | build | build-local | test-moto | e2e | bench | chaos | fuzz | deploy | deploy-dry-run | clean"
@@ -127,15 +127,23 @@ chaos: setup
 	  $(STACK) nice -n 5 cargo test --test chaos -- --nocapture --test-threads=1
 
 # Mutation testing of the reconciliation rules (src/core/), not part of `make test`: each
-# mutant is a build and a run of the library's tests. In place (the files are restored
-# after each mutant; do not edit the tree meanwhile): a copy elsewhere would lose the
-# fixtures the tests read from ../shared. MUTANTS_ARGS narrows it, e.g.
+# mutant is a build and a run of the library's tests (MUTANTS_TESTS: cargo's target
+# selection, for the build and the run alike). In place (the files are restored after
+# each mutant; do not edit the tree meanwhile): a copy elsewhere would lose the fixtures
+# the tests read from ../shared. MUTANTS_ARGS narrows it, e.g.
 #   make mutants MUTANTS_ARGS="--file src/core/scope.rs"
+# `make mutants-survivors` then tries only what the first pass missed (`--iterate`)
+# against the in-memory whole-sync tests as well.
 CARGO_MUTANTS_VERSION := 27.1.0
 MUTANTS_ARGS ?=
+MUTANTS_TESTS ?= --lib
+MUTANTS_DEEP_TESTS := --lib --test=sync_memory --test=chaos_finds --test=sync_units_property --test=sync_withdrawal_precision
 mutants:
 	@cargo mutants --version >/dev/null 2>&1 || cargo install cargo-mutants --locked --version $(CARGO_MUTANTS_VERSION)
-	cargo mutants --in-place --file 'src/core/**/*.rs' --test-tool cargo $(MUTANTS_ARGS) -- --lib
+	cargo mutants --in-place --file 'src/core/**/*.rs' --test-tool cargo $(foreach t,$(MUTANTS_TESTS),-C $(t)) $(MUTANTS_ARGS)
+
+mutants-survivors:
+	$(MAKE) mutants MUTANTS_TESTS="$(MUTANTS_DEEP_TESTS)" MUTANTS_ARGS="--iterate $(MUTANTS_ARGS)"
 
 deploy: build ## real AWS, one environment of samconfig.toml (DEPLOY_ENV): see README "Deploy"
 	scripts/deploy.sh

@@ -79,33 +79,15 @@ const MAX_CONVERGE_RUNS: u32 = 6;
 /// Defects the campaign found that are not fixed yet: (violation class, why). A pair that
 /// hits only these is counted, not failed; once a class stops occurring the campaign says
 /// so, and the entry must go.
-const KNOWN_DEFECTS: &[(&str, &str)] = &[
-    (
-        "disagreeing_fill_unreported",
-        "a bot trade whose quantity or price differs from the exchange's fill is reported \
-     (trade_disagrees) only when a run reads that fill: one below the symbol's checkpoint \
-     (the bot wrote it, then the sync read past it, or a migrated checkpoint) is never \
-     compared again; reproduction: CHAOS_SEED=20261201 CHAOS_SCHEDULES=200 CHAOS_PAIR=7",
-    ),
-    (
-        "pnl_not_rewritten_after_a_late_hole",
-        "periodic runs recover sells against a basis missing fills below an old checkpoint; \
+const KNOWN_DEFECTS: &[(&str, &str)] = &[(
+    "pnl_not_rewritten_after_a_late_hole",
+    "periodic runs recover sells against a basis missing fills below an old checkpoint; \
      the emergency that finds those fills later rebuilds the basis but does not rewrite \
      the P&L already stored on the later sells (README Known limits), so P&L, entry \
      prices and bases differ from a replay; here the emergency came late because its \
      first three attempts failed; reproduction: CHAOS_SEED=20261201 CHAOS_SCHEDULES=1000 \
      CHAOS_PAIR=240",
-    ),
-    (
-        "emergency_closed_over_a_failed_symbol",
-        "an emergency scope closes although a symbol failed (or was backing off) during it, so \
-     that symbol's re-scan never runs and the fills missing below its checkpoint stay \
-     missing (docs/rules.md: 'a failing or backing-off symbol does not hold it open'); \
-     reproduction: CHAOS_SEED=20261201 CHAOS_SCHEDULES=200 CHAOS_PAIR=86; shrunk: \
-     a_symbol_that_failed_during_an_emergency_is_re_scanned_when_it_recovers (handed to the \
-     lead, not committed: it fails)",
-    ),
-];
+)];
 
 // Drawing pairs ------------------------------------------------------------------------
 

@@ -133,3 +133,287 @@ fn a_holding_below_the_minimum_notional_is_dust_even_when_prices_are_unavailable
         );
     });
 }
+
+/// Campaign seed 20261201, pair 86: an emergency's scope closed although one symbol's unit
+/// failed during it (its answers came back truncated), so the re-scan that finds the fills
+/// missing below its checkpoint never ran, and they stayed missing. Now the closed scope
+/// stays owed by every checkpoint that did not complete it: once the symbol recovers (its
+/// backoff over), a periodic run re-scans it and recovers the fills.
+#[test]
+fn a_symbol_that_failed_during_an_emergency_is_re_scanned_when_it_recovers() {
+    let spec = AccountSpec {
+        symbols: vec![
+            SymbolSpec {
+                when: accounts::When::Recent {
+                    dense: false,
+                    burst: false,
+                    holes_pct: 20,
+                },
+                // An old-layout checkpoint through 90 % of the fills: the stored trades it
+                // covers miss a fifth (only a re-scan finds them), and newer fills follow.
+                layout1: Some(900),
+                ..accounts::quiet_symbol(60)
+            },
+            accounts::quiet_symbol(3),
+        ],
+        quoteless: vec![],
+        stale_balances: 0,
+        gone_asset: false,
+        cuts: vec![7],
+    };
+    let built = build(&spec);
+    let (failing, through) = built
+        .layout1
+        .iter()
+        .next()
+        .map(|(s, id)| (s.clone(), *id))
+        .expect("a symbol with an old-layout checkpoint");
+    let on_exchange = built.account.fills[&failing].len();
+    let stored = |records: &binance_account_sync::domain::Records| {
+        records
+            .trades
+            .values()
+            .filter(|t| t.symbol == failing)
+            .count()
+    };
+    runtime().block_on(async {
+        let (store, _) = accounts::seeded(&built);
+        let holes = on_exchange - stored(&store.records(&accounts::account_id()));
+        assert!(
+            holes > 0,
+            "the seed misses fills below the checkpoint (through {through})"
+        );
+        let fake = FakeExchange::new(built.account.clone());
+        let exchange = FaultyExchange::new(
+            &fake,
+            Schedule {
+                faulty_runs: 0,
+                ..Schedule::from_seed(0)
+            },
+            Arc::new(Clock::default()),
+            Arc::new(Mutex::new(FaultLog::default())),
+        );
+        exchange.truncate_fills_of(Some(failing.clone()));
+        let emergency = run_sync(
+            &exchange,
+            &store,
+            &built.rules,
+            &accounts::settings(None),
+            &accounts::request(Mode::Emergency),
+        )
+        .await
+        .expect("the emergency run");
+        assert!(
+            emergency
+                .symbols_failed
+                .iter()
+                .any(|f| f.symbol == failing.to_string()),
+            "{failing} failed during the emergency: {:?}",
+            emergency.symbols_failed
+        );
+
+        // The symbol recovers and its backoff runs out.
+        exchange.truncate_fills_of(None);
+        let account = accounts::account_id();
+        let mut cursor = store.records(&account).cursors[&failing].clone();
+        cursor.retry_at = Some(binance_account_sync::service::now_ms() - 1);
+        support::TestStore::bot_write(&store, &account, Record::Cursor(cursor)).await;
+
+        let periodic = run_sync(
+            &exchange,
+            &store,
+            &built.rules,
+            &accounts::settings(None),
+            &accounts::request(Mode::Periodic),
+        )
+        .await
+        .expect("the periodic run");
+        assert!(
+            periodic.symbols_failed.is_empty(),
+            "{:?}",
+            periodic.symbols_failed
+        );
+        let records = store.records(&account);
+        assert_eq!(
+            stored(&records),
+            on_exchange,
+            "the {holes} fills missing below {failing}'s checkpoint are recovered by the \
+             re-scan the failed emergency still owed"
+        );
+        assert!(
+            records.cursors[&failing].emergency_done.is_some(),
+            "the owed scope is completed"
+        );
+    });
+}
+
+/// Campaign seed 20261201 (200 schedules), pair 7: the bot's record of a fill below an
+/// old-layout checkpoint disagreed with the exchange's; no read of the sync returns a fill
+/// below its checkpoint, so it was never compared and never reported. Now the stored
+/// trades below a checkpoint the sync did not read to are compared once with the
+/// exchange's fills, and the disagreement is reported (the record kept).
+#[test]
+fn a_bot_fill_below_a_migrated_checkpoint_that_disagrees_is_reported() {
+    let spec = AccountSpec {
+        symbols: vec![SymbolSpec {
+            recorded: Recorded::Everything,
+            layout1: Some(900),
+            ..accounts::quiet_symbol(40)
+        }],
+        quoteless: vec![],
+        stale_balances: 0,
+        gone_asset: false,
+        cuts: vec![7],
+    };
+    let mut built = build(&spec);
+    let through = *built
+        .layout1
+        .values()
+        .next()
+        .expect("an old-layout checkpoint");
+    let (symbol, id, kept) = built
+        .seed
+        .iter_mut()
+        .find_map(|r| match r {
+            Record::Trade(t) if !t.recovered && t.trade_id < through => {
+                t.price += t.price / rust_decimal::Decimal::from(100);
+                t.quote_qty = t.price * t.qty;
+                Some((t.symbol.clone(), t.trade_id, t.clone()))
+            }
+            _ => None,
+        })
+        .expect("a bot trade below the checkpoint");
+    runtime().block_on(async {
+        let (store, _) = accounts::seeded(&built);
+        let exchange = FakeExchange::new(built.account.clone());
+        let mut named = false;
+        for mode in [Mode::Periodic, Mode::Periodic] {
+            let report = run_sync(
+                &exchange,
+                &store,
+                &built.rules,
+                &accounts::settings(None),
+                &accounts::request(mode),
+            )
+            .await
+            .expect("the run");
+            named |= report
+                .discrepancies
+                .iter()
+                .any(|d| d.key == format!("trade_disagrees:{symbol}:{id}"));
+        }
+        assert!(
+            named,
+            "the bot's {symbol} trade {id} disagrees with the exchange's fill"
+        );
+        let records = store.records(&accounts::account_id());
+        let stored = &records.trades[&(symbol.clone(), id)];
+        assert_eq!(
+            (stored.price, stored.qty),
+            (kept.price, kept.qty),
+            "the record is kept as the bot wrote it"
+        );
+        assert_eq!(
+            records.cursors[&symbol].verify, None,
+            "every stored trade below the checkpoint was compared"
+        );
+    });
+}
+
+/// Campaign seed 20261201 (300 schedules), pairs 59, 70 and 114: the unit that compared a
+/// bot fill with the exchange's found the disagreement, its page was applied, and the run
+/// then failed or was killed: its report was lost, and no later read compares that fill
+/// again. Now the finding is written with the page, in the checkpoint, and the next run
+/// reports it (then clears it).
+#[test]
+fn a_disagreement_found_by_a_run_that_then_died_is_reported_by_the_next() {
+    let spec = AccountSpec {
+        symbols: vec![SymbolSpec {
+            recorded: Recorded::Everything,
+            ..accounts::quiet_symbol(5)
+        }],
+        quoteless: vec![],
+        stale_balances: 0,
+        gone_asset: false,
+        cuts: vec![7],
+    };
+    let mut built = build(&spec);
+    let (symbol, id) = built
+        .seed
+        .iter_mut()
+        .find_map(|r| match r {
+            Record::Trade(t) => {
+                t.qty += built.account.symbols[&t.symbol].step_size;
+                Some((t.symbol.clone(), t.trade_id))
+            }
+            _ => None,
+        })
+        .expect("a bot trade");
+    let key = format!("trade_disagrees:{symbol}:{id}");
+    runtime().block_on(async {
+        let (store, _) = accounts::seeded(&built);
+        let exchange = FakeExchange::new(built.account.clone());
+        // The first unit's writes land, then the invocation dies; Lambda retries it.
+        let invocation = binance_account_sync::service::SyncRequest {
+            invocation_id: Some("invocation-1".to_owned()),
+            ..accounts::request(Mode::Emergency)
+        };
+        let dying = support::wrappers::CrashAfterApply::new(&store);
+        let died = run_sync(
+            &exchange,
+            &dying,
+            &built.rules,
+            &accounts::settings(None),
+            &invocation,
+        )
+        .await;
+        assert!(died.is_err(), "the invocation died");
+        let written = dying.written.lock().expect("written").clone();
+        assert!(
+            written
+                .iter()
+                .any(|c| matches!(&c.after, Record::Cursor(k) if k.symbol == symbol)),
+            "the unit that compared the fill was applied: {written:?}"
+        );
+
+        // Lambda retries a minute or more later, never within the same millisecond (the
+        // audit keys are the write's time and the run's id): a condition, not a sleep.
+        let died_at = binance_account_sync::service::now_ms();
+        while binance_account_sync::service::now_ms() <= died_at {
+            std::hint::spin_loop();
+        }
+        let account = accounts::account_id();
+        let next = run_sync(
+            &exchange,
+            &store,
+            &built.rules,
+            &accounts::settings(None),
+            &invocation,
+        )
+        .await
+        .expect("the retried invocation");
+        assert!(
+            next.discrepancies.iter().any(|d| d.key == key),
+            "{key} is reported by the next run: {:?}",
+            next.discrepancies
+        );
+        let after = store.records(&account);
+        assert!(
+            after.cursors[&symbol].unreported.is_empty(),
+            "reported, the finding is no longer kept"
+        );
+        let again = run_sync(
+            &exchange,
+            &store,
+            &built.rules,
+            &accounts::settings(None),
+            &accounts::request(Mode::Periodic),
+        )
+        .await
+        .expect("a third run");
+        assert!(
+            !again.discrepancies.iter().any(|d| d.key == key),
+            "reported once, not by every run"
+        );
+    });
+}

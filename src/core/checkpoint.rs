@@ -17,14 +17,59 @@
 //! - A successful unit clears the failure count and backoff. In an emergency, the forward
 //!   read to the end marks the scope done for the symbol (`emergency_done`) once no
 //!   re-scan is owed: the re-scan of an active symbol runs before it.
+//! - A unit's findings that no later read makes again (`trade_disagrees`,
+//!   `trade_not_on_exchange`: the page that showed them is applied) go into the checkpoint
+//!   it writes (`unreported`, each key once, at most [`MAX_UNREPORTED`]), atomically with
+//!   the page: every run reports the findings of the checkpoints it loads and, once it has
+//!   its report, clears them (`reported`). A run that fails or dies after the unit loses
+//!   nothing.
 //! - Written only when something but its bookkeeping changed.
 
 use super::trades::SymbolRead;
 use super::{expect_of, next_version, ReconcileInput, SymbolPlan};
 use crate::domain::{
-    Correction, CorrectionKind, CursorRecord, Expect, OrderRecord, Record, Symbol,
+    Correction, CorrectionKind, CursorRecord, Discrepancy, Expect, OrderRecord, Record, Symbol,
 };
 use std::collections::BTreeMap;
+
+/// Findings a checkpoint keeps for the next report at most (a symbol with more has a
+/// bigger problem than its list: the first ones say so).
+pub const MAX_UNREPORTED: usize = 20;
+
+/// The kinds of finding a read makes once (see the module's rules).
+const ONCE: [&str; 2] = ["trade_disagrees", "trade_not_on_exchange"];
+
+/// `unreported` with this unit's once-only findings added (each key once).
+pub fn with_findings(unreported: &[Discrepancy], found: &[Discrepancy]) -> Vec<Discrepancy> {
+    let mut out = unreported.to_vec();
+    for d in found.iter().filter(|d| ONCE.contains(&d.kind.as_str())) {
+        if out.len() < MAX_UNREPORTED && !out.iter().any(|x| x.key == d.key) {
+            out.push(d.clone());
+        }
+    }
+    out
+}
+
+/// The checkpoint once a run has reported its findings: none kept.
+pub fn reported(cursor: &CursorRecord, now: i64) -> Correction {
+    let expect = expect_of(Some(cursor.version));
+    Correction {
+        kind: CorrectionKind::CursorAdvanced,
+        expect,
+        before: Some(Record::Cursor(cursor.clone())),
+        after: Record::Cursor(CursorRecord {
+            unreported: Vec::new(),
+            version: next_version(expect),
+            updated_at: now,
+            ..cursor.clone()
+        }),
+        reason: format!(
+            "Checkpoint of {}: {} finding(s) reported",
+            cursor.symbol,
+            cursor.unreported.len()
+        ),
+    }
+}
 
 fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     match (a, b) {
@@ -151,6 +196,11 @@ pub(crate) fn plan_checkpoint(
         rescan_for: old.rescan_for,
         rescan_through: old.rescan_through,
         pending: !read.complete,
+        verify: super::verify::after_forward_read(
+            old.verify,
+            old.last_trade_id.map_or(0, |t| t.saturating_add(1)),
+        ),
+        unreported: with_findings(&old.unreported, &out.plan.discrepancies),
         version: old.version,
         updated_at: old.updated_at,
     };
@@ -308,6 +358,7 @@ pub fn rescanned(
         last_fill_at,
         rescan_for: Some(requested_at),
         rescan_through: Some(through),
+        unreported: planned.unreported.clone(),
         version: next_version(expect),
         updated_at: now,
         ..current.clone()

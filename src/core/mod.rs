@@ -13,6 +13,7 @@
 //! - `balances.rs`   — balances per asset, tolerance, discrepancy wording, explanations
 //! - `pnl.rs`        — the cost-basis method (average cost) used everywhere
 //! - `conflict.rs`   — what to do when a conditional write lost to a bot write
+//! - `verify.rs`     — stored trades no read compared yet, compared once with the exchange's
 //!
 //! Two planning functions serve the units: [`plan_symbol`] (one page of one symbol's
 //! fills: its trades, its orders, and, once the symbol is read to the end, its position
@@ -35,6 +36,7 @@ pub mod pnl;
 pub mod positions;
 pub mod scope;
 pub mod trades;
+pub mod verify;
 
 #[cfg(test)]
 pub(crate) mod testkit;
@@ -85,6 +87,10 @@ pub struct RulesConfig {
     pub extra_symbols: Vec<crate::domain::Symbol>,
     /// History endpoints may lag the balance: a read covers fills up to its time less this.
     pub history_lag_ms: Millis,
+    /// How far the exchange's time of a balances read may be from the sync's estimate of
+    /// it (clock offset error, the request's own time in flight): a fill this close to a
+    /// baseline may or may not be in it (`scope.rs`).
+    pub baseline_margin_ms: Millis,
     /// Minutes between scheduled runs (the rotation covers every symbol within a day).
     pub schedule_minutes: u32,
     /// Quiet symbols read per periodic run besides those with evidence of change; None =
@@ -108,6 +114,7 @@ impl Default for RulesConfig {
             emergency_lookback_days: 30,
             extra_symbols: Vec::new(),
             history_lag_ms: 60_000,
+            baseline_margin_ms: 2_000,
             schedule_minutes: 30,
             rotation_per_run: None,
             uncovered_alarm_hours: 26,
@@ -151,35 +158,55 @@ pub struct Flows {
     pub trades: BTreeMap<Asset, Decimal>,
     /// −commission, in its asset.
     pub fees: BTreeMap<Asset, Decimal>,
+    /// Every leg of the fills whose time is too close to the asset's baseline to say
+    /// whether the baseline holds them (`scope.rs`: the clock margin).
+    #[serde(default)]
+    pub uncertain: BTreeMap<Asset, Decimal>,
+}
+
+/// Whether a fill's leg in an asset counts toward its movement since the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counts {
+    Yes,
+    /// Within the clock margin of the baseline: it may be in it or not.
+    Maybe,
+    No,
 }
 
 impl Flows {
     pub fn add_fill(&mut self, t: &TradeRecord, base: &Asset, quote: &Asset) {
-        self.add_fill_counted(t, base, quote, |_| true);
+        self.add_fill_counted(t, base, quote, |_| Counts::Yes);
     }
 
     /// The legs of a fill in the assets `counts` accepts (a digest counts a fill only in
-    /// the assets whose baseline it is not already in).
+    /// the assets whose baseline it is not already in), those it is unsure of apart.
     pub fn add_fill_counted(
         &mut self,
         t: &TradeRecord,
         base: &Asset,
         quote: &Asset,
-        counts: impl Fn(&Asset) -> bool,
+        counts: impl Fn(&Asset) -> Counts,
     ) {
         let sign = if t.side == crate::domain::Side::Buy {
             Decimal::ONE
         } else {
             Decimal::NEGATIVE_ONE
         };
-        if counts(base) {
-            *self.trades.entry(base.clone()).or_default() += sign * t.qty;
+        let mut legs = vec![
+            (base, sign * t.qty, false),
+            (quote, -sign * t.quote_qty, false),
+        ];
+        if !t.commission.is_zero() {
+            legs.push((&t.commission_asset, -t.commission, true));
         }
-        if counts(quote) {
-            *self.trades.entry(quote.clone()).or_default() -= sign * t.quote_qty;
-        }
-        if !t.commission.is_zero() && counts(&t.commission_asset) {
-            *self.fees.entry(t.commission_asset.clone()).or_default() -= t.commission;
+        for (asset, amount, fee) in legs {
+            let map = match (counts(asset), fee) {
+                (Counts::No, _) => continue,
+                (Counts::Maybe, _) => &mut self.uncertain,
+                (Counts::Yes, false) => &mut self.trades,
+                (Counts::Yes, true) => &mut self.fees,
+            };
+            *map.entry(asset.clone()).or_default() += amount;
         }
     }
 
@@ -190,6 +217,14 @@ impl Flows {
         for (a, v) in &other.fees {
             *self.fees.entry(a.clone()).or_default() += v;
         }
+        for (a, v) in &other.uncertain {
+            *self.uncertain.entry(a.clone()).or_default() += v;
+        }
+    }
+
+    /// The signed change of one asset from the fills too close to its baseline to tell.
+    pub fn uncertain_of(&self, asset: &Asset) -> Decimal {
+        self.uncertain.get(asset).copied().unwrap_or_default()
     }
 
     /// The total signed change of one asset.

@@ -7,8 +7,8 @@
 //!   differs from the digest's baseline plus what the fills read since explain.
 //! - **Periodic run.** Symbols are read in this order, each class ordered stalest first
 //!   (oldest `covered_through`, never-read first):
-//!   1. work in progress: a checkpoint whose last read stopped early, or whose basis is
-//!      being rebuilt;
+//!   1. work in progress: a checkpoint whose last read stopped early, whose basis is
+//!      being rebuilt, or whose stored trades are being verified (`verify.rs`);
 //!   2. evidence of change: a symbol never read whose base is held, in the records or
 //!      configured; a symbol whose base moved; an *active* symbol (a fill within the
 //!      periodic lookback, an open position, or orders open in the records) whose quote or
@@ -30,6 +30,13 @@
 //!   (`rescan_range`), to find fills missing below its checkpoint: a window that returns
 //!   a full page is halved, and a 1 ms span still full is read order by order
 //!   (`orderId` + `fromId`, a documented combination).
+//! - **An emergency owed.** The scope closes when a run reads it without stopping early; a
+//!   symbol failing or backing off then does not hold it open (every run would be an
+//!   emergency). The closed scope stays *owed* (`rescan_owed`) while a checkpoint of a
+//!   listed symbol has not completed it: a periodic run reads such a symbol (once its
+//!   backoff is over) as in the emergency, re-scan first, and its forward read to the end
+//!   completes it. A checkpoint created after the scope closed does not owe it (its first
+//!   read completes it). A newer emergency's scope, once closed, replaces the owed one.
 //! - **Digest.** An asset's first digest is its balance as read, stamped with the
 //!   exchange's time of the read (`since`): every fill before it is in it, so a fill
 //!   counts toward an asset's movement only at or after its baseline's `since` (a fill
@@ -129,6 +136,8 @@ pub struct ScopeInput<'a> {
     /// The exchange's open orders, when read this run.
     pub open_orders: Option<&'a [ExchangeOrder]>,
     pub emergency: Option<&'a EmergencyScope>,
+    /// A closed emergency scope some checkpoints still owe (`rescan_owed`).
+    pub owed: Option<&'a EmergencyScope>,
 }
 
 /// The run's reading list, and the symbols skipped because the exchange does not list them.
@@ -263,18 +272,24 @@ fn read_reason(
     exchange_open: &BTreeSet<&Symbol>,
 ) -> Option<ReadReason> {
     if let Some(c) = cursor {
-        if c.pending || c.basis_state == BasisState::Rebuilding {
+        // A verification of stored trades under way (`verify.rs`) is work in progress too.
+        if c.pending
+            || c.basis_state == BasisState::Rebuilding
+            || super::verify::pending(c).is_some()
+        {
             return Some(ReadReason::InProgress);
         }
     }
     if let Some(scope) = input.emergency {
-        if cursor
-            .and_then(|c| c.emergency_done)
-            .is_none_or(|done| done < scope.requested_at)
-        {
+        if cursor.is_none_or(|c| owes(c, scope)) {
             return Some(ReadReason::Emergency);
         }
         return None;
+    }
+    if let (Some(owed), Some(c)) = (input.owed, cursor) {
+        if owes(c, owed) {
+            return Some(ReadReason::Emergency);
+        }
     }
     if cursor.is_none() {
         // A symbol never read: read once if the account may trade it.
@@ -301,15 +316,39 @@ fn read_reason(
     None
 }
 
+/// Whether a checkpoint has not completed an emergency scope.
+pub fn owes(cursor: &CursorRecord, scope: &EmergencyScope) -> bool {
+    cursor
+        .emergency_done
+        .is_none_or(|done| done < scope.requested_at)
+}
+
+/// The emergency scope still owed once a run ends: the scope this run closed (else the one
+/// owed before) while a checkpoint of a symbol the exchange lists has not completed it;
+/// None once every one has (see the module's rules). `symbols` empty: the run did not load
+/// them (a quiet run), and the owed scope stays as it was.
+pub fn rescan_owed(
+    closing: Option<&EmergencyScope>,
+    owed: Option<&EmergencyScope>,
+    cursors: &BTreeMap<Symbol, CursorRecord>,
+    symbols: &BTreeMap<Symbol, SymbolInfo>,
+) -> Option<EmergencyScope> {
+    if closing.is_none() && symbols.is_empty() {
+        return owed.cloned();
+    }
+    closing.or(owed).cloned().filter(|scope| {
+        cursors
+            .iter()
+            .any(|(s, c)| symbols.contains_key(s) && owes(c, scope))
+    })
+}
+
 /// The re-scan an emergency owes a symbol after its forward read: the time range
 /// `[from, to)` of its fills still to re-read by 24-hour windows, when the symbol was
 /// active within the lookback (a fill since `lookback_start`); None for a quiet symbol
 /// (its forward read from the checkpoint is all it costs) or a finished re-scan.
 pub fn rescan_range(cursor: &CursorRecord, scope: &EmergencyScope) -> Option<(Millis, Millis)> {
-    if cursor
-        .emergency_done
-        .is_some_and(|d| d >= scope.requested_at)
-    {
+    if !owes(cursor, scope) {
         return None;
     }
     // Active within the lookback, or a checkpoint of the previous layout whose fills' times
@@ -465,6 +504,7 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
             since: input.server_time,
             moved_at: None,
             unread_since,
+            uncertain: Decimal::ZERO,
         };
         let Some(old) = input.digest.get(asset) else {
             // An asset's first digest is what the account holds: fills before it are in
@@ -481,21 +521,23 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
             .unread_since
             .filter(|t| !read_since(input, asset, *t, Reads::All));
         let explained = old.explained + input.movement.of(asset);
+        let uncertain = old.uncertain + input.movement.uncertain_of(asset);
         let total = free + locked;
+        // Fills within the clock margin of the baseline: in it, or not.
+        let explains = |extra: Decimal| {
+            [Decimal::ZERO, uncertain]
+                .into_iter()
+                .any(|u| total == old.total() + explained + u + extra)
+        };
         let outside = input.transfers.get(asset).copied().unwrap_or_default();
         let inside = input
             .transfers_fee_inside
             .get(asset)
             .copied()
             .unwrap_or_default();
-        let transfer = if total == old.total() + explained + inside {
-            inside
-        } else {
-            outside
-        };
+        let transfer = if explains(inside) { inside } else { outside };
         let locked_ok = locked == old.locked || input.open_orders_read;
-        let matches = total == old.total() + explained
-            || (!transfer.is_zero() && total == old.total() + explained + transfer);
+        let matches = explains(Decimal::ZERO) || (!transfer.is_zero() && explains(transfer));
         let moved_at = old.moved_at.unwrap_or(input.now);
         let next = if matches && locked_ok {
             baseline(unread)
@@ -503,6 +545,7 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
             // Totals explained; the locked part waits for an open-orders read.
             AssetDigest {
                 explained,
+                uncertain,
                 unread_since: unread,
                 ..old.clone()
             }
@@ -528,6 +571,7 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
             } else {
                 AssetDigest {
                     explained,
+                    uncertain,
                     misses,
                     moved_at: Some(moved_at),
                     unread_since: unread,
@@ -537,6 +581,7 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
         } else {
             AssetDigest {
                 explained,
+                uncertain,
                 moved_at: Some(moved_at),
                 unread_since: unread,
                 ..old.clone()
@@ -544,6 +589,7 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
         };
         let empty = next.total().is_zero()
             && next.explained.is_zero()
+            && next.uncertain.is_zero()
             && next.misses == 0
             && next.unread_since.is_none();
         if !empty {
@@ -601,6 +647,7 @@ mod tests {
             covered_through: Some(covered),
             last_fill_at: last_fill,
             last_trade_id: last_fill.map(|_| 1),
+            verify: None,
             version: 1,
             ..CursorRecord::new(sym(s))
         }
@@ -690,6 +737,7 @@ mod tests {
             movement: &movement,
             open_orders: None,
             emergency: None,
+            owed: None,
         });
         assert_eq!(
             scope.reads,
@@ -699,6 +747,101 @@ mod tests {
             ]
         );
         assert_eq!(scope.backing_off, [sym("XRPUSDT")].into());
+    }
+
+    #[test]
+    fn a_closed_emergency_stays_owed_by_the_checkpoints_that_did_not_complete_it() {
+        let scope = EmergencyScope {
+            requested_at: 50 * DAY_MS,
+            lookback_start: 20 * DAY_MS,
+        };
+        let symbols = infos(&[("AAA", "USDT"), ("BBB", "USDT")]);
+        let done = |s: &str, at: Option<Millis>| CursorRecord {
+            emergency_done: at,
+            ..cursor_at(s, 49 * DAY_MS, None)
+        };
+        let mut cursors: BTreeMap<Symbol, CursorRecord> = [
+            (sym("AAAUSDT"), done("AAAUSDT", Some(scope.requested_at))),
+            (
+                sym("BBBUSDT"),
+                done("BBBUSDT", Some(scope.requested_at - 1)),
+            ),
+            // Not listed any more: never read again, so it holds nothing.
+            (sym("OLDUSDT"), done("OLDUSDT", None)),
+        ]
+        .into();
+        assert_eq!(
+            rescan_owed(Some(&scope), None, &cursors, &symbols),
+            Some(scope.clone()),
+            "BBBUSDT completed only an older scope"
+        );
+        assert_eq!(
+            rescan_owed(None, Some(&scope), &cursors, &BTreeMap::new()),
+            Some(scope.clone()),
+            "a run that loaded no symbols keeps it"
+        );
+        cursors.insert(
+            sym("BBBUSDT"),
+            done("BBBUSDT", Some(scope.requested_at + 7)),
+        );
+        assert_eq!(
+            rescan_owed(None, Some(&scope), &cursors, &symbols),
+            None,
+            "every listed checkpoint completed it"
+        );
+        let newer = EmergencyScope {
+            requested_at: 60 * DAY_MS,
+            lookback_start: 30 * DAY_MS,
+        };
+        assert_eq!(
+            rescan_owed(Some(&newer), Some(&scope), &cursors, &symbols),
+            Some(newer.clone()),
+            "a newer scope closing replaces the owed one"
+        );
+    }
+
+    #[test]
+    fn a_periodic_run_reads_a_symbol_owing_a_closed_emergency_first() {
+        let config = RulesConfig {
+            rotation_per_run: Some(0),
+            ..RulesConfig::default()
+        };
+        let now = 100 * DAY_MS;
+        let owed = EmergencyScope {
+            requested_at: now - DAY_MS,
+            lookback_start: now - 31 * DAY_MS,
+        };
+        let symbols = infos(&[("AAA", "USDT"), ("BBB", "USDT")]);
+        let mut cursors = BTreeMap::new();
+        cursors.insert(sym("AAAUSDT"), cursor_at("AAAUSDT", now - 10, None));
+        let mut completed = cursor_at("BBBUSDT", now - 10, None);
+        completed.emergency_done = Some(owed.requested_at);
+        cursors.insert(sym("BBBUSDT"), completed);
+        let (balances, positions) = (BTreeMap::new(), BTreeMap::new());
+        let movement = Movement::default();
+        let input = ScopeInput {
+            mode: Mode::Periodic,
+            now,
+            config: &config,
+            cursors: &cursors,
+            positions: &positions,
+            symbols: &symbols,
+            balances: &balances,
+            movement: &movement,
+            open_orders: None,
+            emergency: None,
+            owed: Some(&owed),
+        };
+        assert_eq!(
+            plan_scope(&input).reads,
+            vec![(sym("AAAUSDT"), ReadReason::Emergency)]
+        );
+        assert!(plan_scope(&ScopeInput {
+            owed: None,
+            ..input
+        })
+        .reads
+        .is_empty());
     }
 
     /// What every digest test leaves empty: no transfers, checkpoints, symbols or positions.
@@ -798,6 +941,51 @@ mod tests {
             orders_to_query(&orders, None, &config, 1_000 + 3_600_000).len(),
             2
         );
+    }
+
+    /// A fill near the baseline, in it (the balances held it when read) or not: the
+    /// movement is explained either way, across runs too, and nothing is reported.
+    #[test]
+    fn a_fill_near_the_baseline_explains_the_movement_in_it_or_not() {
+        let config = RulesConfig::default();
+        let nothing = Nothing::default();
+        let digest: BTreeMap<_, _> = [(
+            asset("USDT"),
+            AssetDigest {
+                free: dec!(100),
+                ..AssetDigest::default()
+            },
+        )]
+        .into();
+        let near = Flows {
+            uncertain: [(asset("USDT"), dec!(-10))].into(),
+            ..Flows::default()
+        };
+        for (held, label) in [(dec!(90), "not in the baseline"), (dec!(100), "in it")] {
+            let balances: BTreeMap<_, _> = [bal("USDT", held, dec!(0))].into_iter().collect();
+            let (after, reports) =
+                advance_digest(&nothing.input(&config, &digest, &balances, &near, 5_000));
+            let d = &after[&asset("USDT")];
+            assert_eq!(
+                (d.free, d.misses, d.moved_at, d.uncertain),
+                (held, 0, None, dec!(0)),
+                "{label}: the baseline advances"
+            );
+            assert!(reports.is_empty());
+        }
+        // Neither: the uncertain part is kept for the runs after, like the explained one.
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(80), dec!(0))].into_iter().collect();
+        let (after, _) = advance_digest(&nothing.input(&config, &digest, &balances, &near, 5_000));
+        let d = &after[&asset("USDT")];
+        assert_eq!((d.free, d.uncertain), (dec!(100), dec!(-10)));
+        // The next run reads a sure fill of -10: with the uncertain one it explains 80.
+        let sure = Flows {
+            trades: [(asset("USDT"), dec!(-10))].into(),
+            ..Flows::default()
+        };
+        let (after, _) = advance_digest(&nothing.input(&config, &after, &balances, &sure, 6_000));
+        assert_eq!(after[&asset("USDT")].free, dec!(80));
+        assert_eq!(after[&asset("USDT")].uncertain, dec!(0));
     }
 
     #[test]

@@ -74,7 +74,11 @@ pub fn fee_price_needs(snapshot: &ExchangeSnapshot) -> Vec<(Symbol, Millis)> {
 }
 
 /// A recorded trade whose side, price or quantity is not the exchange's fill's.
-fn disagreement(symbol: &Symbol, recorded: &TradeRecord, fill: &Fill) -> Option<Discrepancy> {
+pub(super) fn disagreement(
+    symbol: &Symbol,
+    recorded: &TradeRecord,
+    fill: &Fill,
+) -> Option<Discrepancy> {
     if recorded.side == fill.side && recorded.price == fill.price && recorded.qty == fill.qty {
         return None;
     }
@@ -229,10 +233,16 @@ pub(crate) fn plan_trades(
     // What moved the balances since the last read: every fill past the old checkpoint, in
     // each asset whose digest baseline was read before the fill (a baseline holds every
     // earlier fill, so a fill read after it, from a cut run or a late history, is not
-    // counted twice).
+    // counted twice); a fill within the clock margin of the baseline, apart.
     let digest = &input.records.state.digest;
+    let margin = input.config.baseline_margin_ms;
     let counts = |fill_time: Millis| {
-        move |asset: &Asset| digest.get(asset).is_none_or(|d| fill_time >= d.since)
+        move |asset: &Asset| match digest.get(asset) {
+            None => super::Counts::Yes,
+            Some(d) if fill_time > d.since.saturating_add(margin) => super::Counts::Yes,
+            Some(d) if fill_time >= d.since.saturating_sub(margin) => super::Counts::Maybe,
+            Some(_) => super::Counts::No,
+        }
     };
     let mut movement = Flows::default();
     for fill in &history.fills {

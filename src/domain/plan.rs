@@ -46,6 +46,10 @@ impl CorrectionKind {
 }
 
 /// A record the sync wants to exist after the run.
+// The checkpoint is the largest variant by far; records are planned and written a unit's
+// page at a time (bounded), so boxing it would change every match for no memory that
+// matters.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {

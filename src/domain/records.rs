@@ -191,8 +191,24 @@ pub struct CursorRecord {
     /// The last read stopped before the end of the symbol's fills (deadline, budget): the
     /// next run goes on from the checkpoint first.
     pub pending: bool,
+    /// Stored trades below the sync's first read of the symbol (or below a migrated
+    /// checkpoint) not yet compared with the exchange's fills (`core::verify`); None once
+    /// they all were.
+    pub verify: Option<VerifyRange>,
+    /// Findings of the symbol's units that no later read makes again (a recorded trade
+    /// that disagrees with the exchange's fill), kept with the checkpoint until a run
+    /// reports them: a run that fails or dies after the unit loses its report, not them.
+    pub unreported: Vec<crate::domain::Discrepancy>,
     pub version: u64,
     pub updated_at: Millis,
+}
+
+/// The trade ids `[from, below)` still to compare with the exchange's fills; `below` None:
+/// up to the first fill the sync reads forward (every stored trade so far is below it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifyRange {
+    pub from: u64,
+    pub below: Option<u64>,
 }
 
 impl CursorRecord {
@@ -216,6 +232,11 @@ impl CursorRecord {
             rescan_for: None,
             rescan_through: None,
             pending: false,
+            verify: Some(VerifyRange {
+                from: 0,
+                below: None,
+            }),
+            unreported: Vec::new(),
             version: 0,
             updated_at: 0,
         }
@@ -248,6 +269,10 @@ pub struct AssetDigest {
     /// below their checkpoints included), until each was read after this time.
     #[serde(default)]
     pub unread_since: Option<Millis>,
+    /// Signed change of the fills read whose time was within the clock margin of `since`
+    /// (they may be in the baseline or not): a movement is explained with them or without.
+    #[serde(default)]
+    pub uncertain: Decimal,
 }
 
 impl AssetDigest {
@@ -278,6 +303,9 @@ pub struct SyncState {
     pub digest: BTreeMap<Asset, AssetDigest>,
     /// An emergency sync still to finish.
     pub emergency: Option<EmergencyScope>,
+    /// The last emergency scope that closed while some checkpoints had not completed it
+    /// (their symbol failed or was backing off): periodic runs finish it for them.
+    pub rescan_owed: Option<EmergencyScope>,
     /// A 418 ban's end, so that a cold start does not hammer a banned IP.
     pub banned_until: Option<Millis>,
     /// The run's outcome: `complete` or `partial` (with why), for `status`.

@@ -28,12 +28,40 @@ pub(crate) struct View {
     pub scope: Scope,
     pub prices: BTreeMap<Symbol, Decimal>,
     pub emergency: Option<EmergencyScope>,
+    /// A closed emergency scope some checkpoints still owe (`scope::rescan_owed`).
+    pub owed: Option<EmergencyScope>,
     /// Symbols read to their end this run.
     pub fully_read: BTreeSet<Symbol>,
     /// The digest the run started from (a unit counts its fills against its baselines).
     pub digest: BTreeMap<Asset, AssetDigest>,
     /// The exchange's time of the balances read.
     pub server_time: Millis,
+}
+
+/// The run's reading list from what the view holds (`scope::plan_scope`).
+fn plan(view: &View, mode: Mode, rules: &crate::core::RulesConfig, now: Millis) -> Scope {
+    scope::plan_scope(&ScopeInput {
+        mode,
+        now,
+        config: rules,
+        cursors: &view.records.cursors,
+        positions: &view.records.positions,
+        symbols: &view.symbols,
+        balances: &view.balances,
+        movement: &view.movement,
+        open_orders: view.open_orders.as_deref(),
+        emergency: view.emergency.as_ref(),
+        owed: view.owed.as_ref(),
+    })
+}
+
+impl View {
+    /// The emergency scope a symbol's units work on: the open one, else the closed one
+    /// some checkpoints still owe (a checkpoint that completed it owes no re-scan; a new
+    /// one completes it with its first read).
+    pub fn working_scope(&self) -> Option<&EmergencyScope> {
+        self.emergency.as_ref().or(self.owed.as_ref())
+    }
 }
 
 pub(crate) async fn read<E: Exchange, S: Store>(
@@ -95,13 +123,14 @@ pub(crate) async fn read<E: Exchange, S: Store>(
         scope: Scope::default(),
         prices: BTreeMap::new(),
         emergency,
+        owed: state.rescan_owed.clone(),
         fully_read: BTreeSet::new(),
         digest: state.digest.clone(),
         server_time: account.server_time,
     };
     // Nothing moved and no rotation: the run is the account read and the balances step.
     let rotates = run.rules.rotation_per_run != Some(0);
-    if run.mode == Mode::Periodic && view.movement.is_quiet() && !rotates {
+    if run.mode == Mode::Periodic && view.movement.is_quiet() && !rotates && view.owed.is_none() {
         return Ok(view);
     }
 
@@ -119,19 +148,37 @@ pub(crate) async fn read<E: Exchange, S: Store>(
         .await?;
     run.report.dynamodb_capacity_units += units;
     view.records = records;
+    // Findings of units whose run did not report them (it failed or died after): now.
+    for cursor in view.records.cursors.values() {
+        for d in &cursor.unreported {
+            if !run.report.discrepancies.iter().any(|x| x.key == d.key) {
+                run.report.discrepancies.push(d.clone());
+            }
+        }
+    }
 
-    view.scope = scope::plan_scope(&ScopeInput {
-        mode: run.mode,
-        now: taken_at,
-        config: run.rules,
-        cursors: &view.records.cursors,
-        positions: &view.records.positions,
-        symbols: &view.symbols,
-        balances: &view.balances,
-        movement: &view.movement,
-        open_orders: view.open_orders.as_deref(),
-        emergency: view.emergency.as_ref(),
+    view.scope = plan(&view, run.mode, run.rules, taken_at);
+    // A periodic run finishing an emergency some symbols still owe reads them as the
+    // emergency would: with the open orders (the only way to find an order opened and
+    // not yet in the records), then plans again with them.
+    let owed_reads = view.owed.as_ref().is_some_and(|owed| {
+        view.scope.reads.iter().any(|(s, _)| {
+            view.records
+                .cursors
+                .get(s)
+                .is_some_and(|c| scope::owes(c, owed))
+        })
     });
+    if view.open_orders.is_none() && owed_reads && run.may_continue() {
+        match run.exchange.open_orders().await {
+            Ok(open) => {
+                view.open_orders = Some(open);
+                view.scope = plan(&view, run.mode, run.rules, taken_at);
+            }
+            Err(e) if is_stop(&e) => run.stop(e.to_string()),
+            Err(e) => return Err(e.into()),
+        }
+    }
     let broken: Vec<String> = view
         .records
         .skipped

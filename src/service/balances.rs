@@ -117,5 +117,31 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
         .emergency
         .clone()
         .filter(|_| run.mode == Mode::Emergency && run.stopped.is_some());
-    Ok(Done { digest, emergency })
+    // The findings the checkpoints kept are in this run's report: cleared once its
+    // summary is stored (`run_sync`), so a run that fails before that loses none.
+    let now = super::now_ms();
+    let reported: Vec<_> = view
+        .records
+        .cursors
+        .values()
+        .filter(|c| !c.unreported.is_empty())
+        .map(|c| core::checkpoint::reported(c, now))
+        .collect();
+    // Closed over checkpoints that did not complete it, it stays owed by them.
+    let closing = view
+        .emergency
+        .as_ref()
+        .filter(|_| run.mode == Mode::Emergency && run.stopped.is_none());
+    let rescan_owed = scope::rescan_owed(
+        closing,
+        view.owed.as_ref(),
+        &view.records.cursors,
+        &view.symbols,
+    );
+    Ok(Done {
+        digest,
+        emergency,
+        rescan_owed,
+        reported,
+    })
 }

@@ -300,6 +300,7 @@ pub async fn run_sync<E: Exchange, S: Store>(
             next.last_error = None;
             next.digest = done.digest;
             next.emergency = done.emergency;
+            next.rescan_owed = done.rescan_owed;
             if let Some(why) = run.stopped.take() {
                 run.report.outcome = Outcome::Partial;
                 run.report.outcome_detail = Some(why.clone());
@@ -314,6 +315,19 @@ pub async fn run_sync<E: Exchange, S: Store>(
                 store
                     .finish_run(&request.account, &run_id, &next, &summary)
                     .await?;
+                // The summary holds the findings the checkpoints kept: they need keeping
+                // no longer. Not done, they are reported again by the next run.
+                if !done.reported.is_empty() {
+                    run.units += 1;
+                    let plan = crate::domain::Plan {
+                        corrections: done.reported,
+                        ..Default::default()
+                    };
+                    let mut records = crate::domain::Records::default();
+                    if let Err(e) = apply::apply_plan(&mut run, &plan, &mut records).await {
+                        tracing::warn!(error = %e, "could not clear the reported findings");
+                    }
+                }
             }
             Ok(run.report.finish(exchange.usage()))
         }
@@ -378,6 +392,9 @@ async fn release_after_failure<E: Exchange, S: Store>(
 pub(crate) struct Done {
     pub digest: std::collections::BTreeMap<crate::domain::Asset, crate::domain::AssetDigest>,
     pub emergency: Option<crate::domain::EmergencyScope>,
+    pub rescan_owed: Option<crate::domain::EmergencyScope>,
+    /// The checkpoints whose kept findings this run reported, cleared.
+    pub reported: Vec<crate::domain::Correction>,
 }
 
 /// The run's order of work.

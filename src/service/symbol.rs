@@ -9,6 +9,7 @@ use super::{is_fatal, is_stop, Run, SyncError};
 use crate::core::{self, ReconcileInput};
 use crate::domain::{
     Asset, BasisState, CursorRecord, ExchangeSnapshot, Fill, Records, Symbol, SymbolHistory,
+    TradeRecord,
 };
 use crate::exchange::{Exchange, ExchangeError, FillsQuery, FILLS_PAGE};
 use crate::report::SymbolFailure;
@@ -81,24 +82,32 @@ pub(crate) async fn read_symbol<E: Exchange, S: Store>(
         // and the position is planned from it); then the forward read from the checkpoint.
         let cursor = view.records.cursors.get(symbol);
         let rebuilding = cursor.is_some_and(|c| c.basis_state == BasisState::Rebuilding);
-        let rescan = match (&view.emergency, cursor) {
+        let rescan = match (view.working_scope(), cursor) {
             (Some(scope), Some(c)) if !rebuilding => {
                 core::scope::rescan_range(c, scope).map(|range| (scope.clone(), range))
             }
             _ => None,
         };
         let forward = !view.fully_read.contains(symbol);
-        if !rebuilding && rescan.is_none() && !forward {
+        // Then the stored trades no read compared yet (`core::verify`), before the forward
+        // read: a run cut after a unit or two still gets on with them.
+        let verify = cursor
+            .and_then(core::verify::pending)
+            .filter(|_| !rebuilding && rescan.is_none());
+        if !rebuilding && rescan.is_none() && !forward && verify.is_none() {
             return Ok(());
         }
         run.units += 1;
-        let outcome = match rescan {
+        let outcome = match (rescan, verify) {
             // A finished re-scan is not the end of the symbol: the forward read follows.
-            Some((scope, range)) => match rescan_unit(run, view, symbol, &scope, range).await {
-                Ok(UnitEnd::Done) => Ok(UnitEnd::More),
-                other => other,
-            },
-            None => unit(run, view, symbol).await,
+            (Some((scope, range)), _) => {
+                match rescan_unit(run, view, symbol, &scope, range).await {
+                    Ok(UnitEnd::Done) => Ok(UnitEnd::More),
+                    other => other,
+                }
+            }
+            (None, Some(range)) => verify_unit(run, view, symbol, range).await,
+            (None, None) => unit(run, view, symbol).await,
         };
         match outcome {
             Ok(UnitEnd::Done) => {
@@ -261,8 +270,8 @@ async fn unit<E: Exchange, S: Store>(
         symbols: view.symbols.clone(),
         prices: view.prices.clone(),
         prices_partial: true,
-        emergency_requested_at: view.emergency.as_ref().map(|e| e.requested_at),
-        emergency_lookback_start: view.emergency.as_ref().map(|e| e.lookback_start),
+        emergency_requested_at: view.working_scope().map(|e| e.requested_at),
+        emergency_lookback_start: view.working_scope().map(|e| e.lookback_start),
         order_lookups: lookups,
         ..ExchangeSnapshot::default()
     };
@@ -381,6 +390,67 @@ async fn rebuild<E: Exchange, S: Store>(
         plan.discrepancies.push(core::malformed_item(skipped));
     }
     apply_plan(run, &plan, &mut view.records).await?;
+    Ok(UnitEnd::More)
+}
+
+/// One page of a checkpoint's verification (`core::verify`): its stored trades from the
+/// range's start, and, when the bot wrote some of them, the exchange's fills from the
+/// first of those; disagreements reported, the range advanced.
+async fn verify_unit<E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+    view: &mut View,
+    symbol: &Symbol,
+    range: crate::domain::VerifyRange,
+) -> Result<UnitEnd, UnitError> {
+    let Some(cursor) = view.records.cursors.get(symbol).cloned() else {
+        return Ok(UnitEnd::Done);
+    };
+    let (loaded, units) = run
+        .store
+        .load_scoped(
+            &run.request.account,
+            &LoadScope::Trades {
+                symbol: symbol.clone(),
+                from_id: range.from,
+                to_id: range.below.map(|b| b.saturating_sub(1)),
+                limit: Some(core::verify::STORED_PAGE as u32),
+            },
+        )
+        .await?;
+    run.report.dynamodb_capacity_units += units;
+    let stored: Vec<TradeRecord> = loaded.trades.into_values().collect();
+    let stored_full = stored.len() + loaded.skipped.len() >= core::verify::STORED_PAGE;
+    let fills = match core::verify::exchange_from(&stored) {
+        Some(from_id) => {
+            let q = FillsQuery::FromId(from_id);
+            let Some(page) = read_page(run, symbol, q, "verifying the stored trades of").await?
+            else {
+                return Ok(UnitEnd::Stopped);
+            };
+            page
+        }
+        None => Vec::new(),
+    };
+    let fills_full = fills.len() >= FILLS_PAGE;
+    let verified = core::verify::verified(
+        &cursor,
+        range,
+        &stored,
+        stored_full,
+        &fills,
+        fills_full,
+        super::now_ms(),
+    );
+    let mut plan = crate::domain::Plan {
+        corrections: vec![verified.checkpoint],
+        discrepancies: verified.discrepancies,
+        ..Default::default()
+    };
+    for skipped in &loaded.skipped {
+        plan.discrepancies.push(core::malformed_item(skipped));
+    }
+    apply_plan(run, &plan, &mut view.records).await?;
+    // Verified or not, the forward read follows (the loop asks again).
     Ok(UnitEnd::More)
 }
 

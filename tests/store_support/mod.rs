@@ -496,6 +496,7 @@ pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
                 since: NOW - 7,
                 moved_at: Some(NOW + 3),
                 unread_since: Some(NOW + 2),
+                uncertain: Decimal::from_str("-0.00042").unwrap(),
             },
         )]
         .into_iter()
@@ -503,6 +504,10 @@ pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
         emergency: Some(binance_account_sync::domain::EmergencyScope {
             requested_at: NOW - 7,
             lookback_start: NOW - 30 * 86_400_000,
+        }),
+        rescan_owed: Some(binance_account_sync::domain::EmergencyScope {
+            requested_at: NOW - 90_000,
+            lookback_start: NOW - 7 * 86_400_000,
         }),
         banned_until: Some(NOW + 120_000),
         last_outcome: Some("partial: deadline reached".into()),
@@ -530,6 +535,7 @@ pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
         "the digest round-trips exactly"
     );
     assert_eq!(loaded.state.emergency, state.emergency);
+    assert_eq!(loaded.state.rescan_owed, state.rescan_owed);
     assert_eq!(loaded.state.banned_until, state.banned_until);
     assert_eq!(loaded.state.last_outcome, state.last_outcome);
     assert!(

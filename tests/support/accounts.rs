@@ -1318,6 +1318,28 @@ pub fn pages_needed(built: &Built, records: &Records) -> u64 {
         .sum()
 }
 
+/// The most `myTrades` pages comparing the bot's trades below the old-layout checkpoints
+/// can take (`core::verify`): none for a symbol without bot trades below its checkpoint
+/// (the sync's own copies need no read), else one per 1,000 fills up to the checkpoint
+/// and one more.
+pub fn verify_pages_at_most(built: &Built, seed: &[Record]) -> u64 {
+    built
+        .layout1
+        .iter()
+        .map(|(s, through)| {
+            let bot_below = seed.iter().any(|r| {
+                matches!(r, Record::Trade(t) if &t.symbol == s && !t.recovered && t.trade_id <= *through)
+            });
+            if !bot_below {
+                return 0;
+            }
+            let fills = built.account.fills.get(s).map_or(&[][..], Vec::as_slice);
+            let below = fills.iter().filter(|f| f.trade_id <= *through).count();
+            (below / 1000 + 1) as u64
+        })
+        .sum()
+}
+
 pub fn quiet_symbol(fills: usize) -> SymbolSpec {
     SymbolSpec {
         fills,

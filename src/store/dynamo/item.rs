@@ -8,7 +8,7 @@
 use crate::domain::{
     Asset, AssetDigest, BalanceRecord, Basis, Correction, CorrectionKind, CursorRecord, DustRecord,
     EmergencyScope, Expect, Millis, OrderRecord, PositionRecord, Record, Symbol, SymbolCache,
-    SyncState, TradeRecord,
+    SyncState, TradeRecord, VerifyRange,
 };
 use crate::store::keys::{self, entity};
 use crate::store::{AuditEntry, StoreError};
@@ -347,8 +347,24 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .opt_int("rescan_for", r.rescan_for)
             .opt_int("rescan_through", r.rescan_through)
             .b("pending", r.pending)
+            .opt_int("verify_from", r.verify.map(|v| v.from))
+            .opt_int("verify_below", r.verify.and_then(|v| v.below))
+            .b("verified", r.verify.is_none())
+            .opt_s("unreported", unreported_json(&r.unreported)?.as_deref())
             .int("updated_at", r.updated_at),
     })
+}
+
+/// A checkpoint's unreported findings as one JSON string (None: none).
+fn unreported_json(
+    unreported: &[crate::domain::Discrepancy],
+) -> Result<Option<String>, StoreError> {
+    if unreported.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(unreported)
+        .map(Some)
+        .map_err(|e| StoreError::Rejected(format!("unreported findings: {e}")))
 }
 
 /// Decode a record item by its sort-key prefix. `Ok(None)`: not a record item (sync
@@ -501,6 +517,25 @@ fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, S
         rescan_for: r.opt_int("rescan_for")?,
         rescan_through: r.opt_int("rescan_through")?,
         pending: r.b("pending")?,
+        verify: match (r.opt_int::<u64>("verify_from")?, r.get("verified")) {
+            (Some(from), _) => Some(VerifyRange {
+                from,
+                below: r.opt_int("verify_below")?,
+            }),
+            (None, Some(_)) if r.b("verified")? => None,
+            // Written before trades were verified: every stored trade up to the
+            // checkpoint is compared once.
+            _ => Some(VerifyRange {
+                from: 0,
+                below: last_trade_id.map(|t: u64| t.saturating_add(1)),
+            }),
+        },
+        unreported: match r.opt_s("unreported")? {
+            Some(text) => {
+                serde_json::from_str(text).map_err(|e| r.malformed(format!("unreported: {e}")))?
+            }
+            None => Vec::new(),
+        },
         version,
         updated_at,
     })
@@ -527,6 +562,10 @@ pub fn encode_digest(digest: &BTreeMap<Asset, AssetDigest>) -> AttributeValue {
                 .chain(
                     d.unread_since
                         .map(|t| ("unread_since".to_owned(), AttributeValue::N(t.to_string()))),
+                )
+                .chain(
+                    (!d.uncertain.is_zero())
+                        .then(|| ("uncertain".to_owned(), decimal_n(d.uncertain))),
                 )
                 .collect();
                 (asset.to_string(), AttributeValue::M(m))
@@ -585,6 +624,12 @@ fn decode_digest(r: &ItemReader<'_>) -> Result<BTreeMap<Asset, AssetDigest>, Sto
                 since,
                 moved_at,
                 unread_since,
+                // Absent: no fill near the baseline (and digests written before it).
+                uncertain: if inner.contains_key("uncertain") {
+                    dec("uncertain")?
+                } else {
+                    Decimal::ZERO
+                },
             },
         );
     }
@@ -642,6 +687,16 @@ pub fn decode_state(item: &Item) -> Result<SyncState, StoreError> {
             }),
             _ => None,
         },
+        rescan_owed: match (
+            r.opt_int::<Millis>("owed_requested_at")?,
+            r.opt_int::<Millis>("owed_lookback_start")?,
+        ) {
+            (Some(requested_at), Some(lookback_start)) => Some(EmergencyScope {
+                requested_at,
+                lookback_start,
+            }),
+            _ => None,
+        },
         banned_until: r.opt_int("banned_until")?,
         last_outcome: r.opt_s("last_outcome")?.map(str::to_owned),
         alerted: r.millis_map("alerted")?,
@@ -679,6 +734,14 @@ pub fn encode_state_outcome(state: &SyncState) -> ItemBuilder {
         .opt_int(
             "emergency_lookback_start",
             state.emergency.as_ref().map(|e| e.lookback_start),
+        )
+        .opt_int(
+            "owed_requested_at",
+            state.rescan_owed.as_ref().map(|e| e.requested_at),
+        )
+        .opt_int(
+            "owed_lookback_start",
+            state.rescan_owed.as_ref().map(|e| e.lookback_start),
         )
         .with("digest", encode_digest(&state.digest))
 }
