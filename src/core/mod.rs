@@ -35,6 +35,7 @@ pub mod pnl;
 pub mod positions;
 pub mod scope;
 pub mod trades;
+pub mod verdict;
 
 #[cfg(test)]
 pub(crate) mod testkit;
