@@ -17,10 +17,11 @@
 //! - `unexplained_balance` — its base or quote asset has an unexplained amount
 //!   (`balance_unexplained`) that no operator acknowledged (`discrepancies ack`).
 //! - `open_discrepancy` — this run reported a discrepancy of severity ≥ warning on the
-//!   symbol (or on one of its assets, or on one of its items that does not decode) that
-//!   the run did not correct itself: `trade_disagrees`, `order_unknown`,
-//!   `fee_price_missing`, `malformed_item`. The kinds the run corrects (`balance`,
-//!   `trades_recovered`, `order_external`) leave the records right.
+//!   symbol (or on one of its assets, or on one of its items that does not decode) of a
+//!   kind the run cannot correct itself ([`OPEN_KINDS`]: `trade_disagrees`,
+//!   `order_unknown`, `fee_price_missing`, `malformed_item`). The kinds a run corrects
+//!   (`balance`, `trades_recovered`, `order_external`, `position_recovered`,
+//!   `position_closed`) leave the records right once written.
 //!
 //! Reason details are stable between runs (a time a fact started, a key, an amount), so
 //! a verdict is rewritten only when what it says changes.
@@ -142,8 +143,14 @@ impl Ack {
     }
 }
 
-/// Discrepancy kinds the run corrects itself: the records are right afterwards.
-pub const CORRECTED_KINDS: [&str; 3] = ["balance", "trades_recovered", "order_external"];
+/// Discrepancy kinds a run cannot correct: the records stay wrong (or unread) until the
+/// bot or an operator acts, or a later run finds the answer.
+pub const OPEN_KINDS: [&str; 4] = [
+    "trade_disagrees",
+    "order_unknown",
+    "fee_price_missing",
+    "malformed_item",
+];
 
 /// What the verdicts are judged from.
 #[derive(Debug, Clone)]
@@ -255,10 +262,7 @@ fn judge_one(input: &VerdictInput<'_>, symbol: &Symbol) -> Verdict {
         }
     }
     for d in input.discrepancies {
-        if d.severity < Severity::Warning
-            || d.kind == "balance_unexplained"
-            || CORRECTED_KINDS.contains(&d.kind.as_str())
-        {
+        if d.severity < Severity::Warning || !OPEN_KINDS.contains(&d.kind.as_str()) {
             continue;
         }
         let (d_symbol, d_asset) = match (&d.symbol, &d.asset) {
