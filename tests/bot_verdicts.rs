@@ -295,3 +295,79 @@ async fn a_failed_run_untrusts_every_symbol_and_does_not_advance_verified_throug
     assert!(after.outcome.starts_with("failed: "), "{}", after.outcome);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_dry_run_judges_nothing_and_answers_with_the_stored_verdicts() {
+    let sim = Sim::with_scenario(btc_account("1")).await;
+    let app = app(&sim);
+    let account = app.config.account.clone();
+    app.handle(json!({"mode": "emergency"}), &ctx("ok"))
+        .await
+        .expect("first run");
+    let before = app.store.load_trust(&account).await.expect("trust");
+    // The exchange moves (an unexplained amount would follow), but a dry run writes nothing.
+    sim.control("scenario", btc_account("0.5")).await;
+    let dry = app
+        .handle(json!({"mode": "emergency", "dry_run": true}), &ctx("dry"))
+        .await
+        .expect("dry run");
+    let trust = dry.trust.expect("the stored verdicts");
+    assert!(!trust.judged);
+    assert_eq!(trust.changed, 0);
+    assert_eq!(trust.verdicts.len(), before.verdicts.len());
+    assert_eq!(trust.verdicts[0].trust, Trust::Trusted);
+    assert_eq!(
+        app.store.load_trust(&account).await.expect("trust"),
+        before,
+        "nothing written"
+    );
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_panicking_run_untrusts_every_symbol() {
+    let sim = Sim::with_scenario(btc_account("1")).await;
+    let memory = MemoryStore::new();
+    let account = config().account.clone();
+    let mut ok = App::new(
+        config(),
+        sim.client(),
+        support::wrappers::PanicOnFirstApply::new(&memory),
+        None,
+        "fn",
+    );
+    ok.emit_metrics = false;
+    // Its first apply panics; the next run goes through and trusts BTCUSDT.
+    assert!(ok
+        .handle(json!({"mode": "emergency"}), &ctx("p1"))
+        .await
+        .is_err());
+    ok.handle(json!({"mode": "emergency"}), &ctx("p2"))
+        .await
+        .expect("second run");
+    let items = memory.load_trust(&account).await.expect("trust");
+    assert_eq!(
+        items.verdicts.values().next().map(|v| v.trust),
+        Some(Trust::Trusted)
+    );
+
+    let mut panics = App::new(
+        config(),
+        sim.client(),
+        support::wrappers::PanicOnFirstApply::new(&memory),
+        None,
+        "fn",
+    );
+    panics.emit_metrics = false;
+    let err = panics
+        .handle(json!({"mode": "emergency"}), &ctx("p3"))
+        .await
+        .expect_err("the run panics");
+    assert_eq!(err.kind(), "Panic");
+    let items = memory.load_trust(&account).await.expect("trust");
+    let v = items.verdicts.values().next().expect("a verdict");
+    assert_eq!(v.trust, Trust::Untrusted);
+    assert_eq!(v.reasons[0].code, ReasonCode::RunFailed);
+    assert!(v.reasons[0].detail.contains("Panic"), "{:?}", v.reasons);
+    sim.shutdown().await;
+}

@@ -225,6 +225,17 @@ impl<E: Exchange, S: Store + VerdictStore> App<E, S> {
                 let outcome = format!("failed: {}", e.kind());
                 self.release_abandoned_lease(&ctx.request_id, started_at, outcome, Some(&e))
                     .await;
+                if !request.dry_run {
+                    crate::service::verdicts::after_failure(
+                        &self.store,
+                        &self.config.rules,
+                        &request.account,
+                        &run_id_for(&request.account, Some(&ctx.request_id)),
+                        started_at,
+                        e.kind(),
+                    )
+                    .await;
+                }
                 Err(e)
             }
         };
