@@ -371,3 +371,46 @@ async fn a_panicking_run_untrusts_every_symbol() {
     assert!(v.reasons[0].detail.contains("Panic"), "{:?}", v.reasons);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn near_the_deadline_the_verdict_step_writes_nothing_and_the_next_run_does() {
+    let sim = Sim::with_scenario(btc_account("1")).await;
+    let app = app(&sim);
+    let account = app.config.account.clone();
+    app.handle(json!({"mode": "emergency"}), &ctx("first"))
+        .await
+        .expect("first run");
+    let before = app.store.load_trust(&account).await.expect("trust");
+    // An invocation with a second left: the run cannot start (DeadlineReached), and the
+    // verdict step does not write into the time the metrics and alerts need.
+    let soon = InvocationContext {
+        request_id: "late".into(),
+        deadline_ms: Some(binance_account_sync::service::now_ms() + 1_000),
+    };
+    let err = app
+        .handle(json!({"mode": "emergency"}), &soon)
+        .await
+        .expect_err("no time to run");
+    assert_eq!(err.kind(), "ExchangeDeadlineReached", "{err}");
+    assert_eq!(
+        app.store.load_trust(&account).await.expect("trust"),
+        before,
+        "nothing written: the summary still names the run before"
+    );
+    // The next run judges again (a run that failed in between is no reason now).
+    let next = app
+        .handle(json!({"mode": "emergency"}), &ctx("next"))
+        .await
+        .expect("run");
+    let trust = next.trust.expect("judged");
+    assert!(trust.judged);
+    let summary = app
+        .store
+        .load_trust(&account)
+        .await
+        .expect("trust")
+        .account
+        .expect("summary");
+    assert_eq!(summary.run_id, next.run_id);
+    sim.shutdown().await;
+}

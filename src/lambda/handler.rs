@@ -202,6 +202,7 @@ impl<E: Exchange, S: Store + VerdictStore> App<E, S> {
                     &self.config.rules,
                     &request.account,
                     &mut report,
+                    ctx.deadline_ms,
                 )
                 .await;
                 Ok(report)
@@ -215,6 +216,7 @@ impl<E: Exchange, S: Store + VerdictStore> App<E, S> {
                         &run_id_for(&request.account, Some(&ctx.request_id)),
                         started_at,
                         e.kind(),
+                        ctx.deadline_ms,
                     )
                     .await;
                 }
@@ -233,6 +235,7 @@ impl<E: Exchange, S: Store + VerdictStore> App<E, S> {
                         &run_id_for(&request.account, Some(&ctx.request_id)),
                         started_at,
                         e.kind(),
+                        ctx.deadline_ms,
                     )
                     .await;
                 }

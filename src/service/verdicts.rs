@@ -19,6 +19,10 @@ use crate::store::verdicts::{
 use crate::store::{LoadScope, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Time kept after the verdict step for the metrics and alerts (ms): the step stops
+/// writing this long before the invocation's deadline.
+pub const DEADLINE_RESERVE_MS: Millis = 2_000;
+
 /// What the step judges from besides the stored items.
 enum RunResult<'a> {
     Report(&'a mut SyncReport),
@@ -34,6 +38,7 @@ pub async fn after_report<S: Store + VerdictStore>(
     rules: &RulesConfig,
     account: &AccountId,
     report: &mut SyncReport,
+    deadline: Option<Millis>,
 ) {
     let judged = !report.dry_run && matches!(report.outcome, Outcome::Complete | Outcome::Partial);
     let run_id = report.run_id.clone();
@@ -45,6 +50,7 @@ pub async fn after_report<S: Store + VerdictStore>(
             account,
             &run_id,
             started_at,
+            deadline,
             RunResult::Report(report),
         )
         .await
@@ -56,9 +62,8 @@ pub async fn after_report<S: Store + VerdictStore>(
         Err(e) => {
             tracing::warn!(error = %e, "trust verdicts not written");
             report.notes.push(format!(
-                "Trust verdicts not {} ({}): the bot sees the previous run's",
+                "Trust verdicts not {} ({e}): the bot sees the previous run's",
                 if judged { "written" } else { "read" },
-                e.kind()
             ));
         }
     }
@@ -74,6 +79,7 @@ pub async fn after_failure<S: Store + VerdictStore>(
     run_id: &str,
     started_at: Millis,
     kind: &str,
+    deadline: Option<Millis>,
 ) {
     if let Err(e) = settle(
         store,
@@ -81,6 +87,7 @@ pub async fn after_failure<S: Store + VerdictStore>(
         account,
         run_id,
         started_at,
+        deadline,
         RunResult::Failed { kind },
     )
     .await
@@ -160,8 +167,10 @@ async fn settle<S: Store + VerdictStore>(
     account: &AccountId,
     run_id: &str,
     started_at: Millis,
+    deadline: Option<Millis>,
     result: RunResult<'_>,
 ) -> Result<TrustSummary, StoreError> {
+    let out_of_time = || deadline.is_some_and(|d| super::now_ms() + DEADLINE_RESERVE_MS >= d);
     let items = store.load_trust(account).await?;
     let state = store.state(account).await?;
     let (records, _) = store
@@ -229,6 +238,7 @@ async fn settle<S: Store + VerdictStore>(
     });
 
     let mut changed = 0u64;
+    let mut left = 0u64;
     let mut reported = Vec::new();
     for (symbol, v) in &verdicts {
         let stored = items.verdicts.get(symbol);
@@ -237,6 +247,14 @@ async fn settle<S: Store + VerdictStore>(
             .map_or((None, None), |(b, q)| (Some(b.clone()), Some(q.clone())));
         let kept = match stored {
             Some(old) if !verdict::changed(Some((old.trust, &old.reasons)), v) => old.clone(),
+            // Near the deadline the rest waits for the next run (it writes what differs).
+            _ if left > 0 || out_of_time() => {
+                left += 1;
+                match stored {
+                    Some(old) => old.clone(),
+                    None => continue,
+                }
+            }
             _ => {
                 let next = StoredVerdict {
                     symbol: symbol.clone(),
@@ -301,6 +319,13 @@ async fn settle<S: Store + VerdictStore>(
             .map_or(1, |a| a.version.saturating_add(1)),
         updated_at: now,
     };
+    if left > 0 {
+        // The stored verdicts and the summary must agree: it is not written either.
+        tracing::warn!(left, "deadline: verdicts left for the next run");
+        return Err(StoreError::Unavailable(format!(
+            "deadline reached: {left} verdict(s) and the trust summary left for the next run"
+        )));
+    }
     let expect: Expect = crate::core::expect_of(items.account.as_ref().map(|a| a.version));
     if !store.save_account_trust(account, &summary, expect).await? {
         tracing::warn!("trust summary changed since it was read; left as it is");
