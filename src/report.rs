@@ -98,6 +98,10 @@ pub struct TrustSummary {
     pub untrusted: u32,
     /// Verdicts this run rewrote (they changed).
     pub changed: u64,
+    /// The bot's heartbeat is stale while positions or orders are open (None: the bot
+    /// writes no heartbeat, or the verdicts were not judged).
+    #[serde(default)]
+    pub bot_heartbeat_stale: Option<bool>,
     /// Whether this run judged them (false: read as an earlier run left them, e.g. the
     /// lease was held or the run was too soon).
     pub judged: bool,

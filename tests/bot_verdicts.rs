@@ -414,3 +414,53 @@ async fn near_the_deadline_the_verdict_step_writes_nothing_and_the_next_run_does
     assert_eq!(summary.run_id, next.run_id);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_stale_heartbeat_with_a_position_open_is_reported() {
+    // BTC held: the sync recovers an open position.
+    let sim = Sim::with_scenario(btc_account("1")).await;
+    let app = app(&sim);
+    let account = app.config.account.clone();
+    let first = app
+        .handle(json!({"mode": "emergency"}), &ctx("h1"))
+        .await
+        .expect("run");
+    assert_eq!(
+        first.trust.as_ref().and_then(|t| t.bot_heartbeat_stale),
+        None,
+        "no heartbeat written: not watched"
+    );
+    let now = binance_account_sync::service::now_ms();
+    app.store.put_bot_heartbeat(
+        &account,
+        binance_account_sync::core::verdict::Heartbeat {
+            at: now - 20 * 60_000,
+            stale_after_ms: 10 * 60_000,
+        },
+    );
+    let stale = app
+        .handle(json!({"mode": "periodic"}), &ctx("h2"))
+        .await
+        .expect("run");
+    let trust = stale.trust.expect("judged");
+    assert_eq!(trust.bot_heartbeat_stale, Some(true), "{trust:?}");
+    let doc = binance_account_sync::trust_metrics::emf_for_trust(&trust, "Ns", "main", now);
+    assert_eq!(doc["BotHeartbeatStale"], 1.0);
+
+    app.store.put_bot_heartbeat(
+        &account,
+        binance_account_sync::core::verdict::Heartbeat {
+            at: binance_account_sync::service::now_ms(),
+            stale_after_ms: 10 * 60_000,
+        },
+    );
+    let fresh = app
+        .handle(json!({"mode": "periodic"}), &ctx("h3"))
+        .await
+        .expect("run");
+    assert_eq!(
+        fresh.trust.expect("judged").bot_heartbeat_stale,
+        Some(false)
+    );
+    sim.shutdown().await;
+}

@@ -32,6 +32,11 @@
 //! downgraded to `info` (so it neither alerts again nor keeps verdicts untrusted); a
 //! different amount opens and alerts as before.
 //!
+//! The bot's heartbeat ([`heartbeat_stale`]): a bot that writes `BOT#HEARTBEAT` (its
+//! `at`, optionally its own `stale_after_ms`, default 10 minutes) is watched: stale when
+//! positions or orders are open and its last beat is older than that. A bot that never
+//! wrote one is not watched (None), and nothing open is never stale.
+//!
 //! Verified through ([`verified_through`]): when every symbol is trusted, the oldest
 //! `covered_through` among them — every symbol's fills before it are recorded and nothing
 //! is known wrong; otherwise the previous value, which does not advance while a symbol is
@@ -404,6 +409,30 @@ pub fn verified_through(
         .collect::<Option<Vec<_>>>()
         .and_then(|times| times.into_iter().min())
         .or(previous)
+}
+
+/// The bot's last heartbeat (`BOT#HEARTBEAT`, written by the bot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub at: Millis,
+    /// How old a beat may be before it is stale (the bot's own setting).
+    pub stale_after_ms: Millis,
+}
+
+/// A heartbeat's staleness when the bot does not say: 10 minutes.
+pub const DEFAULT_HEARTBEAT_STALE_MS: Millis = 10 * 60_000;
+
+/// Whether the bot's heartbeat is stale while it has something open (the
+/// `BotHeartbeatStale` metric and alarm). None: the bot writes no heartbeat.
+pub fn heartbeat_stale(
+    heartbeat: Option<&Heartbeat>,
+    open_positions: usize,
+    open_orders: u64,
+    now: Millis,
+) -> Option<bool> {
+    let beat = heartbeat?;
+    let open = open_positions > 0 || open_orders > 0;
+    Some(open && now - beat.at > beat.stale_after_ms)
 }
 
 /// Whether a stored verdict (trust and reasons) says something else than `next`: only
@@ -796,6 +825,39 @@ mod tests {
         let s = settle_unexplained(&[], &[other], &acks, "r", NOW);
         assert_eq!(s.open.len(), 1);
         assert_eq!(s.discrepancies[0].severity, Severity::Warning, "alerts");
+    }
+
+    #[test]
+    fn the_heartbeat_is_stale_only_when_old_while_positions_or_orders_are_open() {
+        let beat = Heartbeat {
+            at: NOW - 60_000,
+            stale_after_ms: 30_000,
+        };
+        assert_eq!(heartbeat_stale(None, 1, 1, NOW), None, "not watched");
+        assert_eq!(
+            heartbeat_stale(Some(&beat), 1, 0, NOW),
+            Some(true),
+            "a position open"
+        );
+        assert_eq!(
+            heartbeat_stale(Some(&beat), 0, 2, NOW),
+            Some(true),
+            "orders open"
+        );
+        assert_eq!(
+            heartbeat_stale(Some(&beat), 0, 0, NOW),
+            Some(false),
+            "nothing open"
+        );
+        let fresh = Heartbeat {
+            at: NOW - 30_000,
+            ..beat
+        };
+        assert_eq!(
+            heartbeat_stale(Some(&fresh), 1, 1, NOW),
+            Some(false),
+            "at the limit"
+        );
     }
 
     #[test]

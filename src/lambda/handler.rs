@@ -205,6 +205,18 @@ impl<E: Exchange, S: Store + VerdictStore> App<E, S> {
                     ctx.deadline_ms,
                 )
                 .await;
+                if let Some(trust) = report
+                    .trust
+                    .as_ref()
+                    .filter(|t| t.judged && self.emit_metrics)
+                {
+                    metrics::emit(&crate::trust_metrics::emf_for_trust(
+                        trust,
+                        &self.config.metrics_namespace,
+                        self.config.account.as_str(),
+                        now,
+                    ));
+                }
                 Ok(report)
             }
             Ok(Err(e)) => {

@@ -116,6 +116,7 @@ async fn read_only<S: VerdictStore>(
         trusted: count(verdicts.iter().map(|v| v.trust), Trust::Trusted),
         untrusted: count(verdicts.iter().map(|v| v.trust), Trust::Untrusted),
         changed: 0,
+        bot_heartbeat_stale: None,
         judged: false,
         verdicts,
     })
@@ -330,11 +331,21 @@ async fn settle<S: Store + VerdictStore>(
     if !store.save_account_trust(account, &summary, expect).await? {
         tracing::warn!("trust summary changed since it was read; left as it is");
     }
+    let open_positions = crate::core::scope::open_positions(&records);
+    let open_orders: u64 = records
+        .cursors
+        .values()
+        .map(|c| u64::from(c.open_orders))
+        .sum();
+    let heartbeat = store.bot_heartbeat(account).await?;
+    let bot_heartbeat_stale =
+        verdict::heartbeat_stale(heartbeat.as_ref(), open_positions, open_orders, now);
     Ok(TrustSummary {
         verified_through,
         trusted,
         untrusted,
         changed,
+        bot_heartbeat_stale,
         judged: true,
         verdicts: reported,
     })

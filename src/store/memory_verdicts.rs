@@ -2,7 +2,7 @@
 //! semantics: versioned conditional writes, each write with its log record, an
 //! acknowledgement never replaced, nothing deleted.
 
-use crate::core::verdict::Ack;
+use crate::core::verdict::{Ack, Heartbeat};
 use crate::domain::{AccountId, Expect, Millis};
 use crate::store::keys;
 use crate::store::memory::MemoryStore;
@@ -20,6 +20,7 @@ struct TrustPartition {
     account: Option<AccountTrust>,
     acks: BTreeMap<String, Ack>,
     log: BTreeMap<String, TrustLogEntry>,
+    heartbeat: Option<Heartbeat>,
 }
 
 /// The trust items of every account (a field of [`MemoryStore`]).
@@ -44,7 +45,26 @@ fn holds(expect: Expect, current: Option<u64>) -> bool {
     }
 }
 
+impl MemoryStore {
+    /// Play the bot: write its heartbeat (test hook).
+    pub fn put_bot_heartbeat(&self, account: &AccountId, heartbeat: Heartbeat) {
+        self.trust
+            .lock()
+            .entry(keys::pk(account))
+            .or_default()
+            .heartbeat = Some(heartbeat);
+    }
+}
+
 impl VerdictStore for MemoryStore {
+    async fn bot_heartbeat(&self, account: &AccountId) -> Result<Option<Heartbeat>, StoreError> {
+        Ok(self
+            .trust
+            .lock()
+            .get(&keys::pk(account))
+            .and_then(|p| p.heartbeat))
+    }
+
     async fn load_trust(&self, account: &AccountId) -> Result<TrustItems, StoreError> {
         let parts = self.trust.lock();
         let Some(p) = parts.get(&keys::pk(account)) else {

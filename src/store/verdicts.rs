@@ -13,7 +13,7 @@
 //!   forever, outside the `TRUST#` range so the run's read of its trust items stays
 //!   bounded by the account's symbols and assets.
 
-use crate::core::verdict::{Ack, Reason, Trust, UnexplainedAmount};
+use crate::core::verdict::{Ack, Heartbeat, Reason, Trust, UnexplainedAmount};
 use crate::domain::{AccountId, Asset, Expect, Millis, SkippedItem, Symbol};
 use crate::store::StoreError;
 use rust_decimal::Decimal;
@@ -28,6 +28,8 @@ pub const ACK_PREFIX: &str = "TRUST#ACK#";
 pub const TRUST_LOG_PREFIX: &str = "TRUSTLOG#";
 /// Upper bound of the trust log range (`~` sorts after every digit).
 pub const TRUST_LOG_END: &str = "TRUSTLOG#~";
+/// The bot's heartbeat (written by the bot, read by the verdict step).
+pub const BOT_HEARTBEAT_SK: &str = "BOT#HEARTBEAT";
 
 pub mod entity {
     pub const VERDICT: &str = "verdict";
@@ -183,6 +185,13 @@ pub trait VerdictStore: Send + Sync {
         account: &AccountId,
         since: Millis,
     ) -> impl Future<Output = Result<Vec<TrustLogEntry>, StoreError>> + Send;
+
+    /// The bot's heartbeat, if it writes one (an item that does not decode counts as
+    /// none and is logged: a bot's mistake must not stop the verdicts).
+    fn bot_heartbeat(
+        &self,
+        account: &AccountId,
+    ) -> impl Future<Output = Result<Option<Heartbeat>, StoreError>> + Send;
 
     /// Run summaries (`RUN#` items) of runs started at or after `since`, oldest first.
     fn runs_since(

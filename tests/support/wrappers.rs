@@ -355,6 +355,12 @@ impl<S: binance_account_sync::store::verdicts::VerdictStore>
     ) -> Result<Vec<serde_json::Value>, StoreError> {
         self.inner.runs_since(account, since).await
     }
+    async fn bot_heartbeat(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<binance_account_sync::core::verdict::Heartbeat>, StoreError> {
+        self.inner.bot_heartbeat(account).await
+    }
 }
 
 /// The secret the panic's message carries (the demo scenario's API secret).

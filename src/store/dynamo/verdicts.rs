@@ -5,13 +5,15 @@
 use super::item::{decimal_n, Item, ItemBuilder, ItemReader};
 use super::tx::{self, TxResult};
 use super::{sdk_error, DynamoStore};
-use crate::core::verdict::{Ack, Reason, ReasonCode, Trust, UnexplainedAmount};
+use crate::core::verdict::{
+    Ack, Heartbeat, Reason, ReasonCode, Trust, UnexplainedAmount, DEFAULT_HEARTBEAT_STALE_MS,
+};
 use crate::domain::{AccountId, Expect, Millis, SkippedItem};
 use crate::store::keys;
 use crate::store::verdicts::{
     ack_sk, entity, trust_log_from, trust_log_sk, verdict_sk, AccountTrust, AckOutcome,
     StoredVerdict, TrustItems, TrustLogEntry, TrustLogKind, VerdictStore, ACK_PREFIX,
-    TRUST_ACCOUNT_SK, TRUST_LOG_END, TRUST_PREFIX, VERDICT_PREFIX,
+    BOT_HEARTBEAT_SK, TRUST_ACCOUNT_SK, TRUST_LOG_END, TRUST_PREFIX, VERDICT_PREFIX,
 };
 use crate::store::StoreError;
 use aws_sdk_dynamodb::error::SdkError;
@@ -280,6 +282,28 @@ impl DynamoStore {
 }
 
 impl VerdictStore for DynamoStore {
+    async fn bot_heartbeat(&self, account: &AccountId) -> Result<Option<Heartbeat>, StoreError> {
+        let Some(item) = self.get(&keys::pk(account), BOT_HEARTBEAT_SK).await? else {
+            return Ok(None);
+        };
+        let r = ItemReader::new(&item);
+        let decoded = (|| -> Result<Heartbeat, StoreError> {
+            Ok(Heartbeat {
+                at: r.int("at")?,
+                stale_after_ms: r
+                    .opt_int("stale_after_ms")?
+                    .unwrap_or(DEFAULT_HEARTBEAT_STALE_MS),
+            })
+        })();
+        match decoded {
+            Ok(h) => Ok(Some(h)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the bot's heartbeat does not decode: not watched");
+                Ok(None)
+            }
+        }
+    }
+
     async fn load_trust(&self, account: &AccountId) -> Result<TrustItems, StoreError> {
         let pk = keys::pk(account);
         let (items, _) = self.query(&pk, TRUST_PREFIX, None).await?;
