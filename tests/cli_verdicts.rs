@@ -148,10 +148,29 @@ async fn status_shows_the_verdicts_beside_the_uncovered_symbols() {
         .send()
         .await
         .expect("age the checkpoint");
+    // The bot last beat 20 minutes ago (its own limit: 10), with orders or positions open.
+    let beat = binance_account_sync::service::now_ms() - 20 * 60_000;
+    store
+        .client()
+        .put_item()
+        .table_name(store.table())
+        .item("pk", AttributeValue::S(keys::pk(&account)))
+        .item("sk", AttributeValue::S("BOT#HEARTBEAT".into()))
+        .item("entity", AttributeValue::S("bot_heartbeat".into()))
+        .item("at", AttributeValue::N(beat.to_string()))
+        .item("stale_after_ms", AttributeValue::N("600000".into()))
+        .send()
+        .await
+        .expect("the bot's heartbeat");
     let mut quiet = env.clone();
     quiet.push(("SYNC_ROTATION_PER_RUN", "0".into()));
     let report = ok_json(&["sync", "--json"], &quiet).await;
     assert_eq!(report["trust"]["untrusted"], 1, "{}", report["trust"]);
+    assert_eq!(
+        report["trust"]["bot_heartbeat_stale"], true,
+        "{}",
+        report["trust"]
+    );
 
     let status = ok_json(&["status", "--json"], &table_env(&store, &account)).await;
     let uncovered = status["symbols_uncovered"].as_array().expect("list");
