@@ -236,8 +236,8 @@ fn trust_event(e: &TrustLogEntry) -> Event {
     }
 }
 
-/// The timeline from its sources, in time order (ties: exchange first, then the sync,
-/// then the operator; then by key). Pure.
+/// The timeline from its sources, in time order (ties: exchange first, then the sync's
+/// run, then what it found, then the operator; then by key). Pure.
 pub fn timeline(
     audit: &[AuditEntry],
     runs: &[serde_json::Value],
@@ -246,12 +246,13 @@ pub fn timeline(
     let mut events: Vec<Event> = audit.iter().filter_map(audit_event).collect();
     events.extend(run_events(runs));
     events.extend(trust.iter().map(trust_event));
-    let rank = |s: &str| match s {
-        "exchange" => 0,
-        "sync" => 1,
-        _ => 2,
+    let rank = |e: &Event| match (e.source, e.kind) {
+        ("exchange", _) => 0,
+        ("sync", "run") => 1,
+        ("sync", _) => 2,
+        _ => 3,
     };
-    events.sort_by(|a, b| (a.at, rank(a.source), &a.key).cmp(&(b.at, rank(b.source), &b.key)));
+    events.sort_by(|a, b| (a.at, rank(a), &a.key).cmp(&(b.at, rank(b), &b.key)));
     events
 }
 
@@ -392,15 +393,15 @@ mod tests {
             kinds,
             vec![
                 (1_000, "fill"),
-                (2_000, "discrepancy"),
                 (2_000, "run"),
+                (2_000, "discrepancy"),
                 (4_000, "run"),
                 (5_001, "balance_move"),
                 (6_000, "run"),
             ],
             "{events:#?}"
         );
-        let d = &events[1];
+        let d = &events[2];
         assert_eq!(
             d.run_id.as_deref(),
             Some("run-a"),
