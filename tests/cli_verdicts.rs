@@ -357,3 +357,35 @@ async fn incident_lists_the_fills_the_records_lacked_at_their_exchange_time() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn trust_items_that_do_not_decode_are_rewritten_not_a_wedge() {
+    let sim = Sim::with_scenario(btc_account("1")).await;
+    let store = dynamo_store().await;
+    let account = fresh_account();
+    let env = full_env(&sim.base_url(), &store, &account);
+    // A hand edit gone wrong on both sync-owned trust items.
+    for (sk, trust) in [("TRUST#VERDICT#BTCUSDT", "maybe"), ("TRUST#ACCOUNT", "x")] {
+        store
+            .client()
+            .put_item()
+            .table_name(store.table())
+            .item("pk", AttributeValue::S(keys::pk(&account)))
+            .item("sk", AttributeValue::S(sk.into()))
+            .item("trust", AttributeValue::S(trust.into()))
+            .item("version", AttributeValue::N("5".into()))
+            .send()
+            .await
+            .expect("a malformed item");
+    }
+    let report = ok_json(&["sync", "--emergency", "--json"], &env).await;
+    assert_eq!(report["trust"]["judged"], true, "{}", report["trust"]);
+    assert_eq!(report["trust"]["changed"], 1, "{}", report["trust"]);
+    let status = ok_json(&["status", "--json"], &table_env(&store, &account)).await;
+    assert_eq!(status["trust"]["items_skipped"], 0, "decodes now: {status}");
+    assert_eq!(
+        status["trust"]["judged_by_run"], report["run_id"],
+        "{status}"
+    );
+    sim.shutdown().await;
+}

@@ -265,7 +265,10 @@ async fn settle<S: Store + VerdictStore>(
                     quote,
                     since: started_at,
                     run_id: run_id.to_owned(),
-                    version: stored.map_or(1, |o| o.version.saturating_add(1)),
+                    version: stored
+                        .map(|o| o.version)
+                        .or_else(|| items.undecoded_versions.get(&verdict_sk(symbol)).copied())
+                        .map_or(1, |v| v.saturating_add(1)),
                     updated_at: now,
                 };
                 let log = TrustLogEntry {
@@ -276,7 +279,11 @@ async fn settle<S: Store + VerdictStore>(
                     before: stored.map(json_of),
                     after: json_of(&next),
                 };
-                let expect = crate::core::expect_of(stored.map(|o| o.version));
+                let expect = crate::core::expect_of(
+                    stored
+                        .map(|o| o.version)
+                        .or_else(|| items.undecoded_versions.get(&verdict_sk(symbol)).copied()),
+                );
                 if store.write_verdict(account, &next, expect, &log).await? {
                     changed += 1;
                     next
@@ -297,6 +304,16 @@ async fn settle<S: Store + VerdictStore>(
     }
 
     let previous = items.account.as_ref().and_then(|a| a.verified_through);
+    // An item that does not decode is replaced (conditionally), never a wedge.
+    let account_version = items.account.as_ref().map(|a| a.version).or_else(|| {
+        items
+            .undecoded_versions
+            .get(crate::store::verdicts::TRUST_ACCOUNT_SK)
+            .copied()
+    });
+    for skipped in &items.skipped {
+        tracing::warn!(key = %skipped.key, detail = %skipped.detail, "trust item does not decode: rewritten");
+    }
     let verified_through = if run_failure.is_some() {
         previous
     } else {
@@ -314,10 +331,7 @@ async fn settle<S: Store + VerdictStore>(
         unexplained: settled.open.clone(),
         run_id: run_id.to_owned(),
         outcome,
-        version: items
-            .account
-            .as_ref()
-            .map_or(1, |a| a.version.saturating_add(1)),
+        version: account_version.map_or(1, |v| v.saturating_add(1)),
         updated_at: now,
     };
     if left > 0 {
@@ -327,7 +341,7 @@ async fn settle<S: Store + VerdictStore>(
             "deadline reached: {left} verdict(s) and the trust summary left for the next run"
         )));
     }
-    let expect: Expect = crate::core::expect_of(items.account.as_ref().map(|a| a.version));
+    let expect: Expect = crate::core::expect_of(account_version);
     if !store.save_account_trust(account, &summary, expect).await? {
         tracing::warn!("trust summary changed since it was read; left as it is");
     }

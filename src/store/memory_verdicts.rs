@@ -79,6 +79,7 @@ impl VerdictStore for MemoryStore {
             account: p.account.clone(),
             acks: p.acks.values().cloned().collect(),
             skipped: Vec::new(),
+            undecoded_versions: BTreeMap::new(),
         })
     }
 

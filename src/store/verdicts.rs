@@ -134,6 +134,9 @@ pub struct TrustItems {
     pub acks: Vec<Ack>,
     /// Items that do not decode (skipped, reported).
     pub skipped: Vec<SkippedItem>,
+    /// The versions of the sync-owned items that do not decode, by sort key: the next
+    /// write replaces them conditionally instead of failing on them forever.
+    pub undecoded_versions: BTreeMap<String, u64>,
 }
 
 /// What an acknowledgement write did.

@@ -323,6 +323,9 @@ impl VerdictStore for DynamoStore {
                 Ok(())
             };
             if let Err(e) = decoded {
+                if let Ok(v) = r.int::<u64>("version") {
+                    out.undecoded_versions.insert(sk.to_owned(), v);
+                }
                 out.skipped.push(SkippedItem {
                     key: r.key.clone(),
                     detail: e.to_string(),
