@@ -14,10 +14,13 @@
 //! stdout instead: `{"error": {"type": "<errorType>", "message": "..."}}`.
 
 pub mod check;
+pub mod discrepancies;
+pub mod incident;
 
 use crate::config::TableConfig;
 use crate::domain::{AccountId, Millis};
 use crate::lambda::{wiring, App, InvocationContext};
+use crate::store::verdicts::VerdictStore;
 use crate::store::Store;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -130,6 +133,50 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The unexplained amounts kept open (they keep verdicts untrusted) and their
+    /// acknowledgements. Needs the table only.
+    Discrepancies {
+        #[command(subcommand)]
+        action: DiscrepanciesAction,
+    },
+    /// The "while you were down" timeline since a time: fills, order status changes and
+    /// balance moves the records lacked, corrections, runs, discrepancies at the first run
+    /// that saw them, verdict changes. Needs the table only.
+    Incident {
+        /// Epoch milliseconds, or a duration back from now: `90m`, `24h`, `7d`.
+        #[arg(long)]
+        since: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DiscrepanciesAction {
+    /// List the open unexplained amounts, the acknowledged ones and the alerted keys.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge a known unexplained amount: it no longer alerts nor keeps the
+    /// verdicts of its asset's symbols untrusted (from the next run). A different
+    /// amount still alerts.
+    Ack {
+        /// The asset, e.g. BTC.
+        #[arg(long)]
+        asset: String,
+        /// The exact signed amount `discrepancies list` shows, e.g. -0.001.
+        #[arg(long, allow_hyphen_values = true)]
+        amount: String,
+        /// Why the amount is known (kept in the trust log).
+        #[arg(long)]
+        note: String,
+        /// Who acknowledges (default: $USER).
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 impl Command {
@@ -139,7 +186,11 @@ impl Command {
             | Self::Status { json }
             | Self::Audit { json, .. }
             | Self::Migrate { json }
-            | Self::Check { json } => *json,
+            | Self::Check { json }
+            | Self::Incident { json, .. }
+            | Self::Discrepancies {
+                action: DiscrepanciesAction::List { json } | DiscrepanciesAction::Ack { json, .. },
+            } => *json,
         }
     }
 }
@@ -290,6 +341,33 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok((config, store)) => audit(&config.account, &store, &since, all, out).await,
             Err(e) => out.fail(e.kind(), &e.to_string()),
         },
+        Command::Discrepancies { action } => match table_store().await {
+            Ok((config, store)) => match action {
+                DiscrepanciesAction::List { json: _ } => {
+                    discrepancies::list(&config.account, &store, out).await
+                }
+                DiscrepanciesAction::Ack {
+                    asset,
+                    amount,
+                    note,
+                    by,
+                    json: _,
+                } => {
+                    let args = discrepancies::AckArgs {
+                        asset,
+                        amount,
+                        note,
+                        by,
+                    };
+                    discrepancies::ack(&config.account, &store, &args, out).await
+                }
+            },
+            Err(e) => out.fail(e.kind(), &e.to_string()),
+        },
+        Command::Incident { since, json: _ } => match table_store().await {
+            Ok((config, store)) => incident::run(&config.account, &store, &since, out).await,
+            Err(e) => out.fail(e.kind(), &e.to_string()),
+        },
         Command::Migrate { json: _ } => match table_store().await {
             Ok((config, store)) => migrate(&config.account, &store, out).await,
             Err(e) => out.fail(e.kind(), &e.to_string()),
@@ -334,7 +412,7 @@ async fn sync<E, S>(
 ) -> ExitCode
 where
     E: crate::exchange::Exchange,
-    S: Store,
+    S: Store + VerdictStore,
 {
     let mut payload = serde_json::json!({
         "mode": if emergency { "emergency" } else { "periodic" },
@@ -419,7 +497,7 @@ async fn interrupted<E, S>(
 ) -> ExitCode
 where
     E: crate::exchange::Exchange,
-    S: Store,
+    S: Store + VerdictStore,
 {
     let outcome = format!("interrupted: {}", signal.name());
     let released = tokio::select! {
@@ -444,7 +522,7 @@ where
     ExitCode::from(signal.exit_code())
 }
 
-async fn status<S: Store>(config: &TableConfig, store: &S, out: Out) -> ExitCode {
+async fn status<S: Store + VerdictStore>(config: &TableConfig, store: &S, out: Out) -> ExitCode {
     let account = &config.account;
     let state = match store.state(account).await {
         Ok(s) => s,
@@ -472,6 +550,42 @@ async fn status<S: Store>(config: &TableConfig, store: &S, out: Out) -> ExitCode
                 "last_error": c.last_error, "retry_at": c.retry_at})
         })
         .collect();
+    let trust = match store.load_trust(account).await {
+        Ok(t) => t,
+        Err(e) => return out.fail(e.kind(), &e.to_string()),
+    };
+    let verdict_of = |symbol: &str| {
+        trust
+            .verdicts
+            .values()
+            .find(|v| v.symbol.as_str() == symbol)
+            .map(|v| serde_json::json!({"trust": v.trust, "reasons": v.reasons, "since": v.since}))
+    };
+    // Beside each uncovered symbol, its verdict; then every untrusted symbol.
+    let uncovered: Vec<serde_json::Value> = uncovered
+        .into_iter()
+        .map(|mut u| {
+            let v = u["symbol"].as_str().and_then(verdict_of);
+            u["verdict"] = v.unwrap_or(serde_json::Value::Null);
+            u
+        })
+        .collect();
+    let untrusted: Vec<serde_json::Value> = trust
+        .verdicts
+        .values()
+        .filter(|v| v.trust == crate::core::verdict::Trust::Untrusted)
+        .map(|v| serde_json::json!({"symbol": v.symbol.as_str(), "reasons": v.reasons, "since": v.since}))
+        .collect();
+    let trust_view = serde_json::json!({
+        "verified_through": trust.account.as_ref().and_then(|a| a.verified_through),
+        "judged_by_run": trust.account.as_ref().map(|a| a.run_id.clone()),
+        "judged_at": trust.account.as_ref().map(|a| a.updated_at),
+        "trusted": trust.verdicts.len() - untrusted.len(),
+        "untrusted": untrusted,
+        "unexplained_open": trust.account.as_ref().map(|a| a.unexplained.clone()).unwrap_or_default(),
+        "acknowledged": trust.acks.len(),
+        "items_skipped": trust.skipped.len(),
+    });
     let lag = state.last_success_at.map(|t| now - t);
     let schedule_minutes = config.rules.schedule_minutes;
     let health = health(lag, state.last_error.is_some(), schedule_minutes);
@@ -494,6 +608,7 @@ async fn status<S: Store>(config: &TableConfig, store: &S, out: Out) -> ExitCode
         "symbols_uncovered": uncovered,
         "symbols_failing": failing,
         "items_skipped": symbols.skipped.len(),
+        "trust": trust_view,
     });
     if out.json {
         return out.print_json(&view);
@@ -537,6 +652,42 @@ async fn status<S: Store>(config: &TableConfig, store: &S, out: Out) -> ExitCode
     );
     for u in uncovered.iter().chain(failing.iter()) {
         println!("    {u}");
+    }
+    println!(
+        "  trust:              {} trusted, {} untrusted; verified through {}",
+        trust_view["trusted"],
+        untrusted.len(),
+        fmt_time(trust_view["verified_through"].as_i64())
+    );
+    for v in &untrusted {
+        let reasons: Vec<String> = v["reasons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                format!(
+                    "{}: {}",
+                    r["code"].as_str().unwrap_or("?"),
+                    r["detail"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        println!(
+            "    {} untrusted since {}: {}",
+            v["symbol"].as_str().unwrap_or("?"),
+            fmt_time(v["since"].as_i64()),
+            reasons.join("; ")
+        );
+    }
+    if let Some(a) = &trust.account {
+        for u in &a.unexplained {
+            println!(
+                "    unexplained {} {} since {} (not acknowledged)",
+                u.asset,
+                u.amount.normalize(),
+                fmt_time(Some(u.seen_at))
+            );
+        }
     }
     ExitCode::SUCCESS
 }

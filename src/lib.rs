@@ -23,6 +23,8 @@
 //! - [`metrics`]  CloudWatch Embedded Metric Format documents on stdout.
 //! - [`alerts`]   SNS alerts: what to alert, de-duplication, the API-key security check.
 //! - [`telemetry`] structured logs.
+//! - [`trust_metrics`] the trust verdicts' EMF document (`SymbolsUntrusted`,
+//!   `BotHeartbeatStale`).
 
 pub mod alerts;
 pub mod cli;
@@ -38,3 +40,4 @@ pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod trust_metrics;

@@ -83,6 +83,40 @@ pub fn render_report(r: &SyncReport) -> String {
             let _ = writeln!(out, "  {} ({:?})", c.key, c.resolution);
         }
     }
+    if let Some(t) = &r.trust {
+        let _ = writeln!(
+            out,
+            "\nTrust{}: {} trusted, {} untrusted, {} changed; verified through {}",
+            if t.judged {
+                ""
+            } else {
+                " (as stored: not judged by this run)"
+            },
+            t.trusted,
+            t.untrusted,
+            t.changed,
+            t.verified_through
+                .map_or("never".to_owned(), |v| v.to_string())
+        );
+        for v in t
+            .verdicts
+            .iter()
+            .filter(|v| v.trust == crate::core::verdict::Trust::Untrusted)
+        {
+            let reasons: Vec<String> = v
+                .reasons
+                .iter()
+                .map(|r| format!("{}: {}", r.code.as_str(), r.detail))
+                .collect();
+            let _ = writeln!(out, "  {} untrusted: {}", v.symbol, reasons.join("; "));
+        }
+        if t.bot_heartbeat_stale == Some(true) {
+            let _ = writeln!(
+                out,
+                "  the bot's heartbeat is stale while positions or orders are open"
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "\nBinance: {} requests, weight {} (retries {}); DynamoDB: {:.1} capacity units; {} symbols checked; took {} ms",

@@ -81,8 +81,41 @@ pub struct SyncReport {
     /// Units run (pages of fills, basis rebuild pages, account-wide steps).
     #[serde(default)]
     pub units: u64,
+    /// The trust verdicts after the run (`core::verdict`, `docs/bot-contract.md`); None
+    /// when they were not judged (a dry run) nor could be read.
+    #[serde(default)]
+    pub trust: Option<TrustSummary>,
     pub exchange_usage: Usage,
     pub dynamodb_capacity_units: f64,
+}
+
+/// The verdicts as the run left them in the table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustSummary {
+    /// Every symbol's records are known right for fills before this time (ms).
+    pub verified_through: Option<Millis>,
+    pub trusted: u32,
+    pub untrusted: u32,
+    /// Verdicts this run rewrote (they changed).
+    pub changed: u64,
+    /// The bot's heartbeat is stale while positions or orders are open (None: the bot
+    /// writes no heartbeat, or the verdicts were not judged).
+    #[serde(default)]
+    pub bot_heartbeat_stale: Option<bool>,
+    /// Whether this run judged them (false: read as an earlier run left them, e.g. the
+    /// lease was held or the run was too soon).
+    pub judged: bool,
+    pub verdicts: Vec<ReportedVerdict>,
+}
+
+/// One symbol's verdict as reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedVerdict {
+    pub symbol: String,
+    pub trust: crate::core::verdict::Trust,
+    pub reasons: Vec<crate::core::verdict::Reason>,
+    /// When the verdict took this value.
+    pub since: Millis,
 }
 
 /// A symbol whose unit failed for its own reasons.
@@ -156,6 +189,7 @@ impl SyncReport {
             symbols_unknown: Vec::new(),
             symbols_uncovered: Vec::new(),
             units: 0,
+            trust: None,
             exchange_usage: Usage::default(),
             dynamodb_capacity_units: 0.0,
         }
@@ -197,6 +231,10 @@ impl SyncReport {
         if let Some(obj) = v.as_object_mut() {
             obj.remove("corrections");
             obj.remove("explanations");
+            // The verdicts are items of their own (`TRUST#`); the summary keeps the counts.
+            if let Some(trust) = obj.get_mut("trust").and_then(|t| t.as_object_mut()) {
+                trust.remove("verdicts");
+            }
             // Every list is capped so the run item stays far below DynamoDB's 400 KB.
             for field in [
                 "discrepancies",

@@ -52,6 +52,7 @@ fn report(discrepancies: Vec<Discrepancy>) -> SyncReport {
         symbols_unknown: vec![],
         symbols_uncovered: vec![],
         units: 0,
+        trust: None,
         exchange_usage: Default::default(),
         dynamodb_capacity_units: 0.0,
     }

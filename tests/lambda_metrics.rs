@@ -53,6 +53,7 @@ fn report() -> SyncReport {
         symbols_unknown: vec![],
         symbols_uncovered: vec![],
         units: 3,
+        trust: None,
         exchange_usage: Usage {
             requests: 12,
             weight: 240,

@@ -14,6 +14,7 @@
 //! - `pnl.rs`        — the cost-basis method (average cost) used everywhere
 //! - `conflict.rs`   — what to do when a conditional write lost to a bot write
 //! - `verify.rs`     — stored trades no read compared yet, compared once with the exchange's
+//! - `verdict.rs`    — whether the bot may trust a symbol's records now, and why not
 //!
 //! Two planning functions serve the units: [`plan_symbol`] (one page of one symbol's
 //! fills: its trades, its orders, and, once the symbol is read to the end, its position
@@ -36,6 +37,7 @@ pub mod pnl;
 pub mod positions;
 pub mod scope;
 pub mod trades;
+pub mod verdict;
 pub mod verify;
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::exchange::Exchange;
 use crate::metrics::{self, MetricContext};
 use crate::report::{Outcome, SyncReport};
 use crate::service::{run_id_for, run_sync, SyncError, SyncRequest};
+use crate::store::verdicts::VerdictStore;
 use crate::store::Store;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -111,7 +112,7 @@ pub struct App<E: Exchange, S: Store> {
     pub allow_test_panic: bool,
 }
 
-impl<E: Exchange, S: Store> App<E, S> {
+impl<E: Exchange, S: Store + VerdictStore> App<E, S> {
     pub fn new(
         config: Config,
         exchange: E,
@@ -193,12 +194,63 @@ impl<E: Exchange, S: Store> App<E, S> {
         .await;
         let now = crate::service::now_ms();
         let result = match result {
-            Ok(result) => result.map_err(HandlerError::Sync),
+            // The trust verdicts, before the metrics and alerts (an acknowledged amount
+            // is not alerted): `service::verdicts`.
+            Ok(Ok(mut report)) => {
+                crate::service::verdicts::after_report(
+                    &self.store,
+                    &self.config.rules,
+                    &request.account,
+                    &mut report,
+                    ctx.deadline_ms,
+                )
+                .await;
+                if let Some(trust) = report
+                    .trust
+                    .as_ref()
+                    .filter(|t| t.judged && self.emit_metrics)
+                {
+                    metrics::emit(&crate::trust_metrics::emf_for_trust(
+                        trust,
+                        &self.config.metrics_namespace,
+                        self.config.account.as_str(),
+                        now,
+                    ));
+                }
+                Ok(report)
+            }
+            Ok(Err(e)) => {
+                if !request.dry_run {
+                    crate::service::verdicts::after_failure(
+                        &self.store,
+                        &self.config.rules,
+                        &request.account,
+                        &run_id_for(&request.account, Some(&ctx.request_id)),
+                        started_at,
+                        e.kind(),
+                        ctx.deadline_ms,
+                    )
+                    .await;
+                }
+                Err(HandlerError::Sync(e))
+            }
             Err(panic) => {
                 let e = HandlerError::Panic(panic);
                 let outcome = format!("failed: {}", e.kind());
                 self.release_abandoned_lease(&ctx.request_id, started_at, outcome, Some(&e))
                     .await;
+                if !request.dry_run {
+                    crate::service::verdicts::after_failure(
+                        &self.store,
+                        &self.config.rules,
+                        &request.account,
+                        &run_id_for(&request.account, Some(&ctx.request_id)),
+                        started_at,
+                        e.kind(),
+                        ctx.deadline_ms,
+                    )
+                    .await;
+                }
                 Err(e)
             }
         };

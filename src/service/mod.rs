@@ -23,6 +23,7 @@ mod apply;
 mod balances;
 pub mod migrate;
 mod symbol;
+pub mod verdicts;
 
 use crate::core::{Flows, Mode, RulesConfig};
 use crate::domain::{AccountId, Millis};

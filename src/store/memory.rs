@@ -38,6 +38,8 @@ struct Partition {
 pub struct MemoryStore {
     partitions: Mutex<BTreeMap<String, Partition>>,
     items_read: std::sync::atomic::AtomicU64,
+    /// The trust items (`memory_verdicts`).
+    pub(crate) trust: crate::store::memory_verdicts::TrustTables,
 }
 
 fn in_range(sk: &str, from: &str, to: Option<&str>) -> bool {
@@ -105,6 +107,14 @@ impl MemoryStore {
         let parts = self.lock();
         parts.get(&keys::pk(account)).map_or_else(Vec::new, |p| {
             p.audit.values().map(|a| a.entry.clone()).collect()
+        })
+    }
+
+    /// The RUN items written by `finish_run` (sort key, summary), oldest first.
+    pub(crate) fn run_items(&self, account: &AccountId) -> Vec<(String, serde_json::Value)> {
+        let parts = self.lock();
+        parts.get(&keys::pk(account)).map_or_else(Vec::new, |p| {
+            p.runs.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
         })
     }
 

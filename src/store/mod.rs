@@ -4,6 +4,8 @@
 pub mod dynamo;
 pub mod keys;
 pub mod memory;
+pub mod memory_verdicts;
+pub mod verdicts;
 
 use crate::domain::{
     AccountId, Correction, EmergencyScope, Millis, Record, Records, Symbol, SymbolCache,

@@ -304,6 +304,65 @@ pub struct PanicOnFirstApply<'a, S> {
     fired: AtomicBool,
 }
 
+/// The trust items go straight to the inner store (the handler's verdict step).
+impl<S: binance_account_sync::store::verdicts::VerdictStore>
+    binance_account_sync::store::verdicts::VerdictStore for PanicOnFirstApply<'_, S>
+{
+    async fn load_trust(
+        &self,
+        account: &AccountId,
+    ) -> Result<binance_account_sync::store::verdicts::TrustItems, StoreError> {
+        self.inner.load_trust(account).await
+    }
+    async fn write_verdict(
+        &self,
+        account: &AccountId,
+        verdict: &binance_account_sync::store::verdicts::StoredVerdict,
+        expect: binance_account_sync::domain::Expect,
+        log: &binance_account_sync::store::verdicts::TrustLogEntry,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .write_verdict(account, verdict, expect, log)
+            .await
+    }
+    async fn save_account_trust(
+        &self,
+        account: &AccountId,
+        trust: &binance_account_sync::store::verdicts::AccountTrust,
+        expect: binance_account_sync::domain::Expect,
+    ) -> Result<bool, StoreError> {
+        self.inner.save_account_trust(account, trust, expect).await
+    }
+    async fn put_ack(
+        &self,
+        account: &AccountId,
+        ack: &binance_account_sync::core::verdict::Ack,
+        log: &binance_account_sync::store::verdicts::TrustLogEntry,
+    ) -> Result<binance_account_sync::store::verdicts::AckOutcome, StoreError> {
+        self.inner.put_ack(account, ack, log).await
+    }
+    async fn trust_log_since(
+        &self,
+        account: &AccountId,
+        since: Millis,
+    ) -> Result<Vec<binance_account_sync::store::verdicts::TrustLogEntry>, StoreError> {
+        self.inner.trust_log_since(account, since).await
+    }
+    async fn runs_since(
+        &self,
+        account: &AccountId,
+        since: Millis,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        self.inner.runs_since(account, since).await
+    }
+    async fn bot_heartbeat(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<binance_account_sync::core::verdict::Heartbeat>, StoreError> {
+        self.inner.bot_heartbeat(account).await
+    }
+}
+
 /// The secret the panic's message carries (the demo scenario's API secret).
 pub const PANIC_SECRET: &str = "demo-secret";
 

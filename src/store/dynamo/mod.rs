@@ -7,6 +7,7 @@
 pub mod item;
 pub mod table;
 mod tx;
+pub mod verdicts;
 
 use crate::domain::{
     AccountId, Correction, EmergencyScope, Millis, Record, Records, SkippedItem, SymbolCache,
