@@ -79,15 +79,7 @@ const MAX_CONVERGE_RUNS: u32 = 6;
 /// Defects the campaign found that are not fixed yet: (violation class, why). A pair that
 /// hits only these is counted, not failed; once a class stops occurring the campaign says
 /// so, and the entry must go.
-const KNOWN_DEFECTS: &[(&str, &str)] = &[(
-    "pnl_not_rewritten_after_a_late_hole",
-    "periodic runs recover sells against a basis missing fills below an old checkpoint; \
-     the emergency that finds those fills later rebuilds the basis but does not rewrite \
-     the P&L already stored on the later sells (README Known limits), so P&L, entry \
-     prices and bases differ from a replay; here the emergency came late because its \
-     first three attempts failed; reproduction: CHAOS_SEED=20261201 CHAOS_SCHEDULES=1000 \
-     CHAOS_PAIR=240",
-)];
+const KNOWN_DEFECTS: &[(&str, &str)] = &[];
 
 // Drawing pairs ------------------------------------------------------------------------
 

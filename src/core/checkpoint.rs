@@ -259,9 +259,11 @@ pub fn failed(cursor: Option<&CursorRecord>, symbol: &Symbol, kind: &str, now: i
 /// One page of a basis rebuild: `trades` (stored, ascending, past `basis.through`)
 /// replayed onto the basis; the basis is valid again once the page reached `last` (the
 /// checkpoint's last trade id) or the stored trades ran out (`exhausted`). A sell the
-/// sync recovered while the basis was incomplete was stored without its realized P&L: the
-/// replay gives it (`TradePnlSet`, conditional on the version read; the sync owns that
-/// derived attribute of the trades it inserted). The checkpoint comes last.
+/// sync inserted carries the replay's realized P&L: one stored without it (recovered while
+/// the basis was incomplete) or with another (realized against a basis that missed a fill
+/// found since) is rewritten (`TradePnlSet`, conditional on the version read; the sync
+/// owns that derived attribute of the trades it inserted, never the bot's). The
+/// checkpoint comes last.
 pub fn rebuilt<'a>(
     cursor: &CursorRecord,
     trades: impl IntoIterator<Item = &'a crate::domain::TradeRecord>,
@@ -277,7 +279,13 @@ pub fn rebuilt<'a>(
             continue;
         }
         let realized = super::pnl::apply(&mut basis, t, base);
-        if let (Some(pnl), true, None) = (realized, t.recovered, t.realized_pnl) {
+        // The sync's own sells (it inserted them) carry the replay's P&L: one stored
+        // without it, or with one from a basis that missed a fill found since.
+        let owned = t.recovered && realized.is_some() && t.realized_pnl != realized;
+        if let (Some(pnl), true) = (realized, owned) {
+            let was = t
+                .realized_pnl
+                .map_or_else(|| "none".to_owned(), |p| p.normalize().to_string());
             let expect = Expect::Version(t.version);
             out.push(Correction {
                 kind: CorrectionKind::TradePnlSet,
@@ -289,7 +297,7 @@ pub fn rebuilt<'a>(
                     ..t.clone()
                 }),
                 reason: format!(
-                    "Realized P&L of recovered sell {} {} set from the rebuilt cost basis: {}",
+                    "Realized P&L of recovered sell {} {} set from the rebuilt cost basis: {} (was {was})",
                     t.symbol,
                     t.trade_id,
                     pnl.normalize()
@@ -373,5 +381,66 @@ pub fn rescanned(
             current.symbol,
             if done { " (done)" } else { "" }
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::testkit::*;
+    use crate::domain::{Side, TradeRecord};
+    use rust_decimal_macros::dec;
+
+    /// Chaos campaign seed 20261201 (1,000 schedules), pair 240: a sell the sync recovered
+    /// was realized against a basis that missed a buy found later; the rebuild gives it the
+    /// replay's P&L. The bot's sell keeps its own.
+    #[test]
+    fn a_rebuild_rewrites_the_pnl_of_the_syncs_sells_and_never_the_bots() {
+        let buy = trade(
+            "BTCUSDT",
+            1,
+            Side::Buy,
+            dec!(40000),
+            dec!(0.002),
+            dec!(0),
+            "USDT",
+            dec!(0),
+        );
+        let sell = |id, recovered| TradeRecord {
+            realized_pnl: Some(dec!(99)),
+            recovered,
+            ..trade(
+                "BTCUSDT",
+                id,
+                Side::Sell,
+                dec!(50000),
+                dec!(0.001),
+                dec!(0),
+                "USDT",
+                dec!(0),
+            )
+        };
+        let trades = [buy, sell(2, true), sell(3, false)];
+        let cursor = CursorRecord {
+            last_trade_id: Some(3),
+            basis_state: crate::domain::BasisState::Rebuilding,
+            verify: None,
+            version: 4,
+            ..CursorRecord::new(sym("BTCUSDT"))
+        };
+        let out = rebuilt(&cursor, trades.iter(), &asset("BTC"), 3, true, 7);
+        let pnl: Vec<(u64, Option<rust_decimal::Decimal>)> = out
+            .iter()
+            .filter(|c| c.kind == CorrectionKind::TradePnlSet)
+            .filter_map(|c| match &c.after {
+                Record::Trade(t) => Some((t.trade_id, t.realized_pnl)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(pnl, vec![(2, Some(dec!(10)))], "(50,000 - 40,000) x 0.001");
+        assert_eq!(
+            out.last().map(|c| c.kind),
+            Some(CorrectionKind::CursorAdvanced)
+        );
     }
 }

@@ -31,7 +31,10 @@
 //!   P&L of those sells (else unchanged). Note `Position closed on exchange: ETHUSDT long 0.5`,
 //!   discrepancy `position_closed:<SYMBOL>`. The closed record keeps the quantity closed.
 //! - Open in both with a different quantity: `PositionAdjusted`; the entry price is
-//!   recomputed only when this unit recovered buy fills of the symbol (so it does not churn).
+//!   recomputed only when this unit recovered buy fills of the symbol (so it does not churn
+//!   over the bot's own entry). A position the sync recovered follows its cost basis
+//!   whenever the basis holds exactly the holding (a fill found below the basis later,
+//!   and the rebuild after it, change its entry price too).
 
 use super::trades::SymbolRead;
 use super::{expect_of, next_version, ReconcileInput};
@@ -351,7 +354,8 @@ fn adjust(
 ) {
     let (symbol, total, basis) = (&h.symbol, h.total, h.basis);
     let new_buys = read.recovered.values().any(|t| t.side == Side::Buy);
-    let entry_price = if new_buys && basis.qty > Decimal::ZERO {
+    let follows_basis = db.recovered && basis.qty == total;
+    let entry_price = if (new_buys || follows_basis) && basis.qty > Decimal::ZERO {
         entry_of(basis)
     } else {
         db.entry_price
@@ -566,6 +570,46 @@ mod tests {
             panic!()
         };
         assert_eq!((p.exit_price, p.closed_at), (Some(dec!(2000)), Some(w.now)));
+    }
+
+    /// Chaos campaign seed 20261201 (1,000 schedules), pair 240: the sync recovered a
+    /// position from a basis that missed a buy below its checkpoint; the emergency found
+    /// the buy and rebuilt the basis, and the position kept the old entry price. A
+    /// position the sync recovered follows its basis; the bot's keeps its own entry.
+    #[test]
+    fn a_recovered_position_follows_its_rebuilt_basis_and_the_bots_keeps_its_entry() {
+        let mut w = World::new();
+        for (id, price) in [(1, dec!(40000)), (2, dec!(60000))] {
+            w.db_trade(trade(
+                "BTCUSDT",
+                id,
+                Side::Buy,
+                price,
+                dec!(0.001),
+                dec!(0),
+                "USDT",
+                dec!(0),
+            ));
+        }
+        w.ex_bal("BTC", dec!(0.002), dec!(0));
+        let recovered = PositionRecord {
+            recovered: true,
+            ..position("BTCUSDT", "BTC", dec!(0.002), dec!(60000), 5)
+        };
+        w.db_position(recovered);
+        let plan = reconcile(&w.input());
+        let adjusted = of_kind(&plan, CorrectionKind::PositionAdjusted);
+        let Record::Position(p) = &adjusted[0].after else {
+            panic!("{adjusted:?}")
+        };
+        assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(50000)));
+
+        w.db_position(position("BTCUSDT", "BTC", dec!(0.002), dec!(60000), 5));
+        let plan = reconcile(&w.input());
+        assert!(
+            of_kind(&plan, CorrectionKind::PositionAdjusted).is_empty(),
+            "the bot's entry price is the bot's"
+        );
     }
 
     #[test]
