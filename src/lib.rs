@@ -30,6 +30,7 @@ pub mod config;
 pub mod core;
 pub mod domain;
 pub mod exchange;
+pub mod fleet;
 pub mod lambda;
 pub mod metrics;
 pub mod render;

@@ -129,6 +129,7 @@ pub(crate) fn is_stop(e: &ExchangeError) -> bool {
     matches!(
         e,
         ExchangeError::BudgetExhausted { .. }
+            | ExchangeError::SharedWeightExhausted { .. }
             | ExchangeError::DeadlineReached
             | ExchangeError::RateLimited { .. }
     )

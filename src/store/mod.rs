@@ -4,6 +4,9 @@
 pub mod dynamo;
 pub mod keys;
 pub mod memory;
+pub mod memory_fleet;
+pub mod registry;
+pub mod weight;
 
 use crate::domain::{
     AccountId, Correction, EmergencyScope, Millis, Record, Records, Symbol, SymbolCache,

@@ -122,6 +122,13 @@ impl<C: CredentialSource> BinanceClient<C> {
         Ok(())
     }
 
+    /// Give back what `reserve` counted for a request that was not sent.
+    fn unreserve(&self, ep: &Endpoint) {
+        let mut st = self.state();
+        st.usage.weight = st.usage.weight.saturating_sub(ep.budget_weight());
+        st.usage.requests = st.usage.requests.saturating_sub(1);
+    }
+
     /// Jittered exponential backoff: base·2^(n-1), capped, times a factor in [0.5, 1.0).
     /// The jitter is hash-based (std's per-process random SipHash keys plus the clock), so
     /// Lambdas retrying together spread out without needing an RNG dependency.
@@ -187,8 +194,12 @@ impl<C: CredentialSource> BinanceClient<C> {
             } else {
                 None
             };
-            let url = self.url(ep, params, creds.as_ref())?;
             self.reserve(ep)?;
+            if let Err(e) = self.reserve_shared(ep).await {
+                self.unreserve(ep);
+                return Err(e.into());
+            }
+            let url = self.url(ep, params, creds.as_ref())?;
             let outcome = self.send_once::<T>(ep, url, creds.as_ref()).await;
             let (detail, malformed) = match outcome {
                 Outcome::Done(v) => return Ok(v),
@@ -294,9 +305,14 @@ impl<C: CredentialSource> BinanceClient<C> {
         let retry_after_s = header_u64("retry-after");
         if let Some(w) = used_1m {
             let minute = (self.config.clock)().div_euclid(60_000);
-            let mut st = self.state();
-            st.usage.last_used_weight_1m = Some(w);
-            st.used_weight_minute = Some(minute);
+            {
+                let mut st = self.state();
+                st.usage.last_used_weight_1m = Some(w);
+                st.used_weight_minute = Some(minute);
+            }
+            if ep.pool == Pool::Api {
+                self.observe_used_weight(w).await;
+            }
         }
         let body = resp.bytes().await;
         tracing::debug!(
@@ -333,6 +349,7 @@ impl<C: CredentialSource> BinanceClient<C> {
                 let until = (self.config.clock)()
                     .saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX));
                 self.state().banned_until = Some(until);
+                self.share_ban(until).await;
                 tracing::error!(
                     endpoint = ep.path,
                     retry_after_s,

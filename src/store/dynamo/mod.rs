@@ -6,7 +6,9 @@
 
 pub mod item;
 pub mod table;
+pub mod registry;
 mod tx;
+pub mod weight;
 
 use crate::domain::{
     AccountId, Correction, EmergencyScope, Millis, Record, Records, SkippedItem, SymbolCache,
