@@ -162,7 +162,9 @@ async fn three_accounts_synced_at_once_stay_within_the_shared_weight_share() {
             "{account} synced to its end: {report}"
         );
         assert_eq!(report["account"], account.as_str());
-        total_weight += report["usage"]["weight"].as_u64().expect("usage.weight");
+        total_weight += report["exchange_usage"]["weight"]
+            .as_u64()
+            .expect("exchange_usage.weight");
     }
     assert!(
         total_weight > share,

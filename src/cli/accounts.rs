@@ -30,7 +30,9 @@ pub enum AccountsCommand {
         #[arg(long, default_value = "")]
         symbols: String,
         /// The balance tolerance in percent (default: the deployment's `SYNC_TOLERANCE_PCT`).
-        #[arg(long)]
+        /// A negative value reaches the parser (and is refused naming the field) rather
+        /// than being read as a flag.
+        #[arg(long, allow_hyphen_values = true)]
         tolerance_pct: Option<String>,
         /// Add it disabled (kept, not synced).
         #[arg(long)]

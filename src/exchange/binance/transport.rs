@@ -98,8 +98,15 @@ impl<C: CredentialSource> BinanceClient<C> {
             return Err(ExchangeError::DeadlineReached);
         }
         let w = ep.budget_weight();
+        // With a shared ledger, the ledger applies the IP's stop (raised to the header)
+        // and waits for the next minute when it fits the deadline; here it would end the
+        // run at once.
+        let ip_stop = self
+            .config
+            .ip_weight_stop
+            .filter(|_| self.config.shared_weight.is_none());
         if let (Some(stop), Some(used), Some(minute)) = (
-            self.config.ip_weight_stop,
+            ip_stop,
             st.usage.last_used_weight_1m,
             st.used_weight_minute,
         ) {
