@@ -871,7 +871,10 @@ mod tests {
         .into_iter()
         .collect();
         let lookup = |k: &str| map.get(k).map(|v| v.to_string());
-        assert_eq!(AccountsSource::from_lookup(lookup), Ok(AccountsSource::Registry));
+        assert_eq!(
+            AccountsSource::from_lookup(lookup),
+            Ok(AccountsSource::Registry)
+        );
         let fleet = FleetConfig::from_lookup(lookup).unwrap();
         assert!(fleet.ledger.enabled, "a fleet shares one ledger by default");
         assert_eq!(
@@ -892,7 +895,11 @@ mod tests {
             matches!(c.credentials, CredentialConfig::SecretsManager { ref secret_id } if secret_id == "binance/alice")
         );
         let syms: Vec<&str> = c.rules.extra_symbols.iter().map(|s| s.as_str()).collect();
-        assert_eq!(syms, ["ETHUSDT"], "the account's symbols, not the deployment's");
+        assert_eq!(
+            syms,
+            ["ETHUSDT"],
+            "the account's symbols, not the deployment's"
+        );
         assert_eq!(c.rules.tolerance_pct, Decimal::new(25, 2));
         // Without its own tolerance, the deployment's.
         let plain = crate::fleet::parse_entry(crate::fleet::RawAccount {
@@ -901,14 +908,21 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(fleet.for_account(&plain).rules.tolerance_pct, Decimal::from(2));
+        assert_eq!(
+            fleet.for_account(&plain).rules.tolerance_pct,
+            Decimal::from(2)
+        );
     }
 
     #[test]
     fn a_single_account_deployment_keeps_its_own_budget_unless_the_ledger_is_on() {
         let c = cfg(&[]).unwrap();
         assert!(!c.ledger.enabled);
-        let c = cfg(&[("SYNC_WEIGHT_LEDGER", "on"), ("SYNC_EGRESS_IP", "203.0.113.9")]).unwrap();
+        let c = cfg(&[
+            ("SYNC_WEIGHT_LEDGER", "on"),
+            ("SYNC_EGRESS_IP", "203.0.113.9"),
+        ])
+        .unwrap();
         assert!(c.ledger.enabled);
         assert_eq!(c.ledger.key(&c.table_name).as_str(), "ip:203.0.113.9");
         for (name, value) in [

@@ -82,8 +82,16 @@ async fn accounts_added_are_listed_and_a_disabled_one_is_kept_but_not_synced() {
     let t = Some(store.table());
     let out = cli(
         &[
-            "accounts", "add", "alice", "--secret", "binance/alice", "--symbols", "btcusdt,ETHUSDT",
-            "--tolerance-pct", "0.5", "--json",
+            "accounts",
+            "add",
+            "alice",
+            "--secret",
+            "binance/alice",
+            "--symbols",
+            "btcusdt,ETHUSDT",
+            "--tolerance-pct",
+            "0.5",
+            "--json",
         ],
         t,
     )
@@ -129,10 +137,38 @@ async fn a_bad_value_is_a_usage_error_naming_the_field_and_writes_nothing() {
     let store = table().await;
     let t = Some(store.table());
     for (args, field) in [
-        (vec!["accounts", "add", "carol", "--secret", "binance/carol", "--markets", "usdm"], "markets"),
-        (vec!["accounts", "add", "carol", "--secret", "binance/carol", "--tolerance-pct", "-2"], "tolerance_pct"),
-        (vec!["accounts", "add", "carol", "--secret", "not a secret name"], "secret_id"),
-        (vec!["accounts", "add", "car#ol", "--secret", "binance/carol"], "account"),
+        (
+            vec![
+                "accounts",
+                "add",
+                "carol",
+                "--secret",
+                "binance/carol",
+                "--markets",
+                "usdm",
+            ],
+            "markets",
+        ),
+        (
+            vec![
+                "accounts",
+                "add",
+                "carol",
+                "--secret",
+                "binance/carol",
+                "--tolerance-pct",
+                "-2",
+            ],
+            "tolerance_pct",
+        ),
+        (
+            vec!["accounts", "add", "carol", "--secret", "not a secret name"],
+            "secret_id",
+        ),
+        (
+            vec!["accounts", "add", "car#ol", "--secret", "binance/carol"],
+            "account",
+        ),
     ] {
         let mut with_json = args.clone();
         with_json.push("--json");
@@ -141,12 +177,19 @@ async fn a_bad_value_is_a_usage_error_naming_the_field_and_writes_nothing() {
         let err = json(&out);
         assert_eq!(err["error"]["type"], "UsageError", "{err}");
         assert!(
-            err["error"]["message"].as_str().unwrap_or("").contains(field),
+            err["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(field),
             "{args:?}: {err}"
         );
     }
     let out = cli(&["accounts", "list", "--json"], t).await;
-    assert_eq!(json(&out)["accounts"], serde_json::json!([]), "nothing was written");
+    assert_eq!(
+        json(&out)["accounts"],
+        serde_json::json!([]),
+        "nothing was written"
+    );
     // A missing flag is clap's usage error, exit 2 too.
     let out = cli(&["accounts", "add", "carol"], t).await;
     assert_eq!(code(&out), Some(2), "{}", explain(&out));
@@ -155,20 +198,31 @@ async fn a_bad_value_is_a_usage_error_naming_the_field_and_writes_nothing() {
 #[tokio::test]
 async fn disabling_an_unknown_account_fails_and_a_missing_table_variable_is_a_config_error() {
     let store = table().await;
-    let out = cli(&["accounts", "disable", "nobody", "--json"], Some(store.table())).await;
+    let out = cli(
+        &["accounts", "disable", "nobody", "--json"],
+        Some(store.table()),
+    )
+    .await;
     assert_eq!(code(&out), Some(1), "{}", explain(&out));
     assert_eq!(json(&out)["error"]["type"], "UnknownAccount");
     let out = cli(&["accounts", "list", "--json"], None).await;
     assert_eq!(code(&out), Some(2), "{}", explain(&out));
     let err = json(&out);
     assert_eq!(err["error"]["type"], "ConfigError");
-    assert!(err["error"]["message"].as_str().unwrap_or("").contains("SYNC_TABLE_NAME"));
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("SYNC_TABLE_NAME"));
 }
 
 #[tokio::test]
 async fn a_registry_item_that_does_not_parse_is_listed_by_name_and_exits_1() {
     let store = table().await;
-    let out = cli(&["accounts", "add", "good", "--secret", "binance/good"], Some(store.table())).await;
+    let out = cli(
+        &["accounts", "add", "good", "--secret", "binance/good"],
+        Some(store.table()),
+    )
+    .await;
     assert_eq!(code(&out), Some(0), "{}", explain(&out));
     use aws_sdk_dynamodb::types::AttributeValue as A;
     store

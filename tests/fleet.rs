@@ -171,7 +171,9 @@ async fn three_accounts_synced_at_once_stay_within_the_shared_weight_share() {
         "the three runs together ({total_weight}) must want more than the share ({share}), or this proves nothing"
     );
     let counters = sim.counters().await;
-    let max_minute = counters["max_minute_weight"].as_u64().expect("max_minute_weight");
+    let max_minute = counters["max_minute_weight"]
+        .as_u64()
+        .expect("max_minute_weight");
     assert!(
         max_minute <= share,
         "the simulator saw {max_minute} weight in one minute from the one IP, above the share of {share}"
@@ -180,16 +182,25 @@ async fn three_accounts_synced_at_once_stay_within_the_shared_weight_share() {
     let now_minute = minute_of(binance_account_sync::service::now_ms());
     let mut ledger_total = 0;
     for m in started_minute..=now_minute + 1 {
-        let used = store.used(&ledger_key(&store), m).await.expect("ledger read");
+        let used = store
+            .used(&ledger_key(&store), m)
+            .await
+            .expect("ledger read");
         assert!(used <= share, "minute {m}: ledger at {used}");
         ledger_total += used;
     }
-    assert!(ledger_total >= total_weight, "ledger {ledger_total} < spent {total_weight}");
+    assert!(
+        ledger_total >= total_weight,
+        "ledger {ledger_total} < spent {total_weight}"
+    );
     for account in &accounts {
         let state = binance_account_sync::store::Store::state(&store, account)
             .await
             .expect("state");
-        assert!(state.last_success_at.is_some(), "{account} has a success recorded");
+        assert!(
+            state.last_success_at.is_some(),
+            "{account} has a success recorded"
+        );
     }
     sim.shutdown().await;
 }
@@ -215,7 +226,10 @@ async fn one_account_with_a_malformed_secret_fails_alone() {
     assert_eq!(b.expect("b syncs")["outcome"], "complete");
     let e = bad.expect_err("the malformed secret fails its account's run");
     assert_eq!(e.kind(), "ExchangeConfigError", "{e}");
-    assert!(!e.to_string().contains("this is not JSON"), "the secret is never echoed: {e}");
+    assert!(
+        !e.to_string().contains("this is not JSON"),
+        "the secret is never echoed: {e}"
+    );
     let state = binance_account_sync::store::Store::state(&store, &broken)
         .await
         .expect("state");
@@ -239,9 +253,18 @@ async fn list_accounts_answers_the_enabled_accounts_and_names_a_bad_item() {
         .client()
         .put_item()
         .table_name(store.table())
-        .item("pk", aws_sdk_dynamodb::types::AttributeValue::S("REGISTRY".into()))
-        .item("sk", aws_sdk_dynamodb::types::AttributeValue::S("ACCOUNT#by-hand".into()))
-        .item("secret_id", aws_sdk_dynamodb::types::AttributeValue::S("binance/x".into()))
+        .item(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("REGISTRY".into()),
+        )
+        .item(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("ACCOUNT#by-hand".into()),
+        )
+        .item(
+            "secret_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("binance/x".into()),
+        )
         .item(
             "markets",
             aws_sdk_dynamodb::types::AttributeValue::L(vec![
@@ -263,7 +286,10 @@ async fn list_accounts_answers_the_enabled_accounts_and_names_a_bad_item() {
 
     // The disabled and the invalid account are refused by name, before any request.
     let e = fleet
-        .handle(json!({"account": disabled.as_str(), "mode": "periodic"}), &ctx(60))
+        .handle(
+            json!({"account": disabled.as_str(), "mode": "periodic"}),
+            &ctx(60),
+        )
         .await
         .expect_err("disabled");
     assert_eq!(e.kind(), "AccountDisabled");
@@ -304,7 +330,10 @@ async fn a_ban_recorded_by_one_invocation_stops_every_other_before_it_sends() {
         .expect("ban recorded");
     let fleet = fleet(&aws, &store, &sim, 4800);
     let e = fleet
-        .handle(json!({"account": account.as_str(), "mode": "periodic"}), &ctx(60))
+        .handle(
+            json!({"account": account.as_str(), "mode": "periodic"}),
+            &ctx(60),
+        )
         .await
         .expect_err("banned");
     assert_eq!(e.kind(), "ExchangeBanned", "{e}");
@@ -318,5 +347,60 @@ async fn a_ban_recorded_by_one_invocation_stops_every_other_before_it_sends() {
         .await
         .expect("state");
     assert_eq!(state.banned_until, Some(until));
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_ledger_full_until_the_deadline_ends_the_run_partial_not_failed() {
+    let aws = aws().await;
+    let store = dynamo_store().await;
+    let sim = Sim::with_scenario(scenario_with_keys(&["a"])).await;
+    let account = add_account(&aws, &store, "a").await;
+    let share = 4800;
+    // Other invocations (or the bot, through the header) have used the share of this
+    // minute and of the next ones: no minute the run could wait for has room.
+    let now_minute = minute_of(binance_account_sync::service::now_ms());
+    for m in now_minute..now_minute + 3 {
+        store
+            .raise(&ledger_key(&store), m, share)
+            .await
+            .expect("fill the minute");
+    }
+    let fleet = fleet(&aws, &store, &sim, share);
+    // 20 s to the deadline (10 s of it the run's margin): at most one short wait.
+    let report = fleet
+        .handle(
+            json!({"account": account.as_str(), "mode": "periodic"}),
+            &ctx(20),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("a full ledger is not a failure: {} {e}", e.kind()));
+    assert_eq!(report["outcome"], "partial", "{report}");
+    assert!(
+        report["outcome_detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("shared weight"),
+        "{report}"
+    );
+    assert_eq!(
+        sim.counters().await["max_minute_weight"],
+        0,
+        "no /api request was sent past the share"
+    );
+    let state = binance_account_sync::store::Store::state(&store, &account)
+        .await
+        .expect("state");
+    assert!(state.last_error.is_none(), "{:?}", state.last_error);
+    assert!(
+        state
+            .last_outcome
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("partial"),
+        "{:?}",
+        state.last_outcome
+    );
+    assert!(state.lease_owner.is_none(), "the lease is released");
     sim.shutdown().await;
 }

@@ -124,7 +124,11 @@ pub(crate) async fn run<R: Registry>(command: AccountsCommand, registry: &R, out
             };
             if out.json {
                 let printed = out.print_json(&listing);
-                return if printed == ExitCode::SUCCESS { code } else { printed };
+                return if printed == ExitCode::SUCCESS {
+                    code
+                } else {
+                    printed
+                };
             }
             println!(
                 "{} account(s), {} enabled, {} item(s) that do not parse",
@@ -136,7 +140,10 @@ pub(crate) async fn run<R: Registry>(command: AccountsCommand, registry: &R, out
                 println!("  {:<24} {}", entry.account.as_str(), describe(entry));
             }
             for bad in &listing.invalid {
-                println!("  {:<24} INVALID: {} {}", bad.account, bad.field, bad.reason);
+                println!(
+                    "  {:<24} INVALID: {} {}",
+                    bad.account, bad.field, bad.reason
+                );
             }
             code
         }
@@ -164,7 +171,8 @@ async fn set_enabled<R: Registry>(
         Ok(true) => {
             let verb = if enabled { "enabled" } else { "disabled" };
             if out.json {
-                return out.print_json(&serde_json::json!({"account": id.as_str(), "enabled": enabled}));
+                return out
+                    .print_json(&serde_json::json!({"account": id.as_str(), "enabled": enabled}));
             }
             println!("Account {id} {verb}");
             ExitCode::SUCCESS
@@ -185,7 +193,11 @@ fn describe(entry: &AccountEntry) -> String {
         if entry.enabled { "enabled" } else { "disabled" },
         entry.secret,
         markets.join(","),
-        if symbols.is_empty() { "-".to_owned() } else { symbols.join(",") },
+        if symbols.is_empty() {
+            "-".to_owned()
+        } else {
+            symbols.join(",")
+        },
         entry
             .tolerance_pct
             .map_or("deployment's".to_owned(), |t| format!("{t} %")),

@@ -95,7 +95,9 @@ pub enum ExchangeError {
     BudgetExhausted { budget: u64, used: u64 },
     /// The deployment's (or egress IP's) shared weight for this minute is used up and the
     /// next minute starts too late for the run: the run stops (partial) and resumes.
-    #[error("shared weight of {share} per minute used up ({used} used by every invocation together)")]
+    #[error(
+        "shared weight of {share} per minute used up ({used} used by every invocation together)"
+    )]
     SharedWeightExhausted { share: u64, used: u64 },
     /// Connection, timeout, or 5xx that outlasted the retries.
     #[error("exchange unavailable after {attempts} attempts: {detail}")]

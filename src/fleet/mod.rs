@@ -183,7 +183,8 @@ impl InvalidAccount {
 pub fn parse_entry(raw: RawAccount) -> Result<AccountEntry, InvalidAccount> {
     let name = raw.account.clone();
     let bad = |field: &'static str, reason: String| InvalidAccount::new(&name, field, reason);
-    let account = AccountId::parse(raw.account.clone()).map_err(|e| bad("account", e.to_string()))?;
+    let account =
+        AccountId::parse(raw.account.clone()).map_err(|e| bad("account", e.to_string()))?;
     let secret = match raw.secret.take("secret_id", &name)? {
         None => return Err(bad("secret_id", "is required but missing".to_owned())),
         Some(s) => SecretRef::parse(s).map_err(|e| bad("secret_id", e))?,
@@ -244,7 +245,8 @@ pub fn parse_symbols(list: &[String]) -> Result<Vec<Symbol>, String> {
 
 /// A tolerance in percent, as `SYNC_TOLERANCE_PCT`: a decimal, not negative.
 pub fn parse_tolerance(value: &str) -> Result<Decimal, String> {
-    let d = Decimal::from_str(value.trim()).map_err(|_| format!("{value:?} is not a decimal number"))?;
+    let d = Decimal::from_str(value.trim())
+        .map_err(|_| format!("{value:?} is not a decimal number"))?;
     if d.is_sign_negative() && !d.is_zero() {
         Err(format!("{value} is negative"))
     } else {
@@ -269,9 +271,7 @@ impl Listing {
                 Err(e) => listing.invalid.push(e),
             }
         }
-        listing
-            .accounts
-            .sort_by(|a, b| a.account.cmp(&b.account));
+        listing.accounts.sort_by(|a, b| a.account.cmp(&b.account));
         listing
     }
 
@@ -307,15 +307,69 @@ mod tests {
     #[test]
     fn every_bad_field_is_refused_naming_the_account_and_the_field() {
         let cases: Vec<(RawAccount, &str)> = vec![
-            (RawAccount { secret: Field::Absent, ..raw("a1") }, "secret_id"),
-            (RawAccount { secret: Field::Present("has space".into()), ..raw("a1") }, "secret_id"),
-            (RawAccount { secret: Field::WrongType("a number".into()), ..raw("a1") }, "secret_id"),
-            (RawAccount { markets: Field::Present(vec!["usdm".into()]), ..raw("a1") }, "markets"),
-            (RawAccount { markets: Field::Present(vec!["spot".into(), "SPOT".into()]), ..raw("a1") }, "markets"),
-            (RawAccount { symbols: Field::Present(vec!["BTC USDT".into()]), ..raw("a1") }, "symbols"),
-            (RawAccount { tolerance_pct: Field::Present("-1".into()), ..raw("a1") }, "tolerance_pct"),
-            (RawAccount { tolerance_pct: Field::Present("lots".into()), ..raw("a1") }, "tolerance_pct"),
-            (RawAccount { enabled: Field::WrongType("a string".into()), ..raw("a1") }, "enabled"),
+            (
+                RawAccount {
+                    secret: Field::Absent,
+                    ..raw("a1")
+                },
+                "secret_id",
+            ),
+            (
+                RawAccount {
+                    secret: Field::Present("has space".into()),
+                    ..raw("a1")
+                },
+                "secret_id",
+            ),
+            (
+                RawAccount {
+                    secret: Field::WrongType("a number".into()),
+                    ..raw("a1")
+                },
+                "secret_id",
+            ),
+            (
+                RawAccount {
+                    markets: Field::Present(vec!["usdm".into()]),
+                    ..raw("a1")
+                },
+                "markets",
+            ),
+            (
+                RawAccount {
+                    markets: Field::Present(vec!["spot".into(), "SPOT".into()]),
+                    ..raw("a1")
+                },
+                "markets",
+            ),
+            (
+                RawAccount {
+                    symbols: Field::Present(vec!["BTC USDT".into()]),
+                    ..raw("a1")
+                },
+                "symbols",
+            ),
+            (
+                RawAccount {
+                    tolerance_pct: Field::Present("-1".into()),
+                    ..raw("a1")
+                },
+                "tolerance_pct",
+            ),
+            (
+                RawAccount {
+                    tolerance_pct: Field::Present("lots".into()),
+                    ..raw("a1")
+                },
+                "tolerance_pct",
+            ),
+            (
+                RawAccount {
+                    enabled: Field::WrongType("a string".into()),
+                    ..raw("a1")
+                },
+                "enabled",
+            ),
             (raw("has#hash"), "account"),
         ];
         for (item, field) in cases {
@@ -330,10 +384,20 @@ mod tests {
     fn a_bad_item_is_listed_beside_the_good_ones_not_instead_of_them() {
         let listing = Listing::from_raw([
             raw("b"),
-            RawAccount { markets: Field::Present(vec!["futures".into()]), ..raw("bad") },
-            RawAccount { enabled: Field::Present(false), ..raw("a") },
+            RawAccount {
+                markets: Field::Present(vec!["futures".into()]),
+                ..raw("bad")
+            },
+            RawAccount {
+                enabled: Field::Present(false),
+                ..raw("a")
+            },
         ]);
-        let names: Vec<&str> = listing.accounts.iter().map(|a| a.account.as_str()).collect();
+        let names: Vec<&str> = listing
+            .accounts
+            .iter()
+            .map(|a| a.account.as_str())
+            .collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(listing.invalid.len(), 1);
         assert_eq!(listing.invalid[0].account, "bad");

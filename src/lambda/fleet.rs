@@ -85,11 +85,13 @@ pub fn parse_fleet_request(payload: &Value) -> Result<FleetRequest, PayloadError
     }
     match map.get("account") {
         None | Some(Value::Null) => Err(PayloadError::MissingAccount),
-        Some(Value::String(s)) => AccountId::parse(s.clone())
-            .map(FleetRequest::Sync)
-            .map_err(|e| PayloadError::BadAccount {
-                reason: e.to_string(),
-            }),
+        Some(Value::String(s)) => {
+            AccountId::parse(s.clone())
+                .map(FleetRequest::Sync)
+                .map_err(|e| PayloadError::BadAccount {
+                    reason: e.to_string(),
+                })
+        }
         Some(_) => Err(PayloadError::WrongType {
             field: "account",
             expected: "a string",
@@ -126,7 +128,11 @@ impl<E: Exchange, S: Store, R: Registry, X> Fleet<E, S, R, X> {
     }
 
     /// One invocation: the list of accounts, or one account's sync report.
-    pub async fn handle(&self, payload: Value, ctx: &InvocationContext) -> Result<Value, HandlerError> {
+    pub async fn handle(
+        &self,
+        payload: Value,
+        ctx: &InvocationContext,
+    ) -> Result<Value, HandlerError> {
         let request = match parse_fleet_request(&payload) {
             Ok(r) => r,
             Err(e) => {
@@ -179,7 +185,12 @@ impl<E: Exchange, S: Store, R: Registry, X> Fleet<E, S, R, X> {
 
     /// The account's App, built from its current registry item.
     pub async fn app_for(&self, account: &AccountId) -> Result<Arc<App<E, S>>, HandlerError> {
-        let entry = match self.registry.lookup(account).await.map_err(FleetError::from)? {
+        let entry = match self
+            .registry
+            .lookup(account)
+            .await
+            .map_err(FleetError::from)?
+        {
             Lookup::Found(entry) => entry,
             Lookup::Missing => {
                 return Err(FleetError::UnknownAccount(account.as_str().to_owned()).into())

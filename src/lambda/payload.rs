@@ -39,7 +39,9 @@ pub struct Invocation {
 pub enum PayloadError {
     #[error("payload must be a JSON object, got {found}")]
     NotAnObject { found: &'static str },
-    #[error("payload has unknown field {field:?} (allowed: account, mode, dry_run, lookback_days)")]
+    #[error(
+        "payload has unknown field {field:?} (allowed: account, mode, dry_run, lookback_days)"
+    )]
     UnknownField { field: String },
     #[error("payload names no \"account\": this deployment syncs the accounts of its registry, so every invocation names one (or asks {{\"action\": \"list_accounts\"}})")]
     MissingAccount,
@@ -200,11 +202,13 @@ fn parse_direct(map: &Map<String, Value>) -> Result<Invocation, PayloadError> {
     };
     let account = match map.get("account") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(AccountId::parse(s.clone()).map_err(|e| {
-            PayloadError::BadAccount {
-                reason: clip(&e.to_string()),
-            }
-        })?),
+        Some(Value::String(s)) => {
+            Some(
+                AccountId::parse(s.clone()).map_err(|e| PayloadError::BadAccount {
+                    reason: clip(&e.to_string()),
+                })?,
+            )
+        }
         Some(v) => {
             return Err(PayloadError::WrongType {
                 field: "account",

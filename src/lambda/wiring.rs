@@ -4,12 +4,12 @@
 
 use super::handler::{App, HandlerError};
 use crate::config::{Config, CredentialConfig, FleetConfig};
-use crate::store::weight::WeightLedger;
-use std::sync::Arc;
 use crate::exchange::credentials::{Credentials, StaticCredentials};
 use crate::secrets::{ConfiguredCredentials, SecretsManagerCredentials};
+use crate::store::weight::WeightLedger;
 use aws_config::BehaviorVersion;
 use secrecy::ExposeSecret;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub type ExchangeImpl = crate::exchange::binance::BinanceClient<ConfiguredCredentials>;
@@ -50,9 +50,11 @@ pub fn function_name() -> String {
 /// The test-only panic payload, only where every AWS call goes to a local emulator. A
 /// value that is not UTF-8 counts as not local (empty).
 fn local_emulator() -> bool {
-    super::payload::is_local_emulator(std::env::vars_os().filter_map(|(k, v)| {
-        Some((k.into_string().ok()?, v.into_string().unwrap_or_default()))
-    }))
+    super::payload::is_local_emulator(
+        std::env::vars_os().filter_map(|(k, v)| {
+            Some((k.into_string().ok()?, v.into_string().unwrap_or_default()))
+        }),
+    )
 }
 
 /// The one HTTP client of a container.
@@ -104,7 +106,8 @@ pub fn fleet_from(
     aws: &aws_config::SdkConfig,
 ) -> Result<FleetImpl, HandlerError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(aws);
-    let registry = crate::store::dynamo::DynamoStore::new(dynamodb.clone(), config.table_name.as_str());
+    let registry =
+        crate::store::dynamo::DynamoStore::new(dynamodb.clone(), config.table_name.as_str());
     let shared = Shared {
         dynamodb,
         secrets: aws_sdk_secretsmanager::Client::new(aws),
@@ -115,7 +118,12 @@ pub fn fleet_from(
         allow_test_panic: false,
         function_name: "binance-account-sync".into(),
     };
-    Ok(super::fleet::Fleet::new(config, registry, shared, build_account_app))
+    Ok(super::fleet::Fleet::new(
+        config,
+        registry,
+        shared,
+        build_account_app,
+    ))
 }
 
 /// One registry account's App: its own Binance client (its key, its clock offset, its
@@ -143,7 +151,13 @@ pub fn build_account_app(
         .alert_topic_arn
         .as_ref()
         .map(|arn| crate::alerts::SnsPublisher::new(shared.sns.clone(), arn.as_str()));
-    let mut app = App::new(config, exchange, store, publisher, shared.function_name.clone());
+    let mut app = App::new(
+        config,
+        exchange,
+        store,
+        publisher,
+        shared.function_name.clone(),
+    );
     app.allow_test_panic = shared.allow_test_panic;
     Ok(app)
 }
@@ -189,13 +203,13 @@ pub fn build_exchange(
         recv_window_ms: config.binance.recv_window.get(),
         weight_budget: Some(config.binance.weight_budget),
         ip_weight_stop: Some(config.binance.ip_weight_stop),
-        shared_weight: ledger
-            .filter(|_| config.ledger.enabled)
-            .map(|ledger| crate::exchange::binance::SharedWeight {
+        shared_weight: ledger.filter(|_| config.ledger.enabled).map(|ledger| {
+            crate::exchange::binance::SharedWeight {
                 ledger,
                 key: config.ledger.key(&config.table_name),
                 share: config.binance.ip_weight_stop,
-            }),
+            }
+        }),
         ..Default::default()
     };
     crate::exchange::binance::BinanceClient::new(binance, credentials, http).map_err(|e| {

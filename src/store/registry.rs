@@ -81,8 +81,20 @@ pub fn raw_of(entry: &AccountEntry) -> RawAccount {
     RawAccount {
         account: entry.account.as_str().to_owned(),
         secret: Field::Present(entry.secret.as_str().to_owned()),
-        markets: Field::Present(entry.markets.iter().map(|m| m.as_str().to_owned()).collect()),
-        symbols: Field::Present(entry.symbols.iter().map(|s| s.as_str().to_owned()).collect()),
+        markets: Field::Present(
+            entry
+                .markets
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect(),
+        ),
+        symbols: Field::Present(
+            entry
+                .symbols
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+        ),
         tolerance_pct: match entry.tolerance_pct {
             Some(t) => Field::Present(t.to_string()),
             None => Field::Absent,

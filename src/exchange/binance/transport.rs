@@ -105,11 +105,9 @@ impl<C: CredentialSource> BinanceClient<C> {
             .config
             .ip_weight_stop
             .filter(|_| self.config.shared_weight.is_none());
-        if let (Some(stop), Some(used), Some(minute)) = (
-            ip_stop,
-            st.usage.last_used_weight_1m,
-            st.used_weight_minute,
-        ) {
+        if let (Some(stop), Some(used), Some(minute)) =
+            (ip_stop, st.usage.last_used_weight_1m, st.used_weight_minute)
+        {
             // The header counts the IP's weight in the current minute; a new minute starts
             // from zero.
             if ep.pool == Pool::Api && minute == now.div_euclid(60_000) && used + w > stop {

@@ -5,8 +5,8 @@
 //! nothing here names an endpoint, region, account or ARN.
 
 pub mod item;
-pub mod table;
 pub mod registry;
+pub mod table;
 mod tx;
 pub mod weight;
 

@@ -59,7 +59,9 @@ impl WeightLedger for DynamoStore {
                 .expression_attribute_values(":x", n(expires_at_s(minute)))
                 .expression_attribute_values(":e", AttributeValue::S("weight_minute".into()))
                 .return_values(ReturnValue::UpdatedNew)
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send()
                 .await;
             match result {
