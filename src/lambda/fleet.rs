@@ -102,6 +102,9 @@ pub fn parse_fleet_request(payload: &Value) -> Result<FleetRequest, PayloadError
 
 type Builder<E, S, X> = fn(Config, &X) -> Result<App<E, S>, HandlerError>;
 
+/// Each account's App, with the entry it was built from.
+type Apps<E, S> = Mutex<HashMap<AccountId, (AccountEntry, Arc<App<E, S>>)>>;
+
 /// The accounts of one deployment.
 pub struct Fleet<E: Exchange, S: Store, R: Registry, X> {
     pub config: FleetConfig,
@@ -109,7 +112,7 @@ pub struct Fleet<E: Exchange, S: Store, R: Registry, X> {
     shared: X,
     build: Builder<E, S, X>,
     /// Each account's App, with the entry it was built from (rebuilt when it changes).
-    apps: Mutex<HashMap<AccountId, (AccountEntry, Arc<App<E, S>>)>>,
+    apps: Apps<E, S>,
 }
 
 impl<E: Exchange, S: Store, R: Registry, X> Fleet<E, S, R, X> {
