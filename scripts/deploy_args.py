@@ -18,6 +18,7 @@ import tomllib
 # Parameters that exist for the local emulator only.
 LOCAL_ONLY = ("LocalEndpointUrl", "LocalBinanceBaseUrl")
 ENV_OVERRIDES = {
+    "SYNC_ACCOUNTS": "Accounts",
     "SYNC_ACCOUNT_ID": "AccountId",
     "BINANCE_SECRET_ARN": "BinanceSecretArn",
     "ALERT_EMAIL": "AlertEmail",
@@ -80,13 +81,20 @@ def main(argv):
     for name in LOCAL_ONLY:
         if params.get(name):
             fail(f"{name} is for the local emulator only; remove it from [{env_name}]")
-    if not params.get("AccountId"):
-        fail("set SYNC_ACCOUNT_ID or AccountId in parameter_overrides (the bot account name)")
-    arn = params.get("BinanceSecretArn", "")
-    if not arn:
-        fail("set BINANCE_SECRET_ARN (the Secrets Manager secret holding the API key)")
-    if not SECRET_ARN.match(arn):
-        fail("BINANCE_SECRET_ARN is not a Secrets Manager secret ARN")
+    fleet = params.get("Accounts", "environment") == "registry"
+    if fleet:
+        # A fleet's accounts and secrets are the registry's (accounts add), not
+        # parameters: an environment's single-account values are left out.
+        for name in ("AccountId", "BinanceSecretArn"):
+            params.pop(name, None)
+    else:
+        if not params.get("AccountId"):
+            fail("set SYNC_ACCOUNT_ID or AccountId in parameter_overrides (the bot account name)")
+        arn = params.get("BinanceSecretArn", "")
+        if not arn:
+            fail("set BINANCE_SECRET_ARN (the Secrets Manager secret holding the API key)")
+        if not SECRET_ARN.match(arn):
+            fail("BINANCE_SECRET_ARN is not a Secrets Manager secret ARN")
     expression = params.get("ScheduleExpression", "rate(30 minutes)")
     minutes = schedule_minutes(expression)
     if minutes is not None:

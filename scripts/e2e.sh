@@ -13,7 +13,12 @@
 #      test-only "test_panic" payload, accepted only because the function's AWS endpoint
 #      is this emulator on 127.0.0.1) answered with errorType Panic, its SyncFailure
 #      metric and its failure alert
-#   5. stop everything it started, by PID (trap EXIT)
+#   5. the fleet: a second simulator with one key per account, the same template deployed
+#      again with Accounts=registry, three accounts and one with a malformed secret added
+#      with the CLI, the Step Functions fan-out run, and verified with boto3
+#      (scripts/e2e_fleet_check.py): every good account synced, the broken one failed
+#      alone, the simulator's own per-IP weight count never above the share
+#   6. stop everything it started, by PID (trap EXIT)
 #
 # Environment: E2E_ZIP=path reuses a prebuilt bootstrap.zip, E2E_SIM_BIN=path a prebuilt
 # binance-sim; E2E_KEEP=1 leaves the run
@@ -29,9 +34,11 @@ TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 rm -rf "$RUN" && mkdir -p "$RUN"
 
 SIM_PID=""
+FLEET_SIM_PID=""
 cleanup() {
   local rc=$?
   if [[ -n "$SIM_PID" ]]; then kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; fi
+  if [[ -n "$FLEET_SIM_PID" ]]; then kill "$FLEET_SIM_PID" 2>/dev/null || true; wait "$FLEET_SIM_PID" 2>/dev/null || true; fi
   MINISTACK_STATE_DIR="$RUN/ministack" scripts/ministack.sh stop >/dev/null 2>&1 || true
   if [[ $rc -ne 0 ]]; then
     echo "e2e FAILED (rc=$rc); logs in $RUN" >&2
@@ -64,7 +71,7 @@ fi
 
 echo "== starting ministack"
 MINISTACK_STATE_DIR="$RUN/ministack" \
-MINISTACK_SERVICES="s3,dynamodb,lambda,cloudformation,iam,sts,sns,sqs,secretsmanager,scheduler,logs,cloudwatch,events" \
+MINISTACK_SERVICES="s3,dynamodb,lambda,cloudformation,iam,sts,sns,sqs,secretsmanager,scheduler,logs,cloudwatch,events,stepfunctions" \
   scripts/ministack.sh start
 AWS_URL=$(cat "$RUN/ministack/url")
 
@@ -82,4 +89,25 @@ AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true
   "$PY" scripts/e2e_check.py --zip "$ZIP" --template infra/template.yaml \
     --binance-url "$SIM_URL" --aws-url "$AWS_URL" --run-dir "$RUN" \
     --timeout "${E2E_TIMEOUT:-240}"
+echo "== the fleet: a second simulator (one per-IP weight count for every account) with one key per account"
+"$PY" - "${E2E_SCENARIO:-binance-sim/scenarios/demo.json}" "$RUN/fleet-scenario.json" <<'PY'
+import json, sys
+scenario = json.load(open(sys.argv[1]))
+template = scenario["api_keys"][0]
+scenario["api_keys"] = [dict(template, key=f"{n}-key", secret=f"{n}-secret") for n in ("alpha", "bravo", "charlie", "delta")]
+json.dump(scenario, open(sys.argv[2], "w"))
+PY
+"$SIM_BIN" --port 0 --strict --scenario "$RUN/fleet-scenario.json" --port-file "$RUN/fleet-sim.port" \
+  >"$RUN/fleet-sim.log" 2>&1 &
+FLEET_SIM_PID=$!
+for _ in $(seq 1 100); do [[ -s "$RUN/fleet-sim.port" ]] && break; sleep 0.1; done
+[[ -s "$RUN/fleet-sim.port" ]] || { echo "the fleet's binance-sim did not start" >&2; cat "$RUN/fleet-sim.log" >&2; exit 1; }
+FLEET_SIM_URL="http://127.0.0.1:$(cat "$RUN/fleet-sim.port")"
+
+echo "== deploying the fleet and verifying (scripts/e2e_fleet_check.py)"
+AWS_ENDPOINT_URL=$AWS_URL AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true \
+  "$PY" scripts/e2e_fleet_check.py --zip "$ZIP" --template infra/template.yaml \
+    --binance-url "$FLEET_SIM_URL" --aws-url "$AWS_URL" --run-dir "$RUN" \
+    --timeout "${E2E_FLEET_TIMEOUT:-300}"
 echo "== e2e passed"

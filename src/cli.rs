@@ -13,6 +13,7 @@
 //! Errors: `error [<errorType>]: <message>` on stderr; with `--json`, one JSON document on
 //! stdout instead: `{"error": {"type": "<errorType>", "message": "..."}}`.
 
+pub mod accounts;
 pub mod check;
 pub mod discrepancies;
 pub mod incident;
@@ -126,6 +127,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The accounts registry of a fleet deployment (`SYNC_ACCOUNTS=registry`). Needs the
+    /// table only.
+    Accounts {
+        #[command(subcommand)]
+        command: accounts::AccountsCommand,
+    },
     /// Check the setup: the exchange answers, the key's permissions and IP restriction,
     /// the clock offset, the table and its keys, the records decode. Exit 0 when every
     /// check is ok or a warning, 1 when one fails.
@@ -191,6 +198,7 @@ impl Command {
             | Self::Discrepancies {
                 action: DiscrepanciesAction::List { json } | DiscrepanciesAction::Ack { json, .. },
             } => *json,
+            Self::Accounts { command } => command.json(),
         }
     }
 }
@@ -372,6 +380,10 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok((config, store)) => migrate(&config.account, &store, out).await,
             Err(e) => out.fail(e.kind(), &e.to_string()),
         },
+        Command::Accounts { command } => match registry_store().await {
+            Ok(store) => accounts::run(command, &store, out).await,
+            Err(e) => out.fail(e.kind(), &e.to_string()),
+        },
     }
 }
 
@@ -395,6 +407,16 @@ async fn table_store() -> Result<(TableConfig, wiring::StoreImpl), crate::config
         config.table_name.as_str(),
     );
     Ok((config, store))
+}
+
+/// The registry's table (`SYNC_TABLE_NAME` alone: `accounts`).
+async fn registry_store() -> Result<wiring::StoreImpl, crate::config::ConfigError> {
+    let table = crate::config::TableName::from_env()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    Ok(crate::store::dynamo::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        table.as_str(),
+    ))
 }
 
 /// Did a successful run find something (`--detailed-exitcode`)?

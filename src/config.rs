@@ -60,6 +60,11 @@ impl TableName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// `SYNC_TABLE_NAME` alone (the `accounts` commands need nothing else).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        table(&Env(|name: &str| std::env::var(name).ok()))
+    }
 }
 
 /// An absolute http(s) URL without a trailing slash, e.g. `https://api.binance.com`.
@@ -191,6 +196,8 @@ pub struct Config {
     pub alert_repeat: Duration,
     /// How often the API key's restrictions are checked.
     pub security_check_interval: Duration,
+    /// The shared weight ledger.
+    pub ledger: LedgerSettings,
 }
 
 /// What the table-only commands (`status`, `audit`) need: no Binance key, no secret, no
@@ -307,8 +314,128 @@ impl Config {
     /// From any lookup (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
-
         let (account, table_name) = account_and_table(&env)?;
+        let credentials = credential_config(&env)?;
+        let deployment = FleetConfig::parse(&env, table_name, AccountsSource::Environment)?;
+        Ok(deployment.into_config(account, credentials))
+    }
+}
+
+/// Where a deployment's accounts come from (`SYNC_ACCOUNTS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountsSource {
+    /// One account, `SYNC_ACCOUNT_ID` and its key from this environment (the default).
+    Environment,
+    /// The accounts registry in the table: every invocation names its account.
+    Registry,
+}
+
+impl AccountsSource {
+    /// `SYNC_ACCOUNTS` from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Env(lookup).parsed("SYNC_ACCOUNTS", Self::Environment, |v| {
+            match v.to_ascii_lowercase().as_str() {
+                "environment" => Ok(Self::Environment),
+                "registry" => Ok(Self::Registry),
+                _ => Err(format!("{v:?} is neither \"environment\" nor \"registry\"")),
+            }
+        })
+    }
+}
+
+/// The shared weight ledger (`SYNC_WEIGHT_LEDGER`, `SYNC_EGRESS_IP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerSettings {
+    /// On by default for a registry deployment (many accounts, one IP), off for one
+    /// account configured by environment (its own budget and the header, as before).
+    pub enabled: bool,
+    /// The fixed egress IP (a NAT gateway's Elastic IP): the ledger is the IP's, shared
+    /// by every deployment behind it. Without one, the ledger is the deployment's.
+    pub egress_ip: Option<std::net::IpAddr>,
+}
+
+impl LedgerSettings {
+    /// The ledger's key for a deployment writing to `table`.
+    pub fn key(&self, table: &TableName) -> crate::fleet::ledger::LedgerKey {
+        match self.egress_ip {
+            Some(ip) => crate::fleet::ledger::LedgerKey::egress_ip(ip),
+            None => crate::fleet::ledger::LedgerKey::deployment(table.as_str()),
+        }
+    }
+}
+
+/// Everything a deployment's accounts share: the whole configuration but the account and
+/// its key. A registry deployment parses this from its environment once and builds each
+/// account's [`Config`] from it and the account's registry entry.
+#[derive(Debug, Clone)]
+pub struct FleetConfig {
+    pub table_name: TableName,
+    pub binance: BinanceSettings,
+    pub alert_topic_arn: Option<TopicArn>,
+    pub rules: RulesConfig,
+    pub run: RunSettings,
+    pub secret_ttl: Duration,
+    pub metrics_namespace: String,
+    pub alert_repeat: Duration,
+    pub security_check_interval: Duration,
+    pub ledger: LedgerSettings,
+}
+
+impl FleetConfig {
+    /// A registry deployment's settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// From any lookup: `SYNC_ACCOUNT_ID` and the key variables are not read.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(lookup);
+        let table_name = table(&env)?;
+        Self::parse(&env, table_name, AccountsSource::Registry)
+    }
+
+    /// One registry account's configuration: its id, its secret, its symbols and its
+    /// tolerance (or the deployment's).
+    pub fn for_account(&self, entry: &crate::fleet::AccountEntry) -> Config {
+        let mut config = self.clone().into_config(
+            entry.account.clone(),
+            CredentialConfig::SecretsManager {
+                secret_id: entry.secret.as_str().to_owned(),
+            },
+        );
+        config.rules.extra_symbols = entry.symbols.clone();
+        if let Some(t) = entry.tolerance_pct {
+            config.rules.tolerance_pct = t;
+        }
+        config
+    }
+
+    fn into_config(self, account: AccountId, credentials: CredentialConfig) -> Config {
+        Config {
+            account,
+            table_name: self.table_name,
+            binance: self.binance,
+            credentials,
+            alert_topic_arn: self.alert_topic_arn,
+            rules: self.rules,
+            run: self.run,
+            secret_ttl: self.secret_ttl,
+            metrics_namespace: self.metrics_namespace,
+            alert_repeat: self.alert_repeat,
+            security_check_interval: self.security_check_interval,
+            ledger: self.ledger,
+        }
+    }
+
+    fn parse<F: Fn(&str) -> Option<String>>(
+        env: &Env<F>,
+        table_name: TableName,
+        source: AccountsSource,
+    ) -> Result<Self, ConfigError> {
         let base_url = match env.get("BINANCE_BASE_URL") {
             None => BaseUrl::parse(DEFAULT_BASE_URL).map_err(|reason| ConfigError::Invalid {
                 name: "BINANCE_BASE_URL",
@@ -319,7 +446,6 @@ impl Config {
                 reason,
             })?,
         };
-        let credentials = credential_config(&env)?;
         let alert_topic_arn = match env.get("SYNC_ALERT_TOPIC_ARN") {
             None => None,
             Some(v) => Some(TopicArn::parse(&v).map_err(|reason| ConfigError::Invalid {
@@ -363,15 +489,30 @@ impl Config {
         )?;
         let alert_repeat_hours = env.int("SYNC_ALERT_REPEAT_HOURS", 24, 1, 24 * 365)?;
         let security_check_hours = env.int("SYNC_SECURITY_CHECK_HOURS", 24, 1, 24 * 365)?;
+        let ledger = LedgerSettings {
+            enabled: env.parsed(
+                "SYNC_WEIGHT_LEDGER",
+                source == AccountsSource::Registry,
+                |v| match v.to_ascii_lowercase().as_str() {
+                    "on" | "true" => Ok(true),
+                    "off" | "false" => Ok(false),
+                    _ => Err(format!("{v:?} is neither \"on\" nor \"off\"")),
+                },
+            )?,
+            egress_ip: env.parsed("SYNC_EGRESS_IP", None, |v| {
+                v.parse::<std::net::IpAddr>()
+                    .map(Some)
+                    .map_err(|_| format!("{v:?} is not an IPv4 or IPv6 address"))
+            })?,
+        };
 
-        let rules = rules_config(&env)?;
+        let rules = rules_config(env)?;
         let run = RunSettings {
             min_interval: Duration::from_secs(min_interval),
             ..RunSettings::default()
         };
 
         Ok(Self {
-            account,
             table_name,
             binance: BinanceSettings {
                 base_url,
@@ -379,7 +520,6 @@ impl Config {
                 weight_budget,
                 ip_weight_stop,
             },
-            credentials,
             alert_topic_arn,
             rules,
             run,
@@ -387,8 +527,18 @@ impl Config {
             metrics_namespace,
             alert_repeat: Duration::from_secs(alert_repeat_hours * HOUR),
             security_check_interval: Duration::from_secs(security_check_hours * HOUR),
+            ledger,
         })
     }
+}
+
+/// The table alone (`SYNC_TABLE_NAME`).
+fn table<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<TableName, ConfigError> {
+    let v = env.required("SYNC_TABLE_NAME")?;
+    TableName::parse(&v).map_err(|reason| ConfigError::Invalid {
+        name: "SYNC_TABLE_NAME",
+        reason,
+    })
 }
 
 /// The account and its table: what every command needs.
@@ -709,5 +859,82 @@ mod tests {
         .collect();
         let err = TableConfig::from_lookup(|k| map.get(k).map(|v| v.to_string())).unwrap_err();
         assert_eq!(err.variable(), "SYNC_SCHEDULE_MINUTES");
+    }
+    #[test]
+    fn a_registry_deployment_needs_no_account_or_key_of_its_own() {
+        let map: HashMap<&str, &str> = [
+            ("SYNC_ACCOUNTS", "registry"),
+            ("SYNC_TABLE_NAME", "bot-records"),
+            ("SYNC_TOLERANCE_PCT", "2"),
+            ("SYNC_SYMBOLS", "BNBUSDT"),
+        ]
+        .into_iter()
+        .collect();
+        let lookup = |k: &str| map.get(k).map(|v| v.to_string());
+        assert_eq!(
+            AccountsSource::from_lookup(lookup),
+            Ok(AccountsSource::Registry)
+        );
+        let fleet = FleetConfig::from_lookup(lookup).unwrap();
+        assert!(fleet.ledger.enabled, "a fleet shares one ledger by default");
+        assert_eq!(
+            fleet.ledger.key(&fleet.table_name).as_str(),
+            "deployment:bot-records"
+        );
+        let entry = crate::fleet::parse_entry(crate::fleet::RawAccount {
+            account: "alice".into(),
+            secret: crate::fleet::Field::Present("binance/alice".into()),
+            symbols: crate::fleet::Field::Present(vec!["ethusdt".into()]),
+            tolerance_pct: crate::fleet::Field::Present("0.25".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let c = fleet.for_account(&entry);
+        assert_eq!(c.account.as_str(), "alice");
+        assert!(
+            matches!(c.credentials, CredentialConfig::SecretsManager { ref secret_id } if secret_id == "binance/alice")
+        );
+        let syms: Vec<&str> = c.rules.extra_symbols.iter().map(|s| s.as_str()).collect();
+        assert_eq!(
+            syms,
+            ["ETHUSDT"],
+            "the account's symbols, not the deployment's"
+        );
+        assert_eq!(c.rules.tolerance_pct, Decimal::new(25, 2));
+        // Without its own tolerance, the deployment's.
+        let plain = crate::fleet::parse_entry(crate::fleet::RawAccount {
+            account: "bob".into(),
+            secret: crate::fleet::Field::Present("binance/bob".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            fleet.for_account(&plain).rules.tolerance_pct,
+            Decimal::from(2)
+        );
+    }
+
+    #[test]
+    fn a_single_account_deployment_keeps_its_own_budget_unless_the_ledger_is_on() {
+        let c = cfg(&[]).unwrap();
+        assert!(!c.ledger.enabled);
+        let c = cfg(&[
+            ("SYNC_WEIGHT_LEDGER", "on"),
+            ("SYNC_EGRESS_IP", "203.0.113.9"),
+        ])
+        .unwrap();
+        assert!(c.ledger.enabled);
+        assert_eq!(c.ledger.key(&c.table_name).as_str(), "ip:203.0.113.9");
+        for (name, value) in [
+            ("SYNC_WEIGHT_LEDGER", "maybe"),
+            ("SYNC_EGRESS_IP", "my-nat"),
+        ] {
+            assert_eq!(cfg(&[(name, value)]).unwrap_err().variable(), name);
+        }
+        let bad = |k: &str| (k == "SYNC_ACCOUNTS").then(|| "both".to_owned());
+        assert_eq!(
+            AccountsSource::from_lookup(bad).unwrap_err().variable(),
+            "SYNC_ACCOUNTS"
+        );
     }
 }

@@ -18,6 +18,9 @@
 //!   the Lambda handler and the CLI.
 //! - [`report`]   the `SyncReport` every run returns; [`render`] shows it to a person.
 //! - [`lambda`]   the Lambda handler: payloads, the app built once per cold start.
+//! - [`fleet`]    many accounts on one deployment: registry entries (parsed) and the
+//!   shared weight ledger's rules; the ports are `store::registry` and `store::weight`,
+//!   the Lambda's dispatch `lambda::fleet`.
 //! - [`config`]   typed configuration from environment variables.
 //! - [`secrets`]  the Secrets Manager credential source (cached, rotation-aware).
 //! - [`metrics`]  CloudWatch Embedded Metric Format documents on stdout.
@@ -32,6 +35,7 @@ pub mod config;
 pub mod core;
 pub mod domain;
 pub mod exchange;
+pub mod fleet;
 pub mod lambda;
 pub mod metrics;
 pub mod render;

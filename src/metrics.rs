@@ -201,6 +201,16 @@ pub fn emf_cold_start(namespace: &str, function: &str, init_ms: u64, timestamp: 
     doc.finish(namespace, &["Function"], timestamp)
 }
 
+/// The registry's document, once per fan-out (`list_accounts`): how many accounts the
+/// schedule syncs, and how many registry items do not parse (alarmed: such an account is
+/// never synced until its item is fixed). No dimension: one deployment, one series.
+pub fn emf_registry(namespace: &str, enabled: u64, invalid: u64, timestamp: Millis) -> Value {
+    let mut doc = Doc::new();
+    doc.count("RegistryAccounts", enabled)
+        .count("RegistryItemsInvalid", invalid);
+    doc.finish(namespace, &[], timestamp)
+}
+
 /// Write one document as one line.
 pub fn write_emf(doc: &Value, out: &mut impl Write) -> std::io::Result<()> {
     let line = serde_json::to_string(doc).map_err(std::io::Error::other)?;

@@ -240,6 +240,10 @@ impl<F: SecretFetcher> CredentialSource for SecretsManagerCredentials<F> {
 #[derive(Debug)]
 pub enum ConfiguredCredentials {
     SecretsManager(SecretsManagerCredentials),
+    /// A fleet's account: the cache is the secret's, shared by every account (and every
+    /// rebuilt client) naming the same secret, so a warm container reads each secret once
+    /// per TTL.
+    Shared(Arc<SecretsManagerCredentials>),
     Static(crate::exchange::credentials::StaticCredentials),
 }
 
@@ -247,7 +251,50 @@ impl CredentialSource for ConfiguredCredentials {
     async fn credentials(&self, refresh: bool) -> Result<Credentials, CredentialError> {
         match self {
             Self::SecretsManager(s) => s.get(refresh).await,
+            Self::Shared(s) => s.get(refresh).await,
             Self::Static(s) => s.credentials(refresh).await,
         }
+    }
+}
+
+/// The fleet's credential caches, one per secret (not per account).
+#[derive(Debug, Default)]
+pub struct SecretsCache {
+    by_secret: std::sync::Mutex<std::collections::HashMap<String, Arc<SecretsManagerCredentials>>>,
+}
+
+impl SecretsCache {
+    /// The cache of `secret_id`, created on first use.
+    pub fn get(
+        &self,
+        client: &aws_sdk_secretsmanager::Client,
+        secret_id: &str,
+        ttl: Duration,
+    ) -> Arc<SecretsManagerCredentials> {
+        let mut map = self
+            .by_secret
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(secret_id.to_owned())
+            .or_insert_with(|| {
+                Arc::new(SecretsManagerCredentials::from_client(
+                    client.clone(),
+                    secret_id,
+                    ttl,
+                ))
+            })
+            .clone()
+    }
+
+    /// Secrets cached so far.
+    pub fn len(&self) -> usize {
+        self.by_secret
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }

@@ -11,6 +11,7 @@ fn dry_run(env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/deploy.sh"));
     for v in [
         "DEPLOY_ENV",
+        "SYNC_ACCOUNTS",
         "SYNC_ACCOUNT_ID",
         "BINANCE_SECRET_ARN",
         "ALERT_EMAIL",
@@ -131,6 +132,30 @@ fn a_missing_secret_an_unknown_environment_or_a_mismatched_schedule_is_refused()
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert!(
         stderr(&out).contains("needs SchedulePeriodSeconds=900 and ScheduleMinutes=15"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_fleet_deploys_without_an_account_or_a_secret_of_its_own() {
+    let out = dry_run(&[("DEPLOY_ENV", "prod"), ("SYNC_ACCOUNTS", "registry")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let cmd = stdout(&out);
+    assert!(cmd.contains("Accounts=registry"), "{cmd}");
+    assert!(
+        !cmd.contains("AccountId="),
+        "the registry names the accounts: {cmd}"
+    );
+    assert!(
+        !cmd.contains("BinanceSecretArn="),
+        "each account names its secret: {cmd}"
+    );
+    // One account by environment still needs its secret.
+    let out = dry_run(&[("DEPLOY_ENV", "prod"), ("SYNC_ACCOUNTS", "environment")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("BINANCE_SECRET_ARN"),
         "{}",
         stderr(&out)
     );

@@ -122,8 +122,30 @@ async fn bad_payload_is_rejected_before_any_io() {
     for payload in [
         serde_json::json!({"mode": "weekly"}),
         serde_json::json!({"mode": "emergency", "lookback_days": 9999}),
+        // A single-account deployment syncs its own account only (a fleet's payload sent
+        // to the wrong function changes nothing).
+        serde_json::json!({"account": "someone-else", "mode": "emergency"}),
+        serde_json::json!({"action": "list_accounts"}),
     ] {
-        let err = app.handle(payload, &ctx).await.unwrap_err();
-        assert_eq!(err.kind(), "PayloadError");
+        let err = app.handle(payload.clone(), &ctx).await.unwrap_err();
+        assert_eq!(err.kind(), "PayloadError", "{payload}: {err}");
     }
+    let err = app
+        .handle(
+            serde_json::json!({"account": "someone-else", "mode": "periodic"}),
+            &ctx,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("\"main\""), "{err}");
+    // Its own account id is accepted: the run starts (its deadline has passed, so it
+    // stops before its first request, partial).
+    let report = app
+        .handle(
+            serde_json::json!({"account": "main", "mode": "periodic"}),
+            &ctx,
+        )
+        .await
+        .expect("the deployment's own account is accepted");
+    assert_eq!(report.account.as_str(), "main");
 }

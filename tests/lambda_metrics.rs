@@ -189,3 +189,17 @@ fn writer_prints_one_json_line() {
     let parsed: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
     validate_emf(&parsed).unwrap();
 }
+
+#[test]
+fn the_registry_document_counts_the_fleet_without_an_account_dimension() {
+    let doc =
+        binance_account_sync::metrics::emf_registry("BinanceAccountSync", 3, 1, 1_796_000_000_000);
+    binance_account_sync::metrics::validate_emf(&doc).expect("valid EMF");
+    assert_eq!(doc["RegistryAccounts"], 3.0);
+    assert_eq!(doc["RegistryItemsInvalid"], 1.0);
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([[]]),
+        "one series per deployment: the alarm watches it without dimensions"
+    );
+}

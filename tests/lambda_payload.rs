@@ -43,6 +43,7 @@ fn scheduler_input_is_periodic() {
     assert_eq!(
         parse("scheduler_periodic.json").unwrap(),
         Invocation {
+            account: None,
             mode: Mode::Periodic,
             dry_run: false,
             lookback_days: None,
@@ -56,6 +57,7 @@ fn eventbridge_scheduled_event_is_periodic() {
     assert_eq!(
         parse("eventbridge_scheduled_event.json").unwrap(),
         Invocation {
+            account: None,
             mode: Mode::Periodic,
             dry_run: false,
             lookback_days: None,
@@ -69,6 +71,7 @@ fn manual_emergency_invoke() {
     assert_eq!(
         parse("manual_emergency.json").unwrap(),
         Invocation {
+            account: None,
             mode: Mode::Emergency,
             dry_run: false,
             lookback_days: Some(30),
@@ -78,6 +81,7 @@ fn manual_emergency_invoke() {
     assert_eq!(
         parse("manual_periodic_dry_run.json").unwrap(),
         Invocation {
+            account: None,
             mode: Mode::Periodic,
             dry_run: true,
             lookback_days: None,
@@ -233,4 +237,15 @@ fn local_emulator_means_every_aws_endpoint_on_loopback() {
         ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
         ("AWS_ENDPOINT_URL_DYNAMODB", "http://localhost:8000"),
     ])));
+}
+
+#[test]
+fn a_fleet_invoke_names_its_account() {
+    let inv = parse("fleet_account_periodic.json").unwrap();
+    assert_eq!(inv.account.as_ref().map(|a| a.as_str()), Some("alice"));
+    assert_eq!(inv.mode, Mode::Periodic);
+    assert!(matches!(
+        parse("reject_account_with_hash.json"),
+        Err(PayloadError::BadAccount { .. })
+    ));
 }

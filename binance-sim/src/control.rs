@@ -345,15 +345,16 @@ async fn clear_faults(State(s): S) -> Response {
 
 async fn counters(State(s): S) -> Response {
     let now = s.clock.now_ms();
-    let (used, limit) = {
+    let (used, limit, max_minute) = {
         let mut l = lock(&s.limiter);
-        (l.used_total(now), l.limit)
+        (l.used_total(now), l.limit, l.max_minute_weight())
     };
     let c = lock(&s.counters);
     Json(json!({
         "by_path": c.by_path,
         "by_key": c.by_key,
         "current_minute_weight": used,
+        "max_minute_weight": max_minute,
         "weight_limit_per_minute": limit,
         "server_time": now
     }))

@@ -81,6 +81,9 @@ struct IpState {
     told_429: u32,
     banned_until: Option<i64>,
     bans: u32,
+    /// The most `/api` weight this IP used in any one window since the last reset (the
+    /// window's count as it stood after each request, 429'd requests included).
+    max_used: u64,
 }
 
 /// What the limiter decided for one request.
@@ -157,6 +160,7 @@ impl Limiter {
         let window_end = st.window_start + MINUTE_MS;
         if st.used + weight > limit {
             st.used += weight;
+            st.max_used = st.max_used.max(st.used);
             if st.told_429 > ban_after {
                 let dur = (FIRST_BAN_MS << st.bans.min(20)).min(MAX_BAN_MS);
                 st.bans += 1;
@@ -176,7 +180,15 @@ impl Limiter {
             };
         }
         st.used += weight;
+        st.max_used = st.max_used.max(st.used);
         Verdict::Allowed { used: st.used }
+    }
+
+    /// The most `/api` weight any one IP used in any one minute window since the last
+    /// reset: what a test of a shared weight budget asserts on (the sim's own count, not
+    /// the client's).
+    pub fn max_minute_weight(&self) -> u64 {
+        self.ips.values().map(|s| s.max_used).max().unwrap_or(0)
     }
 
     /// Gives weight back (successful order placement/cancel costs 0 since
@@ -262,6 +274,23 @@ mod tests {
             l.charge_api(ip, 1, now + 120_000),
             Verdict::Allowed { used: 1 }
         ));
+    }
+
+    #[test]
+    fn the_largest_minute_is_remembered_across_windows() {
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut l = Limiter::new(100, 3);
+        let now = 60_000 * 1000;
+        l.charge_api(ip, 30, now);
+        l.charge_api(ip, 40, now + 1);
+        l.charge_api(ip, 10, now + 60_000);
+        assert_eq!(l.used(ip, now + 60_000), 10);
+        assert_eq!(l.max_minute_weight(), 70);
+        // A 429'd request still counts.
+        l.charge_api(ip, 95, now + 60_001);
+        assert_eq!(l.max_minute_weight(), 105);
+        l.reset();
+        assert_eq!(l.max_minute_weight(), 0);
     }
 
     #[test]

@@ -236,3 +236,28 @@ async fn successful_orders_cost_no_weight_but_rejected_ones_cost_one() {
     assert_eq!((r.code(), r.weight()), (-2010, 1));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn max_minute_weight_is_the_busiest_minute_of_the_ip_until_a_reset() {
+    let (sim, c) = start("demo.json", 6000).await;
+    align_minute(&c).await;
+    // 40 in this minute, 20 in the next: the busiest stays 40.
+    c.get("/api/v3/exchangeInfo", &[]).await;
+    c.get("/api/v3/exchangeInfo", &[]).await;
+    assert_eq!(
+        c.control_get("/__sim/counters").await["max_minute_weight"],
+        json!(40)
+    );
+    c.control("/__sim/clock", json!({"advance_ms": 60_000}))
+        .await;
+    c.get("/api/v3/exchangeInfo", &[]).await;
+    let counters = c.control_get("/__sim/counters").await;
+    assert_eq!(counters["current_minute_weight"], json!(20));
+    assert_eq!(counters["max_minute_weight"], json!(40));
+    c.control("/__sim/reset-weight", json!({})).await;
+    assert_eq!(
+        c.control_get("/__sim/counters").await["max_minute_weight"],
+        json!(0)
+    );
+    sim.shutdown().await;
+}

@@ -104,6 +104,15 @@ pub fn clock_check(offset_ms: Millis) -> CheckResult {
 
 /// The key's permissions and its IP restriction.
 pub fn key_checks(r: &ApiRestrictions) -> [CheckResult; 2] {
+    key_checks_for(r, None)
+}
+
+/// [`key_checks`] for a deployment with a fixed egress IP (`SYNC_EGRESS_IP`): there the
+/// key can and must be restricted to it, so no restriction fails the check.
+pub fn key_checks_for(
+    r: &ApiRestrictions,
+    egress_ip: Option<std::net::IpAddr>,
+) -> [CheckResult; 2] {
     let mut problems = Vec::new();
     if !r.enable_reading {
         problems.push("reading is not enabled: the sync cannot read the account");
@@ -132,6 +141,12 @@ pub fn key_checks(r: &ApiRestrictions) -> [CheckResult; 2] {
     .with_data(data);
     let ip = if r.ip_restrict {
         CheckResult::new("key_ip_restriction", Level::Ok, "restricted to trusted IPs")
+    } else if let Some(ip) = egress_ip {
+        CheckResult::new(
+            "key_ip_restriction",
+            Level::Fail,
+            format!("the key is not restricted to trusted IPs, and this deployment leaves from the fixed IP {ip} (SYNC_EGRESS_IP): restrict the key to it and the bot's IPs"),
+        )
     } else {
         CheckResult::new(
             "key_ip_restriction",
@@ -271,7 +286,7 @@ pub async fn checks(app: &App<wiring::ExchangeImpl, wiring::StoreImpl>) -> Vec<C
             ));
             out.push(clock_check(offset));
             match app.exchange.api_restrictions().await {
-                Ok(r) => out.extend(key_checks(&r)),
+                Ok(r) => out.extend(key_checks_for(&r, app.config.ledger.egress_ip)),
                 Err(e) => {
                     out.push(CheckResult::error(
                         "key_permissions",
@@ -431,6 +446,16 @@ mod tests {
             key_checks(&restrictions(false, false, false, true))[0].level,
             Level::Fail
         );
+    }
+
+    #[test]
+    fn with_a_fixed_egress_ip_no_ip_restriction_fails() {
+        let ip: std::net::IpAddr = "203.0.113.7".parse().unwrap();
+        let [_, restricted] = key_checks_for(&restrictions(true, false, false, true), Some(ip));
+        assert_eq!(restricted.level, Level::Ok);
+        let [_, open] = key_checks_for(&restrictions(true, false, false, false), Some(ip));
+        assert_eq!(open.level, Level::Fail);
+        assert!(open.detail.contains("203.0.113.7"), "{}", open.detail);
     }
 
     #[test]

@@ -93,6 +93,12 @@ pub enum ExchangeError {
     /// The per-run weight budget would be exceeded by the next request.
     #[error("per-run weight budget of {budget} exhausted ({used} used)")]
     BudgetExhausted { budget: u64, used: u64 },
+    /// The deployment's (or egress IP's) shared weight for this minute is used up and the
+    /// next minute starts too late for the run: the run stops (partial) and resumes.
+    #[error(
+        "shared weight of {share} per minute used up ({used} used by every invocation together)"
+    )]
+    SharedWeightExhausted { share: u64, used: u64 },
     /// Connection, timeout, or 5xx that outlasted the retries.
     #[error("exchange unavailable after {attempts} attempts: {detail}")]
     Unavailable { attempts: u32, detail: String },
@@ -115,6 +121,7 @@ impl ExchangeError {
             Self::RestrictedLocation { .. } => "ExchangeRestrictedLocation",
             Self::BudgetExhausted { .. } => "ExchangeBudgetExhausted",
             Self::DeadlineReached => "ExchangeDeadlineReached",
+            Self::SharedWeightExhausted { .. } => "ExchangeSharedWeightExhausted",
             Self::Unavailable { .. } => "ExchangeUnavailable",
             Self::Malformed { .. } => "ExchangeMalformedResponse",
             Self::Config(_) => "ExchangeConfigError",

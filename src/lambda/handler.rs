@@ -36,6 +36,10 @@ pub enum HandlerError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Sync(#[from] SyncError),
+    /// A registry deployment refused the invocation's account (unknown, disabled, its
+    /// item invalid) or could not read the registry.
+    #[error(transparent)]
+    Fleet(#[from] super::fleet::FleetError),
     /// The cold start failed for another reason (kept as kind + message so every
     /// invocation of the broken container can report it).
     #[error("initialization failed: {message}")]
@@ -51,6 +55,7 @@ impl HandlerError {
             Self::Payload(e) => e.kind(),
             Self::Config(e) => e.kind(),
             Self::Sync(e) => e.kind(),
+            Self::Fleet(e) => e.kind(),
             Self::Init { kind, .. } => kind,
             Self::Panic(_) => PANIC_KIND,
         }
@@ -151,7 +156,17 @@ impl<E: Exchange, S: Store + VerdictStore> App<E, S> {
             other => other,
         };
         let invocation = match invocation {
-            Ok(i) => i,
+            Ok(i) => match &i.account {
+                Some(named) if *named != self.config.account => {
+                    let e = PayloadError::WrongAccount {
+                        expected: self.config.account.as_str().to_owned(),
+                        got: named.as_str().to_owned(),
+                    };
+                    tracing::error!(error_type = e.kind(), error = %e, "rejected payload");
+                    return Err(e.into());
+                }
+                _ => i,
+            },
             Err(e) => {
                 tracing::error!(error_type = e.kind(), error = %e, "rejected payload");
                 return Err(e.into());
@@ -468,6 +483,12 @@ impl<E: Exchange, S: Store + VerdictStore> App<E, S> {
 pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     crate::telemetry::init_lambda();
     super::panic::install_hook(false);
+    if matches!(
+        crate::config::AccountsSource::from_env(),
+        Ok(crate::config::AccountsSource::Registry)
+    ) {
+        return run_fleet_lambda().await;
+    }
     let init_started = Instant::now();
     let app = wiring::init().await;
     match &app {
@@ -492,6 +513,40 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
         // A panic outside the run itself (alerting, the security check) still gets the
         // stable errorType and a redacted message, not lambda_runtime's own report.
         match CatchPanic::new(app.handle(payload, &ctx)).await {
+            Ok(result) => result,
+            Err(panic) => {
+                tracing::error!(error_type = PANIC_KIND, error = %panic, "handler panicked");
+                Err(HandlerError::Panic(panic))
+            }
+        }
+    }))
+    .await
+}
+
+/// The Lambda entry point of a registry deployment (`SYNC_ACCOUNTS=registry`): the same
+/// runtime loop, each invocation dispatched by the fleet to its account's App.
+async fn run_fleet_lambda() -> Result<(), lambda_runtime::Error> {
+    let init_started = Instant::now();
+    let fleet = wiring::init_fleet().await;
+    match &fleet {
+        Ok(fleet) => {
+            let init_ms = u64::try_from(init_started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            metrics::emit(&metrics::emf_cold_start(
+                &fleet.config.metrics_namespace,
+                &wiring::function_name(),
+                init_ms,
+                crate::service::now_ms(),
+            ));
+            tracing::info!(init_ms, "cold start (accounts registry)");
+        }
+        Err(e) => tracing::error!(error_type = e.kind(), error = %e, "cold start failed"),
+    }
+    let fleet = &fleet;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let (payload, context) = event.into_parts();
+        let fleet = fleet.as_ref().map_err(HandlerError::replay)?;
+        let ctx = InvocationContext::from_lambda(&context);
+        match CatchPanic::new(fleet.handle(payload, &ctx)).await {
             Ok(result) => result,
             Err(panic) => {
                 tracing::error!(error_type = PANIC_KIND, error = %panic, "handler panicked");

@@ -1,5 +1,6 @@
 //! The AWS Lambda entry point: payloads, the handler and its cold-start wiring.
 
+pub mod fleet;
 pub mod handler;
 pub mod panic;
 pub mod payload;

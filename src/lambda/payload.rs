@@ -12,6 +12,7 @@
 //! and rejected shape are in `tests/fixtures/events/`.
 
 use crate::core::Mode;
+use crate::domain::AccountId;
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -20,8 +21,11 @@ use serde_json::{Map, Value};
 pub const MAX_LOOKBACK_DAYS: i64 = 365;
 
 /// What one invocation asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Invocation {
+    /// `"account": "<id>"`: the account to sync. A registry deployment needs it; a
+    /// single-account deployment accepts its own account's id (and refuses another).
+    pub account: Option<AccountId>,
     pub mode: Mode,
     pub dry_run: bool,
     pub lookback_days: Option<u32>,
@@ -35,8 +39,18 @@ pub struct Invocation {
 pub enum PayloadError {
     #[error("payload must be a JSON object, got {found}")]
     NotAnObject { found: &'static str },
-    #[error("payload has unknown field {field:?} (allowed: mode, dry_run, lookback_days)")]
+    #[error(
+        "payload has unknown field {field:?} (allowed: account, mode, dry_run, lookback_days)"
+    )]
     UnknownField { field: String },
+    #[error("payload names no \"account\": this deployment syncs the accounts of its registry, so every invocation names one (or asks {{\"action\": \"list_accounts\"}})")]
+    MissingAccount,
+    #[error("payload's account is invalid: {reason}")]
+    BadAccount { reason: String },
+    #[error("unknown action {action} (the only action is \"list_accounts\")")]
+    UnknownAction { action: String },
+    #[error("payload names account {got:?} but this deployment syncs account {expected:?} only (SYNC_ACCOUNT_ID)")]
+    WrongAccount { expected: String, got: String },
     #[error("payload has no \"mode\" (expected \"periodic\" or \"emergency\")")]
     MissingMode,
     #[error("unknown mode {mode:?} (expected \"periodic\" or \"emergency\")")]
@@ -104,6 +118,7 @@ fn parse_envelope(map: Map<String, Value>) -> Result<Invocation, PayloadError> {
         .map_err(|e| PayloadError::MalformedEnvelope(clip(&e.to_string())))?;
     if envelope.source == "aws.events" && envelope.detail_type == "Scheduled Event" {
         Ok(Invocation {
+            account: None,
             mode: Mode::Periodic,
             dry_run: false,
             lookback_days: None,
@@ -121,7 +136,7 @@ fn parse_direct(map: &Map<String, Value>) -> Result<Invocation, PayloadError> {
     if let Some(field) = map.keys().find(|k| {
         !matches!(
             k.as_str(),
-            "mode" | "dry_run" | "lookback_days" | "test_panic"
+            "account" | "mode" | "dry_run" | "lookback_days" | "test_panic"
         )
     }) {
         return Err(PayloadError::UnknownField { field: clip(field) });
@@ -185,7 +200,25 @@ fn parse_direct(map: &Map<String, Value>) -> Result<Invocation, PayloadError> {
             })
         }
     };
+    let account = match map.get("account") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            Some(
+                AccountId::parse(s.clone()).map_err(|e| PayloadError::BadAccount {
+                    reason: clip(&e.to_string()),
+                })?,
+            )
+        }
+        Some(v) => {
+            return Err(PayloadError::WrongType {
+                field: "account",
+                expected: "a string",
+                found: type_name(v),
+            })
+        }
+    };
     Ok(Invocation {
+        account,
         mode,
         dry_run,
         lookback_days,

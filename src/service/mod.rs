@@ -130,6 +130,7 @@ pub(crate) fn is_stop(e: &ExchangeError) -> bool {
     matches!(
         e,
         ExchangeError::BudgetExhausted { .. }
+            | ExchangeError::SharedWeightExhausted { .. }
             | ExchangeError::DeadlineReached
             | ExchangeError::RateLimited { .. }
     )
@@ -329,6 +330,29 @@ pub async fn run_sync<E: Exchange, S: Store>(
                         tracing::warn!(error = %e, "could not clear the reported findings");
                     }
                 }
+            }
+            Ok(run.report.finish(exchange.usage()))
+        }
+        // The weight (the shared ledger, the budget) or the time ran out before the
+        // account step could read the balances: a partial run that changed nothing, not a
+        // failure. The next run starts where this one would have.
+        Err(SyncError::Exchange(e)) if is_stop(&e) => {
+            let why = e.to_string();
+            run.report.outcome = Outcome::Partial;
+            run.report.outcome_detail = Some(why.clone());
+            run.report.units = run.units;
+            if !request.dry_run {
+                // Keep an emergency this run persisted before it stopped.
+                if let Ok(current) = store.state(&request.account).await {
+                    if current.lease_owner.as_deref() == Some(run_id.as_str()) {
+                        next.emergency = current.emergency;
+                    }
+                }
+                next.last_outcome = Some(format!("partial: {why}"));
+                let summary = run.report.summary_json();
+                store
+                    .finish_run(&request.account, &run_id, &next, &summary)
+                    .await?;
             }
             Ok(run.report.finish(exchange.usage()))
         }

@@ -4,8 +4,11 @@
 pub mod dynamo;
 pub mod keys;
 pub mod memory;
+pub mod memory_fleet;
 pub mod memory_verdicts;
+pub mod registry;
 pub mod verdicts;
+pub mod weight;
 
 use crate::domain::{
     AccountId, Correction, EmergencyScope, Millis, Record, Records, Symbol, SymbolCache,

@@ -15,7 +15,10 @@ pub mod signing;
 
 mod clock;
 mod paging;
+mod shared;
 mod transport;
+
+pub use shared::SharedWeight;
 
 use crate::domain::{
     ApiRestrictions, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol, SymbolInfo,
@@ -91,6 +94,9 @@ pub struct BinanceConfig {
     pub request_timeout: Duration,
     /// Longest `Retry-After` a 429 may ask us to wait (default 30 s); longer → `RateLimited`.
     pub max_429_wait: Duration,
+    /// The shared weight ledger of the deployment or the egress IP (None: this client's
+    /// own budget and the header only, as a single-account deployment runs).
+    pub shared_weight: Option<SharedWeight>,
     /// The local clock (default: system clock).
     pub clock: ClockFn,
     /// How waits are done (default: `tokio::time::sleep`).
@@ -108,6 +114,7 @@ impl Default for BinanceConfig {
             base_backoff: Duration::from_millis(200),
             request_timeout: Duration::from_secs(10),
             max_429_wait: Duration::from_secs(30),
+            shared_weight: None,
             clock: system_clock(),
             sleep: tokio_sleep(),
         }
@@ -133,6 +140,7 @@ impl fmt::Debug for BinanceConfig {
             .field("base_backoff", &self.base_backoff)
             .field("request_timeout", &self.request_timeout)
             .field("max_429_wait", &self.max_429_wait)
+            .field("shared_weight", &self.shared_weight)
             .finish_non_exhaustive()
     }
 }
@@ -156,6 +164,12 @@ struct State {
     symbols: BTreeMap<Symbol, SymbolInfo>,
     unknown_symbols: BTreeSet<Symbol>,
     all_symbols_loaded: bool,
+    /// The minute whose shared ban was last read from the ledger.
+    ledger_ban_checked: Option<i64>,
+    /// What the ledger held after this client's last reservation, per minute.
+    ledger_used: BTreeMap<i64, u64>,
+    /// Waits for a new minute in this run (bounded without a deadline).
+    ledger_waits: u32,
 }
 
 /// The Binance SPOT adapter. Read-only; safe to share between tasks.
@@ -537,5 +551,6 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
         let mut st = self.state();
         st.usage = Usage::default();
         st.stop_at = stop_at;
+        st.ledger_waits = 0;
     }
 }

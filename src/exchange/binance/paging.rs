@@ -47,6 +47,18 @@ fn partial_or<T>(items: Vec<T>, e: ExchangeError) -> Result<Paged<T>, ExchangeEr
                 complete: false,
             })
         }
+        ExchangeError::SharedWeightExhausted { share, used } => {
+            tracing::info!(
+                share,
+                used,
+                rows = items.len(),
+                "shared weight used up; returning a partial page set"
+            );
+            Ok(Paged {
+                items,
+                complete: false,
+            })
+        }
         e => Err(e),
     }
 }

@@ -98,11 +98,16 @@ impl<C: CredentialSource> BinanceClient<C> {
             return Err(ExchangeError::DeadlineReached);
         }
         let w = ep.budget_weight();
-        if let (Some(stop), Some(used), Some(minute)) = (
-            self.config.ip_weight_stop,
-            st.usage.last_used_weight_1m,
-            st.used_weight_minute,
-        ) {
+        // With a shared ledger, the ledger applies the IP's stop (raised to the header)
+        // and waits for the next minute when it fits the deadline; here it would end the
+        // run at once.
+        let ip_stop = self
+            .config
+            .ip_weight_stop
+            .filter(|_| self.config.shared_weight.is_none());
+        if let (Some(stop), Some(used), Some(minute)) =
+            (ip_stop, st.usage.last_used_weight_1m, st.used_weight_minute)
+        {
             // The header counts the IP's weight in the current minute; a new minute starts
             // from zero.
             if ep.pool == Pool::Api && minute == now.div_euclid(60_000) && used + w > stop {
@@ -120,6 +125,13 @@ impl<C: CredentialSource> BinanceClient<C> {
         st.usage.weight += w;
         st.usage.requests += 1;
         Ok(())
+    }
+
+    /// Give back what `reserve` counted for a request that was not sent.
+    fn unreserve(&self, ep: &Endpoint) {
+        let mut st = self.state();
+        st.usage.weight = st.usage.weight.saturating_sub(ep.budget_weight());
+        st.usage.requests = st.usage.requests.saturating_sub(1);
     }
 
     /// Jittered exponential backoff: base·2^(n-1), capped, times a factor in [0.5, 1.0).
@@ -187,8 +199,12 @@ impl<C: CredentialSource> BinanceClient<C> {
             } else {
                 None
             };
-            let url = self.url(ep, params, creds.as_ref())?;
             self.reserve(ep)?;
+            if let Err(e) = self.reserve_shared(ep).await {
+                self.unreserve(ep);
+                return Err(e.into());
+            }
+            let url = self.url(ep, params, creds.as_ref())?;
             let outcome = self.send_once::<T>(ep, url, creds.as_ref()).await;
             let (detail, malformed) = match outcome {
                 Outcome::Done(v) => return Ok(v),
@@ -294,9 +310,14 @@ impl<C: CredentialSource> BinanceClient<C> {
         let retry_after_s = header_u64("retry-after");
         if let Some(w) = used_1m {
             let minute = (self.config.clock)().div_euclid(60_000);
-            let mut st = self.state();
-            st.usage.last_used_weight_1m = Some(w);
-            st.used_weight_minute = Some(minute);
+            {
+                let mut st = self.state();
+                st.usage.last_used_weight_1m = Some(w);
+                st.used_weight_minute = Some(minute);
+            }
+            if ep.pool == Pool::Api {
+                self.observe_used_weight(w).await;
+            }
         }
         let body = resp.bytes().await;
         tracing::debug!(
@@ -333,6 +354,7 @@ impl<C: CredentialSource> BinanceClient<C> {
                 let until = (self.config.clock)()
                     .saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX));
                 self.state().banned_until = Some(until);
+                self.share_ban(until).await;
                 tracing::error!(
                     endpoint = ep.path,
                     retry_after_s,

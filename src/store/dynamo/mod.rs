@@ -5,9 +5,11 @@
 //! nothing here names an endpoint, region, account or ARN.
 
 pub mod item;
+pub mod registry;
 pub mod table;
 mod tx;
 pub mod verdicts;
+pub mod weight;
 
 use crate::domain::{
     AccountId, Correction, EmergencyScope, Millis, Record, Records, SkippedItem, SymbolCache,

@@ -1,0 +1,181 @@
+//! The shared weight ledger on DynamoDB. A reservation is one `UpdateItem`:
+//! `ADD used :w` on the minute's item, conditional on `used <= share - w` (or no item
+//! yet), so two invocations adding at once can never pass the share together: DynamoDB
+//! applies a conditional write atomically per item. A refusal returns the item
+//! (`ReturnValuesOnConditionCheckFailure = ALL_OLD`): how much the minute holds.
+
+use super::registry::is_condition_failure;
+use super::{sdk_error, DynamoStore};
+use crate::domain::Millis;
+use crate::fleet::ledger::{LedgerKey, Reservation, ITEM_TTL_MS, MINUTE_MS};
+use crate::store::weight::{minute_sk, weight_pk, LedgerFuture, WeightLedger, BAN_SK};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use std::collections::HashMap;
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn int_of(item: Option<&HashMap<String, AttributeValue>>, name: &str) -> Option<i64> {
+    match item?.get(name)? {
+        AttributeValue::N(v) => v.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The minute's item expires an hour after its minute (the table's TTL, `expires_at` in
+/// seconds).
+fn expires_at_s(minute: i64) -> i64 {
+    ((minute + 1) * MINUTE_MS + ITEM_TTL_MS) / 1000
+}
+
+impl WeightLedger for DynamoStore {
+    fn reserve(
+        &self,
+        key: &LedgerKey,
+        minute: i64,
+        weight: u64,
+        share: u64,
+    ) -> LedgerFuture<'_, Reservation> {
+        let pk = weight_pk(key);
+        Box::pin(async move {
+            if weight > share {
+                return Ok(Reservation::Full { used: 0 });
+            }
+            let result = self
+                .client()
+                .update_item()
+                .table_name(self.table())
+                .key("pk", AttributeValue::S(pk))
+                .key("sk", AttributeValue::S(minute_sk(minute)))
+                .update_expression("ADD #u :w SET #x = :x, #e = :e")
+                .condition_expression("attribute_not_exists(#u) OR #u <= :room")
+                .expression_attribute_names("#u", "used")
+                .expression_attribute_names("#x", "expires_at")
+                .expression_attribute_names("#e", "entity")
+                .expression_attribute_values(":w", n(weight))
+                .expression_attribute_values(":room", n(share - weight))
+                .expression_attribute_values(":x", n(expires_at_s(minute)))
+                .expression_attribute_values(":e", AttributeValue::S("weight_minute".into()))
+                .return_values(ReturnValue::UpdatedNew)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            match result {
+                Ok(out) => Ok(Reservation::Granted {
+                    used: int_of(out.attributes.as_ref(), "used")
+                        .and_then(|u| u64::try_from(u).ok())
+                        .unwrap_or(weight),
+                }),
+                Err(SdkError::ServiceError(se))
+                    if se.err().is_conditional_check_failed_exception() =>
+                {
+                    let used = match se.err() {
+                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
+                            int_of(c.item.as_ref(), "used").and_then(|u| u64::try_from(u).ok())
+                        }
+                        _ => None,
+                    };
+                    Ok(Reservation::Full {
+                        used: used.unwrap_or(share),
+                    })
+                }
+                Err(e) => Err(sdk_error("UpdateItem", e)),
+            }
+        })
+    }
+
+    fn raise(&self, key: &LedgerKey, minute: i64, used: u64) -> LedgerFuture<'_, ()> {
+        let pk = weight_pk(key);
+        Box::pin(async move {
+            let result = self
+                .client()
+                .update_item()
+                .table_name(self.table())
+                .key("pk", AttributeValue::S(pk))
+                .key("sk", AttributeValue::S(minute_sk(minute)))
+                .update_expression("SET #u = :u, #x = :x, #e = :e")
+                .condition_expression("attribute_not_exists(#u) OR #u < :u")
+                .expression_attribute_names("#u", "used")
+                .expression_attribute_names("#x", "expires_at")
+                .expression_attribute_names("#e", "entity")
+                .expression_attribute_values(":u", n(used))
+                .expression_attribute_values(":x", n(expires_at_s(minute)))
+                .expression_attribute_values(":e", AttributeValue::S("weight_minute".into()))
+                .send()
+                .await;
+            match result {
+                // Already at least that high: nothing to raise.
+                Ok(_) => Ok(()),
+                Err(e) if is_condition_failure(&e) => Ok(()),
+                Err(e) => Err(sdk_error("UpdateItem", e)),
+            }
+        })
+    }
+
+    fn banned_until(&self, key: &LedgerKey) -> LedgerFuture<'_, Option<Millis>> {
+        let pk = weight_pk(key);
+        Box::pin(async move {
+            let out = self
+                .client()
+                .get_item()
+                .table_name(self.table())
+                .consistent_read(true)
+                .key("pk", AttributeValue::S(pk))
+                .key("sk", AttributeValue::S(BAN_SK.into()))
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetItem", e))?;
+            Ok(int_of(out.item.as_ref(), "banned_until"))
+        })
+    }
+
+    fn record_ban(&self, key: &LedgerKey, until: Millis) -> LedgerFuture<'_, ()> {
+        let pk = weight_pk(key);
+        Box::pin(async move {
+            let result = self
+                .client()
+                .update_item()
+                .table_name(self.table())
+                .key("pk", AttributeValue::S(pk))
+                .key("sk", AttributeValue::S(BAN_SK.into()))
+                .update_expression("SET #b = :u, #x = :x, #e = :e")
+                .condition_expression("attribute_not_exists(#b) OR #b < :u")
+                .expression_attribute_names("#b", "banned_until")
+                .expression_attribute_names("#x", "expires_at")
+                .expression_attribute_names("#e", "entity")
+                .expression_attribute_values(":u", n(until))
+                .expression_attribute_values(":x", n((until + ITEM_TTL_MS) / 1000))
+                .expression_attribute_values(":e", AttributeValue::S("weight_ban".into()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(()),
+                Err(e) if is_condition_failure(&e) => Ok(()),
+                Err(e) => Err(sdk_error("UpdateItem", e)),
+            }
+        })
+    }
+
+    fn used(&self, key: &LedgerKey, minute: i64) -> LedgerFuture<'_, u64> {
+        let pk = weight_pk(key);
+        Box::pin(async move {
+            let out = self
+                .client()
+                .get_item()
+                .table_name(self.table())
+                .consistent_read(true)
+                .key("pk", AttributeValue::S(pk))
+                .key("sk", AttributeValue::S(minute_sk(minute)))
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetItem", e))?;
+            Ok(int_of(out.item.as_ref(), "used")
+                .and_then(|u| u64::try_from(u).ok())
+                .unwrap_or(0))
+        })
+    }
+}
