@@ -381,17 +381,23 @@ async fn near_the_deadline_the_verdict_step_writes_nothing_and_the_next_run_does
         .await
         .expect("first run");
     let before = app.store.load_trust(&account).await.expect("trust");
-    // An invocation with a second left: the run cannot start (DeadlineReached), and the
-    // verdict step does not write into the time the metrics and alerts need.
+    // An invocation with a second left: the run stops before its first request (partial,
+    // nothing read), and the verdict step does not write into the time the metrics and
+    // alerts need.
     let soon = InvocationContext {
         request_id: "late".into(),
         deadline_ms: Some(binance_account_sync::service::now_ms() + 1_000),
     };
-    let err = app
+    let late = app
         .handle(json!({"mode": "emergency"}), &soon)
         .await
-        .expect_err("no time to run");
-    assert_eq!(err.kind(), "ExchangeDeadlineReached", "{err}");
+        .expect("a run with no time left ends partial");
+    assert_eq!(
+        late.outcome,
+        binance_account_sync::report::Outcome::Partial,
+        "{:?}",
+        late.outcome_detail
+    );
     assert_eq!(
         app.store.load_trust(&account).await.expect("trust"),
         before,

@@ -334,6 +334,13 @@ async fn settle<S: Store + VerdictStore>(
         version: account_version.map_or(1, |v| v.saturating_add(1)),
         updated_at: now,
     };
+    if left == 0 && out_of_time() {
+        // No verdict changed, but the summary write too would take the time the metrics
+        // and alerts need.
+        return Err(StoreError::Unavailable(
+            "deadline reached: the trust summary left for the next run".to_owned(),
+        ));
+    }
     if left > 0 {
         // The stored verdicts and the summary must agree: it is not written either.
         tracing::warn!(left, "deadline: verdicts left for the next run");
