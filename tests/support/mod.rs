@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod lambda;
 pub mod scenarios;
 pub mod shapes;
 pub mod wrappers;
