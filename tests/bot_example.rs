@@ -7,12 +7,12 @@
 
 mod support;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use binance_account_sync::domain::AccountId;
 use binance_account_sync::store::dynamo::DynamoStore;
-use binance_account_sync::store::keys;
 use std::process::{Command, Output, Stdio};
-use support::cli::{code, explain, full_env, ok_json, seeded_demo_table, stdout_json};
+use support::cli::{
+    age_checkpoint, code, explain, full_env, ok_json, seeded_demo_table, stdout_json,
+};
 use support::{repo, Sim};
 
 /// The example, with the table's variables (the AWS_* emulator variables inherited).
@@ -60,18 +60,7 @@ async fn the_python_startup_example_trades_only_on_a_trusted_symbol_with_the_cor
     assert!(doc["verified_through"].is_string(), "{doc}");
 
     // BTCUSDT's coverage two days old, a quiet run: untrusted, the bot must not trade.
-    let old = binance_account_sync::service::now_ms() - 48 * 3_600_000;
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(keys::pk(&account)))
-        .key("sk", AttributeValue::S("CURSOR#BTCUSDT".into()))
-        .update_expression("SET covered_through = :t")
-        .expression_attribute_values(":t", AttributeValue::N(old.to_string()))
-        .send()
-        .await
-        .expect("age the checkpoint");
+    age_checkpoint(&store, &account, "BTCUSDT", 48).await;
     let mut quiet = env.clone();
     quiet.push(("SYNC_ROTATION_PER_RUN", "0".into()));
     ok_json(&["sync", "--json"], &quiet).await;

@@ -9,6 +9,7 @@ mod support;
 
 use binance_account_sync::store::dynamo::DynamoStore;
 use binance_account_sync::store::registry::{Lookup, Registry};
+use serde_json::Value;
 use std::process::Output;
 use std::time::Duration;
 use support::cli::{cli_within, code, explain, stdout_json as json};
@@ -22,6 +23,11 @@ async fn cli(args: &[&str], table: Option<&str>) -> Output {
         .into_iter()
         .collect();
     cli_within(args, &env, Duration::from_secs(60)).await
+}
+
+/// The message of a `--json` error document ("" when there is none).
+fn error_message(err: &Value) -> &str {
+    err["error"]["message"].as_str().unwrap_or("")
 }
 
 async fn table() -> DynamoStore {
@@ -128,13 +134,7 @@ async fn a_bad_value_is_a_usage_error_naming_the_field_and_writes_nothing() {
         assert_eq!(code(&out), Some(2), "{args:?}: {}", explain(&out));
         let err = json(&out);
         assert_eq!(err["error"]["type"], "UsageError", "{err}");
-        assert!(
-            err["error"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains(field),
-            "{args:?}: {err}"
-        );
+        assert!(error_message(&err).contains(field), "{args:?}: {err}");
     }
     let out = cli(&["accounts", "list", "--json"], t).await;
     assert_eq!(
@@ -161,10 +161,7 @@ async fn disabling_an_unknown_account_fails_and_a_missing_table_variable_is_a_co
     assert_eq!(code(&out), Some(2), "{}", explain(&out));
     let err = json(&out);
     assert_eq!(err["error"]["type"], "ConfigError");
-    assert!(err["error"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .contains("SYNC_TABLE_NAME"));
+    assert!(error_message(&err).contains("SYNC_TABLE_NAME"), "{err}");
 }
 
 #[tokio::test]

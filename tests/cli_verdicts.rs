@@ -13,7 +13,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use binance_account_sync::store::keys;
 use serde_json::Value;
 use support::cli::{
-    cli, code, explain, full_env, ok_json, seeded_demo_table, stdout_json, table_env,
+    age_checkpoint, cli, code, explain, full_env, ok_json, seeded_demo_table, stdout_json,
+    table_env,
 };
 use support::shapes::{fills, scenario, symbol};
 use support::{dynamo_store, fresh_account, Sim};
@@ -32,18 +33,7 @@ async fn status_shows_the_verdicts_beside_the_uncovered_symbols() {
 
     // Two days pass for BTCUSDT's checkpoint (its coverage set back), nothing moves: a
     // quiet run judges it not covered, and status shows the verdict beside it.
-    let old = binance_account_sync::service::now_ms() - 48 * 3_600_000;
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key("pk", AttributeValue::S(keys::pk(&account)))
-        .key("sk", AttributeValue::S("CURSOR#BTCUSDT".into()))
-        .update_expression("SET covered_through = :t")
-        .expression_attribute_values(":t", AttributeValue::N(old.to_string()))
-        .send()
-        .await
-        .expect("age the checkpoint");
+    age_checkpoint(&store, &account, "BTCUSDT", 48).await;
     // The bot last beat 20 minutes ago (its own limit: 10), with orders or positions open.
     let beat = binance_account_sync::service::now_ms() - 20 * 60_000;
     store

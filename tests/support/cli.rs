@@ -4,8 +4,10 @@
 //! its PID if it hangs, and its exit code and JSON read back.
 
 use super::{dynamo_store, fresh_account, seed_demo};
+use aws_sdk_dynamodb::types::AttributeValue;
 use binance_account_sync::domain::AccountId;
 use binance_account_sync::store::dynamo::DynamoStore;
+use binance_account_sync::store::keys;
 use serde_json::Value;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -100,6 +102,23 @@ pub async fn seeded_demo_table() -> (DynamoStore, AccountId) {
     let account = fresh_account();
     seed_demo(&store, &account).await;
     (store, account)
+}
+
+/// Set `symbol`'s checkpoint coverage `hours` back, as if that long had passed since a run
+/// last read it (between two CLI runs, by hand on the table).
+pub async fn age_checkpoint(store: &DynamoStore, account: &AccountId, symbol: &str, hours: i64) {
+    let old = binance_account_sync::service::now_ms() - hours * 3_600_000;
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(keys::pk(account)))
+        .key("sk", AttributeValue::S(format!("CURSOR#{symbol}")))
+        .update_expression("SET covered_through = :t")
+        .expression_attribute_values(":t", AttributeValue::N(old.to_string()))
+        .send()
+        .await
+        .expect("age the checkpoint");
 }
 
 pub fn stdout_json(out: &Output) -> Value {
