@@ -493,13 +493,11 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     let app = wiring::init().await;
     match &app {
         Ok(app) => {
-            let init_ms = u64::try_from(init_started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            metrics::emit(&metrics::emf_cold_start(
+            let init_ms = emit_cold_start(
                 &app.config.metrics_namespace,
                 &app.function_name,
-                init_ms,
-                crate::service::now_ms(),
-            ));
+                init_started,
+            );
             tracing::info!(account = %app.config.account, init_ms, "cold start");
         }
         // Keep the runtime up so every invocation reports the stable errorType.
@@ -512,15 +510,35 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
         let ctx = InvocationContext::from_lambda(&context);
         // A panic outside the run itself (alerting, the security check) still gets the
         // stable errorType and a redacted message, not lambda_runtime's own report.
-        match CatchPanic::new(app.handle(payload, &ctx)).await {
-            Ok(result) => result,
-            Err(panic) => {
-                tracing::error!(error_type = PANIC_KIND, error = %panic, "handler panicked");
-                Err(HandlerError::Panic(panic))
-            }
-        }
+        catching_panics(app.handle(payload, &ctx)).await
     }))
     .await
+}
+
+/// The cold start's metric (how long init took, from `init_started`); the init time.
+fn emit_cold_start(namespace: &str, function_name: &str, init_started: Instant) -> u64 {
+    let init_ms = u64::try_from(init_started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    metrics::emit(&metrics::emf_cold_start(
+        namespace,
+        function_name,
+        init_ms,
+        crate::service::now_ms(),
+    ));
+    init_ms
+}
+
+/// One invocation's answer; a panic in it becomes the stable errorType `Panic` with a
+/// redacted message, not lambda_runtime's own report.
+async fn catching_panics<T>(
+    handled: impl std::future::Future<Output = Result<T, HandlerError>>,
+) -> Result<T, HandlerError> {
+    match CatchPanic::new(handled).await {
+        Ok(result) => result,
+        Err(panic) => {
+            tracing::error!(error_type = PANIC_KIND, error = %panic, "handler panicked");
+            Err(HandlerError::Panic(panic))
+        }
+    }
 }
 
 /// The Lambda entry point of a registry deployment (`SYNC_ACCOUNTS=registry`): the same
@@ -530,13 +548,11 @@ async fn run_fleet_lambda() -> Result<(), lambda_runtime::Error> {
     let fleet = wiring::init_fleet().await;
     match &fleet {
         Ok(fleet) => {
-            let init_ms = u64::try_from(init_started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            metrics::emit(&metrics::emf_cold_start(
+            let init_ms = emit_cold_start(
                 &fleet.config.metrics_namespace,
                 &wiring::function_name(),
-                init_ms,
-                crate::service::now_ms(),
-            ));
+                init_started,
+            );
             tracing::info!(init_ms, "cold start (accounts registry)");
         }
         Err(e) => tracing::error!(error_type = e.kind(), error = %e, "cold start failed"),
@@ -546,13 +562,7 @@ async fn run_fleet_lambda() -> Result<(), lambda_runtime::Error> {
         let (payload, context) = event.into_parts();
         let fleet = fleet.as_ref().map_err(HandlerError::replay)?;
         let ctx = InvocationContext::from_lambda(&context);
-        match CatchPanic::new(fleet.handle(payload, &ctx)).await {
-            Ok(result) => result,
-            Err(panic) => {
-                tracing::error!(error_type = PANIC_KIND, error = %panic, "handler panicked");
-                Err(HandlerError::Panic(panic))
-            }
-        }
+        catching_panics(fleet.handle(payload, &ctx)).await
     }))
     .await
 }
