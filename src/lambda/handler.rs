@@ -510,7 +510,13 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
         let ctx = InvocationContext::from_lambda(&context);
         // A panic outside the run itself (alerting, the security check) still gets the
         // stable errorType and a redacted message, not lambda_runtime's own report.
-        catching_panics(app.handle(payload, &ctx)).await
+        match CatchPanic::new(app.handle(payload, &ctx)).await {
+            Ok(result) => result,
+            Err(panic) => {
+                tracing::error!(error_type = PANIC_KIND, error = %panic, "handler panicked");
+                Err(HandlerError::Panic(panic))
+            }
+        }
     }))
     .await
 }
@@ -525,20 +531,6 @@ fn emit_cold_start(namespace: &str, function_name: &str, init_started: Instant) 
         crate::service::now_ms(),
     ));
     init_ms
-}
-
-/// One invocation's answer; a panic in it becomes the stable errorType `Panic` with a
-/// redacted message, not lambda_runtime's own report.
-async fn catching_panics<T>(
-    handled: impl std::future::Future<Output = Result<T, HandlerError>>,
-) -> Result<T, HandlerError> {
-    match CatchPanic::new(handled).await {
-        Ok(result) => result,
-        Err(panic) => {
-            tracing::error!(error_type = PANIC_KIND, error = %panic, "handler panicked");
-            Err(HandlerError::Panic(panic))
-        }
-    }
 }
 
 /// The Lambda entry point of a registry deployment (`SYNC_ACCOUNTS=registry`): the same
@@ -562,7 +554,13 @@ async fn run_fleet_lambda() -> Result<(), lambda_runtime::Error> {
         let (payload, context) = event.into_parts();
         let fleet = fleet.as_ref().map_err(HandlerError::replay)?;
         let ctx = InvocationContext::from_lambda(&context);
-        catching_panics(fleet.handle(payload, &ctx)).await
+        match CatchPanic::new(fleet.handle(payload, &ctx)).await {
+            Ok(result) => result,
+            Err(panic) => {
+                tracing::error!(error_type = PANIC_KIND, error = %panic, "handler panicked");
+                Err(HandlerError::Panic(panic))
+            }
+        }
     }))
     .await
 }
