@@ -83,10 +83,15 @@ for _ in $(seq 1 100); do [[ -s "$RUN/sim.port" ]] && break; sleep 0.1; done
 [[ -s "$RUN/sim.port" ]] || { echo "binance-sim did not start" >&2; cat "$RUN/sim.log" >&2; exit 1; }
 SIM_URL="http://127.0.0.1:$(cat "$RUN/sim.port")"
 
+# A command against the emulator: its endpoint, a region and test credentials, never the
+# developer's own AWS profile.
+with_emulator() {
+  AWS_ENDPOINT_URL=$AWS_URL AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true "$@"
+}
+
 echo "== deploying and verifying (scripts/e2e_check.py)"
-AWS_ENDPOINT_URL=$AWS_URL AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
-AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true \
-  "$PY" scripts/e2e_check.py --zip "$ZIP" --template infra/template.yaml \
+with_emulator "$PY" scripts/e2e_check.py --zip "$ZIP" --template infra/template.yaml \
     --binance-url "$SIM_URL" --aws-url "$AWS_URL" --run-dir "$RUN" \
     --timeout "${E2E_TIMEOUT:-240}"
 echo "== the fleet: a second simulator (one per-IP weight count for every account) with one key per account"
@@ -105,9 +110,7 @@ for _ in $(seq 1 100); do [[ -s "$RUN/fleet-sim.port" ]] && break; sleep 0.1; do
 FLEET_SIM_URL="http://127.0.0.1:$(cat "$RUN/fleet-sim.port")"
 
 echo "== deploying the fleet and verifying (scripts/e2e_fleet_check.py)"
-AWS_ENDPOINT_URL=$AWS_URL AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
-AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_EC2_METADATA_DISABLED=true \
-  "$PY" scripts/e2e_fleet_check.py --zip "$ZIP" --template infra/template.yaml \
+with_emulator "$PY" scripts/e2e_fleet_check.py --zip "$ZIP" --template infra/template.yaml \
     --binance-url "$FLEET_SIM_URL" --aws-url "$AWS_URL" --run-dir "$RUN" \
     --timeout "${E2E_FLEET_TIMEOUT:-300}"
 echo "== e2e passed"

@@ -28,24 +28,59 @@ def check(cond, msg):
     print(f"   ok: {msg}", flush=True)
 
 
+def upload_zip(s3, bucket, path):
+    """The function's zip into a new bucket of the emulator's S3, as bootstrap.zip."""
+    s3.create_bucket(Bucket=bucket)
+    with open(path, "rb") as f:
+        s3.put_object(Bucket=bucket, Key="bootstrap.zip", Body=f.read())
+
+
+def template_from_bucket(path, bucket):
+    """The template with its code taken from the uploaded zip: the real template builds
+    from the crate root with sam build; here the code is the zip cargo-lambda produced."""
+    template = open(path).read()
+    needle = "      CodeUri: ..\n"
+    if needle not in template:
+        raise SystemExit("CodeUri line not found in the template")
+    return template.replace(needle, f"      CodeUri: s3://{bucket}/bootstrap.zip\n")
+
+
+def create_stack(cfn, name, template, params, timeout_s):
+    """Create the stack and wait for it; a failure names the resources that failed.
+    Returns the stack's outputs."""
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=template,
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    deadline = time.time() + timeout_s
+    while True:
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status.endswith("_COMPLETE") or status.endswith("_FAILED"):
+            break
+        if time.time() > deadline:
+            raise SystemExit(f"stack still {status} after {timeout_s} s")
+        time.sleep(1)
+    if status != "CREATE_COMPLETE":
+        for e in cfn.describe_stack_events(StackName=name)["StackEvents"]:
+            if "FAILED" in e.get("ResourceStatus", ""):
+                print(f"   {e['LogicalResourceId']}: {e.get('ResourceStatusReason')}")
+        raise SystemExit(f"stack {status}")
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
 def deploy(args, cfn, s3, sm):
     bucket = "bas-e2e-artifacts"
-    s3.create_bucket(Bucket=bucket)
-    with open(args.zip, "rb") as f:
-        s3.put_object(Bucket=bucket, Key="bootstrap.zip", Body=f.read())
+    upload_zip(s3, bucket, args.zip)
     secret_arn = sm.create_secret(
         Name=SECRET_NAME,
         SecretString=json.dumps({"api_key": "demo-key", "api_secret": "demo-secret"}),
     )["ARN"]
     step(f"secret {secret_arn}")
 
-    template = open(args.template).read()
-    # The real template builds from the crate root with sam build; here the code is the
-    # zip cargo-lambda produced, uploaded to the emulator's S3.
-    needle = "      CodeUri: ..\n"
-    if needle not in template:
-        raise SystemExit("CodeUri line not found in the template")
-    template = template.replace(needle, f"      CodeUri: s3://{bucket}/bootstrap.zip\n")
+    template = template_from_bucket(args.template, bucket)
     params = {
         "AccountId": ACCOUNT,
         "BinanceSecretArn": secret_arn,
@@ -56,28 +91,7 @@ def deploy(args, cfn, s3, sm):
         "LocalEndpointUrl": args.aws_url,
         "LocalBinanceBaseUrl": args.binance_url,
     }
-    cfn.create_stack(
-        StackName=STACK,
-        TemplateBody=template,
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-    )
-    deadline = time.time() + 120
-    while True:
-        stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-        status = stack["StackStatus"]
-        if status.endswith("_COMPLETE") or status.endswith("_FAILED"):
-            break
-        if time.time() > deadline:
-            raise SystemExit(f"stack still {status} after 120 s")
-        time.sleep(1)
-    if status != "CREATE_COMPLETE":
-        events = cfn.describe_stack_events(StackName=STACK)["StackEvents"]
-        for e in events:
-            if "FAILED" in e.get("ResourceStatus", ""):
-                print(f"   {e['LogicalResourceId']}: {e.get('ResourceStatusReason')}")
-        raise SystemExit(f"stack {status}")
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    outputs = create_stack(cfn, STACK, template, params, timeout_s=120)
     check({"FunctionName", "TableName", "AlertTopicArn", "LogGroupName"} <= outputs.keys(), f"stack created, outputs {sorted(outputs)}")
     return outputs
 

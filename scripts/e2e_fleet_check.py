@@ -29,7 +29,7 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_check import check, step  # noqa: E402
+from e2e_check import check, create_stack, step, template_from_bucket, upload_zip  # noqa: E402
 
 STACK = "bas-e2e-fleet"
 SHARE = 400
@@ -39,14 +39,8 @@ BROKEN = "delta"
 
 def deploy(args, cfn, s3):
     bucket = "bas-e2e-fleet-artifacts"
-    s3.create_bucket(Bucket=bucket)
-    with open(args.zip, "rb") as f:
-        s3.put_object(Bucket=bucket, Key="bootstrap.zip", Body=f.read())
-    template = open(args.template).read()
-    needle = "      CodeUri: ..\n"
-    if needle not in template:
-        raise SystemExit("CodeUri line not found in the template")
-    template = template.replace(needle, f"      CodeUri: s3://{bucket}/bootstrap.zip\n")
+    upload_zip(s3, bucket, args.zip)
+    template = template_from_bucket(args.template, bucket)
     params = {
         "Accounts": "registry",
         # The fan-out is started by hand below; a daily schedule never fires during the test.
@@ -61,27 +55,7 @@ def deploy(args, cfn, s3):
         "LocalEndpointUrl": args.aws_url,
         "LocalBinanceBaseUrl": args.binance_url,
     }
-    cfn.create_stack(
-        StackName=STACK,
-        TemplateBody=template,
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-    )
-    deadline = time.time() + 180
-    while True:
-        stack = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
-        status = stack["StackStatus"]
-        if status.endswith("_COMPLETE") or status.endswith("_FAILED"):
-            break
-        if time.time() > deadline:
-            raise SystemExit(f"stack still {status} after 180 s")
-        time.sleep(1)
-    if status != "CREATE_COMPLETE":
-        for e in cfn.describe_stack_events(StackName=STACK)["StackEvents"]:
-            if "FAILED" in e.get("ResourceStatus", ""):
-                print(f"   {e['LogicalResourceId']}: {e.get('ResourceStatusReason')}")
-        raise SystemExit(f"stack {status}")
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    outputs = create_stack(cfn, STACK, template, params, timeout_s=180)
     check({"FunctionName", "TableName", "FleetStateMachineArn"} <= outputs.keys(),
           f"fleet stack created, outputs {sorted(outputs)}")
     return outputs

@@ -682,18 +682,7 @@ async fn status<S: Store + VerdictStore>(config: &TableConfig, store: &S, out: O
         fmt_time(trust_view["verified_through"].as_i64())
     );
     for v in &untrusted {
-        let reasons: Vec<String> = v["reasons"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|r| {
-                format!(
-                    "{}: {}",
-                    r["code"].as_str().unwrap_or("?"),
-                    r["detail"].as_str().unwrap_or("")
-                )
-            })
-            .collect();
+        let reasons = reason_lines(&v["reasons"]);
         println!(
             "    {} untrusted since {}: {}",
             v["symbol"].as_str().unwrap_or("?"),
@@ -754,6 +743,22 @@ async fn audit<S: Store>(
 }
 
 /// Epoch ms as an RFC 3339 UTC time (no date library needed for a display).
+/// A verdict's reasons (JSON, as stored and reported) as `code: detail` lines.
+fn reason_lines(reasons: &serde_json::Value) -> Vec<String> {
+    reasons
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            format!(
+                "{}: {}",
+                r["code"].as_str().unwrap_or("?"),
+                r["detail"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
 fn fmt_time(t: Option<Millis>) -> String {
     let Some(ms) = t else {
         return "never".to_owned();

@@ -7,39 +7,17 @@
 
 mod support;
 
-use binance_account_sync::config::Config;
 use binance_account_sync::core::verdict::{Ack, ReasonCode, Trust};
-use binance_account_sync::domain::{AccountId, Severity};
+use binance_account_sync::domain::{AccountId, Discrepancy, Severity};
 use binance_account_sync::lambda::{App, InvocationContext};
 use binance_account_sync::store::memory::MemoryStore;
-use binance_account_sync::store::verdicts::{TrustLogEntry, TrustLogKind, VerdictStore};
+use binance_account_sync::store::verdicts::{
+    AccountTrust, TrustLogEntry, TrustLogKind, VerdictStore,
+};
 use serde_json::json;
-use std::time::Duration;
+use support::lambda::{config, ctx};
 use support::shapes::{fills, scenario, symbol};
 use support::{dec, Sim};
-
-fn config() -> Config {
-    let vars = [
-        ("SYNC_ACCOUNT_ID", "main"),
-        ("SYNC_TABLE_NAME", "records"),
-        ("BINANCE_SECRET_ID", "s"),
-    ];
-    let mut config = Config::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .expect("config");
-    config.run.min_interval = Duration::ZERO;
-    config
-}
-
-fn ctx(request_id: &str) -> InvocationContext {
-    InvocationContext {
-        request_id: request_id.into(),
-        deadline_ms: None,
-    }
-}
 
 fn app(sim: &Sim) -> App<support::Client, MemoryStore> {
     let mut app = App::new(config(), sim.client(), MemoryStore::new(), None, "fn");
@@ -100,13 +78,7 @@ async fn the_bots_emergency_invoke_answers_with_every_symbols_verdict_as_stored(
         .expect("periodic run");
     let t = again.trust.expect("judged");
     assert_eq!(t.changed, 0, "{:?}", t.verdicts);
-    let summary = app
-        .store
-        .load_trust(&account)
-        .await
-        .expect("trust")
-        .account
-        .expect("summary");
+    let summary = summary_of(&app, &account).await;
     assert_eq!(summary.run_id, again.run_id, "written every run");
     sim.shutdown().await;
 }
@@ -118,6 +90,41 @@ fn btc_account(btc: &str) -> serde_json::Value {
         vec![("USDT", "1000"), ("BTC", btc)],
         fills("BTCUSDT", 1, 2, "100", "0.01"),
     )
+}
+
+/// Up to four periodic runs (request ids `{prefix}-0`…), until one's digest reports an
+/// unexplained balance; which run reports it first is not the point of the tests.
+async fn until_unexplained_reported(
+    app: &App<impl binance_account_sync::exchange::Exchange, MemoryStore>,
+    prefix: &str,
+) -> Option<Discrepancy> {
+    for i in 0..4 {
+        let r = app
+            .handle(json!({"mode": "periodic"}), &ctx(&format!("{prefix}-{i}")))
+            .await
+            .expect("run");
+        if let Some(d) = r
+            .discrepancies
+            .iter()
+            .find(|d| d.kind == "balance_unexplained")
+        {
+            return Some(d.clone());
+        }
+    }
+    None
+}
+
+/// The account's trust summary as stored.
+async fn summary_of(
+    app: &App<impl binance_account_sync::exchange::Exchange, MemoryStore>,
+    account: &AccountId,
+) -> AccountTrust {
+    app.store
+        .load_trust(account)
+        .await
+        .expect("trust")
+        .account
+        .expect("summary")
 }
 
 async fn verdict_of(
@@ -152,34 +159,13 @@ async fn an_unexplained_amount_keeps_its_symbols_untrusted_until_acknowledged_an
 
     // 0.001 BTC leaves the account with no fill or transfer to explain it.
     sim.control("scenario", btc_account("0.999")).await;
-    let mut reported = None;
-    for i in 0..4 {
-        let r = app
-            .handle(json!({"mode": "periodic"}), &ctx(&format!("miss-{i}")))
-            .await
-            .expect("run");
-        if let Some(d) = r
-            .discrepancies
-            .iter()
-            .find(|d| d.kind == "balance_unexplained")
-        {
-            reported = Some(d.clone());
-            break;
-        }
-    }
+    let reported = until_unexplained_reported(&app, "miss").await;
     let d = reported.expect("the digest reports the unexplained amount");
     assert_eq!(d.severity, Severity::Warning, "it alerts");
     let (trust, codes) = verdict_of(&app, &account).await;
     assert_eq!(trust, Trust::Untrusted);
     assert!(codes.contains(&ReasonCode::UnexplainedBalance), "{codes:?}");
-    let open = app
-        .store
-        .load_trust(&account)
-        .await
-        .expect("trust")
-        .account
-        .expect("summary")
-        .unexplained;
+    let open = summary_of(&app, &account).await.unexplained;
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].amount, dec("-0.001"));
 
@@ -215,32 +201,12 @@ async fn an_unexplained_amount_keeps_its_symbols_untrusted_until_acknowledged_an
         .await
         .expect("run");
     assert_eq!(verdict_of(&app, &account).await, (Trust::Trusted, vec![]));
-    let summary = app
-        .store
-        .load_trust(&account)
-        .await
-        .expect("trust")
-        .account
-        .expect("summary");
+    let summary = summary_of(&app, &account).await;
     assert!(summary.unexplained.is_empty());
 
     // A different amount alerts and untrusts again.
     sim.control("scenario", btc_account("0.997")).await;
-    let mut again = None;
-    for i in 0..4 {
-        let r = app
-            .handle(json!({"mode": "periodic"}), &ctx(&format!("new-{i}")))
-            .await
-            .expect("run");
-        if let Some(d) = r
-            .discrepancies
-            .iter()
-            .find(|d| d.kind == "balance_unexplained")
-        {
-            again = Some(d.clone());
-            break;
-        }
-    }
+    let again = until_unexplained_reported(&app, "new").await;
     assert_eq!(again.expect("reported").severity, Severity::Warning);
     assert_eq!(verdict_of(&app, &account).await.0, Trust::Untrusted);
     let log = app.store.trust_log_since(&account, 0).await.expect("log");
@@ -263,13 +229,7 @@ async fn a_failed_run_untrusts_every_symbol_and_does_not_advance_verified_throug
     app.handle(json!({"mode": "emergency"}), &ctx("ok"))
         .await
         .expect("first run");
-    let before = app
-        .store
-        .load_trust(&account)
-        .await
-        .expect("trust")
-        .account
-        .expect("summary");
+    let before = summary_of(&app, &account).await;
     assert_eq!(verdict_of(&app, &account).await.0, Trust::Trusted);
     // The exchange goes away: the run fails as a whole.
     sim.control(
@@ -284,13 +244,7 @@ async fn a_failed_run_untrusts_every_symbol_and_does_not_advance_verified_throug
         (trust, codes),
         (Trust::Untrusted, vec![ReasonCode::RunFailed])
     );
-    let after = app
-        .store
-        .load_trust(&account)
-        .await
-        .expect("trust")
-        .account
-        .expect("summary");
+    let after = summary_of(&app, &account).await;
     assert_eq!(after.verified_through, before.verified_through);
     assert!(after.outcome.starts_with("failed: "), "{}", after.outcome);
     sim.shutdown().await;
@@ -410,13 +364,7 @@ async fn near_the_deadline_the_verdict_step_writes_nothing_and_the_next_run_does
         .expect("run");
     let trust = next.trust.expect("judged");
     assert!(trust.judged);
-    let summary = app
-        .store
-        .load_trust(&account)
-        .await
-        .expect("trust")
-        .account
-        .expect("summary");
+    let summary = summary_of(&app, &account).await;
     assert_eq!(summary.run_id, next.run_id);
     sim.shutdown().await;
 }

@@ -10,11 +10,13 @@ mod fake_exchange;
 #[path = "support/faults.rs"]
 mod faults;
 
-use accounts::{build, AccountSpec, Recorded, SymbolSpec};
+use accounts::{build, AccountSpec, Built, Recorded, SymbolSpec};
 use binance_account_sync::core::Mode;
 use binance_account_sync::domain::{Record, Symbol};
-use binance_account_sync::report::Outcome;
-use binance_account_sync::service::run_sync;
+use binance_account_sync::exchange::Exchange;
+use binance_account_sync::report::{Outcome, SyncReport};
+use binance_account_sync::service::{run_sync, SyncError, SyncRequest};
+use binance_account_sync::store::Store;
 use fake_exchange::FakeExchange;
 use faults::{Clock, FaultLog, FaultyExchange, Schedule};
 use std::sync::{Arc, Mutex};
@@ -26,23 +28,35 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
-/// Campaign seed 20261201, pair 4 (and about a third of all pairs): the bot recorded a
-/// fill with a quantity one step larger than the exchange's. The sync never rewrites a
-/// stored trade (right); it must report the disagreement (it did not: no discrepancy).
-#[test]
-fn a_bot_fill_that_disagrees_with_the_exchange_is_reported() {
-    let spec = AccountSpec {
-        symbols: vec![SymbolSpec {
-            recorded: Recorded::Everything,
-            ..accounts::quiet_symbol(5)
-        }],
+/// One account of these symbols and nothing else unusual (the campaign's other knobs off).
+fn account_of(symbols: Vec<SymbolSpec>) -> AccountSpec {
+    AccountSpec {
+        symbols,
         quoteless: vec![],
         stale_balances: 0,
         gone_asset: false,
         cuts: vec![7],
-    };
-    let mut built = build(&spec);
-    let (symbol, id) = built
+    }
+}
+
+/// The fake exchange behind the fault layer with no scheduled faults: a test sets only the
+/// targeted one it needs.
+fn without_faults(fake: &FakeExchange) -> FaultyExchange<'_> {
+    FaultyExchange::new(
+        fake,
+        Schedule {
+            faulty_runs: 0,
+            ..Schedule::from_seed(0)
+        },
+        Arc::new(Clock::default()),
+        Arc::new(Mutex::new(FaultLog::default())),
+    )
+}
+
+/// The bot's record of its first fill says one lot step more than the exchange's; which
+/// symbol and trade id.
+fn a_bot_fill_one_step_larger(built: &mut Built) -> (Symbol, u64) {
+    built
         .seed
         .iter_mut()
         .find_map(|r| match r {
@@ -52,15 +66,44 @@ fn a_bot_fill_that_disagrees_with_the_exchange_is_reported() {
             }
             _ => None,
         })
-        .expect("a bot trade");
+        .expect("a bot trade")
+}
+
+/// One run with the campaign's settings.
+async fn sync(
+    exchange: &impl Exchange,
+    store: &impl Store,
+    built: &Built,
+    request: &SyncRequest,
+) -> Result<SyncReport, SyncError> {
+    run_sync(
+        exchange,
+        store,
+        &built.rules,
+        &accounts::settings(None),
+        request,
+    )
+    .await
+}
+
+/// Campaign seed 20261201, pair 4 (and about a third of all pairs): the bot recorded a
+/// fill with a quantity one step larger than the exchange's. The sync never rewrites a
+/// stored trade (right); it must report the disagreement (it did not: no discrepancy).
+#[test]
+fn a_bot_fill_that_disagrees_with_the_exchange_is_reported() {
+    let spec = account_of(vec![SymbolSpec {
+        recorded: Recorded::Everything,
+        ..accounts::quiet_symbol(5)
+    }]);
+    let mut built = build(&spec);
+    let (symbol, id) = a_bot_fill_one_step_larger(&mut built);
     runtime().block_on(async {
         let (store, _) = accounts::seeded(&built);
         let exchange = FakeExchange::new(built.account.clone());
-        let report = run_sync(
+        let report = sync(
             &exchange,
             &store,
-            &built.rules,
-            &accounts::settings(None),
+            &built,
             &accounts::request(Mode::Emergency),
         )
         .await
@@ -85,13 +128,7 @@ fn a_bot_fill_that_disagrees_with_the_exchange_is_reported() {
 /// holding the notional would decide is not classified without a price.
 #[test]
 fn a_holding_below_the_minimum_notional_is_dust_even_when_prices_are_unavailable() {
-    let spec = AccountSpec {
-        symbols: vec![accounts::quiet_symbol(0), accounts::quiet_symbol(0)],
-        quoteless: vec![],
-        stale_balances: 0,
-        gone_asset: false,
-        cuts: vec![7],
-    };
+    let spec = account_of(vec![accounts::quiet_symbol(0), accounts::quiet_symbol(0)]);
     let mut built = build(&spec);
     let btc = binance_account_sync::domain::Asset::parse("BTC").expect("asset");
     built
@@ -105,21 +142,12 @@ fn a_holding_below_the_minimum_notional_is_dust_even_when_prices_are_unavailable
     runtime().block_on(async {
         let (store, _) = accounts::seeded(&built);
         let fake = FakeExchange::new(built.account.clone());
-        let exchange = FaultyExchange::new(
-            &fake,
-            Schedule {
-                faulty_runs: 0,
-                ..Schedule::from_seed(0)
-            },
-            Arc::new(Clock::default()),
-            Arc::new(Mutex::new(FaultLog::default())),
-        );
+        let exchange = without_faults(&fake);
         exchange.truncate_endpoint(Some("/api/v3/ticker/price"));
-        run_sync(
+        sync(
             &exchange,
             &store,
-            &built.rules,
-            &accounts::settings(None),
+            &built,
             &accounts::request(Mode::Emergency),
         )
         .await
@@ -141,26 +169,20 @@ fn a_holding_below_the_minimum_notional_is_dust_even_when_prices_are_unavailable
 /// backoff over), a periodic run re-scans it and recovers the fills.
 #[test]
 fn a_symbol_that_failed_during_an_emergency_is_re_scanned_when_it_recovers() {
-    let spec = AccountSpec {
-        symbols: vec![
-            SymbolSpec {
-                when: accounts::When::Recent {
-                    dense: false,
-                    burst: false,
-                    holes_pct: 20,
-                },
-                // An old-layout checkpoint through 90 % of the fills: the stored trades it
-                // covers miss a fifth (only a re-scan finds them), and newer fills follow.
-                layout1: Some(900),
-                ..accounts::quiet_symbol(60)
+    let spec = account_of(vec![
+        SymbolSpec {
+            when: accounts::When::Recent {
+                dense: false,
+                burst: false,
+                holes_pct: 20,
             },
-            accounts::quiet_symbol(3),
-        ],
-        quoteless: vec![],
-        stale_balances: 0,
-        gone_asset: false,
-        cuts: vec![7],
-    };
+            // An old-layout checkpoint through 90 % of the fills: the stored trades it
+            // covers miss a fifth (only a re-scan finds them), and newer fills follow.
+            layout1: Some(900),
+            ..accounts::quiet_symbol(60)
+        },
+        accounts::quiet_symbol(3),
+    ]);
     let built = build(&spec);
     let (failing, through) = built
         .layout1
@@ -184,21 +206,12 @@ fn a_symbol_that_failed_during_an_emergency_is_re_scanned_when_it_recovers() {
             "the seed misses fills below the checkpoint (through {through})"
         );
         let fake = FakeExchange::new(built.account.clone());
-        let exchange = FaultyExchange::new(
-            &fake,
-            Schedule {
-                faulty_runs: 0,
-                ..Schedule::from_seed(0)
-            },
-            Arc::new(Clock::default()),
-            Arc::new(Mutex::new(FaultLog::default())),
-        );
+        let exchange = without_faults(&fake);
         exchange.truncate_fills_of(Some(failing.clone()));
-        let emergency = run_sync(
+        let emergency = sync(
             &exchange,
             &store,
-            &built.rules,
-            &accounts::settings(None),
+            &built,
             &accounts::request(Mode::Emergency),
         )
         .await
@@ -219,11 +232,10 @@ fn a_symbol_that_failed_during_an_emergency_is_re_scanned_when_it_recovers() {
         cursor.retry_at = Some(binance_account_sync::service::now_ms() - 1);
         support::TestStore::bot_write(&store, &account, Record::Cursor(cursor)).await;
 
-        let periodic = run_sync(
+        let periodic = sync(
             &exchange,
             &store,
-            &built.rules,
-            &accounts::settings(None),
+            &built,
             &accounts::request(Mode::Periodic),
         )
         .await
@@ -254,17 +266,11 @@ fn a_symbol_that_failed_during_an_emergency_is_re_scanned_when_it_recovers() {
 /// exchange's fills, and the disagreement is reported (the record kept).
 #[test]
 fn a_bot_fill_below_a_migrated_checkpoint_that_disagrees_is_reported() {
-    let spec = AccountSpec {
-        symbols: vec![SymbolSpec {
-            recorded: Recorded::Everything,
-            layout1: Some(900),
-            ..accounts::quiet_symbol(40)
-        }],
-        quoteless: vec![],
-        stale_balances: 0,
-        gone_asset: false,
-        cuts: vec![7],
-    };
+    let spec = account_of(vec![SymbolSpec {
+        recorded: Recorded::Everything,
+        layout1: Some(900),
+        ..accounts::quiet_symbol(40)
+    }]);
     let mut built = build(&spec);
     let through = *built
         .layout1
@@ -288,15 +294,9 @@ fn a_bot_fill_below_a_migrated_checkpoint_that_disagrees_is_reported() {
         let exchange = FakeExchange::new(built.account.clone());
         let mut named = false;
         for mode in [Mode::Periodic, Mode::Periodic] {
-            let report = run_sync(
-                &exchange,
-                &store,
-                &built.rules,
-                &accounts::settings(None),
-                &accounts::request(mode),
-            )
-            .await
-            .expect("the run");
+            let report = sync(&exchange, &store, &built, &accounts::request(mode))
+                .await
+                .expect("the run");
             named |= report
                 .discrepancies
                 .iter()
@@ -327,28 +327,12 @@ fn a_bot_fill_below_a_migrated_checkpoint_that_disagrees_is_reported() {
 /// reports it (then clears it).
 #[test]
 fn a_disagreement_found_by_a_run_that_then_died_is_reported_by_the_next() {
-    let spec = AccountSpec {
-        symbols: vec![SymbolSpec {
-            recorded: Recorded::Everything,
-            ..accounts::quiet_symbol(5)
-        }],
-        quoteless: vec![],
-        stale_balances: 0,
-        gone_asset: false,
-        cuts: vec![7],
-    };
+    let spec = account_of(vec![SymbolSpec {
+        recorded: Recorded::Everything,
+        ..accounts::quiet_symbol(5)
+    }]);
     let mut built = build(&spec);
-    let (symbol, id) = built
-        .seed
-        .iter_mut()
-        .find_map(|r| match r {
-            Record::Trade(t) => {
-                t.qty += built.account.symbols[&t.symbol].step_size;
-                Some((t.symbol.clone(), t.trade_id))
-            }
-            _ => None,
-        })
-        .expect("a bot trade");
+    let (symbol, id) = a_bot_fill_one_step_larger(&mut built);
     let key = format!("trade_disagrees:{symbol}:{id}");
     runtime().block_on(async {
         let (store, _) = accounts::seeded(&built);
@@ -359,14 +343,7 @@ fn a_disagreement_found_by_a_run_that_then_died_is_reported_by_the_next() {
             ..accounts::request(Mode::Emergency)
         };
         let dying = support::wrappers::CrashAfterApply::new(&store);
-        let died = run_sync(
-            &exchange,
-            &dying,
-            &built.rules,
-            &accounts::settings(None),
-            &invocation,
-        )
-        .await;
+        let died = sync(&exchange, &dying, &built, &invocation).await;
         assert!(died.is_err(), "the invocation died");
         let written = dying.written.lock().expect("written").clone();
         assert!(
@@ -383,15 +360,9 @@ fn a_disagreement_found_by_a_run_that_then_died_is_reported_by_the_next() {
             std::hint::spin_loop();
         }
         let account = accounts::account_id();
-        let next = run_sync(
-            &exchange,
-            &store,
-            &built.rules,
-            &accounts::settings(None),
-            &invocation,
-        )
-        .await
-        .expect("the retried invocation");
+        let next = sync(&exchange, &store, &built, &invocation)
+            .await
+            .expect("the retried invocation");
         assert!(
             next.discrepancies.iter().any(|d| d.key == key),
             "{key} is reported by the next run: {:?}",
@@ -402,11 +373,10 @@ fn a_disagreement_found_by_a_run_that_then_died_is_reported_by_the_next() {
             after.cursors[&symbol].unreported.is_empty(),
             "reported, the finding is no longer kept"
         );
-        let again = run_sync(
+        let again = sync(
             &exchange,
             &store,
-            &built.rules,
-            &accounts::settings(None),
+            &built,
             &accounts::request(Mode::Periodic),
         )
         .await

@@ -10,66 +10,24 @@ mod support;
 use binance_account_sync::store::dynamo::DynamoStore;
 use binance_account_sync::store::registry::{Lookup, Registry};
 use serde_json::Value;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
+use support::cli::{cli_within, code, explain, stdout_json as json};
 use support::dynamo_store;
 
-/// Run the CLI with only `SYNC_TABLE_NAME` of the sync's variables (the AWS_* emulator
-/// variables are inherited); killed by its PID if it has not exited within 60 s.
+/// Run the CLI with only `SYNC_TABLE_NAME` of the sync's variables; killed by its PID if
+/// it has not exited within 60 s.
 async fn cli(args: &[&str], table: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_binance-account-sync"));
-    cmd.args(args);
-    for v in [
-        "AWS_LAMBDA_RUNTIME_API",
-        "SYNC_ACCOUNT_ID",
-        "SYNC_TABLE_NAME",
-        "SYNC_ACCOUNTS",
-        "BINANCE_SECRET_ID",
-        "BINANCE_API_KEY",
-        "BINANCE_API_SECRET",
-    ] {
-        cmd.env_remove(v);
-    }
-    if let Some(t) = table {
-        cmd.env("SYNC_TABLE_NAME", t);
-    }
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the CLI starts");
-    let pid = child.id();
-    match tokio::time::timeout(
-        Duration::from_secs(60),
-        tokio::task::spawn_blocking(move || child.wait_with_output()),
-    )
-    .await
-    {
-        Ok(joined) => joined.expect("join").expect("wait"),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-s", "KILL", &pid.to_string()])
-                .status();
-            panic!("the CLI (PID {pid}) did not exit within 60 s: {args:?}");
-        }
-    }
+    let env: Vec<_> = table
+        .map(|t| ("SYNC_TABLE_NAME", t.to_owned()))
+        .into_iter()
+        .collect();
+    cli_within(args, &env, Duration::from_secs(60)).await
 }
 
-fn code(out: &Output) -> Option<i32> {
-    out.status.code()
-}
-
-fn explain(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", explain(out)))
+/// The message of a `--json` error document ("" when there is none).
+fn error_message(err: &Value) -> &str {
+    err["error"]["message"].as_str().unwrap_or("")
 }
 
 async fn table() -> DynamoStore {
@@ -176,13 +134,7 @@ async fn a_bad_value_is_a_usage_error_naming_the_field_and_writes_nothing() {
         assert_eq!(code(&out), Some(2), "{args:?}: {}", explain(&out));
         let err = json(&out);
         assert_eq!(err["error"]["type"], "UsageError", "{err}");
-        assert!(
-            err["error"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains(field),
-            "{args:?}: {err}"
-        );
+        assert!(error_message(&err).contains(field), "{args:?}: {err}");
     }
     let out = cli(&["accounts", "list", "--json"], t).await;
     assert_eq!(
@@ -209,10 +161,7 @@ async fn disabling_an_unknown_account_fails_and_a_missing_table_variable_is_a_co
     assert_eq!(code(&out), Some(2), "{}", explain(&out));
     let err = json(&out);
     assert_eq!(err["error"]["type"], "ConfigError");
-    assert!(err["error"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .contains("SYNC_TABLE_NAME"));
+    assert!(error_message(&err).contains("SYNC_TABLE_NAME"), "{err}");
 }
 
 #[tokio::test]

@@ -10,108 +10,10 @@
 mod support;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use binance_account_sync::domain::AccountId;
-use binance_account_sync::store::dynamo::DynamoStore;
 use binance_account_sync::store::keys;
 use serde_json::Value;
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
-use support::{dynamo_store, fresh_account, repo, seed_demo, Sim};
-
-/// The variables the CLI reads that a test sets explicitly (never inherited).
-const CLI_VARS: &[&str] = &[
-    "AWS_LAMBDA_RUNTIME_API",
-    "AWS_LAMBDA_LOG_LEVEL",
-    "RUST_LOG",
-    "SYNC_ACCOUNT_ID",
-    "SYNC_TABLE_NAME",
-    "SYNC_ALERT_TOPIC_ARN",
-    "SYNC_SCHEDULE_MINUTES",
-    "BINANCE_SECRET_ID",
-    "BINANCE_API_KEY",
-    "BINANCE_API_SECRET",
-    "BINANCE_BASE_URL",
-];
-
-/// Run the CLI with `args` and exactly the CLI variables in `env` (the AWS_* emulator
-/// variables are inherited); killed by its PID if it has not exited within 120 s.
-async fn cli(args: &[&str], env: &[(&str, String)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_binance-account-sync"));
-    cmd.args(args);
-    for v in CLI_VARS {
-        cmd.env_remove(v);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the CLI starts");
-    let pid = child.id();
-    match tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::task::spawn_blocking(move || child.wait_with_output()),
-    )
-    .await
-    {
-        Ok(joined) => joined.expect("join").expect("wait"),
-        Err(_) => {
-            let _ = Command::new("kill")
-                .args(["-s", "KILL", &pid.to_string()])
-                .status();
-            panic!("the CLI (PID {pid}) did not exit within 120 s: {args:?}");
-        }
-    }
-}
-
-/// The table-only variables.
-fn table_env(store: &DynamoStore, account: &AccountId) -> Vec<(&'static str, String)> {
-    vec![
-        ("SYNC_ACCOUNT_ID", account.as_str().to_owned()),
-        ("SYNC_TABLE_NAME", store.table().to_owned()),
-    ]
-}
-
-/// Everything `sync` and `check` need, against this exchange.
-fn full_env(
-    base_url: &str,
-    store: &DynamoStore,
-    account: &AccountId,
-) -> Vec<(&'static str, String)> {
-    let mut env = table_env(store, account);
-    env.extend([
-        ("BINANCE_BASE_URL", base_url.to_owned()),
-        ("BINANCE_API_KEY", "demo-key".to_owned()),
-        ("BINANCE_API_SECRET", "demo-secret".to_owned()),
-        ("SYNC_MIN_INTERVAL_SECONDS", "0".to_owned()),
-    ]);
-    env
-}
-
-fn stdout_json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-fn code(out: &Output) -> Option<i32> {
-    out.status.code()
-}
-
-fn explain(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use support::cli::{cli, code, explain, full_env, seeded_demo_table, stdout_json, table_env};
+use support::{dynamo_store, fresh_account, repo, Sim};
 
 /// The check of this name in `check --json` output.
 fn check<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -176,9 +78,7 @@ async fn a_missing_variable_exits_2_naming_it_as_a_config_error() {
 #[tokio::test]
 async fn status_and_audit_need_the_table_only_and_judge_health_by_the_schedule() {
     let sim = Sim::demo().await;
-    let store = dynamo_store().await;
-    let account = fresh_account();
-    seed_demo(&store, &account).await;
+    let (store, account) = seeded_demo_table().await;
     let out = cli(
         &["sync", "--emergency", "--json"],
         &full_env(&sim.base_url(), &store, &account),
@@ -214,9 +114,7 @@ async fn status_and_audit_need_the_table_only_and_judge_health_by_the_schedule()
 #[tokio::test]
 async fn detailed_exitcode_is_3_when_a_sync_corrects_records_and_0_when_nothing_differs() {
     let sim = Sim::demo().await;
-    let store = dynamo_store().await;
-    let account = fresh_account();
-    seed_demo(&store, &account).await;
+    let (store, account) = seeded_demo_table().await;
     let env = full_env(&sim.base_url(), &store, &account);
 
     let first = cli(
@@ -243,9 +141,7 @@ async fn detailed_exitcode_is_3_when_a_sync_corrects_records_and_0_when_nothing_
     );
 
     // Without the flag a sync that corrected records exits 0.
-    let store2 = dynamo_store().await;
-    let account2 = fresh_account();
-    seed_demo(&store2, &account2).await;
+    let (store2, account2) = seeded_demo_table().await;
     let plain = cli(
         &["sync", "--emergency", "--dry-run"],
         &full_env(&sim.base_url(), &store2, &account2),
@@ -262,9 +158,7 @@ async fn check_passes_with_a_read_only_ip_restricted_key_and_a_decodable_table()
         "enableWithdrawals": false, "enableSpotAndMarginTrading": false
     })))
     .await;
-    let store = dynamo_store().await;
-    let account = fresh_account();
-    seed_demo(&store, &account).await;
+    let (store, account) = seeded_demo_table().await;
 
     let out = cli(
         &["check", "--json"],
@@ -319,9 +213,7 @@ async fn check_passes_with_a_read_only_ip_restricted_key_and_a_decodable_table()
 async fn check_fails_on_a_trading_key_and_an_undecodable_item_and_warns_on_no_ip_restriction() {
     // The demo key: trading and withdrawals enabled, no IP restriction.
     let sim = Sim::demo().await;
-    let store = dynamo_store().await;
-    let account = fresh_account();
-    seed_demo(&store, &account).await;
+    let (store, account) = seeded_demo_table().await;
     store
         .client()
         .put_item()

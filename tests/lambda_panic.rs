@@ -11,15 +11,14 @@ use aws_sdk_sns::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{mock, Rule, RuleMode};
 use binance_account_sync::alerts::SnsPublisher;
-use binance_account_sync::config::Config;
-use binance_account_sync::lambda::{App, HandlerError, InvocationContext, PayloadError};
+use binance_account_sync::lambda::{App, HandlerError, PayloadError};
 use binance_account_sync::report::Outcome;
 use binance_account_sync::store::memory::MemoryStore;
 use binance_account_sync::store::Store;
 use lambda_runtime::Diagnostic;
 use serde_json::json;
 use std::sync::Once;
-use std::time::Duration;
+use support::lambda::{config, ctx};
 use support::wrappers::{PanicOnFirstApply, PANIC_SECRET};
 use support::Sim;
 
@@ -30,22 +29,6 @@ const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:binance-account-sync-ale
 fn hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| binance_account_sync::lambda::panic::install_hook(true));
-}
-
-fn config() -> Config {
-    let vars = [
-        ("SYNC_ACCOUNT_ID", "main"),
-        ("SYNC_TABLE_NAME", "records"),
-        ("BINANCE_SECRET_ID", "s"),
-    ];
-    let mut config = Config::from_lookup(|k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .expect("config");
-    config.run.min_interval = Duration::ZERO;
-    config
 }
 
 fn sns(rules: &[&Rule]) -> aws_sdk_sns::Client {
@@ -63,13 +46,6 @@ fn sns(rules: &[&Rule]) -> aws_sdk_sns::Client {
         .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
         .build();
     aws_sdk_sns::Client::from_conf(conf)
-}
-
-fn ctx(request_id: &str) -> InvocationContext {
-    InvocationContext {
-        request_id: request_id.into(),
-        deadline_ms: None,
-    }
 }
 
 #[tokio::test]

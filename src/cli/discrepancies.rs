@@ -10,9 +10,11 @@
 //! are written in one transaction; an ack is never replaced.
 
 use super::{exit, fmt_time, Out};
-use crate::core::verdict::Ack;
+use crate::core::verdict::{Ack, UnexplainedAmount};
 use crate::domain::{AccountId, Asset};
-use crate::store::verdicts::{ack_sk, AckOutcome, TrustLogEntry, TrustLogKind, VerdictStore};
+use crate::store::verdicts::{
+    ack_sk, AckOutcome, TrustItems, TrustLogEntry, TrustLogKind, VerdictStore,
+};
 use crate::store::Store;
 use rust_decimal::Decimal;
 use std::process::ExitCode;
@@ -71,11 +73,7 @@ pub(crate) async fn ack<S: Store + VerdictStore>(
         Ok(i) => i,
         Err(e) => return out.fail(e.kind(), &e.to_string()),
     };
-    let open = items
-        .account
-        .as_ref()
-        .map(|a| a.unexplained.clone())
-        .unwrap_or_default();
+    let open = open_amounts(&items);
     if !open
         .iter()
         .any(|u| u.asset == ack.asset && u.amount == ack.amount)
@@ -132,6 +130,15 @@ pub(crate) async fn ack<S: Store + VerdictStore>(
     ExitCode::from(exit::SUCCESS)
 }
 
+/// The unexplained amounts the account's trust summary holds open (none before a first run).
+fn open_amounts(items: &TrustItems) -> Vec<UnexplainedAmount> {
+    items
+        .account
+        .as_ref()
+        .map(|a| a.unexplained.clone())
+        .unwrap_or_default()
+}
+
 pub(crate) async fn list<S: Store + VerdictStore>(
     account: &AccountId,
     store: &S,
@@ -141,11 +148,7 @@ pub(crate) async fn list<S: Store + VerdictStore>(
         Ok(x) => x,
         Err(e) => return out.fail(e.kind(), &e.to_string()),
     };
-    let open = items
-        .account
-        .as_ref()
-        .map(|a| a.unexplained.clone())
-        .unwrap_or_default();
+    let open = open_amounts(&items);
     if out.json {
         return out.print_json(&serde_json::json!({
             "account": account.as_str(),

@@ -183,18 +183,7 @@ fn trust_event(e: &TrustLogEntry) -> Event {
     match e.kind {
         TrustLogKind::VerdictChanged => {
             let trust = |v: &serde_json::Value| v["trust"].as_str().unwrap_or("none").to_owned();
-            let reasons: Vec<String> = e.after["reasons"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|r| {
-                    format!(
-                        "{}: {}",
-                        r["code"].as_str().unwrap_or("?"),
-                        r["detail"].as_str().unwrap_or("")
-                    )
-                })
-                .collect();
+            let reasons = super::reason_lines(&e.after["reasons"]);
             Event {
                 at: e.at,
                 source: "sync",

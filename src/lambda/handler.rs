@@ -493,13 +493,11 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     let app = wiring::init().await;
     match &app {
         Ok(app) => {
-            let init_ms = u64::try_from(init_started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            metrics::emit(&metrics::emf_cold_start(
+            let init_ms = emit_cold_start(
                 &app.config.metrics_namespace,
                 &app.function_name,
-                init_ms,
-                crate::service::now_ms(),
-            ));
+                init_started,
+            );
             tracing::info!(account = %app.config.account, init_ms, "cold start");
         }
         // Keep the runtime up so every invocation reports the stable errorType.
@@ -523,6 +521,18 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
+/// The cold start's metric (how long init took, from `init_started`); the init time.
+fn emit_cold_start(namespace: &str, function_name: &str, init_started: Instant) -> u64 {
+    let init_ms = u64::try_from(init_started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    metrics::emit(&metrics::emf_cold_start(
+        namespace,
+        function_name,
+        init_ms,
+        crate::service::now_ms(),
+    ));
+    init_ms
+}
+
 /// The Lambda entry point of a registry deployment (`SYNC_ACCOUNTS=registry`): the same
 /// runtime loop, each invocation dispatched by the fleet to its account's App.
 async fn run_fleet_lambda() -> Result<(), lambda_runtime::Error> {
@@ -530,13 +540,11 @@ async fn run_fleet_lambda() -> Result<(), lambda_runtime::Error> {
     let fleet = wiring::init_fleet().await;
     match &fleet {
         Ok(fleet) => {
-            let init_ms = u64::try_from(init_started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            metrics::emit(&metrics::emf_cold_start(
+            let init_ms = emit_cold_start(
                 &fleet.config.metrics_namespace,
                 &wiring::function_name(),
-                init_ms,
-                crate::service::now_ms(),
-            ));
+                init_started,
+            );
             tracing::info!(init_ms, "cold start (accounts registry)");
         }
         Err(e) => tracing::error!(error_type = e.kind(), error = %e, "cold start failed"),

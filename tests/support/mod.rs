@@ -7,6 +7,8 @@
 //! instantiated by `tests/sync_memory.rs` and `tests/sync_dynamo.rs`.
 #![allow(dead_code)]
 
+pub mod cli;
+pub mod lambda;
 pub mod scenarios;
 pub mod shapes;
 pub mod wrappers;

@@ -55,36 +55,49 @@ fn encode_verdict(pk: &str, v: &StoredVerdict) -> Item {
         .item
 }
 
+/// The optional list-of-maps attribute `name`, each map decoded by `each`: absent is empty,
+/// anything but a list of maps is malformed.
+fn list_of_maps<T>(
+    r: &ItemReader<'_>,
+    item: &Item,
+    name: &str,
+    each: impl Fn(&HashMap<String, AttributeValue>) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    match item.get(name) {
+        Some(AttributeValue::L(list)) => list
+            .iter()
+            .map(|v| {
+                let m = v
+                    .as_m()
+                    .map_err(|_| r.malformed(format!("{name} must be a list of maps")))?;
+                each(m)
+            })
+            .collect(),
+        None => Ok(Vec::new()),
+        Some(_) => Err(r.malformed(format!("{name} must be L"))),
+    }
+}
+
 fn decode_verdict(r: &ItemReader<'_>, item: &Item) -> Result<StoredVerdict, StoreError> {
     let trust = match r.s("trust")? {
         "trusted" => Trust::Trusted,
         "untrusted" => Trust::Untrusted,
         other => return Err(r.malformed(format!("trust = {other:?}"))),
     };
-    let reasons = match item.get("reasons") {
-        Some(AttributeValue::L(list)) => list
-            .iter()
-            .map(|v| {
-                let m = v
-                    .as_m()
-                    .map_err(|_| r.malformed("reasons must be a list of maps"))?;
-                let text = |k: &str| {
-                    m.get(k)
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .ok_or_else(|| r.malformed(format!("reasons[].{k} must be S")))
-                };
-                let code = text("code")?;
-                Ok(Reason {
-                    code: ReasonCode::parse(&code)
-                        .ok_or_else(|| r.malformed(format!("reason code {code:?}")))?,
-                    detail: text("detail")?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?,
-        None => Vec::new(),
-        Some(_) => return Err(r.malformed("reasons must be L")),
-    };
+    let reasons = list_of_maps(r, item, "reasons", |m| {
+        let text = |k: &str| {
+            m.get(k)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .ok_or_else(|| r.malformed(format!("reasons[].{k} must be S")))
+        };
+        let code = text("code")?;
+        Ok(Reason {
+            code: ReasonCode::parse(&code)
+                .ok_or_else(|| r.malformed(format!("reason code {code:?}")))?,
+            detail: text("detail")?,
+        })
+    })?;
     Ok(StoredVerdict {
         symbol: r.symbol("symbol")?,
         trust,
@@ -130,34 +143,24 @@ fn encode_account(pk: &str, t: &AccountTrust) -> Item {
 }
 
 fn decode_account(r: &ItemReader<'_>, item: &Item) -> Result<AccountTrust, StoreError> {
-    let unexplained = match item.get("unexplained") {
-        Some(AttributeValue::L(list)) => list
-            .iter()
-            .map(|v| {
-                let m = v
-                    .as_m()
-                    .map_err(|_| r.malformed("unexplained must be a list of maps"))?;
-                let inner = ItemReader::new(m);
-                Ok(UnexplainedAmount {
-                    asset: inner
-                        .asset("asset")
-                        .map_err(|e| r.malformed(e.to_string()))?,
-                    amount: inner
-                        .dec("amount")
-                        .map_err(|e| r.malformed(e.to_string()))?,
-                    seen_at: inner
-                        .int("seen_at")
-                        .map_err(|e| r.malformed(e.to_string()))?,
-                    run_id: inner
-                        .s("run_id")
-                        .map_err(|e| r.malformed(e.to_string()))?
-                        .to_owned(),
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?,
-        None => Vec::new(),
-        Some(_) => return Err(r.malformed("unexplained must be L")),
-    };
+    let unexplained = list_of_maps(r, item, "unexplained", |m| {
+        let inner = ItemReader::new(m);
+        Ok(UnexplainedAmount {
+            asset: inner
+                .asset("asset")
+                .map_err(|e| r.malformed(e.to_string()))?,
+            amount: inner
+                .dec("amount")
+                .map_err(|e| r.malformed(e.to_string()))?,
+            seen_at: inner
+                .int("seen_at")
+                .map_err(|e| r.malformed(e.to_string()))?,
+            run_id: inner
+                .s("run_id")
+                .map_err(|e| r.malformed(e.to_string()))?
+                .to_owned(),
+        })
+    })?;
     Ok(AccountTrust {
         verified_through: r.opt_int("verified_through")?,
         trusted: r.int("trusted")?,

@@ -10,6 +10,7 @@ use crate::domain::Millis;
 use crate::fleet::ledger::{LedgerKey, Reservation, ITEM_TTL_MS, MINUTE_MS};
 use crate::store::weight::{minute_sk, weight_pk, LedgerFuture, WeightLedger, BAN_SK};
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use std::collections::HashMap;
 
@@ -24,10 +25,33 @@ fn int_of(item: Option<&HashMap<String, AttributeValue>>, name: &str) -> Option<
     }
 }
 
+/// The weight a minute's item holds (None: no item, or not a count).
+fn used_of(item: Option<&HashMap<String, AttributeValue>>) -> Option<u64> {
+    int_of(item, "used").and_then(|u| u64::try_from(u).ok())
+}
+
 /// The minute's item expires an hour after its minute (the table's TTL, `expires_at` in
 /// seconds).
 fn expires_at_s(minute: i64) -> i64 {
     ((minute + 1) * MINUTE_MS + ITEM_TTL_MS) / 1000
+}
+
+impl DynamoStore {
+    /// An update of the minute's item, its names (`#u` used, `#x` expires_at, `#e` entity)
+    /// and its bookkeeping values (`:x`, `:e`) bound: `reserve` and `raise` differ only in
+    /// how they change `used`, and must keep the item's TTL and entity the same.
+    fn minute_update(&self, pk: String, minute: i64) -> UpdateItemFluentBuilder {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(minute_sk(minute)))
+            .expression_attribute_names("#u", "used")
+            .expression_attribute_names("#x", "expires_at")
+            .expression_attribute_names("#e", "entity")
+            .expression_attribute_values(":x", n(expires_at_s(minute)))
+            .expression_attribute_values(":e", AttributeValue::S("weight_minute".into()))
+    }
 }
 
 impl WeightLedger for DynamoStore {
@@ -44,20 +68,11 @@ impl WeightLedger for DynamoStore {
                 return Ok(Reservation::Full { used: 0 });
             }
             let result = self
-                .client()
-                .update_item()
-                .table_name(self.table())
-                .key("pk", AttributeValue::S(pk))
-                .key("sk", AttributeValue::S(minute_sk(minute)))
+                .minute_update(pk, minute)
                 .update_expression("ADD #u :w SET #x = :x, #e = :e")
                 .condition_expression("attribute_not_exists(#u) OR #u <= :room")
-                .expression_attribute_names("#u", "used")
-                .expression_attribute_names("#x", "expires_at")
-                .expression_attribute_names("#e", "entity")
                 .expression_attribute_values(":w", n(weight))
                 .expression_attribute_values(":room", n(share - weight))
-                .expression_attribute_values(":x", n(expires_at_s(minute)))
-                .expression_attribute_values(":e", AttributeValue::S("weight_minute".into()))
                 .return_values(ReturnValue::UpdatedNew)
                 .return_values_on_condition_check_failure(
                     ReturnValuesOnConditionCheckFailure::AllOld,
@@ -66,16 +81,14 @@ impl WeightLedger for DynamoStore {
                 .await;
             match result {
                 Ok(out) => Ok(Reservation::Granted {
-                    used: int_of(out.attributes.as_ref(), "used")
-                        .and_then(|u| u64::try_from(u).ok())
-                        .unwrap_or(weight),
+                    used: used_of(out.attributes.as_ref()).unwrap_or(weight),
                 }),
                 Err(SdkError::ServiceError(se))
                     if se.err().is_conditional_check_failed_exception() =>
                 {
                     let used = match se.err() {
                         aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
-                            int_of(c.item.as_ref(), "used").and_then(|u| u64::try_from(u).ok())
+                            used_of(c.item.as_ref())
                         }
                         _ => None,
                     };
@@ -92,19 +105,10 @@ impl WeightLedger for DynamoStore {
         let pk = weight_pk(key);
         Box::pin(async move {
             let result = self
-                .client()
-                .update_item()
-                .table_name(self.table())
-                .key("pk", AttributeValue::S(pk))
-                .key("sk", AttributeValue::S(minute_sk(minute)))
+                .minute_update(pk, minute)
                 .update_expression("SET #u = :u, #x = :x, #e = :e")
                 .condition_expression("attribute_not_exists(#u) OR #u < :u")
-                .expression_attribute_names("#u", "used")
-                .expression_attribute_names("#x", "expires_at")
-                .expression_attribute_names("#e", "entity")
                 .expression_attribute_values(":u", n(used))
-                .expression_attribute_values(":x", n(expires_at_s(minute)))
-                .expression_attribute_values(":e", AttributeValue::S("weight_minute".into()))
                 .send()
                 .await;
             match result {
@@ -173,9 +177,7 @@ impl WeightLedger for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| sdk_error("GetItem", e))?;
-            Ok(int_of(out.item.as_ref(), "used")
-                .and_then(|u| u64::try_from(u).ok())
-                .unwrap_or(0))
+            Ok(used_of(out.item.as_ref()).unwrap_or(0))
         })
     }
 }
