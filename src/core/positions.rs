@@ -32,9 +32,10 @@
 //!   discrepancy `position_closed:<SYMBOL>`. The closed record keeps the quantity closed.
 //! - Open in both with a different quantity: `PositionAdjusted`; the entry price is
 //!   recomputed only when this unit recovered buy fills of the symbol (so it does not churn
-//!   over the bot's own entry). A position the sync recovered follows its cost basis
-//!   whenever the basis holds exactly the holding (a fill found below the basis later,
-//!   and the rebuild after it, change its entry price too).
+//!   over the bot's own entry), or when the basis holds exactly the new quantity (the
+//!   fills explain it, however the runs were cut). A position the sync recovered follows
+//!   its cost basis whenever the basis holds exactly the holding (a fill found below the
+//!   basis later, and the rebuild after it, change its entry price too).
 
 use super::trades::SymbolRead;
 use super::{expect_of, next_version, ReconcileInput};
@@ -354,7 +355,9 @@ fn adjust(
 ) {
     let (symbol, total, basis) = (&h.symbol, h.total, h.basis);
     let new_buys = read.recovered.values().any(|t| t.side == Side::Buy);
-    let follows_basis = db.recovered && basis.qty == total;
+    // Fills that explain the holding exactly give its entry: for a position the sync
+    // recovered, always; for the bot's, when its quantity is being corrected anyway.
+    let follows_basis = basis.qty == total && (db.recovered || db.quantity != total);
     let entry_price = if (new_buys || follows_basis) && basis.qty > Decimal::ZERO {
         entry_of(basis)
     } else {
