@@ -168,7 +168,7 @@ COVERAGE_STACK_TESTS := store_dynamo store_verdicts sync_dynamo secrets_manager 
   lambda_payload lambda_panic cli_commands cli_accounts cli_verdicts cli_signals bot_example fleet
 COVERAGE_TESTS ?= --lib --bins $(foreach t,$(COVERAGE_MEMORY_TESTS),--test $(t))
 COVERAGE_RUN = LLVM_COV=$(COV_LLVM_BIN)/llvm-cov LLVM_PROFDATA=$(COV_LLVM_BIN)/llvm-profdata \
-  cargo llvm-cov --package binance-account-sync --summary-only --no-fail-fast --ignore-run-fail
+  cargo llvm-cov --package binance-account-sync --summary-only --ignore-run-fail
 coverage-tools:
 	@test -n "$(RUSTC_LLVM_MAJOR)" || { echo "cannot read rustc's LLVM version (rustc -vV)"; exit 2; }
 	@test -x $(COV_LLVM_BIN)/llvm-profdata || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq llvm-$(RUSTC_LLVM_MAJOR); }
