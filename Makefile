@@ -17,10 +17,10 @@ export SIM_PYTHON := $(abspath $(PY))
 export PROPTEST_RNG_SEED ?= 20261201
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: help setup build build-local lint test test-unit test-integration test-moto e2e demo bench deploy deploy-dry-run clean fuzz chaos mutants mutants-survivors
+.PHONY: help setup build build-local lint test test-unit test-integration test-moto e2e demo bench deploy deploy-dry-run clean fuzz chaos mutants mutants-survivors coverage coverage-stack coverage-tools
 
 help:
-	@echo "make demo | test | lint | build | build-local | test-moto | e2e | bench | chaos | fuzz | deploy | deploy-dry-run | clean"
+	@echo "make demo | test | test-unit | test-integration | lint | build | build-local | test-moto | e2e | coverage | bench | chaos | fuzz | deploy | deploy-dry-run | clean  (V=1: verbose tests)"
 
 $(VENV)/.installed: Makefile
 	python3 -m venv $(VENV)
@@ -43,18 +43,23 @@ lint: setup
 
 test: setup lint test-unit test-integration e2e ## everything CI runs
 
+# V=1 (e.g. `make test-unit V=1`): the tests' own output too (--nocapture), not only
+# their names and results, for the cargo test runs below and `make coverage`.
+TEST_BIN_ARGS := $(if $(filter 1,$(V)),--nocapture)
+TEST_ARGS     := $(if $(TEST_BIN_ARGS),-- $(TEST_BIN_ARGS))
+
 test-unit:
-	cargo test --workspace --lib --bins
+	cargo test --workspace --lib --bins $(TEST_ARGS)
 
 # CI's chaos campaign (tests/chaos.rs, part of the workspace tests): a few hundred pairs
 # on the in-memory store, a few on DynamoDB and on the simulator; a few minutes.
 CI_CHAOS := CHAOS_SEED=20261201 CHAOS_PAIRS=200 CHAOS_SCHEDULES=200 CHAOS_DYNAMO_PAIRS=2 CHAOS_SIM_PAIRS=8
 
 test-integration: setup
-	$(STACK) env $(CI_CHAOS) cargo test --workspace --tests
+	$(STACK) env $(CI_CHAOS) cargo test --workspace --tests $(TEST_ARGS)
 	# The whole-sync tests again with the withdrawal fee outside the amount (strict mode
 	# plays it inside): Binance does not say which, the product must be right both ways.
-	SIM_WITHDRAW_FEE=outside cargo test --test sync_memory
+	SIM_WITHDRAW_FEE=outside cargo test --test sync_memory $(TEST_ARGS)
 	$(MAKE) --no-print-directory test-moto
 
 # The tests that talk to DynamoDB and Secrets Manager again, against moto: a behaviour
@@ -69,8 +74,8 @@ MOTO_SYNC_TESTS ?= bot_write_racing retried_invocation dry_run_reports \
   partial_then_resumed unknown_order_is_not nothing_is_ever_deleted recovered_entry_price \
   malformed_bot_item position_closed_while
 test-moto: setup
-	STACK_EMULATOR=moto $(STACK) sh -c 'cargo test --test store_dynamo --test secrets_manager \
-	  && cargo test --test sync_dynamo -- $(MOTO_SYNC_TESTS)'
+	STACK_EMULATOR=moto $(STACK) sh -c 'cargo test --test store_dynamo --test secrets_manager $(TEST_ARGS) \
+	  && cargo test --test sync_dynamo -- $(MOTO_SYNC_TESTS) $(TEST_BIN_ARGS)'
 
 e2e: setup
 	scripts/e2e.sh
@@ -144,6 +149,36 @@ mutants:
 
 mutants-survivors:
 	$(MAKE) mutants MUTANTS_TESTS="$(MUTANTS_DEEP_TESTS)" MUTANTS_ARGS="--iterate $(MUTANTS_ARGS)"
+
+# Line coverage (README "Tests"; not in CI): cargo-llvm-cov with Debian's LLVM tools of the
+# same major version as rustc's own LLVM (an older llvm-profdata cannot read the profiles
+# rustc writes), both installed here when missing. The instrumented build lives in
+# $CARGO_TARGET_DIR/llvm-cov-target, apart from the normal one. `make coverage` runs the
+# library, the binary and the integration tests that need no emulator (the in-memory store,
+# the simulator); `make coverage-stack` adds the DynamoDB/SNS/Secrets tests under a private
+# ministack. COVERAGE_TESTS narrows it, e.g. `make coverage COVERAGE_TESTS="--lib"`.
+CARGO_LLVM_COV_VERSION := 0.9.1
+RUSTC_LLVM_MAJOR := $(shell rustc -vV 2>/dev/null | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+COV_LLVM_BIN     := /usr/lib/llvm-$(RUSTC_LLVM_MAJOR)/bin
+COVERAGE_MEMORY_TESTS := alerts_plan binance_client_fixtures binance_client_sim bot_verdicts \
+  chaos_finds fuzz_corpus lambda_errors lambda_metrics secrets_cache secrets_smithy store_encoding \
+  store_memory store_dynamo_mock sync_ban sync_memory sync_service sync_units_property \
+  sync_withdrawal_precision
+COVERAGE_STACK_TESTS := store_dynamo store_verdicts sync_dynamo secrets_manager alerts_sns \
+  lambda_payload lambda_panic cli_commands cli_accounts cli_verdicts cli_signals bot_example fleet
+COVERAGE_TESTS ?= --lib --bins $(foreach t,$(COVERAGE_MEMORY_TESTS),--test $(t))
+COVERAGE_RUN = LLVM_COV=$(COV_LLVM_BIN)/llvm-cov LLVM_PROFDATA=$(COV_LLVM_BIN)/llvm-profdata \
+  cargo llvm-cov --package binance-account-sync --summary-only --ignore-run-fail
+coverage-tools:
+	@test -n "$(RUSTC_LLVM_MAJOR)" || { echo "cannot read rustc's LLVM version (rustc -vV)"; exit 2; }
+	@test -x $(COV_LLVM_BIN)/llvm-profdata || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq llvm-$(RUSTC_LLVM_MAJOR); }
+	@cargo llvm-cov --version 2>/dev/null | grep -q ' $(CARGO_LLVM_COV_VERSION)$$' || cargo install --locked cargo-llvm-cov --version $(CARGO_LLVM_COV_VERSION)
+
+coverage: setup coverage-tools
+	$(COVERAGE_RUN) $(COVERAGE_TESTS) $(TEST_ARGS)
+
+coverage-stack: setup coverage-tools
+	$(STACK) env $(COVERAGE_RUN) $(COVERAGE_TESTS) $(foreach t,$(COVERAGE_STACK_TESTS),--test $(t)) $(TEST_ARGS)
 
 deploy: build ## real AWS, one environment of samconfig.toml (DEPLOY_ENV): see README "Deploy"
 	scripts/deploy.sh

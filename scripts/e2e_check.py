@@ -188,8 +188,10 @@ def main():
     runs = [d for d in docs if "SyncSuccess" in d]
     check(any(d.get("Mode") == "emergency" and d.get("SyncSuccess") == 1 for d in runs), f"{len(docs)} EMF documents")
     cold = [d for d in docs if "ColdStart" in d]
-    check(bool(cold), "cold-start document")
-    step(f"measured: init {[d.get('InitDurationMs') for d in cold]} ms at cold start; "
+    check(bool(cold) and all(d.get("function_name") and d.get("service") for d in cold),
+          "cold-start document (Powertools dimensions function_name, service)")
+    inits = [d for d in docs if "InitDurationMs" in d]
+    step(f"measured: init {[d.get('InitDurationMs') for d in inits]} ms at cold start; "
          f"run durations {[d.get('DurationMs') for d in runs]} ms")
 
     step("alert delivered through SNS to SQS")

@@ -24,6 +24,7 @@ use crate::lambda::{wiring, App, InvocationContext};
 use crate::store::verdicts::VerdictStore;
 use crate::store::Store;
 use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 /// The CLI's exit codes.
@@ -316,10 +317,17 @@ pub async fn run(cli: Cli) -> ExitCode {
             json: _,
             detailed_exitcode,
         } => {
-            let app = match full_app().await {
+            let mut app = match full_app().await {
                 Ok(app) => app,
                 Err((kind, message)) => return out.fail(kind, &message),
             };
+            // Progress for a person watching a long run; nothing when stderr is a pipe or
+            // a file, so scripts and --json output stay clean.
+            if std::io::stderr().is_terminal() {
+                app.config.run.progress = Some(crate::service::progress::ProgressHook::new(|p| {
+                    eprintln!("{}", crate::service::progress::progress_line(&p));
+                }));
+            }
             sync(
                 &app,
                 out,

@@ -2,8 +2,13 @@
 //! Lambda log agent turns them into metrics, so no API call and no extra latency.
 //!
 //! One document per run, dimensions `[["Account","Mode"]]`, namespace from
-//! `SYNC_METRICS_NAMESPACE`; a separate `ColdStart` document per cold start with the
-//! dimension `Function`. The builders are pure; [`emit`] writes one line.
+//! `SYNC_METRICS_NAMESPACE`, with the Powertools `service` as a property. A separate
+//! `ColdStart` document on the first invocation of a container, shaped as Powertools for
+//! AWS Lambda emits it (`capture_cold_start_metric`): `ColdStart` = 1 with the dimensions
+//! `function_name` and `service`; and at init an `InitDurationMs` document with the same
+//! dimensions. `service` is not a dimension of the run documents (Powertools adds it to
+//! every metric): the alarms and the dashboard select `Account`/`Mode` series, and adding a
+//! dimension would make them new series. The builders are pure; [`emit`] writes one line.
 
 use crate::core::Mode;
 use crate::domain::{CorrectionKind, Millis, Severity};
@@ -50,6 +55,8 @@ pub const MAX_DIMENSIONS: usize = 30;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricContext<'a> {
     pub namespace: &'a str,
+    /// The Powertools `service` (`telemetry::service_name`), a property of the document.
+    pub service: &'a str,
     pub account: &'a str,
     pub mode: Mode,
     pub timestamp: Millis,
@@ -100,7 +107,8 @@ impl Doc {
 
 fn with_dimensions(doc: &mut Doc, ctx: &MetricContext<'_>) {
     doc.property("Account", json!(ctx.account))
-        .property("Mode", json!(ctx.mode.as_str()));
+        .property("Mode", json!(ctx.mode.as_str()))
+        .property("service", json!(ctx.service));
 }
 
 /// Whether a run counts as a success for the "no successful sync" alarm: it completed,
@@ -192,13 +200,38 @@ pub fn emf_for_failure(kind: &str, duration_ms: u64, ctx: &MetricContext<'_>) ->
     doc.finish(ctx.namespace, &["Account", "Mode"], ctx.timestamp)
 }
 
-/// The cold-start document (dimension `Function`).
-pub fn emf_cold_start(namespace: &str, function: &str, init_ms: u64, timestamp: Millis) -> Value {
+/// Powertools' cold-start dimensions.
+const COLD_START_DIMENSIONS: &[&str] = &["function_name", "service"];
+
+/// The `ColdStart` document, on a container's first invocation (Powertools' shape:
+/// dimensions `function_name` and `service`).
+pub fn emf_cold_start(
+    namespace: &str,
+    service: &str,
+    function_name: &str,
+    timestamp: Millis,
+) -> Value {
     let mut doc = Doc::new();
-    doc.property("Function", json!(function))
-        .count("ColdStart", 1)
+    doc.property("function_name", json!(function_name))
+        .property("service", json!(service))
+        .count("ColdStart", 1);
+    doc.finish(namespace, COLD_START_DIMENSIONS, timestamp)
+}
+
+/// The init document (what the cold start cost), written when the init finishes; same
+/// dimensions as `ColdStart`.
+pub fn emf_init_duration(
+    namespace: &str,
+    service: &str,
+    function_name: &str,
+    init_ms: u64,
+    timestamp: Millis,
+) -> Value {
+    let mut doc = Doc::new();
+    doc.property("function_name", json!(function_name))
+        .property("service", json!(service))
         .metric("InitDurationMs", "Milliseconds", init_ms as f64);
-    doc.finish(namespace, &["Function"], timestamp)
+    doc.finish(namespace, COLD_START_DIMENSIONS, timestamp)
 }
 
 /// The registry's document, once per fan-out (`list_accounts`): how many accounts the

@@ -4,8 +4,8 @@ use binance_account_sync::core::Mode;
 use binance_account_sync::domain::{CorrectionKind, Discrepancy, Severity};
 use binance_account_sync::exchange::Usage;
 use binance_account_sync::metrics::{
-    emf_cold_start, emf_for_failure, emf_for_report, validate_emf, write_emf, MetricContext,
-    MAX_METRICS,
+    emf_cold_start, emf_for_failure, emf_for_report, emf_init_duration, validate_emf, write_emf,
+    MetricContext, MAX_METRICS,
 };
 use binance_account_sync::report::{Outcome, ReportedConflict, SyncReport};
 use std::collections::BTreeMap;
@@ -81,6 +81,7 @@ fn disc(key: &str, severity: Severity) -> Discrepancy {
 fn ctx() -> MetricContext<'static> {
     MetricContext {
         namespace: "BinanceAccountSync",
+        service: "binance-account-sync",
         account: "main",
         mode: Mode::Emergency,
         timestamp: NOW,
@@ -146,14 +147,61 @@ fn failure_document_counts_a_failure_with_its_error_type() {
 }
 
 #[test]
-fn cold_start_document_has_its_own_dimension() {
-    let doc = emf_cold_start("BinanceAccountSync", "binance-account-sync", 120, NOW);
+fn cold_start_document_has_the_powertools_dimensions_function_name_and_service() {
+    let doc = emf_cold_start(
+        "BinanceAccountSync",
+        "binance-account-sync",
+        "sync-prod",
+        NOW,
+    );
     validate_emf(&doc).unwrap();
     assert_eq!(
         doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-        serde_json::json!([["Function"]])
+        serde_json::json!([["function_name", "service"]])
+    );
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Metrics"],
+        serde_json::json!([{"Name": "ColdStart", "Unit": "Count"}])
     );
     assert_eq!(doc["ColdStart"], 1.0);
+    assert_eq!(doc["function_name"], "sync-prod");
+    assert_eq!(doc["service"], "binance-account-sync");
+}
+
+#[test]
+fn init_duration_document_shares_the_cold_start_dimensions_without_counting_one() {
+    let doc = emf_init_duration(
+        "BinanceAccountSync",
+        "binance-account-sync",
+        "sync-prod",
+        120,
+        NOW,
+    );
+    validate_emf(&doc).unwrap();
+    assert_eq!(
+        doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([["function_name", "service"]])
+    );
+    assert_eq!(doc["InitDurationMs"], 120.0);
+    assert!(
+        doc.get("ColdStart").is_none(),
+        "ColdStart counts invocations, not inits"
+    );
+}
+
+#[test]
+fn run_documents_carry_the_service_beside_their_account_and_mode_dimensions() {
+    for doc in [
+        emf_for_report(&report(), &ctx()),
+        emf_for_failure("ExchangeBanned", 800, &ctx()),
+    ] {
+        validate_emf(&doc).unwrap();
+        assert_eq!(doc["service"], "binance-account-sync");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([["Account", "Mode"]])
+        );
+    }
 }
 
 #[test]

@@ -192,3 +192,56 @@ async fn one_client_serves_many_runs_each_within_its_own_weight_budget() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_progress_hook_sees_symbols_done_of_the_scope_and_weight_only_increase() {
+    use binance_account_sync::service::progress::{Progress, ProgressHook};
+    use std::sync::{Arc, Mutex};
+    let sim = demo_sim().await;
+    let exchange = client(&sim);
+    let account = AccountId::parse("demo").expect("id");
+    let store = seeded_store(&account);
+    let seen: Arc<Mutex<Vec<Progress>>> = Arc::default();
+    let sink = seen.clone();
+    let settings = RunSettings {
+        progress: Some(ProgressHook::new(move |p| sink.lock().unwrap().push(p))),
+        ..settings()
+    };
+    let report = run_sync(
+        &exchange,
+        &store,
+        &RulesConfig::default(),
+        &settings,
+        &request(&account, Mode::Emergency, false),
+    )
+    .await
+    .expect("sync");
+    assert_eq!(report.outcome, Outcome::Complete);
+    let seen = seen.lock().unwrap().clone();
+    let first = seen.first().expect("progress reported");
+    let last = seen.last().expect("progress reported");
+    assert_eq!(first.symbols_done, 0, "reported once the scope is planned");
+    assert!(
+        first.symbols_in_scope >= 2,
+        "the demo account has several symbols"
+    );
+    assert_eq!(
+        last.symbols_done, last.symbols_in_scope,
+        "a complete run read its scope"
+    );
+    assert_eq!(
+        seen.len(),
+        last.symbols_in_scope + 1,
+        "once per symbol read"
+    );
+    for pair in seen.windows(2) {
+        assert_eq!(pair[1].symbols_done, pair[0].symbols_done + 1);
+        assert_eq!(pair[1].symbols_in_scope, pair[0].symbols_in_scope);
+        assert!(pair[1].weight_used >= pair[0].weight_used);
+    }
+    assert!(
+        last.weight_used > first.weight_used,
+        "reading symbols spends weight"
+    );
+    assert_eq!(last.weight_used, report.exchange_usage.weight);
+}

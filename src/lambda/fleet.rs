@@ -131,8 +131,33 @@ impl<E: Exchange, S: Store + VerdictStore, R: Registry, X> Fleet<E, S, R, X> {
         &mut self.shared
     }
 
-    /// One invocation: the list of accounts, or one account's sync report.
+    /// One invocation: the list of accounts, or one account's sync report. Its log lines
+    /// carry the Powertools keys; the container's first invocation, a listing or a sync,
+    /// emits the `ColdStart` metric (here, so the account's App does not again).
     pub async fn handle(
+        &self,
+        payload: Value,
+        ctx: &InvocationContext,
+    ) -> Result<Value, HandlerError> {
+        let function_name = super::wiring::function_name();
+        let service = crate::telemetry::service_name();
+        if crate::telemetry::COLD_START.take_metric(&ctx.request_id) {
+            crate::metrics::emit(&crate::metrics::emf_cold_start(
+                &self.config.metrics_namespace,
+                &service,
+                &function_name,
+                crate::service::now_ms(),
+            ));
+        }
+        let span = crate::telemetry::invocation_span(
+            &ctx.request_id,
+            &function_name,
+            crate::telemetry::current_trace_header().as_deref(),
+        );
+        tracing::Instrument::instrument(self.handle_invocation(payload, ctx), span).await
+    }
+
+    async fn handle_invocation(
         &self,
         payload: Value,
         ctx: &InvocationContext,

@@ -26,6 +26,7 @@ use crate::store::Store;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 use std::time::Instant;
+use tracing::Instrument;
 
 /// Why an invocation failed. `kind()` is the stable Lambda `errorType`.
 #[derive(Debug, thiserror::Error)]
@@ -106,8 +107,12 @@ pub struct App<E: Exchange, S: Store> {
     pub exchange: E,
     pub store: S,
     pub publisher: Option<SnsPublisher>,
-    /// `AWS_LAMBDA_FUNCTION_NAME` (the cold-start metric's dimension).
+    /// `AWS_LAMBDA_FUNCTION_NAME` (the cold-start metric's dimension, the logs'
+    /// `function_name`).
     pub function_name: String,
+    /// The Powertools `service` (`POWERTOOLS_SERVICE_NAME`, default
+    /// `binance-account-sync`): the logs' key, the metrics' property.
+    pub service: String,
     /// Print EMF documents on stdout (Lambda). The CLI turns this off: its stdout is the
     /// report.
     pub emit_metrics: bool,
@@ -131,6 +136,7 @@ impl<E: Exchange, S: Store + VerdictStore> App<E, S> {
             store,
             publisher,
             function_name: function_name.into(),
+            service: crate::telemetry::service_name(),
             emit_metrics: true,
             allow_test_panic: false,
         }
@@ -139,14 +145,42 @@ impl<E: Exchange, S: Store + VerdictStore> App<E, S> {
     fn metric_context(&self, mode: crate::core::Mode, timestamp: Millis) -> MetricContext<'_> {
         MetricContext {
             namespace: &self.config.metrics_namespace,
+            service: &self.service,
             account: self.config.account.as_str(),
             mode,
             timestamp,
         }
     }
 
-    /// One invocation.
+    /// One invocation. In Lambda (metrics on) its log lines carry the Powertools keys
+    /// (`telemetry::invocation_span`) and the container's first invocation emits the
+    /// `ColdStart` metric.
     pub async fn handle(
+        &self,
+        payload: Value,
+        ctx: &InvocationContext,
+    ) -> Result<SyncReport, HandlerError> {
+        if !self.emit_metrics {
+            // The CLI: text logs, no invocation keys to add.
+            return self.handle_invocation(payload, ctx).await;
+        }
+        if crate::telemetry::COLD_START.take_metric(&ctx.request_id) {
+            metrics::emit(&metrics::emf_cold_start(
+                &self.config.metrics_namespace,
+                &self.service,
+                &self.function_name,
+                crate::service::now_ms(),
+            ));
+        }
+        let span = crate::telemetry::invocation_span(
+            &ctx.request_id,
+            &self.function_name,
+            crate::telemetry::current_trace_header().as_deref(),
+        );
+        self.handle_invocation(payload, ctx).instrument(span).await
+    }
+
+    async fn handle_invocation(
         &self,
         payload: Value,
         ctx: &InvocationContext,
@@ -493,8 +527,9 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     let app = wiring::init().await;
     match &app {
         Ok(app) => {
-            let init_ms = emit_cold_start(
+            let init_ms = emit_init_duration(
                 &app.config.metrics_namespace,
+                &app.service,
                 &app.function_name,
                 init_started,
             );
@@ -521,11 +556,17 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// The cold start's metric (how long init took, from `init_started`); the init time.
-fn emit_cold_start(namespace: &str, function_name: &str, init_started: Instant) -> u64 {
+/// The init-duration document (how long init took, from `init_started`); the init time.
+fn emit_init_duration(
+    namespace: &str,
+    service: &str,
+    function_name: &str,
+    init_started: Instant,
+) -> u64 {
     let init_ms = u64::try_from(init_started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    metrics::emit(&metrics::emf_cold_start(
+    metrics::emit(&metrics::emf_init_duration(
         namespace,
+        service,
         function_name,
         init_ms,
         crate::service::now_ms(),
@@ -540,8 +581,9 @@ async fn run_fleet_lambda() -> Result<(), lambda_runtime::Error> {
     let fleet = wiring::init_fleet().await;
     match &fleet {
         Ok(fleet) => {
-            let init_ms = emit_cold_start(
+            let init_ms = emit_init_duration(
                 &fleet.config.metrics_namespace,
+                &crate::telemetry::service_name(),
                 &wiring::function_name(),
                 init_started,
             );

@@ -22,6 +22,7 @@ mod account;
 mod apply;
 mod balances;
 pub mod migrate;
+pub mod progress;
 mod symbol;
 pub mod verdicts;
 
@@ -58,6 +59,8 @@ pub struct RunSettings {
     pub deadline_margin: Duration,
     /// Stop after this many units (tests cut runs at any unit with it; None = no limit).
     pub max_units: Option<u64>,
+    /// Called with the run's progress (the CLI on a terminal); None in Lambda.
+    pub progress: Option<progress::ProgressHook>,
 }
 
 impl Default for RunSettings {
@@ -67,6 +70,7 @@ impl Default for RunSettings {
             lease_duration: Duration::from_secs(15 * 60),
             deadline_margin: Duration::from_secs(10),
             max_units: None,
+            progress: None,
         }
     }
 }
@@ -168,6 +172,8 @@ pub(crate) struct Run<'a, E, S> {
     pub movement: Flows,
     /// Fills recovered this run (the balances' explanation).
     pub recovered: Flows,
+    /// `RunSettings::progress`.
+    pub progress: Option<progress::ProgressHook>,
 }
 
 impl<E: Exchange, S: Store> Run<'_, E, S> {
@@ -237,6 +243,7 @@ pub async fn run_sync<E: Exchange, S: Store>(
             margin_ms,
             max_units: settings.max_units,
         },
+        progress: settings.progress.clone(),
         report,
         mode: request.mode,
         stopped: None,
@@ -428,11 +435,23 @@ async fn work<E: Exchange, S: Store>(
     state: &crate::domain::SyncState,
 ) -> Result<Done, SyncError> {
     let mut view = account::read(run, state).await?;
-    for (symbol, _reason) in view.scope.reads.clone() {
+    let reads = view.scope.reads.clone();
+    let report_progress = |run: &Run<'_, E, S>, symbols_done: usize| {
+        if let Some(hook) = &run.progress {
+            hook.report(progress::Progress {
+                symbols_done,
+                symbols_in_scope: reads.len(),
+                weight_used: run.exchange.usage().weight,
+            });
+        }
+    };
+    report_progress(run, 0);
+    for (done, (symbol, _reason)) in reads.iter().enumerate() {
         if !run.may_continue() {
             break;
         }
-        symbol::read_symbol(run, &mut view, &symbol).await?;
+        symbol::read_symbol(run, &mut view, symbol).await?;
+        report_progress(run, done + 1);
     }
     balances::settle(run, &mut view, state).await
 }
