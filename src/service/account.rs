@@ -38,6 +38,20 @@ pub(crate) struct View {
     pub server_time: Millis,
 }
 
+/// The exchange's open orders; None when the run had to stop (deadline, budget, ban).
+async fn read_open_orders<E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+) -> Result<Option<Vec<ExchangeOrder>>, SyncError> {
+    match run.exchange.open_orders().await {
+        Ok(open) => Ok(Some(open)),
+        Err(e) if is_stop(&e) => {
+            run.stop(e.to_string());
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The run's reading list from what the view holds (`scope::plan_scope`).
 fn plan(view: &View, mode: Mode, rules: &crate::core::RulesConfig, now: Millis) -> Scope {
     scope::plan_scope(&ScopeInput {
@@ -136,11 +150,7 @@ pub(crate) async fn read<E: Exchange, S: Store>(
 
     view.symbols = symbol_cache(run, taken_at).await?;
     if view.movement.locked_moved || run.mode == Mode::Emergency || state.digest.is_empty() {
-        match run.exchange.open_orders().await {
-            Ok(open) => view.open_orders = Some(open),
-            Err(e) if is_stop(&e) => run.stop(e.to_string()),
-            Err(e) => return Err(e.into()),
-        }
+        view.open_orders = read_open_orders(run).await?;
     }
     let (records, units) = run
         .store
@@ -170,15 +180,12 @@ pub(crate) async fn read<E: Exchange, S: Store>(
         })
     });
     if view.open_orders.is_none() && owed_reads && run.may_continue() {
-        match run.exchange.open_orders().await {
-            Ok(open) => {
-                view.open_orders = Some(open);
-                view.scope = plan(&view, run.mode, run.rules, taken_at);
-            }
-            Err(e) if is_stop(&e) => run.stop(e.to_string()),
-            Err(e) => return Err(e.into()),
+        view.open_orders = read_open_orders(run).await?;
+        if view.open_orders.is_some() {
+            view.scope = plan(&view, run.mode, run.rules, taken_at);
         }
     }
+
     let broken: Vec<String> = view
         .records
         .skipped
