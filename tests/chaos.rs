@@ -626,7 +626,7 @@ async fn run_pair<S: ChaosStore>(
             eprintln!(
                 "after-faults run {k} ({mode:?}, waited {waited}): {}",
                 match &outcome {
-                    Attempt::Done(r) => brief(r),
+                    Attempt::Done(r) => format!("{} notes {:?}", brief(r), r.notes),
                     other => format!("{other:?}"),
                 }
             );
@@ -652,6 +652,9 @@ async fn run_pair<S: ChaosStore>(
             break;
         }
         last_diff = diff(&got, &want);
+        if verbose() {
+            eprintln!("   differs from the reference:\n{last_diff}");
+        }
     }
     for r in &reports {
         for f in &r.symbols_failed {

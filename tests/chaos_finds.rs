@@ -387,3 +387,178 @@ fn a_disagreement_found_by_a_run_that_then_died_is_reported_by_the_next() {
         );
     });
 }
+
+/// Campaign seed 20261201 (1,000 schedules), pairs 752 and 1886: the bot's open position
+/// held the wrong quantity, and the unit that recovered the buys explaining it had its
+/// `apply` half committed (the trades landed, the position and the checkpoint did not).
+/// The retry read the same page, found the buys stored, counted none as recovered, and
+/// corrected the quantity at the bot's old entry price, where one uncut run takes the
+/// entry from the recovered fills. Now buys the sync stored past the checkpoint count as
+/// the page's, whichever attempt inserted them.
+#[test]
+fn a_bot_position_corrected_after_a_half_committed_apply_gets_the_entry_of_an_uncut_run() {
+    let spec = account_of(vec![SymbolSpec {
+        // More fills than one transaction holds, none recorded by the bot, a holding
+        // the fills do not explain alone (a deposit), and the bot's position at half.
+        extra: accounts::Extra::Deposit(1),
+        position: accounts::BotPosition::Open { qty_pct: 50 },
+        ..accounts::quiet_symbol(120)
+    }]);
+    let built = build(&spec);
+    let symbol = built
+        .account
+        .fills
+        .keys()
+        .next()
+        .expect("the symbol")
+        .clone();
+    let account = accounts::account_id();
+    runtime().block_on(async {
+        // The reference: one uncut run.
+        let (uncut, _) = accounts::seeded(&built);
+        let exchange = FakeExchange::new(built.account.clone());
+        let whole = sync(
+            &exchange,
+            &uncut,
+            &built,
+            &accounts::request(Mode::Emergency),
+        )
+        .await
+        .expect("the uncut run");
+        assert_eq!(whole.outcome, Outcome::Complete);
+        let want = uncut.records(&account).positions[&symbol].clone();
+        let bot = built
+            .seed
+            .iter()
+            .find_map(|r| match r {
+                Record::Position(p) => Some(p.clone()),
+                _ => None,
+            })
+            .expect("the bot's position");
+        assert_ne!(
+            want.entry_price, bot.entry_price,
+            "the uncut run takes the entry from the recovered buys"
+        );
+
+        // The same account, the first big apply half committed.
+        let (store, _) = accounts::seeded(&built);
+        let half = support::wrappers::HalfCommittedApply::new(&store);
+        let invocation = binance_account_sync::service::SyncRequest {
+            invocation_id: Some("invocation-1".to_owned()),
+            ..accounts::request(Mode::Emergency)
+        };
+        let first = sync(&exchange, &half, &built, &invocation).await;
+        let committed = half.committed.lock().expect("committed").clone();
+        assert!(
+            committed
+                .iter()
+                .all(|c| matches!(&c.after, Record::Trade(_))),
+            "the committed transaction holds trades only: {committed:?}"
+        );
+        assert!(!committed.is_empty(), "the first apply half committed");
+        let mid = store.records(&account);
+        assert_eq!(
+            mid.positions[&symbol].quantity, bot.quantity,
+            "the position was not corrected yet (first run: {first:?})"
+        );
+
+        // The runs after it (a backoff waited out) until one completes.
+        for _ in 0..3 {
+            if let Some(mut cursor) = store.records(&account).cursors.get(&symbol).cloned() {
+                if cursor.retry_at.is_some() {
+                    cursor.retry_at = Some(binance_account_sync::service::now_ms() - 1);
+                    support::TestStore::bot_write(&store, &account, Record::Cursor(cursor)).await;
+                }
+            }
+            let report = sync(&exchange, &store, &built, &invocation)
+                .await
+                .expect("the next attempt");
+            if report.outcome == Outcome::Complete && report.symbols_failed.is_empty() {
+                break;
+            }
+        }
+        let got = store.records(&account).positions[&symbol].clone();
+        assert_eq!(
+            (got.quantity, got.entry_price),
+            (want.quantity, want.entry_price),
+            "the corrected position is the uncut run's"
+        );
+    });
+}
+
+/// Campaign seed 20261201 (1,000 schedules), pairs 27 and 1408: an emergency invocation
+/// died after its first writes and Lambda retried it (same request id). The retry opened
+/// a new scope, so every symbol its first attempt had completed owed the emergency again
+/// and was re-read and re-scanned, and a re-scan that found no fill stamped the new
+/// lookback's start where one uncut run leaves the first's. The retry now resumes the
+/// scope its first attempt opened.
+#[test]
+fn a_retried_emergency_invocation_resumes_the_scope_its_first_attempt_opened() {
+    let spec = account_of(vec![
+        SymbolSpec {
+            // An old-layout checkpoint: its symbol owes a re-scan in the emergency.
+            layout1: Some(900),
+            recorded: Recorded::Everything,
+            ..accounts::quiet_symbol(40)
+        },
+        accounts::quiet_symbol(3),
+        accounts::quiet_symbol(3),
+    ]);
+    let built = build(&spec);
+    let account = accounts::account_id();
+    runtime().block_on(async {
+        let (store, _) = accounts::seeded(&built);
+        let exchange = FakeExchange::new(built.account.clone());
+        let invocation = binance_account_sync::service::SyncRequest {
+            invocation_id: Some("emergency-1".to_owned()),
+            ..accounts::request(Mode::Emergency)
+        };
+        // It dies after its second write: the first migrates the old-layout checkpoint
+        // (before the scope opens), the second is its first unit's.
+        let dying = support::wrappers::CrashAfterApply::after_applies(&store, 2);
+        assert!(
+            sync(&exchange, &dying, &built, &invocation).await.is_err(),
+            "the first attempt died"
+        );
+        let opened = store
+            .state(&account)
+            .await
+            .expect("state")
+            .emergency
+            .expect("the first attempt persisted its scope");
+
+        // Lambda's retry comes later, never within the millisecond of the first attempt's
+        // last write (audit keys are the write's time and the run's id): a condition on
+        // the clock, not a sleep.
+        let died_at = binance_account_sync::service::now_ms();
+        while binance_account_sync::service::now_ms() <= died_at {
+            std::hint::spin_loop();
+        }
+        let retry = sync(&exchange, &store, &built, &invocation)
+            .await
+            .expect("the retry");
+        assert_eq!(
+            retry.outcome,
+            Outcome::Complete,
+            "{:?}",
+            retry.outcome_detail
+        );
+        let records = store.records(&account);
+        for (symbol, cursor) in &records.cursors {
+            assert_eq!(
+                cursor.emergency_done,
+                Some(opened.requested_at),
+                "{symbol} completed the scope the first attempt opened, not a new one"
+            );
+        }
+        assert!(
+            retry
+                .notes
+                .iter()
+                .any(|n| n.contains(&format!("opened at {}", opened.requested_at))),
+            "the retry says it resumes: {:?}",
+            retry.notes
+        );
+        assert_eq!(store.state(&account).await.expect("state").emergency, None);
+    });
+}

@@ -155,6 +155,7 @@ pub(crate) fn plan_checkpoint(
         (Some(requested_at), Some(lookback_start)) => Some(crate::domain::EmergencyScope {
             requested_at,
             lookback_start,
+            opened_by: None,
         }),
         _ => None,
     };
@@ -196,6 +197,12 @@ pub(crate) fn plan_checkpoint(
         rescan_for: old.rescan_for,
         rescan_through: old.rescan_through,
         pending: !read.complete,
+        // Only the unit that read to the end checks the holding.
+        holding_unchecked: if read.complete {
+            out.holding_unchecked
+        } else {
+            old.holding_unchecked
+        },
         verify: super::verify::after_forward_read(
             old.verify,
             old.last_trade_id.map_or(0, |t| t.saturating_add(1)),

@@ -151,6 +151,9 @@ pub struct SymbolPlan {
     /// A current price the position rules need and the partial `snapshot.prices` lacks:
     /// the position is not planned; plan again with it.
     pub needs_price: Option<Symbol>,
+    /// The base's holding was not checked (no price, no trading rules): kept in the
+    /// checkpoint (`holding_unchecked`) so that the next run reads the symbol again.
+    pub holding_unchecked: bool,
 }
 
 /// Signed balance changes per asset, from fills.
@@ -254,6 +257,7 @@ pub fn plan_symbol(input: &ReconcileInput<'_>, symbol: &Symbol) -> SymbolPlan {
         movement: Flows::default(),
         recovered: Flows::default(),
         needs_price: None,
+        holding_unchecked: false,
     };
     let Some(read) = trades::plan_trades(input, symbol, &mut out) else {
         return out;
@@ -262,7 +266,11 @@ pub fn plan_symbol(input: &ReconcileInput<'_>, symbol: &Symbol) -> SymbolPlan {
     // loaded its orders).
     if read.complete {
         orders::plan_orders(input, symbol, &mut out.plan);
-        out.needs_price = positions::plan_position(input, symbol, &read, &mut out.plan);
+        match positions::plan_position(input, symbol, &read, &mut out.plan) {
+            positions::PositionCheck::Done => {}
+            positions::PositionCheck::NeedsPrice(s) => out.needs_price = Some(s),
+            positions::PositionCheck::Unchecked => out.holding_unchecked = true,
+        }
     }
     checkpoint::plan_checkpoint(input, symbol, &read, &mut out);
     out

@@ -31,8 +31,9 @@
 //!   P&L of those sells (else unchanged). Note `Position closed on exchange: ETHUSDT long 0.5`,
 //!   discrepancy `position_closed:<SYMBOL>`. The closed record keeps the quantity closed.
 //! - Open in both with a different quantity: `PositionAdjusted`; the entry price is
-//!   recomputed only when this unit recovered buy fills of the symbol (so it does not churn
-//!   over the bot's own entry), or when the basis holds exactly the new quantity (the
+//!   recomputed only when the current holding includes buys the sync recovered (the
+//!   basis knows it, whichever unit inserted them: so it does not churn over the entry of
+//!   a bot that records its own fills), or when the basis holds exactly the new quantity (the
 //!   fills explain it, however the runs were cut). A position the sync recovered follows
 //!   its cost basis whenever the basis holds exactly the holding (a fill found below the
 //!   basis later, and the rebuild after it, change its entry price too).
@@ -41,7 +42,7 @@ use super::trades::SymbolRead;
 use super::{expect_of, next_version, ReconcileInput};
 use crate::domain::{
     Asset, Basis, BasisState, Correction, CorrectionKind, Discrepancy, DustRecord, Expect, Plan,
-    PositionRecord, PositionStatus, Record, Severity, Side, Symbol, SymbolInfo, Writer,
+    PositionRecord, PositionStatus, Record, Severity, Symbol, SymbolInfo, Writer,
 };
 use rust_decimal::Decimal;
 
@@ -104,21 +105,32 @@ struct Holding<'a> {
     basis: &'a Basis,
 }
 
+/// What became of the holding of a unit's base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PositionCheck {
+    /// Planned, or not this unit's to plan (a quote asset, another symbol's base).
+    Done,
+    /// The rules need this symbol's current price and the partial `snapshot.prices`
+    /// lacks it: nothing is planned; the caller plans again with it.
+    NeedsPrice(Symbol),
+    /// Not checked (no price, no trading rules): the checkpoint says so, and the next
+    /// run reads the symbol again (`scope.rs`), or the holding would wait for the
+    /// rotation while its records are wrong.
+    Unchecked,
+}
+
 /// Plan the position and dust of the unit symbol's base (see the module's rules).
-///
-/// Returns the symbol whose current price the rules need and `snapshot.prices` lacks,
-/// when it is partial: nothing is planned then, and the caller plans again with it.
 pub(crate) fn plan_position(
     input: &ReconcileInput<'_>,
     unit_symbol: &Symbol,
     read: &SymbolRead,
     plan: &mut Plan,
-) -> Option<Symbol> {
+) -> PositionCheck {
     let snapshot = input.snapshot;
     let quotes = &input.config.quote_assets;
     let base = &read.base;
     if quotes.contains(base) {
-        return None;
+        return PositionCheck::Done;
     }
     let db_open = input
         .records
@@ -132,16 +144,17 @@ pub(crate) fn plan_position(
     let symbol = match (db_open, info) {
         (Some(p), _) => p.symbol.clone(),
         (None, Some(i)) => i.symbol.clone(),
-        (None, None) => return None,
+        (None, None) => return PositionCheck::Done,
     };
     if &symbol != unit_symbol {
-        return None; // the base's position belongs to another symbol's unit
+        return PositionCheck::Done; // the base's position belongs to another symbol's unit
     }
     if read.basis_state == BasisState::Rebuilding {
         plan.notes.push(format!(
             "Position of {symbol} not checked: its cost basis is being rebuilt"
         ));
-        return None;
+        // The rebuild is work in progress: it brings the symbol back by itself.
+        return PositionCheck::Done;
     }
     let total = snapshot
         .balances
@@ -161,7 +174,7 @@ pub(crate) fn plan_position(
         }
     };
     if held_class.is_none() && price.is_none() && snapshot.prices_partial {
-        return Some(symbol);
+        return PositionCheck::NeedsPrice(symbol);
     }
     let is_position = match (held_class, info) {
         (Some(class), _) => class,
@@ -176,7 +189,7 @@ pub(crate) fn plan_position(
             plan.notes.push(format!(
                 "No current price for {symbol}: position of {base} not checked"
             ));
-            return None;
+            return PositionCheck::Unchecked;
         }
         (None, Some(i)) => is_position_size(total, i, price),
         (None, None) if total.is_zero() => false,
@@ -184,7 +197,7 @@ pub(crate) fn plan_position(
             plan.notes.push(format!(
                 "No trading rules for {symbol}: position of {base} not checked"
             ));
-            return None;
+            return PositionCheck::Unchecked;
         }
     };
     let holding = Holding {
@@ -200,9 +213,9 @@ pub(crate) fn plan_position(
         (None, false) => {}
         (None, true) => recover(input, &holding, plan),
         (Some(db), false) => close(input, &holding, db, plan),
-        (Some(db), true) => adjust(input, &holding, db, read, plan),
+        (Some(db), true) => adjust(input, &holding, db, plan),
     }
-    None
+    PositionCheck::Done
 }
 
 /// Dust: the holding when below minimum size, else zero (set to 0, never deleted).
@@ -345,16 +358,14 @@ fn close(input: &ReconcileInput<'_>, h: &Holding<'_>, db: &PositionRecord, plan:
 }
 
 /// Open in both with another quantity: adjusted; the entry price is recomputed only when
-/// the unit recovered buys of the symbol (so it does not churn).
-fn adjust(
-    input: &ReconcileInput<'_>,
-    h: &Holding<'_>,
-    db: &PositionRecord,
-    read: &SymbolRead,
-    plan: &mut Plan,
-) {
+/// the holding includes buys the sync recovered (so it does not churn), or when the fills
+/// explain the corrected holding exactly.
+fn adjust(input: &ReconcileInput<'_>, h: &Holding<'_>, db: &PositionRecord, plan: &mut Plan) {
     let (symbol, total, basis) = (&h.symbol, h.total, h.basis);
-    let new_buys = read.recovered.values().any(|t| t.side == Side::Buy);
+    // The holding holds buys the bot did not record: its entry misses them. Known from
+    // the basis, not from this unit's own inserts: the unit that recovered them may not
+    // be the one that plans the position (no price then, a half-committed apply).
+    let new_buys = basis.recovered_buys;
     // Fills that explain the holding exactly give its entry: for a position the sync
     // recovered, always; for the bot's, when its quantity is being corrected anyway.
     let follows_basis = basis.qty == total && (db.recovered || db.quantity != total);
@@ -658,6 +669,47 @@ mod tests {
         assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(40000)));
     }
 
+    /// Chaos campaign seed 20261201 (1,000 schedules), pairs 752 and 1886: the unit that
+    /// recovered the buys of a bot position whose quantity was wrong did not plan the
+    /// position (no price that run; or its apply was half committed), and the unit that
+    /// corrected the quantity later recovered nothing itself, so the entry stayed the
+    /// bot's where one uncut run takes the fills'. The recovered buys are in the basis,
+    /// whichever unit inserted them.
+    #[test]
+    fn a_bot_position_whose_holding_has_recovered_buys_takes_their_entry_in_any_later_unit() {
+        for (recovered, entry) in [(true, dec!(50000)), (false, dec!(40000))] {
+            let mut w = World::new();
+            w.db_position(position("BTCUSDT", "BTC", dec!(0.001), dec!(40000), 5));
+            for (id, price, by_sync) in [(1, dec!(40000), false), (2, dec!(60000), recovered)] {
+                w.db_trade(crate::domain::TradeRecord {
+                    recovered: by_sync,
+                    ..trade(
+                        "BTCUSDT",
+                        id,
+                        Side::Buy,
+                        price,
+                        dec!(0.001),
+                        dec!(0),
+                        "USDT",
+                        dec!(0),
+                    )
+                });
+            }
+            // A deposit beside the fills: they do not explain the holding exactly.
+            w.ex_bal("BTC", dec!(0.0025), dec!(0));
+            let plan = reconcile(&w.input());
+            let adjusted = of_kind(&plan, CorrectionKind::PositionAdjusted);
+            let Record::Position(p) = &adjusted[0].after else {
+                panic!("{adjusted:?}")
+            };
+            assert_eq!(
+                (p.quantity, p.entry_price),
+                (dec!(0.0025), entry),
+                "second buy recovered by the sync: {recovered}"
+            );
+        }
+    }
+
     #[test]
     fn dust_that_grew_into_a_position_is_cleared_not_deleted() {
         let mut w = World::new();
@@ -805,5 +857,33 @@ mod tests {
         assert!(plan
             .notes
             .contains(&"No current price for ETHUSDT: position of ETH not checked".to_owned()));
+    }
+
+    /// Chaos campaign seed 20261201 (1,000 schedules), pair 1397: the unit that read
+    /// DOTUSDT to its end had no price for it (the price read failed), so its 12,589 DOT
+    /// stayed recorded as dust; the symbol was quiet after that and waited for the
+    /// rotation. The checkpoint now says the holding is unchecked (the scope reads such
+    /// a symbol next run), and the next unit with a price clears the flag.
+    #[test]
+    fn a_holding_left_unchecked_for_want_of_a_price_is_flagged_in_its_checkpoint() {
+        let mut w = World::new();
+        w.snap.prices.clear();
+        w.recs.dust.insert(asset("ETH"), dust("ETH", dec!(0.001)));
+        w.ex_bal("ETH", dec!(5), dec!(0));
+        let unit = crate::core::plan_symbol(&w.input(), &sym("ETHUSDT"));
+        assert!(unit.holding_unchecked);
+        assert!(unit.checkpoint.holding_unchecked);
+
+        w.recs
+            .cursors
+            .insert(sym("ETHUSDT"), unit.checkpoint.clone());
+        w.snap.prices.insert(sym("ETHUSDT"), dec!(2000));
+        let unit = crate::core::plan_symbol(&w.input(), &sym("ETHUSDT"));
+        assert!(!unit.checkpoint.holding_unchecked);
+        assert_eq!(
+            of_kind(&unit.plan, CorrectionKind::PositionRecovered).len(),
+            1,
+            "checked with a price, the 5 ETH are a position"
+        );
     }
 }

@@ -8,7 +8,10 @@
 //! - **Periodic run.** Symbols are read in this order, each class ordered stalest first
 //!   (oldest `covered_through`, never-read first):
 //!   1. work in progress: a checkpoint whose last read stopped early, whose basis is
-//!      being rebuilt, or whose stored trades are being verified (`verify.rs`);
+//!      being rebuilt, whose stored trades are being verified (`verify.rs`), or whose
+//!      last read could not check the base's holding (no current price, no trading
+//!      rules: `holding_unchecked`; a price missing for good costs its symbol's forward
+//!      read and one price a run, and is noted each time);
 //!   2. evidence of change: a symbol never read whose base is held, in the records or
 //!      configured; a symbol whose base moved; an *active* symbol (a fill within the
 //!      periodic lookback, an open position, or orders open in the records) whose quote or
@@ -274,6 +277,7 @@ fn read_reason(
     if let Some(c) = cursor {
         // A verification of stored trades under way (`verify.rs`) is work in progress too.
         if c.pending
+            || c.holding_unchecked
             || c.basis_state == BasisState::Rebuilding
             || super::verify::pending(c).is_some()
         {
@@ -336,11 +340,17 @@ pub fn rescan_owed(
     if closing.is_none() && symbols.is_empty() {
         return owed.cloned();
     }
-    closing.or(owed).cloned().filter(|scope| {
-        cursors
-            .iter()
-            .any(|(s, c)| symbols.contains_key(s) && owes(c, scope))
-    })
+    closing
+        .or(owed)
+        .map(|scope| EmergencyScope {
+            opened_by: None,
+            ..scope.clone()
+        })
+        .filter(|scope| {
+            cursors
+                .iter()
+                .any(|(s, c)| symbols.contains_key(s) && owes(c, scope))
+        })
 }
 
 /// The re-scan an emergency owes a symbol after its forward read: the time range
@@ -749,11 +759,47 @@ mod tests {
         assert_eq!(scope.backing_off, [sym("XRPUSDT")].into());
     }
 
+    /// Pair 1397's second half: a quiet symbol whose holding its last read could not
+    /// check is read by the next periodic run, ahead of the rotation.
+    #[test]
+    fn a_symbol_whose_holding_was_left_unchecked_is_read_next_run() {
+        let config = RulesConfig {
+            rotation_per_run: Some(0),
+            ..RulesConfig::default()
+        };
+        let now = 100 * DAY_MS;
+        let symbols = infos(&[("AAA", "USDT"), ("DOT", "USDT")]);
+        let mut cursors = BTreeMap::new();
+        cursors.insert(sym("AAAUSDT"), cursor_at("AAAUSDT", now - 10, None));
+        let unchecked = CursorRecord {
+            holding_unchecked: true,
+            ..cursor_at("DOTUSDT", now - 10, None)
+        };
+        cursors.insert(sym("DOTUSDT"), unchecked);
+        let (balances, positions) = (BTreeMap::new(), BTreeMap::new());
+        let movement = Movement::default();
+        let scope = plan_scope(&ScopeInput {
+            mode: Mode::Periodic,
+            now,
+            config: &config,
+            cursors: &cursors,
+            positions: &positions,
+            symbols: &symbols,
+            balances: &balances,
+            movement: &movement,
+            open_orders: None,
+            emergency: None,
+            owed: None,
+        });
+        assert_eq!(scope.reads, vec![(sym("DOTUSDT"), ReadReason::InProgress)]);
+    }
+
     #[test]
     fn a_closed_emergency_stays_owed_by_the_checkpoints_that_did_not_complete_it() {
         let scope = EmergencyScope {
             requested_at: 50 * DAY_MS,
             lookback_start: 20 * DAY_MS,
+            opened_by: None,
         };
         let symbols = infos(&[("AAA", "USDT"), ("BBB", "USDT")]);
         let done = |s: &str, at: Option<Millis>| CursorRecord {
@@ -792,6 +838,7 @@ mod tests {
         let newer = EmergencyScope {
             requested_at: 60 * DAY_MS,
             lookback_start: 30 * DAY_MS,
+            opened_by: None,
         };
         assert_eq!(
             rescan_owed(Some(&newer), Some(&scope), &cursors, &symbols),
@@ -810,6 +857,7 @@ mod tests {
         let owed = EmergencyScope {
             requested_at: now - DAY_MS,
             lookback_start: now - 31 * DAY_MS,
+            opened_by: None,
         };
         let symbols = infos(&[("AAA", "USDT"), ("BBB", "USDT")]);
         let mut cursors = BTreeMap::new();

@@ -140,6 +140,11 @@ pub struct Basis {
     pub sold_value: Decimal,
     pub sold_realized: Decimal,
     pub last_sell_at: Option<Millis>,
+    /// The current holding includes buys the sync recovered (fills the bot did not
+    /// record). Known from the fills alone, whichever run or attempt inserted them, so a
+    /// rule that depends on it does not depend on where the runs were cut.
+    #[serde(default)]
+    pub recovered_buys: bool,
 }
 
 /// Whether a checkpoint's basis can be trusted.
@@ -191,6 +196,10 @@ pub struct CursorRecord {
     /// The last read stopped before the end of the symbol's fills (deadline, budget): the
     /// next run goes on from the checkpoint first.
     pub pending: bool,
+    /// The last read to the end could not check the base's holding (no current price,
+    /// no trading rules): the next run reads the symbol again, as work in progress.
+    #[serde(default)]
+    pub holding_unchecked: bool,
     /// Stored trades below the sync's first read of the symbol (or below a migrated
     /// checkpoint) not yet compared with the exchange's fills (`core::verify`); None once
     /// they all were.
@@ -232,6 +241,7 @@ impl CursorRecord {
             rescan_for: None,
             rescan_through: None,
             pending: false,
+            holding_unchecked: false,
             verify: Some(VerifyRange {
                 from: 0,
                 below: None,
@@ -288,6 +298,11 @@ pub struct EmergencyScope {
     pub requested_at: Millis,
     /// Fills since this time are re-scanned for active symbols.
     pub lookback_start: Millis,
+    /// The run that opened the scope: Lambda's retry of that invocation (same request id,
+    /// same run id) resumes it instead of opening a new one, so a cut invocation and an
+    /// uncut one leave the same records. None on an owed scope (nothing resumes it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_by: Option<String>,
 }
 
 /// One sync per account: the lease, the last outcome, and the digest of the cheap test.

@@ -98,9 +98,19 @@ pub(crate) async fn read<E: Exchange, S: Store>(
         .lookback_days
         .unwrap_or(run.rules.emergency_lookback_days);
     let emergency = match (run.request.mode, &state.emergency) {
+        // Lambda's retry of an invocation that opened a scope and then failed or died:
+        // the same scope, or the retry would re-scan what the first attempt read.
+        (Mode::Emergency, Some(open)) if open.opened_by.as_deref() == Some(run.run_id.as_str()) => {
+            run.report.notes.push(format!(
+                "Resuming the emergency sync this invocation opened at {}",
+                open.requested_at
+            ));
+            Some(open.clone())
+        }
         (Mode::Emergency, _) => Some(EmergencyScope {
             requested_at: run.report.started_at,
             lookback_start: run.report.started_at - Millis::from(lookback_days) * DAY_MS,
+            opened_by: Some(run.run_id.clone()),
         }),
         (Mode::Periodic, Some(open)) => {
             run.report.notes.push(format!(

@@ -142,6 +142,7 @@ pub fn cursor(s: &str, version: u64) -> CursorRecord {
             sold_value: Decimal::from_str("97500.3").unwrap(),
             sold_realized: Decimal::from_str("3.25").unwrap(),
             last_sell_at: Some(NOW - 5),
+            recovered_buys: true,
         },
         open_orders: 2,
         order_watermark: Some(17),
@@ -504,10 +505,12 @@ pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
         emergency: Some(binance_account_sync::domain::EmergencyScope {
             requested_at: NOW - 7,
             lookback_start: NOW - 30 * 86_400_000,
+            opened_by: Some("run-that-opened-it".into()),
         }),
         rescan_owed: Some(binance_account_sync::domain::EmergencyScope {
             requested_at: NOW - 90_000,
             lookback_start: NOW - 7 * 86_400_000,
+            opened_by: None,
         }),
         banned_until: Some(NOW + 120_000),
         last_outcome: Some("partial: deadline reached".into()),

@@ -5,7 +5,7 @@ use super::TestStore;
 use binance_account_sync::domain::{AccountId, Correction, Millis, Record, Records, SyncState};
 use binance_account_sync::report::record_key;
 use binance_account_sync::store::{ApplyOutcome, AuditEntry, LeaseOutcome, Store, StoreError};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use tokio::sync::watch;
 
@@ -156,6 +156,68 @@ impl<S: TestStore> Store for BotRacesApply<'_, S> {
     }
 }
 
+/// The first `apply` of more than one transaction's worth (`TX` corrections) commits its
+/// first transaction and then fails, as the DynamoDB adapter's `apply` does when a later
+/// transaction of the same call cannot be sent (the checkpoint rides in the last one).
+pub struct HalfCommittedApply<'a, S> {
+    pub inner: &'a S,
+    fired: AtomicBool,
+    /// What the half-committed call wrote.
+    pub committed: Mutex<Vec<Correction>>,
+}
+
+impl<'a, S: Store> HalfCommittedApply<'a, S> {
+    /// Corrections per transaction, as in `tests/support/faults.rs`'s `PartialApply`.
+    pub const TX: usize = 50;
+
+    pub fn new(inner: &'a S) -> Self {
+        Self {
+            inner,
+            fired: AtomicBool::new(false),
+            committed: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<S: Store> Store for HalfCommittedApply<'_, S> {
+    delegate_except_apply!();
+
+    async fn acquire_lease(
+        &self,
+        account: &AccountId,
+        owner: &str,
+        now: Millis,
+        expires_at: Millis,
+    ) -> Result<LeaseOutcome, StoreError> {
+        self.inner
+            .acquire_lease(account, owner, now, expires_at)
+            .await
+    }
+
+    async fn apply(
+        &self,
+        account: &AccountId,
+        run_id: &str,
+        now: Millis,
+        corrections: &[Correction],
+    ) -> Result<ApplyOutcome, StoreError> {
+        if corrections.len() <= Self::TX || self.fired.swap(true, Ordering::SeqCst) {
+            return self.inner.apply(account, run_id, now, corrections).await;
+        }
+        let outcome = self
+            .inner
+            .apply(account, run_id, now, &corrections[..Self::TX])
+            .await?;
+        self.committed
+            .lock()
+            .expect("lock")
+            .extend(outcome.applied.iter().cloned());
+        Err(StoreError::Unavailable(format!(
+            "transaction 1 of run {run_id}: dispatch failure: connection reset"
+        )))
+    }
+}
+
 /// Holds every run inside `apply` until `lease_tries` runs have asked for the lease, so
 /// two runs started together really overlap.
 pub struct HoldApplyUntilLeaseTried<'a, S> {
@@ -211,15 +273,24 @@ impl<S: Store> Store for HoldApplyUntilLeaseTried<'_, S> {
 pub struct CrashAfterApply<'a, S> {
     pub inner: &'a S,
     crashed: AtomicBool,
+    /// `apply` calls that go through before the one the invocation dies after.
+    survive: AtomicUsize,
     /// What the crashed attempt actually wrote.
     pub written: Mutex<Vec<Correction>>,
 }
 
 impl<'a, S: Store> CrashAfterApply<'a, S> {
+    /// Dies after its first `apply`.
     pub fn new(inner: &'a S) -> Self {
+        Self::after_applies(inner, 1)
+    }
+
+    /// Dies after its `n`-th `apply` (n ≥ 1); the ones before answer normally.
+    pub fn after_applies(inner: &'a S, n: usize) -> Self {
         Self {
             inner,
             crashed: AtomicBool::new(false),
+            survive: AtomicUsize::new(n.saturating_sub(1)),
             written: Mutex::new(Vec::new()),
         }
     }
@@ -268,6 +339,12 @@ impl<S: Store> Store for CrashAfterApply<'_, S> {
             .lock()
             .expect("lock")
             .extend(outcome.applied.iter().cloned());
+        let before = self
+            .survive
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if before.is_ok() {
+            return Ok(outcome);
+        }
         self.crashed.store(true, Ordering::SeqCst);
         Err(StoreError::Unavailable(
             "connection lost after the writes were sent".into(),

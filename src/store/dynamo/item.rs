@@ -198,9 +198,14 @@ impl<'a> ItemReader<'a> {
     }
 
     pub fn b(&self, name: &str) -> Result<bool, StoreError> {
+        self.opt_b(name)?
+            .ok_or_else(|| self.malformed(format!("{name} is missing")))
+    }
+
+    pub fn opt_b(&self, name: &str) -> Result<Option<bool>, StoreError> {
         match self.get(name) {
-            Some(AttributeValue::Bool(b)) => Ok(*b),
-            None => Err(self.malformed(format!("{name} is missing"))),
+            Some(AttributeValue::Bool(b)) => Ok(Some(*b)),
+            None => Ok(None),
             Some(other) => Err(self.malformed(format!("{name} must be BOOL, got {other:?}"))),
         }
     }
@@ -337,6 +342,7 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .dec("basis_sold_value", r.basis.sold_value)
             .dec("basis_sold_realized", r.basis.sold_realized)
             .opt_int("basis_last_sell_at", r.basis.last_sell_at)
+            .b("basis_recovered_buys", r.basis.recovered_buys)
             .e("basis_state", &r.basis_state)?
             .int("open_orders", r.open_orders)
             .opt_int("order_watermark", r.order_watermark)
@@ -347,6 +353,7 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .opt_int("rescan_for", r.rescan_for)
             .opt_int("rescan_through", r.rescan_through)
             .b("pending", r.pending)
+            .b("holding_unchecked", r.holding_unchecked)
             .opt_int("verify_from", r.verify.map(|v| v.from))
             .opt_int("verify_below", r.verify.and_then(|v| v.below))
             .b("verified", r.verify.is_none())
@@ -506,6 +513,9 @@ fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, S
             sold_value: r.dec("basis_sold_value")?,
             sold_realized: r.dec("basis_sold_realized")?,
             last_sell_at: r.opt_int("basis_last_sell_at")?,
+            // Absent on checkpoints written before it existed: not known, so false (the
+            // entry then follows the bot's until the holding is flat or rebuilt).
+            recovered_buys: r.opt_b("basis_recovered_buys")?.unwrap_or(false),
         },
         basis_state: r.parse("basis_state")?,
         open_orders: r.int("open_orders")?,
@@ -517,6 +527,8 @@ fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, S
         rescan_for: r.opt_int("rescan_for")?,
         rescan_through: r.opt_int("rescan_through")?,
         pending: r.b("pending")?,
+        // Absent on checkpoints written before it existed: checked.
+        holding_unchecked: r.opt_b("holding_unchecked")?.unwrap_or(false),
         verify: match (r.opt_int::<u64>("verify_from")?, r.get("verified")) {
             (Some(from), _) => Some(VerifyRange {
                 from,
@@ -684,6 +696,7 @@ pub fn decode_state(item: &Item) -> Result<SyncState, StoreError> {
             (Some(requested_at), Some(lookback_start)) => Some(EmergencyScope {
                 requested_at,
                 lookback_start,
+                opened_by: r.opt_s("emergency_opened_by")?.map(str::to_owned),
             }),
             _ => None,
         },
@@ -694,6 +707,7 @@ pub fn decode_state(item: &Item) -> Result<SyncState, StoreError> {
             (Some(requested_at), Some(lookback_start)) => Some(EmergencyScope {
                 requested_at,
                 lookback_start,
+                opened_by: None,
             }),
             _ => None,
         },
@@ -734,6 +748,13 @@ pub fn encode_state_outcome(state: &SyncState) -> ItemBuilder {
         .opt_int(
             "emergency_lookback_start",
             state.emergency.as_ref().map(|e| e.lookback_start),
+        )
+        .opt_s(
+            "emergency_opened_by",
+            state
+                .emergency
+                .as_ref()
+                .and_then(|e| e.opened_by.as_deref()),
         )
         .opt_int(
             "owed_requested_at",

@@ -285,6 +285,7 @@ impl Store for DynamoStore {
             .expression_attribute_names("#version", "version")
             .expression_attribute_names("#ereq", "emergency_requested_at")
             .expression_attribute_names("#estart", "emergency_lookback_start")
+            .expression_attribute_names("#eby", "emergency_opened_by")
             .expression_attribute_names("#ban", "banned_until")
             .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
             .expression_attribute_values(":one", AttributeValue::N("1".into()));
@@ -301,8 +302,16 @@ impl Store for DynamoStore {
                         ":estart",
                         AttributeValue::N(e.lookback_start.to_string()),
                     );
+                match &e.opened_by {
+                    Some(run) => {
+                        sets.push("#eby = :eby".into());
+                        update = update
+                            .expression_attribute_values(":eby", AttributeValue::S(run.clone()));
+                    }
+                    None => removes.push("#eby".to_owned()),
+                }
             }
-            None => removes.extend(["#ereq".to_owned(), "#estart".to_owned()]),
+            None => removes.extend(["#ereq".to_owned(), "#estart".to_owned(), "#eby".to_owned()]),
         }
         match banned_until {
             Some(at) => {
