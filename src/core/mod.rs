@@ -244,10 +244,7 @@ impl Flows {
 /// watermark, the positions and dust of its base, its checkpoint). Pure.
 pub fn plan_symbol(input: &ReconcileInput<'_>, symbol: &Symbol) -> SymbolPlan {
     let mut out = SymbolPlan {
-        plan: Plan {
-            planned_at: input.now,
-            ..Plan::default()
-        },
+        plan: Plan::default(),
         checkpoint: input
             .records
             .cursors
@@ -280,10 +277,7 @@ pub fn plan_symbol(input: &ReconcileInput<'_>, symbol: &Symbol) -> SymbolPlan {
 /// differences explained by the run's recovered fills (`recovered`) and the transfers in
 /// the snapshot. Pure.
 pub fn plan_balances(input: &ReconcileInput<'_>, recovered: &Flows) -> Plan {
-    let mut plan = Plan {
-        planned_at: input.now,
-        ..Plan::default()
-    };
+    let mut plan = Plan::default();
     for skipped in &input.records.skipped {
         plan.discrepancies.push(malformed_item(skipped));
     }
@@ -314,10 +308,7 @@ pub fn malformed_item(skipped: &crate::domain::SkippedItem) -> crate::domain::Di
 /// then the balances. The from-scratch reference the units are tested against. Pure and
 /// deterministic: the same input gives the same plan.
 pub fn reconcile(input: &ReconcileInput<'_>) -> Plan {
-    let mut plan = Plan {
-        planned_at: input.now,
-        ..Plan::default()
-    };
+    let mut plan = Plan::default();
     for symbol in &input.snapshot.unknown_symbols {
         plan.notes
             .push(format!("Symbol {symbol} unknown on exchange: skipped"));

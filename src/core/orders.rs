@@ -312,6 +312,30 @@ mod tests {
         assert_eq!((o.updated_by, o.updated_at), (Writer::Sync, w.now));
     }
 
+    /// Every field the exchange decides comes from it: an order whose quantity was
+    /// amended down on the exchange (`order/amend/keepPriority`), or whose price the bot
+    /// recorded wrongly, is recorded as the exchange has it.
+    #[test]
+    fn an_updated_order_takes_its_price_and_quantity_from_the_exchange() {
+        let mut w = World::new();
+        w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(2), dec!(0)));
+        w.snap.open_orders.push(ex_order(
+            "BTCUSDT",
+            1,
+            "bot-1",
+            Side::Buy,
+            dec!(101.5),
+            dec!(1.5),
+            dec!(0.5),
+            OrderStatus::PartiallyFilled,
+        ));
+        let o = only_order(&reconcile(&w.input())).clone();
+        assert_eq!(
+            (o.price, o.orig_qty, o.executed_qty),
+            (dec!(101.5), dec!(1.5), dec!(0.5))
+        );
+    }
+
     #[test]
     fn partial_fill_updates_executed_qty_and_avg_price() {
         let mut w = World::new();
@@ -359,6 +383,8 @@ mod tests {
             let o = only_order(&plan).clone();
             assert_eq!(o.status, OrderStatus::Unknown);
             assert_eq!(o.unknown_runs, run);
+            // The lookup's backoff counts from this run (`scope::orders_to_query`).
+            assert_eq!((o.updated_by, o.updated_at), (Writer::Sync, w.now));
             let flagged = plan
                 .discrepancies
                 .iter()
@@ -395,6 +421,7 @@ mod tests {
             dec!(0.3),
         );
         db.avg_price = Some(dec!(100));
+        db.unknown_runs = 2;
         w.db_order(db);
         w.snap
             .order_lookups
@@ -404,6 +431,11 @@ mod tests {
         assert_eq!(
             (o.status.clone(), o.executed_qty, o.avg_price),
             (OrderStatus::Canceled, dec!(0), None)
+        );
+        assert_eq!(
+            (o.unknown_runs, o.updated_by, o.updated_at),
+            (0, Writer::Sync, w.now),
+            "known now: no longer counted as unknown, stamped by this run"
         );
         assert!(o.status.is_terminal());
         assert!(bot_visible(&plan)[0].reason.contains("archived"));

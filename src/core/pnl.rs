@@ -133,19 +133,88 @@ mod tests {
     #[test]
     fn fee_in_base_reduces_quantity_received() {
         let base = asset("BTC");
+        // 0.5 BTC bought at 100 (50 USDT paid), 0.0005 BTC of it kept as the fee.
         let b = trade(
             "BTCUSDT",
             1,
             Side::Buy,
             dec!(100),
-            dec!(1),
-            dec!(0.01),
+            dec!(0.5),
+            dec!(0.0005),
             "BTC",
-            dec!(1),
+            dec!(0.05),
         );
         let (basis, _) = replay([&b], &base);
-        assert_eq!(basis.qty, dec!(0.99));
-        assert_eq!(basis.avg_cost * dec!(0.99), dec!(100));
+        assert_eq!(basis.qty, dec!(0.4995));
+        assert_eq!(basis.avg_cost * dec!(0.4995), dec!(50));
+    }
+
+    /// A fill whose whole quantity went to its fee adds nothing and divides by nothing.
+    #[test]
+    fn a_buy_whose_whole_quantity_went_to_its_fee_leaves_the_basis_as_it_was() {
+        let base = asset("BTC");
+        let b = trade(
+            "BTCUSDT",
+            1,
+            Side::Buy,
+            dec!(100),
+            dec!(0.0001),
+            dec!(0.0001),
+            "BTC",
+            dec!(0.01),
+        );
+        let (basis, _) = replay([&b], &base);
+        assert_eq!(
+            (basis.qty, basis.avg_cost, basis.open_since, basis.through),
+            (dec!(0), dec!(0), None, Some(1))
+        );
+    }
+
+    /// The sells of a round trip accumulate quantity and value (price × quantity), from
+    /// which a close takes its exit price.
+    #[test]
+    fn sells_accumulate_their_quantity_and_value_for_the_exit_price() {
+        let base = asset("BTC");
+        let fills = [
+            trade(
+                "BTCUSDT",
+                1,
+                Side::Buy,
+                dec!(40000),
+                dec!(0.005),
+                dec!(0),
+                "USDT",
+                dec!(0),
+            ),
+            trade(
+                "BTCUSDT",
+                2,
+                Side::Sell,
+                dec!(50000),
+                dec!(0.001),
+                dec!(0),
+                "USDT",
+                dec!(0),
+            ),
+            trade(
+                "BTCUSDT",
+                3,
+                Side::Sell,
+                dec!(54000),
+                dec!(0.003),
+                dec!(0),
+                "USDT",
+                dec!(0),
+            ),
+        ];
+        let (basis, realized) = replay(fills.iter(), &base);
+        assert_eq!(
+            (basis.sold_qty, basis.sold_value, basis.qty),
+            (dec!(0.004), dec!(212), dec!(0.001))
+        );
+        // (50000 − 40000) × 0.001 + (54000 − 40000) × 0.003 = 10 + 42
+        assert_eq!((realized[&2], realized[&3]), (dec!(10), dec!(42)));
+        assert_eq!((basis.realized, basis.sold_realized), (dec!(52), dec!(52)));
     }
 
     #[test]

@@ -566,6 +566,7 @@ mod tests {
         // (2100-2000)*0.25 - 0.5 + (2300-2000)*0.25 - 0.5 = 99
         assert_eq!(p.realized_pnl, dec!(99));
         assert_eq!((p.closed_at, p.version), (Some(11), 3));
+        assert_eq!((p.updated_by, p.updated_at), (Writer::Sync, w.now));
         assert!(plan
             .notes
             .contains(&"Position closed on exchange: ETHUSDT long 0.5".to_owned()));
@@ -660,6 +661,7 @@ mod tests {
             panic!()
         };
         assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(50000)));
+        assert_eq!((p.updated_by, p.updated_at), (Writer::Sync, w.now));
         // Without new fills the entry price is kept.
         w.snap_fills("BTCUSDT", vec![]);
         let plan = reconcile(&w.input());
@@ -857,6 +859,80 @@ mod tests {
         assert!(plan
             .notes
             .contains(&"No current price for ETHUSDT: position of ETH not checked".to_owned()));
+    }
+
+    /// A holding that left without a sell since the bot opened its position (withdrawn,
+    /// converted) closes at the current price with its P&L unchanged: the sells of the
+    /// basis's round trip before the position opened are not its exit.
+    #[test]
+    fn a_position_whose_holding_left_without_a_sell_since_it_opened_closes_at_the_current_price() {
+        let mut w = World::new();
+        let mut bot = position("ETHUSDT", "ETH", dec!(0.5), dec!(2000), 5);
+        bot.opened_at = 100;
+        w.db_position(bot);
+        w.db_trade(trade(
+            "ETHUSDT",
+            1,
+            Side::Buy,
+            dec!(2000),
+            dec!(1),
+            dec!(0),
+            "USDT",
+            dec!(0),
+        ));
+        // A sell before the position's opening (time 50), then the holding left.
+        let mut sell = trade(
+            "ETHUSDT",
+            2,
+            Side::Sell,
+            dec!(2500),
+            dec!(0.5),
+            dec!(0),
+            "USDT",
+            dec!(0),
+        );
+        sell.time = 50;
+        w.db_trade(sell);
+        w.snap.prices.insert(sym("ETHUSDT"), dec!(1800));
+        let plan = reconcile(&w.input());
+        let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionClosed)[0].after else {
+            panic!("{:?}", plan.corrections)
+        };
+        assert_eq!(
+            (p.exit_price, p.realized_pnl, p.closed_at),
+            (Some(dec!(1800)), dec!(0), Some(w.now))
+        );
+    }
+
+    /// Zero is never a position, whatever the symbol's filters (some list no minimum).
+    #[test]
+    fn a_zero_holding_is_never_a_position_even_without_minimums() {
+        let free = symbol_info("AAA", "USDT", dec!(0), dec!(0));
+        assert!(!is_position_size(dec!(0), &free, None));
+        assert!(!is_position_size(dec!(0), &free, Some(dec!(1))));
+        assert!(is_position_size(dec!(0.00000001), &free, None));
+    }
+
+    /// The bot's open position on a symbol the exchange no longer describes (delisted,
+    /// no trading rules): closed once nothing is held, never closed (nor sized) while
+    /// something is, since without the rules its size cannot be judged.
+    #[test]
+    fn a_position_without_trading_rules_is_closed_only_once_nothing_is_held() {
+        for (held, closed) in [(dec!(0), true), (dec!(3), false)] {
+            let mut w = World::new();
+            w.snap.symbols.remove(&sym("ETHUSDT"));
+            w.db_position(position("ETHUSDT", "ETH", dec!(0.5), dec!(2000), 5));
+            w.ex_bal("ETH", held, dec!(0));
+            let unit = crate::core::plan_symbol(&w.input(), &sym("ETHUSDT"));
+            assert_eq!(
+                of_kind(&unit.plan, CorrectionKind::PositionClosed).len(),
+                usize::from(closed),
+                "holding {held}: {:?}",
+                unit.plan.notes
+            );
+            assert!(of_kind(&unit.plan, CorrectionKind::PositionAdjusted).is_empty());
+            assert_eq!(unit.holding_unchecked, !closed, "holding {held}");
+        }
     }
 
     /// Chaos campaign seed 20261201 (1,000 schedules), pair 1397: the unit that read

@@ -442,6 +442,154 @@ mod tests {
         assert_eq!(tr.commission_quote, dec!(0.3));
     }
 
+    /// Only a non-zero fee in a third asset needs a price at its minute, and it makes that
+    /// asset one of the checkpoint's fee assets (its movement then selects the symbol);
+    /// fees in the base or the quote, and zero fees in BNB, need neither.
+    #[test]
+    fn only_a_fee_in_a_third_asset_needs_its_minute_price_and_becomes_a_fee_asset() {
+        let mut w = World::new();
+        let fills = vec![
+            fill(
+                "BTCUSDT",
+                1,
+                1,
+                Side::Buy,
+                dec!(50000),
+                dec!(0.01),
+                dec!(0.5),
+                "USDT",
+                60_000,
+            ),
+            fill(
+                "BTCUSDT",
+                2,
+                1,
+                Side::Buy,
+                dec!(50000),
+                dec!(0.01),
+                dec!(0.00001),
+                "BTC",
+                120_000,
+            ),
+            fill(
+                "BTCUSDT",
+                3,
+                1,
+                Side::Buy,
+                dec!(50000),
+                dec!(0.01),
+                dec!(0),
+                "BNB",
+                180_000,
+            ),
+        ];
+        w.snap_fills("BTCUSDT", fills.clone());
+        assert_eq!(fee_price_needs(&w.snap), vec![]);
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert!(
+            unit.checkpoint.fee_assets.is_empty(),
+            "{:?}",
+            unit.checkpoint.fee_assets
+        );
+
+        let mut with_bnb = fills;
+        with_bnb.push(fill(
+            "BTCUSDT",
+            4,
+            1,
+            Side::Buy,
+            dec!(50000),
+            dec!(0.01),
+            dec!(0.001),
+            "BNB",
+            240_000,
+        ));
+        w.snap_fills("BTCUSDT", with_bnb);
+        assert_eq!(fee_price_needs(&w.snap), vec![(sym("BNBUSDT"), 240_000)]);
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(unit.checkpoint.fee_assets, vec![asset("BNB")]);
+    }
+
+    /// A recovered fill at or below the basis's last trade means the basis missed it: it
+    /// is rebuilt from the stored trades. One above it is simply applied.
+    #[test]
+    fn a_fill_recovered_below_the_basis_rebuilds_it_and_one_above_extends_it() {
+        for (id, rebuilt) in [(5, true), (10, true), (11, false)] {
+            let mut w = World::new();
+            let mut cursor = crate::domain::CursorRecord::new(sym("BTCUSDT"));
+            cursor.last_trade_id = Some(10);
+            cursor.basis.through = Some(10);
+            cursor.verify = None;
+            w.recs.cursors.insert(sym("BTCUSDT"), cursor);
+            w.snap_fills(
+                "BTCUSDT",
+                vec![fill(
+                    "BTCUSDT",
+                    id,
+                    1,
+                    Side::Buy,
+                    dec!(1),
+                    dec!(1),
+                    dec!(0),
+                    "USDT",
+                    5,
+                )],
+            );
+            let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+            let state = unit.checkpoint.basis_state;
+            assert_eq!(
+                state == crate::domain::BasisState::Rebuilding,
+                rebuilt,
+                "fill {id} against a basis through 10: {state:?}"
+            );
+        }
+    }
+
+    /// The balances' movement since the last read counts the fills past the checkpoint
+    /// only: one at or below it is in an earlier baseline already.
+    #[test]
+    fn movement_counts_only_the_fills_past_the_checkpoint() {
+        let mut w = World::new();
+        let mut cursor = crate::domain::CursorRecord::new(sym("BTCUSDT"));
+        cursor.last_trade_id = Some(10);
+        cursor.basis.through = Some(10);
+        cursor.verify = None;
+        w.recs.cursors.insert(sym("BTCUSDT"), cursor);
+        for id in [9, 10] {
+            w.db_trade(trade(
+                "BTCUSDT",
+                id,
+                Side::Buy,
+                dec!(1),
+                dec!(1),
+                dec!(0),
+                "USDT",
+                dec!(0),
+            ));
+        }
+        w.snap_fills(
+            "BTCUSDT",
+            [9, 10, 11, 12]
+                .into_iter()
+                .map(|id| {
+                    fill(
+                        "BTCUSDT",
+                        id,
+                        1,
+                        Side::Buy,
+                        dec!(1),
+                        dec!(1),
+                        dec!(0),
+                        "USDT",
+                        5,
+                    )
+                })
+                .collect(),
+        );
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(unit.movement.of(&asset("BTC")), dec!(2), "fills 11 and 12");
+    }
+
     #[test]
     fn bnb_fee_falls_back_to_current_price_then_is_flagged() {
         let mut w = World::new();

@@ -179,6 +179,48 @@ mod tests {
     use crate::domain::Side;
     use rust_decimal::Decimal;
 
+    /// A range verified to its end is not pending: no run reads the symbol for it again.
+    #[test]
+    fn a_range_verified_to_its_end_is_not_pending() {
+        let mut cursor = CursorRecord::new(sym("BTCUSDT"));
+        cursor.last_trade_id = Some(50);
+        cursor.verify = Some(VerifyRange {
+            from: 20,
+            below: Some(20),
+        });
+        assert_eq!(pending(&cursor), None);
+        cursor.verify = Some(VerifyRange {
+            from: 19,
+            below: Some(20),
+        });
+        assert_eq!(
+            pending(&cursor),
+            Some(VerifyRange {
+                from: 19,
+                below: Some(20)
+            })
+        );
+        // Unbounded: up to the checkpoint's last trade.
+        cursor.verify = Some(VerifyRange {
+            from: 51,
+            below: None,
+        });
+        assert_eq!(pending(&cursor), None);
+        // A forward read from where the range starts leaves nothing below it to verify.
+        let open = Some(VerifyRange {
+            from: 20,
+            below: None,
+        });
+        assert_eq!(after_forward_read(open, 20), None);
+        assert_eq!(
+            after_forward_read(open, 21),
+            Some(VerifyRange {
+                from: 20,
+                below: Some(21)
+            })
+        );
+    }
+
     fn d(s: &str) -> Decimal {
         s.parse().expect("decimal")
     }
@@ -245,6 +287,14 @@ mod tests {
         assert_eq!(keys, vec!["trade_disagrees:BTCUSDT:7"]);
         assert_eq!(after(&v), None, "both pages ran out: verified");
         assert_eq!(v.checkpoint.expect, crate::domain::Expect::Version(3));
+        // The finding rides in the checkpoint until a run reports it; the write is a new
+        // version, stamped with the unit's time.
+        let Record::Cursor(c) = &v.checkpoint.after else {
+            panic!("a checkpoint")
+        };
+        let kept: Vec<&str> = c.unreported.iter().map(|d| d.key.as_str()).collect();
+        assert_eq!(kept, vec!["trade_disagrees:BTCUSDT:7"]);
+        assert_eq!((c.version, c.updated_at), (4, 1));
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! The output of the pure core: the corrections to apply, and the discrepancies found.
 //! The store applies a `Plan` with conditional writes; the report is built from it.
 
-use super::exchange::Millis;
 use super::ids::{Asset, Symbol};
 use super::records::{
     BalanceRecord, CursorRecord, DustRecord, OrderRecord, PositionRecord, TradeRecord,
@@ -131,6 +130,4 @@ pub struct Plan {
     pub explanations: Vec<BalanceExplanation>,
     /// Log lines in the origin document's wording ("New position found on exchange: ...").
     pub notes: Vec<String>,
-    /// When the plan was made.
-    pub planned_at: Millis,
 }
