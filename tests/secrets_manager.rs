@@ -56,7 +56,7 @@ async fn secret_is_read_by_name_and_by_arn() {
         let source =
             SecretsManagerCredentials::from_client(client.clone(), id, Duration::from_secs(300));
         let c = source.credentials(false).await.expect(id);
-        assert_eq!((c.api_key(), c.api_secret()), ("key-1", "secret-1"), "{id}");
+        assert_eq!((c.api_key(), c.api_secret()), ("key-1", Some("secret-1")), "{id}");
     }
 }
 
@@ -81,7 +81,7 @@ async fn refresh_reads_the_rotated_value_and_the_cache_keeps_it() {
     let rotated = source.credentials(true).await.unwrap();
     assert_eq!(
         (rotated.api_key(), rotated.api_secret()),
-        ("key-2", "secret-2")
+        ("key-2", Some("secret-2"))
     );
     assert_eq!(source.credentials(false).await.unwrap().api_key(), "key-2");
 }
