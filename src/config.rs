@@ -146,7 +146,7 @@ impl TopicArn {
 /// Where the Binance API key comes from.
 #[derive(Clone)]
 pub enum CredentialConfig {
-    /// A Secrets Manager secret (id or ARN) holding `{"api_key": ..., "api_secret": ...}`.
+    /// A Secrets Manager secret (id or ARN) holding `{"api_key", "api_secret"}` (HMAC) or `{"api_key", "private_key"}` (Ed25519/RSA PEM).
     SecretsManager { secret_id: String },
     /// Fixed key and secret from the environment (CLI, local runs).
     Static {

@@ -145,7 +145,10 @@ pub fn parse_secret(raw: &str) -> Result<Credentials, CredentialError> {
         }
     };
     let api_key = field("api_key")?;
-    match (map.contains_key("api_secret"), map.contains_key("private_key")) {
+    match (
+        map.contains_key("api_secret"),
+        map.contains_key("private_key"),
+    ) {
         (true, false) => Ok(Credentials::new(api_key, field("api_secret")?)),
         (false, true) => Ok(Credentials::from_private_key_pem(
             api_key,

@@ -2,10 +2,10 @@
 
 use binance_account_sync::exchange::credentials::{CredentialError, CredentialSource, Credentials};
 use binance_account_sync::exchange::keys::{KeyKind, PrivateKeyError};
-use binance_sim::testkeys::TestKey;
 use binance_account_sync::secrets::{
     parse_secret, Clock, FetchError, SecretFetcher, SecretsManagerCredentials,
 };
+use binance_sim::testkeys::TestKey;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -199,7 +199,10 @@ fn secret_shape_picks_the_key_type_hmac_ed25519_or_rsa() {
     assert_eq!(c.api_secret(), None);
 
     let rsa = TestKey::rsa();
-    for pem in [rsa.private_pem.clone(), rsa.rsa_pkcs1_private_pem().unwrap()] {
+    for pem in [
+        rsa.private_pem.clone(),
+        rsa.rsa_pkcs1_private_pem().unwrap(),
+    ] {
         let c = parse_secret(&pem_secret("rsa-key", &pem)).unwrap();
         assert_eq!((c.api_key(), c.kind()), ("rsa-key", KeyKind::Rsa));
     }
@@ -208,8 +211,9 @@ fn secret_shape_picks_the_key_type_hmac_ed25519_or_rsa() {
 #[test]
 fn secret_with_both_api_secret_and_private_key_is_refused() {
     let ed = TestKey::ed25519();
-    let raw = serde_json::json!({"api_key": "k", "api_secret": "hunter2", "private_key": ed.private_pem})
-        .to_string();
+    let raw =
+        serde_json::json!({"api_key": "k", "api_secret": "hunter2", "private_key": ed.private_pem})
+            .to_string();
     let err = parse_secret(&raw).unwrap_err();
     let shown = format!("{err} {err:?}");
     assert!(matches!(err, CredentialError::Malformed(_)), "{shown}");
@@ -224,7 +228,8 @@ fn unusable_private_key_is_a_typed_error_that_never_quotes_the_key() {
     let cases = [
         (body.clone(), PrivateKeyError::NotPem),
         (
-            ed.private_pem.replace("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"),
+            ed.private_pem
+                .replace("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"),
             PrivateKeyError::Encrypted,
         ),
         (
@@ -251,14 +256,26 @@ fn unusable_private_key_is_a_typed_error_that_never_quotes_the_key() {
 #[tokio::test]
 async fn private_key_secret_is_cached_and_rotates_like_an_hmac_one() {
     let (a, b) = (TestKey::ed25519(), TestKey::rsa());
-    let (first, second) = (pem_secret("ed-key", &a.private_pem), pem_secret("rsa-key", &b.private_pem));
+    let (first, second) = (
+        pem_secret("ed-key", &a.private_pem),
+        pem_secret("rsa-key", &b.private_pem),
+    );
     let script = Script::new(vec![Ok(first.as_str()), Ok(second.as_str())]);
     let (src, _clock) = source(&script, 300);
-    assert_eq!(src.credentials(false).await.unwrap().kind(), KeyKind::Ed25519);
-    assert_eq!(src.credentials(false).await.unwrap().kind(), KeyKind::Ed25519);
+    assert_eq!(
+        src.credentials(false).await.unwrap().kind(),
+        KeyKind::Ed25519
+    );
+    assert_eq!(
+        src.credentials(false).await.unwrap().kind(),
+        KeyKind::Ed25519
+    );
     assert_eq!(script.calls(), 1, "parsed once, served from the cache");
     let rotated = src.credentials(true).await.unwrap();
-    assert_eq!((rotated.api_key(), rotated.kind()), ("rsa-key", KeyKind::Rsa));
+    assert_eq!(
+        (rotated.api_key(), rotated.kind()),
+        ("rsa-key", KeyKind::Rsa)
+    );
 }
 
 #[test]

@@ -56,7 +56,11 @@ async fn secret_is_read_by_name_and_by_arn() {
         let source =
             SecretsManagerCredentials::from_client(client.clone(), id, Duration::from_secs(300));
         let c = source.credentials(false).await.expect(id);
-        assert_eq!((c.api_key(), c.api_secret()), ("key-1", Some("secret-1")), "{id}");
+        assert_eq!(
+            (c.api_key(), c.api_secret()),
+            ("key-1", Some("secret-1")),
+            "{id}"
+        );
     }
 }
 

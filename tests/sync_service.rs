@@ -51,7 +51,10 @@ async fn demo_sim_with_public_key(public_pem: &str) -> RunningSim {
 }
 
 /// A client whose credentials come from a Secrets Manager-shaped `private_key` secret.
-fn client_with_private_key(sim: &RunningSim, private_pem: &str) -> BinanceClient<StaticCredentials> {
+fn client_with_private_key(
+    sim: &RunningSim,
+    private_pem: &str,
+) -> BinanceClient<StaticCredentials> {
     let secret = serde_json::json!({"api_key": "demo-key", "private_key": private_pem});
     let credentials = binance_account_sync::secrets::parse_secret(&secret.to_string())
         .expect("private_key secret parses");
@@ -60,8 +63,12 @@ fn client_with_private_key(sim: &RunningSim, private_pem: &str) -> BinanceClient
         base_backoff: Duration::from_millis(1),
         ..BinanceConfig::default()
     };
-    BinanceClient::new(config, StaticCredentials(credentials), reqwest::Client::new())
-        .expect("client")
+    BinanceClient::new(
+        config,
+        StaticCredentials(credentials),
+        reqwest::Client::new(),
+    )
+    .expect("client")
 }
 
 fn client_with_budget(

@@ -83,7 +83,12 @@ async fn ed25519_signature_must_be_over_the_exact_payload_sent() {
     let sent = encode(&[("timestamp", &ts), ("recvWindow", "5000")]);
     let sig = encode(&[("signature", &ed.sign(&signed))]);
     let r = c
-        .raw("GET", "/api/v3/account", &format!("{sent}&{sig}"), Some("ed-key"))
+        .raw(
+            "GET",
+            "/api/v3/account",
+            &format!("{sent}&{sig}"),
+            Some("ed-key"),
+        )
         .await;
     assert_bad_signature(&r);
     sim.shutdown().await;
@@ -121,7 +126,12 @@ async fn an_unencoded_plus_in_a_base64_signature_is_refused() {
     assert_bad_signature(&raw);
     let encoded = encode(&[("signature", &sig)]);
     let ok = c
-        .raw("GET", "/api/v3/account", &format!("{q}&{encoded}"), Some("rsa-key"))
+        .raw(
+            "GET",
+            "/api/v3/account",
+            &format!("{q}&{encoded}"),
+            Some("rsa-key"),
+        )
         .await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     sim.shutdown().await;

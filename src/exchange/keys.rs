@@ -116,8 +116,8 @@ impl SigningKey {
         }
         // The first block the PEM reader knows; its own errors can quote lines, so they
         // are mapped to a fixed message.
-        let (kind, der) = <(SectionKind, Vec<u8>)>::from_pem_slice(pem.as_bytes())
-            .map_err(|e| match e {
+        let (kind, der) =
+            <(SectionKind, Vec<u8>)>::from_pem_slice(pem.as_bytes()).map_err(|e| match e {
                 rustls_pki_types::pem::Error::NoItemsFound => PrivateKeyError::NotPem,
                 _ => PrivateKeyError::Unreadable,
             })?;
@@ -173,8 +173,12 @@ impl SigningKey {
                 let mut signature = vec![0u8; key.public_modulus_len()];
                 // Fails only on a buffer of the wrong length, which this is not; an empty
                 // signature would be rejected with -1022 rather than panic here.
-                match key.sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), payload, &mut signature)
-                {
+                match key.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    payload,
+                    &mut signature,
+                ) {
                     Ok(()) => b64.encode(&signature),
                     Err(_) => String::new(),
                 }
@@ -234,7 +238,8 @@ mod tests {
         let test = TestKey::rsa();
         let pkcs1 = test.rsa_pkcs1_private_pem().unwrap();
         assert!(pkcs1.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
-        let public = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, spki_der(&test.public_pem));
+        let public =
+            UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, spki_der(&test.public_pem));
         for pem in [&test.private_pem, &pkcs1] {
             let key = SigningKey::from_pem(pem).unwrap();
             assert_eq!(key.kind(), KeyKind::Rsa);
@@ -248,7 +253,8 @@ mod tests {
     #[test]
     fn hmac_signature_stays_lower_case_hex() {
         // The official HMAC vector (FACTS §3.3).
-        let key = SigningKey::hmac("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j");
+        let key =
+            SigningKey::hmac("NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j");
         assert_eq!(key.kind(), KeyKind::Hmac);
         assert_eq!(
             key.sign(b"symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000&timestamp=1499827319559"),
@@ -285,7 +291,12 @@ mod tests {
         bad_ed.extend_from_slice(ED25519_OID);
         bad_ed.extend_from_slice(&[0x04, 0x03, 0x01, 0x02, 0x03]);
         let damaged = ed.private_pem.replacen('\n', "\n!!notbase64!!", 1);
-        let truncated: String = ed.private_pem.lines().take(2).collect::<Vec<_>>().join("\n");
+        let truncated: String = ed
+            .private_pem
+            .lines()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("\n");
         let cases: Vec<(String, PrivateKeyError)> = vec![
             (body(&ed.private_pem), PrivateKeyError::NotPem),
             ("".into(), PrivateKeyError::NotPem),
@@ -326,7 +337,10 @@ mod tests {
             let err = SigningKey::from_pem(&pem).unwrap_err();
             assert_eq!(err, expected, "{pem}");
             let shown = format!("{err} {err:?}");
-            for line in pem.lines().filter(|l| !l.starts_with("-----") && l.len() > 8) {
+            for line in pem
+                .lines()
+                .filter(|l| !l.starts_with("-----") && l.len() > 8)
+            {
                 assert!(!shown.contains(line), "{shown} quotes the key");
             }
         }
@@ -337,6 +351,9 @@ mod tests {
         let test = TestKey::ed25519();
         let key = SigningKey::from_pem(&test.private_pem).unwrap();
         let shown = format!("{key:?} {:?}", SigningKey::hmac("topsecret-value"));
-        assert_eq!(shown, "SigningKey(Ed25519, redacted) SigningKey(HMAC, redacted)");
+        assert_eq!(
+            shown,
+            "SigningKey(Ed25519, redacted) SigningKey(HMAC, redacted)"
+        );
     }
 }
