@@ -87,7 +87,8 @@ pub trait CredentialSource: Send + Sync {
     ) -> impl Future<Output = Result<Credentials, CredentialError>> + Send;
 }
 
-/// Fixed credentials (CLI: `BINANCE_API_KEY` / `BINANCE_API_SECRET`; tests).
+/// Fixed credentials (CLI: `BINANCE_API_KEY` with `BINANCE_API_SECRET` or
+/// `BINANCE_PRIVATE_KEY`; tests).
 #[derive(Debug, Clone)]
 pub struct StaticCredentials(pub Credentials);
 
