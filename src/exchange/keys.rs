@@ -46,6 +46,11 @@ pub enum PrivateKeyError {
     #[error("the private_key is not PEM (expected a -----BEGIN PRIVATE KEY----- block)")]
     NotPem,
     #[error(
+        "the private_key is on one line with literal \\n sequences; store the PEM with real \
+         line breaks (\\n in the JSON string, not \\\\n)"
+    )]
+    EscapedNewlines,
+    #[error(
         "the private_key is encrypted; store it unencrypted (Secrets Manager already encrypts \
          the secret at rest)"
     )]
@@ -113,6 +118,10 @@ impl SigningKey {
         }
         if !pem.contains("-----BEGIN ") {
             return Err(PrivateKeyError::NotPem);
+        }
+        // A PEM pasted with its line breaks escaped twice (`\\n` in the JSON) is one line.
+        if !pem.trim().contains('\n') && pem.contains("\\n") {
+            return Err(PrivateKeyError::EscapedNewlines);
         }
         // The first block the PEM reader knows; its own errors can quote lines, so they
         // are mapped to a fixed message.
@@ -299,6 +308,10 @@ mod tests {
             .join("\n");
         let cases: Vec<(String, PrivateKeyError)> = vec![
             (body(&ed.private_pem), PrivateKeyError::NotPem),
+            (
+                ed.private_pem.trim().replace('\n', "\\n"),
+                PrivateKeyError::EscapedNewlines,
+            ),
             ("".into(), PrivateKeyError::NotPem),
             (encrypted_pkcs8.clone(), PrivateKeyError::Encrypted),
             (legacy_encrypted.clone(), PrivateKeyError::Encrypted),
