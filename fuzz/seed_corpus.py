@@ -246,6 +246,18 @@ def secret():
     ])
     seeds["quoted-json-string"] = dump(json.dumps(base))
     seeds["unicode"] = dump({"api_key": "ключ", "api_secret": "секрет\u2028"})
+    # The private_key shape: an Ed25519 PKCS#8 v1 PEM of the all-zero seed (a public,
+    # worthless key), then the ways it can be wrong.
+    pem = ("-----BEGIN PRIVATE KEY-----\n"
+           "MC4CAQAwBQYDK2VwBCIEIAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+           "-----END PRIVATE KEY-----\n")
+    key = base["api_key"]
+    seeds["private-key-ed25519"] = dump({"api_key": key, "private_key": pem})
+    seeds["private-key-and-secret"] = dump(dict(base, private_key=pem))
+    seeds["private-key-encrypted"] = dump({"api_key": key, "private_key": pem.replace("PRIVATE", "ENCRYPTED PRIVATE")})
+    seeds["private-key-public"] = dump({"api_key": key, "private_key": pem.replace("PRIVATE", "PUBLIC")})
+    seeds["private-key-no-pem"] = dump({"api_key": key, "private_key": pem.splitlines()[1]})
+    seeds["private-key-damaged"] = dump({"api_key": key, "private_key": pem.replace("MC4C", "M!4C")})
     write("secret", seeds)
 
 

@@ -7,9 +7,9 @@
 
 use crate::core::RulesConfig;
 use crate::domain::{AccountId, Asset, Symbol};
+use crate::exchange::credentials::Credentials;
 use crate::service::RunSettings;
 use rust_decimal::Decimal;
-use secrecy::SecretString;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -146,13 +146,13 @@ impl TopicArn {
 /// Where the Binance API key comes from.
 #[derive(Clone)]
 pub enum CredentialConfig {
-    /// A Secrets Manager secret (id or ARN) holding `{"api_key": ..., "api_secret": ...}`.
+    /// A Secrets Manager secret (id or ARN) holding `{"api_key", "api_secret"}` (HMAC) or
+    /// `{"api_key", "private_key"}` (Ed25519/RSA PEM).
     SecretsManager { secret_id: String },
-    /// Fixed key and secret from the environment (CLI, local runs).
-    Static {
-        api_key: String,
-        api_secret: SecretString,
-    },
+    /// A fixed key from the environment (CLI, local runs): `BINANCE_API_KEY` with
+    /// `BINANCE_API_SECRET` (HMAC) or `BINANCE_PRIVATE_KEY` (Ed25519/RSA PEM, parsed here so
+    /// a bad key is a configuration error before any request).
+    Static { credentials: Credentials },
 }
 
 impl fmt::Debug for CredentialConfig {
@@ -642,6 +642,29 @@ fn credential_config<F: Fn(&str) -> Option<String>>(
     let secret_id = env.get("BINANCE_SECRET_ID");
     let key = env.get("BINANCE_API_KEY");
     let secret = env.get("BINANCE_API_SECRET");
+    let private_key = env.get("BINANCE_PRIVATE_KEY");
+    if secret.is_some() && private_key.is_some() {
+        return Err(ConfigError::Conflict {
+            first: "BINANCE_API_SECRET",
+            second: "BINANCE_PRIVATE_KEY",
+        });
+    }
+    if secret_id.is_some() && private_key.is_some() {
+        return Err(ConfigError::Conflict {
+            first: "BINANCE_SECRET_ID",
+            second: "BINANCE_PRIVATE_KEY",
+        });
+    }
+    if let (None, Some(api_key), Some(pem)) = (&secret_id, &key, &private_key) {
+        return Credentials::from_private_key_pem(api_key.as_str(), pem)
+            .map(|credentials| CredentialConfig::Static { credentials })
+            // The error names what is wrong with the key, never its content.
+            .map_err(|e| ConfigError::Invalid {
+                name: "BINANCE_PRIVATE_KEY",
+                reason: e.to_string(),
+            });
+    }
+    let secret = secret.or(private_key);
     match (secret_id, key, secret) {
         (Some(_), Some(_), _) => Err(ConfigError::Conflict {
             first: "BINANCE_SECRET_ID",
@@ -653,8 +676,7 @@ fn credential_config<F: Fn(&str) -> Option<String>>(
         }),
         (Some(secret_id), None, None) => Ok(CredentialConfig::SecretsManager { secret_id }),
         (None, Some(api_key), Some(api_secret)) => Ok(CredentialConfig::Static {
-            api_key,
-            api_secret: SecretString::from(api_secret),
+            credentials: Credentials::new(api_key, api_secret),
         }),
         (None, Some(_), None) => Err(ConfigError::Missing {
             name: "BINANCE_API_SECRET",
@@ -828,6 +850,67 @@ mod tests {
         .unwrap_err();
         assert!(matches!(e, ConfigError::Conflict { .. }));
         assert!(!e.to_string().contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn cli_private_key_is_parsed_at_configuration_and_refused_by_name() {
+        let key = binance_sim::testkeys::TestKey::ed25519();
+        let c = cfg(&[
+            ("BINANCE_SECRET_ID", ""),
+            ("BINANCE_API_KEY", "k"),
+            ("BINANCE_PRIVATE_KEY", &key.private_pem),
+        ])
+        .unwrap();
+        match &c.credentials {
+            CredentialConfig::Static { credentials } => {
+                assert_eq!(credentials.kind(), crate::exchange::keys::KeyKind::Ed25519)
+            }
+            other => panic!("expected Static, got {other:?}"),
+        }
+        let body = key.private_pem.lines().nth(1).unwrap().to_owned();
+        assert!(!format!("{c:?}").contains(&body));
+        let e = cfg(&[
+            ("BINANCE_SECRET_ID", ""),
+            ("BINANCE_API_KEY", "k"),
+            ("BINANCE_PRIVATE_KEY", &key.public_pem),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Invalid {
+                    name: "BINANCE_PRIVATE_KEY",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("PUBLIC KEY"), "{e}");
+        let e = cfg(&[
+            ("BINANCE_SECRET_ID", ""),
+            ("BINANCE_API_KEY", "k"),
+            ("BINANCE_API_SECRET", "s"),
+            ("BINANCE_PRIVATE_KEY", &key.private_pem),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::Conflict {
+                first: "BINANCE_API_SECRET",
+                second: "BINANCE_PRIVATE_KEY"
+            }
+        );
+        let e = cfg(&[
+            ("BINANCE_SECRET_ID", ""),
+            ("BINANCE_PRIVATE_KEY", &key.private_pem),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::Missing {
+                name: "BINANCE_API_KEY"
+            }
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The Binance API key from AWS Secrets Manager.
 //!
-//! The secret holds `{"api_key": "...", "api_secret": "..."}`. It is read once and reused
+//! The secret holds `{"api_key": "...", "api_secret": "..."}` (an HMAC key) or
+//! `{"api_key": "...", "private_key": "-----BEGIN PRIVATE KEY-----\n..."}` (an Ed25519 or
+//! RSA key, PKCS#8 or PKCS#1 PEM; `exchange::keys`). It is read once and reused
 //! across warm invocations for `SYNC_SECRET_TTL_SECONDS`; `credentials(refresh = true)`
 //! reads it again (the key was rotated after a `-2014`/`-2015`). When Secrets Manager cannot
 //! be reached and a value is cached, the cached one is used and a warning logged.
@@ -103,25 +105,29 @@ fn classify<R>(secret_id: &str, err: SdkError<GetSecretValueError, R>) -> FetchE
     }
 }
 
-/// Parse `{"api_key": "...", "api_secret": "..."}`. The error never quotes the content
-/// (serde's messages can, so they are not used).
+/// What the secret must look like, for error messages.
+const SHAPES: &str =
+    "expected {\"api_key\", \"api_secret\"} (HMAC) or {\"api_key\", \"private_key\"} (Ed25519/RSA PEM)";
+
+/// Parse the secret: `{"api_key", "api_secret"}` is an HMAC key; `{"api_key",
+/// "private_key"}` an Ed25519 or RSA key, its kind read from the PEM. The error never
+/// quotes the content (serde's messages can, so they are not used).
 pub fn parse_secret(raw: &str) -> Result<Credentials, CredentialError> {
-    let malformed = |why: &str| CredentialError::Malformed(why.to_owned());
-    let value: Value = serde_json::from_str(raw).map_err(|_| {
-        malformed("the secret is not JSON (expected {\"api_key\", \"api_secret\"})")
-    })?;
+    let malformed = |why: String| CredentialError::Malformed(why);
+    let value: Value = serde_json::from_str(raw)
+        .map_err(|_| malformed(format!("the secret is not JSON ({SHAPES})")))?;
     let Value::Object(map) = value else {
-        return Err(malformed(
-            "the secret is not a JSON object (expected {\"api_key\", \"api_secret\"})",
-        ));
+        return Err(malformed(format!(
+            "the secret is not a JSON object ({SHAPES})"
+        )));
     };
     if let Some(extra) = map
         .keys()
-        .find(|k| !matches!(k.as_str(), "api_key" | "api_secret"))
+        .find(|k| !matches!(k.as_str(), "api_key" | "api_secret" | "private_key"))
     {
         let name: String = extra.chars().take(32).collect();
         return Err(CredentialError::Malformed(format!(
-            "the secret has an unexpected field {name:?} (expected only api_key and api_secret)"
+            "the secret has an unexpected field {name:?} ({SHAPES})"
         )));
     }
     let field = |name: &str| -> Result<String, CredentialError> {
@@ -138,7 +144,25 @@ pub fn parse_secret(raw: &str) -> Result<Credentials, CredentialError> {
             ))),
         }
     };
-    Ok(Credentials::new(field("api_key")?, field("api_secret")?))
+    let api_key = field("api_key")?;
+    match (
+        map.contains_key("api_secret"),
+        map.contains_key("private_key"),
+    ) {
+        (true, false) => Ok(Credentials::new(api_key, field("api_secret")?)),
+        (false, true) => Ok(Credentials::from_private_key_pem(
+            api_key,
+            &field("private_key")?,
+        )?),
+        (true, true) => Err(malformed(
+            "the secret has both api_secret and private_key; a key is either HMAC \
+             (api_secret) or Ed25519/RSA (private_key), keep the one Binance issued"
+                .to_owned(),
+        )),
+        (false, false) => Err(malformed(format!(
+            "the secret has neither api_secret nor private_key ({SHAPES})"
+        ))),
+    }
 }
 
 /// A monotonic clock (tests move it forward).

@@ -926,3 +926,37 @@ async fn stops_before_the_ips_minute_weight_passes_its_share() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn ed25519_and_rsa_keys_read_the_account_and_a_mismatched_key_is_refused_with_minus_1022() {
+    use binance_sim::testkeys::TestKey;
+    let (ed, rsa, stranger) = (TestKey::ed25519(), TestKey::rsa(), TestKey::ed25519());
+    let mut scenario = base_scenario();
+    scenario["api_keys"] = json!([
+        { "key": "ed-key", "public_key": ed.public_pem },
+        { "key": "rsa-key", "public_key": rsa.public_pem },
+    ]);
+    let sim = sim(scenario).await;
+    let with = |key: &str, pem: &str| {
+        let credentials = Credentials::from_private_key_pem(key, pem).unwrap();
+        client(config(&sim), StaticCredentials(credentials))
+    };
+    for (key, pem) in [("ed-key", &ed.private_pem), ("rsa-key", &rsa.private_pem)] {
+        let account = with(key, pem).account().await.unwrap();
+        assert!(
+            account.balances.iter().any(|b| b.asset.as_str() == "USDT"),
+            "{key}: {account:?}"
+        );
+    }
+    let err = with("ed-key", &stranger.private_pem)
+        .account()
+        .await
+        .unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("-1022"), "{shown}");
+    assert!(
+        !shown.contains("signature="),
+        "the error never carries the signed URL: {shown}"
+    );
+    sim.shutdown().await;
+}

@@ -387,3 +387,44 @@ async fn aws_lambda_log_level_overrides_rust_log() {
         "AWS_LAMBDA_LOG_LEVEL=ERROR wins over RUST_LOG=debug: {stderr}"
     );
 }
+
+#[tokio::test]
+async fn sync_with_an_ed25519_private_key_from_the_environment_signs_every_read() {
+    let key = binance_sim::testkeys::TestKey::ed25519();
+    let text = std::fs::read_to_string(repo("binance-sim/scenarios/demo.json")).expect("demo");
+    let mut scenario: Value = serde_json::from_str(&text).expect("demo parses");
+    let registered = scenario["api_keys"][0].as_object_mut().expect("a key");
+    registered.remove("secret");
+    registered.insert("public_key".into(), key.public_pem.clone().into());
+    let sim = Sim::with_scenario(scenario).await;
+    let (store, account) = seeded_demo_table().await;
+    let mut env: Vec<(&'static str, String)> = full_env(&sim.base_url(), &store, &account)
+        .into_iter()
+        .filter(|(k, _)| *k != "BINANCE_API_SECRET")
+        .collect();
+    env.push(("BINANCE_PRIVATE_KEY", key.private_pem.clone()));
+
+    let out = cli(&["sync", "--emergency", "--json"], &env).await;
+    assert_eq!(code(&out), Some(0), "{}", explain(&out));
+    assert_eq!(stdout_json(&out)["outcome"], "complete");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in key.private_pem.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!text.contains(line), "the private key is never printed");
+    }
+
+    // A public key where the private one belongs: a configuration error naming the variable.
+    env.retain(|(k, _)| *k != "BINANCE_PRIVATE_KEY");
+    env.push(("BINANCE_PRIVATE_KEY", key.public_pem.clone()));
+    let bad = cli(&["sync", "--json"], &env).await;
+    assert_eq!(code(&bad), Some(2), "{}", explain(&bad));
+    assert!(
+        String::from_utf8_lossy(&bad.stdout).contains("BINANCE_PRIVATE_KEY"),
+        "{}",
+        explain(&bad)
+    );
+    sim.shutdown().await;
+}

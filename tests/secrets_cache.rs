@@ -1,9 +1,11 @@
 //! The Secrets Manager credential source: caching, TTL, refresh, outages, malformed secrets.
 
 use binance_account_sync::exchange::credentials::{CredentialError, CredentialSource, Credentials};
+use binance_account_sync::exchange::keys::{KeyKind, PrivateKeyError};
 use binance_account_sync::secrets::{
     parse_secret, Clock, FetchError, SecretFetcher, SecretsManagerCredentials,
 };
+use binance_sim::testkeys::TestKey;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -96,7 +98,7 @@ async fn refresh_after_rejected_key_reads_rotated_secret() {
     // The exchange said -2015: the client asks once for a fresh read, within the TTL.
     let rotated = src.credentials(true).await.unwrap();
     assert_eq!(rotated.api_key(), "key-2");
-    assert_eq!(rotated.api_secret(), "secret-2");
+    assert_eq!(rotated.api_secret(), Some("secret-2"));
     assert_eq!(script.calls(), 2);
     // The rotated value is cached from then on.
     assert_eq!(src.credentials(false).await.unwrap().api_key(), "key-2");
@@ -134,6 +136,10 @@ async fn malformed_secret_is_rejected_without_echoing_it() {
         r#"{"api_key":"k","api_secret":42}"#,
         r#"{"api_key":"k","api_secret":"hunter2","note":"hunter2"}"#,
         r#"{"api_key":"k","api_secret":"hunter2""#,
+        r#"{"api_key":"k","private_key":""}"#,
+        r#"{"api_key":"k","private_key":42}"#,
+        r#"{"api_key":"k"}"#,
+        r#"{"private_key":"hunter2"}"#,
     ];
     for raw in cases {
         let script = Script::new(vec![Ok(raw)]);
@@ -174,4 +180,113 @@ fn credentials_debug_is_redacted() {
     let script = Script::new(vec![Ok(V1)]);
     let (src, _) = source(&script, 300);
     assert!(!format!("{src:?}").contains("secret-1"));
+}
+
+/// The secret JSON for a PEM, as `aws secretsmanager create-secret --secret-string` holds it.
+fn pem_secret(api_key: &str, pem: &str) -> String {
+    serde_json::json!({"api_key": api_key, "private_key": pem}).to_string()
+}
+
+#[test]
+fn secret_shape_picks_the_key_type_hmac_ed25519_or_rsa() {
+    let hmac = parse_secret(V1).unwrap();
+    assert_eq!((hmac.api_key(), hmac.kind()), ("key-1", KeyKind::Hmac));
+    assert_eq!(hmac.api_secret(), Some("secret-1"));
+
+    let ed = TestKey::ed25519();
+    let c = parse_secret(&pem_secret("ed-key", &ed.private_pem)).unwrap();
+    assert_eq!((c.api_key(), c.kind()), ("ed-key", KeyKind::Ed25519));
+    assert_eq!(c.api_secret(), None);
+
+    let rsa = TestKey::rsa();
+    for pem in [
+        rsa.private_pem.clone(),
+        rsa.rsa_pkcs1_private_pem().unwrap(),
+    ] {
+        let c = parse_secret(&pem_secret("rsa-key", &pem)).unwrap();
+        assert_eq!((c.api_key(), c.kind()), ("rsa-key", KeyKind::Rsa));
+    }
+}
+
+#[test]
+fn secret_with_both_api_secret_and_private_key_is_refused() {
+    let ed = TestKey::ed25519();
+    let raw =
+        serde_json::json!({"api_key": "k", "api_secret": "hunter2", "private_key": ed.private_pem})
+            .to_string();
+    let err = parse_secret(&raw).unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(matches!(err, CredentialError::Malformed(_)), "{shown}");
+    assert!(shown.contains("both api_secret and private_key"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+#[test]
+fn unusable_private_key_is_a_typed_error_that_never_quotes_the_key() {
+    let ed = TestKey::ed25519();
+    let body: String = ed.private_pem.lines().nth(1).unwrap().to_owned();
+    let cases = [
+        (body.clone(), PrivateKeyError::NotPem),
+        (
+            ed.private_pem
+                .replace("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"),
+            PrivateKeyError::Encrypted,
+        ),
+        (
+            ed.public_pem.clone(),
+            PrivateKeyError::NotAPrivateKey("a PUBLIC KEY"),
+        ),
+        (
+            ed.private_pem.replacen('\n', "\n%%", 1),
+            PrivateKeyError::Unreadable,
+        ),
+    ];
+    for (pem, expected) in cases {
+        let err = parse_secret(&pem_secret("k", &pem)).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        match &err {
+            CredentialError::PrivateKey(e) => assert_eq!(e, &expected, "{shown}"),
+            other => panic!("expected a PrivateKey error, got {other:?}"),
+        }
+        assert!(shown.contains("private_key"), "{shown}");
+        assert!(!shown.contains(&body[..20]), "{shown} quotes the key");
+    }
+}
+
+#[tokio::test]
+async fn private_key_secret_is_cached_and_rotates_like_an_hmac_one() {
+    let (a, b) = (TestKey::ed25519(), TestKey::rsa());
+    let (first, second) = (
+        pem_secret("ed-key", &a.private_pem),
+        pem_secret("rsa-key", &b.private_pem),
+    );
+    let script = Script::new(vec![Ok(first.as_str()), Ok(second.as_str())]);
+    let (src, _clock) = source(&script, 300);
+    assert_eq!(
+        src.credentials(false).await.unwrap().kind(),
+        KeyKind::Ed25519
+    );
+    assert_eq!(
+        src.credentials(false).await.unwrap().kind(),
+        KeyKind::Ed25519
+    );
+    assert_eq!(script.calls(), 1, "parsed once, served from the cache");
+    let rotated = src.credentials(true).await.unwrap();
+    assert_eq!(
+        (rotated.api_key(), rotated.kind()),
+        ("rsa-key", KeyKind::Rsa)
+    );
+}
+
+#[test]
+fn private_key_credentials_debug_is_redacted() {
+    let ed = TestKey::ed25519();
+    let c = parse_secret(&pem_secret("ABCDEFGHIJ", &ed.private_pem)).unwrap();
+    let shown = format!("{c:?}");
+    assert!(!shown.contains("ABCDEFGHIJ"), "{shown}");
+    for line in ed.private_pem.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!shown.contains(line), "{shown}");
+    }
+    assert!(shown.contains("Ed25519"), "{shown}");
+    assert!(shown.contains("(redacted)"), "{shown}");
 }

@@ -56,7 +56,11 @@ async fn secret_is_read_by_name_and_by_arn() {
         let source =
             SecretsManagerCredentials::from_client(client.clone(), id, Duration::from_secs(300));
         let c = source.credentials(false).await.expect(id);
-        assert_eq!((c.api_key(), c.api_secret()), ("key-1", "secret-1"), "{id}");
+        assert_eq!(
+            (c.api_key(), c.api_secret()),
+            ("key-1", Some("secret-1")),
+            "{id}"
+        );
     }
 }
 
@@ -81,7 +85,7 @@ async fn refresh_reads_the_rotated_value_and_the_cache_keeps_it() {
     let rotated = source.credentials(true).await.unwrap();
     assert_eq!(
         (rotated.api_key(), rotated.api_secret()),
-        ("key-2", "secret-2")
+        ("key-2", Some("secret-2"))
     );
     assert_eq!(source.credentials(false).await.unwrap().api_key(), "key-2");
 }
@@ -163,4 +167,32 @@ async fn a_malformed_secret_is_rejected_without_echoing_it() {
     let err = source.credentials(false).await.unwrap_err();
     assert!(matches!(err, CredentialError::Malformed(_)), "{err:?}");
     assert!(!format!("{err} {err:?}").contains("hunter2"), "{err:?}");
+}
+
+/// An Ed25519 key's PEM (multi-line, in JSON) survives the real store and signs as the key
+/// it was made from; an RSA one is read as RSA.
+#[tokio::test]
+async fn private_key_secret_is_read_and_its_kind_detected() {
+    use binance_account_sync::exchange::keys::KeyKind;
+    use binance_sim::testkeys::TestKey;
+    let client = client().await;
+    for (key, kind) in [
+        (TestKey::ed25519(), KeyKind::Ed25519),
+        (TestKey::rsa(), KeyKind::Rsa),
+    ] {
+        let name = name();
+        let value = serde_json::json!({"api_key": "pk-1", "private_key": key.private_pem});
+        create(&client, &name, &value.to_string()).await;
+        let source =
+            SecretsManagerCredentials::from_client(client.clone(), &name, Duration::from_secs(300));
+        let c = source.credentials(false).await.expect("private_key secret");
+        assert_eq!((c.api_key(), c.kind()), ("pk-1", kind));
+        if kind == KeyKind::Ed25519 {
+            // Ed25519 is deterministic: the same signature as the key's own.
+            assert_eq!(
+                c.signing_key().sign(b"timestamp=1"),
+                key.sign("timestamp=1")
+            );
+        }
+    }
 }

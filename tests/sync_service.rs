@@ -33,6 +33,44 @@ fn client(sim: &RunningSim) -> BinanceClient<StaticCredentials> {
     client_with_budget(sim, None)
 }
 
+/// The demo simulator with `demo-key` registered by its public key instead of a secret.
+async fn demo_sim_with_public_key(public_pem: &str) -> RunningSim {
+    let mut scenario =
+        Scenario::from_file(repo("binance-sim/scenarios/demo.json")).expect("demo scenario");
+    for k in &mut scenario.api_keys {
+        k.secret = None;
+        k.public_key = Some(public_pem.to_owned());
+    }
+    binance_sim::spawn(SimConfig {
+        scenario: Some(scenario),
+        strict: binance_sim::StrictConfig::strict(),
+        ..SimConfig::default()
+    })
+    .await
+    .expect("sim starts")
+}
+
+/// A client whose credentials come from a Secrets Manager-shaped `private_key` secret.
+fn client_with_private_key(
+    sim: &RunningSim,
+    private_pem: &str,
+) -> BinanceClient<StaticCredentials> {
+    let secret = serde_json::json!({"api_key": "demo-key", "private_key": private_pem});
+    let credentials = binance_account_sync::secrets::parse_secret(&secret.to_string())
+        .expect("private_key secret parses");
+    let config = BinanceConfig {
+        base_url: sim.base_url().parse().expect("url"),
+        base_backoff: Duration::from_millis(1),
+        ..BinanceConfig::default()
+    };
+    BinanceClient::new(
+        config,
+        StaticCredentials(credentials),
+        reqwest::Client::new(),
+    )
+    .expect("client")
+}
+
 fn client_with_budget(
     sim: &RunningSim,
     weight_budget: Option<u64>,
@@ -148,6 +186,39 @@ async fn emergency_sync_corrects_the_diverged_demo_account_and_a_second_run_chan
         second.counts
     );
     sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn emergency_sync_with_an_ed25519_key_and_with_an_rsa_key_corrects_the_demo_account() {
+    let rsa = binance_sim::testkeys::TestKey::rsa();
+    let rsa_pkcs1 = rsa.rsa_pkcs1_private_pem().expect("PKCS#1 form");
+    let ed = binance_sim::testkeys::TestKey::ed25519();
+    let cases = [
+        ("Ed25519", &ed, ed.private_pem.clone()),
+        ("RSA PKCS#8", &rsa, rsa.private_pem.clone()),
+        ("RSA PKCS#1", &rsa, rsa_pkcs1),
+    ];
+    for (name, key, private_pem) in cases {
+        let sim = demo_sim_with_public_key(&key.public_pem).await;
+        let exchange = client_with_private_key(&sim, &private_pem);
+        let account = AccountId::parse("demo").expect("id");
+        let store = seeded_store(&account);
+        let rules = RulesConfig::default();
+        let first = emergency(&exchange, &store, &rules, &account)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(first.outcome, Outcome::Complete, "{name}");
+        assert!(
+            first.count(CorrectionKind::TradeRecovered) >= 40,
+            "{name}: every signed read went through"
+        );
+        assert_eq!(store.records(&account).trades.len(), 60, "{name}");
+        let second = emergency(&exchange, &store, &rules, &account)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(second.correction_count(), 0, "{name}: {:?}", second.counts);
+        sim.shutdown().await;
+    }
 }
 
 /// A Lambda keeps one client across warm invocations: the weight budget must be per run,

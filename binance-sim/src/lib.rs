@@ -2,7 +2,7 @@
 //!
 //! Tests of `binance-account-sync` talk to this server instead of
 //! `api.binance.com`. It answers the real paths with the real JSON shapes,
-//! checks HMAC signatures and timestamps exactly as Binance documents,
+//! checks HMAC, Ed25519 and RSA signatures and timestamps exactly as Binance documents,
 //! counts request weight per IP and answers 429 / 418, and can be steered by
 //! tests through an unsigned control API under `/__sim`.
 //!
@@ -12,7 +12,9 @@
 //! - [`state`]: the account and market data, and how it renders as JSON.
 //! - [`matching`]: placing, filling and canceling orders; balance moves.
 //! - [`clock`]: server time = real time + a controllable skew.
-//! - [`signing`]: HMAC-SHA256 over the raw query string + body.
+//! - [`signing`]: the signature over the raw query string + body: HMAC-SHA256
+//!   (hex), Ed25519 or RSA (base64), by how the key was registered.
+//! - [`testkeys`]: fresh Ed25519/RSA key pairs as PEM, for clients' tests.
 //! - [`params`]: parameter parsing with Binance's error codes.
 //! - [`weights`]: endpoint weights and the per-IP 429/418 limiter.
 //! - [`faults`]: injected latency, 5XX, 429 storms, bad JSON, dropped TCP.
@@ -40,6 +42,7 @@ pub mod server;
 pub mod signing;
 pub mod state;
 pub mod strict;
+pub mod testkeys;
 pub mod weights;
 
 pub use scenario::Scenario;

@@ -215,7 +215,13 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct ApiKeySpec {
     pub key: String,
-    pub secret: String,
+    /// An HMAC key's secret. Exactly one of `secret` and `public_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// An Ed25519 or RSA key's public key, as uploaded to Binance: a
+    /// `-----BEGIN PUBLIC KEY-----` PEM (the kind is read from the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     #[serde(default)]
     pub restrictions: KeyRestrictions,
 }

@@ -269,7 +269,8 @@ impl Withdrawal {
 #[derive(Debug, Clone)]
 pub struct ApiKey {
     pub key: String,
-    pub secret: String,
+    /// How its signatures are checked (HMAC secret, Ed25519 or RSA public key).
+    pub verifier: crate::signing::Verifier,
     pub restrictions: KeyRestrictions,
     pub create_time: i64,
 }
@@ -328,13 +329,16 @@ impl Exchange {
             keys: s
                 .api_keys
                 .iter()
-                .map(|k| ApiKey {
-                    key: k.key.clone(),
-                    secret: k.secret.clone(),
-                    restrictions: k.restrictions.clone(),
-                    create_time: rel(k.restrictions.create_time, now, now - 30 * 86_400_000),
+                .map(|k| {
+                    Ok(ApiKey {
+                        key: k.key.clone(),
+                        verifier: crate::signing::Verifier::from_spec(k)
+                            .map_err(ScenarioError::Invalid)?,
+                        restrictions: k.restrictions.clone(),
+                        create_time: rel(k.restrictions.create_time, now, now - 30 * 86_400_000),
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, ScenarioError>>()?,
             fees: s.fees.clone(),
             symbols: Vec::new(),
             balances: Vec::new(),

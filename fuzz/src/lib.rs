@@ -118,13 +118,16 @@ pub fn payload(data: &[u8]) -> Outcome {
 fn credential_kind(e: &CredentialError) -> &'static str {
     match e {
         CredentialError::Malformed(_) => "CredentialMalformed",
+        CredentialError::PrivateKey(_) => "CredentialPrivateKey",
         CredentialError::Unavailable(_) => "CredentialUnavailable",
     }
 }
 
-/// The secret's JSON, `{"api_key": "...", "api_secret": "..."}`.
-/// Checked: a refusal never quotes the `api_secret` value (when that value is one a
-/// message could not contain by chance: 8+ characters with a digit, not also a key).
+/// The secret's JSON, `{"api_key": "...", "api_secret": "..."}` or `{"api_key": "...",
+/// "private_key": "<PEM>"}`.
+/// Checked: a refusal never quotes the `api_secret` or `private_key` value (when that
+/// value is one a message could not contain by chance: 8+ characters with a digit, not
+/// also a key).
 pub fn secret(data: &[u8]) -> Outcome {
     let Ok(raw) = std::str::from_utf8(data) else {
         return Outcome::Skipped;
@@ -133,19 +136,24 @@ pub fn secret(data: &[u8]) -> Outcome {
         Ok(_) => Outcome::Accepted,
         Err(e) => {
             assert!(
-                matches!(e, CredentialError::Malformed(_)),
+                matches!(
+                    e,
+                    CredentialError::Malformed(_) | CredentialError::PrivateKey(_)
+                ),
                 "parsing reported {e:?}"
             );
             let message = e.to_string();
             if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(raw) {
-                if let Some(Value::String(s)) = map.get("api_secret") {
-                    let distinctive = s.chars().count() >= 8
-                        && s.chars().any(|c| c.is_ascii_digit())
-                        && !map.keys().any(|k| k.contains(s.as_str()));
-                    assert!(
-                        !(distinctive && message.contains(s.as_str())),
-                        "the refusal quotes the api_secret"
-                    );
+                for field in ["api_secret", "private_key"] {
+                    if let Some(Value::String(s)) = map.get(field) {
+                        let distinctive = s.chars().count() >= 8
+                            && s.chars().any(|c| c.is_ascii_digit())
+                            && !map.keys().any(|k| k.contains(s.as_str()));
+                        assert!(
+                            !(distinctive && message.contains(s.as_str())),
+                            "the refusal quotes the {field}"
+                        );
+                    }
                 }
             }
             typed(credential_kind(&e), message)

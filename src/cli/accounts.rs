@@ -20,7 +20,7 @@ pub enum AccountsCommand {
     Add {
         /// The account id (its partition in the table).
         account: String,
-        /// The Secrets Manager secret (name or ARN) holding its `{"api_key", "api_secret"}`.
+        /// The Secrets Manager secret (name or ARN) holding its `{"api_key", "api_secret"}` or `{"api_key", "private_key"}`.
         #[arg(long)]
         secret: String,
         /// The markets to read, comma-separated (only `spot` today).

@@ -4,6 +4,7 @@
 
 pub mod binance;
 pub mod credentials;
+pub mod keys;
 
 use crate::domain::{
     ApiRestrictions, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol,

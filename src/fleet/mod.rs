@@ -103,7 +103,7 @@ impl fmt::Display for SecretRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountEntry {
     pub account: AccountId,
-    /// Where its Binance API key is (`{"api_key", "api_secret"}`).
+    /// Where its Binance API key is (`{"api_key", "api_secret"}` or `{"api_key", "private_key"}`).
     pub secret: SecretRef,
     /// The markets read; never empty, no duplicates.
     pub markets: Vec<Market>,

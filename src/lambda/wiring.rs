@@ -4,11 +4,10 @@
 
 use super::handler::{App, HandlerError};
 use crate::config::{Config, CredentialConfig, FleetConfig};
-use crate::exchange::credentials::{Credentials, StaticCredentials};
+use crate::exchange::credentials::StaticCredentials;
 use crate::secrets::{ConfiguredCredentials, SecretsManagerCredentials};
 use crate::store::weight::WeightLedger;
 use aws_config::BehaviorVersion;
-use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -171,13 +170,9 @@ pub fn build_credentials(
         CredentialConfig::SecretsManager { secret_id } => ConfiguredCredentials::SecretsManager(
             SecretsManagerCredentials::from_client(client, secret_id.clone(), config.secret_ttl),
         ),
-        CredentialConfig::Static {
-            api_key,
-            api_secret,
-        } => ConfiguredCredentials::Static(StaticCredentials(Credentials::new(
-            api_key.clone(),
-            api_secret.expose_secret().to_owned(),
-        ))),
+        CredentialConfig::Static { credentials } => {
+            ConfiguredCredentials::Static(StaticCredentials(credentials.clone()))
+        }
     }
 }
 

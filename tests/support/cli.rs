@@ -27,6 +27,7 @@ const CLI_VARS: &[&str] = &[
     "BINANCE_SECRET_ID",
     "BINANCE_API_KEY",
     "BINANCE_API_SECRET",
+    "BINANCE_PRIVATE_KEY",
     "BINANCE_BASE_URL",
     "USER",
 ];

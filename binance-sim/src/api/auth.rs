@@ -4,7 +4,8 @@
 //! mandatory `timestamp` and `signature` (`-1102`), `recvWindow` (default
 //! 5000, decimal with up to 3 places, max 60000), the timing rule from the
 //! docs (`timestamp < serverTime + 1000 && serverTime - timestamp <=
-//! recvWindow`, else `-1021`), the HMAC signature (`-1022`), then the key's
+//! recvWindow`, else `-1021`), the signature (`-1022`: hex HMAC, or base64
+//! Ed25519 / RSA for a key registered with a public key), then the key's
 //! permissions (`-2015`).
 
 use super::Call;
@@ -24,11 +25,11 @@ pub fn check(
         None | Some("") => return Err(ApiError::api_key_format()),
         Some(k) => k,
     };
-    let (secret, restrictions) = {
+    let (verifier, restrictions) = {
         let ex = call.exchange();
         match ex.key(key) {
             None => return Err(ApiError::rejected_key()),
-            Some(k) => (k.secret.clone(), k.restrictions.clone()),
+            Some(k) => (k.verifier.clone(), k.restrictions.clone()),
         }
     };
     let ts = call.params.required("timestamp")?;
@@ -71,7 +72,7 @@ pub fn check(
         return Err(ApiError::ts_outside_window());
     }
     let (payload, _) = signing::payload_and_signature(raw_query, raw_body);
-    if !signing::verify(&secret, &payload, &signature) {
+    if !verifier.verify(&payload, &signature) {
         return Err(ApiError::bad_signature());
     }
     let is_trade = method != Method::GET && path == "/api/v3/order";

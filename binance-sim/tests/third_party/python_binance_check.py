@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Proves python-binance works against binance-sim unchanged but for its URL.
 
-Usage: python_binance_check.py BASE_URL API_KEY API_SECRET
+Usage: python_binance_check.py BASE_URL API_KEY API_SECRET_OR_PRIVATE_KEY_PEM
+An argument starting with -----BEGIN is an Ed25519 or RSA private key (PEM),
+given to python-binance as `private_key=`; anything else is an HMAC secret.
 Expects the demo scenario (scenarios/demo.json). Exits non-zero on failure.
 """
 import sys
@@ -18,7 +20,10 @@ def main():
     base, key, secret = sys.argv[1], sys.argv[2], sys.argv[3]
     # ping=False: the constructor would otherwise ping api.binance.com before
     # we can point it at the simulator. Nothing else is changed.
-    client = Client(key, secret, ping=False)
+    if secret.startswith("-----BEGIN"):
+        client = Client(key, private_key=secret, ping=False)
+    else:
+        client = Client(key, secret, ping=False)
     client.API_URL = base + "/api"
     client.MARGIN_API_URL = base + "/sapi"
 

@@ -1,9 +1,10 @@
-//! Request signing. Binance checks the HMAC over the *exact percent-encoded bytes* it
+//! Request signing. Binance checks the signature over the *exact percent-encoded bytes* it
 //! receives (enforced since 2026-01-15, FACTS §3.2), so we encode once, sign that string,
-//! and put that same string on the wire with `signature` appended last.
+//! and put that same string on the wire with `signature` appended last. The key type
+//! (HMAC, Ed25519, RSA) changes only the signature's form (`exchange::keys`); a base64
+//! signature is percent-encoded like any other value (`+`, `/`, `=`).
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use crate::exchange::keys::SigningKey;
 
 /// Percent-encode `key=value` pairs joined by `&`, in the given order.
 ///
@@ -23,22 +24,20 @@ pub fn encode_query<K: AsRef<str>, V: AsRef<str>>(params: &[(K, V)]) -> String {
     out
 }
 
-/// Lower-case hex HMAC-SHA256 of `query` concatenated (no separator, per the docs) with
-/// `body`. For our GET requests `body` is empty.
-pub fn sign(secret: &str, query: &str, body: &str) -> String {
-    // HMAC accepts keys of any length, so `new_from_slice` cannot fail; handle it anyway
-    // rather than panic (an empty signature is simply rejected by the exchange).
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-        return String::new();
-    };
-    mac.update(query.as_bytes());
-    mac.update(body.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+/// The signature of `query` concatenated (no separator, per the docs) with `body`: hex
+/// for HMAC, base64 for Ed25519 and RSA. For our GET requests `body` is empty.
+pub fn sign(key: &SigningKey, query: &str, body: &str) -> String {
+    let mut payload = Vec::with_capacity(query.len() + body.len());
+    payload.extend_from_slice(query.as_bytes());
+    payload.extend_from_slice(body.as_bytes());
+    key.sign(&payload)
 }
 
-/// The query to send: the encoded parameters with `signature` appended last.
-pub fn signed_query(secret: &str, encoded: &str) -> String {
-    let signature = sign(secret, encoded, "");
+/// The query to send: the encoded parameters with `signature` appended last, itself
+/// percent-encoded (a no-op for hex; base64's `+` would otherwise arrive as a space).
+pub fn signed_query(key: &SigningKey, encoded: &str) -> String {
+    let signature: String =
+        url::form_urlencoded::byte_serialize(sign(key, encoded, "").as_bytes()).collect();
     if encoded.is_empty() {
         format!("signature={signature}")
     } else {
@@ -65,7 +64,7 @@ mod tests {
     #[test]
     fn official_vectors_all_match() {
         let file = vectors();
-        let secret = str_of(&file, "secretKey");
+        let secret = &SigningKey::hmac(str_of(&file, "secretKey"));
         let list = file["vectors"].as_array().expect("vectors");
         assert_eq!(list.len(), 3, "the file holds three official vectors");
         for v in list {
@@ -102,6 +101,31 @@ mod tests {
                 assert_eq!(sign(secret, q, b), expected_sig, "{name}: signature");
             }
         }
+    }
+
+    #[test]
+    fn base64_signature_is_percent_encoded_last_in_the_query() {
+        let test = binance_sim::testkeys::TestKey::ed25519();
+        let key = SigningKey::from_pem(&test.private_pem).expect("Ed25519 PEM");
+        // Find a payload whose signature has `+` or `/` (base64), then check the wire form.
+        let (encoded, raw) = (0..200)
+            .map(|n| encode_query(&[("timestamp", format!("{}", 1_700_000_000_000u64 + n))]))
+            .map(|q| {
+                let s = sign(&key, &q, "");
+                (q, s)
+            })
+            .find(|(_, s)| s.contains('+') || s.contains('/'))
+            .expect("some signature has + or /");
+        let query = signed_query(&key, &encoded);
+        let wire = query
+            .strip_prefix(&format!("{encoded}&signature="))
+            .expect("signature last");
+        assert!(!wire.contains(['+', '/', '=']), "{wire}");
+        let decoded: String = url::form_urlencoded::parse(format!("s={wire}").as_bytes())
+            .map(|(_, v)| v.into_owned())
+            .collect();
+        assert_eq!(decoded, raw);
+        assert_eq!(decoded, test.sign(&encoded));
     }
 
     #[test]

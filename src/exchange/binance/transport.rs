@@ -68,6 +68,7 @@ enum Outcome<T> {
 pub(super) fn credential_error(e: CredentialError) -> ExchangeError {
     match e {
         CredentialError::Malformed(m) => ExchangeError::Config(format!("credentials: {m}")),
+        CredentialError::PrivateKey(e) => ExchangeError::Config(format!("credentials: {e}")),
         CredentialError::Unavailable(m) => ExchangeError::Unavailable {
             attempts: 0,
             detail: format!("credentials: {m}"),
@@ -166,7 +167,7 @@ impl<C: CredentialSource> BinanceClient<C> {
             Some(c) => {
                 pairs.push(("recvWindow", self.config.recv_window_ms.to_string()));
                 pairs.push(("timestamp", self.timestamp().to_string()));
-                signed_query(c.api_secret(), &encode_query(&pairs))
+                signed_query(c.signing_key(), &encode_query(&pairs))
             }
             None => encode_query(&pairs),
         };
