@@ -17,6 +17,17 @@ fn scenario_with_keys(keys: Value) -> Value {
     sc
 }
 
+/// The minimal scenario with one API key registered by its public key.
+async fn with_one_key(name: &str, key: &TestKey) -> (binance_sim::RunningSim, Client) {
+    let (sim, c) = start("minimal.json", 6000).await;
+    c.control(
+        "/__sim/scenario",
+        scenario_with_keys(json!([{"key": name, "public_key": key.public_pem}])),
+    )
+    .await;
+    (sim, c)
+}
+
 /// A GET /api/v3/account signed by `sign`, the base64 signature
 /// percent-encoded as the docs' step 3 says.
 async fn account_signed(c: &Client, key: &str, sign: impl Fn(&str) -> String) -> Resp {
@@ -72,12 +83,7 @@ async fn ed25519_and_rsa_keys_accept_their_own_signature_and_refuse_another_keys
 #[tokio::test]
 async fn ed25519_signature_must_be_over_the_exact_payload_sent() {
     let ed = TestKey::ed25519();
-    let (sim, c) = start("minimal.json", 6000).await;
-    c.control(
-        "/__sim/scenario",
-        scenario_with_keys(json!([{"key": "ed-key", "public_key": ed.public_pem}])),
-    )
-    .await;
+    let (sim, c) = with_one_key("ed-key", &ed).await;
     let ts = c.server_time().await.to_string();
     let signed = encode(&[("timestamp", &ts)]);
     let sent = encode(&[("timestamp", &ts), ("recvWindow", "5000")]);
@@ -100,12 +106,7 @@ async fn an_unencoded_plus_in_a_base64_signature_is_refused() {
     // is form-decoded as a space. Find a signature containing `+` by varying
     // the payload, then send it unencoded.
     let rsa = TestKey::rsa();
-    let (sim, c) = start("minimal.json", 6000).await;
-    c.control(
-        "/__sim/scenario",
-        scenario_with_keys(json!([{"key": "rsa-key", "public_key": rsa.public_pem}])),
-    )
-    .await;
+    let (sim, c) = with_one_key("rsa-key", &rsa).await;
     let ts = c.server_time().await.to_string();
     let (q, sig) = (0..1000)
         .map(|n| encode(&[("timestamp", &ts), ("recvWindow", &format!("{}", 4000 + n))]))
@@ -140,12 +141,7 @@ async fn an_unencoded_plus_in_a_base64_signature_is_refused() {
 #[tokio::test]
 async fn rsa_signature_in_a_post_body_covers_query_plus_body() {
     let rsa = TestKey::rsa();
-    let (sim, c) = start("minimal.json", 6000).await;
-    c.control(
-        "/__sim/scenario",
-        scenario_with_keys(json!([{"key": "rsa-key", "public_key": rsa.public_pem}])),
-    )
-    .await;
+    let (sim, c) = with_one_key("rsa-key", &rsa).await;
     let ts = c.server_time().await.to_string();
     let q = "symbol=BTCUSDT&side=BUY&type=MARKET";
     let body = format!("quantity=0.001&timestamp={ts}");

@@ -735,20 +735,7 @@ mod tests {
             moved: [asset("CCC")].into(),
             locked_moved: false,
         };
-        let positions = BTreeMap::new();
-        let scope = plan_scope(&ScopeInput {
-            mode: Mode::Periodic,
-            now,
-            config: &config,
-            cursors: &cursors,
-            positions: &positions,
-            symbols: &symbols,
-            balances: &balances,
-            movement: &movement,
-            open_orders: None,
-            emergency: None,
-            owed: None,
-        });
+        let scope = periodic(&config, now, &cursors, &symbols, &balances, &movement);
         assert_eq!(
             scope.reads,
             vec![
@@ -776,22 +763,41 @@ mod tests {
             ..cursor_at("DOTUSDT", now - 10, None)
         };
         cursors.insert(sym("DOTUSDT"), unchecked);
-        let (balances, positions) = (BTreeMap::new(), BTreeMap::new());
-        let movement = Movement::default();
-        let scope = plan_scope(&ScopeInput {
+        let balances = BTreeMap::new();
+        let scope = periodic(
+            &config,
+            now,
+            &cursors,
+            &symbols,
+            &balances,
+            &Movement::default(),
+        );
+        assert_eq!(scope.reads, vec![(sym("DOTUSDT"), ReadReason::InProgress)]);
+    }
+
+    /// The scope of a periodic run with no positions, no open orders read and no
+    /// emergency.
+    fn periodic(
+        config: &RulesConfig,
+        now: Millis,
+        cursors: &BTreeMap<Symbol, CursorRecord>,
+        symbols: &BTreeMap<Symbol, SymbolInfo>,
+        balances: &BTreeMap<Asset, Balance>,
+        movement: &Movement,
+    ) -> Scope {
+        plan_scope(&ScopeInput {
             mode: Mode::Periodic,
             now,
-            config: &config,
-            cursors: &cursors,
-            positions: &positions,
-            symbols: &symbols,
-            balances: &balances,
-            movement: &movement,
+            config,
+            cursors,
+            positions: &BTreeMap::new(),
+            symbols,
+            balances,
+            movement,
             open_orders: None,
             emergency: None,
             owed: None,
-        });
-        assert_eq!(scope.reads, vec![(sym("DOTUSDT"), ReadReason::InProgress)]);
+        })
     }
 
     #[test]

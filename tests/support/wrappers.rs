@@ -55,6 +55,22 @@ macro_rules! delegate_scoped {
     };
 }
 
+macro_rules! delegate_lease {
+    () => {
+        async fn acquire_lease(
+            &self,
+            account: &AccountId,
+            owner: &str,
+            now: Millis,
+            expires_at: Millis,
+        ) -> Result<LeaseOutcome, StoreError> {
+            self.inner
+                .acquire_lease(account, owner, now, expires_at)
+                .await
+        }
+    };
+}
+
 macro_rules! delegate_except_apply {
     () => {
         async fn state(&self, account: &AccountId) -> Result<SyncState, StoreError> {
@@ -123,17 +139,7 @@ impl<'a, S: TestStore> BotRacesApply<'a, S> {
 impl<S: TestStore> Store for BotRacesApply<'_, S> {
     delegate_except_apply!();
 
-    async fn acquire_lease(
-        &self,
-        account: &AccountId,
-        owner: &str,
-        now: Millis,
-        expires_at: Millis,
-    ) -> Result<LeaseOutcome, StoreError> {
-        self.inner
-            .acquire_lease(account, owner, now, expires_at)
-            .await
-    }
+    delegate_lease!();
 
     async fn apply(
         &self,
@@ -182,17 +188,7 @@ impl<'a, S: Store> HalfCommittedApply<'a, S> {
 impl<S: Store> Store for HalfCommittedApply<'_, S> {
     delegate_except_apply!();
 
-    async fn acquire_lease(
-        &self,
-        account: &AccountId,
-        owner: &str,
-        now: Millis,
-        expires_at: Millis,
-    ) -> Result<LeaseOutcome, StoreError> {
-        self.inner
-            .acquire_lease(account, owner, now, expires_at)
-            .await
-    }
+    delegate_lease!();
 
     async fn apply(
         &self,
@@ -302,17 +298,7 @@ impl<S: Store> Store for CrashAfterApply<'_, S> {
     }
     delegate_scoped!();
 
-    async fn acquire_lease(
-        &self,
-        account: &AccountId,
-        owner: &str,
-        now: Millis,
-        expires_at: Millis,
-    ) -> Result<LeaseOutcome, StoreError> {
-        self.inner
-            .acquire_lease(account, owner, now, expires_at)
-            .await
-    }
+    delegate_lease!();
 
     async fn finish_run(
         &self,
@@ -455,17 +441,7 @@ impl<'a, S: Store> PanicOnFirstApply<'a, S> {
 impl<S: Store> Store for PanicOnFirstApply<'_, S> {
     delegate_except_apply!();
 
-    async fn acquire_lease(
-        &self,
-        account: &AccountId,
-        owner: &str,
-        now: Millis,
-        expires_at: Millis,
-    ) -> Result<LeaseOutcome, StoreError> {
-        self.inner
-            .acquire_lease(account, owner, now, expires_at)
-            .await
-    }
+    delegate_lease!();
 
     async fn apply(
         &self,
@@ -546,17 +522,7 @@ impl<'a, S: Store> Replayed<'a, S> {
 impl<S: Store> Store for Replayed<'_, S> {
     delegate_except_apply!();
 
-    async fn acquire_lease(
-        &self,
-        account: &AccountId,
-        owner: &str,
-        now: Millis,
-        expires_at: Millis,
-    ) -> Result<LeaseOutcome, StoreError> {
-        self.inner
-            .acquire_lease(account, owner, now, expires_at)
-            .await
-    }
+    delegate_lease!();
 
     async fn apply(
         &self,
