@@ -39,9 +39,7 @@ pub fn apply(basis: &mut Basis, fill: &TradeRecord, base: &Asset) -> Option<Deci
                     basis.sold_value = Decimal::ZERO;
                     basis.sold_realized = Decimal::ZERO;
                     basis.last_sell_at = None;
-                    basis.recovered_buys = false;
                 }
-                basis.recovered_buys |= fill.recovered;
                 basis.qty = new_qty;
             }
             None
@@ -54,7 +52,6 @@ pub fn apply(basis: &mut Basis, fill: &TradeRecord, base: &Asset) -> Option<Deci
                 basis.qty = Decimal::ZERO;
                 basis.avg_cost = Decimal::ZERO;
                 basis.open_since = None;
-                basis.recovered_buys = false;
             }
             basis.realized += pnl;
             basis.sold_qty += fill.qty;

@@ -30,13 +30,14 @@
 //!   the holding was last flat (else the current price), realized P&L = the average-cost
 //!   P&L of those sells (else unchanged). Note `Position closed on exchange: ETHUSDT long 0.5`,
 //!   discrepancy `position_closed:<SYMBOL>`. The closed record keeps the quantity closed.
-//! - Open in both with a different quantity: `PositionAdjusted`; the entry price is
-//!   recomputed only when the current holding includes buys the sync recovered (the
-//!   basis knows it, whichever unit inserted them: so it does not churn over the entry of
-//!   a bot that records its own fills), or when the basis holds exactly the new quantity (the
-//!   fills explain it, however the runs were cut). A position the sync recovered follows
-//!   its cost basis whenever the basis holds exactly the holding (a fill found below the
-//!   basis later, and the rebuild after it, change its entry price too).
+//! - Open in both with a different quantity: `PositionAdjusted`; the entry price becomes
+//!   the average cost of the symbol's cost basis (when it holds a quantity): the quantity
+//!   was wrong, so the entry computed with it was too. Whichever unit makes the
+//!   correction, however the runs were cut. An entry the sync wrote last (a correction,
+//!   a recovery) follows the basis's average cost whenever it changes (a fill found
+//!   below the basis later, and the rebuild after it, change it too); a position the sync
+//!   recovered and the bot rewrote follows it when the basis holds exactly the holding;
+//!   the bot's own entry is kept.
 
 use super::trades::SymbolRead;
 use super::{expect_of, next_version, ReconcileInput};
@@ -357,19 +358,21 @@ fn close(input: &ReconcileInput<'_>, h: &Holding<'_>, db: &PositionRecord, plan:
     });
 }
 
-/// Open in both with another quantity: adjusted; the entry price is recomputed only when
-/// the holding includes buys the sync recovered (so it does not churn), or when the fills
-/// explain the corrected holding exactly.
+/// Open in both with another quantity: adjusted, at the basis's average cost.
 fn adjust(input: &ReconcileInput<'_>, h: &Holding<'_>, db: &PositionRecord, plan: &mut Plan) {
     let (symbol, total, basis) = (&h.symbol, h.total, h.basis);
-    // The holding holds buys the bot did not record: its entry misses them. Known from
-    // the basis, not from this unit's own inserts: the unit that recovered them may not
-    // be the one that plans the position (no price then, a half-committed apply).
-    let new_buys = basis.recovered_buys;
-    // Fills that explain the holding exactly give its entry: for a position the sync
-    // recovered, always; for the bot's, when its quantity is being corrected anyway.
-    let follows_basis = basis.qty == total && (db.recovered || db.quantity != total);
-    let entry_price = if (new_buys || follows_basis) && basis.qty > Decimal::ZERO {
+    // A quantity the sync corrects is one the bot's records got wrong: its entry is the
+    // fills' average cost. Decided by the correction alone, not by which unit recovered
+    // the fills behind it (a unit without a price, or whose apply was half committed,
+    // leaves the correction to a later one), so cut runs end where one uncut run ends.
+    // An entry the sync wrote last (a correction, a recovery) is the sync's to keep
+    // true: it follows the basis (a rebuild after a fill found below it changes it), or
+    // cut runs that corrected before the fill was found would keep a stale one. A
+    // position the sync recovered and the bot rewrote follows it when it explains the
+    // holding exactly; the bot's own entry is never churned.
+    let corrected = db.quantity != total;
+    let follows_basis = db.updated_by == Writer::Sync || (basis.qty == total && db.recovered);
+    let entry_price = if (corrected || follows_basis) && basis.qty > Decimal::ZERO {
         entry_of(basis)
     } else {
         db.entry_price
@@ -625,6 +628,20 @@ mod tests {
             of_kind(&plan, CorrectionKind::PositionAdjusted).is_empty(),
             "the bot's entry price is the bot's"
         );
+
+        // Chaos campaign pair 1886: a bot position whose quantity the sync corrected
+        // before a fill below the basis was found; the entry the sync wrote follows the
+        // rebuilt basis, as one uncut run would have written it.
+        w.db_position(PositionRecord {
+            updated_by: Writer::Sync,
+            ..position("BTCUSDT", "BTC", dec!(0.002), dec!(60000), 5)
+        });
+        let plan = reconcile(&w.input());
+        let adjusted = of_kind(&plan, CorrectionKind::PositionAdjusted);
+        let Record::Position(p) = &adjusted[0].after else {
+            panic!("{adjusted:?}")
+        };
+        assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(50000)));
     }
 
     #[test]
@@ -662,8 +679,10 @@ mod tests {
         };
         assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(50000)));
         assert_eq!((p.updated_by, p.updated_at), (Writer::Sync, w.now));
-        // Without new fills the entry price is kept.
+        // Without new fills, the corrected quantity still takes the fills' average cost
+        // (the bot's 45,000 was computed with the wrong quantity).
         w.snap_fills("BTCUSDT", vec![]);
+        w.db_position(position("BTCUSDT", "BTC", dec!(0.001), dec!(45000), 5));
         let plan = reconcile(&w.input());
         let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionAdjusted)[0].after else {
             panic!()
@@ -675,11 +694,11 @@ mod tests {
     /// recovered the buys of a bot position whose quantity was wrong did not plan the
     /// position (no price that run; or its apply was half committed), and the unit that
     /// corrected the quantity later recovered nothing itself, so the entry stayed the
-    /// bot's where one uncut run takes the fills'. The recovered buys are in the basis,
-    /// whichever unit inserted them.
+    /// bot's where one uncut run takes the fills'. A corrected quantity takes the fills'
+    /// average cost, whoever recorded the fills and whichever unit recovered them.
     #[test]
-    fn a_bot_position_whose_holding_has_recovered_buys_takes_their_entry_in_any_later_unit() {
-        for (recovered, entry) in [(true, dec!(50000)), (false, dec!(40000))] {
+    fn a_bot_position_whose_quantity_is_corrected_takes_the_fills_average_cost() {
+        for recovered in [true, false] {
             let mut w = World::new();
             w.db_position(position("BTCUSDT", "BTC", dec!(0.001), dec!(40000), 5));
             for (id, price, by_sync) in [(1, dec!(40000), false), (2, dec!(60000), recovered)] {
@@ -706,7 +725,7 @@ mod tests {
             };
             assert_eq!(
                 (p.quantity, p.entry_price),
-                (dec!(0.0025), entry),
+                (dec!(0.0025), dec!(50000)),
                 "second buy recovered by the sync: {recovered}"
             );
         }

@@ -140,11 +140,6 @@ pub struct Basis {
     pub sold_value: Decimal,
     pub sold_realized: Decimal,
     pub last_sell_at: Option<Millis>,
-    /// The current holding includes buys the sync recovered (fills the bot did not
-    /// record). Known from the fills alone, whichever run or attempt inserted them, so a
-    /// rule that depends on it does not depend on where the runs were cut.
-    #[serde(default)]
-    pub recovered_buys: bool,
 }
 
 /// Whether a checkpoint's basis can be trusted.

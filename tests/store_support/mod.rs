@@ -142,7 +142,6 @@ pub fn cursor(s: &str, version: u64) -> CursorRecord {
             sold_value: Decimal::from_str("97500.3").unwrap(),
             sold_realized: Decimal::from_str("3.25").unwrap(),
             last_sell_at: Some(NOW - 5),
-            recovered_buys: true,
         },
         open_orders: 2,
         order_watermark: Some(17),

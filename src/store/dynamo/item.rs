@@ -342,7 +342,6 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .dec("basis_sold_value", r.basis.sold_value)
             .dec("basis_sold_realized", r.basis.sold_realized)
             .opt_int("basis_last_sell_at", r.basis.last_sell_at)
-            .b("basis_recovered_buys", r.basis.recovered_buys)
             .e("basis_state", &r.basis_state)?
             .int("open_orders", r.open_orders)
             .opt_int("order_watermark", r.order_watermark)
@@ -513,9 +512,6 @@ fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, S
             sold_value: r.dec("basis_sold_value")?,
             sold_realized: r.dec("basis_sold_realized")?,
             last_sell_at: r.opt_int("basis_last_sell_at")?,
-            // Absent on checkpoints written before it existed: not known, so false (the
-            // entry then follows the bot's until the holding is flat or rebuilt).
-            recovered_buys: r.opt_b("basis_recovered_buys")?.unwrap_or(false),
         },
         basis_state: r.parse("basis_state")?,
         open_orders: r.int("open_orders")?,
