@@ -11,8 +11,10 @@
 //! - The key: the egress IP when one is configured (a fixed NAT IP: every deployment
 //!   behind it shares one ledger), the deployment (its table) otherwise.
 //! - The minute: Binance's window is the server's clock minute, so the client's estimate
-//!   of the server time picks it. A request sent in the last [`BOUNDARY_MS`] of a minute
-//!   may be counted by Binance in the next one: it reserves in both.
+//!   of the server time picks it. That estimate is off by up to half a round trip (more
+//!   under load), either way: a request sent within [`BOUNDARY_MS`] of a minute's end may
+//!   be counted by Binance in the next minute, one sent within it of a minute's start in
+//!   the previous one. It reserves in both minutes.
 //! - The header stays the authority: when `X-MBX-USED-WEIGHT-1M` says more was used in the
 //!   minute than the ledger holds (the bot, another deployment), the ledger is raised to
 //!   it.
@@ -25,7 +27,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 pub const MINUTE_MS: Millis = 60_000;
-/// A request sent this close to the end of a minute reserves in the next minute too.
+/// A request sent this close to a minute's end (start) reserves in the next (previous)
+/// minute too.
 pub const BOUNDARY_MS: Millis = 2_000;
 /// Without a deadline (the CLI), a run waits for at most this many new minutes.
 pub const MAX_WAITS_WITHOUT_DEADLINE: u32 = 3;
@@ -70,9 +73,12 @@ pub fn minute_of(at: Millis) -> i64 {
 /// The minutes a request sent at `server_now` reserves its weight in.
 pub fn minutes_for(server_now: Millis) -> Vec<i64> {
     let minute = minute_of(server_now);
-    let end = (minute + 1) * MINUTE_MS;
+    let start = minute * MINUTE_MS;
+    let end = start + MINUTE_MS;
     if end - server_now <= BOUNDARY_MS {
         vec![minute, minute + 1]
+    } else if server_now - start < BOUNDARY_MS {
+        vec![minute - 1, minute]
     } else {
         vec![minute]
     }
@@ -86,8 +92,8 @@ pub fn wait_for_next_minute(
     stop_at: Option<Millis>,
     waits_so_far: u32,
 ) -> Option<Duration> {
-    // Past the boundary of the next minute, so the request reserves in it alone.
-    let next = (minute_of(server_now) + 1) * MINUTE_MS + 1;
+    // Past the next minute's start boundary, so the request reserves in it alone.
+    let next = (minute_of(server_now) + 1) * MINUTE_MS + BOUNDARY_MS;
     let wait = next - server_now;
     let fits = match stop_at {
         Some(stop) => next + BOUNDARY_MS < stop,
@@ -110,9 +116,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_request_near_the_end_of_a_minute_reserves_in_the_next_one_too() {
+    fn a_request_near_either_end_of_a_minute_reserves_in_the_neighbour_too() {
         let m = 29_000_000;
-        assert_eq!(minutes_for(m * MINUTE_MS), vec![m]);
+        // A client clock a little ahead of the server's: the server may still be in m - 1.
+        assert_eq!(minutes_for(m * MINUTE_MS), vec![m - 1, m]);
+        assert_eq!(minutes_for(m * MINUTE_MS + 1_999), vec![m - 1, m]);
+        assert_eq!(minutes_for(m * MINUTE_MS + 2_000), vec![m]);
         assert_eq!(minutes_for(m * MINUTE_MS + 57_999), vec![m]);
         assert_eq!(minutes_for(m * MINUTE_MS + 58_000), vec![m, m + 1]);
         assert_eq!(minutes_for(m * MINUTE_MS + 59_999), vec![m, m + 1]);
@@ -124,12 +133,15 @@ mod tests {
         // 30 s to the next minute, the run may go on for 5 minutes: wait.
         assert_eq!(
             wait_for_next_minute(start, Some(start + 300_000), 0),
-            Some(Duration::from_millis(30_001))
+            Some(Duration::from_millis(30_000 + BOUNDARY_MS as u64))
         );
+        // The wait ends where the request reserves in the new minute alone.
+        let after = start + 30_000 + BOUNDARY_MS;
+        assert_eq!(minutes_for(after), vec![minute_of(after)]);
         // The run stops in 20 s: no wait, the run ends partial.
         assert_eq!(wait_for_next_minute(start, Some(start + 20_000), 0), None);
-        // Just past the next minute but not past its boundary: no wait either.
-        assert_eq!(wait_for_next_minute(start, Some(start + 31_000), 0), None);
+        // Just past the next minute but not past its boundaries: no wait either.
+        assert_eq!(wait_for_next_minute(start, Some(start + 33_000), 0), None);
         // No deadline: a few waits, then stop.
         assert!(wait_for_next_minute(start, None, 0).is_some());
         assert!(wait_for_next_minute(start, None, MAX_WAITS_WITHOUT_DEADLINE).is_none());
