@@ -108,6 +108,7 @@ pub(crate) fn plan_checkpoint(
     input: &ReconcileInput<'_>,
     symbol: &Symbol,
     read: &SymbolRead,
+    holding_unchecked: bool,
     out: &mut SymbolPlan,
 ) {
     let old = &read.cursor;
@@ -199,7 +200,7 @@ pub(crate) fn plan_checkpoint(
         pending: !read.complete,
         // Only the unit that read to the end checks the holding.
         holding_unchecked: if read.complete {
-            out.holding_unchecked
+            holding_unchecked
         } else {
             old.holding_unchecked
         },

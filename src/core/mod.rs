@@ -151,9 +151,6 @@ pub struct SymbolPlan {
     /// A current price the position rules need and the partial `snapshot.prices` lacks:
     /// the position is not planned; plan again with it.
     pub needs_price: Option<Symbol>,
-    /// The base's holding was not checked (no price, no trading rules): kept in the
-    /// checkpoint (`holding_unchecked`) so that the next run reads the symbol again.
-    pub holding_unchecked: bool,
 }
 
 /// Signed balance changes per asset, from fills.
@@ -254,22 +251,24 @@ pub fn plan_symbol(input: &ReconcileInput<'_>, symbol: &Symbol) -> SymbolPlan {
         movement: Flows::default(),
         recovered: Flows::default(),
         needs_price: None,
-        holding_unchecked: false,
     };
     let Some(read) = trades::plan_trades(input, symbol, &mut out) else {
         return out;
     };
     // Orders and the position only once the symbol is read to its end (the unit that
     // loaded its orders).
+    // The holding left unchecked (no price, no trading rules) is kept in the checkpoint
+    // (`holding_unchecked`), so that the next run reads the symbol again.
+    let mut holding_unchecked = false;
     if read.complete {
         orders::plan_orders(input, symbol, &mut out.plan);
         match positions::plan_position(input, symbol, &read, &mut out.plan) {
             positions::PositionCheck::Done => {}
             positions::PositionCheck::NeedsPrice(s) => out.needs_price = Some(s),
-            positions::PositionCheck::Unchecked => out.holding_unchecked = true,
+            positions::PositionCheck::Unchecked => holding_unchecked = true,
         }
     }
-    checkpoint::plan_checkpoint(input, symbol, &read, &mut out);
+    checkpoint::plan_checkpoint(input, symbol, &read, holding_unchecked, &mut out);
     out
 }
 

@@ -950,7 +950,7 @@ mod tests {
                 unit.plan.notes
             );
             assert!(of_kind(&unit.plan, CorrectionKind::PositionAdjusted).is_empty());
-            assert_eq!(unit.holding_unchecked, !closed, "holding {held}");
+            assert_eq!(unit.checkpoint.holding_unchecked, !closed, "holding {held}");
         }
     }
 
@@ -966,7 +966,6 @@ mod tests {
         w.recs.dust.insert(asset("ETH"), dust("ETH", dec!(0.001)));
         w.ex_bal("ETH", dec!(5), dec!(0));
         let unit = crate::core::plan_symbol(&w.input(), &sym("ETHUSDT"));
-        assert!(unit.holding_unchecked);
         assert!(unit.checkpoint.holding_unchecked);
 
         w.recs
