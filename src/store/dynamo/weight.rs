@@ -9,6 +9,7 @@ use super::{sdk_error, DynamoStore};
 use crate::domain::Millis;
 use crate::fleet::ledger::{LedgerKey, Reservation, ITEM_TTL_MS, MINUTE_MS};
 use crate::store::weight::{minute_sk, weight_pk, LedgerFuture, WeightLedger, BAN_SK};
+use crate::store::StoreError;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
@@ -51,6 +52,26 @@ impl DynamoStore {
             .expression_attribute_names("#e", "entity")
             .expression_attribute_values(":x", n(expires_at_s(minute)))
             .expression_attribute_values(":e", AttributeValue::S("weight_minute".into()))
+    }
+
+    /// A ledger item (a minute's, or the ban's), read consistently: every invocation must
+    /// see what the others wrote last.
+    async fn ledger_item(
+        &self,
+        pk: String,
+        sk: String,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .consistent_read(true)
+            .key("pk", AttributeValue::S(pk))
+            .key("sk", AttributeValue::S(sk))
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        Ok(out.item)
     }
 }
 
@@ -123,17 +144,8 @@ impl WeightLedger for DynamoStore {
     fn banned_until(&self, key: &LedgerKey) -> LedgerFuture<'_, Option<Millis>> {
         let pk = weight_pk(key);
         Box::pin(async move {
-            let out = self
-                .client()
-                .get_item()
-                .table_name(self.table())
-                .consistent_read(true)
-                .key("pk", AttributeValue::S(pk))
-                .key("sk", AttributeValue::S(BAN_SK.into()))
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetItem", e))?;
-            Ok(int_of(out.item.as_ref(), "banned_until"))
+            let item = self.ledger_item(pk, BAN_SK.into()).await?;
+            Ok(int_of(item.as_ref(), "banned_until"))
         })
     }
 
@@ -167,17 +179,8 @@ impl WeightLedger for DynamoStore {
     fn used(&self, key: &LedgerKey, minute: i64) -> LedgerFuture<'_, u64> {
         let pk = weight_pk(key);
         Box::pin(async move {
-            let out = self
-                .client()
-                .get_item()
-                .table_name(self.table())
-                .consistent_read(true)
-                .key("pk", AttributeValue::S(pk))
-                .key("sk", AttributeValue::S(minute_sk(minute)))
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetItem", e))?;
-            Ok(used_of(out.item.as_ref()).unwrap_or(0))
+            let item = self.ledger_item(pk, minute_sk(minute)).await?;
+            Ok(used_of(item.as_ref()).unwrap_or(0))
         })
     }
 }
