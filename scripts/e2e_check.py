@@ -264,7 +264,8 @@ def check_panic(lam, fn, logs, group, sqs, queue):
     check("Error type: Panic" in alert.get("Message", ""), "the alert names the errorType")
 
 
-if __name__ == "__main__":
+def run(main):
+    """Run a check script's main: a boto error becomes one readable line and exit 1."""
     try:
         main()
     except SystemExit:
@@ -272,3 +273,7 @@ if __name__ == "__main__":
     except Exception as exc:  # boto errors: one readable line
         print(f"CHECK FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    run(main)

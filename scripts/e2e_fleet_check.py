@@ -29,7 +29,7 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_check import check, create_stack, step, template_from_bucket, upload_zip  # noqa: E402
+from e2e_check import check, create_stack, run, step, template_from_bucket, upload_zip  # noqa: E402
 
 STACK = "bas-e2e-fleet"
 SHARE = 400
@@ -153,10 +153,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except SystemExit:
-        raise
-    except Exception as exc:  # boto errors: one readable line
-        print(f"CHECK FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
-        sys.exit(1)
+    run(main)
