@@ -582,7 +582,7 @@ fn generator_exercises_every_correction_kind() {
 }
 
 #[test]
-fn plan_is_stamped_now_and_families_come_in_fixed_order() {
+fn plan_families_come_in_fixed_order() {
     use rust_decimal_macros::dec;
     let mut w = World::new();
     w.ex_bal("BTC", dec!(0.01), dec!(0));
