@@ -75,6 +75,7 @@ fn snapshot(symbols: usize, fills_per_symbol: u64) -> ExchangeSnapshot {
             SymbolHistory {
                 read_at: 0,
                 fills,
+                from_id: Some(0),
                 complete: true,
             },
         );

@@ -33,7 +33,8 @@
 //! `CHAOS_FIRST` (default 0: run pairs `CHAOS_FIRST..CHAOS_PAIRS`, a slice of a long
 //! campaign), `CHAOS_THREADS` (default 2), `CHAOS_SIM_PAIRS` (schedules replayed with the
 //! real Binance client on the simulator, default 8), `CHAOS_DYNAMO_PAIRS` (pairs of the same campaign replayed
-//! on the DynamoDB emulator by `chaos_on_dynamodb`, default 4). `make chaos` runs it.
+//! on the DynamoDB emulator by `chaos_on_dynamodb`, default 4), `CHAOS_TRACE` (with
+//! `CHAOS_PAIR`: the audit trail of the records whose key holds it). `make chaos` runs it.
 
 mod support;
 
@@ -721,6 +722,9 @@ async fn run_pair<S: ChaosStore>(
     // True to the exchange and to a replay from scratch: A (its stored seed being what the
     // bot wrote, last write wins) and B.
     let a = store_a.load(&account).await.expect("load A").0;
+    if let Ok(want) = std::env::var("CHAOS_TRACE") {
+        trace_keys(&want, &support::audit(store_a, &account).await, &bot_writes);
+    }
     let mut stored_a: BTreeMap<String, Record> =
         seed_a.iter().map(|r| (record_key(r), r.clone())).collect();
     for w in &bot_writes {
@@ -951,6 +955,32 @@ fn diff(got: &BTreeMap<String, Value>, want: &BTreeMap<String, Value>) -> String
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `CHAOS_TRACE=<part of a key>`: the audit trail of A's records whose key holds it (each
+/// checkpoint write with its basis) and the bot's writes of them, to trace a failing pair.
+fn trace_keys(want: &str, audit: &[AuditEntry], bot_writes: &[faults::BotWrite]) {
+    for e in audit {
+        let key = record_key(&e.correction.after);
+        if key.contains(want) {
+            eprintln!(
+                "audit {key} {:?}: {}",
+                e.correction.kind, e.correction.reason
+            );
+            if let Record::Cursor(c) = &e.correction.after {
+                eprintln!(
+                    "      basis {:?} through {:?}, last trade {:?}",
+                    c.basis_state, c.basis.through, c.last_trade_id
+                );
+            }
+        }
+    }
+    for w in bot_writes {
+        let key = record_key(&w.record);
+        if key.contains(want) {
+            eprintln!("bot write in run {}: {key}", w.run);
+        }
+    }
 }
 
 fn verbose() -> bool {

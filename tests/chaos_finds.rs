@@ -562,3 +562,84 @@ fn a_retried_emergency_invocation_resumes_the_scope_its_first_attempt_opened() {
         assert_eq!(store.state(&account).await.expect("state").emergency, None);
     });
 }
+
+/// Campaign seed 20261201 (1,000 schedules), pairs 7360, 2272, 2348, 3880, 7615, 8805,
+/// 9114, 4184, 6319, 8711 and 9828: an old-layout checkpoint whose stored trades had a
+/// hole below it. Its cost basis was rebuilt from the stored trades, so without the fill
+/// of the hole; the bot then recorded that fill, late, and every later read (the re-scan,
+/// the comparison of the stored trades) found it stored and recovered nothing, so nothing
+/// rebuilt the basis again: its cost, quantity and the sells' P&L stayed wrong. Now the
+/// basis is rebuilt from the exchange's fills (the store's hole is recovered on the way),
+/// whoever stores the fill and whenever.
+#[test]
+fn a_fill_the_bot_records_after_the_rebuild_began_is_in_the_cost_basis() {
+    let spec = account_of(vec![SymbolSpec {
+        recorded: Recorded::Everything,
+        layout1: Some(900),
+        ..accounts::quiet_symbol(40)
+    }]);
+    let mut built = build(&spec);
+    let through = *built
+        .layout1
+        .values()
+        .next()
+        .expect("an old-layout checkpoint");
+    // The hole: a fill the bot had not recorded (the old sync's checkpoint passed it).
+    let below: Vec<usize> = built
+        .seed
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r, Record::Trade(t) if !t.recovered && t.trade_id < through))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(
+        below.len() > 10,
+        "bot trades below the checkpoint: {below:?}"
+    );
+    let hole = below[below.len() / 2];
+    let Record::Trade(late) = built.seed.remove(hole) else {
+        unreachable!("found as a trade")
+    };
+    let account = accounts::account_id();
+    // However far the first run gets (cut after each of its first units, or not cut),
+    // the bot then records the fill, and two runs follow.
+    for cut in [Some(1), Some(2), Some(3), Some(4), None] {
+        runtime().block_on(async {
+            let (store, mut stored) = accounts::seeded(&built);
+            let exchange = FakeExchange::new(built.account.clone());
+            let periodic = accounts::request(Mode::Periodic);
+            let first = run_sync(
+                &exchange,
+                &store,
+                &built.rules,
+                &accounts::settings(cut),
+                &periodic,
+            )
+            .await
+            .expect("the first run");
+            stored.push(
+                support::TestStore::bot_write(&store, &account, Record::Trade(late.clone())).await,
+            );
+            let mut last = first;
+            for _ in 0..2 {
+                last = sync(&exchange, &store, &built, &periodic)
+                    .await
+                    .expect("a later run");
+            }
+            assert_eq!(
+                last.outcome,
+                Outcome::Complete,
+                "cut {cut:?}: {}",
+                accounts::brief(&last)
+            );
+            accounts::assert_true_to_the_exchange(
+                &format!("cut after {cut:?} units, then the bot's late write"),
+                &store.records(&account),
+                &built,
+                &stored,
+                None,
+                3,
+            );
+        });
+    }
+}

@@ -28,7 +28,7 @@
 use super::trades::SymbolRead;
 use super::{expect_of, next_version, ReconcileInput, SymbolPlan};
 use crate::domain::{
-    Correction, CorrectionKind, CursorRecord, Discrepancy, Expect, OrderRecord, Record, Symbol,
+    Correction, CorrectionKind, CursorRecord, Discrepancy, OrderRecord, Record, Symbol,
 };
 use std::collections::BTreeMap;
 
@@ -264,86 +264,6 @@ pub fn failed(cursor: Option<&CursorRecord>, symbol: &Symbol, kind: &str, now: i
     }
 }
 
-/// One page of a basis rebuild: `trades` (stored, ascending, past `basis.through`)
-/// replayed onto the basis; the basis is valid again once the page reached `last` (the
-/// checkpoint's last trade id) or the stored trades ran out (`exhausted`). A sell the
-/// sync inserted carries the replay's realized P&L: one stored without it (recovered while
-/// the basis was incomplete) or with another (realized against a basis that missed a fill
-/// found since) is rewritten (`TradePnlSet`, conditional on the version read; the sync
-/// owns that derived attribute of the trades it inserted, never the bot's). The
-/// checkpoint comes last.
-pub fn rebuilt<'a>(
-    cursor: &CursorRecord,
-    trades: impl IntoIterator<Item = &'a crate::domain::TradeRecord>,
-    base: &crate::domain::Asset,
-    last: u64,
-    exhausted: bool,
-    now: i64,
-) -> Vec<Correction> {
-    let mut out = Vec::new();
-    let mut basis = cursor.basis.clone();
-    for t in trades {
-        if basis.through.is_some_and(|th| t.trade_id <= th) {
-            continue;
-        }
-        let realized = super::pnl::apply(&mut basis, t, base);
-        // The sync's own sells (it inserted them) carry the replay's P&L: one stored
-        // without it, or with one from a basis that missed a fill found since.
-        let owned = t.recovered && realized.is_some() && t.realized_pnl != realized;
-        if let (Some(pnl), true) = (realized, owned) {
-            let was = t
-                .realized_pnl
-                .map_or_else(|| "none".to_owned(), |p| p.normalize().to_string());
-            let expect = Expect::Version(t.version);
-            out.push(Correction {
-                kind: CorrectionKind::TradePnlSet,
-                expect,
-                before: Some(Record::Trade(t.clone())),
-                after: Record::Trade(crate::domain::TradeRecord {
-                    realized_pnl: Some(pnl),
-                    version: next_version(expect),
-                    ..t.clone()
-                }),
-                reason: format!(
-                    "Realized P&L of recovered sell {} {} set from the rebuilt cost basis: {} (was {was})",
-                    t.symbol,
-                    t.trade_id,
-                    pnl.normalize()
-                ),
-            });
-        }
-    }
-    let done = exhausted || basis.through.is_some_and(|th| th >= last);
-    let expect = expect_of(Some(cursor.version));
-    let after = CursorRecord {
-        basis,
-        basis_state: if done {
-            crate::domain::BasisState::Valid
-        } else {
-            crate::domain::BasisState::Rebuilding
-        },
-        version: next_version(expect),
-        updated_at: now,
-        ..cursor.clone()
-    };
-    let through = after
-        .basis
-        .through
-        .map_or("none".to_owned(), |t| t.to_string());
-    out.push(Correction {
-        kind: CorrectionKind::CursorAdvanced,
-        expect,
-        before: Some(Record::Cursor(cursor.clone())),
-        after: Record::Cursor(after),
-        reason: format!(
-            "Cost basis of {} rebuilt from the stored trades through {through}{}",
-            cursor.symbol,
-            if done { " (complete)" } else { "" }
-        ),
-    });
-    out
-}
-
 /// The checkpoint after one re-scan window `[.., through)` of the emergency requested at
 /// `requested_at`: the basis (and its state) as the window's trades step left it, and the
 /// re-scan progress (the forward read after it marks the emergency done).
@@ -389,66 +309,5 @@ pub fn rescanned(
             current.symbol,
             if done { " (done)" } else { "" }
         ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::core::testkit::*;
-    use crate::domain::{Side, TradeRecord};
-    use rust_decimal_macros::dec;
-
-    /// Chaos campaign seed 20261201 (1,000 schedules), pair 240: a sell the sync recovered
-    /// was realized against a basis that missed a buy found later; the rebuild gives it the
-    /// replay's P&L. The bot's sell keeps its own.
-    #[test]
-    fn a_rebuild_rewrites_the_pnl_of_the_syncs_sells_and_never_the_bots() {
-        let buy = trade(
-            "BTCUSDT",
-            1,
-            Side::Buy,
-            dec!(40000),
-            dec!(0.002),
-            dec!(0),
-            "USDT",
-            dec!(0),
-        );
-        let sell = |id, recovered| TradeRecord {
-            realized_pnl: Some(dec!(99)),
-            recovered,
-            ..trade(
-                "BTCUSDT",
-                id,
-                Side::Sell,
-                dec!(50000),
-                dec!(0.001),
-                dec!(0),
-                "USDT",
-                dec!(0),
-            )
-        };
-        let trades = [buy, sell(2, true), sell(3, false)];
-        let cursor = CursorRecord {
-            last_trade_id: Some(3),
-            basis_state: crate::domain::BasisState::Rebuilding,
-            verify: None,
-            version: 4,
-            ..CursorRecord::new(sym("BTCUSDT"))
-        };
-        let out = rebuilt(&cursor, trades.iter(), &asset("BTC"), 3, true, 7);
-        let pnl: Vec<(u64, Option<rust_decimal::Decimal>)> = out
-            .iter()
-            .filter(|c| c.kind == CorrectionKind::TradePnlSet)
-            .filter_map(|c| match &c.after {
-                Record::Trade(t) => Some((t.trade_id, t.realized_pnl)),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(pnl, vec![(2, Some(dec!(10)))], "(50,000 - 40,000) x 0.001");
-        assert_eq!(
-            out.last().map(|c| c.kind),
-            Some(CorrectionKind::CursorAdvanced)
-        );
     }
 }

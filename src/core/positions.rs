@@ -772,6 +772,7 @@ mod tests {
             info.symbol.clone(),
             crate::domain::SymbolHistory {
                 fills: vec![],
+                from_id: None,
                 complete: false,
                 read_at: 0,
             },

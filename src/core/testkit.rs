@@ -198,6 +198,7 @@ impl World {
                 info.symbol.clone(),
                 SymbolHistory {
                     fills: Vec::new(),
+                    from_id: None,
                     complete: true,
                     read_at: 0,
                 },
@@ -227,7 +228,26 @@ impl World {
             SymbolHistory {
                 read_at: 0,
                 fills,
+                from_id: None,
                 complete: true,
+            },
+        );
+    }
+    /// The symbol's fills as a read by id from `from_id` returns them (a rebuild's page).
+    pub fn snap_fills_from(
+        &mut self,
+        symbol: &str,
+        from_id: u64,
+        fills: Vec<Fill>,
+        complete: bool,
+    ) {
+        self.snap.history.insert(
+            sym(symbol),
+            SymbolHistory {
+                read_at: 0,
+                fills,
+                from_id: Some(from_id),
+                complete,
             },
         );
     }

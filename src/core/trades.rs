@@ -17,7 +17,17 @@
 //! - The cost basis is carried forward in the checkpoint: the records' and the recovered
 //!   fills past `basis.through` are applied in trade-id order, each once. A recovered fill
 //!   at or below `basis.through` (found by a re-scan) means the basis missed it: the basis
-//!   is rebuilt from the stored trades (`BasisState::Rebuilding`).
+//!   is rebuilt (`BasisState::Rebuilding`, as a migrated checkpoint is).
+//! - A rebuild reads the exchange's fills by id from `basis.through + 1` (the shell reads a
+//!   rebuilding symbol from there, `SymbolHistory::from_id`), never the stored trades
+//!   alone: the store may lack a fill that the bot records later, and no later read would
+//!   find it missing. Each page is carried forward like any other (a fill the store lacks
+//!   is recovered), and the basis is valid again once it reaches the checkpoint's
+//!   `last_trade_id` or the end of the fills. A page read by time (a re-scan window) never
+//!   extends a basis being rebuilt.
+//! - A sell the sync inserted carries the replay's realized P&L wherever the basis passes
+//!   it: one stored without it (recovered while the basis was being rebuilt) or with
+//!   another is rewritten (`TradePnlSet`, on the version read); the bot's never.
 
 use super::{minute_start, pnl, symbol_parts, Flows, ReconcileInput, Recovered, SymbolPlan};
 use crate::domain::{
@@ -202,31 +212,61 @@ pub(crate) fn plan_trades(
         new_here.insert(key, trade_record(symbol, fill, commission_quote));
     }
 
-    // The basis: carried forward over every trade past `through`, in trade-id order.
+    // The basis: carried forward over every trade past `through`, in trade-id order. A
+    // basis being rebuilt is carried forward the same way by a page read by id from its
+    // next trade (the shell reads a rebuilding symbol from there): the exchange's fills,
+    // each as the records hold it or as recovered now, so a fill the store lacked when
+    // the rebuild began is not missed, whoever writes it later.
     let mut basis = cursor.basis.clone();
     let mut basis_state = cursor.basis_state;
+    let next_id = basis.through.map_or(0, |t| t.saturating_add(1));
+    let contiguous = history.from_id.is_some_and(|from| from <= next_id);
     let below = new_here
         .keys()
         .any(|(_, id)| basis.through.is_some_and(|t| *id <= t));
+    let extends = match basis_state {
+        BasisState::Valid => !below,
+        BasisState::Rebuilding => contiguous,
+    };
     if below && basis_state == BasisState::Valid {
         plan.notes.push(format!(
-            "A fill of {symbol} older than its cost basis was recovered: the basis is rebuilt from the stored trades"
+            "A fill of {symbol} older than its cost basis was recovered: the basis is rebuilt from the exchange's fills"
         ));
         basis = Basis::default();
         basis_state = BasisState::Rebuilding;
     }
-    if basis_state == BasisState::Valid {
+    if extends {
         let mut merged: BTreeMap<u64, TradeRecord> =
             known.iter().map(|(id, t)| (*id, (*t).clone())).collect();
         merged.extend(new_here.iter().map(|((_, id), t)| (*id, t.clone())));
-        for (id, trade) in merged.range(basis.through.map_or(0, |t| t.saturating_add(1))..) {
-            if basis.through.is_some_and(|t| *id <= t) {
-                continue;
-            }
+        // A page short of the end covers the ids up to its last fill: the stored trades
+        // past it wait for the page that reads them.
+        let upto = match history.fills.iter().map(|f| f.trade_id).max() {
+            Some(max) if !history.complete => max,
+            _ => u64::MAX,
+        };
+        for (id, trade) in merged.range(next_id..).take_while(|(id, _)| **id <= upto) {
             let realized = pnl::apply(&mut basis, trade, &base);
             if let Some(t) = new_here.get_mut(&(symbol.clone(), *id)) {
                 t.realized_pnl = realized;
+            } else if trade.recovered && realized.is_some() && trade.realized_pnl != realized {
+                // A sell the sync inserted carries the replay's P&L: one stored without it
+                // (recovered while the basis was incomplete) or with another (realized
+                // against a basis that missed a fill found since). The sync owns that
+                // derived attribute of its own inserts, never of the bot's trades.
+                plan.corrections.push(pnl_set(trade, realized));
             }
+        }
+        let through_last = match (basis.through, cursor.last_trade_id) {
+            (_, None) => true,
+            (Some(t), Some(last)) => t >= last,
+            (None, Some(_)) => false,
+        };
+        if basis_state == BasisState::Rebuilding && (history.complete || through_last) {
+            plan.notes.push(format!(
+                "Cost basis of {symbol} rebuilt from the exchange's fills"
+            ));
+            basis_state = BasisState::Valid;
         }
     }
 
@@ -301,7 +341,9 @@ pub(crate) fn plan_trades(
     Some(SymbolRead {
         base,
         quote,
-        complete: history.complete,
+        // A rebuild's page is not the symbol's read, even its last: the holding, the orders
+        // and the emergency wait for the forward read from the checkpoint that follows it.
+        complete: history.complete && cursor.basis_state == BasisState::Valid,
         read_at: history.read_at,
         max_trade_id: history.fills.iter().map(|f| f.trade_id).max(),
         max_order_id: history.fills.iter().map(|f| f.order_id).max(),
@@ -312,6 +354,30 @@ pub(crate) fn plan_trades(
         recovered: new_here,
         fee_assets,
     })
+}
+
+/// The correction that gives a sell the sync inserted the replay's realized P&L,
+/// conditional on the version read (the audit record keeps what it replaced).
+fn pnl_set(trade: &TradeRecord, realized: Option<Decimal>) -> Correction {
+    let was = trade
+        .realized_pnl
+        .map_or_else(|| "none".to_owned(), |p| p.normalize().to_string());
+    let now = realized.map_or_else(|| "none".to_owned(), |p| p.normalize().to_string());
+    let expect = crate::domain::Expect::Version(trade.version);
+    Correction {
+        kind: CorrectionKind::TradePnlSet,
+        expect,
+        before: Some(Record::Trade(trade.clone())),
+        after: Record::Trade(TradeRecord {
+            realized_pnl: realized,
+            version: super::next_version(expect),
+            ..trade.clone()
+        }),
+        reason: format!(
+            "Realized P&L of recovered sell {} {} set from the cost basis: {now} (was {was})",
+            trade.symbol, trade.trade_id
+        ),
+    }
 }
 
 fn trade_record(symbol: &Symbol, fill: &Fill, commission_quote: Decimal) -> TradeRecord {
@@ -511,7 +577,7 @@ mod tests {
     }
 
     /// A recovered fill at or below the basis's last trade means the basis missed it: it
-    /// is rebuilt from the stored trades. One above it is simply applied.
+    /// is rebuilt. One above it is simply applied.
     #[test]
     fn a_fill_recovered_below_the_basis_rebuilds_it_and_one_above_extends_it() {
         for (id, rebuilt) in [(5, true), (10, true), (11, false)] {
@@ -543,6 +609,165 @@ mod tests {
                 "fill {id} against a basis through 10: {state:?}"
             );
         }
+    }
+
+    /// A checkpoint whose basis is being rebuilt, read through trade 3.
+    fn rebuilding_through_3(w: &mut World) {
+        let cursor = crate::domain::CursorRecord {
+            last_trade_id: Some(3),
+            basis_state: crate::domain::BasisState::Rebuilding,
+            verify: None,
+            version: 4,
+            ..crate::domain::CursorRecord::new(sym("BTCUSDT"))
+        };
+        w.recs.cursors.insert(sym("BTCUSDT"), cursor);
+    }
+
+    fn usdt_fill(id: u64, side: Side, price: Decimal, qty: Decimal) -> Fill {
+        fill(
+            "BTCUSDT",
+            id,
+            id,
+            side,
+            price,
+            qty,
+            dec!(0),
+            "USDT",
+            id as i64 * 1_000,
+        )
+    }
+
+    fn usdt_trade(id: u64, side: Side, price: Decimal, qty: Decimal) -> TradeRecord {
+        trade("BTCUSDT", id, side, price, qty, dec!(0), "USDT", dec!(0))
+    }
+
+    /// Chaos campaign seed 20261201 (1,000 schedules), pair 240: a sell the sync recovered
+    /// was realized against a basis that missed a buy found later; the rebuild gives it the
+    /// replay's P&L. The bot's sell keeps its own.
+    #[test]
+    fn a_rebuild_rewrites_the_pnl_of_the_syncs_sells_and_never_the_bots() {
+        let mut w = World::new();
+        rebuilding_through_3(&mut w);
+        let sell = |id, recovered| TradeRecord {
+            realized_pnl: Some(dec!(99)),
+            recovered,
+            ..usdt_trade(id, Side::Sell, dec!(50000), dec!(0.001))
+        };
+        w.db_trade(usdt_trade(1, Side::Buy, dec!(40000), dec!(0.002)));
+        w.db_trade(sell(2, true));
+        w.db_trade(sell(3, false));
+        w.snap_fills_from(
+            "BTCUSDT",
+            0,
+            vec![
+                usdt_fill(1, Side::Buy, dec!(40000), dec!(0.002)),
+                usdt_fill(2, Side::Sell, dec!(50000), dec!(0.001)),
+                usdt_fill(3, Side::Sell, dec!(50000), dec!(0.001)),
+            ],
+            true,
+        );
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        let pnl: Vec<(u64, Option<Decimal>)> = of_kind(&unit.plan, CorrectionKind::TradePnlSet)
+            .into_iter()
+            .filter_map(|c| match (&c.after, c.expect) {
+                (Record::Trade(t), Expect::Version(1)) => Some((t.trade_id, t.realized_pnl)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(pnl, vec![(2, Some(dec!(10)))], "(50,000 - 40,000) x 0.001");
+        assert_eq!(
+            (unit.checkpoint.basis_state, unit.checkpoint.basis.through),
+            (crate::domain::BasisState::Valid, Some(3))
+        );
+        assert_eq!(
+            unit.plan.corrections.last().map(|c| c.kind),
+            Some(CorrectionKind::CursorAdvanced),
+            "the checkpoint is the unit's last write"
+        );
+    }
+
+    /// Campaign pair 7360 and ten others: the store lacked fill 2 when the rebuild began
+    /// (the bot recorded it later, so no read would find it missing). The rebuild reads the
+    /// exchange's fills: fill 2 is recovered and in the basis; a page short of the
+    /// checkpoint leaves the basis rebuilding, through the page's last fill.
+    #[test]
+    fn a_rebuild_takes_the_fill_the_store_lacks_from_the_exchange() {
+        let fills = vec![
+            usdt_fill(1, Side::Buy, dec!(100), dec!(1)),
+            usdt_fill(2, Side::Buy, dec!(200), dec!(1)),
+            usdt_fill(3, Side::Buy, dec!(300), dec!(1)),
+        ];
+        let mut w = World::new();
+        rebuilding_through_3(&mut w);
+        w.db_trade(usdt_trade(1, Side::Buy, dec!(100), dec!(1)));
+        w.db_trade(usdt_trade(3, Side::Buy, dec!(300), dec!(1)));
+
+        w.snap_fills_from("BTCUSDT", 0, fills[..2].to_vec(), false);
+        let first = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(
+            (
+                first.checkpoint.basis_state,
+                first.checkpoint.basis.through,
+                first.checkpoint.basis.qty
+            ),
+            (crate::domain::BasisState::Rebuilding, Some(2), dec!(2)),
+            "a page short of the checkpoint"
+        );
+
+        w.snap_fills_from("BTCUSDT", 0, fills, true);
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        let recovered: Vec<u64> = of_kind(&unit.plan, CorrectionKind::TradeRecovered)
+            .into_iter()
+            .filter_map(|c| match &c.after {
+                Record::Trade(t) => Some(t.trade_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(recovered, vec![2], "the store's hole recovered");
+        let basis = &unit.checkpoint.basis;
+        assert_eq!(
+            (
+                unit.checkpoint.basis_state,
+                basis.through,
+                basis.qty,
+                basis.avg_cost
+            ),
+            (
+                crate::domain::BasisState::Valid,
+                Some(3),
+                dec!(3),
+                dec!(200)
+            ),
+            "every fill of the exchange in the basis"
+        );
+    }
+
+    /// A re-scan window holds only the window's fills: it recovers the store's hole but
+    /// never extends a basis being rebuilt (the rebuild's read by id does), and a sell it
+    /// recovers waits for the rebuild's P&L.
+    #[test]
+    fn a_rescan_window_never_extends_a_basis_being_rebuilt() {
+        let mut w = World::new();
+        rebuilding_through_3(&mut w);
+        w.db_trade(usdt_trade(1, Side::Buy, dec!(100), dec!(1)));
+        w.snap_fills(
+            "BTCUSDT",
+            vec![usdt_fill(2, Side::Sell, dec!(200), dec!(1))],
+        );
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        let recovered: Vec<(u64, Option<Decimal>)> =
+            of_kind(&unit.plan, CorrectionKind::TradeRecovered)
+                .into_iter()
+                .filter_map(|c| match &c.after {
+                    Record::Trade(t) => Some((t.trade_id, t.realized_pnl)),
+                    _ => None,
+                })
+                .collect();
+        assert_eq!(recovered, vec![(2, None)]);
+        assert_eq!(
+            (unit.checkpoint.basis_state, unit.checkpoint.basis.through),
+            (crate::domain::BasisState::Rebuilding, None)
+        );
     }
 
     /// The balances' movement since the last read counts the fills past the checkpoint

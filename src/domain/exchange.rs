@@ -227,6 +227,11 @@ pub struct SymbolHistory {
     /// Fills returned, ascending by trade id. All fills with id >= the cursor (or since
     /// the lookback start when there was no cursor).
     pub fills: Vec<Fill>,
+    /// The trade id the read started at, when it read by id (`fromId`): every fill of
+    /// the symbol from it on is in `fills` (up to the page's end). None for a read by time
+    /// window (an emergency re-scan), which holds only the window's fills.
+    #[serde(default)]
+    pub from_id: Option<u64>,
     /// True when the read reached the end of the symbol's fills (the last page was not
     /// full); false when more pages remain.
     pub complete: bool,

@@ -149,7 +149,7 @@ pub enum BasisState {
     /// Every trade up to `basis.through` is in the basis: positions may be planned.
     #[default]
     Valid,
-    /// Being rebuilt from the stored trades (a migrated cursor, or a fill found below the
+    /// Being rebuilt from the exchange's fills (a migrated cursor, or a fill found below the
     /// basis): `basis.through` is how far the rebuild got.
     Rebuilding,
 }

@@ -7,7 +7,7 @@
 //! records the layout.
 //!
 //! Moving 1 → 2 rewrites each layout-1 cursor as a checkpoint whose basis is to be rebuilt
-//! from the stored trades (a later unit pages through them), each write conditional on
+//! from the exchange's fills (later units page through them, `core::trades`), each write conditional on
 //! the version read, so a migration cut anywhere is finished by the next one; the schema
 //! item is written last. Bot items are not touched.
 
@@ -60,7 +60,7 @@ pub async fn ensure<S: Store>(store: &S, account: &AccountId) -> Result<Migratio
                     ..c.clone()
                 }),
                 reason: format!(
-                    "Migrated to layout {SCHEMA_VERSION}: checkpoint of {}, cost basis to rebuild from the stored trades",
+                    "Migrated to layout {SCHEMA_VERSION}: checkpoint of {}, cost basis to rebuild from the exchange's fills",
                     c.symbol
                 ),
             }

@@ -160,10 +160,12 @@ async fn unit<E: Exchange, S: Store>(
         .get(symbol)
         .cloned()
         .unwrap_or_else(|| CursorRecord::new(symbol.clone()));
-    if cursor.basis_state == BasisState::Rebuilding {
-        return rebuild(run, view, symbol, cursor).await;
-    }
-    let from_id = cursor.last_trade_id.map_or(0, |id| id.saturating_add(1));
+    // A basis being rebuilt is read again from its next trade, on the exchange (whose
+    // fills are complete; the store may lack one the bot writes later): `core::trades`.
+    let from_id = match cursor.basis_state {
+        BasisState::Rebuilding => cursor.basis.through.map_or(0, |t| t.saturating_add(1)),
+        BasisState::Valid => cursor.last_trade_id.map_or(0, |id| id.saturating_add(1)),
+    };
     let Some(page) = read_page(run, symbol, FillsQuery::FromId(from_id), "reading").await? else {
         return Ok(UnitEnd::Stopped);
     };
@@ -217,8 +219,11 @@ async fn unit<E: Exchange, S: Store>(
     if let Some(c) = view.records.cursors.get(symbol) {
         scoped.cursors.insert(symbol.clone(), c.clone());
     }
+    // A rebuild's page is not the symbol's read (`core::trades`): the forward read after it
+    // loads the orders and ends the symbol.
+    let rebuilding = cursor.basis_state == BasisState::Rebuilding;
     let mut lookups = BTreeMap::new();
-    if complete {
+    if complete && !rebuilding {
         let (orders, units) = run
             .store
             .load_scoped(
@@ -279,6 +284,7 @@ async fn unit<E: Exchange, S: Store>(
         symbol.clone(),
         SymbolHistory {
             fills: page,
+            from_id: Some(from_id),
             complete,
             read_at,
         },
@@ -336,61 +342,11 @@ async fn unit<E: Exchange, S: Store>(
     apply_plan(run, &plan, &mut view.records).await?;
     run.movement.merge(&planned.movement);
     run.recovered.merge(&planned.recovered);
-    Ok(if complete {
+    Ok(if complete && !rebuilding {
         UnitEnd::Done
     } else {
         UnitEnd::More
     })
-}
-
-/// One page of a basis rebuild: the stored trades past `basis.through`, replayed.
-async fn rebuild<E: Exchange, S: Store>(
-    run: &mut Run<'_, E, S>,
-    view: &mut View,
-    symbol: &Symbol,
-    cursor: CursorRecord,
-) -> Result<UnitEnd, UnitError> {
-    // With no trade read yet there is nothing to rebuild from: the empty basis is valid.
-    let last = cursor.last_trade_id.unwrap_or(0);
-    let from = cursor.basis.through.map_or(0, |t| t.saturating_add(1));
-    let (page, units) = run
-        .store
-        .load_scoped(
-            &run.request.account,
-            &LoadScope::Trades {
-                symbol: symbol.clone(),
-                from_id: from,
-                to_id: Some(last),
-                limit: Some(FILLS_PAGE as u32),
-            },
-        )
-        .await?;
-    run.report.dynamodb_capacity_units += units;
-    let base = view
-        .symbols
-        .get(symbol)
-        .map(|i| i.base.clone())
-        .ok_or_else(|| UnitError::Alone {
-            kind: "SymbolUnknown",
-            detail: format!("no trading rules for {symbol}: its basis cannot be rebuilt"),
-        })?;
-    let corrections = core::checkpoint::rebuilt(
-        &cursor,
-        page.trades.values(),
-        &base,
-        last,
-        cursor.last_trade_id.is_none() || page.trades.len() < FILLS_PAGE,
-        super::now_ms(),
-    );
-    let mut plan = crate::domain::Plan {
-        corrections,
-        ..Default::default()
-    };
-    for skipped in &page.skipped {
-        plan.discrepancies.push(core::malformed_item(skipped));
-    }
-    apply_plan(run, &plan, &mut view.records).await?;
-    Ok(UnitEnd::More)
 }
 
 /// One page of a checkpoint's verification (`core::verify`): its stored trades from the
@@ -550,6 +506,7 @@ async fn rescan_unit<E: Exchange, S: Store>(
         symbol.clone(),
         SymbolHistory {
             fills: page,
+            from_id: None,
             complete: false,
             read_at,
         },

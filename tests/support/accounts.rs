@@ -1320,16 +1320,33 @@ pub fn assert_true_to_the_exchange(
 }
 
 /// The number of `myTrades` pages an uncut run needs: each symbol read from its
-/// checkpoint, one page per 1,000 fills and one more that comes back short.
+/// checkpoint, one page per 1,000 fills and one more that comes back short. An old-layout
+/// checkpoint's basis is rebuilt first, from the exchange's fills read by id from the
+/// first: a page per 1,000 until a page reaches the checkpoint (at least one), then the
+/// forward read from the highest id those pages read.
 pub fn pages_needed(built: &Built, records: &Records) -> u64 {
     records
         .cursors
         .keys()
         .map(|s| {
             let fills = built.account.fills.get(s).map_or(&[][..], Vec::as_slice);
-            let from = built.layout1.get(s).map_or(0, |t| t + 1);
-            let left = fills.iter().filter(|f| f.trade_id >= from).count();
-            (left / 1000 + 1) as u64
+            let (rebuild, last) = match built.layout1.get(s) {
+                None => (0, None),
+                Some(&through) => {
+                    let below = fills.iter().filter(|f| f.trade_id <= through).count();
+                    let pages = below.div_ceil(1000).max(1);
+                    let read = fills.len().min(pages * 1000);
+                    let last = read
+                        .checked_sub(1)
+                        .map_or(through, |i| fills[i].trade_id.max(through));
+                    (pages, Some(last))
+                }
+            };
+            let left = fills
+                .iter()
+                .filter(|f| last.is_none_or(|l| f.trade_id > l))
+                .count();
+            (rebuild + left / 1000 + 1) as u64
         })
         .sum()
 }

@@ -466,7 +466,7 @@ pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
 
 /// The layout of checkpoint items this version writes. A `CURSOR#` item without `schema`
 /// is a version-1 cursor (trade and order ids only): it decodes with its basis to be
-/// rebuilt from the stored trades (`migrate` rewrites it).
+/// rebuilt from the exchange's fills (`migrate` rewrites it).
 pub const CHECKPOINT_SCHEMA: u32 = 2;
 
 fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, StoreError> {
