@@ -1642,4 +1642,281 @@ mod tests {
             .status = PositionStatus::Closed;
         assert_eq!(open_positions(&records), 2);
     }
+
+    /// A digest of one asset.
+    fn one(a: &str, d: AssetDigest) -> BTreeMap<Asset, AssetDigest> {
+        [(asset(a), d)].into()
+    }
+
+    #[test]
+    fn a_transfer_explains_a_movement_only_when_it_is_the_movement() {
+        let config = RulesConfig::default();
+        let digest = one(
+            "USDT",
+            AssetDigest {
+                free: dec!(100),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(150), dec!(0))].into_iter().collect();
+        let flows = Flows::default();
+        let (exact, short) = (
+            Nothing {
+                transfers: [(asset("USDT"), dec!(50))].into(),
+                ..Nothing::default()
+            },
+            Nothing {
+                transfers: [(asset("USDT"), dec!(20))].into(),
+                ..Nothing::default()
+            },
+        );
+        let (after, reports) =
+            advance_digest(&exact.input(&config, &digest, &balances, &flows, 5_000));
+        assert_eq!(
+            (after[&asset("USDT")].free, after[&asset("USDT")].misses),
+            (dec!(150), 0)
+        );
+        assert!(reports.is_empty());
+        let (after, _) = advance_digest(&short.input(&config, &digest, &balances, &flows, 5_000));
+        assert_eq!(
+            (after[&asset("USDT")].free, after[&asset("USDT")].misses),
+            (dec!(100), 1),
+            "20 of 50 explained: a miss"
+        );
+    }
+
+    #[test]
+    fn an_unexplained_movement_is_reported_with_what_the_fills_and_transfers_left() {
+        let config = RulesConfig {
+            unexplained_runs: 1,
+            ..RulesConfig::default()
+        };
+        let digest = one(
+            "USDT",
+            AssetDigest {
+                free: dec!(100),
+                explained: dec!(10),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(200), dec!(0))].into_iter().collect();
+        let flows = Flows {
+            trades: [(asset("USDT"), dec!(5))].into(),
+            ..Flows::default()
+        };
+        let nothing = Nothing {
+            transfers: [(asset("USDT"), dec!(20))].into(),
+            ..Nothing::default()
+        };
+        let (after, reports) =
+            advance_digest(&nothing.input(&config, &digest, &balances, &flows, 5_000));
+        let r = &reports[0];
+        assert_eq!(
+            r.message,
+            "USDT moved by 65 that no fill or transfer read explains"
+        );
+        assert_eq!(
+            (r.before.as_deref(), r.after.as_deref()),
+            (Some("115"), Some("200"))
+        );
+        assert_eq!(after[&asset("USDT")].free, dec!(200));
+    }
+
+    #[test]
+    fn uncertain_fills_near_the_baseline_add_up_across_runs() {
+        let config = RulesConfig::default();
+        let digest = one(
+            "USDT",
+            AssetDigest {
+                free: dec!(100),
+                uncertain: dec!(-10),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(85), dec!(0))].into_iter().collect();
+        let near = Flows {
+            uncertain: [(asset("USDT"), dec!(-5))].into(),
+            ..Flows::default()
+        };
+        let nothing = Nothing::default();
+        let (after, _) = advance_digest(&nothing.input(&config, &digest, &balances, &near, 5_000));
+        let d = &after[&asset("USDT")];
+        assert_eq!((d.free, d.uncertain, d.misses), (dec!(85), dec!(0), 0));
+    }
+
+    #[test]
+    fn a_movement_explained_but_locked_differently_waits_for_the_open_orders_keeping_what_was_explained(
+    ) {
+        let config = RulesConfig::default();
+        let digest = one(
+            "USDT",
+            AssetDigest {
+                free: dec!(100),
+                unread_since: Some(5),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(95), dec!(10))].into_iter().collect();
+        let flows = Flows {
+            trades: [(asset("USDT"), dec!(5))].into(),
+            uncertain: [(asset("USDT"), dec!(-3))].into(),
+            ..Flows::default()
+        };
+        let nothing = Nothing::default();
+        let (after, reports) =
+            advance_digest(&nothing.input(&config, &digest, &balances, &flows, 5_000));
+        assert!(reports.is_empty());
+        assert_eq!(
+            after[&asset("USDT")],
+            AssetDigest {
+                free: dec!(100),
+                explained: dec!(5),
+                uncertain: dec!(-3),
+                unread_since: None,
+                ..AssetDigest::default()
+            },
+            "every symbol read (none): no longer unread"
+        );
+    }
+
+    #[test]
+    fn a_miss_keeps_what_was_explained_and_when_the_movement_was_seen() {
+        let config = RulesConfig::default();
+        let digest = one(
+            "USDT",
+            AssetDigest {
+                free: dec!(100),
+                unread_since: Some(5),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(200), dec!(0))].into_iter().collect();
+        let flows = Flows {
+            trades: [(asset("USDT"), dec!(5))].into(),
+            ..Flows::default()
+        };
+        let nothing = Nothing::default();
+        let input = DigestInput {
+            run_complete: true,
+            ..nothing.input(&config, &digest, &balances, &flows, 5_000)
+        };
+        let (after, reports) = advance_digest(&input);
+        assert!(reports.is_empty());
+        let d = &after[&asset("USDT")];
+        assert_eq!(
+            (d.free, d.explained, d.misses, d.moved_at, d.unread_since),
+            (dec!(100), dec!(5), 1, Some(5_000), None)
+        );
+    }
+
+    #[test]
+    fn a_movement_whose_base_symbol_was_not_read_since_waits_without_a_miss() {
+        let config = RulesConfig::default();
+        let now = 10 * DAY_MS;
+        let symbols = infos(&[("BTC", "USDT")]);
+        // Read to its end after the first baseline (at 5), not since the movement.
+        let cursors: BTreeMap<_, _> = [(sym("BTCUSDT"), cursor_at("BTCUSDT", 1_000, None))].into();
+        let digest = one(
+            "BTC",
+            AssetDigest {
+                free: dec!(1),
+                uncertain: dec!(0.1),
+                unread_since: Some(5),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("BTC", dec!(3), dec!(0))].into_iter().collect();
+        let flows = Flows {
+            trades: [(asset("BTC"), dec!(0.5))].into(),
+            uncertain: [(asset("BTC"), dec!(0.2))].into(),
+            ..Flows::default()
+        };
+        let nothing = Nothing::default();
+        let input = DigestInput {
+            cursors: &cursors,
+            symbols: &symbols,
+            ..nothing.input(&config, &digest, &balances, &flows, now)
+        };
+        let (after, reports) = advance_digest(&input);
+        assert!(reports.is_empty());
+        let d = &after[&asset("BTC")];
+        assert_eq!(
+            (
+                d.free,
+                d.explained,
+                d.uncertain,
+                d.misses,
+                d.moved_at,
+                d.unread_since
+            ),
+            (dec!(1), dec!(0.5), dec!(0.3), 0, Some(now), None)
+        );
+    }
+
+    /// A quote's movement asks for its active symbols only (an inactive one's round trip is
+    /// the rotation's to find), and a symbol failing its units does not hold it back; a
+    /// first baseline asks for every symbol of the asset.
+    #[test]
+    fn an_inactive_or_failing_symbol_does_not_hold_a_quotes_miss_back_but_holds_its_first_baseline()
+    {
+        let config = RulesConfig::default();
+        let now = 100 * DAY_MS;
+        let symbols = infos(&[("AAA", "USDT"), ("BBB", "USDT")]);
+        let mut failing = cursor_at("BBBUSDT", now - DAY_MS, Some(now - DAY_MS));
+        failing.failures = 2;
+        let cursors: BTreeMap<_, _> = [
+            (
+                sym("AAAUSDT"),
+                cursor_at("AAAUSDT", now - DAY_MS, Some(now - 30 * DAY_MS)),
+            ),
+            (sym("BBBUSDT"), failing),
+        ]
+        .into();
+        let digest = one(
+            "USDT",
+            AssetDigest {
+                free: dec!(100),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(90), dec!(0))].into_iter().collect();
+        let (nothing, flows) = (Nothing::default(), Flows::default());
+        let input = DigestInput {
+            cursors: &cursors,
+            symbols: &symbols,
+            ..nothing.input(&config, &digest, &balances, &flows, now)
+        };
+        let (after, _) = advance_digest(&input);
+        assert_eq!(after[&asset("USDT")].misses, 1, "a miss");
+        let first = BTreeMap::new();
+        let (after, _) = advance_digest(&DigestInput {
+            digest: &first,
+            ..input
+        });
+        assert_eq!(
+            after[&asset("USDT")].unread_since,
+            Some(now),
+            "AAAUSDT not read since"
+        );
+    }
+
+    #[test]
+    fn an_asset_sold_out_and_explained_leaves_the_digest() {
+        let config = RulesConfig::default();
+        let digest = one(
+            "BTC",
+            AssetDigest {
+                free: dec!(1),
+                ..AssetDigest::default()
+            },
+        );
+        let flows = Flows {
+            trades: [(asset("BTC"), dec!(-1))].into(),
+            ..Flows::default()
+        };
+        let nothing = Nothing::default();
+        let (after, _) =
+            advance_digest(&nothing.input(&config, &digest, &BTreeMap::new(), &flows, 5_000));
+        assert!(after.is_empty());
+    }
 }
