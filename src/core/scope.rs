@@ -1723,28 +1723,6 @@ mod tests {
     }
 
     #[test]
-    fn uncertain_fills_near_the_baseline_add_up_across_runs() {
-        let config = RulesConfig::default();
-        let digest = one(
-            "USDT",
-            AssetDigest {
-                free: dec!(100),
-                uncertain: dec!(-10),
-                ..AssetDigest::default()
-            },
-        );
-        let balances: BTreeMap<_, _> = [bal("USDT", dec!(85), dec!(0))].into_iter().collect();
-        let near = Flows {
-            uncertain: [(asset("USDT"), dec!(-5))].into(),
-            ..Flows::default()
-        };
-        let nothing = Nothing::default();
-        let (after, _) = advance_digest(&nothing.input(&config, &digest, &balances, &near, 5_000));
-        let d = &after[&asset("USDT")];
-        assert_eq!((d.free, d.uncertain, d.misses), (dec!(85), dec!(0), 0));
-    }
-
-    #[test]
     fn a_movement_explained_but_locked_differently_waits_for_the_open_orders_keeping_what_was_explained(
     ) {
         let config = RulesConfig::default();
