@@ -443,4 +443,161 @@ mod tests {
             .expect("usdt");
         assert_eq!(d.severity, Severity::Critical);
     }
+
+    #[test]
+    fn an_asset_is_compared_at_the_precision_of_its_quote_symbols_then_of_its_base_ones() {
+        let mut info = symbol_info("BTC", "USDT", dec!(0.0001), dec!(5));
+        info.base_precision = 5;
+        info.quote_precision = 2;
+        let symbols: std::collections::BTreeMap<_, _> = [(info.symbol.clone(), info)].into();
+        assert_eq!(asset_precision(&asset("USDT"), &symbols), 2, "quoted in it");
+        assert_eq!(asset_precision(&asset("BTC"), &symbols), 5, "based on it");
+        assert_eq!(asset_precision(&asset("ETH"), &symbols), 8, "neither");
+    }
+
+    #[test]
+    fn a_negative_dollar_amount_carries_its_sign_and_one_rounding_to_zero_does_not() {
+        assert_eq!(format_amount(&asset("USDT"), dec!(-1234.5)), "-$1,234.50");
+        assert_eq!(format_amount(&asset("USDT"), dec!(-0.004)), "$0.00");
+    }
+
+    #[test]
+    fn a_deposit_at_the_last_success_itself_is_not_counted_again() {
+        let mut w = World::new();
+        w.recs.state.last_success_at = Some(500);
+        w.db_bal("USDT", dec!(1000), dec!(0));
+        w.ex_bal("USDT", dec!(1500), dec!(0));
+        w.snap.deposits.push(Deposit {
+            id: "d1".into(),
+            asset: asset("USDT"),
+            amount: dec!(500),
+            credited: true,
+            time: 500,
+        });
+        let plan = reconcile(&w.input());
+        let e = &plan.explanations[0];
+        assert_eq!((e.from_deposits, e.unexplained), (dec!(0), dec!(500)));
+    }
+
+    fn withdrawal(
+        id: &str,
+        a: &str,
+        amount: Decimal,
+        fee: Decimal,
+        completed: bool,
+        time: i64,
+    ) -> Withdrawal {
+        Withdrawal {
+            id: id.into(),
+            asset: asset(a),
+            amount,
+            fee,
+            completed,
+            time,
+        }
+    }
+
+    fn btc_explanation(w: &World) -> BalanceExplanation {
+        reconcile(&w.input())
+            .explanations
+            .into_iter()
+            .find(|e| e.asset == asset("BTC"))
+            .expect("btc")
+    }
+
+    #[test]
+    fn only_completed_withdrawals_of_the_asset_explain_its_change() {
+        let mut w = World::new();
+        w.db_bal("BTC", dec!(1), dec!(0));
+        w.ex_bal("BTC", dec!(0.7), dec!(0));
+        w.snap.withdrawals.extend([
+            withdrawal("w1", "BTC", dec!(0.3), dec!(0), true, 600),
+            withdrawal("pending", "BTC", dec!(0.1), dec!(0), false, 600),
+            withdrawal("eth", "ETH", dec!(2), dec!(0), true, 600),
+        ]);
+        let e = btc_explanation(&w);
+        assert_eq!((e.from_withdrawals, e.unexplained), (dec!(-0.3), dec!(0)));
+    }
+
+    /// `applyTime` has second precision: a withdrawal in the last success's second counts,
+    /// one in the second before does not.
+    #[test]
+    fn withdrawals_count_from_the_second_of_the_last_success() {
+        let mut w = World::new();
+        w.recs.state.last_success_at = Some(1_500);
+        w.db_bal("BTC", dec!(1), dec!(0));
+        w.ex_bal("BTC", dec!(0.7), dec!(0));
+        w.snap.withdrawals.extend([
+            withdrawal("same_second", "BTC", dec!(0.3), dec!(0), true, 1_000),
+            withdrawal("before", "BTC", dec!(0.05), dec!(0), true, 999),
+        ]);
+        let e = btc_explanation(&w);
+        assert_eq!((e.from_withdrawals, e.unexplained), (dec!(-0.3), dec!(0)));
+    }
+
+    #[test]
+    fn a_withdrawal_whose_fee_was_inside_its_amount_is_read_so() {
+        let mut w = World::new();
+        w.db_bal("BTC", dec!(1), dec!(0));
+        w.ex_bal("BTC", dec!(0.7), dec!(0));
+        w.snap
+            .withdrawals
+            .push(withdrawal("w1", "BTC", dec!(0.3), dec!(0.0005), true, 600));
+        let e = btc_explanation(&w);
+        assert_eq!((e.from_withdrawals, e.unexplained), (dec!(-0.3), dec!(0)));
+    }
+
+    #[test]
+    fn a_withdrawal_neither_reading_explains_better_is_read_with_its_fee_outside() {
+        let mut w = World::new();
+        w.db_bal("BTC", dec!(1), dec!(0));
+        // Halfway between 1 − 0.3 and 1 − 0.3004.
+        w.ex_bal("BTC", dec!(0.6998), dec!(0));
+        w.snap
+            .withdrawals
+            .push(withdrawal("w1", "BTC", dec!(0.3), dec!(0.0004), true, 600));
+        let e = btc_explanation(&w);
+        assert_eq!(
+            (e.from_withdrawals, e.unexplained),
+            (dec!(-0.3004), dec!(0.0002))
+        );
+    }
+
+    #[test]
+    fn a_locked_amount_released_to_free_is_corrected_without_a_discrepancy() {
+        let mut w = World::new();
+        w.db_bal("USDT", dec!(900), dec!(100));
+        w.ex_bal("USDT", dec!(1000), dec!(0));
+        let plan = reconcile(&w.input());
+        assert!(plan.discrepancies.is_empty());
+        assert_eq!(of_kind(&plan, CorrectionKind::BalanceCorrected).len(), 1);
+    }
+
+    #[test]
+    fn a_difference_of_exactly_the_tolerance_is_no_discrepancy() {
+        let mut w = World::new();
+        w.db_bal("USDT", dec!(1000), dec!(0));
+        w.ex_bal("USDT", dec!(1010), dec!(0)); // 1.00 %
+        let plan = reconcile(&w.input());
+        assert!(plan.discrepancies.is_empty());
+        assert_eq!(of_kind(&plan, CorrectionKind::BalanceCorrected).len(), 1);
+    }
+
+    #[test]
+    fn a_discrepancy_whose_unexplained_part_is_exactly_the_tolerance_is_a_warning() {
+        let mut w = World::new();
+        w.recs.state.last_success_at = Some(500);
+        w.db_bal("USDT", dec!(1000), dec!(0));
+        w.ex_bal("USDT", dec!(1510), dec!(0));
+        w.snap.deposits.push(Deposit {
+            id: "d1".into(),
+            asset: asset("USDT"),
+            amount: dec!(500),
+            credited: true,
+            time: 600,
+        });
+        let plan = reconcile(&w.input());
+        assert_eq!(plan.explanations[0].unexplained, dec!(10)); // 1.00 % of 1000
+        assert_eq!(plan.discrepancies[0].severity, Severity::Warning);
+    }
 }

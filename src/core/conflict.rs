@@ -213,4 +213,54 @@ mod tests {
             ConflictResolution::Deferred
         );
     }
+
+    #[test]
+    fn a_position_already_written_by_a_retried_run_is_resolved_whoever_stamped_it() {
+        let want = position("BTCUSDT", "BTC", dec!(0.5), dec!(50000), 100);
+        let c = correction(Record::Position(want.clone()), Expect::Version(2));
+        let mut there = want.clone();
+        there.version = 7;
+        there.updated_at = 999;
+        there.updated_by = Writer::Sync;
+        there.recovered = true;
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Position(there.clone()))),
+            ConflictResolution::Resolved
+        );
+        there.quantity = dec!(0.4);
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Position(there))),
+            ConflictResolution::Deferred
+        );
+    }
+
+    #[test]
+    fn a_dust_record_of_the_same_quantity_is_resolved_and_another_quantity_deferred() {
+        let c = correction(Record::Dust(dust("BTC", dec!(0.00001))), Expect::Absent);
+        let mut there = dust("BTC", dec!(0.000010));
+        there.version = 9;
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Dust(there))),
+            ConflictResolution::Resolved
+        );
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Dust(dust("BTC", dec!(0.00002))))),
+            ConflictResolution::Deferred
+        );
+    }
+
+    #[test]
+    fn an_order_the_bot_rewrote_with_the_same_content_later_is_resolved() {
+        let mut want = order_rec("BTCUSDT", 1, OrderStatus::Filled, dec!(1), dec!(1));
+        want.updated_by = Writer::Sync;
+        want.updated_at = 7;
+        let c = correction(Record::Order(want.clone()), Expect::Version(3));
+        let mut there = want;
+        there.updated_by = Writer::Bot;
+        there.updated_at = 99;
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Order(there))),
+            ConflictResolution::Resolved
+        );
+    }
 }

@@ -1148,4 +1148,753 @@ mod tests {
             }
         );
     }
+
+    /// A periodic run's scope with positions and the exchange's open orders.
+    fn periodic_with(
+        config: &RulesConfig,
+        now: Millis,
+        cursors: &BTreeMap<Symbol, CursorRecord>,
+        positions: &BTreeMap<Symbol, PositionRecord>,
+        symbols: &BTreeMap<Symbol, SymbolInfo>,
+        movement: &Movement,
+        open_orders: Option<&[ExchangeOrder]>,
+    ) -> Scope {
+        plan_scope(&ScopeInput {
+            mode: Mode::Periodic,
+            now,
+            config,
+            cursors,
+            positions,
+            symbols,
+            balances: &BTreeMap::new(),
+            movement,
+            open_orders,
+            emergency: None,
+            owed: None,
+        })
+    }
+
+    #[test]
+    fn a_moved_asset_or_a_moved_locked_amount_alone_is_not_quiet() {
+        let moved = Movement {
+            moved: [asset("BTC")].into(),
+            locked_moved: false,
+        };
+        assert!(!moved.is_quiet());
+        let locked = Movement {
+            moved: BTreeSet::new(),
+            locked_moved: true,
+        };
+        assert!(!locked.is_quiet());
+    }
+
+    #[test]
+    fn an_asset_whose_movement_the_fills_explained_is_not_moved_again() {
+        let digest: BTreeMap<_, _> = [(
+            asset("BTC"),
+            AssetDigest {
+                free: dec!(1),
+                locked: dec!(0.5),
+                explained: dec!(0.5),
+                ..AssetDigest::default()
+            },
+        )]
+        .into();
+        let balances: BTreeMap<_, _> = [bal("BTC", dec!(1.5), dec!(0.5))].into_iter().collect();
+        assert!(
+            movement(&digest, &balances).is_quiet(),
+            "1 + 0.5 locked + 0.5 explained, the locked part as it was"
+        );
+    }
+
+    #[test]
+    fn a_locked_amount_in_a_baseline_taken_before_its_symbols_were_read_is_a_locked_move() {
+        let digest: BTreeMap<_, _> = [(
+            asset("BTC"),
+            AssetDigest {
+                free: dec!(1),
+                locked: dec!(0.5),
+                unread_since: Some(5),
+                ..AssetDigest::default()
+            },
+        )]
+        .into();
+        let balances: BTreeMap<_, _> = [bal("BTC", dec!(1), dec!(0.5))].into_iter().collect();
+        assert!(movement(&digest, &balances).locked_moved);
+    }
+
+    #[test]
+    fn the_universe_pairs_every_held_asset_with_each_configured_quote_and_open_positions() {
+        let config = RulesConfig {
+            quote_assets: vec![asset("USDT"), asset("USDC")],
+            ..RulesConfig::default()
+        };
+        let symbols = infos(&[
+            ("BTC", "USDT"),
+            ("ETH", "USDT"),
+            ("USDC", "USDT"),
+            ("BTC", "EUR"),
+            ("AAA", "USDT"),
+            ("BBB", "USDT"),
+        ]);
+        let balances: BTreeMap<_, _> = [
+            bal("BTC", dec!(0), dec!(0.1)),
+            bal("ETH", dec!(0), dec!(0)),
+            bal("USDC", dec!(5), dec!(0)),
+        ]
+        .into_iter()
+        .collect();
+        let mut closed = position("BBBUSDT", "BBB", dec!(0), dec!(1), 1);
+        closed.status = PositionStatus::Closed;
+        let positions: BTreeMap<_, _> = [
+            (
+                sym("AAAUSDT"),
+                position("AAAUSDT", "AAA", dec!(1), dec!(1), 1),
+            ),
+            (sym("BBBUSDT"), closed),
+        ]
+        .into();
+        let (config, cursors, movement) = (config, BTreeMap::new(), Movement::default());
+        let input = ScopeInput {
+            mode: Mode::Periodic,
+            now: 100 * DAY_MS,
+            config: &config,
+            cursors: &cursors,
+            positions: &positions,
+            symbols: &symbols,
+            balances: &balances,
+            movement: &movement,
+            open_orders: None,
+            emergency: None,
+            owed: None,
+        };
+        assert_eq!(universe(&input), [sym("AAAUSDT"), sym("BTCUSDT")].into());
+    }
+
+    #[test]
+    fn a_symbol_is_active_with_a_fill_within_the_lookback_orders_open_or_a_position_open() {
+        let config = RulesConfig::default(); // a 7-day lookback
+        let now = 100 * DAY_MS;
+        let (cursors, balances, movement) = (BTreeMap::new(), BTreeMap::new(), Movement::default());
+        let mut closed = position("BBBUSDT", "BBB", dec!(0), dec!(1), 1);
+        closed.status = PositionStatus::Closed;
+        let positions: BTreeMap<_, _> = [
+            (
+                sym("AAAUSDT"),
+                position("AAAUSDT", "AAA", dec!(1), dec!(1), 1),
+            ),
+            (sym("BBBUSDT"), closed),
+        ]
+        .into();
+        let symbols = BTreeMap::new();
+        let input = ScopeInput {
+            mode: Mode::Periodic,
+            now,
+            config: &config,
+            cursors: &cursors,
+            positions: &positions,
+            symbols: &symbols,
+            balances: &balances,
+            movement: &movement,
+            open_orders: None,
+            emergency: None,
+            owed: None,
+        };
+        let active = |s: &str, c: Option<&CursorRecord>| is_active(&input, &sym(s), c);
+        let filled = |at| cursor_at("CCCUSDT", now, Some(at));
+        assert!(
+            active("CCCUSDT", Some(&filled(now - 6 * DAY_MS))),
+            "a fill 6 days ago"
+        );
+        assert!(
+            !active("CCCUSDT", Some(&filled(now - 8 * DAY_MS))),
+            "8 days ago"
+        );
+        let orders = |n| CursorRecord {
+            open_orders: n,
+            ..cursor_at("CCCUSDT", now, None)
+        };
+        assert!(active("CCCUSDT", Some(&orders(2))), "orders open");
+        assert!(!active("CCCUSDT", Some(&orders(0))), "none");
+        assert!(active("AAAUSDT", None), "a position open");
+        assert!(!active("BBBUSDT", None), "a position closed");
+    }
+
+    #[test]
+    fn the_rotation_covers_every_symbol_within_a_day_at_the_schedules_rate() {
+        let config = RulesConfig::default(); // every 30 minutes: 48 runs a day
+        assert_eq!(rotation_share(&config, 100), 3);
+        assert_eq!(rotation_share(&config, 48), 1);
+        let pinned = RulesConfig {
+            rotation_per_run: Some(5),
+            ..RulesConfig::default()
+        };
+        assert_eq!(rotation_share(&pinned, 100), 5);
+    }
+
+    #[test]
+    fn a_lone_quiet_symbol_is_rotated_in_and_one_whose_backoff_ends_now_is_read() {
+        let config = RulesConfig::default();
+        let now = 100 * DAY_MS;
+        let symbols = infos(&[("AAA", "USDT")]);
+        let mut c = cursor_at("AAAUSDT", now - 10, None);
+        c.retry_at = Some(now);
+        let cursors: BTreeMap<_, _> = [(sym("AAAUSDT"), c)].into();
+        let scope = periodic(
+            &config,
+            now,
+            &cursors,
+            &symbols,
+            &BTreeMap::new(),
+            &Movement::default(),
+        );
+        assert_eq!(scope.reads, vec![(sym("AAAUSDT"), ReadReason::Rotation)]);
+        assert!(scope.backing_off.is_empty());
+    }
+
+    #[test]
+    fn a_symbol_whose_stored_trades_are_being_verified_is_work_in_progress() {
+        let config = RulesConfig {
+            rotation_per_run: Some(0),
+            ..RulesConfig::default()
+        };
+        let now = 100 * DAY_MS;
+        let symbols = infos(&[("AAA", "USDT")]);
+        let verifying = CursorRecord {
+            verify: Some(crate::domain::VerifyRange {
+                from: 0,
+                below: None,
+            }),
+            ..cursor_at("AAAUSDT", now - 10, Some(now - 20 * DAY_MS))
+        };
+        let cursors: BTreeMap<_, _> = [(sym("AAAUSDT"), verifying)].into();
+        let scope = periodic(
+            &config,
+            now,
+            &cursors,
+            &symbols,
+            &BTreeMap::new(),
+            &Movement::default(),
+        );
+        assert_eq!(scope.reads, vec![(sym("AAAUSDT"), ReadReason::InProgress)]);
+    }
+
+    #[test]
+    fn a_symbol_never_read_is_read_for_a_position_an_open_order_or_the_configuration() {
+        let config = RulesConfig {
+            rotation_per_run: Some(0),
+            extra_symbols: vec![sym("CCCUSDT")],
+            ..RulesConfig::default()
+        };
+        let symbols = infos(&[
+            ("AAA", "USDT"),
+            ("BBB", "USDT"),
+            ("CCC", "USDT"),
+            ("DDD", "USDT"),
+        ]);
+        let positions: BTreeMap<_, _> = [(
+            sym("AAAUSDT"),
+            position("AAAUSDT", "AAA", dec!(1), dec!(1), 1),
+        )]
+        .into();
+        let open = [ex_order(
+            "BBBUSDT",
+            1,
+            "bot-1",
+            crate::domain::Side::Buy,
+            dec!(1),
+            dec!(1),
+            dec!(0),
+            OrderStatus::New,
+        )];
+        let scope = periodic_with(
+            &config,
+            100 * DAY_MS,
+            &BTreeMap::new(),
+            &positions,
+            &symbols,
+            &Movement::default(),
+            Some(&open),
+        );
+        assert_eq!(
+            scope.reads,
+            vec![
+                (sym("AAAUSDT"), ReadReason::NeverRead),
+                (sym("BBBUSDT"), ReadReason::NeverRead),
+                (sym("CCCUSDT"), ReadReason::NeverRead),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_active_symbol_is_read_when_its_fee_asset_moved() {
+        let config = RulesConfig {
+            rotation_per_run: Some(0),
+            ..RulesConfig::default()
+        };
+        let now = 100 * DAY_MS;
+        let symbols = infos(&[("AAA", "USDT"), ("BBB", "USDT")]);
+        let mut cursors = BTreeMap::new();
+        for s in ["AAAUSDT", "BBBUSDT"] {
+            let mut c = cursor_at(s, now - 10, Some(now - DAY_MS));
+            c.fee_assets = vec![asset("BNB")];
+            cursors.insert(sym(s), c);
+        }
+        cursors.get_mut(&sym("BBBUSDT")).expect("bbb").last_fill_at = Some(now - 30 * DAY_MS);
+        let movement = Movement {
+            moved: [asset("BNB")].into(),
+            locked_moved: false,
+        };
+        let scope = periodic(
+            &config,
+            now,
+            &cursors,
+            &symbols,
+            &BTreeMap::new(),
+            &movement,
+        );
+        assert_eq!(
+            scope.reads,
+            vec![(sym("AAAUSDT"), ReadReason::QuoteOrFeeMoved)],
+            "BBBUSDT is not active"
+        );
+    }
+
+    #[test]
+    fn a_moved_locked_amount_reads_only_the_symbols_with_orders_open_in_the_records() {
+        let config = RulesConfig {
+            rotation_per_run: Some(0),
+            ..RulesConfig::default()
+        };
+        let now = 100 * DAY_MS;
+        let symbols = infos(&[("AAA", "USDT"), ("BBB", "USDT")]);
+        let mut cursors = BTreeMap::new();
+        let mut with_orders = cursor_at("AAAUSDT", now - 10, None);
+        with_orders.open_orders = 2;
+        cursors.insert(sym("AAAUSDT"), with_orders);
+        cursors.insert(sym("BBBUSDT"), cursor_at("BBBUSDT", now - 10, None));
+        let locked = Movement {
+            moved: BTreeSet::new(),
+            locked_moved: true,
+        };
+        let scope = periodic(&config, now, &cursors, &symbols, &BTreeMap::new(), &locked);
+        assert_eq!(scope.reads, vec![(sym("AAAUSDT"), ReadReason::OrdersMoved)]);
+        let quiet = periodic(
+            &config,
+            now,
+            &cursors,
+            &symbols,
+            &BTreeMap::new(),
+            &Movement::default(),
+        );
+        assert!(quiet.reads.is_empty(), "nothing locked moved");
+    }
+
+    #[test]
+    fn an_owed_scope_cannot_be_resumed_by_the_run_that_opened_it() {
+        let scope = EmergencyScope {
+            requested_at: 50 * DAY_MS,
+            lookback_start: 20 * DAY_MS,
+            opened_by: Some("run-1".into()),
+        };
+        let symbols = infos(&[("AAA", "USDT")]);
+        let cursors: BTreeMap<_, _> =
+            [(sym("AAAUSDT"), cursor_at("AAAUSDT", 49 * DAY_MS, None))].into();
+        let owed = rescan_owed(Some(&scope), None, &cursors, &symbols).expect("owed");
+        assert_eq!(owed.opened_by, None);
+        assert_eq!(owed.requested_at, scope.requested_at);
+    }
+
+    #[test]
+    fn an_emergency_rescans_an_active_symbol_from_the_lookback_or_where_it_stopped() {
+        let scope = EmergencyScope {
+            requested_at: 50 * DAY_MS,
+            lookback_start: 20 * DAY_MS,
+            opened_by: None,
+        };
+        let covered = 49 * DAY_MS;
+        let active = cursor_at("AAAUSDT", covered, Some(30 * DAY_MS));
+        assert_eq!(
+            rescan_range(&active, &scope),
+            Some((scope.lookback_start, covered + 1))
+        );
+        let at_start = cursor_at("AAAUSDT", covered, Some(scope.lookback_start));
+        assert_eq!(
+            rescan_range(&at_start, &scope),
+            Some((scope.lookback_start, covered + 1)),
+            "a fill at the lookback's start"
+        );
+        let quiet = cursor_at("AAAUSDT", covered, Some(scope.lookback_start - 1));
+        assert_eq!(
+            rescan_range(&quiet, &scope),
+            None,
+            "no fill within the lookback"
+        );
+        let done = CursorRecord {
+            emergency_done: Some(scope.requested_at),
+            ..active.clone()
+        };
+        assert_eq!(rescan_range(&done, &scope), None, "completed");
+        let resumed = CursorRecord {
+            rescan_for: Some(scope.requested_at),
+            rescan_through: Some(40 * DAY_MS),
+            ..active.clone()
+        };
+        assert_eq!(
+            rescan_range(&resumed, &scope),
+            Some((40 * DAY_MS, covered + 1))
+        );
+        let older = CursorRecord {
+            rescan_for: Some(scope.requested_at - 1),
+            ..resumed.clone()
+        };
+        assert_eq!(
+            rescan_range(&older, &scope),
+            Some((scope.lookback_start, covered + 1)),
+            "another emergency's progress does not count"
+        );
+        let finished = CursorRecord {
+            rescan_through: Some(covered + 1),
+            ..resumed
+        };
+        assert_eq!(
+            rescan_range(&finished, &scope),
+            None,
+            "re-scanned to the end"
+        );
+    }
+
+    #[test]
+    fn an_order_unknown_fewer_runs_than_the_limit_is_looked_up_every_run() {
+        let config = RulesConfig::default();
+        let mut o = order_rec("BTCUSDT", 2, OrderStatus::Unknown, dec!(1), dec!(0));
+        o.unknown_runs = config.unknown_order_runs - 1;
+        o.updated_at = 1_000;
+        let orders: BTreeMap<_, _> = [((sym("BTCUSDT"), 2), o)].into();
+        assert_eq!(
+            orders_to_query(&orders, None, &config, 1_000 + 60_000),
+            vec![(sym("BTCUSDT"), 2)]
+        );
+    }
+
+    #[test]
+    fn unknown_order_lookups_wait_twice_as_long_each_run_up_to_a_day() {
+        let config = RulesConfig::default();
+        let at = 10 * DAY_MS;
+        let queried = |over: u32, after: Millis| {
+            let mut o = order_rec("BTCUSDT", 2, OrderStatus::Unknown, dec!(1), dec!(0));
+            o.unknown_runs = config.unknown_order_runs + over;
+            o.updated_at = at;
+            let orders: BTreeMap<_, _> = [((sym("BTCUSDT"), 2), o)].into();
+            !orders_to_query(&orders, None, &config, at + after).is_empty()
+        };
+        let hour = 3_600_000;
+        assert!(!queried(0, 60_000), "a minute after");
+        assert!(!queried(1, hour + hour / 2), "1.5 h of 2 h");
+        assert!(queried(1, 2 * hour));
+        assert!(!queried(10, DAY_MS - 1), "capped at a day");
+        assert!(queried(10, DAY_MS));
+    }
+
+    #[test]
+    fn a_failing_unit_backs_off_30_minutes_doubling_up_to_a_day() {
+        let minute = 60_000;
+        assert_eq!(retry_after(0), 30 * minute);
+        assert_eq!(retry_after(1), 30 * minute);
+        assert_eq!(retry_after(2), 60 * minute);
+        assert_eq!(retry_after(3), 120 * minute);
+        assert_eq!(retry_after(6), 16 * 60 * minute);
+        assert_eq!(retry_after(7), DAY_MS);
+        assert_eq!(retry_after(40), DAY_MS);
+    }
+
+    #[test]
+    fn symbols_uncovered_longer_than_the_alarm_hours_are_listed_with_their_age() {
+        let config = RulesConfig::default(); // 26 hours
+        let now = 100 * DAY_MS;
+        let hour = 3_600_000;
+        let cursors: BTreeMap<_, _> = [
+            (sym("AAAUSDT"), cursor_at("AAAUSDT", now - 26 * hour, None)),
+            (
+                sym("BBBUSDT"),
+                cursor_at("BBBUSDT", now - 30 * hour - 1, None),
+            ),
+            (sym("CCCUSDT"), CursorRecord::new(sym("CCCUSDT"))),
+        ]
+        .into();
+        assert_eq!(
+            uncovered(&cursors, &config, now),
+            vec![(sym("BBBUSDT"), 30)]
+        );
+    }
+
+    #[test]
+    fn the_status_counts_only_open_positions() {
+        let mut records = Records::default();
+        for s in ["AAA", "BBB", "CCC"] {
+            let p = position(&format!("{s}USDT"), s, dec!(1), dec!(1), 1);
+            records.positions.insert(p.symbol.clone(), p);
+        }
+        records
+            .positions
+            .get_mut(&sym("CCCUSDT"))
+            .expect("ccc")
+            .status = PositionStatus::Closed;
+        assert_eq!(open_positions(&records), 2);
+    }
+
+    /// A digest of one asset.
+    fn one(a: &str, d: AssetDigest) -> BTreeMap<Asset, AssetDigest> {
+        [(asset(a), d)].into()
+    }
+
+    #[test]
+    fn a_transfer_explains_a_movement_only_when_it_is_the_movement() {
+        let config = RulesConfig::default();
+        let digest = one(
+            "USDT",
+            AssetDigest {
+                free: dec!(100),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(150), dec!(0))].into_iter().collect();
+        let flows = Flows::default();
+        let (exact, short) = (
+            Nothing {
+                transfers: [(asset("USDT"), dec!(50))].into(),
+                ..Nothing::default()
+            },
+            Nothing {
+                transfers: [(asset("USDT"), dec!(20))].into(),
+                ..Nothing::default()
+            },
+        );
+        let (after, reports) =
+            advance_digest(&exact.input(&config, &digest, &balances, &flows, 5_000));
+        assert_eq!(
+            (after[&asset("USDT")].free, after[&asset("USDT")].misses),
+            (dec!(150), 0)
+        );
+        assert!(reports.is_empty());
+        let (after, _) = advance_digest(&short.input(&config, &digest, &balances, &flows, 5_000));
+        assert_eq!(
+            (after[&asset("USDT")].free, after[&asset("USDT")].misses),
+            (dec!(100), 1),
+            "20 of 50 explained: a miss"
+        );
+    }
+
+    #[test]
+    fn an_unexplained_movement_is_reported_with_what_the_fills_and_transfers_left() {
+        let config = RulesConfig {
+            unexplained_runs: 1,
+            ..RulesConfig::default()
+        };
+        let digest = one(
+            "USDT",
+            AssetDigest {
+                free: dec!(100),
+                explained: dec!(10),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(200), dec!(0))].into_iter().collect();
+        let flows = Flows {
+            trades: [(asset("USDT"), dec!(5))].into(),
+            ..Flows::default()
+        };
+        let nothing = Nothing {
+            transfers: [(asset("USDT"), dec!(20))].into(),
+            ..Nothing::default()
+        };
+        let (after, reports) =
+            advance_digest(&nothing.input(&config, &digest, &balances, &flows, 5_000));
+        let r = &reports[0];
+        assert_eq!(
+            r.message,
+            "USDT moved by 65 that no fill or transfer read explains"
+        );
+        assert_eq!(
+            (r.before.as_deref(), r.after.as_deref()),
+            (Some("115"), Some("200"))
+        );
+        assert_eq!(after[&asset("USDT")].free, dec!(200));
+    }
+
+    #[test]
+    fn a_movement_explained_but_locked_differently_waits_for_the_open_orders_keeping_what_was_explained(
+    ) {
+        let config = RulesConfig::default();
+        let digest = one(
+            "USDT",
+            AssetDigest {
+                free: dec!(100),
+                unread_since: Some(5),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(95), dec!(10))].into_iter().collect();
+        let flows = Flows {
+            trades: [(asset("USDT"), dec!(5))].into(),
+            uncertain: [(asset("USDT"), dec!(-3))].into(),
+            ..Flows::default()
+        };
+        let nothing = Nothing::default();
+        let (after, reports) =
+            advance_digest(&nothing.input(&config, &digest, &balances, &flows, 5_000));
+        assert!(reports.is_empty());
+        assert_eq!(
+            after[&asset("USDT")],
+            AssetDigest {
+                free: dec!(100),
+                explained: dec!(5),
+                uncertain: dec!(-3),
+                unread_since: None,
+                ..AssetDigest::default()
+            },
+            "every symbol read (none): no longer unread"
+        );
+    }
+
+    #[test]
+    fn a_miss_keeps_what_was_explained_and_when_the_movement_was_seen() {
+        let config = RulesConfig::default();
+        let digest = one(
+            "USDT",
+            AssetDigest {
+                free: dec!(100),
+                unread_since: Some(5),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(200), dec!(0))].into_iter().collect();
+        let flows = Flows {
+            trades: [(asset("USDT"), dec!(5))].into(),
+            ..Flows::default()
+        };
+        let nothing = Nothing::default();
+        let input = DigestInput {
+            run_complete: true,
+            ..nothing.input(&config, &digest, &balances, &flows, 5_000)
+        };
+        let (after, reports) = advance_digest(&input);
+        assert!(reports.is_empty());
+        let d = &after[&asset("USDT")];
+        assert_eq!(
+            (d.free, d.explained, d.misses, d.moved_at, d.unread_since),
+            (dec!(100), dec!(5), 1, Some(5_000), None)
+        );
+    }
+
+    #[test]
+    fn a_movement_whose_base_symbol_was_not_read_since_waits_without_a_miss() {
+        let config = RulesConfig::default();
+        let now = 10 * DAY_MS;
+        let symbols = infos(&[("BTC", "USDT")]);
+        // Read to its end after the first baseline (at 5), not since the movement.
+        let cursors: BTreeMap<_, _> = [(sym("BTCUSDT"), cursor_at("BTCUSDT", 1_000, None))].into();
+        let digest = one(
+            "BTC",
+            AssetDigest {
+                free: dec!(1),
+                uncertain: dec!(0.1),
+                unread_since: Some(5),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("BTC", dec!(3), dec!(0))].into_iter().collect();
+        let flows = Flows {
+            trades: [(asset("BTC"), dec!(0.5))].into(),
+            uncertain: [(asset("BTC"), dec!(0.2))].into(),
+            ..Flows::default()
+        };
+        let nothing = Nothing::default();
+        let input = DigestInput {
+            cursors: &cursors,
+            symbols: &symbols,
+            ..nothing.input(&config, &digest, &balances, &flows, now)
+        };
+        let (after, reports) = advance_digest(&input);
+        assert!(reports.is_empty());
+        let d = &after[&asset("BTC")];
+        assert_eq!(
+            (
+                d.free,
+                d.explained,
+                d.uncertain,
+                d.misses,
+                d.moved_at,
+                d.unread_since
+            ),
+            (dec!(1), dec!(0.5), dec!(0.3), 0, Some(now), None)
+        );
+    }
+
+    /// A quote's movement asks for its active symbols only (an inactive one's round trip is
+    /// the rotation's to find), and a symbol failing its units does not hold it back; a
+    /// first baseline asks for every symbol of the asset.
+    #[test]
+    fn an_inactive_or_failing_symbol_does_not_hold_a_quotes_miss_back_but_holds_its_first_baseline()
+    {
+        let config = RulesConfig::default();
+        let now = 100 * DAY_MS;
+        let symbols = infos(&[("AAA", "USDT"), ("BBB", "USDT")]);
+        let mut failing = cursor_at("BBBUSDT", now - DAY_MS, Some(now - DAY_MS));
+        failing.failures = 2;
+        let cursors: BTreeMap<_, _> = [
+            (
+                sym("AAAUSDT"),
+                cursor_at("AAAUSDT", now - DAY_MS, Some(now - 30 * DAY_MS)),
+            ),
+            (sym("BBBUSDT"), failing),
+        ]
+        .into();
+        let digest = one(
+            "USDT",
+            AssetDigest {
+                free: dec!(100),
+                ..AssetDigest::default()
+            },
+        );
+        let balances: BTreeMap<_, _> = [bal("USDT", dec!(90), dec!(0))].into_iter().collect();
+        let (nothing, flows) = (Nothing::default(), Flows::default());
+        let input = DigestInput {
+            cursors: &cursors,
+            symbols: &symbols,
+            ..nothing.input(&config, &digest, &balances, &flows, now)
+        };
+        let (after, _) = advance_digest(&input);
+        assert_eq!(after[&asset("USDT")].misses, 1, "a miss");
+        let first = BTreeMap::new();
+        let (after, _) = advance_digest(&DigestInput {
+            digest: &first,
+            ..input
+        });
+        assert_eq!(
+            after[&asset("USDT")].unread_since,
+            Some(now),
+            "AAAUSDT not read since"
+        );
+    }
+
+    #[test]
+    fn an_asset_sold_out_and_explained_leaves_the_digest() {
+        let config = RulesConfig::default();
+        let digest = one(
+            "BTC",
+            AssetDigest {
+                free: dec!(1),
+                ..AssetDigest::default()
+            },
+        );
+        let flows = Flows {
+            trades: [(asset("BTC"), dec!(-1))].into(),
+            ..Flows::default()
+        };
+        let nothing = Nothing::default();
+        let (after, _) =
+            advance_digest(&nothing.input(&config, &digest, &BTreeMap::new(), &flows, 5_000));
+        assert!(after.is_empty());
+    }
 }

@@ -883,4 +883,120 @@ mod tests {
         assert_eq!(verified_through(&one, &cursors, Some(100)), Some(100));
         assert_eq!(verified_through(&one, &cursors, None), None);
     }
+
+    /// The bot reads a verdict's `trust` and reason codes as stored: the same words as the
+    /// JSON output, and a stored code reads back as itself.
+    #[test]
+    fn trust_and_reason_codes_are_stored_in_their_json_words_and_read_back() {
+        for t in [Trust::Trusted, Trust::Untrusted] {
+            assert_eq!(serde_json::to_value(t).expect("json"), t.as_str());
+        }
+        for c in [
+            ReasonCode::NeverRead,
+            ReasonCode::NotCovered,
+            ReasonCode::RunFailed,
+            ReasonCode::NotRead,
+            ReasonCode::UnexplainedBalance,
+            ReasonCode::OpenDiscrepancy,
+        ] {
+            assert_eq!(serde_json::to_value(c).expect("json"), c.as_str());
+            assert_eq!(ReasonCode::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(ReasonCode::parse("trusted"), None);
+    }
+
+    #[test]
+    fn an_open_discrepancy_of_another_asset_leaves_it_trusted() {
+        for d in [
+            discrepancy(
+                "malformed_item:ACCOUNT#a|BALANCE#ETH",
+                "malformed_item",
+                None,
+                None,
+            ),
+            discrepancy(
+                "trade_disagrees:ETHUSDT:7",
+                "trade_disagrees",
+                Some("ETHUSDT"),
+                Some("USDT"),
+            ),
+        ] {
+            let mut w = World::new();
+            w.discrepancies.push(d.clone());
+            assert_eq!(w.verdict().trust, Trust::Trusted, "{}", d.key);
+        }
+    }
+
+    #[test]
+    fn the_amount_of_a_report_that_does_not_state_it_is_after_less_before() {
+        let mut d = discrepancy(
+            "balance_unexplained:BTC",
+            "balance_unexplained",
+            None,
+            Some("BTC"),
+        );
+        d.before = Some("1".into());
+        d.after = Some("0.999".into());
+        assert_eq!(unexplained_amount(&d), Some(dec!(-0.001)));
+    }
+
+    #[test]
+    fn a_reported_amount_already_open_is_not_opened_twice_but_another_amount_or_asset_is() {
+        let open = [UnexplainedAmount {
+            asset: asset("BTC"),
+            amount: dec!(-0.001),
+            seen_at: NOW - 10,
+            run_id: "run-1".into(),
+        }];
+        let reported = [
+            unexplained_report("BTC", dec!(1), dec!(0.999)),
+            unexplained_report("BTC", dec!(1), dec!(0.998)),
+            unexplained_report("ETH", dec!(1), dec!(0.999)),
+        ];
+        let s = settle_unexplained(&open, &reported, &[], "run-2", NOW);
+        let amounts: Vec<_> = s
+            .open
+            .iter()
+            .map(|u| (u.asset.to_string(), u.amount, u.run_id.as_str()))
+            .collect();
+        assert_eq!(
+            amounts,
+            vec![
+                ("BTC".to_owned(), dec!(-0.001), "run-1"),
+                ("BTC".to_owned(), dec!(-0.002), "run-2"),
+                ("ETH".to_owned(), dec!(-0.001), "run-2"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bot_that_does_not_say_is_stale_once_its_beat_is_ten_minutes_old() {
+        let beat = |age| Heartbeat {
+            at: NOW - age,
+            stale_after_ms: DEFAULT_HEARTBEAT_STALE_MS,
+        };
+        assert_eq!(
+            heartbeat_stale(Some(&beat(9 * 60_000)), 1, 0, NOW),
+            Some(false)
+        );
+        assert_eq!(
+            heartbeat_stale(Some(&beat(10 * 60_000 + 1)), 1, 0, NOW),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn a_verdict_whose_reasons_changed_is_rewritten_though_still_untrusted() {
+        let mut w = World::new();
+        w.cursors.get_mut(&sym("BTCUSDT")).expect("cursor").pending = true;
+        let stored = w.verdict();
+        let mut w = World::new();
+        w.run_failure = Some("ExchangeUnavailable".into());
+        let next = w.verdict();
+        assert_eq!(
+            (stored.trust, next.trust),
+            (Trust::Untrusted, Trust::Untrusted)
+        );
+        assert!(changed(Some((stored.trust, &stored.reasons)), &next));
+    }
 }
