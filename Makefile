@@ -129,7 +129,7 @@ chaos: setup
 	CHAOS_SEED=$(CHAOS_SEED) CHAOS_PAIRS=$(CHAOS_PAIRS) CHAOS_SCHEDULES=$(CHAOS_SCHEDULES) \
 	CHAOS_DYNAMO_PAIRS=$(CHAOS_DYNAMO_PAIRS) CHAOS_SIM_PAIRS=$(CHAOS_SIM_PAIRS) \
 	CHAOS_THREADS=$(CHAOS_THREADS) \
-	  $(STACK) nice -n 5 cargo test --test chaos -- --nocapture --test-threads=1
+	  $(STACK) nice -n 5 cargo test --profile chaos --test chaos -- --nocapture --test-threads=1
 
 # Mutation testing of the reconciliation rules (src/core/), not part of `make test`: each
 # mutant is a build and a run of the library's tests (MUTANTS_TESTS: cargo's target
