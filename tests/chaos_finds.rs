@@ -69,6 +69,22 @@ fn a_bot_fill_one_step_larger(built: &mut Built) -> (Symbol, u64) {
         .expect("a bot trade")
 }
 
+/// One symbol of 40 fills, every one recorded by the bot, under an old-layout checkpoint
+/// through 90 % of them; with that checkpoint's last trade id.
+fn recorded_under_an_old_checkpoint() -> (Built, u64) {
+    let built = build(&account_of(vec![SymbolSpec {
+        recorded: Recorded::Everything,
+        layout1: Some(900),
+        ..accounts::quiet_symbol(40)
+    }]));
+    let through = *built
+        .layout1
+        .values()
+        .next()
+        .expect("an old-layout checkpoint");
+    (built, through)
+}
+
 /// One run with the campaign's settings.
 async fn sync(
     exchange: &impl Exchange,
@@ -266,17 +282,7 @@ fn a_symbol_that_failed_during_an_emergency_is_re_scanned_when_it_recovers() {
 /// exchange's fills, and the disagreement is reported (the record kept).
 #[test]
 fn a_bot_fill_below_a_migrated_checkpoint_that_disagrees_is_reported() {
-    let spec = account_of(vec![SymbolSpec {
-        recorded: Recorded::Everything,
-        layout1: Some(900),
-        ..accounts::quiet_symbol(40)
-    }]);
-    let mut built = build(&spec);
-    let through = *built
-        .layout1
-        .values()
-        .next()
-        .expect("an old-layout checkpoint");
+    let (mut built, through) = recorded_under_an_old_checkpoint();
     let (symbol, id, kept) = built
         .seed
         .iter_mut()
@@ -573,17 +579,7 @@ fn a_retried_emergency_invocation_resumes_the_scope_its_first_attempt_opened() {
 /// whoever stores the fill and whenever.
 #[test]
 fn a_fill_the_bot_records_after_the_rebuild_began_is_in_the_cost_basis() {
-    let spec = account_of(vec![SymbolSpec {
-        recorded: Recorded::Everything,
-        layout1: Some(900),
-        ..accounts::quiet_symbol(40)
-    }]);
-    let mut built = build(&spec);
-    let through = *built
-        .layout1
-        .values()
-        .next()
-        .expect("an old-layout checkpoint");
+    let (mut built, through) = recorded_under_an_old_checkpoint();
     // The hole: a fill the bot had not recorded (the old sync's checkpoint passed it).
     let below: Vec<usize> = built
         .seed

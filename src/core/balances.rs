@@ -343,27 +343,15 @@ mod tests {
         w.recs.state.last_success_at = Some(500);
         w.db_bal("USDT", dec!(1000), dec!(0));
         w.ex_bal("USDT", dec!(1500), dec!(0));
-        w.snap.deposits.push(Deposit {
-            id: "d1".into(),
-            asset: asset("USDT"),
-            amount: dec!(500),
-            credited: true,
-            time: 600,
-        });
-        w.snap.deposits.push(Deposit {
-            id: "old".into(),
-            asset: asset("USDT"),
-            amount: dec!(77),
-            credited: true,
-            time: 400,
-        });
-        w.snap.deposits.push(Deposit {
-            id: "pending".into(),
-            asset: asset("USDT"),
-            amount: dec!(9),
-            credited: false,
-            time: 700,
-        });
+        w.snap
+            .deposits
+            .push(deposit("d1", "USDT", dec!(500), true, 600));
+        w.snap
+            .deposits
+            .push(deposit("old", "USDT", dec!(77), true, 400));
+        w.snap
+            .deposits
+            .push(deposit("pending", "USDT", dec!(9), false, 700));
         let plan = reconcile(&w.input());
         let e = &plan.explanations[0];
         assert_eq!((e.from_deposits, e.unexplained), (dec!(500), dec!(0)));
@@ -375,14 +363,9 @@ mod tests {
         let mut w = World::new();
         w.db_bal("BTC", dec!(1), dec!(0));
         w.ex_bal("BTC", dec!(0.6995), dec!(0));
-        w.snap.withdrawals.push(Withdrawal {
-            id: "w1".into(),
-            asset: asset("BTC"),
-            amount: dec!(0.3),
-            fee: dec!(0.0005),
-            completed: true,
-            time: 600,
-        });
+        w.snap
+            .withdrawals
+            .push(withdrawal("w1", "BTC", dec!(0.3), dec!(0.0005), true, 600));
         let plan = reconcile(&w.input());
         let e = plan
             .explanations
@@ -467,16 +450,22 @@ mod tests {
         w.recs.state.last_success_at = Some(500);
         w.db_bal("USDT", dec!(1000), dec!(0));
         w.ex_bal("USDT", dec!(1500), dec!(0));
-        w.snap.deposits.push(Deposit {
-            id: "d1".into(),
-            asset: asset("USDT"),
-            amount: dec!(500),
-            credited: true,
-            time: 500,
-        });
+        w.snap
+            .deposits
+            .push(deposit("d1", "USDT", dec!(500), true, 500));
         let plan = reconcile(&w.input());
         let e = &plan.explanations[0];
         assert_eq!((e.from_deposits, e.unexplained), (dec!(0), dec!(500)));
+    }
+
+    fn deposit(id: &str, a: &str, amount: Decimal, credited: bool, time: i64) -> Deposit {
+        Deposit {
+            id: id.into(),
+            asset: asset(a),
+            amount,
+            credited,
+            time,
+        }
     }
 
     fn withdrawal(
@@ -589,13 +578,9 @@ mod tests {
         w.recs.state.last_success_at = Some(500);
         w.db_bal("USDT", dec!(1000), dec!(0));
         w.ex_bal("USDT", dec!(1510), dec!(0));
-        w.snap.deposits.push(Deposit {
-            id: "d1".into(),
-            asset: asset("USDT"),
-            amount: dec!(500),
-            credited: true,
-            time: 600,
-        });
+        w.snap
+            .deposits
+            .push(deposit("d1", "USDT", dec!(500), true, 600));
         let plan = reconcile(&w.input());
         assert_eq!(plan.explanations[0].unexplained, dec!(10)); // 1.00 % of 1000
         assert_eq!(plan.discrepancies[0].severity, Severity::Warning);

@@ -775,6 +775,33 @@ mod tests {
         assert_eq!(scope.reads, vec![(sym("DOTUSDT"), ReadReason::InProgress)]);
     }
 
+    static NO_POSITIONS: BTreeMap<Symbol, PositionRecord> = BTreeMap::new();
+    static NO_BALANCES: BTreeMap<Asset, Balance> = BTreeMap::new();
+
+    /// A periodic run's input with no positions, no balances, no open orders read and no
+    /// emergency; a test sets what else it needs (`ScopeInput { .., ..periodic_input(..) }`).
+    fn periodic_input<'a>(
+        config: &'a RulesConfig,
+        now: Millis,
+        cursors: &'a BTreeMap<Symbol, CursorRecord>,
+        symbols: &'a BTreeMap<Symbol, SymbolInfo>,
+        movement: &'a Movement,
+    ) -> ScopeInput<'a> {
+        ScopeInput {
+            mode: Mode::Periodic,
+            now,
+            config,
+            cursors,
+            positions: &NO_POSITIONS,
+            symbols,
+            balances: &NO_BALANCES,
+            movement,
+            open_orders: None,
+            emergency: None,
+            owed: None,
+        }
+    }
+
     /// The scope of a periodic run with no positions, no open orders read and no
     /// emergency.
     fn periodic(
@@ -786,17 +813,8 @@ mod tests {
         movement: &Movement,
     ) -> Scope {
         plan_scope(&ScopeInput {
-            mode: Mode::Periodic,
-            now,
-            config,
-            cursors,
-            positions: &BTreeMap::new(),
-            symbols,
             balances,
-            movement,
-            open_orders: None,
-            emergency: None,
-            owed: None,
+            ..periodic_input(config, now, cursors, symbols, movement)
         })
     }
 
@@ -871,20 +889,10 @@ mod tests {
         let mut completed = cursor_at("BBBUSDT", now - 10, None);
         completed.emergency_done = Some(owed.requested_at);
         cursors.insert(sym("BBBUSDT"), completed);
-        let (balances, positions) = (BTreeMap::new(), BTreeMap::new());
         let movement = Movement::default();
         let input = ScopeInput {
-            mode: Mode::Periodic,
-            now,
-            config: &config,
-            cursors: &cursors,
-            positions: &positions,
-            symbols: &symbols,
-            balances: &balances,
-            movement: &movement,
-            open_orders: None,
-            emergency: None,
             owed: Some(&owed),
+            ..periodic_input(&config, now, &cursors, &symbols, &movement)
         };
         assert_eq!(
             plan_scope(&input).reads,
@@ -1160,17 +1168,9 @@ mod tests {
         open_orders: Option<&[ExchangeOrder]>,
     ) -> Scope {
         plan_scope(&ScopeInput {
-            mode: Mode::Periodic,
-            now,
-            config,
-            cursors,
             positions,
-            symbols,
-            balances: &BTreeMap::new(),
-            movement,
             open_orders,
-            emergency: None,
-            owed: None,
+            ..periodic_input(config, now, cursors, symbols, movement)
         })
     }
 
@@ -1256,17 +1256,9 @@ mod tests {
         .into();
         let (config, cursors, movement) = (config, BTreeMap::new(), Movement::default());
         let input = ScopeInput {
-            mode: Mode::Periodic,
-            now: 100 * DAY_MS,
-            config: &config,
-            cursors: &cursors,
             positions: &positions,
-            symbols: &symbols,
             balances: &balances,
-            movement: &movement,
-            open_orders: None,
-            emergency: None,
-            owed: None,
+            ..periodic_input(&config, 100 * DAY_MS, &cursors, &symbols, &movement)
         };
         assert_eq!(universe(&input), [sym("AAAUSDT"), sym("BTCUSDT")].into());
     }
@@ -1275,7 +1267,7 @@ mod tests {
     fn a_symbol_is_active_with_a_fill_within_the_lookback_orders_open_or_a_position_open() {
         let config = RulesConfig::default(); // a 7-day lookback
         let now = 100 * DAY_MS;
-        let (cursors, balances, movement) = (BTreeMap::new(), BTreeMap::new(), Movement::default());
+        let (cursors, movement) = (BTreeMap::new(), Movement::default());
         let mut closed = position("BBBUSDT", "BBB", dec!(0), dec!(1), 1);
         closed.status = PositionStatus::Closed;
         let positions: BTreeMap<_, _> = [
@@ -1288,17 +1280,8 @@ mod tests {
         .into();
         let symbols = BTreeMap::new();
         let input = ScopeInput {
-            mode: Mode::Periodic,
-            now,
-            config: &config,
-            cursors: &cursors,
             positions: &positions,
-            symbols: &symbols,
-            balances: &balances,
-            movement: &movement,
-            open_orders: None,
-            emergency: None,
-            owed: None,
+            ..periodic_input(&config, now, &cursors, &symbols, &movement)
         };
         let active = |s: &str, c: Option<&CursorRecord>| is_active(&input, &sym(s), c);
         let filled = |at| cursor_at("CCCUSDT", now, Some(at));

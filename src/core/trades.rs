@@ -219,7 +219,8 @@ pub(crate) fn plan_trades(
     // the rebuild began is not missed, whoever writes it later.
     let mut basis = cursor.basis.clone();
     let mut basis_state = cursor.basis_state;
-    let next_id = basis.through.map_or(0, |t| t.saturating_add(1));
+    let next_id = basis.next_trade_id();
+    let max_trade_id = history.fills.iter().map(|f| f.trade_id).max();
     let contiguous = history.from_id.is_some_and(|from| from <= next_id);
     let below = new_here
         .keys()
@@ -241,7 +242,7 @@ pub(crate) fn plan_trades(
         merged.extend(new_here.iter().map(|((_, id), t)| (*id, t.clone())));
         // A page short of the end covers the ids up to its last fill: the stored trades
         // past it wait for the page that reads them.
-        let upto = match history.fills.iter().map(|f| f.trade_id).max() {
+        let upto = match max_trade_id {
             Some(max) if !history.complete => max,
             _ => u64::MAX,
         };
@@ -249,19 +250,19 @@ pub(crate) fn plan_trades(
             let realized = pnl::apply(&mut basis, trade, &base);
             if let Some(t) = new_here.get_mut(&(symbol.clone(), *id)) {
                 t.realized_pnl = realized;
-            } else if trade.recovered && realized.is_some() && trade.realized_pnl != realized {
+            } else if let Some(pnl) =
+                realized.filter(|p| trade.recovered && trade.realized_pnl != Some(*p))
+            {
                 // A sell the sync inserted carries the replay's P&L: one stored without it
                 // (recovered while the basis was incomplete) or with another (realized
                 // against a basis that missed a fill found since). The sync owns that
                 // derived attribute of its own inserts, never of the bot's trades.
-                plan.corrections.push(pnl_set(trade, realized));
+                plan.corrections.push(pnl_set(trade, pnl));
             }
         }
-        let through_last = match (basis.through, cursor.last_trade_id) {
-            (_, None) => true,
-            (Some(t), Some(last)) => t >= last,
-            (None, Some(_)) => false,
-        };
+        let through_last = cursor
+            .last_trade_id
+            .is_none_or(|last| basis.through.is_some_and(|t| t >= last));
         if basis_state == BasisState::Rebuilding && (history.complete || through_last) {
             plan.notes.push(format!(
                 "Cost basis of {symbol} rebuilt from the exchange's fills"
@@ -345,7 +346,7 @@ pub(crate) fn plan_trades(
         // and the emergency wait for the forward read from the checkpoint that follows it.
         complete: history.complete && cursor.basis_state == BasisState::Valid,
         read_at: history.read_at,
-        max_trade_id: history.fills.iter().map(|f| f.trade_id).max(),
+        max_trade_id,
         max_order_id: history.fills.iter().map(|f| f.order_id).max(),
         max_time: history.fills.iter().map(|f| f.time).max(),
         cursor,
@@ -358,24 +359,25 @@ pub(crate) fn plan_trades(
 
 /// The correction that gives a sell the sync inserted the replay's realized P&L,
 /// conditional on the version read (the audit record keeps what it replaced).
-fn pnl_set(trade: &TradeRecord, realized: Option<Decimal>) -> Correction {
+fn pnl_set(trade: &TradeRecord, pnl: Decimal) -> Correction {
     let was = trade
         .realized_pnl
         .map_or_else(|| "none".to_owned(), |p| p.normalize().to_string());
-    let now = realized.map_or_else(|| "none".to_owned(), |p| p.normalize().to_string());
     let expect = crate::domain::Expect::Version(trade.version);
     Correction {
         kind: CorrectionKind::TradePnlSet,
         expect,
         before: Some(Record::Trade(trade.clone())),
         after: Record::Trade(TradeRecord {
-            realized_pnl: realized,
+            realized_pnl: Some(pnl),
             version: super::next_version(expect),
             ..trade.clone()
         }),
         reason: format!(
-            "Realized P&L of recovered sell {} {} set from the cost basis: {now} (was {was})",
-            trade.symbol, trade.trade_id
+            "Realized P&L of recovered sell {} {} set from the cost basis: {} (was {was})",
+            trade.symbol,
+            trade.trade_id,
+            pnl.normalize()
         ),
     }
 }

@@ -142,6 +142,13 @@ pub struct Basis {
     pub last_sell_at: Option<Millis>,
 }
 
+impl Basis {
+    /// The first trade id the basis has not replayed: where a read that extends it starts.
+    pub fn next_trade_id(&self) -> u64 {
+        self.through.map_or(0, |t| t.saturating_add(1))
+    }
+}
+
 /// Whether a checkpoint's basis can be trusted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

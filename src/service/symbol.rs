@@ -162,9 +162,11 @@ async fn unit<E: Exchange, S: Store>(
         .unwrap_or_else(|| CursorRecord::new(symbol.clone()));
     // A basis being rebuilt is read again from its next trade, on the exchange (whose
     // fills are complete; the store may lack one the bot writes later): `core::trades`.
-    let from_id = match cursor.basis_state {
-        BasisState::Rebuilding => cursor.basis.through.map_or(0, |t| t.saturating_add(1)),
-        BasisState::Valid => cursor.last_trade_id.map_or(0, |id| id.saturating_add(1)),
+    let rebuilding = cursor.basis_state == BasisState::Rebuilding;
+    let from_id = if rebuilding {
+        cursor.basis.next_trade_id()
+    } else {
+        cursor.last_trade_id.map_or(0, |id| id.saturating_add(1))
     };
     let Some(page) = read_page(run, symbol, FillsQuery::FromId(from_id), "reading").await? else {
         return Ok(UnitEnd::Stopped);
@@ -179,11 +181,7 @@ async fn unit<E: Exchange, S: Store>(
 
     // The records this unit needs: the symbol's trades past its basis (within the page's
     // range unless the page is the last), its orders from the watermark.
-    let trades_from = cursor
-        .basis
-        .through
-        .map_or(0, |t| t.saturating_add(1))
-        .min(from_id);
+    let trades_from = cursor.basis.next_trade_id().min(from_id);
     let (trades, units) = run
         .store
         .load_scoped(
@@ -221,7 +219,6 @@ async fn unit<E: Exchange, S: Store>(
     }
     // A rebuild's page is not the symbol's read (`core::trades`): the forward read after it
     // loads the orders and ends the symbol.
-    let rebuilding = cursor.basis_state == BasisState::Rebuilding;
     let mut lookups = BTreeMap::new();
     if complete && !rebuilding {
         let (orders, units) = run
