@@ -55,7 +55,7 @@ if [[ -n "${E2E_ZIP:-}" ]]; then
 else
   # cargo-lambda from the venv; its zig toolchain comes with it (python-zig). No arm64
   # locally: the local emulator runs the bootstrap as a host process.
-  # Profile lambda-local: release settings without LTO and at opt-level 1, so CI builds
+  # Profile lambda-local: release panics and stripping, no optimisation, so CI builds
   # the zip in a few minutes on 2 cores; `make build` makes the optimised arm64 zip.
   PATH="$VENV/bin:$PATH" "$CARGO_LAMBDA" lambda build --profile lambda-local --x86-64 --output-format zip \
     --bin binance-account-sync --lambda-dir "$TARGET/lambda"
