@@ -582,6 +582,16 @@ fn rules_config<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<RulesConf
             Ok(d)
         }
     })?;
+    let dust_band_pct = env.parsed("SYNC_DUST_BAND_PCT", defaults.dust_band_pct, |v| {
+        let d = Decimal::from_str(v).map_err(|_| format!("{v:?} is not a decimal number"))?;
+        if d.is_sign_negative() || d >= Decimal::ONE_HUNDRED {
+            Err(format!(
+                "{v} is outside 0..100 (percent of the minimum notional)"
+            ))
+        } else {
+            Ok(d)
+        }
+    })?;
     let bot_order_prefixes = env.list(
         "SYNC_BOT_ORDER_PREFIXES",
         defaults.bot_order_prefixes.clone(),
@@ -631,6 +641,7 @@ fn rules_config<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<RulesConf
         schedule_minutes,
         rotation_per_run,
         uncovered_alarm_hours,
+        dust_band_pct,
         ..RulesConfig::default()
     };
     Ok(rules)
@@ -776,6 +787,9 @@ mod tests {
             ("SYNC_WEIGHT_STOP_AT", "7000"),
             ("SYNC_SCHEDULE_MINUTES", "0"),
             ("SYNC_UNCOVERED_HOURS", "0"),
+            ("SYNC_DUST_BAND_PCT", "100"),
+            ("SYNC_DUST_BAND_PCT", "-1"),
+            ("SYNC_DUST_BAND_PCT", "ten"),
         ] {
             let e = cfg(&[(name, value)]).unwrap_err();
             assert_eq!(e.variable(), name, "{name}={value}: {e}");
@@ -808,6 +822,7 @@ mod tests {
             ("SYNC_QUOTE_ASSETS", "usdt, FDUSD"),
             ("SYNC_SYMBOLS", "btcusdt,ETHUSDT,"),
             ("SYNC_TOLERANCE_PCT", "0.5"),
+            ("SYNC_DUST_BAND_PCT", "25"),
             ("SYNC_BOT_ORDER_PREFIXES", "bot-,grid-"),
             ("BINANCE_BASE_URL", "http://127.0.0.1:8080/"),
             (
@@ -821,6 +836,7 @@ mod tests {
         let syms: Vec<&str> = c.rules.extra_symbols.iter().map(|a| a.as_str()).collect();
         assert_eq!(syms, ["BTCUSDT", "ETHUSDT"]);
         assert_eq!(c.rules.tolerance_pct, Decimal::new(5, 1));
+        assert_eq!(c.rules.dust_band_pct, Decimal::new(25, 0));
         assert_eq!(c.rules.bot_order_prefixes, ["bot-", "grid-"]);
         assert_eq!(c.binance.base_url.as_str(), "http://127.0.0.1:8080");
         assert!(c.alert_topic_arn.is_some());

@@ -103,6 +103,10 @@ pub struct RulesConfig {
     /// Runs in a row an asset's movement may stay unexplained, with every symbol of it
     /// read, before its digest advances and the rest is reported.
     pub unexplained_runs: u32,
+    /// The hysteresis band around a symbol's minimum notional, in percent (default 10): a
+    /// position becomes dust only below `min_notional × (1 − band)`, dust a position only
+    /// at `min_notional × (1 + band)` (`positions.rs`).
+    pub dust_band_pct: Decimal,
 }
 
 impl Default for RulesConfig {
@@ -121,6 +125,7 @@ impl Default for RulesConfig {
             rotation_per_run: None,
             uncovered_alarm_hours: 26,
             unexplained_runs: 2,
+            dust_band_pct: Decimal::TEN,
         }
     }
 }

@@ -6,9 +6,15 @@
 //!   `snapshot.symbols` with that base and the first matching quote of `quote_assets`.
 //!   Quote assets themselves are never positions.
 //! - The holding (free + locked) is a position when it is > 0, >= the symbol's `min_qty`
-//!   AND, when a price is known, its notional >= `min_notional`. Below that it is dust: a
-//!   `DustRecord` (`DustRecorded`), never a position. A dust record whose asset became a
+//!   AND, when a price is known, its notional reaches the threshold. Below that it is dust:
+//!   a `DustRecord` (`DustRecorded`), never a position. A dust record whose asset became a
 //!   position (or zero) is set to 0, never deleted.
+//! - The threshold is a band around `min_notional` (hysteresis, `dust_band_pct`, default
+//!   10 %), not a line: a base the records hold as an open position stays one down to
+//!   `min_notional × (1 − band)`; a base the records hold as dust becomes a position only
+//!   at `min_notional × (1 + band)`; a base the records hold as neither is classified at
+//!   `min_notional`. A holding near the minimum whose price and quantity wander (a fee
+//!   paid in the base, a small partial sell) does not flip each run, each flip an alert.
 //! - A holding whose quantity the records already hold (an open position of exactly that
 //!   quantity, or a dust record of exactly it) keeps its class: a price move alone never
 //!   turns a position into dust or back (each flip would be an alert), and the price is
@@ -67,11 +73,43 @@ pub fn position_symbol<'a>(
         .find_map(|q| symbols.values().find(|i| &i.base == base && &i.quote == q))
 }
 
-/// True when `total` of the symbol's base is a position (not dust).
-pub fn is_position_size(total: Decimal, info: &SymbolInfo, price: Option<Decimal>) -> bool {
-    total > Decimal::ZERO
-        && total >= info.min_qty
-        && price.is_none_or(|p| total * p >= info.min_notional)
+/// True when `total` of the symbol's base is a position (not dust), given the class the
+/// records hold the base in: `Some(true)` an open position, `Some(false)` dust, `None`
+/// neither (the band of the module's rules; `band_pct` in percent).
+pub fn is_position_size(
+    total: Decimal,
+    info: &SymbolInfo,
+    price: Option<Decimal>,
+    was_position: Option<bool>,
+    band_pct: Decimal,
+) -> bool {
+    let band = info.min_notional * band_pct / Decimal::ONE_HUNDRED;
+    let threshold = match was_position {
+        Some(true) => info.min_notional - band,
+        Some(false) => info.min_notional + band,
+        None => info.min_notional,
+    };
+    total > Decimal::ZERO && total >= info.min_qty && price.is_none_or(|p| total * p >= threshold)
+}
+
+/// The class the records hold `base` in, for the band: an open position, else dust (a
+/// non-zero dust record), else none.
+pub fn recorded_class(records: &crate::domain::Records, base: &Asset) -> Option<bool> {
+    if records
+        .positions
+        .values()
+        .any(|p| p.status == PositionStatus::Open && &p.base == base)
+    {
+        Some(true)
+    } else if records
+        .dust
+        .get(base)
+        .is_some_and(|d| !d.quantity.is_zero())
+    {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 fn discrepancy(
@@ -192,7 +230,13 @@ pub(crate) fn plan_position(
             ));
             return PositionCheck::Unchecked;
         }
-        (None, Some(i)) => is_position_size(total, i, price),
+        (None, Some(i)) => is_position_size(
+            total,
+            i,
+            price,
+            recorded_class(input.records, base),
+            input.config.dust_band_pct,
+        ),
         (None, None) if total.is_zero() => false,
         (None, None) => {
             plan.notes.push(format!(
@@ -839,6 +883,76 @@ mod tests {
         assert_eq!(of_kind(&plan, CorrectionKind::PositionClosed).len(), 1);
     }
 
+    /// Hysteresis: a held position whose quantity changed stays a position inside the band
+    /// below the minimum notional (5 USDT, band 10 %: down to 4.5), and is closed to dust
+    /// only below it.
+    #[test]
+    fn a_position_near_the_minimum_notional_stays_a_position_inside_the_band() {
+        let mut w = World::new();
+        w.db_position(position("ETHUSDT", "ETH", dec!(0.01), dec!(2000), 0));
+        // A partial sell leaves 0.0024 ETH: 4.8 USDT at 2,000, under 5 but inside the band.
+        w.ex_bal("ETH", dec!(0.0024), dec!(0));
+        let plan = reconcile(&w.input());
+        let adjusted = of_kind(&plan, CorrectionKind::PositionAdjusted);
+        let Record::Position(p) = &adjusted[0].after else {
+            panic!("{:?}", plan.corrections)
+        };
+        assert_eq!((p.status, p.quantity), (PositionStatus::Open, dec!(0.0024)));
+        assert!(of_kind(&plan, CorrectionKind::PositionClosed).is_empty());
+        assert!(of_kind(&plan, CorrectionKind::DustRecorded).is_empty());
+
+        // 0.0022 ETH is 4.4 USDT: below the band, closed, the holding recorded as dust.
+        w.ex_bal("ETH", dec!(0.0022), dec!(0));
+        let plan = reconcile(&w.input());
+        assert_eq!(of_kind(&plan, CorrectionKind::PositionClosed).len(), 1);
+        let Record::Dust(d) = &of_kind(&plan, CorrectionKind::DustRecorded)[0].after else {
+            panic!("{:?}", plan.corrections)
+        };
+        assert_eq!(d.quantity, dec!(0.0022));
+    }
+
+    /// Hysteresis, the other way: dust whose quantity changed becomes a position only at
+    /// the top of the band (5.5 USDT); inside it, the dust record follows the quantity.
+    #[test]
+    fn dust_near_the_minimum_notional_becomes_a_position_only_above_the_band() {
+        let mut w = World::new();
+        w.recs.dust.insert(asset("ETH"), dust("ETH", dec!(0.002)));
+        // 0.0026 ETH at 2,000 is 5.2 USDT: over the minimum, inside the band.
+        w.ex_bal("ETH", dec!(0.0026), dec!(0));
+        let plan = reconcile(&w.input());
+        assert!(positions(&plan).is_empty(), "{:?}", plan.corrections);
+        let Record::Dust(d) = &of_kind(&plan, CorrectionKind::DustRecorded)[0].after else {
+            panic!("{:?}", plan.corrections)
+        };
+        assert_eq!(d.quantity, dec!(0.0026));
+
+        // 0.0028 ETH is 5.6 USDT: above the band, a position; the dust record cleared.
+        w.ex_bal("ETH", dec!(0.0028), dec!(0));
+        let plan = reconcile(&w.input());
+        assert_eq!(of_kind(&plan, CorrectionKind::PositionRecovered).len(), 1);
+        let Record::Dust(d) = &of_kind(&plan, CorrectionKind::DustRecorded)[0].after else {
+            panic!("{:?}", plan.corrections)
+        };
+        assert_eq!(d.quantity, dec!(0));
+    }
+
+    /// A base the records hold as neither position nor dust is classified at the minimum
+    /// notional itself; a band of 0 is the plain threshold for every class.
+    #[test]
+    fn a_base_the_records_do_not_hold_is_classified_at_the_minimum_notional() {
+        let mut w = World::new();
+        w.ex_bal("ETH", dec!(0.0026), dec!(0)); // 5.2 USDT
+        let plan = reconcile(&w.input());
+        assert_eq!(of_kind(&plan, CorrectionKind::PositionRecovered).len(), 1);
+
+        let mut w = World::new();
+        w.config.dust_band_pct = dec!(0);
+        w.recs.dust.insert(asset("ETH"), dust("ETH", dec!(0.002)));
+        w.ex_bal("ETH", dec!(0.0026), dec!(0));
+        let plan = reconcile(&w.input());
+        assert_eq!(of_kind(&plan, CorrectionKind::PositionRecovered).len(), 1);
+    }
+
     /// A unit asks for its symbol's current price only when its holding must be classified
     /// (the records do not hold its quantity), and plans nothing until it has it.
     #[test]
@@ -928,9 +1042,23 @@ mod tests {
     #[test]
     fn a_zero_holding_is_never_a_position_even_without_minimums() {
         let free = symbol_info("AAA", "USDT", dec!(0), dec!(0));
-        assert!(!is_position_size(dec!(0), &free, None));
-        assert!(!is_position_size(dec!(0), &free, Some(dec!(1))));
-        assert!(is_position_size(dec!(0.00000001), &free, None));
+        for was in [None, Some(true), Some(false)] {
+            assert!(!is_position_size(dec!(0), &free, None, was, dec!(10)));
+            assert!(!is_position_size(
+                dec!(0),
+                &free,
+                Some(dec!(1)),
+                was,
+                dec!(10)
+            ));
+            assert!(is_position_size(
+                dec!(0.00000001),
+                &free,
+                None,
+                was,
+                dec!(10)
+            ));
+        }
     }
 
     /// The bot's open position on a symbol the exchange no longer describes (delisted,

@@ -436,8 +436,13 @@ fn check_agrees(w: &World, before: &Records, after: &Records) {
             .get(&asset(base))
             .map_or(Decimal::ZERO, |b| b.total());
         let info = &snap.symbols[&symbol];
-        let is_pos =
-            super::positions::is_position_size(total, info, snap.prices.get(&symbol).copied());
+        let is_pos = super::positions::is_position_size(
+            total,
+            info,
+            snap.prices.get(&symbol).copied(),
+            super::positions::recorded_class(before, &asset(base)),
+            w.config.dust_band_pct,
+        );
         let open = after
             .positions
             .get(&symbol)

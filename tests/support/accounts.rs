@@ -23,7 +23,7 @@
 
 use crate::fake_exchange::FakeAccount;
 use binance_account_sync::core::pnl::replay;
-use binance_account_sync::core::positions::is_position_size;
+use binance_account_sync::core::positions::{is_position_size, recorded_class};
 use binance_account_sync::core::{Mode, RulesConfig};
 use binance_account_sync::domain::{
     minute_start, AccountId, Asset, Balance, BalanceRecord, BasisState, CursorRecord, DustRecord,
@@ -1204,7 +1204,21 @@ pub fn assert_true_to_the_exchange(
         replays.insert(symbol.clone(), basis);
     }
 
-    // Positions and dust follow the holdings of every symbol read.
+    // Positions and dust follow the holdings of every symbol read, each classified in the
+    // band the bot's records put its base in (the exchange's holdings do not move while
+    // the runs go on, so that class is the one every run met until it corrected it).
+    let mut seeded = Records::default();
+    for r in stored_seed {
+        match r {
+            Record::Position(p) => {
+                seeded.positions.insert(p.symbol.clone(), p.clone());
+            }
+            Record::Dust(d) => {
+                seeded.dust.insert(d.asset.clone(), d.clone());
+            }
+            _ => {}
+        }
+    }
     for (symbol, basis) in &replays {
         let info = &account.symbols[symbol];
         if !records.cursors.contains_key(symbol) {
@@ -1226,7 +1240,8 @@ pub fn assert_true_to_the_exchange(
             .dust
             .get(&info.base)
             .map_or(Decimal::ZERO, |d| d.quantity);
-        if is_position_size(total, info, price) {
+        let class = recorded_class(&seeded, &info.base);
+        if is_position_size(total, info, price, class, built.rules.dust_band_pct) {
             let p = open.unwrap_or_else(|| {
                 panic!(
                     "{label}: {symbol} holds {total}, a position, not recorded open: {position:?}"
