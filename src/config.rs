@@ -259,6 +259,23 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    /// A non-negative decimal percentage, below `below` when given.
+    fn percent(
+        &self,
+        name: &'static str,
+        default: Decimal,
+        below: Option<Decimal>,
+    ) -> Result<Decimal, ConfigError> {
+        self.parsed(name, default, |v| {
+            let d = Decimal::from_str(v).map_err(|_| format!("{v:?} is not a decimal number"))?;
+            match below {
+                _ if d.is_sign_negative() && !d.is_zero() => Err(format!("{v} is negative")),
+                Some(b) if d >= b => Err(format!("{v} is not below {b}")),
+                _ => Ok(d),
+            }
+        })
+    }
+
     fn int(
         &self,
         name: &'static str,
@@ -574,24 +591,13 @@ fn rules_config<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<RulesConf
             reason: "lists no asset".to_owned(),
         });
     }
-    let tolerance_pct = env.parsed("SYNC_TOLERANCE_PCT", defaults.tolerance_pct, |v| {
-        let d = Decimal::from_str(v).map_err(|_| format!("{v:?} is not a decimal number"))?;
-        if d.is_sign_negative() && !d.is_zero() {
-            Err(format!("{v} is negative"))
-        } else {
-            Ok(d)
-        }
-    })?;
-    let dust_band_pct = env.parsed("SYNC_DUST_BAND_PCT", defaults.dust_band_pct, |v| {
-        let d = Decimal::from_str(v).map_err(|_| format!("{v:?} is not a decimal number"))?;
-        if d.is_sign_negative() || d >= Decimal::ONE_HUNDRED {
-            Err(format!(
-                "{v} is outside 0..100 (percent of the minimum notional)"
-            ))
-        } else {
-            Ok(d)
-        }
-    })?;
+    let tolerance_pct = env.percent("SYNC_TOLERANCE_PCT", defaults.tolerance_pct, None)?;
+    // Below 100: a band of 100 % would make every dust holding a position at any size.
+    let dust_band_pct = env.percent(
+        "SYNC_DUST_BAND_PCT",
+        defaults.dust_band_pct,
+        Some(Decimal::ONE_HUNDRED),
+    )?;
     let bot_order_prefixes = env.list(
         "SYNC_BOT_ORDER_PREFIXES",
         defaults.bot_order_prefixes.clone(),

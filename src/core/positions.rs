@@ -95,17 +95,19 @@ pub fn is_position_size(
 /// The class the records hold `base` in, for the band: an open position, else dust (a
 /// non-zero dust record), else none.
 pub fn recorded_class(records: &crate::domain::Records, base: &Asset) -> Option<bool> {
-    if records
+    let open = records
         .positions
         .values()
-        .any(|p| p.status == PositionStatus::Open && &p.base == base)
-    {
+        .any(|p| p.status == PositionStatus::Open && &p.base == base);
+    class_of(open, records.dust.get(base))
+}
+
+/// [`recorded_class`] from the records already found: whether the base has an open
+/// position, and its dust record.
+fn class_of(open_position: bool, dust: Option<&DustRecord>) -> Option<bool> {
+    if open_position {
         Some(true)
-    } else if records
-        .dust
-        .get(base)
-        .is_some_and(|d| !d.quantity.is_zero())
-    {
+    } else if dust.is_some_and(|d| !d.quantity.is_zero()) {
         Some(false)
     } else {
         None
@@ -200,17 +202,11 @@ pub(crate) fn plan_position(
         .get(base)
         .map_or(Decimal::ZERO, |b| b.total());
     let price = snapshot.prices.get(&symbol).copied();
+    let db_dust = input.records.dust.get(base);
     // The class the records already give this exact quantity, if any.
     let held_class = match db_open {
         Some(p) => (p.quantity == total && !total.is_zero()).then_some(true),
-        None => {
-            let dust = input
-                .records
-                .dust
-                .get(base)
-                .map_or(Decimal::ZERO, |d| d.quantity);
-            (dust == total).then_some(false)
-        }
+        None => (db_dust.map_or(Decimal::ZERO, |d| d.quantity) == total).then_some(false),
     };
     if held_class.is_none() && price.is_none() && snapshot.prices_partial {
         return PositionCheck::NeedsPrice(symbol);
@@ -234,7 +230,7 @@ pub(crate) fn plan_position(
             total,
             i,
             price,
-            recorded_class(input.records, base),
+            class_of(db_open.is_some(), db_dust),
             input.config.dust_band_pct,
         ),
         (None, None) if total.is_zero() => false,
@@ -456,6 +452,22 @@ mod tests {
     use crate::core::testkit::*;
     use crate::domain::Side;
     use rust_decimal_macros::dec;
+
+    /// The one dust record the plan writes.
+    fn planned_dust(plan: &Plan) -> &DustRecord {
+        let dust: Vec<&DustRecord> = plan
+            .corrections
+            .iter()
+            .filter_map(|c| match &c.after {
+                Record::Dust(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        match dust[..] {
+            [d] => d,
+            _ => panic!("not one dust record: {:?}", plan.corrections),
+        }
+    }
 
     fn positions(plan: &Plan) -> Vec<&PositionRecord> {
         plan.corrections
@@ -789,9 +801,7 @@ mod tests {
         );
         w.ex_bal("BTC", dec!(0.01), dec!(0));
         let plan = reconcile(&w.input());
-        let Record::Dust(d) = &of_kind(&plan, CorrectionKind::DustRecorded)[0].after else {
-            panic!()
-        };
+        let d = planned_dust(&plan);
         assert_eq!((d.quantity, d.version), (dec!(0), 3));
         assert_eq!(of_kind(&plan, CorrectionKind::PositionRecovered).len(), 1);
     }
@@ -905,10 +915,7 @@ mod tests {
         w.ex_bal("ETH", dec!(0.0022), dec!(0));
         let plan = reconcile(&w.input());
         assert_eq!(of_kind(&plan, CorrectionKind::PositionClosed).len(), 1);
-        let Record::Dust(d) = &of_kind(&plan, CorrectionKind::DustRecorded)[0].after else {
-            panic!("{:?}", plan.corrections)
-        };
-        assert_eq!(d.quantity, dec!(0.0022));
+        assert_eq!(planned_dust(&plan).quantity, dec!(0.0022));
     }
 
     /// Hysteresis, the other way: dust whose quantity changed becomes a position only at
@@ -921,19 +928,13 @@ mod tests {
         w.ex_bal("ETH", dec!(0.0026), dec!(0));
         let plan = reconcile(&w.input());
         assert!(positions(&plan).is_empty(), "{:?}", plan.corrections);
-        let Record::Dust(d) = &of_kind(&plan, CorrectionKind::DustRecorded)[0].after else {
-            panic!("{:?}", plan.corrections)
-        };
-        assert_eq!(d.quantity, dec!(0.0026));
+        assert_eq!(planned_dust(&plan).quantity, dec!(0.0026));
 
         // 0.0028 ETH is 5.6 USDT: above the band, a position; the dust record cleared.
         w.ex_bal("ETH", dec!(0.0028), dec!(0));
         let plan = reconcile(&w.input());
         assert_eq!(of_kind(&plan, CorrectionKind::PositionRecovered).len(), 1);
-        let Record::Dust(d) = &of_kind(&plan, CorrectionKind::DustRecorded)[0].after else {
-            panic!("{:?}", plan.corrections)
-        };
-        assert_eq!(d.quantity, dec!(0));
+        assert_eq!(planned_dust(&plan).quantity, dec!(0));
     }
 
     /// A base the records hold as neither position nor dust is classified at the minimum
