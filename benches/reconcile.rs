@@ -86,22 +86,7 @@ fn snapshot(symbols: usize, fills_per_symbol: u64) -> ExchangeSnapshot {
 /// Apply a plan's records to the records (what the store would do).
 fn apply(records: &mut Records, plan: &Plan) {
     for c in &plan.corrections {
-        match &c.after {
-            Record::Balance(r) => drop(records.balances.insert(r.asset.clone(), r.clone())),
-            Record::Position(r) => drop(records.positions.insert(r.symbol.clone(), r.clone())),
-            Record::Dust(r) => drop(records.dust.insert(r.asset.clone(), r.clone())),
-            Record::Order(r) => drop(
-                records
-                    .orders
-                    .insert((r.symbol.clone(), r.order_id), r.clone()),
-            ),
-            Record::Trade(r) => drop(
-                records
-                    .trades
-                    .insert((r.symbol.clone(), r.trade_id), r.clone()),
-            ),
-            Record::Cursor(r) => drop(records.cursors.insert(r.symbol.clone(), r.clone())),
-        }
+        binance_account_sync::store::keys::insert_record(records, c.after.clone());
     }
 }
 

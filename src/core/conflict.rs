@@ -38,7 +38,8 @@ pub fn same_content(wanted: &Record, current: &Record) -> bool {
         (Record::Balance(a), Record::Balance(b)) => {
             a.asset == b.asset && a.free == b.free && a.locked == b.locked
         }
-        (Record::Position(a), Record::Position(b)) => {
+        (Record::Position(a), Record::Position(b))
+        | (Record::PositionHistory(a), Record::PositionHistory(b)) => {
             let norm = |p: &crate::domain::PositionRecord| crate::domain::PositionRecord {
                 version: 0,
                 updated_at: 0,

@@ -31,6 +31,12 @@
 //!   price.
 //!   Note `New position found on exchange: BTCUSDT long 0.001`, discrepancy
 //!   `position_recovered:<SYMBOL>`.
+//! - History is kept: a closed position whose symbol is held again is first copied, every
+//!   field as it is, to a history item of its own (`PositionArchived`, keyed by symbol and
+//!   opening time, written only if absent), then the new round trip takes the position's
+//!   key. Planned in that order, so a run cut between the two writes has archived and not
+//!   yet reopened (the next run reopens, and meets the archive already there), never the
+//!   reverse. The exit, close time and realized P&L of a past round trip are never lost.
 //! - Open in the DB but below the minimum size on the exchange: closed
 //!   (`PositionClosed`) with exit price = quantity-weighted average of the sell fills since
 //!   the holding was last flat (else the current price), realized P&L = the average-cost
@@ -298,6 +304,9 @@ fn plan_dust(input: &ReconcileInput<'_>, h: &Holding<'_>, is_position: bool, pla
 fn recover(input: &ReconcileInput<'_>, h: &Holding<'_>, plan: &mut Plan) {
     let (symbol, base, total, basis) = (&h.symbol, h.base, h.total, h.basis);
     let existing = input.records.positions.get(symbol);
+    if let Some(closed) = existing.filter(|p| p.status == PositionStatus::Closed) {
+        archive(closed, plan);
+    }
     let expect = expect_of(existing.map(|p| p.version));
     let (entry_price, opened_at) = if basis.qty > Decimal::ZERO {
         (entry_of(basis), basis.open_since.unwrap_or(input.now))
@@ -342,6 +351,30 @@ fn recover(input: &ReconcileInput<'_>, h: &Holding<'_>, plan: &mut Plan) {
         before: existing.cloned().map(Record::Position),
         after: Record::Position(after),
         reason: note,
+    });
+}
+
+/// A closed round trip, copied as it is to its history item before its key is reused.
+fn archive(closed: &PositionRecord, plan: &mut Plan) {
+    let reason = format!(
+        "Position history kept: {} round trip opened at {} closed at {}, realized P&L {}",
+        closed.symbol,
+        closed.opened_at,
+        closed
+            .closed_at
+            .map_or_else(|| "an unknown time".to_owned(), |t| t.to_string()),
+        closed.realized_pnl.normalize()
+    );
+    plan.notes.push(reason.clone());
+    plan.corrections.push(Correction {
+        kind: CorrectionKind::PositionArchived,
+        expect: Expect::Absent,
+        before: None,
+        after: Record::PositionHistory(PositionRecord {
+            version: next_version(Expect::Absent),
+            ..closed.clone()
+        }),
+        reason,
     });
 }
 
@@ -633,6 +666,75 @@ mod tests {
             .discrepancies
             .iter()
             .any(|d| d.key == "position_closed:ETHUSDT"));
+    }
+
+    /// A closed round trip whose base is held again: its record is copied, every field, to
+    /// its history item before the new position takes the key, and in that order.
+    #[test]
+    fn a_closed_position_held_again_is_archived_before_the_new_round_trip_opens() {
+        let mut w = World::new();
+        let closed = PositionRecord {
+            status: PositionStatus::Closed,
+            exit_price: Some(dec!(2200)),
+            realized_pnl: dec!(99),
+            closed_at: Some(11),
+            updated_by: Writer::Bot,
+            ..position("ETHUSDT", "ETH", dec!(0.5), dec!(2000), 5)
+        };
+        w.db_position(closed.clone());
+        w.ex_bal("ETH", dec!(0.3), dec!(0));
+        let plan = reconcile(&w.input());
+        let kinds: Vec<CorrectionKind> = bot_visible(&plan)
+            .iter()
+            .map(|c| c.kind)
+            .filter(|k| k.as_str().starts_with("position_"))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                CorrectionKind::PositionArchived,
+                CorrectionKind::PositionRecovered
+            ]
+        );
+        let archived = &of_kind(&plan, CorrectionKind::PositionArchived)[0];
+        assert_eq!(archived.expect, Expect::Absent);
+        assert_eq!(
+            archived.after,
+            Record::PositionHistory(PositionRecord {
+                version: 1,
+                ..closed
+            })
+        );
+        let reopened = &of_kind(&plan, CorrectionKind::PositionRecovered)[0];
+        assert_eq!(reopened.expect, Expect::Version(2));
+        let Record::Position(p) = &reopened.after else {
+            panic!("{:?}", reopened.after)
+        };
+        assert_eq!(
+            (
+                p.status,
+                p.quantity,
+                p.exit_price,
+                p.closed_at,
+                p.realized_pnl
+            ),
+            (PositionStatus::Open, dec!(0.3), None, None, dec!(0))
+        );
+    }
+
+    /// An open position, or none at all, has no past round trip to keep.
+    #[test]
+    fn only_a_closed_position_is_archived() {
+        let mut w = World::new();
+        w.ex_bal("ETH", dec!(0.3), dec!(0));
+        let plan = reconcile(&w.input());
+        assert_eq!(of_kind(&plan, CorrectionKind::PositionRecovered).len(), 1);
+        assert!(of_kind(&plan, CorrectionKind::PositionArchived).is_empty());
+
+        w.db_position(position("ETHUSDT", "ETH", dec!(0.5), dec!(2000), 5));
+        let plan = reconcile(&w.input());
+        assert_eq!(of_kind(&plan, CorrectionKind::PositionAdjusted).len(), 1);
+        assert!(of_kind(&plan, CorrectionKind::PositionArchived).is_empty());
     }
 
     #[test]

@@ -22,6 +22,7 @@ fn key_of(r: &Record) -> String {
     match r {
         Record::Balance(b) => format!("balance#{}", b.asset),
         Record::Position(p) => format!("position#{}", p.symbol),
+        Record::PositionHistory(p) => format!("poshist#{}#{}", p.symbol, p.opened_at),
         Record::Dust(d) => format!("dust#{}", d.asset),
         Record::Order(o) => format!("order#{}#{}", o.symbol, o.order_id),
         Record::Trade(t) => format!("trade#{}#{}", t.symbol, t.trade_id),
@@ -42,6 +43,12 @@ fn keys(r: &Records) -> BTreeSet<String> {
             .values()
             .cloned()
             .map(|x| key_of(&Record::Position(x))),
+    );
+    k.extend(
+        r.position_history
+            .values()
+            .cloned()
+            .map(|x| key_of(&Record::PositionHistory(x))),
     );
     k.extend(r.dust.values().cloned().map(|x| key_of(&Record::Dust(x))));
     k.extend(
@@ -74,6 +81,11 @@ fn current(records: &Records, r: &Record) -> Option<Record> {
             .get(&p.symbol)
             .cloned()
             .map(Record::Position),
+        Record::PositionHistory(p) => records
+            .position_history
+            .get(&(p.symbol.clone(), p.opened_at))
+            .cloned()
+            .map(Record::PositionHistory),
         Record::Dust(d) => records.dust.get(&d.asset).cloned().map(Record::Dust),
         Record::Order(o) => records
             .orders
@@ -92,7 +104,7 @@ fn current(records: &Records, r: &Record) -> Option<Record> {
 fn version(r: &Record) -> u64 {
     match r {
         Record::Balance(x) => x.version,
-        Record::Position(x) => x.version,
+        Record::Position(x) | Record::PositionHistory(x) => x.version,
         Record::Dust(x) => x.version,
         Record::Order(x) => x.version,
         Record::Trade(x) => x.version,
@@ -139,6 +151,10 @@ fn apply(records: &Records, plan: &Plan) -> Records {
             Record::Position(x) => {
                 assert_eq!(x.updated_by, Writer::Sync);
                 out.positions.insert(x.symbol.clone(), x);
+            }
+            Record::PositionHistory(x) => {
+                out.position_history
+                    .insert((x.symbol.clone(), x.opened_at), x);
             }
             Record::Dust(x) => {
                 out.dust.insert(x.asset.clone(), x);
@@ -455,6 +471,25 @@ fn check_agrees(w: &World, before: &Records, after: &Records) {
                 "position {symbol} should be closed or absent"
             );
         }
+        // History: a closed round trip whose key a new one took is kept, every field.
+        if let Some(past) = before
+            .positions
+            .get(&symbol)
+            .filter(|p| p.status == PositionStatus::Closed)
+        {
+            if after.positions.get(&symbol) != Some(past) {
+                assert_eq!(
+                    after
+                        .position_history
+                        .get(&(symbol.clone(), past.opened_at)),
+                    Some(&PositionRecord {
+                        version: 1,
+                        ..past.clone()
+                    }),
+                    "history of {symbol}"
+                );
+            }
+        }
         let dust = after
             .dust
             .get(&asset(base))
@@ -575,6 +610,7 @@ fn generator_exercises_every_correction_kind() {
         CorrectionKind::PositionRecovered,
         CorrectionKind::PositionClosed,
         CorrectionKind::PositionAdjusted,
+        CorrectionKind::PositionArchived,
         CorrectionKind::DustRecorded,
         CorrectionKind::OrderUpdated,
         CorrectionKind::OrderRecorded,

@@ -17,6 +17,8 @@ pub enum CorrectionKind {
     PositionRecovered,
     PositionClosed,
     PositionAdjusted,
+    /// A closed position copied to its history item before a new one opens on its symbol.
+    PositionArchived,
     DustRecorded,
     OrderUpdated,
     OrderRecorded,
@@ -34,6 +36,7 @@ impl CorrectionKind {
             Self::PositionRecovered => "position_recovered",
             Self::PositionClosed => "position_closed",
             Self::PositionAdjusted => "position_adjusted",
+            Self::PositionArchived => "position_archived",
             Self::DustRecorded => "dust_recorded",
             Self::OrderUpdated => "order_updated",
             Self::OrderRecorded => "order_recorded",
@@ -54,6 +57,8 @@ impl CorrectionKind {
 pub enum Record {
     Balance(BalanceRecord),
     Position(PositionRecord),
+    /// A past round trip, kept at its own key (`POSHIST#<SYMBOL>#<opened_at>`).
+    PositionHistory(PositionRecord),
     Dust(DustRecord),
     Order(OrderRecord),
     Trade(TradeRecord),

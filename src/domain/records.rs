@@ -354,6 +354,10 @@ pub struct SkippedItem {
 pub struct Records {
     pub balances: BTreeMap<Asset, BalanceRecord>,
     pub positions: BTreeMap<Symbol, PositionRecord>,
+    /// Past round trips the sync archived before opening a new position on their symbol,
+    /// by symbol and opening time. Never read by a run (a run's reads do not grow with the
+    /// account's history); only full loads (tests, `check`) fill it.
+    pub position_history: BTreeMap<(Symbol, Millis), PositionRecord>,
     pub dust: BTreeMap<Asset, DustRecord>,
     pub orders: BTreeMap<(Symbol, u64), OrderRecord>,
     pub trades: BTreeMap<(Symbol, u64), TradeRecord>,
@@ -361,4 +365,24 @@ pub struct Records {
     pub state: SyncState,
     /// Items that did not decode (reported as discrepancies, never fatal).
     pub skipped: Vec<SkippedItem>,
+}
+
+impl Records {
+    /// Every record held, of every kind, as `Record`s (the sync state and skipped items
+    /// aside).
+    pub fn every_record(&self) -> impl Iterator<Item = super::plan::Record> + '_ {
+        use super::plan::Record;
+        let b = self.balances.values().cloned().map(Record::Balance);
+        let p = self.positions.values().cloned().map(Record::Position);
+        let h = self
+            .position_history
+            .values()
+            .cloned()
+            .map(Record::PositionHistory);
+        let d = self.dust.values().cloned().map(Record::Dust);
+        let o = self.orders.values().cloned().map(Record::Order);
+        let t = self.trades.values().cloned().map(Record::Trade);
+        let c = self.cursors.values().cloned().map(Record::Cursor);
+        b.chain(p).chain(h).chain(d).chain(o).chain(t).chain(c)
+    }
 }

@@ -8,6 +8,8 @@ use crate::domain::{AccountId, Asset, Millis, Record, Records, Symbol};
 pub const ACCOUNT_PREFIX: &str = "ACCOUNT#";
 pub const BALANCE_PREFIX: &str = "BALANCE#";
 pub const POSITION_PREFIX: &str = "POSITION#";
+/// Past round trips (see `position_history_sk`); loaded by full loads only.
+pub const POSITION_HISTORY_PREFIX: &str = "POSHIST#";
 pub const DUST_PREFIX: &str = "DUST#";
 pub const ORDER_PREFIX: &str = "ORDER#";
 pub const TRADE_PREFIX: &str = "TRADE#";
@@ -25,9 +27,10 @@ pub const AUDIT_PREFIX: &str = "AUDIT#";
 pub const AUDIT_END: &str = "AUDIT#~";
 
 /// The prefixes `load` reads (audit and run history are not loaded).
-pub const RECORD_PREFIXES: [&str; 6] = [
+pub const RECORD_PREFIXES: [&str; 7] = [
     BALANCE_PREFIX,
     POSITION_PREFIX,
+    POSITION_HISTORY_PREFIX,
     DUST_PREFIX,
     ORDER_PREFIX,
     TRADE_PREFIX,
@@ -82,6 +85,7 @@ pub const AUDIT_SOURCE: &str = "binance-account-sync";
 pub mod entity {
     pub const BALANCE: &str = "balance";
     pub const POSITION: &str = "position";
+    pub const POSITION_HISTORY: &str = "position_history";
     pub const DUST: &str = "dust";
     pub const ORDER: &str = "order";
     pub const TRADE: &str = "trade";
@@ -108,6 +112,11 @@ pub fn balance_sk(asset: &Asset) -> String {
 
 pub fn position_sk(symbol: &Symbol) -> String {
     format!("{POSITION_PREFIX}{symbol}")
+}
+
+/// A past round trip: its symbol and opening time, so each round trip has a key of its own.
+pub fn position_history_sk(symbol: &Symbol, opened_at: Millis) -> String {
+    format!("{POSITION_HISTORY_PREFIX}{symbol}#{opened_at:020}")
 }
 
 pub fn dust_sk(asset: &Asset) -> String {
@@ -177,6 +186,7 @@ pub fn record_sk(record: &Record) -> String {
     match record {
         Record::Balance(r) => balance_sk(&r.asset),
         Record::Position(r) => position_sk(&r.symbol),
+        Record::PositionHistory(r) => position_history_sk(&r.symbol, r.opened_at),
         Record::Dust(r) => dust_sk(&r.asset),
         Record::Order(r) => order_sk(&r.symbol, r.order_id),
         Record::Trade(r) => trade_sk(&r.symbol, r.trade_id),
@@ -189,6 +199,7 @@ pub fn record_entity(record: &Record) -> &'static str {
     match record {
         Record::Balance(_) => entity::BALANCE,
         Record::Position(_) => entity::POSITION,
+        Record::PositionHistory(_) => entity::POSITION_HISTORY,
         Record::Dust(_) => entity::DUST,
         Record::Order(_) => entity::ORDER,
         Record::Trade(_) => entity::TRADE,
@@ -199,7 +210,7 @@ pub fn record_entity(record: &Record) -> &'static str {
 pub fn record_version(record: &Record) -> u64 {
     match record {
         Record::Balance(r) => r.version,
-        Record::Position(r) => r.version,
+        Record::Position(r) | Record::PositionHistory(r) => r.version,
         Record::Dust(r) => r.version,
         Record::Order(r) => r.version,
         Record::Trade(r) => r.version,
@@ -210,7 +221,7 @@ pub fn record_version(record: &Record) -> u64 {
 pub fn set_record_version(record: &mut Record, version: u64) {
     match record {
         Record::Balance(r) => r.version = version,
-        Record::Position(r) => r.version = version,
+        Record::Position(r) | Record::PositionHistory(r) => r.version = version,
         Record::Dust(r) => r.version = version,
         Record::Order(r) => r.version = version,
         Record::Trade(r) => r.version = version,
@@ -226,6 +237,11 @@ pub fn insert_record(records: &mut Records, record: Record) {
         }
         Record::Position(r) => {
             records.positions.insert(r.symbol.clone(), r);
+        }
+        Record::PositionHistory(r) => {
+            records
+                .position_history
+                .insert((r.symbol.clone(), r.opened_at), r);
         }
         Record::Dust(r) => {
             records.dust.insert(r.asset.clone(), r);

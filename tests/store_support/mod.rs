@@ -162,6 +162,7 @@ pub fn every_kind(version: u64) -> Vec<Record> {
         Record::Balance(balance("USDT", "1000.50", "0.00", version)),
         Record::Position(position("BTCUSDT", version)),
         Record::Position(closed_position("ETHUSDT", version)),
+        Record::PositionHistory(closed_position("ETHUSDT", version)),
         Record::Dust(dust("SHIB", version)),
         Record::Order(order("BTCUSDT", 12345, version)),
         Record::Trade(trade("BTCUSDT", 987654321, version)),
@@ -206,13 +207,7 @@ impl Harness for MemoryStore {
         self.put_bot_record(account, record)
     }
     async fn counts(&self, account: &AccountId) -> (usize, usize) {
-        let r = self.records(account);
-        let n = r.balances.len()
-            + r.positions.len()
-            + r.dust.len()
-            + r.orders.len()
-            + r.trades.len()
-            + r.cursors.len();
+        let n = self.records(account).every_record().count();
         (n, self.audit(account).len())
     }
 }
@@ -289,8 +284,16 @@ impl Harness for DynamoStore {
         let records = items
             .iter()
             .filter(|it| {
-                ["balance", "position", "dust", "order", "trade", "cursor"]
-                    .contains(&entity(it).as_str())
+                [
+                    "balance",
+                    "position",
+                    "position_history",
+                    "dust",
+                    "order",
+                    "trade",
+                    "cursor",
+                ]
+                .contains(&entity(it).as_str())
             })
             .count();
         (records, audits)
@@ -314,13 +317,7 @@ pub async fn every_kind_round_trips_through_the_store<S: Harness>(store: &S) {
     assert_eq!(out.applied.len(), records.len(), "{out:?}");
     assert!(out.conflicts.is_empty());
     let (loaded, _) = store.load(&acct).await.unwrap();
-    let mut got = Vec::new();
-    got.extend(loaded.balances.into_values().map(Record::Balance));
-    got.extend(loaded.positions.into_values().map(Record::Position));
-    got.extend(loaded.dust.into_values().map(Record::Dust));
-    got.extend(loaded.orders.into_values().map(Record::Order));
-    got.extend(loaded.trades.into_values().map(Record::Trade));
-    got.extend(loaded.cursors.into_values().map(Record::Cursor));
+    let got: Vec<Record> = loaded.every_record().collect();
     for r in &records {
         assert!(got.contains(r), "{r:?} not loaded back; got {got:?}");
     }

@@ -999,46 +999,38 @@ pub fn brief(report: &SyncReport) -> String {
 /// that each read the symbol ask more often; checked on its own), and with a time the sync took from its own
 /// clock (at or after `run_time`: a holding no fill explains) shown as such.
 pub fn comparable(records: &Records, run_time: Millis) -> BTreeMap<String, Value> {
-    let all = records
-        .balances
-        .values()
-        .cloned()
-        .map(Record::Balance)
-        .chain(records.positions.values().cloned().map(Record::Position))
-        .chain(records.dust.values().cloned().map(Record::Dust))
-        .chain(records.orders.values().cloned().map(Record::Order))
-        .chain(records.trades.values().cloned().map(Record::Trade))
-        .chain(records.cursors.values().cloned().map(Record::Cursor));
-    all.map(|r| {
-        let mut v = serde_json::to_value(&r).expect("record json");
-        let o = v.as_object_mut().expect("a record is an object");
-        for f in [
-            "version",
-            "updated_at",
-            "updated_by",
-            "covered_through",
-            "emergency_done",
-            "rescan_for",
-            "rescan_through",
-        ] {
-            o.remove(f);
-        }
-        // An order unknown to the exchange counts the runs that asked for it: cut runs
-        // that each read the symbol ask more often (checked on its own).
-        if matches!(&r, Record::Order(order) if order.status == OrderStatus::Unknown) {
-            o.insert("unknown_runs".to_owned(), Value::from("runs that asked"));
-        }
-        for f in ["opened_at", "closed_at"] {
-            if o.get(f)
-                .and_then(Value::as_i64)
-                .is_some_and(|t| t >= run_time)
-            {
-                o.insert(f.to_owned(), Value::from("the run's time"));
+    records
+        .every_record()
+        .map(|r| {
+            let mut v = serde_json::to_value(&r).expect("record json");
+            let o = v.as_object_mut().expect("a record is an object");
+            for f in [
+                "version",
+                "updated_at",
+                "updated_by",
+                "covered_through",
+                "emergency_done",
+                "rescan_for",
+                "rescan_through",
+            ] {
+                o.remove(f);
             }
-        }
-        (record_key(&r), v)
-    })
-    .collect()
+            // An order unknown to the exchange counts the runs that asked for it: cut runs
+            // that each read the symbol ask more often (checked on its own).
+            if matches!(&r, Record::Order(order) if order.status == OrderStatus::Unknown) {
+                o.insert("unknown_runs".to_owned(), Value::from("runs that asked"));
+            }
+            for f in ["opened_at", "closed_at"] {
+                if o.get(f)
+                    .and_then(Value::as_i64)
+                    .is_some_and(|t| t >= run_time)
+                {
+                    o.insert(f.to_owned(), Value::from("the run's time"));
+                }
+            }
+            (record_key(&r), v)
+        })
+        .collect()
 }
 
 pub fn assert_same_records(a: &Records, b: &Records, run_time: Millis) {
@@ -1240,6 +1232,25 @@ pub fn assert_true_to_the_exchange(
             .dust
             .get(&info.base)
             .map_or(Decimal::ZERO, |d| d.quantity);
+        // A closed round trip whose key a new one took is kept in the history, every field.
+        if let Some(past) = seeded
+            .positions
+            .get(symbol)
+            .filter(|p| p.status == PositionStatus::Closed)
+        {
+            if position != Some(past) {
+                assert_eq!(
+                    records
+                        .position_history
+                        .get(&(symbol.clone(), past.opened_at)),
+                    Some(&PositionRecord {
+                        version: 1,
+                        ..past.clone()
+                    }),
+                    "{label}: the closed round trip of {symbol}, reopened, kept in the history"
+                );
+            }
+        }
         let class = recorded_class(&seeded, &info.base);
         if is_position_size(total, info, price, class, built.rules.dust_band_pct) {
             let p = open.unwrap_or_else(|| {

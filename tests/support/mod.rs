@@ -360,17 +360,10 @@ pub async fn audit<S: Store>(store: &S, account: &AccountId) -> Vec<AuditEntry> 
 
 /// Every record by its table key (`BALANCE#USDT`, `TRADE#BTCUSDT#42`, ...).
 pub fn keyed(records: &Records) -> BTreeMap<String, Record> {
-    let all = records
-        .balances
-        .values()
-        .cloned()
-        .map(Record::Balance)
-        .chain(records.positions.values().cloned().map(Record::Position))
-        .chain(records.dust.values().cloned().map(Record::Dust))
-        .chain(records.orders.values().cloned().map(Record::Order))
-        .chain(records.trades.values().cloned().map(Record::Trade))
-        .chain(records.cursors.values().cloned().map(Record::Cursor));
-    all.map(|r| (record_key(&r), r)).collect()
+    records
+        .every_record()
+        .map(|r| (record_key(&r), r))
+        .collect()
 }
 
 pub fn request(account: &AccountId, mode: Mode) -> SyncRequest {

@@ -268,7 +268,7 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .dec("locked", r.locked)
             .int("updated_at", r.updated_at)
             .e("updated_by", &r.updated_by)?,
-        Record::Position(r) => b
+        Record::Position(r) | Record::PositionHistory(r) => b
             .s("symbol", r.symbol.as_str())
             .s("base", r.base.as_str())
             .s("quote", r.quote.as_str())
@@ -373,6 +373,27 @@ fn unreported_json(
         .map_err(|e| StoreError::Rejected(format!("unreported findings: {e}")))
 }
 
+/// The attributes of a position, current or past.
+fn decode_position(r: &ItemReader<'_>, version: u64) -> Result<PositionRecord, StoreError> {
+    Ok(PositionRecord {
+        symbol: r.symbol("symbol")?,
+        base: r.asset("base")?,
+        quote: r.asset("quote")?,
+        side: r.s("side")?.to_owned(),
+        status: r.parse("status")?,
+        quantity: r.dec("quantity")?,
+        entry_price: r.dec("entry_price")?,
+        exit_price: r.opt_dec("exit_price")?,
+        realized_pnl: r.dec("realized_pnl")?,
+        opened_at: r.int("opened_at")?,
+        closed_at: r.opt_int("closed_at")?,
+        recovered: r.b("recovered")?,
+        version,
+        updated_at: r.int("updated_at")?,
+        updated_by: r.parse("updated_by")?,
+    })
+}
+
 /// Decode a record item by its sort-key prefix. `Ok(None)`: not a record item (sync
 /// state, run, audit or an item of the bot's own that the sync does not read).
 pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
@@ -389,23 +410,9 @@ pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
             updated_by: r.parse("updated_by")?,
         })
     } else if sk.starts_with(keys::POSITION_PREFIX) {
-        Record::Position(PositionRecord {
-            symbol: r.symbol("symbol")?,
-            base: r.asset("base")?,
-            quote: r.asset("quote")?,
-            side: r.s("side")?.to_owned(),
-            status: r.parse("status")?,
-            quantity: r.dec("quantity")?,
-            entry_price: r.dec("entry_price")?,
-            exit_price: r.opt_dec("exit_price")?,
-            realized_pnl: r.dec("realized_pnl")?,
-            opened_at: r.int("opened_at")?,
-            closed_at: r.opt_int("closed_at")?,
-            recovered: r.b("recovered")?,
-            version,
-            updated_at: r.int("updated_at")?,
-            updated_by: r.parse("updated_by")?,
-        })
+        Record::Position(decode_position(&r, version)?)
+    } else if sk.starts_with(keys::POSITION_HISTORY_PREFIX) {
+        Record::PositionHistory(decode_position(&r, version)?)
     } else if sk.starts_with(keys::DUST_PREFIX) {
         Record::Dust(DustRecord {
             asset: r.asset("asset")?,

@@ -206,10 +206,11 @@ impl Store for DynamoStore {
         let pk = keys::pk(account);
         // One query per record prefix (run and audit history are never read here), in
         // parallel; plus the sync state.
-        let [b, p, d, o, t, c] = keys::RECORD_PREFIXES;
-        let (rb, rp, rd, ro, rt, rc, rs) = tokio::try_join!(
+        let [b, p, h, d, o, t, c] = keys::RECORD_PREFIXES;
+        let (rb, rp, rh, rd, ro, rt, rc, rs) = tokio::try_join!(
             self.query(&pk, b, None),
             self.query(&pk, p, None),
+            self.query(&pk, h, None),
             self.query(&pk, d, None),
             self.query(&pk, o, None),
             self.query(&pk, t, None),
@@ -218,7 +219,7 @@ impl Store for DynamoStore {
         )?;
         let mut records = Records::default();
         let mut capacity = 0.0;
-        for (items, cap) in [rb, rp, rd, ro, rt, rc] {
+        for (items, cap) in [rb, rp, rh, rd, ro, rt, rc] {
             capacity += cap;
             decode_items(&items, &mut records);
         }
