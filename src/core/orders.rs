@@ -9,7 +9,11 @@
 //!     the order may exist (eventual consistency) and is looked up again next run. When
 //!     `unknown_runs >= config.unknown_order_runs`, a Warning `order_unknown:<SYMBOL>:<ID>`;
 //!   - `Archived` (`-2026`) → terminal `Canceled` with zero fill: Binance archives only
-//!     canceled/expired orders with no executed quantity;
+//!     canceled/expired orders with no executed quantity. When the records hold fills of
+//!     it (an executed quantity, or a stored or newly read fill of the order), the two
+//!     cannot both be true: nothing is zeroed; the order becomes `Unknown` (executed
+//!     quantity and average price kept, `unknown_runs += 1`, so its lookups back off) and
+//!     a Warning `order_archived_with_fills:<SYMBOL>:<ID>` says so, at once;
 //!   - no lookup → untouched (the shell did not ask this run).
 //! - An order open on the exchange and in the DB with a different status, executed qty,
 //!   average price, price or quantity → `OrderUpdated` to the exchange's values.
@@ -122,6 +126,34 @@ fn plan_known_orders(
                     );
                     (after, reason)
                 }
+                Some(OrderLookup::Archived) if holds_fills(input, db) => {
+                    let after = OrderRecord {
+                        status: OrderStatus::Unknown,
+                        unknown_runs: db.unknown_runs.saturating_add(1),
+                        version: next_version(Expect::Version(db.version)),
+                        updated_at: input.now,
+                        updated_by: Writer::Sync,
+                        ..db.clone()
+                    };
+                    let message = format!(
+                        "Order {} {} archived on exchange (-2026: only orders with zero fill are), but the records hold fills of it (executed {}): kept, marked UNKNOWN; check the order",
+                        db.symbol,
+                        db.order_id,
+                        db.executed_qty.normalize()
+                    );
+                    plan.discrepancies.push(Discrepancy {
+                        key: format!("order_archived_with_fills:{}:{}", db.symbol, db.order_id),
+                        kind: "order_archived_with_fills".to_owned(),
+                        severity: Severity::Warning,
+                        symbol: Some(db.symbol.clone()),
+                        asset: None,
+                        before: Some(db.status.as_str().to_owned()),
+                        after: Some(OrderStatus::Unknown.as_str().to_owned()),
+                        diff_pct: None,
+                        message: message.clone(),
+                    });
+                    (after, message)
+                }
                 Some(OrderLookup::Archived) => {
                     let after = OrderRecord {
                         status: OrderStatus::Canceled,
@@ -186,6 +218,22 @@ fn plan_known_orders(
             reason,
         });
     }
+}
+
+/// True when the records, or the fills read this run, hold a fill of the order.
+fn holds_fills(input: &ReconcileInput<'_>, db: &OrderRecord) -> bool {
+    let of_order = |symbol: &Symbol, order_id: u64| symbol == &db.symbol && order_id == db.order_id;
+    !db.executed_qty.is_zero()
+        || input
+            .records
+            .trades
+            .values()
+            .any(|t| of_order(&t.symbol, t.order_id))
+        || input
+            .snapshot
+            .history
+            .get(&db.symbol)
+            .is_some_and(|h| h.fills.iter().any(|f| of_order(&f.symbol, f.order_id)))
 }
 
 /// Orders open on the exchange that the records do not have: recorded, bot or external.
@@ -413,14 +461,7 @@ mod tests {
     #[test]
     fn archived_order_is_terminal_with_zero_fill() {
         let mut w = World::new();
-        let mut db = order_rec(
-            "BTCUSDT",
-            4,
-            OrderStatus::PartiallyFilled,
-            dec!(1),
-            dec!(0.3),
-        );
-        db.avg_price = Some(dec!(100));
+        let mut db = order_rec("BTCUSDT", 4, OrderStatus::New, dec!(1), dec!(0));
         db.unknown_runs = 2;
         w.db_order(db);
         w.snap
@@ -439,6 +480,66 @@ mod tests {
         );
         assert!(o.status.is_terminal());
         assert!(bot_visible(&plan)[0].reason.contains("archived"));
+        assert!(plan.discrepancies.is_empty(), "{:?}", plan.discrepancies);
+    }
+
+    /// Binance archives only orders with zero fill (`-2026`): an archived order whose
+    /// records hold fills is a contradiction to report; its fills are never zeroed.
+    #[test]
+    fn an_archived_order_whose_records_hold_fills_is_reported_never_zeroed() {
+        let archived = |w: &mut World| {
+            w.snap
+                .order_lookups
+                .insert((sym("BTCUSDT"), 4), OrderLookup::Archived);
+        };
+        // Its record's executed quantity.
+        let mut w = World::new();
+        let mut db = order_rec(
+            "BTCUSDT",
+            4,
+            OrderStatus::PartiallyFilled,
+            dec!(1),
+            dec!(0.3),
+        );
+        db.avg_price = Some(dec!(100));
+        w.db_order(db);
+        archived(&mut w);
+        let plan = reconcile(&w.input());
+        let o = only_order(&plan);
+        assert_eq!(
+            (
+                o.status.clone(),
+                o.executed_qty,
+                o.avg_price,
+                o.unknown_runs
+            ),
+            (OrderStatus::Unknown, dec!(0.3), Some(dec!(100)), 1)
+        );
+        let d = &plan.discrepancies[0];
+        assert_eq!(
+            (d.key.as_str(), d.severity),
+            ("order_archived_with_fills:BTCUSDT:4", Severity::Warning)
+        );
+
+        // A stored fill of it, though the record says nothing was executed.
+        let mut w = World::new();
+        w.db_order(order_rec("BTCUSDT", 4, OrderStatus::New, dec!(1), dec!(0)));
+        let mut t = trade(
+            "BTCUSDT",
+            7,
+            Side::Buy,
+            dec!(100),
+            dec!(0.3),
+            dec!(0),
+            "USDT",
+            dec!(0),
+        );
+        t.order_id = 4;
+        w.db_trade(t);
+        archived(&mut w);
+        let plan = reconcile(&w.input());
+        assert_eq!(only_order(&plan).status, OrderStatus::Unknown);
+        assert_eq!(plan.discrepancies[0].kind, "order_archived_with_fills");
     }
 
     #[test]

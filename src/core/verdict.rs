@@ -19,7 +19,8 @@
 //! - `open_discrepancy` — this run reported a discrepancy of severity ≥ warning on the
 //!   symbol (or on one of its assets, or on one of its items that does not decode) of a
 //!   kind the run cannot correct itself ([`OPEN_KINDS`]: `trade_disagrees`,
-//!   `order_unknown`, `fee_price_missing`, `malformed_item`). The kinds a run corrects
+//!   `order_unknown`, `order_archived_with_fills`, `fee_price_missing`, `malformed_item`).
+//!   The kinds a run corrects
 //!   (`balance`, `trades_recovered`, `order_external`, `position_recovered`,
 //!   `position_closed`) leave the records right once written.
 //!
@@ -150,9 +151,10 @@ impl Ack {
 
 /// Discrepancy kinds a run cannot correct: the records stay wrong (or unread) until the
 /// bot or an operator acts, or a later run finds the answer.
-pub const OPEN_KINDS: [&str; 4] = [
+pub const OPEN_KINDS: [&str; 5] = [
     "trade_disagrees",
     "order_unknown",
+    "order_archived_with_fills",
     "fee_price_missing",
     "malformed_item",
 ];
