@@ -483,6 +483,15 @@ impl Exchange for Budgeted<'_> {
         self.inner.orders_from(symbol, from_order_id).await
     }
 
+    async fn orders_page(
+        &self,
+        symbol: &Symbol,
+        from_order_id: u64,
+    ) -> Result<Vec<ExchangeOrder>, ExchangeError> {
+        self.check(endpoint::ALL_ORDERS)?;
+        self.inner.orders_page(symbol, from_order_id).await
+    }
+
     async fn prices(&self, symbols: &[Symbol]) -> Result<BTreeMap<Symbol, Decimal>, ExchangeError> {
         self.check(endpoint::TICKER_PRICE)?;
         self.inner.prices(symbols).await

@@ -159,3 +159,8 @@ async fn recovered_entry_price_is_the_average_cost_rounded_to_8_decimals() {
 async fn nothing_is_ever_deleted() {
     scenarios::nothing_is_ever_deleted(memory_store()).await;
 }
+
+#[tokio::test]
+async fn an_order_placed_and_filled_between_runs_gets_a_record() {
+    scenarios::an_order_placed_and_filled_between_runs_gets_a_record(memory_store()).await;
+}

@@ -6,6 +6,9 @@
 //!   a unit cut short leaves the old checkpoint and the next run reads the page again
 //!   (its inserts are idempotent).
 //! - `last_trade_id` and `last_order_id` only move forward, to the highest id read.
+//! - `orders_through` (the order history read, `allOrders`) moves forward to the highest
+//!   order id of the unit's order page; a full page leaves the symbol `pending` (more
+//!   orders to read), like a read that stopped before the end of its fills.
 //! - `covered_through`: when the read reached the end of the symbol's fills, the read's
 //!   time less `history_lag_ms` (history endpoints may lag the balance), never backwards;
 //!   unchanged by a read that stopped before the end, which sets `pending` instead.
@@ -129,6 +132,13 @@ pub(crate) fn plan_checkpoint(
         max_opt(old.last_order_id, read.max_order_id),
         max_opt(orders.keys().max().copied(), exchange_max_order),
     );
+    // The order history read: up to the page's last order (forward only).
+    let order_page = input.snapshot.order_pages.get(symbol);
+    let orders_through = max_opt(
+        old.orders_through,
+        order_page.and_then(|p| p.orders.iter().map(|o| o.order_id).max()),
+    );
+    let orders_pending = order_page.is_some_and(|p| !p.complete);
     let mut fee_assets = old.fee_assets.clone();
     for a in &read.fee_assets {
         if !fee_assets.contains(a) {
@@ -171,6 +181,7 @@ pub(crate) fn plan_checkpoint(
         symbol: symbol.clone(),
         last_trade_id: max_opt(old.last_trade_id, read.max_trade_id),
         last_order_id,
+        orders_through,
         covered_through,
         last_fill_at,
         fee_assets,
@@ -197,7 +208,8 @@ pub(crate) fn plan_checkpoint(
         emergency_done,
         rescan_for: old.rescan_for,
         rescan_through: old.rescan_through,
-        pending: !read.complete,
+        // A full page of orders leaves more to read: the symbol is work in progress.
+        pending: !read.complete || orders_pending,
         // Only the unit that read to the end checks the holding.
         holding_unchecked: if read.complete {
             holding_unchecked
@@ -309,5 +321,69 @@ pub fn rescanned(
             current.symbol,
             if done { " (done)" } else { "" }
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::core::plan_symbol;
+    use crate::core::testkit::*;
+    use crate::domain::{OrderPage, OrderStatus, Side};
+    use rust_decimal_macros::dec;
+
+    fn page(from_order_id: u64, ids: &[u64], complete: bool) -> OrderPage {
+        OrderPage {
+            from_order_id,
+            orders: ids
+                .iter()
+                .map(|&id| {
+                    ex_order(
+                        "BTCUSDT",
+                        id,
+                        &format!("bot-{id}"),
+                        Side::Buy,
+                        dec!(100),
+                        dec!(1),
+                        dec!(0),
+                        OrderStatus::Canceled,
+                    )
+                })
+                .collect(),
+            complete,
+        }
+    }
+
+    /// The order checkpoint moves to the last order of the page read, never back; a full
+    /// page leaves the symbol pending (more orders to read), a page that was not full
+    /// does not.
+    #[test]
+    fn the_order_checkpoint_moves_to_the_pages_last_order_and_a_full_page_is_pending() {
+        let mut w = World::new();
+        w.snap_fills("BTCUSDT", Vec::new());
+        w.snap
+            .order_pages
+            .insert(sym("BTCUSDT"), page(0, &[3, 7], false));
+        let out = plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(
+            (out.checkpoint.orders_through, out.checkpoint.pending),
+            (Some(7), true)
+        );
+
+        w.recs
+            .cursors
+            .insert(sym("BTCUSDT"), out.checkpoint.clone());
+        w.snap
+            .order_pages
+            .insert(sym("BTCUSDT"), page(8, &[], true));
+        let out = plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(
+            (out.checkpoint.orders_through, out.checkpoint.pending),
+            (Some(7), false)
+        );
+
+        // No page read (a unit before the symbol's last page): unchanged.
+        w.snap.order_pages.clear();
+        let out = plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(out.checkpoint.orders_through, Some(7));
     }
 }

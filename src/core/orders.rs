@@ -78,8 +78,20 @@ pub(crate) fn plan_orders(input: &ReconcileInput<'_>, symbol: &Symbol, plan: &mu
         .map(|o| ((o.symbol.clone(), o.order_id), o))
         .collect();
 
-    plan_known_orders(input, symbol, &open, plan);
-    plan_new_orders(input, &open, plan);
+    // The symbol's order history page, where the open orders do not say more (they are
+    // read at once; the history may lag).
+    let history: BTreeMap<(Symbol, u64), &ExchangeOrder> = snapshot
+        .order_pages
+        .get(symbol)
+        .into_iter()
+        .flat_map(|p| p.orders.iter())
+        .filter(|o| &o.symbol == symbol)
+        .map(|o| ((o.symbol.clone(), o.order_id), o))
+        .filter(|(k, _)| !open.contains_key(k))
+        .collect();
+    plan_known_orders(input, symbol, &open, &history, plan);
+    plan_new_orders(input, &open, true, plan);
+    plan_new_orders(input, &history, false, plan);
 }
 
 /// The records' orders of `symbol`: updated from the open orders or the lookups.
@@ -87,6 +99,7 @@ fn plan_known_orders(
     input: &ReconcileInput<'_>,
     symbol: &Symbol,
     open: &BTreeMap<(Symbol, u64), &ExchangeOrder>,
+    history: &BTreeMap<(Symbol, u64), &ExchangeOrder>,
     plan: &mut Plan,
 ) {
     let snapshot = input.snapshot;
@@ -113,7 +126,10 @@ fn plan_known_orders(
             (after, reason)
         } else if db.status.is_open() || db.status == OrderStatus::Unknown {
             match snapshot.order_lookups.get(key) {
-                None => continue,
+                None => match history.get(key).filter(|ex| ex.status.is_terminal()) {
+                    Some(ex) => from_history(db, ex, input),
+                    None => continue,
+                },
                 Some(OrderLookup::Found(ex)) => {
                     let after = updated_from(db, ex, input);
                     let reason = format!(
@@ -204,6 +220,10 @@ fn plan_known_orders(
                     (after, reason)
                 }
             }
+        } else if let Some(ex) = history.get(key).filter(|ex| ex.status.is_terminal()) {
+            // A terminal record the exchange's history ends otherwise (a lagged history
+            // shows an older state, so only a terminal one, which is final, is taken).
+            from_history(db, ex, input)
         } else {
             continue;
         };
@@ -236,14 +256,35 @@ fn holds_fills(input: &ReconcileInput<'_>, db: &OrderRecord) -> bool {
             .is_some_and(|h| h.fills.iter().any(|f| of_order(&f.symbol, f.order_id)))
 }
 
-/// Orders open on the exchange that the records do not have: recorded, bot or external.
+/// A record updated to the final state the order history gives it.
+fn from_history(
+    db: &OrderRecord,
+    ex: &ExchangeOrder,
+    input: &ReconcileInput<'_>,
+) -> (OrderRecord, String) {
+    let reason = format!(
+        "Order {} {} {} in the exchange's order history (was {}), executed {}",
+        db.symbol,
+        db.order_id,
+        ex.status.as_str(),
+        db.status.as_str(),
+        ex.executed_qty.normalize()
+    );
+    (updated_from(db, ex, input), reason)
+}
+
+/// Orders on the exchange that the records do not have: recorded, bot or external. An
+/// external order still `open` is also an Info discrepancy; one from the order history
+/// (placed and finished between runs) is noted only, or a first read of a long history
+/// would list thousands.
 fn plan_new_orders(
     input: &ReconcileInput<'_>,
-    open: &BTreeMap<(Symbol, u64), &ExchangeOrder>,
+    orders: &BTreeMap<(Symbol, u64), &ExchangeOrder>,
+    open: bool,
     plan: &mut Plan,
 ) {
     let snapshot = input.snapshot;
-    for (key, ex) in open {
+    for (key, ex) in orders {
         if input.records.orders.contains_key(key) || snapshot.unknown_symbols.contains(&ex.symbol) {
             continue;
         }
@@ -280,7 +321,7 @@ fn plan_new_orders(
             ex.order_id
         );
         plan.notes.push(reason.clone());
-        if origin == OrderOrigin::External {
+        if open && origin == OrderOrigin::External {
             plan.discrepancies.push(Discrepancy {
                 key: format!("order_external:{}:{}", ex.symbol, ex.order_id),
                 kind: "order_external".to_owned(),
@@ -540,6 +581,126 @@ mod tests {
         let plan = reconcile(&w.input());
         assert_eq!(only_order(&plan).status, OrderStatus::Unknown);
         assert_eq!(plan.discrepancies[0].kind, "order_archived_with_fills");
+    }
+
+    fn history(w: &mut World, orders: Vec<ExchangeOrder>) {
+        w.snap.order_pages.insert(
+            sym("BTCUSDT"),
+            crate::domain::OrderPage {
+                from_order_id: 1,
+                orders,
+                complete: true,
+            },
+        );
+    }
+
+    /// Orders placed and finished between two runs are never among the open orders: the
+    /// order history gives them their records, whatever their final status.
+    #[test]
+    fn an_order_finished_between_runs_is_recorded_from_the_order_history() {
+        let mut w = World::new();
+        let filled = ex_order(
+            "BTCUSDT",
+            5,
+            "web_manual",
+            Side::Buy,
+            dec!(100),
+            dec!(1),
+            dec!(1),
+            OrderStatus::Filled,
+        );
+        let expired = ex_order(
+            "BTCUSDT",
+            6,
+            "bot-6",
+            Side::Sell,
+            dec!(120),
+            dec!(1),
+            dec!(0),
+            OrderStatus::ExpiredInMatch,
+        );
+        history(&mut w, vec![filled, expired]);
+        let plan = reconcile(&w.input());
+        let recorded: Vec<(u64, OrderStatus, Decimal, OrderOrigin)> = plan
+            .corrections
+            .iter()
+            .filter(|c| c.kind == CorrectionKind::OrderRecorded)
+            .filter_map(|c| match &c.after {
+                Record::Order(o) => Some((o.order_id, o.status.clone(), o.executed_qty, o.origin)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            recorded,
+            [
+                (5, OrderStatus::Filled, dec!(1), OrderOrigin::External),
+                (6, OrderStatus::ExpiredInMatch, dec!(0), OrderOrigin::Bot),
+            ]
+        );
+        // Noted, not listed as discrepancies: a first read of a long history would list
+        // thousands.
+        assert!(plan.discrepancies.is_empty(), "{:?}", plan.discrepancies);
+    }
+
+    /// The order history may lag: only a final state in it changes a record (a record
+    /// still open is settled by it, with no lookup); an older, open state never rewrites
+    /// a record; the open orders, read at once, say more than the history.
+    #[test]
+    fn the_order_history_changes_a_record_only_with_a_final_state() {
+        let state = |id, status, exec| {
+            ex_order(
+                "BTCUSDT",
+                id,
+                &format!("bot-{id}"),
+                Side::Buy,
+                dec!(100),
+                dec!(1),
+                exec,
+                status,
+            )
+        };
+        let mut w = World::new();
+        w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(1), dec!(0)));
+        w.db_order(order_rec(
+            "BTCUSDT",
+            2,
+            OrderStatus::Filled,
+            dec!(1),
+            dec!(1),
+        ));
+        w.db_order(order_rec("BTCUSDT", 3, OrderStatus::New, dec!(1), dec!(0)));
+        history(
+            &mut w,
+            vec![
+                state(1, OrderStatus::Filled, dec!(1)),
+                state(2, OrderStatus::New, dec!(0)),
+                state(3, OrderStatus::New, dec!(0)),
+            ],
+        );
+        let plan = reconcile(&w.input());
+        let o = only_order(&plan);
+        assert_eq!(
+            (o.order_id, &o.status, o.executed_qty),
+            (1, &OrderStatus::Filled, dec!(1))
+        );
+
+        // Open on the exchange too, partly filled since: the open orders' state wins.
+        w.snap
+            .open_orders
+            .push(state(3, OrderStatus::PartiallyFilled, dec!(0.4)));
+        let plan = reconcile(&w.input());
+        let three: Vec<&OrderRecord> = plan
+            .corrections
+            .iter()
+            .filter_map(|c| match &c.after {
+                Record::Order(o) if o.order_id == 3 => Some(o),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            (&three[0].status, three[0].executed_qty),
+            (&OrderStatus::PartiallyFilled, dec!(0.4))
+        );
     }
 
     #[test]

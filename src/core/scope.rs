@@ -381,12 +381,13 @@ pub fn rescan_range(cursor: &CursorRecord, scope: &EmergencyScope) -> Option<(Mi
 
 /// The orders a symbol unit looks up one by one (`GET /api/v3/order`): open or unknown in
 /// the records and not among the exchange's open orders (all of them when the open orders
-/// were not read this run). An order unknown for `unknown_order_runs` runs or more is
+/// were not read this run), nor finished in the page of the order history read. An order unknown for `unknown_order_runs` runs or more is
 /// looked up with backoff: once its last lookup is older than 2^(runs − limit) hours
 /// (at most a day), so it never makes every run pay for it. Sorted.
 pub fn orders_to_query(
     orders: &BTreeMap<(Symbol, u64), OrderRecord>,
     open_orders: Option<&[ExchangeOrder]>,
+    history: Option<&crate::domain::OrderPage>,
     config: &RulesConfig,
     now: Millis,
 ) -> Vec<(Symbol, u64)> {
@@ -395,10 +396,18 @@ pub fn orders_to_query(
         .iter()
         .map(|o| (&o.symbol, o.order_id))
         .collect();
+    // The order history's final states need no lookup (`orders.rs` takes them).
+    let settled: BTreeSet<(&Symbol, u64)> = history
+        .map(|p| p.orders.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|o| o.status.is_terminal())
+        .map(|o| (&o.symbol, o.order_id))
+        .collect();
     orders
         .iter()
         .filter(|(_, o)| o.status.is_open() || o.status == OrderStatus::Unknown)
-        .filter(|((s, id), _)| !open.contains(&(s, *id)))
+        .filter(|((s, id), _)| !open.contains(&(s, *id)) && !settled.contains(&(s, *id)))
         .filter(|(_, o)| {
             o.status != OrderStatus::Unknown || o.unknown_runs < config.unknown_order_runs || {
                 let over = o.unknown_runs - config.unknown_order_runs;
@@ -983,6 +992,41 @@ mod tests {
         }
     }
 
+    /// An order the page of the order history shows finished needs no lookup (its record
+    /// is settled from the page); one the page shows still open (it may lag) does.
+    #[test]
+    fn an_order_the_order_history_shows_finished_is_not_looked_up() {
+        let config = RulesConfig::default();
+        let mut orders = BTreeMap::new();
+        for id in [1, 2] {
+            orders.insert(
+                (sym("BTCUSDT"), id),
+                order_rec("BTCUSDT", id, OrderStatus::New, dec!(1), dec!(0)),
+            );
+        }
+        let shown = |id, status| {
+            ex_order(
+                "BTCUSDT",
+                id,
+                "bot-x",
+                crate::domain::Side::Buy,
+                dec!(100),
+                dec!(1),
+                dec!(0),
+                status,
+            )
+        };
+        let page = crate::domain::OrderPage {
+            from_order_id: 1,
+            orders: vec![shown(1, OrderStatus::Canceled), shown(2, OrderStatus::New)],
+            complete: true,
+        };
+        assert_eq!(
+            orders_to_query(&orders, None, Some(&page), &config, 1_000),
+            vec![(sym("BTCUSDT"), 2)]
+        );
+    }
+
     #[test]
     fn unknown_order_lookups_back_off_once_reported() {
         let config = RulesConfig::default();
@@ -996,11 +1040,11 @@ mod tests {
             order_rec("BTCUSDT", 1, OrderStatus::New, dec!(1), dec!(0)),
         );
         assert_eq!(
-            orders_to_query(&orders, None, &config, 1_000 + 60_000),
+            orders_to_query(&orders, None, None, &config, 1_000 + 60_000),
             vec![(sym("BTCUSDT"), 1)]
         );
         assert_eq!(
-            orders_to_query(&orders, None, &config, 1_000 + 3_600_000).len(),
+            orders_to_query(&orders, None, None, &config, 1_000 + 3_600_000).len(),
             2
         );
     }
@@ -1555,7 +1599,7 @@ mod tests {
         o.updated_at = 1_000;
         let orders: BTreeMap<_, _> = [((sym("BTCUSDT"), 2), o)].into();
         assert_eq!(
-            orders_to_query(&orders, None, &config, 1_000 + 60_000),
+            orders_to_query(&orders, None, None, &config, 1_000 + 60_000),
             vec![(sym("BTCUSDT"), 2)]
         );
     }
@@ -1569,7 +1613,7 @@ mod tests {
             o.unknown_runs = config.unknown_order_runs + over;
             o.updated_at = at;
             let orders: BTreeMap<_, _> = [((sym("BTCUSDT"), 2), o)].into();
-            !orders_to_query(&orders, None, &config, at + after).is_empty()
+            !orders_to_query(&orders, None, None, &config, at + after).is_empty()
         };
         let hour = 3_600_000;
         assert!(!queried(0, 60_000), "a minute after");

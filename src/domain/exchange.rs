@@ -221,6 +221,16 @@ pub struct ApiRestrictions {
     pub enable_spot_and_margin_trading: bool,
 }
 
+/// One page of a symbol's orders, ascending by order id: every order with an id from
+/// `from_order_id` up to the page's last (all of them when `complete`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPage {
+    pub from_order_id: u64,
+    pub orders: Vec<ExchangeOrder>,
+    /// True when the page was not full: no order after it yet.
+    pub complete: bool,
+}
+
 /// How the trade history of one symbol was read this run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SymbolHistory {
@@ -265,6 +275,10 @@ pub struct ExchangeSnapshot {
     pub history: BTreeMap<Symbol, SymbolHistory>,
     /// Answers for orders the sync asked about, by (symbol, order id).
     pub order_lookups: BTreeMap<(Symbol, u64), OrderLookup>,
+    /// One page of a symbol's order history (`allOrders` by order id), read by the unit
+    /// that reads the symbol's last page of fills.
+    #[serde(default)]
+    pub order_pages: BTreeMap<Symbol, OrderPage>,
     pub deposits: Vec<Deposit>,
     pub withdrawals: Vec<Withdrawal>,
     /// Symbols the exchange does not know (`-1121`): skipped, reported.

@@ -171,6 +171,11 @@ pub struct CursorRecord {
     pub last_trade_id: Option<u64>,
     /// Highest order id seen for the symbol.
     pub last_order_id: Option<u64>,
+    /// Highest order id read from the exchange's order history (`allOrders`): every order
+    /// of the symbol up to it has a record. The next read starts after it. None: never
+    /// read (the next read starts at order id 0).
+    #[serde(default)]
+    pub orders_through: Option<u64>,
     /// Every fill before this time has been read: the read's time less the history lag
     /// margin. None: never read.
     pub covered_through: Option<Millis>,
@@ -229,6 +234,7 @@ impl CursorRecord {
             symbol,
             last_trade_id: None,
             last_order_id: None,
+            orders_through: None,
             covered_through: None,
             last_fill_at: None,
             fee_assets: Vec::new(),

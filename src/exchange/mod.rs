@@ -48,6 +48,8 @@ pub enum FillsQuery {
 
 /// Fills per page the exchange returns at most.
 pub const FILLS_PAGE: usize = 1000;
+/// Orders per `allOrders` page (the documented maximum `limit`).
+pub const ORDERS_PAGE: usize = 1000;
 
 /// The result of a paged read that may stop early.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +179,14 @@ pub trait Exchange: Send + Sync {
         symbol: &Symbol,
         from_order_id: u64,
     ) -> impl Future<Output = Result<Paged<ExchangeOrder>, ExchangeError>> + Send;
+
+    /// One page of one symbol's orders with order id >= `from_order_id`, ascending
+    /// (at most [`ORDERS_PAGE`]; fewer when no more follow).
+    fn orders_page(
+        &self,
+        symbol: &Symbol,
+        from_order_id: u64,
+    ) -> impl Future<Output = Result<Vec<ExchangeOrder>, ExchangeError>> + Send;
 
     /// Current prices of the given symbols.
     fn prices(

@@ -11,7 +11,7 @@ use crate::domain::{
     Asset, BasisState, CursorRecord, ExchangeSnapshot, Fill, Records, Symbol, SymbolHistory,
     TradeRecord,
 };
-use crate::exchange::{Exchange, ExchangeError, FillsQuery, FILLS_PAGE};
+use crate::exchange::{Exchange, ExchangeError, FillsQuery, FILLS_PAGE, ORDERS_PAGE};
 use crate::report::SymbolFailure;
 use crate::store::{LoadScope, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -220,23 +220,54 @@ async fn unit<E: Exchange, S: Store>(
     // A rebuild's page is not the symbol's read (`core::trades`): the forward read after it
     // loads the orders and ends the symbol.
     let mut lookups = BTreeMap::new();
+    let mut order_page = None;
     if complete && !rebuilding {
-        let (orders, units) = run
-            .store
-            .load_scoped(
-                &run.request.account,
-                &LoadScope::Orders {
+        // One page of the order history from the order checkpoint: every order placed
+        // since, open or finished, gets a record (`core::orders`).
+        let from_order_id = cursor.orders_through.map_or(0, |id| id.saturating_add(1));
+        let orders = match run.exchange.orders_page(symbol, from_order_id).await {
+            Ok(orders) => orders,
+            Err(e) if is_stop(&e) => {
+                run.stop(format!("{e} (while reading the orders of {symbol})"));
+                return Ok(UnitEnd::Stopped);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let page = crate::domain::OrderPage {
+            from_order_id,
+            complete: orders.len() < ORDERS_PAGE,
+            orders: orders
+                .into_iter()
+                .filter(|o| &o.symbol == symbol && o.order_id >= from_order_id)
+                .collect(),
+        };
+        // The records of the page's orders below the watermark (the records from the
+        // watermark up are loaded anyway): bounded by the page.
+        let watermark = cursor.order_watermark.unwrap_or(0);
+        let mut scopes = vec![LoadScope::Orders {
+            symbol: symbol.clone(),
+            from_order_id: watermark,
+            to_order_id: None,
+        }];
+        if let (Some(first), Some(last)) = (page.orders.first(), page.orders.last()) {
+            if first.order_id < watermark {
+                scopes.push(LoadScope::Orders {
                     symbol: symbol.clone(),
-                    from_order_id: cursor.order_watermark.unwrap_or(0),
-                },
-            )
-            .await?;
-        run.report.dynamodb_capacity_units += units;
-        scoped.orders = orders.orders;
-        scoped.skipped.extend(orders.skipped);
+                    from_order_id: first.order_id,
+                    to_order_id: Some(last.order_id.min(watermark - 1)),
+                });
+            }
+        }
+        for scope in &scopes {
+            let (orders, units) = run.store.load_scoped(&run.request.account, scope).await?;
+            run.report.dynamodb_capacity_units += units;
+            scoped.orders.extend(orders.orders);
+            scoped.skipped.extend(orders.skipped);
+        }
         for (s, order_id) in core::scope::orders_to_query(
             &scoped.orders,
             view.open_orders.as_deref(),
+            Some(&page),
             run.rules,
             read_at,
         ) {
@@ -254,6 +285,7 @@ async fn unit<E: Exchange, S: Store>(
                 Err(e) => return Err(e.into()),
             }
         }
+        order_page = Some(page);
     }
 
     let mut snapshot = ExchangeSnapshot {
@@ -275,6 +307,9 @@ async fn unit<E: Exchange, S: Store>(
         emergency_requested_at: view.working_scope().map(|e| e.requested_at),
         emergency_lookback_start: view.working_scope().map(|e| e.lookback_start),
         order_lookups: lookups,
+        order_pages: order_page
+            .map(|p| BTreeMap::from([(symbol.clone(), p)]))
+            .unwrap_or_default(),
         ..ExchangeSnapshot::default()
     };
     snapshot.history.insert(

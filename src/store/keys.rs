@@ -51,9 +51,13 @@ pub fn scope_ranges(scope: &crate::store::LoadScope) -> Vec<(String, Option<Stri
         LoadScope::Orders {
             symbol,
             from_order_id,
+            to_order_id,
         } => vec![(
             order_sk(symbol, *from_order_id),
-            Some(format!("{ORDER_PREFIX}{symbol}#~")),
+            Some(match to_order_id {
+                Some(to) => order_sk(symbol, *to),
+                None => format!("{ORDER_PREFIX}{symbol}#~"),
+            }),
         )],
         LoadScope::Trades {
             symbol,

@@ -84,8 +84,13 @@ pub enum LoadScope {
     Balances,
     /// Positions, dust and checkpoints (bounded by the account's symbols and assets).
     AccountSymbols,
-    /// One symbol's orders with id >= `from_order_id`.
-    Orders { symbol: Symbol, from_order_id: u64 },
+    /// One symbol's orders with `from_order_id <= id <= to_order_id` (no upper bound when
+    /// None).
+    Orders {
+        symbol: Symbol,
+        from_order_id: u64,
+        to_order_id: Option<u64>,
+    },
     /// One symbol's trades with `from_id <= id <= to_id` (no upper bound when None), at
     /// most `limit` of them, ascending.
     Trades {

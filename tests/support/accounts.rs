@@ -1306,15 +1306,26 @@ pub fn assert_true_to_the_exchange(
         }
     }
 
-    // Orders: the exchange's open ones recorded, the stale ones settled.
+    // Orders: the exchange's open ones recorded, the finished ones too once the symbol's
+    // order history is read (placed and finished between runs, bot or external), the
+    // stale ones settled.
     for ((symbol, id), o) in &account.orders {
-        if !records.cursors.contains_key(symbol) {
+        let Some(cursor) = records.cursors.get(symbol) else {
             continue;
-        }
+        };
         let r = records.orders.get(&(symbol.clone(), *id));
         if o.status.is_open() {
             let r = r.unwrap_or_else(|| panic!("{label}: open order {symbol} {id} not recorded"));
             assert_eq!(r.status, o.status, "{label}: order {symbol} {id}");
+        } else if !cursor.pending {
+            let r = r.unwrap_or_else(|| {
+                panic!("{label}: finished order {symbol} {id}, its history read, not recorded")
+            });
+            assert_eq!(
+                (&r.status, r.executed_qty),
+                (&o.status, o.executed_qty),
+                "{label}: order {symbol} {id} as the exchange finished it"
+            );
         } else if let Some(r) = r {
             assert_eq!(
                 (&r.status, r.executed_qty),

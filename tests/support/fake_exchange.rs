@@ -360,6 +360,25 @@ impl Exchange for FakeExchange {
         self.page(symbol, query)
     }
 
+    async fn orders_page(
+        &self,
+        symbol: &Symbol,
+        from_order_id: u64,
+    ) -> Result<Vec<ExchangeOrder>, ExchangeError> {
+        self.charge(endpoint::ALL_ORDERS)?;
+        if !self.account.symbols.contains_key(symbol) {
+            return Err(Self::api_error(BAD_SYMBOL, "Invalid symbol."));
+        }
+        Ok(self
+            .account
+            .orders
+            .range((symbol.clone(), from_order_id)..)
+            .take_while(|((s, _), _)| s == symbol)
+            .take(FILLS_PAGE)
+            .map(|(_, o)| o.clone())
+            .collect())
+    }
+
     async fn orders_from(
         &self,
         symbol: &Symbol,

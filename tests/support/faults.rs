@@ -444,6 +444,14 @@ impl Exchange for FaultyExchange<'_> {
         self.gate("/api/v3/allOrders")?;
         self.inner.orders_from(symbol, from_order_id).await
     }
+    async fn orders_page(
+        &self,
+        symbol: &Symbol,
+        from_order_id: u64,
+    ) -> Result<Vec<ExchangeOrder>, ExchangeError> {
+        self.gate("/api/v3/allOrders")?;
+        self.inner.orders_page(symbol, from_order_id).await
+    }
     async fn prices(&self, symbols: &[Symbol]) -> Result<BTreeMap<Symbol, Decimal>, ExchangeError> {
         self.gate("/api/v3/ticker/price")?;
         self.inner.prices(symbols).await

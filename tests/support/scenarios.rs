@@ -510,6 +510,40 @@ pub async fn dry_run_reports_the_full_plan_and_changes_nothing<S: TestStore>(sto
     sim.shutdown().await;
 }
 
+/// A market order the owner placed and that filled between two runs is never among the
+/// open orders a run reads: the order history (`allOrders` from the order checkpoint)
+/// gives it a record, and every fill's order exists in the records.
+pub async fn an_order_placed_and_filled_between_runs_gets_a_record<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+    let (trade_id, _) = sim.manual_trade("SOLUSDT", "BUY", "0.5").await;
+    let report = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    assert_eq!(report.outcome, Outcome::Complete, "{report:?}");
+    let after = records(&store, &account).await;
+    let fill = &after.trades[&(sym("SOLUSDT"), trade_id)];
+    let order = after
+        .orders
+        .get(&(sym("SOLUSDT"), fill.order_id))
+        .unwrap_or_else(|| panic!("no record of order {}", fill.order_id));
+    assert_eq!(
+        (&order.status, order.executed_qty, order.origin),
+        (&OrderStatus::Filled, dec("0.5"), OrderOrigin::External)
+    );
+    for t in after.trades.values() {
+        assert!(
+            after.orders.contains_key(&(t.symbol.clone(), t.order_id)),
+            "trade {} {} has no order record",
+            t.symbol,
+            t.trade_id
+        );
+    }
+    // Read once: the next run's order page starts after it.
+    let cursor = &after.cursors[&sym("SOLUSDT")];
+    assert!(cursor.orders_through >= Some(fill.order_id), "{cursor:?}");
+    sim.shutdown().await;
+}
+
 // 5 ------------------------------------------------------------------------------------
 
 pub async fn owner_actions_while_bot_down_are_recovered<S: TestStore>(store: S) {
@@ -598,16 +632,18 @@ pub async fn owner_actions_while_bot_down_are_recovered<S: TestStore>(store: S) 
 /// account (20). The balances equal the digest, so no symbol is read.
 pub const QUIET_RUN_WEIGHT: u64 = 21;
 /// With the default rotation (every symbol within 24 hours: one of the four per run):
-/// the 21 above + one `myTrades` by id (20). The rotated read finds nothing and the
-/// records hold its holding, so no price is read.
-pub const QUIET_ROTATING_RUN_WEIGHT: u64 = 41;
+/// the 21 above + one `myTrades` by id (20) + one `allOrders` page from the order
+/// checkpoint (20). The rotated read finds nothing and the records hold its holding, so
+/// no price is read.
+pub const QUIET_ROTATING_RUN_WEIGHT: u64 = 61;
 /// After one new SOLUSDT fill (no rotation): 21 + prices (4) + `myTrades` by id for the
 /// symbols whose base moved or that are active with a moved quote or fee asset (SOLUSDT,
-/// BNBUSDT: BNB paid the fee, BTCUSDT and ETHUSDT: active, USDT moved; 4 × 20) + one
+/// BNBUSDT: BNB paid the fee, BTCUSDT and ETHUSDT: active, USDT moved; 4 × 20), each with
+/// its `allOrders` page (4 × 20) + one
 /// kline (2) to price the BNB fee at the fill's minute + the two orders open in the
 /// records looked up one by one (2 × 4; the open-orders list, 80, is read only when a
 /// locked amount moved).
-pub const ONE_FILL_RUN_WEIGHT: u64 = 115;
+pub const ONE_FILL_RUN_WEIGHT: u64 = 195;
 
 pub async fn periodic_run_with_nothing_changed_uses_little_weight<S: TestStore>(store: S) {
     let sim = Sim::demo().await;
@@ -897,9 +933,10 @@ pub async fn partial_run_at_deadline_resumes_next_run<S: TestStore>(store: S) {
 // 9 ------------------------------------------------------------------------------------
 
 /// The first run of the seeded demo account: 125 fixed (time, account, exchangeInfo, open
-/// orders, prices), then one `myTrades` from `fromId=0` per symbol in order (BNBUSDT,
-/// BTCUSDT, ...; 20 each) with its fee klines (2 each): 190 stops the run after BTCUSDT.
-pub const LOW_BUDGET: u64 = 190;
+/// orders, prices), then one `myTrades` from `fromId=0` and one `allOrders` page per
+/// symbol in order (BNBUSDT, BTCUSDT, ...; 20 + 20 each) with its fee klines (2 each): 230
+/// stops the run after BTCUSDT.
+pub const LOW_BUDGET: u64 = 230;
 
 pub async fn weight_budget_exhaustion_gives_a_partial_report<S: TestStore>(store: S) {
     let sim = Sim::demo().await;

@@ -453,6 +453,14 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
         self.orders_paged(symbol, from_order_id).await
     }
 
+    async fn orders_page(
+        &self,
+        symbol: &Symbol,
+        from_order_id: u64,
+    ) -> Result<Vec<ExchangeOrder>, ExchangeError> {
+        self.orders_one_page(symbol, from_order_id).await
+    }
+
     /// One `symbols=[...]` call (weight 4). If Binance rejects the list because one symbol
     /// is unknown (`-1121`), one all-symbols call (also weight 4) is filtered instead.
     async fn prices(&self, symbols: &[Symbol]) -> Result<BTreeMap<Symbol, Decimal>, ExchangeError> {

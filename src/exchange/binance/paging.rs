@@ -192,6 +192,23 @@ impl<C: CredentialSource> BinanceClient<C> {
         })
     }
 
+    /// One `allOrders` page from `from_order_id` (every order as returned, ascending).
+    pub(super) async fn orders_one_page(
+        &self,
+        symbol: &Symbol,
+        from_order_id: u64,
+    ) -> Result<Vec<ExchangeOrder>, ExchangeError> {
+        let params = [
+            ("symbol", symbol.as_str().to_owned()),
+            ("orderId", from_order_id.to_string()),
+            ("limit", PAGE_LIMIT.to_string()),
+        ];
+        let rows: Vec<WireOrder> = self.call(&ALL_ORDERS, &params).await?;
+        rows.into_iter()
+            .map(|r| r.into_domain(ALL_ORDERS.path))
+            .collect()
+    }
+
     pub(super) async fn orders_paged(
         &self,
         symbol: &Symbol,
@@ -200,19 +217,13 @@ impl<C: CredentialSource> BinanceClient<C> {
         let mut items: Vec<ExchangeOrder> = Vec::new();
         let mut from = from_order_id;
         loop {
-            let params = [
-                ("symbol", symbol.as_str().to_owned()),
-                ("orderId", from.to_string()),
-                ("limit", PAGE_LIMIT.to_string()),
-            ];
-            let rows: Vec<WireOrder> = match self.call(&ALL_ORDERS, &params).await {
+            let rows = match self.orders_one_page(symbol, from).await {
                 Ok(r) => r,
                 Err(e) => return partial_or(items, e),
             };
             let full = rows.len() >= PAGE_LIMIT;
             let mut last = None;
-            for r in rows {
-                let o = r.into_domain(ALL_ORDERS.path)?;
+            for o in rows {
                 last = last.max(Some(o.order_id));
                 if o.order_id >= from {
                     items.push(o);
