@@ -107,7 +107,15 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
             return error_response(&ApiError::bad(-1102, "Field value was empty or malformed."))
         }
     };
-    let raw_body = String::from_utf8_lossy(&body).to_string();
+    // "For GET endpoints, parameters must be sent as a query string"
+    // (rest-api.md, General Information on Endpoints): a GET body is never
+    // read, neither for parameters nor for the signature payload. POST, PUT
+    // and DELETE may mix query string and form body.
+    let raw_body = if method == Method::GET {
+        String::new()
+    } else {
+        String::from_utf8_lossy(&body).to_string()
+    };
 
     if !(path.starts_with("/api/") || path.starts_with("/sapi/")) {
         return (StatusCode::NOT_FOUND, "").into_response();
@@ -263,14 +271,12 @@ fn count_weight_refund(shared: &Shared, path: &str, key: Option<&str>, weight: u
     }
 }
 
-/// Strict `reject_unknown_params`: a parameter the endpoint does not read is
-/// `-1104`. Checked after security and before the endpoint acts. "Read" and
-/// "sent" count distinct names, `timestamp`/`recvWindow`/`signature`
-/// included [inference: the docs give only the message template].
+/// A parameter the endpoint does not read is `-1104` (errors.md,
+/// `UNREAD_PARAMETERS`), in every mode. Checked after security and before
+/// the endpoint acts. "Read" and "sent" count distinct names,
+/// `timestamp`/`recvWindow`/`signature` included [inference: the docs give
+/// only the message template].
 fn check_all_read(call: &Call, method: &Method, path: &str, signed: bool) -> Result<(), ApiError> {
-    if !lock(&call.shared.exchange).strict.reject_unknown_params {
-        return Ok(());
-    }
     let Some(known) = crate::strict::read_params(method.as_str(), path) else {
         return Ok(());
     };
