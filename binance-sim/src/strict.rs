@@ -190,6 +190,7 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
             "limit",
         ],
         ("GET", "/api/v3/account") => &["omitZeroBalances"],
+        ("GET", "/api/v3/account/commission") => &["symbol"],
         ("GET", "/api/v3/openOrders") => &["symbol"],
         ("GET", "/api/v3/allOrders") => &["symbol", "orderId", "startTime", "endTime", "limit"],
         ("GET", "/api/v3/order") => &["symbol", "orderId", "origClientOrderId"],
@@ -249,6 +250,10 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
             "endTime",
         ],
         ("GET", "/sapi/v1/account/apiRestrictions") => &[],
+        ("GET", "/sapi/v1/capital/config/getall") => &[],
+        ("GET", "/sapi/v1/margin/allPairs") => &["symbol"],
+        ("GET", "/sapi/v1/margin/isolated/allPairs") => &["symbol"],
+        ("GET", "/fapi/v1/exchangeInfo") | ("GET", "/dapi/v1/exchangeInfo") => &[],
         _ => return None,
     })
 }

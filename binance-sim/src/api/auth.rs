@@ -83,3 +83,13 @@ pub fn check(
     }
     Ok(())
 }
+
+/// `MARKET_DATA` security: the API key must be sent (`-2014`) and known
+/// (`-2015`); nothing is signed.
+pub fn check_key_only(call: &Call) -> Result<(), ApiError> {
+    match call.api_key.as_deref() {
+        None | Some("") => Err(ApiError::api_key_format()),
+        Some(k) if call.exchange().key(k).is_none() => Err(ApiError::rejected_key()),
+        Some(_) => Ok(()),
+    }
+}
