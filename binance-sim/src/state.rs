@@ -273,6 +273,48 @@ pub struct ApiKey {
     pub verifier: crate::signing::Verifier,
     pub restrictions: KeyRestrictions,
     pub create_time: i64,
+    /// With an IP restriction: the only client addresses the key works from.
+    pub trusted_ips: Option<Vec<std::net::IpAddr>>,
+}
+
+impl ApiKey {
+    /// Whether a request from `ip` may use this key.
+    pub fn allows_ip(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted_ips
+            .as_ref()
+            .is_none_or(|ips| ips.contains(&ip))
+    }
+
+    /// `ipRestrict` as `apiRestrictions` reports it.
+    pub fn ip_restrict(&self) -> bool {
+        self.trusted_ips.is_some() || self.restrictions.ip_restrict
+    }
+}
+
+fn trusted_ips(
+    k: &crate::scenario::ApiKeySpec,
+) -> Result<Option<Vec<std::net::IpAddr>>, ScenarioError> {
+    let ips = k
+        .ips
+        .iter()
+        .map(|ip| {
+            ip.parse().map_err(|_| {
+                ScenarioError::Invalid(format!("api key {}: {ip:?} is not an IP address", k.key))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match (k.ip_restrict, ips.is_empty()) {
+        (true, true) => Err(ScenarioError::Invalid(format!(
+            "api key {}: ip_restrict needs at least one address in ips",
+            k.key
+        ))),
+        (true, false) => Ok(Some(ips)),
+        (false, true) => Ok(None),
+        (false, false) => Err(ScenarioError::Invalid(format!(
+            "api key {}: ips is given but ip_restrict is not true",
+            k.key
+        ))),
+    }
 }
 
 /// Everything the exchange knows about the one simulated account.
@@ -336,6 +378,7 @@ impl Exchange {
                             .map_err(ScenarioError::Invalid)?,
                         restrictions: k.restrictions.clone(),
                         create_time: rel(k.restrictions.create_time, now, now - 30 * 86_400_000),
+                        trusted_ips: trusted_ips(k)?,
                     })
                 })
                 .collect::<Result<_, ScenarioError>>()?,

@@ -36,6 +36,8 @@ pub struct Call<'a> {
     pub params: Params,
     pub now: i64,
     pub api_key: Option<String>,
+    /// The client's address (the TCP peer).
+    pub ip: IpAddr,
 }
 
 impl Call<'_> {
@@ -235,6 +237,7 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
                 params,
                 now,
                 api_key: api_key.clone(),
+                ip,
             };
             let signed = is_signed(&method, &path);
             let checked = if signed {

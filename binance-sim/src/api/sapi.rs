@@ -88,7 +88,7 @@ pub fn api_restrictions(call: &Call) -> ApiResult {
         .ok_or_else(ApiError::rejected_key)?;
     let r = &key.restrictions;
     Ok(obj! {
-        "ipRestrict": r.ip_restrict,
+        "ipRestrict": key.ip_restrict(),
         "createTime": key.create_time,
         "enableReading": r.enable_reading,
         "enableWithdrawals": r.enable_withdrawals,
