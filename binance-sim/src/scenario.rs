@@ -428,6 +428,9 @@ pub struct OrderSpec {
     pub time: TimeSpec,
     #[serde(default)]
     pub update_time: Option<TimeSpec>,
+    /// Default `NONE`, as the docs' examples of resting orders show.
+    #[serde(default)]
+    pub self_trade_prevention_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
