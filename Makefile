@@ -9,7 +9,7 @@ PY          := $(VENV)/bin/python
 # Pinned Python tools: the two AWS emulators (ministack for everything, moto as the
 # second opinion on DynamoDB and Secrets Manager), the Lambda builder, the template
 # linter and the third-party Binance client used to prove the simulator faithful.
-PY_PKGS     := ministack[full]==1.5.33 moto[server]==5.2.5 cargo-lambda==1.9.2 cfn-lint==1.51.0 python-binance==1.0.37 boto3==1.43.11
+PY_PKGS     := ministack[full]==1.5.33 moto[server]==5.2.5 cargo-lambda==1.9.2 cfn-lint==1.51.0 python-binance==1.0.37 ccxt==4.5.90 boto3==1.43.11
 STACK       := scripts/with-stack.sh
 export SIM_PYTHON := $(abspath $(PY))
 # Property tests draw their cases from this seed, so CI is reproducible; run them with

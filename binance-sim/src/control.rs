@@ -151,6 +151,7 @@ async fn new_order(State(s): S, body: Bytes) -> Response {
             quote_order_qty: None,
             price: b.price,
             client_order_id: b.client_order_id,
+            stp_mode: None,
         };
         let mut ex = s.exchange_at(now);
         let (order, fills) = place(&mut ex, req, now)?;
@@ -237,6 +238,7 @@ async fn manual_trade(State(s): S, body: Bytes) -> Response {
             quote_order_qty: None,
             price: None,
             client_order_id: Some(format!("web_{}", now)),
+            stp_mode: None,
         };
         let mut ex = s.exchange_at(now);
         let (order, fills) = place(&mut ex, req, now)?;

@@ -27,6 +27,17 @@ impl J {
         }
     }
 
+    /// Appends a field to an object.
+    pub fn with(self, key: &'static str, value: J) -> J {
+        match self {
+            J::Obj(mut fields) => {
+                fields.push((key, value));
+                J::Obj(fields)
+            }
+            other => other,
+        }
+    }
+
     pub fn to_value(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }

@@ -13,7 +13,9 @@
 //! BUY, quote on a SELL), or from BNB when the account pays fees in BNB.
 
 use crate::errors::ApiError;
-use crate::state::{Exchange, Order, Side, Trade};
+use crate::state::{
+    Exchange, Order, PreventedMatch, Side, Trade, ALLOWED_STP_MODES, DEFAULT_STP_MODE,
+};
 use rust_decimal::Decimal;
 
 /// A new order, already parsed from REST or the control API.
@@ -27,6 +29,8 @@ pub struct NewOrder {
     pub quote_order_qty: Option<Decimal>,
     pub price: Option<Decimal>,
     pub client_order_id: Option<String>,
+    /// `selfTradePreventionMode`; `None`: the symbol's default.
+    pub stp_mode: Option<String>,
 }
 
 fn insufficient() -> ApiError {
@@ -157,6 +161,17 @@ impl Exchange {
                 return Err(ApiError::filter_failure("NOTIONAL"));
             }
         }
+        let stp_mode = match req.stp_mode.as_deref() {
+            None => DEFAULT_STP_MODE.to_string(),
+            Some(m) if ALLOWED_STP_MODES.contains(&m) => m.to_string(),
+            Some("DECREMENT") | Some("TRANSFER") => {
+                return Err(ApiError::bad(
+                    -1013,
+                    "This symbol does not allow the specified self-trade prevention mode.",
+                ))
+            }
+            Some(_) => return Err(ApiError::invalid_param("selfTradePreventionMode")),
+        };
         let client_order_id = match req.client_order_id {
             Some(c) if c.is_empty() => {
                 return Err(ApiError::bad(-1118, "New client order ID was empty."))
@@ -232,15 +247,138 @@ impl Exchange {
                 time: now,
                 update_time: now,
                 locked_remaining,
+                stp_mode: stp_mode.clone(),
+                prevented: None,
+                prevented_matches: Vec::new(),
             },
         );
         self.log_order(&sym.symbol, order_id, now);
         let mut trades = Vec::new();
-        if marketable {
+        // The account's own resting orders that this one would meet before
+        // the market's liquidity: on the other side, at a price at least as
+        // good as the market's (ties go to the resting order) and within
+        // this order's limit. Price priority, then time.
+        let mut own: Vec<(Decimal, u64)> = self
+            .orders
+            .values()
+            .filter(|o| o.symbol == sym.symbol && o.is_open() && o.side != req.side)
+            .filter(|o| o.order_id != order_id && o.order_type == "LIMIT")
+            .filter(|o| match req.side {
+                Side::Buy => o.price <= market_price && limit_price.is_none_or(|l| o.price <= l),
+                Side::Sell => o.price >= market_price && limit_price.is_none_or(|l| o.price >= l),
+            })
+            .map(|o| (o.price, o.order_id))
+            .collect();
+        own.sort_by(|a, b| match req.side {
+            Side::Buy => a.cmp(b),
+            Side::Sell => b.0.cmp(&a.0).then(a.1.cmp(&b.1)),
+        });
+        for (price, maker_id) in own {
+            let remaining = self
+                .order(&sym.symbol, order_id)
+                .map(|o| o.remaining())
+                .unwrap_or_default();
+            if remaining.is_zero()
+                || !self
+                    .order(&sym.symbol, order_id)
+                    .is_some_and(Order::is_open)
+            {
+                break;
+            }
+            if stp_mode == "NONE" {
+                // No prevention: the account trades with itself.
+                let maker_left = self
+                    .order(&sym.symbol, maker_id)
+                    .map(|o| o.remaining())
+                    .unwrap_or_default();
+                let q = remaining.min(maker_left);
+                self.fill(&sym.symbol, maker_id, q, price, true, now)?;
+                trades.push(self.fill(&sym.symbol, order_id, q, price, false, now)?);
+                continue;
+            }
+            let maker_left = self
+                .order(&sym.symbol, maker_id)
+                .map(|o| o.remaining())
+                .unwrap_or_default();
+            let id = self.alloc_prevented_match_id(&sym.symbol);
+            let expire_maker = stp_mode == "EXPIRE_MAKER" || stp_mode == "EXPIRE_BOTH";
+            let expire_taker = stp_mode == "EXPIRE_TAKER" || stp_mode == "EXPIRE_BOTH";
+            if expire_maker {
+                self.expire_in_match(&sym.symbol, maker_id, id, now)?;
+            }
+            if expire_taker {
+                self.expire_in_match(&sym.symbol, order_id, id, now)?;
+            }
+            if let Some(o) = self.order_mut(&sym.symbol, order_id) {
+                o.prevented_matches.push(PreventedMatch {
+                    id,
+                    maker_order_id: maker_id,
+                    price,
+                    taker_prevented: expire_taker.then_some(remaining),
+                    maker_prevented: expire_maker.then_some(maker_left),
+                });
+            }
+            if expire_taker {
+                break;
+            }
+        }
+        let left = self
+            .order(&sym.symbol, order_id)
+            .filter(|o| o.is_open())
+            .map(|o| o.remaining())
+            .unwrap_or_default();
+        if marketable && !left.is_zero() {
             // Taker fill at the current price (never worse than the limit).
-            trades.push(self.fill(&sym.symbol, order_id, qty, market_price, false, now)?);
+            trades.push(self.fill(&sym.symbol, order_id, left, market_price, false, now)?);
         }
         Ok((order_id, trades))
+    }
+
+    fn alloc_prevented_match_id(&mut self, symbol: &str) -> u64 {
+        let next = self
+            .next_prevented_match_id
+            .entry(symbol.to_string())
+            .or_insert(0);
+        let id = *next;
+        *next += 1;
+        id
+    }
+
+    /// Expires an open order by STP: `EXPIRED_IN_MATCH`, its remaining
+    /// quantity as `preventedQuantity`, what it still locks given back.
+    fn expire_in_match(
+        &mut self,
+        symbol: &str,
+        order_id: u64,
+        match_id: u64,
+        now: i64,
+    ) -> Result<(), ApiError> {
+        let o = self
+            .order(symbol, order_id)
+            .ok_or_else(ApiError::no_such_order)?
+            .clone();
+        let sym = self
+            .symbol(symbol)
+            .ok_or_else(ApiError::bad_symbol)?
+            .clone();
+        if !o.locked_remaining.is_zero() {
+            let asset = match o.side {
+                Side::Buy => &sym.quote,
+                Side::Sell => &sym.base,
+            };
+            let b = self.balance_mut(asset);
+            b.locked -= o.locked_remaining;
+            b.free += o.locked_remaining;
+            self.touch(now);
+        }
+        if let Some(m) = self.order_mut(symbol, order_id) {
+            m.status = "EXPIRED_IN_MATCH".into();
+            m.prevented = Some((match_id, m.remaining()));
+            m.locked_remaining = Decimal::ZERO;
+            m.update_time = now;
+        }
+        self.log_order(symbol, order_id, now);
+        Ok(())
     }
 
     /// Fills `qty` of an open order at `price`; moves balances exactly.

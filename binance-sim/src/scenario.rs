@@ -224,6 +224,15 @@ pub struct ApiKeySpec {
     pub public_key: Option<String>,
     #[serde(default)]
     pub restrictions: KeyRestrictions,
+    /// The key's IP restriction ("Restrict access to trusted IPs only"): a
+    /// SIGNED request from an address not in `ips` is 401 `-2015`, and
+    /// `apiRestrictions` reports `ipRestrict: true`. Needs at least one
+    /// address in `ips`.
+    #[serde(default)]
+    pub ip_restrict: bool,
+    /// The trusted addresses (IPv4 or IPv6, exact match).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ips: Vec<String>,
 }
 
 /// Mirrors `GET /sapi/v1/account/apiRestrictions`.
@@ -419,6 +428,9 @@ pub struct OrderSpec {
     pub time: TimeSpec,
     #[serde(default)]
     pub update_time: Option<TimeSpec>,
+    /// Default `NONE`, as the docs' examples of resting orders show.
+    #[serde(default)]
+    pub self_trade_prevention_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -83,7 +83,59 @@ pub struct Order {
     pub update_time: i64,
     /// Funds this order still holds in `locked` (quote for BUY, base for SELL).
     pub locked_remaining: Decimal,
+    /// `selfTradePreventionMode` (its own, or the symbol's default).
+    pub stp_mode: String,
+    /// Expired by STP: `(preventedMatchId, preventedQuantity)`.
+    pub prevented: Option<(u64, Decimal)>,
+    /// As a taker: the prevented matches of its placement (FULL response).
+    pub prevented_matches: Vec<PreventedMatch>,
 }
+
+/// One prevented match (stp_faq.md): the would-be maker, its price and the
+/// quantities STP expired.
+#[derive(Debug, Clone)]
+pub struct PreventedMatch {
+    pub id: u64,
+    pub maker_order_id: u64,
+    pub price: Decimal,
+    pub taker_prevented: Option<Decimal>,
+    pub maker_prevented: Option<Decimal>,
+}
+
+impl PreventedMatch {
+    pub fn to_json(&self) -> J {
+        let mut f = vec![
+            ("preventedMatchId", J::Val(self.id.into())),
+            ("makerOrderId", J::Val(self.maker_order_id.into())),
+            ("price", J::Val(fmt8(self.price).into())),
+        ];
+        if let Some(q) = self.taker_prevented {
+            f.push(("takerPreventedQuantity", J::Val(fmt8(q).into())));
+        }
+        if let Some(q) = self.maker_prevented {
+            f.push(("makerPreventedQuantity", J::Val(fmt8(q).into())));
+        }
+        J::Obj(f)
+    }
+}
+
+/// `preventedMatchId` and `preventedQuantity`, which "appear only if the
+/// order expired due to STP" (rest-api.md, Conditional fields in Order
+/// Responses), after `selfTradePreventionMode` as in stp_faq.md.
+pub fn with_prevented(json: J, order: &Order) -> J {
+    match order.prevented {
+        Some((id, qty)) => json
+            .with("preventedMatchId", J::Val(id.into()))
+            .with("preventedQuantity", J::Val(fmt8(qty).into())),
+        None => json,
+    }
+}
+
+/// The STP modes the sim's symbols allow, and the default (what BTCUSDT
+/// shows on the live exchange; stp_faq.md describes DECREMENT and TRANSFER,
+/// which the sim does not simulate).
+pub const ALLOWED_STP_MODES: &[&str] = &["NONE", "EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"];
+pub const DEFAULT_STP_MODE: &str = "EXPIRE_MAKER";
 
 impl Order {
     pub fn is_open(&self) -> bool {
@@ -103,7 +155,7 @@ impl Order {
 
     /// The shape of `order.json` / `openOrders.json` / `allOrders.json`.
     pub fn to_json(&self) -> J {
-        obj! {
+        let json = obj! {
             "symbol": &self.symbol,
             "orderId": self.order_id,
             "orderListId": -1i64,
@@ -123,8 +175,9 @@ impl Order {
             "isWorking": true,
             "workingTime": self.time,
             "origQuoteOrderQty": fmt8(self.orig_quote_order_qty),
-            "selfTradePreventionMode": "NONE"
-        }
+            "selfTradePreventionMode": &self.stp_mode
+        };
+        with_prevented(json, self)
     }
 }
 
@@ -273,6 +326,48 @@ pub struct ApiKey {
     pub verifier: crate::signing::Verifier,
     pub restrictions: KeyRestrictions,
     pub create_time: i64,
+    /// With an IP restriction: the only client addresses the key works from.
+    pub trusted_ips: Option<Vec<std::net::IpAddr>>,
+}
+
+impl ApiKey {
+    /// Whether a request from `ip` may use this key.
+    pub fn allows_ip(&self, ip: std::net::IpAddr) -> bool {
+        self.trusted_ips
+            .as_ref()
+            .is_none_or(|ips| ips.contains(&ip))
+    }
+
+    /// `ipRestrict` as `apiRestrictions` reports it.
+    pub fn ip_restrict(&self) -> bool {
+        self.trusted_ips.is_some() || self.restrictions.ip_restrict
+    }
+}
+
+fn trusted_ips(
+    k: &crate::scenario::ApiKeySpec,
+) -> Result<Option<Vec<std::net::IpAddr>>, ScenarioError> {
+    let ips = k
+        .ips
+        .iter()
+        .map(|ip| {
+            ip.parse().map_err(|_| {
+                ScenarioError::Invalid(format!("api key {}: {ip:?} is not an IP address", k.key))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    match (k.ip_restrict, ips.is_empty()) {
+        (true, true) => Err(ScenarioError::Invalid(format!(
+            "api key {}: ip_restrict needs at least one address in ips",
+            k.key
+        ))),
+        (true, false) => Ok(Some(ips)),
+        (false, true) => Ok(None),
+        (false, false) => Err(ScenarioError::Invalid(format!(
+            "api key {}: ips is given but ip_restrict is not true",
+            k.key
+        ))),
+    }
 }
 
 /// Everything the exchange knows about the one simulated account.
@@ -311,6 +406,8 @@ pub struct Exchange {
     pub symbol_next_trade_id: BTreeMap<String, u64>,
     pub collide_base_order_id: Option<u64>,
     pub collide_base_trade_id: Option<u64>,
+    /// Each symbol's next `preventedMatchId` (from 0, as in stp_faq.md).
+    pub next_prevented_match_id: BTreeMap<String, u64>,
 }
 
 fn rel(spec: Option<crate::scenario::TimeSpec>, now: i64, default: i64) -> i64 {
@@ -336,6 +433,7 @@ impl Exchange {
                             .map_err(ScenarioError::Invalid)?,
                         restrictions: k.restrictions.clone(),
                         create_time: rel(k.restrictions.create_time, now, now - 30 * 86_400_000),
+                        trusted_ips: trusted_ips(k)?,
                     })
                 })
                 .collect::<Result<_, ScenarioError>>()?,
@@ -355,6 +453,7 @@ impl Exchange {
             symbol_next_trade_id: BTreeMap::new(),
             collide_base_order_id: None,
             collide_base_trade_id: None,
+            next_prevented_match_id: BTreeMap::new(),
         };
         for sym in &s.symbols {
             if ex.symbol(&sym.symbol).is_some() {
@@ -417,6 +516,12 @@ impl Exchange {
                 time,
                 update_time,
                 locked_remaining: Decimal::ZERO,
+                stp_mode: o
+                    .self_trade_prevention_mode
+                    .clone()
+                    .unwrap_or_else(|| "NONE".into()),
+                prevented: None,
+                prevented_matches: Vec::new(),
             };
             if order.is_open() {
                 order.locked_remaining = match side {
@@ -790,8 +895,8 @@ impl Exchange {
             "filters": filters,
             "permissions": Vec::<J>::new(),
             "permissionSets": vec![strs(&["SPOT"])],
-            "defaultSelfTradePreventionMode": "NONE",
-            "allowedSelfTradePreventionModes": strs(&["NONE"])
+            "defaultSelfTradePreventionMode": DEFAULT_STP_MODE,
+            "allowedSelfTradePreventionModes": strs(ALLOWED_STP_MODES)
         }
     }
 }

@@ -69,11 +69,6 @@ pub struct StrictConfig {
     /// be right either way, so tests should run with both. Favourable
     /// (default): off, as the sim always did. `strict()` turns it on.
     pub withdraw_fee_in_amount: bool,
-
-    /// A parameter the endpoint does not read is HTTP 400 `-1104 Not all
-    /// sent parameters were read; read '%s' parameter(s) but was sent '%s'.`
-    /// (documented in errors.md). Favourable: ignored.
-    pub reject_unknown_params: bool,
 }
 
 impl Default for StrictConfig {
@@ -95,7 +90,6 @@ impl StrictConfig {
             withdrawal_step_ms: 0,
             colliding_ids: false,
             withdraw_fee_in_amount: false,
-            reject_unknown_params: false,
         }
     }
 
@@ -110,7 +104,6 @@ impl StrictConfig {
             withdrawal_step_ms: 10 * 60_000,
             colliding_ids: true,
             withdraw_fee_in_amount: true,
-            reject_unknown_params: true,
         }
     }
 
@@ -151,7 +144,12 @@ impl StrictConfig {
                 "withdrawal_step_ms" => out.withdrawal_step_ms = ms_of()?,
                 "colliding_ids" => out.colliding_ids = bool_of()?,
                 "withdraw_fee_in_amount" => out.withdraw_fee_in_amount = bool_of()?,
-                "reject_unknown_params" => out.reject_unknown_params = bool_of()?,
+                // Documented behaviour, no longer a switch: always on.
+                "reject_unknown_params" => {
+                    return Err(format!(
+                        "strict switch {k} is gone: -1104 for unread parameters is documented, so it is always on"
+                    ))
+                }
                 other => return Err(format!("unknown strict switch {other:?}")),
             }
         }
@@ -168,9 +166,10 @@ impl<'de> Deserialize<'de> for StrictConfig {
     }
 }
 
-/// The parameters each endpoint reads (its documented parameters), for
-/// `reject_unknown_params`. SIGNED endpoints also read `timestamp`,
-/// `recvWindow` and `signature`. `None`: not an endpoint we serve.
+/// The parameters each endpoint reads (its documented parameters): any other
+/// one is `-1104` (`api::check_all_read`, in every mode). SIGNED endpoints
+/// also read `timestamp`, `recvWindow` and `signature`. `None`: not an
+/// endpoint we serve.
 pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> {
     Some(match (method, path) {
         ("GET", "/api/v3/ping") | ("GET", "/api/v3/time") => &[],
@@ -191,6 +190,7 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
             "limit",
         ],
         ("GET", "/api/v3/account") => &["omitZeroBalances"],
+        ("GET", "/api/v3/account/commission") => &["symbol"],
         ("GET", "/api/v3/openOrders") => &["symbol"],
         ("GET", "/api/v3/allOrders") => &["symbol", "orderId", "startTime", "endTime", "limit"],
         ("GET", "/api/v3/order") => &["symbol", "orderId", "origClientOrderId"],
@@ -250,6 +250,10 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
             "endTime",
         ],
         ("GET", "/sapi/v1/account/apiRestrictions") => &[],
+        ("GET", "/sapi/v1/capital/config/getall") => &[],
+        ("GET", "/sapi/v1/margin/allPairs") => &["symbol"],
+        ("GET", "/sapi/v1/margin/isolated/allPairs") => &["symbol"],
+        ("GET", "/fapi/v1/exchangeInfo") | ("GET", "/dapi/v1/exchangeInfo") => &[],
         _ => return None,
     })
 }

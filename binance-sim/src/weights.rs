@@ -28,6 +28,11 @@ pub enum Pool {
     SapiIp,
     /// The account's SAPI UID pool (180,000 per minute).
     SapiUid,
+    /// The USD-M futures host's own IP pool (`/fapi`, 2,400 per minute;
+    /// `/api`, `/sapi`, `/fapi` and `/dapi` share no limits).
+    Fapi,
+    /// The COIN-M futures host's own IP pool (`/dapi`, 2,400 per minute).
+    Dapi,
 }
 
 /// The documented weight of an endpoint, given its parameters.
@@ -37,6 +42,7 @@ pub fn weight(method: &str, path: &str, has: &dyn Fn(&str) -> bool) -> Option<(u
         ("GET", "/api/v3/ping") | ("GET", "/api/v3/time") => 1,
         ("GET", "/api/v3/exchangeInfo") => 20,
         ("GET", "/api/v3/account") => 20,
+        ("GET", "/api/v3/account/commission") => 20,
         ("GET", "/api/v3/openOrders") => {
             if has("symbol") {
                 6
@@ -65,6 +71,11 @@ pub fn weight(method: &str, path: &str, has: &dyn Fn(&str) -> bool) -> Option<(u
         ("GET", "/sapi/v1/capital/deposit/hisrec") => return Some((1, Pool::SapiIp)),
         ("GET", "/sapi/v1/account/apiRestrictions") => return Some((1, Pool::SapiIp)),
         ("GET", "/sapi/v1/capital/withdraw/history") => return Some((18_000, Pool::SapiUid)),
+        ("GET", "/sapi/v1/capital/config/getall") => return Some((10, Pool::SapiIp)),
+        ("GET", "/sapi/v1/margin/allPairs") => return Some((1, Pool::SapiIp)),
+        ("GET", "/sapi/v1/margin/isolated/allPairs") => return Some((10, Pool::SapiIp)),
+        ("GET", "/fapi/v1/exchangeInfo") => return Some((1, Pool::Fapi)),
+        ("GET", "/dapi/v1/exchangeInfo") => return Some((1, Pool::Dapi)),
         _ => return None,
     };
     Some((w, Pool::Api))
@@ -72,6 +83,9 @@ pub fn weight(method: &str, path: &str, has: &dyn Fn(&str) -> bool) -> Option<(u
 
 pub const SAPI_IP_LIMIT: u64 = 12_000;
 pub const SAPI_UID_LIMIT: u64 = 180_000;
+/// USD-M and COIN-M futures REQUEST_WEIGHT per minute (their exchangeInfo's
+/// `rateLimits`).
+pub const FUTURES_WEIGHT_LIMIT: u64 = 2_400;
 
 #[derive(Debug, Default, Clone)]
 struct IpState {

@@ -465,54 +465,7 @@ async fn colliding_ids_break_a_client_that_keys_trades_and_orders_by_id_alone() 
     }
 }
 
-// ---- reject_unknown_params ---------------------------------------------------
-
-#[tokio::test]
-async fn unknown_parameter_is_minus_1104_instead_of_silently_ignored() {
-    for (strict, cfg) in both(StrictConfig {
-        reject_unknown_params: true,
-        ..StrictConfig::default()
-    }) {
-        let (sim, c) = start_with("minimal.json", cfg).await;
-        for _ in 0..3 {
-            manual_buy(&c, "BTCUSDT", "0.001").await;
-        }
-        let first = list(&c, "/api/v3/myTrades", &[("symbol", "BTCUSDT")]).await[0]["id"]
-            .as_u64()
-            .unwrap();
-        // The client misspells `fromId` and expects trades from the first one.
-        let from = (first + 1).to_string();
-        let q = [
-            ("symbol", "BTCUSDT"),
-            ("fromid", from.as_str()),
-            ("limit", "1"),
-        ];
-        let r = c.signed("GET", "/api/v3/myTrades", &q).await;
-        if strict {
-            assert_eq!((r.status, r.code()), (400, -1104));
-            assert_eq!(
-                r.msg(),
-                "Not all sent parameters were read; read '4' parameter(s) but was sent '5'."
-            );
-        } else {
-            // Ignored: the answer is the most recent trade, not trade first+1.
-            assert_eq!(r.status, 200);
-            assert_ne!(r.json()[0]["id"].as_u64(), Some(first + 1));
-        }
-        // Unsigned endpoints too.
-        let r = c.get("/api/v3/ping", &[("foo", "1")]).await;
-        if strict {
-            assert_eq!(r.code(), -1104);
-            assert_eq!(
-                r.msg(),
-                "Not all sent parameters were read; read '0' parameter(s) but was sent '1'."
-            );
-        } else {
-            assert_eq!(r.status, 200);
-        }
-        sim.shutdown().await;
-    }
-}
+// ---- documented parameters -------------------------------------------------
 
 #[tokio::test]
 async fn strict_mode_accepts_every_documented_parameter_of_the_endpoints_a_sync_uses() {

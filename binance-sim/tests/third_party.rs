@@ -1,26 +1,38 @@
-//! A widely used third-party client works against the simulator unchanged
-//! but for its base URL: python-binance 1.0.37.
+//! Widely used third-party clients work against the simulator unchanged but
+//! for their base URL: python-binance 1.0.37, ccxt 4.5.90 (default options)
+//! and Binance's official Python SDK binance-sdk-spot 13.3.0.
 //!
-//! Set `SIM_PYTHON` to an interpreter that has python-binance (for example
-//! the repository's `.venv/bin/python`, which `make setup` creates). If it cannot import `binance`, this test
-//! FAILS and says so: it never skips silently.
+//! Set `SIM_PYTHON` to an interpreter that has python-binance and ccxt (for
+//! example the repository's `.venv/bin/python`, which `make setup` creates),
+//! and `SIM_SDK_PYTHON` to one that has binance-sdk-spot (default:
+//! `SIM_PYTHON`; the SDK needs pydantic >= 2.14.1, which the repository's
+//! cfn-lint pins cannot share a venv with). If an interpreter cannot import
+//! its client, that test FAILS and says so: it never skips silently.
 
 mod common;
 use common::*;
 use std::process::Command;
 
-fn python_with_binance() -> String {
-    let python = std::env::var("SIM_PYTHON").unwrap_or_else(|_| "python3".to_string());
+/// `$var` (else `$SIM_PYTHON`, else `python3`), asserted to import `module`
+/// of the pinned `package`.
+fn python_with(var: &str, module: &str, package: &str) -> String {
+    let python = std::env::var(var)
+        .or_else(|_| std::env::var("SIM_PYTHON"))
+        .unwrap_or_else(|_| "python3".to_string());
     let probe = Command::new(&python)
-        .args(["-c", "import binance.client"])
+        .args(["-c", &format!("import {module}")])
         .output()
-        .unwrap_or_else(|e| panic!("cannot run SIM_PYTHON={python}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {var}={python}: {e}"));
     assert!(
         probe.status.success(),
-        "python-binance is not importable by {python} (set SIM_PYTHON to an interpreter that has python-binance==1.0.37):\n{}",
+        "{package} is not importable by {python} (set {var} to an interpreter that has {package}):\n{}",
         String::from_utf8_lossy(&probe.stderr)
     );
     python
+}
+
+fn python_with_binance() -> String {
+    python_with("SIM_PYTHON", "binance.client", "python-binance==1.0.37")
 }
 
 #[tokio::test]
@@ -41,21 +53,48 @@ async fn third_party_python_binance_signs_with_ed25519_and_rsa_keys() {
         binance_sim::testkeys::TestKey::rsa(),
     ] {
         let (sim, c) = start("demo.json", 6000).await;
-        let mut demo: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(crate_dir().join("scenarios/demo.json")).unwrap(),
-        )
-        .unwrap();
-        let registered = &mut demo["api_keys"][0];
-        registered.as_object_mut().unwrap().remove("secret");
-        registered["public_key"] = key.public_pem.clone().into();
-        c.control("/__sim/scenario", demo).await;
+        register_public_key(&c, &key).await;
         check_with_python_binance(&python, &c, &key.private_pem).await;
         sim.shutdown().await;
     }
 }
 
 async fn check_with_python_binance(python: &str, c: &Client, secret_or_pem: &str) {
-    let script = crate_dir().join("tests/third_party/python_binance_check.py");
+    run_check(
+        python,
+        "python_binance_check.py",
+        "python-binance OK",
+        c,
+        secret_or_pem,
+    )
+    .await;
+    // It really talked to us: signed calls were counted against the key.
+    let counters = c.control_get("/__sim/counters").await;
+    assert!(
+        counters["by_key"]["demo-key"]["requests"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 9,
+        "{counters}"
+    );
+}
+
+/// The demo scenario with its key registered as `key`'s public half.
+async fn register_public_key(c: &Client, key: &binance_sim::testkeys::TestKey) {
+    let mut demo: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(crate_dir().join("scenarios/demo.json")).unwrap(),
+    )
+    .unwrap();
+    let registered = &mut demo["api_keys"][0];
+    registered.as_object_mut().unwrap().remove("secret");
+    registered["public_key"] = key.public_pem.clone().into();
+    c.control("/__sim/scenario", demo).await;
+}
+
+/// Runs `tests/third_party/<script> BASE demo-key SECRET` and checks it
+/// printed `ok_line`.
+async fn run_check(python: &str, script: &str, ok_line: &str, c: &Client, secret_or_pem: &str) {
+    let script = crate_dir().join("tests/third_party").join(script);
     let (python, base, secret) = (python.to_owned(), c.base.clone(), secret_or_pem.to_owned());
     let out = tokio::task::spawn_blocking(move || {
         Command::new(&python)
@@ -70,17 +109,98 @@ async fn check_with_python_binance(python: &str, c: &Client, secret_or_pem: &str
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "python-binance check failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        "{ok_line:?} check failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}",
         out.status
     );
-    assert!(stdout.contains("python-binance OK"), "{stdout}");
-    // It really talked to us: signed calls were counted against the key.
+    assert!(stdout.contains(ok_line), "{stdout}");
+}
+
+// ---- ccxt -------------------------------------------------------------------
+
+fn python_with_ccxt() -> String {
+    python_with("SIM_PYTHON", "ccxt", "ccxt==4.5.90")
+}
+
+/// ccxt with its default options: `load_markets` also asks the wallet
+/// (`capital/config/getall`), the margin pair lists and the USD-M and COIN-M
+/// hosts' exchangeInfo; every host is pointed at the sim.
+#[tokio::test]
+async fn third_party_ccxt_with_default_options_works_unchanged() {
+    let python = python_with_ccxt();
+    let (sim, c) = start("demo.json", 6000).await;
+    run_check(&python, "ccxt_check.py", "ccxt OK", &c, "demo-secret").await;
     let counters = c.control_get("/__sim/counters").await;
-    assert!(
-        counters["by_key"]["demo-key"]["requests"]
-            .as_u64()
-            .unwrap_or(0)
-            >= 9,
-        "{counters}"
-    );
+    for path in [
+        "/api/v3/exchangeInfo",
+        "/sapi/v1/capital/config/getall",
+        "/sapi/v1/margin/allPairs",
+        "/sapi/v1/margin/isolated/allPairs",
+        "/fapi/v1/exchangeInfo",
+        "/dapi/v1/exchangeInfo",
+        "/api/v3/account",
+        "/api/v3/myTrades",
+        "/api/v3/allOrders",
+        "/api/v3/openOrders",
+        "/api/v3/order",
+    ] {
+        assert!(
+            counters["by_path"][path]["requests"].as_u64().unwrap_or(0) >= 1,
+            "ccxt never called {path}: {counters}"
+        );
+    }
+    sim.shutdown().await;
+}
+
+/// ccxt signs with an Ed25519 private key given as `secret` (its own
+/// implementation, not the sim's).
+#[tokio::test]
+async fn third_party_ccxt_signs_with_an_ed25519_key() {
+    let python = python_with_ccxt();
+    let key = binance_sim::testkeys::TestKey::ed25519();
+    let (sim, c) = start("demo.json", 6000).await;
+    register_public_key(&c, &key).await;
+    run_check(&python, "ccxt_check.py", "ccxt OK", &c, &key.private_pem).await;
+    sim.shutdown().await;
+}
+
+// ---- binance-sdk-spot -------------------------------------------------------
+
+fn python_with_sdk() -> String {
+    python_with(
+        "SIM_SDK_PYTHON",
+        "binance_sdk_spot.spot",
+        "binance-sdk-spot==13.3.0",
+    )
+}
+
+#[tokio::test]
+async fn third_party_binance_sdk_spot_works_unchanged() {
+    let python = python_with_sdk();
+    let (sim, c) = start("demo.json", 6000).await;
+    run_check(
+        &python,
+        "binance_sdk_spot_check.py",
+        "binance-sdk-spot OK",
+        &c,
+        "demo-secret",
+    )
+    .await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn third_party_binance_sdk_spot_signs_with_an_ed25519_key() {
+    let python = python_with_sdk();
+    let key = binance_sim::testkeys::TestKey::ed25519();
+    let (sim, c) = start("demo.json", 6000).await;
+    register_public_key(&c, &key).await;
+    run_check(
+        &python,
+        "binance_sdk_spot_check.py",
+        "binance-sdk-spot OK",
+        &c,
+        &key.private_pem,
+    )
+    .await;
+    sim.shutdown().await;
 }

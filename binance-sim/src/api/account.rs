@@ -3,8 +3,10 @@
 use super::{ApiResult, Call};
 use crate::errors::ApiError;
 use crate::json::J;
-use crate::state::{Exchange, Order, Trade};
+use crate::obj;
+use crate::state::{fmt8, Exchange, Order, Trade};
 use crate::strict::StrictConfig;
+use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
 const DAY_MS: i64 = 86_400_000;
@@ -198,4 +200,32 @@ pub fn my_trades(call: &Call) -> ApiResult {
             .map(|t| t.to_json())
             .collect(),
     ))
+}
+
+/// `GET /api/v3/account/commission` (rest-api.md, "Query Commission Rates"):
+/// the scenario's maker/taker rates as the standard commission, no special
+/// or tax commission, and the BNB discount. `discount` is what the standard
+/// commission is multiplied by when paid in BNB (1 − the scenario's
+/// `bnb_discount`; the docs' example 0.75 is a 25 % discount [inference]).
+pub fn commission(call: &Call) -> ApiResult {
+    let symbol = call.params.required("symbol")?;
+    let ex = call.exchange();
+    let sym = ex.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
+    let zero = fmt8(Decimal::ZERO);
+    let rates = |maker: Decimal, taker: Decimal| {
+        obj! {"maker": fmt8(maker), "taker": fmt8(taker), "buyer": zero.clone(), "seller": zero.clone()}
+    };
+    let bnb_for_symbol = ex.symbol(&format!("BNB{}", sym.quote)).is_some();
+    Ok(obj! {
+        "symbol": &sym.symbol,
+        "standardCommission": rates(ex.fees.maker, ex.fees.taker),
+        "specialCommission": rates(Decimal::ZERO, Decimal::ZERO),
+        "taxCommission": rates(Decimal::ZERO, Decimal::ZERO),
+        "discount": obj! {
+            "enabledForAccount": ex.fees.pay_fees_in_bnb,
+            "enabledForSymbol": bnb_for_symbol,
+            "discountAsset": "BNB",
+            "discount": fmt8(Decimal::ONE - ex.fees.bnb_discount)
+        }
+    })
 }

@@ -1,6 +1,7 @@
 //! SIGNED endpoint security: API key, timing, signature, key permissions.
 //!
-//! Order of checks: API key (`-2014` missing / `-2015` unknown, HTTP 401),
+//! Order of checks: API key (`-2014` missing / `-2015` unknown or used from
+//! an address its IP restriction does not trust, HTTP 401),
 //! mandatory `timestamp` and `signature` (`-1102`), `recvWindow` (default
 //! 5000, decimal with up to 3 places, max 60000), the timing rule from the
 //! docs (`timestamp < serverTime + 1000 && serverTime - timestamp <=
@@ -29,6 +30,9 @@ pub fn check(
         let ex = call.exchange();
         match ex.key(key) {
             None => return Err(ApiError::rejected_key()),
+            // An IP-restricted key used from an untrusted address: the same
+            // 401 -2015 ("Invalid API-key, IP, or permissions for action.").
+            Some(k) if !k.allows_ip(call.ip) => return Err(ApiError::rejected_key()),
             Some(k) => (k.verifier.clone(), k.restrictions.clone()),
         }
     };
@@ -82,4 +86,17 @@ pub fn check(
         return Err(ApiError::rejected_key());
     }
     Ok(())
+}
+
+/// `MARKET_DATA` security: the API key must be sent (`-2014`) and known,
+/// and trust the client's address (`-2015`); nothing is signed.
+pub fn check_key_only(call: &Call) -> Result<(), ApiError> {
+    let key = match call.api_key.as_deref() {
+        None | Some("") => return Err(ApiError::api_key_format()),
+        Some(k) => k,
+    };
+    match call.exchange().key(key) {
+        Some(k) if k.allows_ip(call.ip) => Ok(()),
+        _ => Err(ApiError::rejected_key()),
+    }
 }

@@ -189,3 +189,35 @@ pub fn klines(call: &Call) -> ApiResult {
     }
     Ok(J::Arr(out))
 }
+
+/// `GET /fapi/v1/exchangeInfo` (USD-M, `futuresType` `U_MARGINED`) and
+/// `GET /dapi/v1/exchangeInfo` (COIN-M): the sim's account is Spot-only and
+/// its exchange lists no futures contracts, so `symbols` (and USD-M's
+/// `assets`) are empty. The rate limits are the futures hosts' own.
+pub fn futures_exchange_info(call: &Call, futures_type: &str) -> ApiResult {
+    let rate = |t: &str, i: &str, n: i64, l: u64| obj! {"rateLimitType": t, "interval": i, "intervalNum": n, "limit": l};
+    let limits = vec![
+        rate(
+            "REQUEST_WEIGHT",
+            "MINUTE",
+            1,
+            crate::weights::FUTURES_WEIGHT_LIMIT,
+        ),
+        rate("ORDERS", "MINUTE", 1, 1200),
+        rate("ORDERS", "SECOND", 10, 300),
+    ];
+    let mut fields = vec![
+        ("timezone", J::Val("UTC".into())),
+        ("serverTime", J::Val(call.now.into())),
+    ];
+    if futures_type == "U_MARGINED" {
+        fields.push(("futuresType", J::Val(futures_type.into())));
+    }
+    fields.push(("rateLimits", J::Arr(limits)));
+    fields.push(("exchangeFilters", J::Arr(Vec::new())));
+    if futures_type == "U_MARGINED" {
+        fields.push(("assets", J::Arr(Vec::new())));
+    }
+    fields.push(("symbols", J::Arr(Vec::new())));
+    Ok(J::Obj(fields))
+}

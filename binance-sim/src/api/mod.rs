@@ -36,6 +36,8 @@ pub struct Call<'a> {
     pub params: Params,
     pub now: i64,
     pub api_key: Option<String>,
+    /// The client's address (the TCP peer).
+    pub ip: IpAddr,
 }
 
 impl Call<'_> {
@@ -71,18 +73,24 @@ fn set_header(r: &mut Response, name: &'static str, value: u64) {
     }
 }
 
+/// `MARKET_DATA` endpoints: an API key is required, no signature.
+fn needs_api_key(method: &Method, path: &str) -> bool {
+    method == Method::GET && path == "/sapi/v1/margin/allPairs"
+}
+
 /// Does this path require a signature?
 fn is_signed(method: &Method, path: &str) -> bool {
     matches!(
         (method.as_str(), path),
         ("GET", "/api/v3/account")
+            | ("GET", "/api/v3/account/commission")
             | ("GET", "/api/v3/openOrders")
             | ("GET", "/api/v3/allOrders")
             | ("GET", "/api/v3/order")
             | ("POST", "/api/v3/order")
             | ("DELETE", "/api/v3/order")
             | ("GET", "/api/v3/myTrades")
-    ) || path.starts_with("/sapi/")
+    ) || (path.starts_with("/sapi/") && !needs_api_key(method, path))
 }
 
 /// The fallback handler: every path that is not `/__sim/...`.
@@ -107,9 +115,18 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
             return error_response(&ApiError::bad(-1102, "Field value was empty or malformed."))
         }
     };
-    let raw_body = String::from_utf8_lossy(&body).to_string();
+    // "For GET endpoints, parameters must be sent as a query string"
+    // (rest-api.md, General Information on Endpoints): a GET body is never
+    // read, neither for parameters nor for the signature payload. POST, PUT
+    // and DELETE may mix query string and form body.
+    let raw_body = if method == Method::GET {
+        String::new()
+    } else {
+        String::from_utf8_lossy(&body).to_string()
+    };
 
-    if !(path.starts_with("/api/") || path.starts_with("/sapi/")) {
+    let served = ["/api/", "/sapi/", "/fapi/", "/dapi/"];
+    if !served.iter().any(|p| path.starts_with(p)) {
         return (StatusCode::NOT_FOUND, "").into_response();
     }
 
@@ -196,6 +213,18 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
             }
             header = (name, used);
         }
+        Pool::Fapi | Pool::Dapi => {
+            let key = format!("{pool:?}:{ip}");
+            let limit = weights::FUTURES_WEIGHT_LIMIT;
+            let (used, ok) = lock(&shared.limiter).charge_sapi(&key, weight, limit, now);
+            if !ok {
+                let retry = weights::Limiter::seconds_to_window_end(now);
+                let mut r = error_response(&ApiError::too_much_weight(limit, retry));
+                set_header(&mut r, "x-mbx-used-weight-1m", used);
+                return r;
+            }
+            header = ("x-mbx-used-weight-1m", used);
+        }
     }
     count_weight(&shared, &path, api_key.as_deref(), weight);
 
@@ -208,10 +237,13 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
                 params,
                 now,
                 api_key: api_key.clone(),
+                ip,
             };
             let signed = is_signed(&method, &path);
             let checked = if signed {
                 auth::check(&call, &method, &path, &raw_query, &raw_body)
+            } else if needs_api_key(&method, &path) {
+                auth::check_key_only(&call)
             } else {
                 Ok(())
             };
@@ -263,19 +295,22 @@ fn count_weight_refund(shared: &Shared, path: &str, key: Option<&str>, weight: u
     }
 }
 
-/// Strict `reject_unknown_params`: a parameter the endpoint does not read is
-/// `-1104`. Checked after security and before the endpoint acts. "Read" and
-/// "sent" count distinct names, `timestamp`/`recvWindow`/`signature`
-/// included [inference: the docs give only the message template].
+/// A parameter the endpoint does not read is `-1104` (errors.md,
+/// `UNREAD_PARAMETERS`), in every mode. Checked after security and before
+/// the endpoint acts. "Read" and "sent" count distinct names,
+/// `timestamp`/`recvWindow`/`signature` included [inference: the docs give
+/// only the message template].
 fn check_all_read(call: &Call, method: &Method, path: &str, signed: bool) -> Result<(), ApiError> {
-    if !lock(&call.shared.exchange).strict.reject_unknown_params {
-        return Ok(());
-    }
     let Some(known) = crate::strict::read_params(method.as_str(), path) else {
         return Ok(());
     };
-    let is_read =
-        |n: &str| known.contains(&n) || (signed && crate::strict::SIGNED_PARAMS.contains(&n));
+    // ccxt signs every /sapi call, MARKET_DATA ones included, and live
+    // Binance answers it, so those read the signing parameters too
+    // [inference].
+    let reads_signing = signed || needs_api_key(method, path);
+    let is_read = |n: &str| {
+        known.contains(&n) || (reads_signing && crate::strict::SIGNED_PARAMS.contains(&n))
+    };
     let sent = call.params.names().count();
     let read = call.params.names().filter(|n| is_read(n)).count();
     if read < sent {
@@ -292,6 +327,7 @@ fn route(method: &Method, path: &str, call: &Call) -> ApiResult {
         ("GET", "/api/v3/ticker/price") => market::ticker_price(call),
         ("GET", "/api/v3/klines") => market::klines(call),
         ("GET", "/api/v3/account") => account::account(call),
+        ("GET", "/api/v3/account/commission") => account::commission(call),
         ("GET", "/api/v3/openOrders") => account::open_orders(call),
         ("GET", "/api/v3/allOrders") => account::all_orders(call),
         ("GET", "/api/v3/order") => account::get_order(call),
@@ -301,6 +337,11 @@ fn route(method: &Method, path: &str, call: &Call) -> ApiResult {
         ("GET", "/sapi/v1/capital/deposit/hisrec") => sapi::deposits(call),
         ("GET", "/sapi/v1/capital/withdraw/history") => sapi::withdrawals(call),
         ("GET", "/sapi/v1/account/apiRestrictions") => sapi::api_restrictions(call),
+        ("GET", "/sapi/v1/capital/config/getall") => sapi::all_coins(call),
+        ("GET", "/sapi/v1/margin/allPairs") => sapi::margin_pairs(call),
+        ("GET", "/sapi/v1/margin/isolated/allPairs") => sapi::margin_pairs(call),
+        ("GET", "/fapi/v1/exchangeInfo") => market::futures_exchange_info(call, "U_MARGINED"),
+        ("GET", "/dapi/v1/exchangeInfo") => market::futures_exchange_info(call, "COIN_MARGINED"),
         _ => Err(ApiError::bad(-1020, "This operation is not supported.")),
     }
 }

@@ -5,6 +5,8 @@ use super::{ApiResult, Call};
 use crate::errors::ApiError;
 use crate::json::J;
 use crate::obj;
+use crate::state::fmt8;
+use rust_decimal::Decimal;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -86,7 +88,7 @@ pub fn api_restrictions(call: &Call) -> ApiResult {
         .ok_or_else(ApiError::rejected_key)?;
     let r = &key.restrictions;
     Ok(obj! {
-        "ipRestrict": r.ip_restrict,
+        "ipRestrict": key.ip_restrict(),
         "createTime": key.create_time,
         "enableReading": r.enable_reading,
         "enableWithdrawals": r.enable_withdrawals,
@@ -100,4 +102,85 @@ pub fn api_restrictions(call: &Call) -> ApiResult {
         "enableSpotAndMarginTrading": r.enable_spot_and_margin_trading,
         "enablePortfolioMarginTrading": r.enable_portfolio_margin_trading
     })
+}
+
+/// `GET /sapi/v1/capital/config/getall` (wallet docs, "All Coins'
+/// Information"): one entry per asset the account holds or a symbol trades,
+/// with its balance and one network named after the coin (as the sim's
+/// deposits and withdrawals use). Withdrawal fees and limits are the sim's
+/// own: 0 fee, no minimum [the sim has no network data].
+pub fn all_coins(call: &Call) -> ApiResult {
+    let ex = call.exchange();
+    let mut coins: Vec<String> = ex.balances.iter().map(|(a, _)| a.clone()).collect();
+    for s in &ex.symbols {
+        for a in [&s.base, &s.quote] {
+            if !coins.contains(a) {
+                coins.push(a.clone());
+            }
+        }
+    }
+    let zero = fmt8(Decimal::ZERO);
+    let items = coins
+        .iter()
+        .map(|coin| {
+            let b = ex.balance(coin);
+            let network = obj! {
+                "network": coin,
+                "coin": coin,
+                "withdrawIntegerMultiple": "0.00000001",
+                "isDefault": true,
+                "depositEnable": ex.can_deposit,
+                "withdrawEnable": ex.can_withdraw,
+                "depositDesc": "",
+                "withdrawDesc": "",
+                "specialTips": "",
+                "specialWithdrawTips": "",
+                "name": coin,
+                "resetAddressStatus": false,
+                "addressRegex": "^(0x)[0-9A-Fa-f]{40}$",
+                "memoRegex": "",
+                "withdrawFee": "0",
+                "withdrawMin": "0",
+                "withdrawMax": "9999999999",
+                "withdrawInternalMin": "0",
+                "depositDust": "0",
+                "minConfirm": 1,
+                "unLockConfirm": 0,
+                "sameAddress": false,
+                "withdrawTag": false,
+                "estimatedArrivalTime": 1,
+                "busy": false,
+                "contractAddressUrl": "",
+                "contractAddress": ""
+            };
+            obj! {
+                "coin": coin,
+                "depositAllEnable": ex.can_deposit,
+                "withdrawAllEnable": ex.can_withdraw,
+                "name": coin,
+                "free": fmt8(b.free),
+                "locked": fmt8(b.locked),
+                "freeze": zero.clone(),
+                "withdrawing": zero.clone(),
+                "ipoing": zero.clone(),
+                "ipoable": zero.clone(),
+                "storage": zero.clone(),
+                "isLegalMoney": false,
+                "trading": true,
+                "networkList": vec![network]
+            }
+        })
+        .collect();
+    Ok(J::Arr(items))
+}
+
+/// `GET /sapi/v1/margin/allPairs` and `/sapi/v1/margin/isolated/allPairs`:
+/// a Spot-only exchange has no margin pairs (every symbol's exchangeInfo says
+/// `isMarginTradingAllowed: false`), so the list is empty; a `symbol` the
+/// exchange does not list is `-1121`.
+pub fn margin_pairs(call: &Call) -> ApiResult {
+    if let Some(s) = call.params.str("symbol") {
+        call.exchange().symbol(s).ok_or_else(ApiError::bad_symbol)?;
+    }
+    Ok(J::Arr(Vec::new()))
 }

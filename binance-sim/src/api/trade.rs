@@ -5,11 +5,11 @@ use crate::errors::ApiError;
 use crate::json::J;
 use crate::matching::NewOrder;
 use crate::obj;
-use crate::state::{fmt8, Exchange, Order, Side, Trade};
+use crate::state::{fmt8, with_prevented, Exchange, Order, Side, Trade};
 
 /// The FULL response of a new order (also used by the control API).
 pub fn full_response(order: &Order, fills: &[Trade], transact_time: i64) -> J {
-    obj! {
+    let json = obj! {
         "symbol": &order.symbol,
         "orderId": order.order_id,
         "orderListId": -1i64,
@@ -25,9 +25,27 @@ pub fn full_response(order: &Order, fills: &[Trade], transact_time: i64) -> J {
         "type": &order.order_type,
         "side": order.side.as_str(),
         "workingTime": order.time,
-        "fills": fills.iter().map(Trade::to_fill_json).collect::<Vec<_>>(),
-        "selfTradePreventionMode": "NONE"
-    }
+        "fills": fills.iter().map(Trade::to_fill_json).collect::<Vec<_>>()
+    };
+    let json = if order.prevented_matches.is_empty() {
+        json
+    } else {
+        json.with(
+            "preventedMatches",
+            J::Arr(
+                order
+                    .prevented_matches
+                    .iter()
+                    .map(|m| m.to_json())
+                    .collect(),
+            ),
+        )
+    };
+    let json = json.with(
+        "selfTradePreventionMode",
+        J::Val(order.stp_mode.clone().into()),
+    );
+    with_prevented(json, order)
 }
 
 fn respond(order: &Order, fills: &[Trade], now: i64, resp_type: &str) -> J {
@@ -71,6 +89,7 @@ pub fn new_order(call: &Call) -> ApiResult {
         quote_order_qty: p.decimal("quoteOrderQty")?,
         price: p.decimal("price")?,
         client_order_id: p.str("newClientOrderId").map(str::to_string),
+        stp_mode: p.str("selfTradePreventionMode").map(str::to_string),
     };
     let mut ex = call.exchange();
     let (order, fills) = place(&mut ex, req, call.now)?;
@@ -122,6 +141,6 @@ pub fn cancel_order(call: &Call) -> ApiResult {
         "timeInForce": &o.time_in_force,
         "type": &o.order_type,
         "side": o.side.as_str(),
-        "selfTradePreventionMode": "NONE"
+        "selfTradePreventionMode": &o.stp_mode
     })
 }
