@@ -10,8 +10,13 @@ PY          := $(VENV)/bin/python
 # second opinion on DynamoDB and Secrets Manager), the Lambda builder, the template
 # linter and the third-party Binance client used to prove the simulator faithful.
 PY_PKGS     := ministack[full]==1.5.33 moto[server]==5.2.5 cargo-lambda==1.9.2 cfn-lint==1.51.0 python-binance==1.0.37 ccxt==4.5.90 boto3==1.43.11
+# Binance's official Python SDK needs pydantic >= 2.14.1 and cfn-lint's SAM translator pins
+# pydantic ~= 2.13: pip cannot put both in one venv, so the SDK has a venv of its own.
+SDK_VENV    ?= .venv-sdk
+SDK_PKGS    := binance-sdk-spot==13.3.0
 STACK       := scripts/with-stack.sh
 export SIM_PYTHON := $(abspath $(PY))
+export SIM_SDK_PYTHON := $(abspath $(SDK_VENV))/bin/python
 # Property tests draw their cases from this seed, so CI is reproducible; run them with
 # another (`make test-integration PROPTEST_RNG_SEED=$$RANDOM`) to explore further.
 export PROPTEST_RNG_SEED ?= 20261201
@@ -27,7 +32,12 @@ $(VENV)/.installed: Makefile
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PY_PKGS)
 	touch $@
 
-setup: $(VENV)/.installed ## Python venv with the pinned tools
+$(SDK_VENV)/.installed: Makefile
+	python3 -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/pip install --quiet --disable-pip-version-check $(SDK_PKGS)
+	touch $@
+
+setup: $(VENV)/.installed $(SDK_VENV)/.installed ## Python venvs with the pinned tools
 
 build: setup ## Lambda zip for AWS (arm64); needs the aarch64-unknown-linux-gnu std installed
 	$(VENV)/bin/cargo-lambda lambda build --release --arm64 --output-format zip --bin binance-account-sync
