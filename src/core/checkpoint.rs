@@ -326,10 +326,228 @@ pub fn rescanned(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::core::plan_symbol;
     use crate::core::testkit::*;
-    use crate::domain::{OrderPage, OrderStatus, Side};
+    use crate::domain::{EmergencyScope, Expect, OrderPage, OrderStatus, Severity, Side};
     use rust_decimal_macros::dec;
+
+    fn finding(kind: &str, key: &str) -> Discrepancy {
+        Discrepancy {
+            key: key.to_owned(),
+            kind: kind.to_owned(),
+            severity: Severity::Warning,
+            symbol: Some(sym("BTCUSDT")),
+            asset: None,
+            before: None,
+            after: None,
+            diff_pct: None,
+            message: key.to_owned(),
+        }
+    }
+
+    fn cursor_at(version: u64) -> CursorRecord {
+        CursorRecord {
+            last_trade_id: Some(41),
+            last_fill_at: Some(5_000),
+            covered_through: Some(9_000),
+            failures: 2,
+            last_error: Some("timeout".to_owned()),
+            retry_at: Some(1),
+            unreported: vec![finding("trade_disagrees", "trade_disagrees:BTCUSDT:7")],
+            version,
+            updated_at: 1,
+            ..CursorRecord::new(sym("BTCUSDT"))
+        }
+    }
+
+    fn cursor_of(c: &Correction) -> &CursorRecord {
+        match &c.after {
+            Record::Cursor(c) => c,
+            other => panic!("not a checkpoint: {other:?}"),
+        }
+    }
+
+    /// A unit's once-only findings join the checkpoint each key once, other kinds never,
+    /// and the list stops at its cap.
+    #[test]
+    fn once_only_findings_are_kept_each_key_once_up_to_the_cap() {
+        let kept = vec![finding("trade_disagrees", "a")];
+        let found = [
+            finding("trade_disagrees", "a"),
+            finding("trade_not_on_exchange", "b"),
+            finding("balance", "c"),
+        ];
+        let keys: Vec<String> = with_findings(&kept, &found)
+            .into_iter()
+            .map(|d| d.key)
+            .collect();
+        assert_eq!(keys, ["a", "b"]);
+
+        let full: Vec<Discrepancy> = (0..MAX_UNREPORTED)
+            .map(|i| finding("trade_disagrees", &format!("k{i}")))
+            .collect();
+        let more = [finding("trade_disagrees", "new")];
+        assert_eq!(with_findings(&full, &more).len(), MAX_UNREPORTED);
+        let one_short = &full[..MAX_UNREPORTED - 1];
+        assert_eq!(with_findings(one_short, &more).len(), MAX_UNREPORTED);
+    }
+
+    /// Once reported, the findings leave the checkpoint; the write is versioned and
+    /// stamped like every other.
+    #[test]
+    fn a_reported_checkpoint_keeps_no_finding_and_is_stamped() {
+        let c = reported(&cursor_at(4), 77);
+        assert_eq!(c.expect, Expect::Version(4));
+        let after = cursor_of(&c);
+        assert!(after.unreported.is_empty());
+        assert_eq!((after.version, after.updated_at), (5, 77));
+        assert_eq!(after.last_trade_id, Some(41), "progress kept");
+    }
+
+    /// A failed unit counts the failure, names it and backs off from now; the progress
+    /// stays. A symbol never read gets its first checkpoint.
+    #[test]
+    fn a_failed_unit_counts_names_and_backs_off_keeping_the_progress() {
+        let c = failed(Some(&cursor_at(4)), &sym("BTCUSDT"), "malformed", 1_000);
+        let after = cursor_of(&c);
+        assert_eq!(
+            (
+                after.failures,
+                after.last_error.as_deref(),
+                after.retry_at,
+                after.version,
+                after.updated_at
+            ),
+            (
+                3,
+                Some("malformed"),
+                Some(1_000 + crate::core::scope::retry_after(3)),
+                5,
+                1_000
+            )
+        );
+        assert_eq!(after.last_trade_id, Some(41));
+
+        let c = failed(None, &sym("ETHUSDT"), "timeout", 1_000);
+        assert_eq!(c.expect, Expect::Absent);
+        let after = cursor_of(&c);
+        assert_eq!((after.failures, after.version), (1, 1));
+        assert_eq!(after.symbol, sym("ETHUSDT"));
+    }
+
+    /// A re-scan window records its progress, the basis the window left, its findings
+    /// and the newest fill seen; the last window, finding no fill, records that none was
+    /// in the lookback.
+    #[test]
+    fn a_rescan_window_records_progress_basis_and_the_newest_fill() {
+        let current = CursorRecord {
+            last_fill_at: None,
+            ..cursor_at(4)
+        };
+        let planned = CursorRecord {
+            basis: crate::domain::Basis {
+                qty: dec!(2),
+                ..Default::default()
+            },
+            unreported: vec![finding("trade_disagrees", "z")],
+            ..current.clone()
+        };
+        let scope = EmergencyScope {
+            requested_at: 50_000,
+            lookback_start: 10_000,
+            opened_by: None,
+        };
+        let mid = rescanned(
+            &current,
+            &planned,
+            &scope,
+            20_000,
+            30_000,
+            Some(15_000),
+            60_000,
+        );
+        let after = cursor_of(&mid);
+        assert_eq!(
+            (
+                after.basis.qty,
+                after.rescan_for,
+                after.rescan_through,
+                after.last_fill_at,
+                after.version,
+                after.updated_at
+            ),
+            (dec!(2), Some(50_000), Some(20_000), Some(15_000), 5, 60_000)
+        );
+        assert_eq!(after.unreported, planned.unreported);
+        assert!(!mid.reason.contains("(done)"));
+
+        let last = rescanned(&current, &planned, &scope, 30_000, 30_000, None, 60_000);
+        assert_eq!(cursor_of(&last).last_fill_at, Some(9_999));
+        assert!(last.reason.contains("(done)"));
+        let not_yet = rescanned(&current, &planned, &scope, 29_999, 30_000, None, 60_000);
+        assert_eq!(cursor_of(&not_yet).last_fill_at, None);
+    }
+
+    /// The orders open or unknown in the records after the last page are counted and the
+    /// lowest of them is the watermark; a terminal one is neither. The checkpoint write is
+    /// stamped with the run's time.
+    #[test]
+    fn the_watermark_is_the_lowest_order_still_open_or_unknown() {
+        let mut w = World::new();
+        w.snap_fills("BTCUSDT", Vec::new());
+        w.db_order(order_rec(
+            "BTCUSDT",
+            3,
+            OrderStatus::Filled,
+            dec!(1),
+            dec!(1),
+        ));
+        w.db_order(order_rec(
+            "BTCUSDT",
+            5,
+            OrderStatus::Unknown,
+            dec!(1),
+            dec!(0),
+        ));
+        w.db_order(order_rec("BTCUSDT", 8, OrderStatus::New, dec!(1), dec!(0)));
+        let out = plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(
+            (out.checkpoint.open_orders, out.checkpoint.order_watermark),
+            (2, Some(5))
+        );
+        let write = out
+            .plan
+            .corrections
+            .iter()
+            .find(|c| c.kind == CorrectionKind::CursorAdvanced)
+            .expect("a first checkpoint");
+        assert_eq!(cursor_of(write).updated_at, w.now);
+    }
+
+    /// An emergency is done for a symbol by its read to the end only once no re-scan is
+    /// owed: an active symbol read to the end before its re-scan is not done.
+    #[test]
+    fn an_emergency_is_not_done_while_the_symbol_owes_its_rescan() {
+        let mut w = World::new();
+        w.recs.cursors.insert(
+            sym("BTCUSDT"),
+            CursorRecord {
+                emergency_done: None,
+                ..cursor_at(4)
+            },
+        );
+        w.snap.emergency_requested_at = Some(50_000);
+        w.snap.emergency_lookback_start = Some(1_000);
+        w.snap_fills("BTCUSDT", Vec::new());
+        let out = plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(out.checkpoint.emergency_done, None);
+
+        // Quiet within the lookback: the read to the end is all it owes.
+        w.snap.emergency_lookback_start = Some(6_000);
+        let out = plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(out.checkpoint.emergency_done, Some(50_000));
+    }
 
     fn page(from_order_id: u64, ids: &[u64], complete: bool) -> OrderPage {
         OrderPage {
