@@ -497,13 +497,16 @@ impl Exchange for Budgeted<'_> {
         self.inner.prices(symbols).await
     }
 
-    async fn price_at(
+    async fn minute_closes(
         &self,
         symbol: &Symbol,
-        at: Millis,
-    ) -> Result<Option<Decimal>, ExchangeError> {
+        from_minute: Millis,
+        to_minute: Millis,
+    ) -> Result<BTreeMap<Millis, Decimal>, ExchangeError> {
         self.check(endpoint::KLINES)?;
-        self.inner.price_at(symbol, at).await
+        self.inner
+            .minute_closes(symbol, from_minute, to_minute)
+            .await
     }
 
     async fn deposits(&self, since: Millis) -> Result<Vec<Deposit>, ExchangeError> {

@@ -482,10 +482,20 @@ async fn every_read_endpoint_works_against_the_sim() {
     assert_eq!(prices[&sym("ETHUSDT")], dec!(3000.5));
     let prices = c.prices(&[sym("BTCUSDT"), sym("NOPEUSDT")]).await.unwrap();
     assert_eq!(prices.len(), 1);
-    assert_eq!(
-        c.price_at(&sym("BTCUSDT"), now - 1000).await.unwrap(),
-        Some(dec!(60000))
-    );
+    let minute = binance_account_sync::domain::minute_start(now - 1000);
+    let closes = c
+        .minute_closes(&sym("BTCUSDT"), minute - 120_000, minute)
+        .await
+        .unwrap();
+    assert_eq!(closes.get(&minute), Some(&dec!(60000)));
+    assert!(closes
+        .keys()
+        .all(|m| (minute - 120_000..=minute).contains(m)));
+    assert!(c
+        .minute_closes(&sym("NOPEUSDT"), minute, minute)
+        .await
+        .unwrap()
+        .is_empty());
 
     let since = now - 300 * DAY;
     let deps = c.deposits(since).await.unwrap();
@@ -507,7 +517,9 @@ async fn every_read_endpoint_works_against_the_sim() {
     assert!(c.open_orders().await.unwrap().is_empty());
     // SAPI weights live in their own pools and are not in the /api budget.
     let u = c.usage();
-    assert_eq!(u.weight, 4 + 4 + 4 + 2 + 1 + 80);
+    // Prices (4, 4 and the all-symbols fallback 4), two klines (2 each, the unknown
+    // symbol's `-1121` counted too), the server time (1), open orders (80).
+    assert_eq!(u.weight, 4 + 4 + 4 + 2 + 2 + 1 + 80);
 }
 
 // ---- orders -----------------------------------------------------------------------------

@@ -47,7 +47,7 @@ mod tests;
 
 pub use conflict::{resolve_conflict, ConflictResolution};
 pub use scope::{orders_to_query, too_soon};
-pub use trades::fee_price_needs;
+pub use trades::{fee_price_needs, fee_price_requests};
 
 use crate::domain::{Asset, ExchangeSnapshot, Expect, Millis, Plan, Records, Symbol, TradeRecord};
 use rust_decimal::Decimal;

@@ -83,6 +83,29 @@ pub fn fee_price_needs(snapshot: &ExchangeSnapshot) -> Vec<(Symbol, Millis)> {
     needs.into_iter().collect()
 }
 
+/// The fee prices wanted, as requests: per fee symbol, runs of minutes each spanning at
+/// most `per_request` minutes (one klines call each), `(symbol, first minute, last
+/// minute)`. A page of fills a few hours long needs one call per fee asset, not one per
+/// minute.
+pub fn fee_price_requests(
+    needs: &[(Symbol, Millis)],
+    per_request: usize,
+) -> Vec<(Symbol, Millis, Millis)> {
+    let span = crate::domain::MINUTE_MS * (per_request.max(1) as Millis - 1);
+    let mut sorted: Vec<&(Symbol, Millis)> = needs.iter().collect();
+    sorted.sort();
+    let mut out: Vec<(Symbol, Millis, Millis)> = Vec::new();
+    for (symbol, minute) in sorted {
+        match out.last_mut() {
+            Some((s, first, last)) if s == symbol && *minute - *first <= span => {
+                *last = (*last).max(*minute);
+            }
+            _ => out.push((symbol.clone(), *minute, *minute)),
+        }
+    }
+    out
+}
+
 /// A recorded trade whose side, price or quantity is not the exchange's fill's.
 pub(super) fn disagreement(
     symbol: &Symbol,
@@ -774,6 +797,29 @@ mod tests {
 
     /// The balances' movement since the last read counts the fills past the checkpoint
     /// only: one at or below it is in an earlier baseline already.
+    /// Fee prices are asked a run of minutes at a time: one request per fee symbol for
+    /// minutes within one request's span, a new one past it, never one per minute.
+    #[test]
+    fn fee_prices_are_asked_for_runs_of_minutes_not_one_minute_at_a_time() {
+        let m = |i: i64| i * crate::domain::MINUTE_MS;
+        let needs = vec![
+            (sym("BNBUSDT"), m(5)),
+            (sym("BNBUSDT"), m(1)),
+            (sym("BNBUSDT"), m(1000)),
+            (sym("BNBUSDT"), m(1001)),
+            (sym("ETHUSDT"), m(3)),
+        ];
+        assert_eq!(
+            super::fee_price_requests(&needs, 1000),
+            [
+                (sym("BNBUSDT"), m(1), m(1000)),
+                (sym("BNBUSDT"), m(1001), m(1001)),
+                (sym("ETHUSDT"), m(3), m(3)),
+            ]
+        );
+        assert_eq!(super::fee_price_requests(&needs, 1).len(), 5);
+    }
+
     #[test]
     fn movement_counts_only_the_fills_past_the_checkpoint() {
         let mut w = World::new();

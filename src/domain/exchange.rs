@@ -27,8 +27,11 @@ impl Side {
 
 /// The start of the one-minute candle containing `t` (fee prices are keyed by it).
 pub fn minute_start(t: Millis) -> Millis {
-    t - t.rem_euclid(60_000)
+    t - t.rem_euclid(MINUTE_MS)
 }
+
+/// One minute, in milliseconds.
+pub const MINUTE_MS: Millis = 60_000;
 
 /// Order status. Unknown values are kept (`Other`) rather than rejected: Binance adds
 /// statuses over time and a sync must not fail on them.

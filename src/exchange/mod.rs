@@ -50,6 +50,8 @@ pub enum FillsQuery {
 pub const FILLS_PAGE: usize = 1000;
 /// Orders per `allOrders` page (the documented maximum `limit`).
 pub const ORDERS_PAGE: usize = 1000;
+/// One-minute candles per `klines` request (the documented maximum `limit`).
+pub const KLINES_PAGE: usize = 1000;
 
 /// The result of a paged read that may stop early.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,12 +196,16 @@ pub trait Exchange: Send + Sync {
         symbols: &[Symbol],
     ) -> impl Future<Output = Result<BTreeMap<Symbol, Decimal>, ExchangeError>> + Send;
 
-    /// The close of the one-minute candle containing `at` (fee conversion at fill time).
-    fn price_at(
+    /// The closes of the one-minute candles opening from `from_minute` to `to_minute`
+    /// (minute starts, at most [`KLINES_PAGE`] minutes: one request), by opening time, for
+    /// fee conversion at fill time. A minute with no trade has no candle; a symbol the
+    /// exchange does not list has none at all (an empty map, not an error).
+    fn minute_closes(
         &self,
         symbol: &Symbol,
-        at: Millis,
-    ) -> impl Future<Output = Result<Option<Decimal>, ExchangeError>> + Send;
+        from_minute: Millis,
+        to_minute: Millis,
+    ) -> impl Future<Output = Result<BTreeMap<Millis, Decimal>, ExchangeError>> + Send;
 
     /// Deposits credited at or after `since`.
     fn deposits(

@@ -11,7 +11,7 @@ use crate::domain::{
     Asset, BasisState, CursorRecord, ExchangeSnapshot, Fill, Records, Symbol, SymbolHistory,
     TradeRecord,
 };
-use crate::exchange::{Exchange, ExchangeError, FillsQuery, FILLS_PAGE, ORDERS_PAGE};
+use crate::exchange::{Exchange, ExchangeError, FillsQuery, FILLS_PAGE, KLINES_PAGE, ORDERS_PAGE};
 use crate::report::SymbolFailure;
 use crate::store::{LoadScope, Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
@@ -607,19 +607,25 @@ async fn price_fees<E: Exchange, S: Store>(
             })
         })
         .collect();
-    // Fees are priced at the fill's minute. A stop before every fee of the page is priced
-    // leaves the page unapplied (the checkpoint stays; the next run reads it again), so
-    // no fee is valued at a later price because the run ran out of time.
-    for (fee_symbol, minute) in needs {
+    // Fees are priced at the fill's minute, up to 1,000 minutes a request. A stop before
+    // every fee of the page is priced leaves the page unapplied (the checkpoint stays; the
+    // next run reads it again), so no fee is valued at a later price because the run ran
+    // out of time.
+    for (fee_symbol, from, to) in core::fee_price_requests(&needs, KLINES_PAGE) {
         if run.stopped.is_some() || run.limits.out_of_time() {
             run.stop(format!("deadline reached while pricing fees of {symbol}"));
             return Ok(Priced::Stopped);
         }
-        match run.exchange.price_at(&fee_symbol, minute).await {
-            Ok(Some(price)) => {
-                snapshot.fee_prices.insert((fee_symbol, minute), price);
+        match run.exchange.minute_closes(&fee_symbol, from, to).await {
+            Ok(closes) => {
+                for (minute, price) in closes {
+                    if needs.contains(&(fee_symbol.clone(), minute)) {
+                        snapshot
+                            .fee_prices
+                            .insert((fee_symbol.clone(), minute), price);
+                    }
+                }
             }
-            Ok(None) => {}
             Err(e) if is_stop(&e) => {
                 run.stop(format!("{e} (while pricing fees of {symbol})"));
                 return Ok(Priced::Stopped);

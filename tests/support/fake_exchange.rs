@@ -21,8 +21,8 @@
 #![allow(dead_code)]
 
 use binance_account_sync::domain::{
-    minute_start, ApiRestrictions, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderLookup,
-    Symbol, SymbolInfo, Withdrawal,
+    ApiRestrictions, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol,
+    SymbolInfo, Withdrawal,
 };
 use binance_account_sync::exchange::{
     AccountInfo, Exchange, ExchangeError, FillsFrom, FillsQuery, Paged, Usage, FILLS_PAGE,
@@ -415,18 +415,20 @@ impl Exchange for FakeExchange {
             .collect())
     }
 
-    async fn price_at(
+    async fn minute_closes(
         &self,
         symbol: &Symbol,
-        at: Millis,
-    ) -> Result<Option<Decimal>, ExchangeError> {
+        from_minute: Millis,
+        to_minute: Millis,
+    ) -> Result<BTreeMap<Millis, Decimal>, ExchangeError> {
         self.charge(endpoint::KLINES)?;
-        // An unknown symbol has no candle (the adapter maps -1121 to None as well).
+        // An unknown symbol has no candle (the adapter maps -1121 to an empty map too).
         Ok(self
             .account
             .minute_closes
-            .get(&(symbol.clone(), minute_start(at)))
-            .copied())
+            .range((symbol.clone(), from_minute)..=(symbol.clone(), to_minute))
+            .map(|((_, minute), close)| (*minute, *close))
+            .collect())
     }
 
     async fn deposits(&self, since: Millis) -> Result<Vec<Deposit>, ExchangeError> {

@@ -456,13 +456,16 @@ impl Exchange for FaultyExchange<'_> {
         self.gate("/api/v3/ticker/price")?;
         self.inner.prices(symbols).await
     }
-    async fn price_at(
+    async fn minute_closes(
         &self,
         symbol: &Symbol,
-        at: Millis,
-    ) -> Result<Option<Decimal>, ExchangeError> {
+        from_minute: Millis,
+        to_minute: Millis,
+    ) -> Result<BTreeMap<Millis, Decimal>, ExchangeError> {
         self.gate("/api/v3/klines")?;
-        self.inner.price_at(symbol, at).await
+        self.inner
+            .minute_closes(symbol, from_minute, to_minute)
+            .await
     }
     async fn deposits(&self, since: Millis) -> Result<Vec<Deposit>, ExchangeError> {
         self.gate("/sapi/v1/capital/deposit/hisrec")?;

@@ -496,31 +496,38 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
 
     /// The 1-minute candle starting at the minute containing `at`; None when Binance has
     /// no candle covering `at` (before listing, or in the future).
-    async fn price_at(
+    async fn minute_closes(
         &self,
         symbol: &Symbol,
-        at: Millis,
-    ) -> Result<Option<Decimal>, ExchangeError> {
-        let minute_start = crate::domain::minute_start(at);
+        from_minute: Millis,
+        to_minute: Millis,
+    ) -> Result<BTreeMap<Millis, Decimal>, ExchangeError> {
         let params = [
             ("symbol", symbol.as_str().to_owned()),
             ("interval", "1m".to_owned()),
-            ("startTime", minute_start.to_string()),
-            ("limit", "1".to_owned()),
+            ("startTime", from_minute.to_string()),
+            (
+                "endTime",
+                (to_minute + crate::domain::MINUTE_MS - 1).to_string(),
+            ),
+            ("limit", crate::exchange::KLINES_PAGE.to_string()),
         ];
         let rows: Vec<WireKline> = match self.call(&KLINES, &params).await {
             // A fee asset with no market against this quote: no fill-time price, which the
             // core reports; it must not fail the run.
             Err(ExchangeError::Api {
                 code: BAD_SYMBOL, ..
-            }) => return Ok(None),
+            }) => return Ok(BTreeMap::new()),
             other => other?,
         };
-        let Some(first) = rows.first() else {
-            return Ok(None);
-        };
-        let (open, close_time, close) = first.parts(KLINES.path)?;
-        Ok((open <= at && at <= close_time).then_some(close))
+        let mut closes = BTreeMap::new();
+        for row in &rows {
+            let (open, _, close) = row.parts(KLINES.path)?;
+            if (from_minute..=to_minute).contains(&open) {
+                closes.insert(open, close);
+            }
+        }
+        Ok(closes)
     }
 
     /// Every deposit with `insertTime >= since`, oldest first (the wallet API answers
