@@ -450,6 +450,7 @@ mod tests {
                 qty: dec!(2),
                 ..Default::default()
             },
+            basis_state: crate::domain::BasisState::Rebuilding,
             unreported: vec![finding("trade_disagrees", "z")],
             ..current.clone()
         };
@@ -480,6 +481,7 @@ mod tests {
             (dec!(2), Some(50_000), Some(20_000), Some(15_000), 5, 60_000)
         );
         assert_eq!(after.unreported, planned.unreported);
+        assert_eq!(after.basis_state, crate::domain::BasisState::Rebuilding);
         assert!(!mid.reason.contains("(done)"));
 
         let last = rescanned(&current, &planned, &scope, 30_000, 30_000, None, 60_000);
@@ -603,5 +605,33 @@ mod tests {
         w.snap.order_pages.clear();
         let out = plan_symbol(&w.input(), &sym("BTCUSDT"));
         assert_eq!(out.checkpoint.orders_through, Some(7));
+    }
+
+    /// A read to the end covers the fills up to its time less the history lag; the
+    /// highest order id seen counts the symbol's own open orders only.
+    #[test]
+    fn a_read_to_the_end_covers_its_time_less_the_lag_and_sees_its_own_orders() {
+        let mut w = World::new();
+        w.config.history_lag_ms = 5_000;
+        w.snap_fills("BTCUSDT", Vec::new());
+        if let Some(h) = w.snap.history.get_mut(&sym("BTCUSDT")) {
+            h.read_at = 100_000;
+        }
+        let open = |symbol: &str, id| {
+            ex_order(
+                symbol,
+                id,
+                "bot-x",
+                Side::Buy,
+                dec!(1),
+                dec!(1),
+                dec!(0),
+                OrderStatus::New,
+            )
+        };
+        w.snap.open_orders = vec![open("BTCUSDT", 4), open("ETHUSDT", 90)];
+        let out = plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(out.checkpoint.covered_through, Some(95_000));
+        assert_eq!(out.checkpoint.last_order_id, Some(4));
     }
 }
