@@ -802,6 +802,20 @@ mod tests {
         assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(50000)));
     }
 
+    /// A corrected quantity takes the basis's average cost only when the basis holds
+    /// something: with no fill known, the records' entry stays (never 0).
+    #[test]
+    fn a_corrected_quantity_without_known_fills_keeps_the_records_entry() {
+        let mut w = World::new();
+        w.db_position(position("ETHUSDT", "ETH", dec!(0.5), dec!(2000), 5));
+        w.ex_bal("ETH", dec!(0.6), dec!(0));
+        let plan = reconcile(&w.input());
+        let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionAdjusted)[0].after else {
+            panic!("{:?}", plan.corrections)
+        };
+        assert_eq!((p.quantity, p.entry_price), (dec!(0.6), dec!(2000)));
+    }
+
     #[test]
     fn quantity_change_adjusts_position_and_new_buys_recompute_entry() {
         let mut w = World::new();
