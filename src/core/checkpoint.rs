@@ -556,18 +556,7 @@ mod tests {
             from_order_id,
             orders: ids
                 .iter()
-                .map(|&id| {
-                    ex_order(
-                        "BTCUSDT",
-                        id,
-                        &format!("bot-{id}"),
-                        Side::Buy,
-                        dec!(100),
-                        dec!(1),
-                        dec!(0),
-                        OrderStatus::Canceled,
-                    )
-                })
+                .map(|&id| bot_order(id, OrderStatus::Canceled, dec!(0)))
                 .collect(),
             complete,
         }

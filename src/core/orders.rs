@@ -143,32 +143,18 @@ fn plan_known_orders(
                     (after, reason)
                 }
                 Some(OrderLookup::Archived) if holds_fills(input, db) => {
-                    let after = OrderRecord {
-                        status: OrderStatus::Unknown,
-                        unknown_runs: db.unknown_runs.saturating_add(1),
-                        version: next_version(Expect::Version(db.version)),
-                        updated_at: input.now,
-                        updated_by: Writer::Sync,
-                        ..db.clone()
-                    };
                     let message = format!(
                         "Order {} {} archived on exchange (-2026: only orders with zero fill are), but the records hold fills of it (executed {}): kept, marked UNKNOWN; check the order",
                         db.symbol,
                         db.order_id,
                         db.executed_qty.normalize()
                     );
-                    plan.discrepancies.push(Discrepancy {
-                        key: format!("order_archived_with_fills:{}:{}", db.symbol, db.order_id),
-                        kind: "order_archived_with_fills".to_owned(),
-                        severity: Severity::Warning,
-                        symbol: Some(db.symbol.clone()),
-                        asset: None,
-                        before: Some(db.status.as_str().to_owned()),
-                        after: Some(OrderStatus::Unknown.as_str().to_owned()),
-                        diff_pct: None,
-                        message: message.clone(),
-                    });
-                    (after, message)
+                    plan.discrepancies.push(unknown_warning(
+                        db,
+                        "order_archived_with_fills",
+                        message.clone(),
+                    ));
+                    (marked_unknown(db, input), message)
                 }
                 Some(OrderLookup::Archived) => {
                     let after = OrderRecord {
@@ -188,30 +174,17 @@ fn plan_known_orders(
                     (after, reason)
                 }
                 Some(OrderLookup::NotFound) => {
-                    let runs = db.unknown_runs.saturating_add(1);
-                    let after = OrderRecord {
-                        status: OrderStatus::Unknown,
-                        unknown_runs: runs,
-                        version: next_version(Expect::Version(db.version)),
-                        updated_at: input.now,
-                        updated_by: Writer::Sync,
-                        ..db.clone()
-                    };
+                    let after = marked_unknown(db, input);
+                    let runs = after.unknown_runs;
                     if runs >= input.config.unknown_order_runs {
-                        plan.discrepancies.push(Discrepancy {
-                            key: format!("order_unknown:{}:{}", db.symbol, db.order_id),
-                            kind: "order_unknown".to_owned(),
-                            severity: Severity::Warning,
-                            symbol: Some(db.symbol.clone()),
-                            asset: None,
-                            before: Some(db.status.as_str().to_owned()),
-                            after: Some(OrderStatus::Unknown.as_str().to_owned()),
-                            diff_pct: None,
-                            message: format!(
+                        plan.discrepancies.push(unknown_warning(
+                            db,
+                            "order_unknown",
+                            format!(
                                 "Order {} {} does not exist on exchange for {runs} consecutive runs",
                                 db.symbol, db.order_id
                             ),
-                        });
+                        ));
                     }
                     let reason = format!(
                         "Order {} {} does not exist on exchange (-2013), run {runs}: marked UNKNOWN, not cancelled",
@@ -237,6 +210,33 @@ fn plan_known_orders(
             after: Record::Order(after),
             reason,
         });
+    }
+}
+
+/// The record marked `Unknown`, one more run counted (its lookups back off with it).
+fn marked_unknown(db: &OrderRecord, input: &ReconcileInput<'_>) -> OrderRecord {
+    OrderRecord {
+        status: OrderStatus::Unknown,
+        unknown_runs: db.unknown_runs.saturating_add(1),
+        version: next_version(Expect::Version(db.version)),
+        updated_at: input.now,
+        updated_by: Writer::Sync,
+        ..db.clone()
+    }
+}
+
+/// The Warning of an order the sync marks `Unknown`: `<kind>:<SYMBOL>:<ID>`.
+fn unknown_warning(db: &OrderRecord, kind: &str, message: String) -> Discrepancy {
+    Discrepancy {
+        key: format!("{kind}:{}:{}", db.symbol, db.order_id),
+        kind: kind.to_owned(),
+        severity: Severity::Warning,
+        symbol: Some(db.symbol.clone()),
+        asset: None,
+        before: Some(db.status.as_str().to_owned()),
+        after: Some(OrderStatus::Unknown.as_str().to_owned()),
+        diff_pct: None,
+        message,
     }
 }
 
@@ -647,18 +647,7 @@ mod tests {
     /// a record; the open orders, read at once, say more than the history.
     #[test]
     fn the_order_history_changes_a_record_only_with_a_final_state() {
-        let state = |id, status, exec| {
-            ex_order(
-                "BTCUSDT",
-                id,
-                &format!("bot-{id}"),
-                Side::Buy,
-                dec!(100),
-                dec!(1),
-                exec,
-                status,
-            )
-        };
+        let state = bot_order;
         let mut w = World::new();
         w.db_order(order_rec("BTCUSDT", 1, OrderStatus::New, dec!(1), dec!(0)));
         w.db_order(order_rec(

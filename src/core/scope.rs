@@ -1004,18 +1004,7 @@ mod tests {
                 order_rec("BTCUSDT", id, OrderStatus::New, dec!(1), dec!(0)),
             );
         }
-        let shown = |id, status| {
-            ex_order(
-                "BTCUSDT",
-                id,
-                "bot-x",
-                crate::domain::Side::Buy,
-                dec!(100),
-                dec!(1),
-                dec!(0),
-                status,
-            )
-        };
+        let shown = |id, status| bot_order(id, status, dec!(0));
         let page = crate::domain::OrderPage {
             from_order_id: 1,
             orders: vec![shown(1, OrderStatus::Canceled), shown(2, OrderStatus::New)],

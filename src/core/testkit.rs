@@ -107,6 +107,20 @@ pub fn ex_order(
     }
 }
 
+/// A BTCUSDT buy of 1 at 100 by the bot (`bot-<id>`), as the exchange reports it.
+pub fn bot_order(order_id: u64, status: OrderStatus, executed_qty: Decimal) -> ExchangeOrder {
+    ex_order(
+        "BTCUSDT",
+        order_id,
+        &format!("bot-{order_id}"),
+        Side::Buy,
+        dec!(100),
+        dec!(1),
+        executed_qty,
+        status,
+    )
+}
+
 pub fn order_rec(
     symbol: &str,
     order_id: u64,
