@@ -27,8 +27,9 @@
 //!   same base does not touch it.
 //! - Missing in the DB (absent or closed): recovered (`PositionRecovered`, side "long",
 //!   `recovered: true`); entry price = average cost of the symbol's cost basis (every
-//!   fill replayed, carried in its checkpoint) when it holds a quantity, else the current
-//!   price.
+//!   fill replayed, carried in its checkpoint) when it explains the whole holding; else
+//!   the explained part at that cost and the rest at the current price, `entry_partial`
+//!   set and the rest price kept (`entry_estimate`; with neither, 0, flagged).
 //!   Note `New position found on exchange: BTCUSDT long 0.001`, discrepancy
 //!   `position_recovered:<SYMBOL>`.
 //! - History is kept: a closed position whose symbol is held again is first copied, every
@@ -44,7 +45,8 @@
 //!   discrepancy `position_closed:<SYMBOL>`. The closed record keeps the quantity closed.
 //! - Open in both with a different quantity: `PositionAdjusted`; the entry price becomes
 //!   the average cost of the symbol's cost basis (when it holds a quantity): the quantity
-//!   was wrong, so the entry computed with it was too. Whichever unit makes the
+//!   was wrong, so the entry computed with it was too. When the basis explains only part
+//!   of the holding, the rest keeps the records' rest price, else their entry (flagged). Whichever unit makes the
 //!   correction, however the runs were cut. An entry the sync wrote last (a correction,
 //!   a recovery) follows the basis's average cost whenever it changes (a fill found
 //!   below the basis later, and the rebuild after it, change it too); a position the sync
@@ -66,6 +68,42 @@ const ENTRY_PRICE_DP: u32 = 8;
 
 fn entry_of(basis: &Basis) -> Decimal {
     basis.avg_cost.round_dp(ENTRY_PRICE_DP)
+}
+
+/// An entry price, and whether the known fills explain it (see the module's rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    pub price: Decimal,
+    pub partial: bool,
+    pub rest_price: Option<Decimal>,
+}
+
+/// The entry price of a holding of `total` from its cost basis: the basis's average cost
+/// when its fills explain the whole holding; otherwise the explained part at that cost and
+/// the rest at `rest_price` (what else is known of it), flagged partial; with neither,
+/// the average cost of what is explained, or 0, flagged.
+pub fn entry_estimate(basis: &Basis, total: Decimal, rest_price: Option<Decimal>) -> Entry {
+    let explained = basis.qty.max(Decimal::ZERO).min(total);
+    if explained > Decimal::ZERO && explained == total {
+        return Entry {
+            price: entry_of(basis),
+            partial: false,
+            rest_price: None,
+        };
+    }
+    let price = match rest_price {
+        Some(rest) if total > Decimal::ZERO => {
+            ((explained * basis.avg_cost + (total - explained) * rest) / total)
+                .round_dp(ENTRY_PRICE_DP)
+        }
+        _ if explained > Decimal::ZERO => entry_of(basis),
+        _ => rest_price.unwrap_or(Decimal::ZERO),
+    };
+    Entry {
+        price,
+        partial: true,
+        rest_price,
+    }
 }
 
 /// The symbol a holding of `base` is valued against: first configured quote with a symbol.
@@ -308,10 +346,12 @@ fn recover(input: &ReconcileInput<'_>, h: &Holding<'_>, plan: &mut Plan) {
         archive(closed, plan);
     }
     let expect = expect_of(existing.map(|p| p.version));
-    let (entry_price, opened_at) = if basis.qty > Decimal::ZERO {
-        (entry_of(basis), basis.open_since.unwrap_or(input.now))
+    // The part of the holding no known fill explains is valued at the current price.
+    let entry = entry_estimate(basis, total, h.price);
+    let opened_at = if basis.qty > Decimal::ZERO {
+        basis.open_since.unwrap_or(input.now)
     } else {
-        (h.price.unwrap_or(Decimal::ZERO), input.now)
+        input.now
     };
     let quote = h.info.map_or_else(|| base.clone(), |i| i.quote.clone());
     let after = PositionRecord {
@@ -321,7 +361,9 @@ fn recover(input: &ReconcileInput<'_>, h: &Holding<'_>, plan: &mut Plan) {
         side: "long".to_owned(),
         status: PositionStatus::Open,
         quantity: total,
-        entry_price,
+        entry_price: entry.price,
+        entry_partial: entry.partial,
+        entry_rest_price: entry.rest_price,
         exit_price: None,
         realized_pnl: Decimal::ZERO,
         opened_at,
@@ -443,19 +485,33 @@ fn adjust(input: &ReconcileInput<'_>, h: &Holding<'_>, db: &PositionRecord, plan
     // cut runs that corrected before the fill was found would keep a stale one. A
     // position the sync recovered and the bot rewrote follows it when it explains the
     // holding exactly; the bot's own entry is never churned.
+    // When the fills do not explain the whole holding, the rest keeps the price the
+    // records valued it at (the entry's own rest price, else the records' entry): stable
+    // from run to run, and the same however the runs were cut.
     let corrected = db.quantity != total;
     let follows_basis = db.updated_by == Writer::Sync || (basis.qty == total && db.recovered);
-    let entry_price = if (corrected || follows_basis) && basis.qty > Decimal::ZERO {
-        entry_of(basis)
+    let entry = if (corrected || follows_basis) && basis.qty > Decimal::ZERO {
+        entry_estimate(basis, total, db.entry_rest_price.or(Some(db.entry_price)))
     } else {
-        db.entry_price
+        Entry {
+            price: db.entry_price,
+            partial: db.entry_partial,
+            rest_price: db.entry_rest_price,
+        }
     };
-    if db.quantity == total && db.entry_price == entry_price {
+    let entry_price = entry.price;
+    if db.quantity == total
+        && db.entry_price == entry.price
+        && db.entry_partial == entry.partial
+        && db.entry_rest_price == entry.rest_price
+    {
         return;
     }
     let after = PositionRecord {
         quantity: total,
         entry_price,
+        entry_partial: entry.partial,
+        entry_rest_price: entry.rest_price,
         version: next_version(Expect::Version(db.version)),
         updated_at: input.now,
         updated_by: Writer::Sync,
@@ -599,11 +655,119 @@ mod tests {
         let mut w = World::new();
         w.ex_bal("BTC", dec!(0.001), dec!(0));
         let plan = reconcile(&w.input());
-        assert_eq!(positions(&plan)[0].entry_price, dec!(50000));
+        let p = positions(&plan)[0];
+        // No fill explains any of it: the current price, flagged an estimate.
+        assert_eq!(
+            (p.entry_price, p.entry_partial, p.entry_rest_price),
+            (dec!(50000), true, Some(dec!(50000)))
+        );
         assert_eq!(
             of_kind(&plan, CorrectionKind::PositionRecovered)[0].expect,
             Expect::Absent
         );
+    }
+
+    /// Fills that explain 1 % of a holding do not make its entry: the explained part at
+    /// their cost, the rest at the current price, flagged partial; fills that explain the
+    /// whole holding give their average cost, unflagged.
+    #[test]
+    fn an_entry_the_fills_explain_only_in_part_is_blended_and_flagged() {
+        let mut w = World::new();
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                1,
+                1,
+                Side::Buy,
+                dec!(40000),
+                dec!(0.001),
+                dec!(0),
+                "USDT",
+                9,
+            )],
+        );
+        w.ex_bal("BTC", dec!(0.1), dec!(0));
+        let plan = reconcile(&w.input());
+        let p = positions(&plan)[0];
+        // (0.001 × 40,000 + 0.099 × 50,000) / 0.1 = 49,900.
+        assert_eq!(
+            (p.entry_price, p.entry_partial, p.entry_rest_price),
+            (dec!(49900), true, Some(dec!(50000)))
+        );
+
+        w.ex_bal("BTC", dec!(0.001), dec!(0));
+        let plan = reconcile(&w.input());
+        let p = positions(&plan)[0];
+        assert_eq!(
+            (p.entry_price, p.entry_partial, p.entry_rest_price),
+            (dec!(40000), false, None)
+        );
+    }
+
+    /// An entry is never 0 without its flag: with no fill and no price, 0 flagged.
+    #[test]
+    fn an_entry_nothing_explains_is_zero_only_flagged() {
+        let none = Basis::default();
+        assert_eq!(
+            entry_estimate(&none, dec!(1), None),
+            Entry {
+                price: dec!(0),
+                partial: true,
+                rest_price: None
+            }
+        );
+        let half = Basis {
+            qty: dec!(0.5),
+            avg_cost: dec!(100),
+            ..Basis::default()
+        };
+        assert_eq!(entry_estimate(&half, dec!(1), None).price, dec!(100));
+        assert_eq!(
+            entry_estimate(&half, dec!(1), Some(dec!(200))).price,
+            dec!(150)
+        );
+        // More explained than held (sold since): the fills' cost, unflagged.
+        assert!(!entry_estimate(&half, dec!(0.4), Some(dec!(200))).partial);
+    }
+
+    /// A partial entry is stable: a run that finds nothing new keeps it (its rest price
+    /// is kept with it, so it is not blended again with itself).
+    #[test]
+    fn a_partial_entry_is_kept_by_the_next_run() {
+        let mut w = World::new();
+        w.ex_bal("BTC", dec!(0.1), dec!(0));
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                1,
+                1,
+                Side::Buy,
+                dec!(40000),
+                dec!(0.001),
+                dec!(0),
+                "USDT",
+                9,
+            )],
+        );
+        let plan = reconcile(&w.input());
+        let recovered = positions(&plan)[0].clone();
+        w.db_position(recovered);
+        w.db_trade(trade(
+            "BTCUSDT",
+            1,
+            Side::Buy,
+            dec!(40000),
+            dec!(0.001),
+            dec!(0),
+            "USDT",
+            dec!(0),
+        ));
+        w.snap_fills("BTCUSDT", vec![]);
+        w.snap.prices.insert(sym("BTCUSDT"), dec!(70000));
+        let plan = reconcile(&w.input());
+        assert!(positions(&plan).is_empty(), "{:?}", plan.corrections);
     }
 
     #[test]
@@ -851,15 +1015,24 @@ mod tests {
         };
         assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(50000)));
         assert_eq!((p.updated_by, p.updated_at), (Writer::Sync, w.now));
-        // Without new fills, the corrected quantity still takes the fills' average cost
-        // (the bot's 45,000 was computed with the wrong quantity).
+        // Without the new fill, the known fills explain half of the corrected quantity:
+        // that half at their cost (40,000), the rest at what the records knew (the bot's
+        // 45,000), flagged partial.
         w.snap_fills("BTCUSDT", vec![]);
         w.db_position(position("BTCUSDT", "BTC", dec!(0.001), dec!(45000), 5));
         let plan = reconcile(&w.input());
         let Record::Position(p) = &of_kind(&plan, CorrectionKind::PositionAdjusted)[0].after else {
             panic!()
         };
-        assert_eq!((p.quantity, p.entry_price), (dec!(0.002), dec!(40000)));
+        assert_eq!(
+            (
+                p.quantity,
+                p.entry_price,
+                p.entry_partial,
+                p.entry_rest_price
+            ),
+            (dec!(0.002), dec!(42500), true, Some(dec!(45000)))
+        );
     }
 
     /// Chaos campaign seed 20261201 (1,000 schedules), pairs 752 and 1886: the unit that
@@ -888,7 +1061,8 @@ mod tests {
                     )
                 });
             }
-            // A deposit beside the fills: they do not explain the holding exactly.
+            // A deposit beside the fills: they explain 0.002 of the 0.0025 held, at 50,000;
+            // the rest at the bot's 40,000: (100 + 20) / 0.0025 = 48,000, flagged partial.
             w.ex_bal("BTC", dec!(0.0025), dec!(0));
             let plan = reconcile(&w.input());
             let adjusted = of_kind(&plan, CorrectionKind::PositionAdjusted);
@@ -896,8 +1070,8 @@ mod tests {
                 panic!("{adjusted:?}")
             };
             assert_eq!(
-                (p.quantity, p.entry_price),
-                (dec!(0.0025), dec!(50000)),
+                (p.quantity, p.entry_price, p.entry_partial),
+                (dec!(0.0025), dec!(48000), true),
                 "second buy recovered by the sync: {recovered}"
             );
         }

@@ -163,6 +163,8 @@ pub fn position(
         status: PositionStatus::Open,
         quantity: qty,
         entry_price: entry,
+        entry_partial: false,
+        entry_rest_price: None,
         exit_price: None,
         realized_pnl: Decimal::ZERO,
         opened_at,

@@ -46,6 +46,14 @@ pub struct PositionRecord {
     pub quantity: Decimal,
     /// Average cost of the open quantity, in quote per base.
     pub entry_price: Decimal,
+    /// The known fills do not explain the whole holding: `entry_price` values the rest at
+    /// `entry_rest_price` (when known) and is an estimate (`docs/pnl.md`).
+    #[serde(default)]
+    pub entry_partial: bool,
+    /// The price the unexplained part of the holding is valued at in `entry_price`: the
+    /// current price when the sync recovered the position, else the records' entry.
+    #[serde(default)]
+    pub entry_rest_price: Option<Decimal>,
     pub exit_price: Option<Decimal>,
     /// Realized P&L in the quote asset (average-cost method, fees included).
     pub realized_pnl: Decimal,

@@ -23,7 +23,7 @@
 
 use crate::fake_exchange::FakeAccount;
 use binance_account_sync::core::pnl::replay;
-use binance_account_sync::core::positions::{is_position_size, recorded_class};
+use binance_account_sync::core::positions::{entry_estimate, is_position_size, recorded_class};
 use binance_account_sync::core::{Mode, RulesConfig};
 use binance_account_sync::domain::{
     minute_start, AccountId, Asset, Balance, BalanceRecord, BasisState, CursorRecord, DustRecord,
@@ -828,6 +828,8 @@ pub fn build(spec: &AccountSpec) -> Built {
                     (total * Decimal::from(qty_pct) / Decimal::ONE_HUNDRED).round_dp(def.qty_dp)
                 },
                 entry_price: Decimal::new(def.price, def.price_dp),
+                entry_partial: false,
+                entry_rest_price: None,
                 exit_price: None,
                 realized_pnl: Decimal::ZERO,
                 opened_at,
@@ -845,6 +847,8 @@ pub fn build(spec: &AccountSpec) -> Built {
                 status: PositionStatus::Closed,
                 quantity: lot,
                 entry_price: Decimal::new(def.price, def.price_dp),
+                entry_partial: false,
+                entry_rest_price: None,
                 exit_price: Some(g.last_price),
                 realized_pnl: Decimal::from(12),
                 opened_at: T0 - 86_400_000,
@@ -1267,14 +1271,20 @@ pub fn assert_true_to_the_exchange(
             if !bot_open {
                 assert!(p.recovered, "{label}: {symbol} recovered");
                 assert_eq!(p.realized_pnl, Decimal::ZERO, "{label}: {symbol} realized");
+                // The entry as the replay's basis explains the holding: its average cost
+                // when it explains all of it, else blended with the price, flagged.
+                let entry = entry_estimate(basis, total, price);
+                assert_eq!(
+                    (p.entry_price, p.entry_partial, p.entry_rest_price),
+                    (entry.price, entry.partial, entry.rest_price),
+                    "{label}: recovered position of {symbol}: entry vs the replay"
+                );
                 if basis.qty > Decimal::ZERO {
                     assert_eq!(
-                        (p.entry_price, Some(p.opened_at)),
-                        (basis.avg_cost.round_dp(8), basis.open_since),
-                        "{label}: recovered position of {symbol}: entry and opening vs the replay"
+                        Some(p.opened_at),
+                        basis.open_since,
+                        "{label}: recovered position of {symbol}: opening vs the replay"
                     );
-                } else {
-                    assert_eq!(Some(p.entry_price), price, "{label}: {symbol} entry");
                 }
             }
         } else {

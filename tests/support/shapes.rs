@@ -184,6 +184,8 @@ pub async fn delisted_symbol_is_skipped_noted_and_its_records_kept<S: TestStore>
                 status: PositionStatus::Open,
                 quantity: dec("1000"),
                 entry_price: dec("80"),
+                entry_partial: false,
+                entry_rest_price: None,
                 exit_price: None,
                 realized_pnl: dec("0"),
                 opened_at: now_ms() - 400 * DAY,

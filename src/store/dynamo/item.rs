@@ -276,6 +276,8 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .e("status", &r.status)?
             .dec("quantity", r.quantity)
             .dec("entry_price", r.entry_price)
+            .b("entry_partial", r.entry_partial)
+            .opt_dec("entry_rest_price", r.entry_rest_price)
             .opt_dec("exit_price", r.exit_price)
             .dec("realized_pnl", r.realized_pnl)
             .int("opened_at", r.opened_at)
@@ -384,6 +386,9 @@ fn decode_position(r: &ItemReader<'_>, version: u64) -> Result<PositionRecord, S
         status: r.parse("status")?,
         quantity: r.dec("quantity")?,
         entry_price: r.dec("entry_price")?,
+        // Absent on the bot's own items: its entry is its own, not an estimate.
+        entry_partial: r.opt_b("entry_partial")?.unwrap_or(false),
+        entry_rest_price: r.opt_dec("entry_rest_price")?,
         exit_price: r.opt_dec("exit_price")?,
         realized_pnl: r.dec("realized_pnl")?,
         opened_at: r.int("opened_at")?,
