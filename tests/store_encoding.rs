@@ -89,6 +89,21 @@ fn item_whose_attributes_disagree_with_its_key_is_malformed() {
     ));
 }
 
+/// The bot's own position items carry no entry flag: its entry is its own, not an
+/// estimate (decoded unflagged, with no rest price).
+#[test]
+fn a_bot_position_without_the_entry_flag_decodes_as_its_own_entry() {
+    let mut item = encode_record("ACCOUNT#a", &Record::Position(s::position("BTCUSDT", 3)))
+        .unwrap()
+        .item;
+    item.remove("entry_partial");
+    item.remove("entry_rest_price");
+    let Some(Record::Position(p)) = decode_record(&item).unwrap() else {
+        panic!("not a position")
+    };
+    assert_eq!((p.entry_partial, p.entry_rest_price), (false, None));
+}
+
 #[test]
 fn items_that_are_not_records_are_skipped() {
     let mut item = encode_record("ACCOUNT#a", &Record::Dust(s::dust("XRP", 1)))

@@ -56,8 +56,9 @@ pub fn position(s: &str, version: u64) -> PositionRecord {
         status: PositionStatus::Open,
         quantity: dec("0.00000001"),
         entry_price: dec("123456789.123456789"),
-        entry_partial: false,
-        entry_rest_price: None,
+        // An estimate: both entry attributes round-trip.
+        entry_partial: true,
+        entry_rest_price: Some(dec("65000.00000001")),
         exit_price: None,
         realized_pnl: dec("-12.3400"),
         opened_at: NOW - 1000,
