@@ -7,8 +7,10 @@
 //!   (its inserts are idempotent).
 //! - `last_trade_id` and `last_order_id` only move forward, to the highest id read.
 //! - `orders_through` (the order history read, `allOrders`) moves forward to the highest
-//!   order id of the unit's order page; a full page leaves the symbol `pending` (more
-//!   orders to read), like a read that stopped before the end of its fills.
+//!   order id of the unit's order page among the orders placed before the read's time
+//!   less `history_lag_ms` (the history may lag: a younger order's older neighbour may
+//!   not be served yet); a full page sets `orders_pending` (more orders to read: work in
+//!   progress for the scope, while the fills, read to the end, keep the symbol trusted).
 //! - `covered_through`: when the read reached the end of the symbol's fills, the read's
 //!   time less `history_lag_ms` (history endpoints may lag the balance), never backwards;
 //!   unchanged by a read that stopped before the end, which sets `pending` instead.
@@ -132,13 +134,21 @@ pub(crate) fn plan_checkpoint(
         max_opt(old.last_order_id, read.max_order_id),
         max_opt(orders.keys().max().copied(), exchange_max_order),
     );
-    // The order history read: up to the page's last order (forward only).
+    // The order history read: up to the page's last order old enough for the history's
+    // lag (a younger one may still have an older neighbour on its way), forward only.
     let order_page = input.snapshot.order_pages.get(symbol);
+    let settled_before = read.read_at - input.config.history_lag_ms;
     let orders_through = max_opt(
         old.orders_through,
-        order_page.and_then(|p| p.orders.iter().map(|o| o.order_id).max()),
+        order_page.and_then(|p| {
+            p.orders
+                .iter()
+                .filter(|o| o.time <= settled_before)
+                .map(|o| o.order_id)
+                .max()
+        }),
     );
-    let orders_pending = order_page.is_some_and(|p| !p.complete);
+    let orders_pending = order_page.map_or(old.orders_pending, |p| !p.complete);
     let mut fee_assets = old.fee_assets.clone();
     for a in &read.fee_assets {
         if !fee_assets.contains(a) {
@@ -208,8 +218,9 @@ pub(crate) fn plan_checkpoint(
         emergency_done,
         rescan_for: old.rescan_for,
         rescan_through: old.rescan_through,
-        // A full page of orders leaves more to read: the symbol is work in progress.
-        pending: !read.complete || orders_pending,
+        pending: !read.complete,
+        // A full page of orders leaves more to read: work in progress for the scope.
+        orders_pending,
         // Only the unit that read to the end checks the holding.
         holding_unchecked: if read.complete {
             holding_unchecked
@@ -562,20 +573,28 @@ mod tests {
         }
     }
 
-    /// The order checkpoint moves to the last order of the page read, never back; a full
-    /// page leaves the symbol pending (more orders to read), a page that was not full
-    /// does not.
+    /// The order checkpoint moves to the last order of the page read that is older than
+    /// the history's lag, never back; a full page leaves more orders to read (work in
+    /// progress, not an unread symbol: `pending` is the fills' alone).
     #[test]
-    fn the_order_checkpoint_moves_to_the_pages_last_order_and_a_full_page_is_pending() {
+    fn the_order_checkpoint_moves_to_the_pages_last_settled_order_and_a_full_page_is_pending() {
         let mut w = World::new();
+        w.config.history_lag_ms = 5_000;
         w.snap_fills("BTCUSDT", Vec::new());
-        w.snap
-            .order_pages
-            .insert(sym("BTCUSDT"), page(0, &[3, 7], false));
+        if let Some(h) = w.snap.history.get_mut(&sym("BTCUSDT")) {
+            h.read_at = 10_000;
+        }
+        let mut full = page(0, &[3, 7, 9], false);
+        full.orders[2].time = 6_000; // placed within the lag: may have a neighbour to come
+        w.snap.order_pages.insert(sym("BTCUSDT"), full);
         let out = plan_symbol(&w.input(), &sym("BTCUSDT"));
         assert_eq!(
-            (out.checkpoint.orders_through, out.checkpoint.pending),
-            (Some(7), true)
+            (
+                out.checkpoint.orders_through,
+                out.checkpoint.orders_pending,
+                out.checkpoint.pending
+            ),
+            (Some(7), true, false)
         );
 
         w.recs
@@ -586,7 +605,7 @@ mod tests {
             .insert(sym("BTCUSDT"), page(8, &[], true));
         let out = plan_symbol(&w.input(), &sym("BTCUSDT"));
         assert_eq!(
-            (out.checkpoint.orders_through, out.checkpoint.pending),
+            (out.checkpoint.orders_through, out.checkpoint.orders_pending),
             (Some(7), false)
         );
 

@@ -256,12 +256,18 @@ fn holds_fills(input: &ReconcileInput<'_>, db: &OrderRecord) -> bool {
             .is_some_and(|h| h.fills.iter().any(|f| of_order(&f.symbol, f.order_id)))
 }
 
-/// A record updated to the final state the order history gives it.
+/// A record updated to the final state the order history gives it, when its status or
+/// executed quantity differs: the history's other fields do not rewrite a finished record
+/// (a bot's rounded average price stays), and an average the exchange cannot give (old
+/// orders report a negative cumulative quote quantity) keeps the record's.
 fn from_history(
     db: &OrderRecord,
     ex: &ExchangeOrder,
     input: &ReconcileInput<'_>,
 ) -> (OrderRecord, String) {
+    if db.status == ex.status && db.executed_qty == ex.executed_qty {
+        return (db.clone(), String::new()); // the same state: nothing to write
+    }
     let reason = format!(
         "Order {} {} {} in the exchange's order history (was {}), executed {}",
         db.symbol,
@@ -270,7 +276,9 @@ fn from_history(
         db.status.as_str(),
         ex.executed_qty.normalize()
     );
-    (updated_from(db, ex, input), reason)
+    let after = updated_from(db, ex, input);
+    let avg_price = after.avg_price.or(db.avg_price);
+    (OrderRecord { avg_price, ..after }, reason)
 }
 
 /// Orders on the exchange that the records do not have: recorded, bot or external. An
@@ -672,6 +680,15 @@ mod tests {
             (o.order_id, &o.status, o.executed_qty),
             (1, &OrderStatus::Filled, dec!(1))
         );
+
+        // A finished record in the same state keeps its own average price (a bot's
+        // rounding); the history's average does not rewrite it.
+        let mut rounded = order_rec("BTCUSDT", 4, OrderStatus::Filled, dec!(1), dec!(1));
+        rounded.avg_price = Some(dec!(100.01));
+        let mut w2 = World::new();
+        w2.db_order(rounded);
+        history(&mut w2, vec![state(4, OrderStatus::Filled, dec!(1))]);
+        assert!(bot_visible(&reconcile(&w2.input())).is_empty());
 
         // Open on the exchange too, partly filled since: the open orders' state wins.
         w.snap

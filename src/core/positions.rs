@@ -33,8 +33,8 @@
 //!   Note `New position found on exchange: BTCUSDT long 0.001`, discrepancy
 //!   `position_recovered:<SYMBOL>`.
 //! - History is kept: a closed position whose symbol is held again is first copied, every
-//!   field as it is, to a history item of its own (`PositionArchived`, keyed by symbol and
-//!   opening time, written only if absent), then the new round trip takes the position's
+//!   field as it is, to a history item of its own (`PositionArchived`, keyed by symbol, opening
+//!   and closing times, written only if absent), then the new round trip takes the position's
 //!   key. Planned in that order, so a run cut between the two writes has archived and not
 //!   yet reopened (the next run reopens, and meets the archive already there), never the
 //!   reverse. The exit, close time and realized P&L of a past round trip are never lost.
@@ -486,12 +486,19 @@ fn adjust(input: &ReconcileInput<'_>, h: &Holding<'_>, db: &PositionRecord, plan
     // position the sync recovered and the bot rewrote follows it when it explains the
     // holding exactly; the bot's own entry is never churned.
     // When the fills do not explain the whole holding, the rest keeps the price the
-    // records valued it at (the entry's own rest price, else the records' entry): stable
-    // from run to run, and the same however the runs were cut.
+    // records valued it at: the rest price of a partial entry the sync wrote last (None
+    // too: it was valued at nothing else), else the records' entry. Stable from run to
+    // run, and the same however the runs were cut. A flag and rest price on an item the
+    // bot wrote last are not taken for the sync's estimate: the bot's entry is its own.
     let corrected = db.quantity != total;
     let follows_basis = db.updated_by == Writer::Sync || (basis.qty == total && db.recovered);
     let entry = if (corrected || follows_basis) && basis.qty > Decimal::ZERO {
-        entry_estimate(basis, total, db.entry_rest_price.or(Some(db.entry_price)))
+        let rest = if db.updated_by == Writer::Sync && db.entry_partial {
+            db.entry_rest_price
+        } else {
+            Some(db.entry_price)
+        };
+        entry_estimate(basis, total, rest)
     } else {
         Entry {
             price: db.entry_price,

@@ -277,6 +277,7 @@ fn read_reason(
     if let Some(c) = cursor {
         // A verification of stored trades under way (`verify.rs`) is work in progress too.
         if c.pending
+            || c.orders_pending
             || c.holding_unchecked
             || c.basis_state == BasisState::Rebuilding
             || super::verify::pending(c).is_some()

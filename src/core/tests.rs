@@ -22,7 +22,12 @@ fn key_of(r: &Record) -> String {
     match r {
         Record::Balance(b) => format!("balance#{}", b.asset),
         Record::Position(p) => format!("position#{}", p.symbol),
-        Record::PositionHistory(p) => format!("poshist#{}#{}", p.symbol, p.opened_at),
+        Record::PositionHistory(p) => format!(
+            "poshist#{}#{}#{}",
+            p.symbol,
+            p.opened_at,
+            p.closed_at.unwrap_or(0)
+        ),
         Record::Dust(d) => format!("dust#{}", d.asset),
         Record::Order(o) => format!("order#{}#{}", o.symbol, o.order_id),
         Record::Trade(t) => format!("trade#{}#{}", t.symbol, t.trade_id),
@@ -83,7 +88,7 @@ fn current(records: &Records, r: &Record) -> Option<Record> {
             .map(Record::Position),
         Record::PositionHistory(p) => records
             .position_history
-            .get(&(p.symbol.clone(), p.opened_at))
+            .get(&history_key(p))
             .cloned()
             .map(Record::PositionHistory),
         Record::Dust(d) => records.dust.get(&d.asset).cloned().map(Record::Dust),
@@ -153,8 +158,7 @@ fn apply(records: &Records, plan: &Plan) -> Records {
                 out.positions.insert(x.symbol.clone(), x);
             }
             Record::PositionHistory(x) => {
-                out.position_history
-                    .insert((x.symbol.clone(), x.opened_at), x);
+                out.position_history.insert(history_key(&x), x);
             }
             Record::Dust(x) => {
                 out.dust.insert(x.asset.clone(), x);
@@ -494,9 +498,7 @@ fn check_agrees(w: &World, before: &Records, after: &Records) {
         {
             if after.positions.get(&symbol) != Some(past) {
                 assert_eq!(
-                    after
-                        .position_history
-                        .get(&(symbol.clone(), past.opened_at)),
+                    after.position_history.get(&history_key(past)),
                     Some(&PositionRecord {
                         version: 1,
                         ..past.clone()

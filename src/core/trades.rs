@@ -795,8 +795,6 @@ mod tests {
         );
     }
 
-    /// The balances' movement since the last read counts the fills past the checkpoint
-    /// only: one at or below it is in an earlier baseline already.
     /// Fee prices are asked a run of minutes at a time: one request per fee symbol for
     /// minutes within one request's span, a new one past it, never one per minute.
     #[test]
@@ -820,6 +818,8 @@ mod tests {
         assert_eq!(super::fee_price_requests(&needs, 1).len(), 5);
     }
 
+    /// The balances' movement since the last read counts the fills past the checkpoint
+    /// only: one at or below it is in an earlier baseline already.
     #[test]
     fn movement_counts_only_the_fills_past_the_checkpoint() {
         let mut w = World::new();

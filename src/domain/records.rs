@@ -184,6 +184,11 @@ pub struct CursorRecord {
     /// read (the next read starts at order id 0).
     #[serde(default)]
     pub orders_through: Option<u64>,
+    /// The last page of the order history read was full: more orders to read. Work in
+    /// progress for the scope (the symbol is read again first), not an unread symbol for
+    /// the verdict (its fills are read).
+    #[serde(default)]
+    pub orders_pending: bool,
     /// Every fill before this time has been read: the read's time less the history lag
     /// margin. None: never read.
     pub covered_through: Option<Millis>,
@@ -243,6 +248,7 @@ impl CursorRecord {
             last_trade_id: None,
             last_order_id: None,
             orders_through: None,
+            orders_pending: false,
             covered_through: None,
             last_fill_at: None,
             fee_assets: Vec::new(),
@@ -363,6 +369,12 @@ pub struct SkippedItem {
     pub detail: String,
 }
 
+/// The key of a past round trip among `Records::position_history`: symbol, opening and
+/// closing times (0 when it has none).
+pub fn history_key(p: &PositionRecord) -> (Symbol, Millis, Millis) {
+    (p.symbol.clone(), p.opened_at, p.closed_at.unwrap_or(0))
+}
+
 /// Everything the sync read from the store for one account.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Records {
@@ -371,7 +383,7 @@ pub struct Records {
     /// Past round trips the sync archived before opening a new position on their symbol,
     /// by symbol and opening time. Never read by a run (a run's reads do not grow with the
     /// account's history); only full loads (tests, `check`) fill it.
-    pub position_history: BTreeMap<(Symbol, Millis), PositionRecord>,
+    pub position_history: BTreeMap<(Symbol, Millis, Millis), PositionRecord>,
     pub dust: BTreeMap<Asset, DustRecord>,
     pub orders: BTreeMap<(Symbol, u64), OrderRecord>,
     pub trades: BTreeMap<(Symbol, u64), TradeRecord>,

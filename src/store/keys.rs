@@ -118,9 +118,11 @@ pub fn position_sk(symbol: &Symbol) -> String {
     format!("{POSITION_PREFIX}{symbol}")
 }
 
-/// A past round trip: its symbol and opening time, so each round trip has a key of its own.
-pub fn position_history_sk(symbol: &Symbol, opened_at: Millis) -> String {
-    format!("{POSITION_HISTORY_PREFIX}{symbol}#{opened_at:020}")
+/// A past round trip: its symbol, opening and closing times, so each round trip has a key
+/// of its own (two round trips can open at the same time when the first left dust, which
+/// keeps the cost basis's `open_since`; they cannot also close at the same time).
+pub fn position_history_sk(symbol: &Symbol, opened_at: Millis, closed_at: Millis) -> String {
+    format!("{POSITION_HISTORY_PREFIX}{symbol}#{opened_at:020}#{closed_at:020}")
 }
 
 pub fn dust_sk(asset: &Asset) -> String {
@@ -190,7 +192,9 @@ pub fn record_sk(record: &Record) -> String {
     match record {
         Record::Balance(r) => balance_sk(&r.asset),
         Record::Position(r) => position_sk(&r.symbol),
-        Record::PositionHistory(r) => position_history_sk(&r.symbol, r.opened_at),
+        Record::PositionHistory(r) => {
+            position_history_sk(&r.symbol, r.opened_at, r.closed_at.unwrap_or(0))
+        }
         Record::Dust(r) => dust_sk(&r.asset),
         Record::Order(r) => order_sk(&r.symbol, r.order_id),
         Record::Trade(r) => trade_sk(&r.symbol, r.trade_id),
@@ -245,7 +249,7 @@ pub fn insert_record(records: &mut Records, record: Record) {
         Record::PositionHistory(r) => {
             records
                 .position_history
-                .insert((r.symbol.clone(), r.opened_at), r);
+                .insert(crate::domain::history_key(&r), r);
         }
         Record::Dust(r) => {
             records.dust.insert(r.asset.clone(), r);

@@ -1246,7 +1246,7 @@ pub fn assert_true_to_the_exchange(
                 assert_eq!(
                     records
                         .position_history
-                        .get(&(symbol.clone(), past.opened_at)),
+                        .get(&binance_account_sync::domain::history_key(past)),
                     Some(&PositionRecord {
                         version: 1,
                         ..past.clone()

@@ -494,8 +494,9 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
             .collect())
     }
 
-    /// The 1-minute candle starting at the minute containing `at`; None when Binance has
-    /// no candle covering `at` (before listing, or in the future).
+    /// One `klines` request (1m, `startTime`..`endTime`, `limit=1000`): the closes of the
+    /// candles opening within the range; a minute with no candle (no trade, before
+    /// listing, in the future) is absent.
     async fn minute_closes(
         &self,
         symbol: &Symbol,

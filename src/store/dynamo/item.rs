@@ -326,6 +326,7 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .opt_int("last_trade_id", r.last_trade_id)
             .opt_int("last_order_id", r.last_order_id)
             .opt_int("orders_through", r.orders_through)
+            .b("orders_pending", r.orders_pending)
             .opt_int("covered_through", r.covered_through)
             .opt_int("last_fill_at", r.last_fill_at)
             .s(
@@ -513,6 +514,7 @@ fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, S
         last_trade_id,
         last_order_id: r.opt_int("last_order_id")?,
         orders_through: r.opt_int("orders_through")?,
+        orders_pending: r.opt_b("orders_pending")?.unwrap_or(false),
         covered_through: r.opt_int("covered_through")?,
         last_fill_at: r.opt_int("last_fill_at")?,
         fee_assets,
