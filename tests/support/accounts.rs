@@ -1327,7 +1327,7 @@ pub fn assert_true_to_the_exchange(
         if o.status.is_open() {
             let r = r.unwrap_or_else(|| panic!("{label}: open order {symbol} {id} not recorded"));
             assert_eq!(r.status, o.status, "{label}: order {symbol} {id}");
-        } else if !cursor.pending {
+        } else if !cursor.pending && !cursor.orders_pending {
             let r = r.unwrap_or_else(|| {
                 panic!("{label}: finished order {symbol} {id}, its history read, not recorded")
             });
