@@ -674,12 +674,8 @@ mod tests {
         );
     }
 
-    /// Fills that explain 1 % of a holding do not make its entry: the explained part at
-    /// their cost, the rest at the current price, flagged partial; fills that explain the
-    /// whole holding give their average cost, unflagged.
-    #[test]
-    fn an_entry_the_fills_explain_only_in_part_is_blended_and_flagged() {
-        let mut w = World::new();
+    /// The exchange's one BTCUSDT fill: a buy of 0.001 at 40,000.
+    fn one_buy_at_40000(w: &mut World) {
         w.snap_fills(
             "BTCUSDT",
             vec![fill(
@@ -694,6 +690,15 @@ mod tests {
                 9,
             )],
         );
+    }
+
+    /// Fills that explain 1 % of a holding do not make its entry: the explained part at
+    /// their cost, the rest at the current price, flagged partial; fills that explain the
+    /// whole holding give their average cost, unflagged.
+    #[test]
+    fn an_entry_the_fills_explain_only_in_part_is_blended_and_flagged() {
+        let mut w = World::new();
+        one_buy_at_40000(&mut w);
         w.ex_bal("BTC", dec!(0.1), dec!(0));
         let plan = reconcile(&w.input());
         let p = positions(&plan)[0];
@@ -744,20 +749,7 @@ mod tests {
     fn a_partial_entry_is_kept_by_the_next_run() {
         let mut w = World::new();
         w.ex_bal("BTC", dec!(0.1), dec!(0));
-        w.snap_fills(
-            "BTCUSDT",
-            vec![fill(
-                "BTCUSDT",
-                1,
-                1,
-                Side::Buy,
-                dec!(40000),
-                dec!(0.001),
-                dec!(0),
-                "USDT",
-                9,
-            )],
-        );
+        one_buy_at_40000(&mut w);
         let plan = reconcile(&w.input());
         let recovered = positions(&plan)[0].clone();
         w.db_position(recovered);
