@@ -589,6 +589,35 @@ mod tests {
         let plan = reconcile(&w.input());
         assert_eq!(only_order(&plan).status, OrderStatus::Unknown);
         assert_eq!(plan.discrepancies[0].kind, "order_archived_with_fills");
+
+        // A fill of it read this run, neither stored nor in the record's quantity.
+        let mut w = World::new();
+        w.db_order(order_rec("BTCUSDT", 4, OrderStatus::New, dec!(1), dec!(0)));
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                8,
+                4,
+                Side::Buy,
+                dec!(100),
+                dec!(0.3),
+                dec!(0),
+                "USDT",
+                9,
+            )],
+        );
+        archived(&mut w);
+        let plan = reconcile(&w.input());
+        let o = plan
+            .corrections
+            .iter()
+            .find_map(|c| match &c.after {
+                Record::Order(o) if o.order_id == 4 => Some(o),
+                _ => None,
+            })
+            .expect("the order's correction");
+        assert_eq!(o.status, OrderStatus::Unknown);
     }
 
     fn history(w: &mut World, orders: Vec<ExchangeOrder>) {
