@@ -21,6 +21,7 @@
 //!
 //!   A symbol in backoff (`retry_at` in the future) waits, so a failing unit cannot head
 //!   every run; a symbol the exchange does not list is skipped and noted.
+//!   A symbol whose last unit failed is work in progress once its backoff ends.
 //! - **Detection bound.** A buy-then-sell round trip on an *inactive* symbol between two
 //!   runs leaves its base unchanged and moves only the quote (and the fee asset), which
 //!   does not select inactive symbols; the rotation reads it within 24 hours (the
@@ -276,8 +277,11 @@ fn read_reason(
 ) -> Option<ReadReason> {
     if let Some(c) = cursor {
         // A verification of stored trades under way (`verify.rs`) is work in progress too.
+        // A unit that failed left its page unapplied: once its backoff ends (a symbol in
+        // backoff is skipped before this), it is work in progress, not rotation.
         if c.pending
             || c.orders_pending
+            || c.failures > 0
             || c.holding_unchecked
             || c.basis_state == BasisState::Rebuilding
             || super::verify::pending(c).is_some()
@@ -1367,6 +1371,41 @@ mod tests {
         );
         assert_eq!(scope.reads, vec![(sym("AAAUSDT"), ReadReason::Rotation)]);
         assert!(scope.backing_off.is_empty());
+    }
+
+    /// Chaos campaign seed 20261201 (1,000 schedules), pair 611: two symbols whose units
+    /// failed (a clock-skew fault on their order-history read) waited for the rotation,
+    /// one a run, and the records converged a run late. A failed unit left its page
+    /// unapplied: once its backoff ends, the symbol is work in progress.
+    #[test]
+    fn a_symbol_whose_unit_failed_is_work_in_progress_once_its_backoff_ends() {
+        let config = RulesConfig {
+            rotation_per_run: Some(0),
+            ..RulesConfig::default()
+        };
+        let now = 100 * DAY_MS;
+        let symbols = infos(&[("AAA", "USDT"), ("BBB", "USDT")]);
+        let failed = |s: &str, retry_at| CursorRecord {
+            failures: 1,
+            last_error: Some("ExchangeApiError".to_owned()),
+            retry_at: Some(retry_at),
+            ..cursor_at(s, now - 10, Some(now - 20 * DAY_MS))
+        };
+        let cursors: BTreeMap<_, _> = [
+            (sym("AAAUSDT"), failed("AAAUSDT", now)),
+            (sym("BBBUSDT"), failed("BBBUSDT", now + 1)),
+        ]
+        .into();
+        let scope = periodic(
+            &config,
+            now,
+            &cursors,
+            &symbols,
+            &BTreeMap::new(),
+            &Movement::default(),
+        );
+        assert_eq!(scope.reads, vec![(sym("AAAUSDT"), ReadReason::InProgress)]);
+        assert!(scope.backing_off.contains(&sym("BBBUSDT")));
     }
 
     #[test]
