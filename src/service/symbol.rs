@@ -225,13 +225,9 @@ async fn unit<E: Exchange, S: Store>(
         // One page of the order history from the order checkpoint: every order placed
         // since, open or finished, gets a record (`core::orders`).
         let from_order_id = cursor.orders_through.map_or(0, |id| id.saturating_add(1));
-        let orders = match run.exchange.orders_page(symbol, from_order_id).await {
-            Ok(orders) => orders,
-            Err(e) if is_stop(&e) => {
-                run.stop(format!("{e} (while reading the orders of {symbol})"));
-                return Ok(UnitEnd::Stopped);
-            }
-            Err(e) => return Err(e.into()),
+        let read = run.exchange.orders_page(symbol, from_order_id).await;
+        let Some(orders) = unless_stopped(run, read, "reading the orders of", symbol)? else {
+            return Ok(UnitEnd::Stopped);
         };
         let page = crate::domain::OrderPage {
             from_order_id,
@@ -271,19 +267,14 @@ async fn unit<E: Exchange, S: Store>(
             run.rules,
             read_at,
         ) {
-            match run.exchange.order(&s, order_id).await {
-                Ok(lookup) => {
-                    lookups.insert((s, order_id), lookup);
-                }
-                // A stop before every order is looked up leaves the page unapplied (the
-                // checkpoint stays, the next run reads it again): applied, it would mark
-                // the symbol read with an order left as the records had it.
-                Err(e) if is_stop(&e) => {
-                    run.stop(format!("{e} (while looking up orders of {symbol})"));
-                    return Ok(UnitEnd::Stopped);
-                }
-                Err(e) => return Err(e.into()),
-            }
+            // A stop before every order is looked up leaves the page unapplied (the
+            // checkpoint stays, the next run reads it again): applied, it would mark the
+            // symbol read with an order left as the records had it.
+            let read = run.exchange.order(&s, order_id).await;
+            let Some(lookup) = unless_stopped(run, read, "looking up orders of", symbol)? else {
+                return Ok(UnitEnd::Stopped);
+            };
+            lookups.insert((s, order_id), lookup);
         }
         order_page = Some(page);
     }
@@ -611,6 +602,7 @@ async fn price_fees<E: Exchange, S: Store>(
     // every fee of the page is priced leaves the page unapplied (the checkpoint stays; the
     // next run reads it again), so no fee is valued at a later price because the run ran
     // out of time.
+    let wanted: BTreeSet<&(Symbol, crate::domain::Millis)> = needs.iter().collect();
     for (fee_symbol, from, to) in core::fee_price_requests(&needs, KLINES_PAGE) {
         if run.stopped.is_some() || run.limits.out_of_time() {
             run.stop(format!("deadline reached while pricing fees of {symbol}"));
@@ -619,7 +611,7 @@ async fn price_fees<E: Exchange, S: Store>(
         match run.exchange.minute_closes(&fee_symbol, from, to).await {
             Ok(closes) => {
                 for (minute, price) in closes {
-                    if needs.contains(&(fee_symbol.clone(), minute)) {
+                    if wanted.contains(&(fee_symbol.clone(), minute)) {
                         snapshot
                             .fee_prices
                             .insert((fee_symbol.clone(), minute), price);
@@ -665,8 +657,20 @@ async fn read_page<E: Exchange, S: Store>(
     query: FillsQuery,
     doing: &str,
 ) -> Result<Option<Vec<Fill>>, UnitError> {
-    match run.exchange.fills_page(symbol, query).await {
-        Ok(page) => Ok(Some(page)),
+    let read = run.exchange.fills_page(symbol, query).await;
+    unless_stopped(run, read, doing, symbol)
+}
+
+/// An exchange read's answer; None when the run must stop (deadline, budget: noted with
+/// `doing`), a unit error for any other failure.
+fn unless_stopped<T, E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+    read: Result<T, ExchangeError>,
+    doing: &str,
+    symbol: &Symbol,
+) -> Result<Option<T>, UnitError> {
+    match read {
+        Ok(answer) => Ok(Some(answer)),
         Err(e) if is_stop(&e) => {
             run.stop(format!("{e} (while {doing} {symbol})"));
             Ok(None)
