@@ -31,9 +31,8 @@ mod fake_exchange;
 
 use binance_account_sync::core::{Mode, RulesConfig};
 use binance_account_sync::domain::{
-    AccountId, ApiRestrictions, Asset, Balance, Correction, Deposit, EmergencyScope, ExchangeOrder,
-    Fill, Millis, OrderLookup, Records, Side, Symbol, SymbolCache, SymbolInfo, SyncState,
-    Withdrawal,
+    AccountId, ApiRestrictions, Asset, Balance, Correction, EmergencyScope, ExchangeOrder, Fill,
+    Flow, FlowKind, Millis, OrderLookup, Records, Side, Symbol, SymbolCache, SymbolInfo, SyncState,
 };
 use binance_account_sync::exchange::{
     AccountInfo, Exchange, ExchangeError, FillsFrom, FillsQuery, Paged, Usage,
@@ -509,12 +508,12 @@ impl Exchange for Budgeted<'_> {
             .await
     }
 
-    async fn deposits(&self, since: Millis) -> Result<Vec<Deposit>, ExchangeError> {
-        self.inner.deposits(since).await
+    fn flow_kinds(&self) -> &'static [FlowKind] {
+        self.inner.flow_kinds()
     }
 
-    async fn withdrawals(&self, since: Millis) -> Result<Vec<Withdrawal>, ExchangeError> {
-        self.inner.withdrawals(since).await
+    async fn flows(&self, kind: FlowKind, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
+        self.inner.flows(kind, since).await
     }
 
     async fn api_restrictions(&self) -> Result<ApiRestrictions, ExchangeError> {

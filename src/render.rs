@@ -42,16 +42,25 @@ pub fn render_report(r: &SyncReport) -> String {
         let _ = writeln!(out, "  [{:?}] {}", d.severity, d.message);
     }
     for e in &r.explanations {
+        let flows: String = e
+            .from_flows
+            .iter()
+            .map(|(kind, amount)| {
+                format!(
+                    ", {} {}",
+                    kind.as_str().replace('_', " "),
+                    amount.normalize()
+                )
+            })
+            .collect();
         let _ = writeln!(
             out,
-            "  {}: DB {} -> exchange {}; explained by trades {}, fees {}, deposits {}, withdrawals {}; unexplained {}",
+            "  {}: DB {} -> exchange {}; explained by trades {}, fees {}{flows}; unexplained {}",
             e.asset,
             e.db_total.normalize(),
             e.exchange_total.normalize(),
             e.from_trades.normalize(),
             e.from_fees.normalize(),
-            e.from_deposits.normalize(),
-            e.from_withdrawals.normalize(),
             e.unexplained.normalize()
         );
     }

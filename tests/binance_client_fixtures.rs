@@ -1,6 +1,8 @@
 //! Every shared Binance fixture parses exactly into the domain types (no server).
 
-use binance_account_sync::domain::{Asset, OrderStatus, Side, Symbol};
+use binance_account_sync::domain::{
+    Asset, Flow, FlowKind, FlowLeg, FlowStatus, LegRole, OrderStatus, Side, Symbol, Wallet,
+};
 use binance_account_sync::exchange::binance::model::{
     parse_body, ErrorBody, WireAccount, WireDeposit, WireExchangeInfo, WireOrder, WireServerTime,
     WireTrade, WireWithdrawal,
@@ -144,27 +146,59 @@ fn exchange_info_without_notional_filter_has_zero_min_notional_and_old_min_notio
 }
 
 #[test]
-fn deposit_fixture_parses_credited() {
+fn deposit_fixture_parses_as_a_credited_spot_deposit() {
     let list = parse::<Vec<WireDeposit>>(&bytes("deposit-hisrec.json"));
     let d = list.into_iter().next().unwrap().into_domain("dep").unwrap();
-    assert_eq!(d.id, "769800519366885376");
-    assert_eq!(d.asset, asset("BNB"));
-    assert_eq!(d.amount, dec!(0.001));
-    assert!(d.credited);
-    assert_eq!(d.time, 1_661_493_146_000);
+    assert_eq!(
+        d,
+        Flow {
+            kind: FlowKind::Deposit,
+            id: "769800519366885376".into(),
+            time: 1_661_493_146_000,
+            status: FlowStatus::Done,
+            exchange_status: "1".into(),
+            completed_at: Some(1_661_493_146_000),
+            legs: vec![FlowLeg {
+                asset: asset("BNB"),
+                wallet: Wallet::Spot,
+                amount: dec!(0.001),
+                role: LegRole::Principal,
+            }],
+            whole_seconds: false,
+        }
+    );
 }
 
+/// The recorded withdrawal left the Funding wallet (`walletType: 1`): it moved no Spot
+/// balance, and its fee is a leg of its own.
 #[test]
-fn withdraw_fixture_parses_amount_fee_and_utc_apply_time() {
+fn withdraw_fixture_parses_amount_fee_funding_wallet_and_utc_times() {
     let list = parse::<Vec<WireWithdrawal>>(&bytes("withdraw-history.json"));
     let w = list.into_iter().next().unwrap().into_domain("wd").unwrap();
-    assert_eq!(w.id, "b6ae22b3aa844210a7041aee7589627c");
-    assert_eq!(w.asset, asset("USDT"));
-    assert_eq!(w.amount, dec!(8.91));
-    assert_eq!(w.fee, dec!(0.004));
-    assert!(w.completed);
-    // "2019-10-12 11:12:02" UTC
-    assert_eq!(w.time, 1_570_878_722_000);
+    let leg = |amount, role| FlowLeg {
+        asset: asset("USDT"),
+        wallet: Wallet::Funding,
+        amount,
+        role,
+    };
+    assert_eq!(
+        w,
+        Flow {
+            kind: FlowKind::Withdrawal,
+            id: "b6ae22b3aa844210a7041aee7589627c".into(),
+            // "2019-10-12 11:12:02" UTC
+            time: 1_570_878_722_000,
+            status: FlowStatus::Done,
+            exchange_status: "6".into(),
+            // "2023-03-23 16:52:41" UTC
+            completed_at: Some(1_679_590_361_000),
+            legs: vec![
+                leg(dec!(-8.91), LegRole::Principal),
+                leg(dec!(-0.004), LegRole::Fee)
+            ],
+            whole_seconds: true,
+        }
+    );
 }
 
 #[test]

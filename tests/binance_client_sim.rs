@@ -4,7 +4,9 @@
 //! time to pass, the hook advances the simulator's clock (and the client's local clock by
 //! the same amount) instead of sleeping, so nothing depends on wall-clock timing.
 
-use binance_account_sync::domain::{OrderLookup, OrderStatus, Symbol};
+use binance_account_sync::domain::{
+    Asset, FlowKind, FlowLeg, FlowStatus, LegRole, OrderLookup, OrderStatus, Symbol, Wallet,
+};
 use binance_account_sync::exchange::binance::{BinanceClient, BinanceConfig, ClockFn, SleepFn};
 use binance_account_sync::exchange::credentials::{
     CredentialError, CredentialSource, Credentials, StaticCredentials,
@@ -498,17 +500,29 @@ async fn every_read_endpoint_works_against_the_sim() {
         .is_empty());
 
     let since = now - 300 * DAY;
-    let deps = c.deposits(since).await.unwrap();
+    let deps = c.flows(FlowKind::Deposit, since).await.unwrap();
     assert_eq!(deps.len(), 2);
-    assert!(deps.iter().all(|d| d.credited));
-    let recent = c.deposits(now - 10 * DAY).await.unwrap();
+    assert!(deps.iter().all(|d| d.status == FlowStatus::Done));
+    let recent = c.flows(FlowKind::Deposit, now - 10 * DAY).await.unwrap();
     assert_eq!(recent.len(), 1);
-    assert_eq!(recent[0].amount, dec!(100.5));
-    let wds = c.withdrawals(now - 10 * DAY).await.unwrap();
+    let spot = |amount, role| FlowLeg {
+        asset: Asset::parse("USDT").unwrap(),
+        wallet: Wallet::Spot,
+        amount,
+        role,
+    };
+    assert_eq!(recent[0].legs, vec![spot(dec!(100.5), LegRole::Principal)]);
+    let wds = c.flows(FlowKind::Withdrawal, now - 10 * DAY).await.unwrap();
     assert_eq!(wds.len(), 1);
     assert_eq!(
-        (wds[0].amount, wds[0].fee, wds[0].completed),
-        (dec!(10), dec!(1), true)
+        (&wds[0].legs, wds[0].status),
+        (
+            &vec![
+                spot(dec!(-10), LegRole::Principal),
+                spot(dec!(-1), LegRole::Fee)
+            ],
+            FlowStatus::Done
+        )
     );
     assert!((wds[0].time - (now - DAY)).abs() < 5_000);
 

@@ -51,8 +51,8 @@ use accounts::{
 };
 use binance_account_sync::core::Mode;
 use binance_account_sync::domain::{
-    AccountId, Asset, BalanceRecord, Deposit, Expect, Millis, Record, Records, Symbol, Withdrawal,
-    Writer,
+    AccountId, Asset, BalanceRecord, Expect, Flow, FlowKind, FlowLeg, FlowStatus, LegRole, Millis,
+    Record, Records, Symbol, Wallet, Writer,
 };
 use binance_account_sync::report::{record_key, Outcome, SyncReport};
 use binance_account_sync::service::{now_ms, run_sync, RunSettings, SyncRequest};
@@ -147,21 +147,37 @@ fn diverge(pair: &Pair, built: &mut Built) -> BotWriter {
     let now = now_ms();
     // Transfers: a deposit within the lookback and a withdrawal (they explain nothing the
     // balances hold; the sync reads them when something moved).
-    built.account.deposits.push(Deposit {
-        id: format!("dep-{seed:x}"),
+    let leg = |amount, role| FlowLeg {
         asset: asset("USDT"),
-        amount: Decimal::from(1 + seed % 5000),
-        credited: true,
-        time: now - 3 * 86_400_000,
-    });
-    built.account.withdrawals.push(Withdrawal {
-        id: format!("wd-{seed:x}"),
-        asset: asset("USDT"),
-        amount: Decimal::from(1 + (seed >> 8) % 900),
-        fee: Decimal::ONE,
-        completed: true,
-        time: now - 86_400_000,
-    });
+        wallet: Wallet::Spot,
+        amount,
+        role,
+    };
+    let flow = |kind, id: String, time, legs| Flow {
+        kind,
+        id,
+        time,
+        status: FlowStatus::Done,
+        exchange_status: "done".into(),
+        completed_at: None,
+        legs,
+        whole_seconds: kind == FlowKind::Withdrawal,
+    };
+    built.account.flows.push(flow(
+        FlowKind::Deposit,
+        format!("dep-{seed:x}"),
+        now - 3 * 86_400_000,
+        vec![leg(Decimal::from(1 + seed % 5000), LegRole::Principal)],
+    ));
+    built.account.flows.push(flow(
+        FlowKind::Withdrawal,
+        format!("wd-{seed:x}"),
+        now - 86_400_000,
+        vec![
+            leg(-Decimal::from(1 + (seed >> 8) % 900), LegRole::Principal),
+            leg(-Decimal::ONE, LegRole::Fee),
+        ],
+    ));
     // A bot fill that disagrees with the exchange's (quantity or price).
     if pair.bad_fill {
         let bot_trades: Vec<usize> = built

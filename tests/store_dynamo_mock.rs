@@ -236,14 +236,14 @@ async fn load_follows_every_page_and_sums_capacity() {
             }
         })
     };
-    let rules: Vec<_> = (0..9).map(|_| rule()).collect();
+    let rules: Vec<_> = (0..10).map(|_| rule()).collect();
     let refs: Vec<_> = rules.iter().collect();
     let store = DynamoStore::new(client(&refs), "mock-table");
     let (records, capacity) = store.load(&acct).await.unwrap();
     assert_eq!(records.trades.len(), 2);
     assert!(
         rules.iter().all(|r| r.num_calls() == 1),
-        "7 record prefixes, the sync state + 1 more page of trades"
+        "8 record prefixes, the sync state + 1 more page of trades"
     );
-    assert_eq!(capacity, 4.5);
+    assert_eq!(capacity, 5.0);
 }

@@ -4,6 +4,7 @@
 mod support;
 
 use binance_account_sync::core::{Mode, RulesConfig};
+use binance_account_sync::domain::FlowKind;
 use binance_account_sync::service::run_sync;
 use serde_json::json;
 use support::*;
@@ -90,7 +91,14 @@ async fn withdrawal_in_the_same_second_as_the_last_run_is_explained() {
     } else {
         dec("-120")
     };
-    assert_eq!(usdt.from_withdrawals, withdrawn, "{usdt:?}");
+    assert_eq!(
+        usdt.from_flows
+            .get(&FlowKind::Withdrawal)
+            .copied()
+            .unwrap_or_default(),
+        withdrawn,
+        "{usdt:?}"
+    );
     assert_eq!(usdt.unexplained, dec("0"), "{usdt:?}");
     sim.shutdown().await;
 }

@@ -11,15 +11,16 @@
 //!   with the origin's wording:
 //!   `Balance discrepancy detected: DB=$1,250.00 vs Exchange=$1,275.50 (diff: 2.04%)`
 //!   (`$`, thousands separators and 2 decimals for USD-like assets; `0.5 BTC` otherwise).
-//!   It is Critical when the part no recovered fill, fee, deposit or withdrawal explains is
+//!   It is Critical when the part no recovered fill, fee or flow of the ledger explains is
 //!   itself beyond tolerance, else Warning.
 //! - Every correction logs `💰 Balance corrected from exchange: $1,275.50` and carries a
 //!   `BalanceExplanation`. Its parts are signed contributions to the change
 //!   (exchange − DB): the fills this run's units recovered (buy: +qty base, −quote qty; sell: the
-//!   reverse), their fees (−commission in its asset), credited deposits (+) and completed
-//!   withdrawals (−(amount + fee)) after `records.state.last_success_at`; `unexplained` is
-//!   the rest.
+//!   reverse), their fees (−commission in its asset), and each kind of flow as the ledger
+//!   counts it this run (`ledger.rs`: deposits +, withdrawals −, conversions both ways...);
+//!   `unexplained` is the rest.
 
+use super::ledger::FlowMoves;
 use super::{expect_of, next_version, Flows, ReconcileInput};
 use crate::domain::{
     Asset, BalanceExplanation, BalanceRecord, Correction, CorrectionKind, Discrepancy, Plan,
@@ -104,62 +105,36 @@ pub fn discrepancy_message(
     )
 }
 
-/// What this run's fills, fees, deposits and withdrawals explain of an asset's change.
+/// What this run's fills, fees and flows explain of an asset's change.
 pub fn explain(
-    input: &ReconcileInput<'_>,
     recovered: &Flows,
+    moves: &FlowMoves,
     asset: &Asset,
     db_total: Decimal,
     ex_total: Decimal,
 ) -> BalanceExplanation {
     let from_trades = recovered.trades.get(asset).copied().unwrap_or_default();
     let from_fees = recovered.fees.get(asset).copied().unwrap_or_default();
-    let since = input.records.state.last_success_at;
-    let after = |time| since.is_none_or(|s| time > s);
-    let from_deposits: Decimal = input
-        .snapshot
-        .deposits
-        .iter()
-        .filter(|d| d.credited && &d.asset == asset && after(d.time))
-        .map(|d| d.amount)
-        .sum();
-    let withdrawn: Vec<_> = input
-        .snapshot
-        .withdrawals
-        .iter()
-        // applyTime has second precision: compare at that precision (the request's
-        // startTime already left out what came before `since`).
-        .filter(|w| {
-            w.completed
-                && &w.asset == asset
-                && since.is_none_or(|s| w.time >= s - s.rem_euclid(1000))
-        })
-        .collect();
-    // Binance does not say whether the fee is inside `amount`: both readings are tried and
-    // the one that explains the change is kept.
-    let change = ex_total - db_total;
-    let rest = |w: Decimal| change - (from_trades + from_fees + from_deposits + w);
-    let fee_outside: Decimal = withdrawn.iter().map(|w| -(w.amount + w.fee)).sum();
-    let fee_inside: Decimal = withdrawn.iter().map(|w| -w.amount).sum();
-    let from_withdrawals = if rest(fee_inside).abs() < rest(fee_outside).abs() {
-        fee_inside
-    } else {
-        fee_outside
-    };
-    let unexplained = rest(from_withdrawals);
+    let rest = ex_total - db_total - from_trades - from_fees;
+    let from_flows = moves.of(moves.best(asset, rest), asset);
+    let unexplained = rest - from_flows.values().copied().sum::<Decimal>();
     BalanceExplanation {
         asset: asset.clone(),
         db_total,
         exchange_total: ex_total,
         from_trades,
         from_fees,
-        from_deposits,
-        from_withdrawals,
+        from_flows,
         unexplained,
     }
 }
 
-pub(crate) fn plan_balances(input: &ReconcileInput<'_>, recovered: &Flows, plan: &mut Plan) {
+pub(crate) fn plan_balances(
+    input: &ReconcileInput<'_>,
+    recovered: &Flows,
+    moves: &FlowMoves,
+    plan: &mut Plan,
+) {
     let snapshot = input.snapshot;
     let db = &input.records.balances;
     let assets: BTreeSet<&Asset> = snapshot.balances.keys().chain(db.keys()).collect();
@@ -181,7 +156,7 @@ pub(crate) fn plan_balances(input: &ReconcileInput<'_>, recovered: &Flows, plan:
         }
         let (db_total, ex_total) = (db_free + db_locked, ex_free + ex_locked);
         let pct = diff_pct(db_total, ex_total);
-        let explanation = explain(input, recovered, asset, db_total, ex_total);
+        let explanation = explain(recovered, moves, asset, db_total, ex_total);
         if pct > input.config.tolerance_pct {
             let unexplained_pct = diff_pct(db_total, db_total + explanation.unexplained);
             plan.discrepancies.push(Discrepancy {
@@ -237,7 +212,7 @@ mod tests {
     use super::*;
     use crate::core::reconcile;
     use crate::core::testkit::*;
-    use crate::domain::{Deposit, Expect, Side, Withdrawal};
+    use crate::domain::{Expect, Flow, FlowKind, FlowStatus, Side, Wallet};
     use rust_decimal_macros::dec;
 
     #[test]
@@ -343,18 +318,15 @@ mod tests {
         w.recs.state.last_success_at = Some(500);
         w.db_bal("USDT", dec!(1000), dec!(0));
         w.ex_bal("USDT", dec!(1500), dec!(0));
-        w.snap
-            .deposits
-            .push(deposit("d1", "USDT", dec!(500), true, 600));
-        w.snap
-            .deposits
-            .push(deposit("old", "USDT", dec!(77), true, 400));
-        w.snap
-            .deposits
-            .push(deposit("pending", "USDT", dec!(9), false, 700));
+        w.ex_flow(deposit("d1", "USDT", dec!(500), true, 600));
+        w.ex_flow(deposit("old", "USDT", dec!(77), true, 400));
+        w.ex_flow(deposit("pending", "USDT", dec!(9), false, 700));
         let plan = reconcile(&w.input());
         let e = &plan.explanations[0];
-        assert_eq!((e.from_deposits, e.unexplained), (dec!(500), dec!(0)));
+        assert_eq!(
+            (part(e, FlowKind::Deposit), e.unexplained),
+            (dec!(500), dec!(0))
+        );
         assert_eq!(plan.discrepancies[0].severity, Severity::Warning);
     }
 
@@ -363,9 +335,7 @@ mod tests {
         let mut w = World::new();
         w.db_bal("BTC", dec!(1), dec!(0));
         w.ex_bal("BTC", dec!(0.6995), dec!(0));
-        w.snap
-            .withdrawals
-            .push(withdrawal("w1", "BTC", dec!(0.3), dec!(0.0005), true, 600));
+        w.ex_flow(withdrawal("w1", "BTC", dec!(0.3), dec!(0.0005), true, 600));
         let plan = reconcile(&w.input());
         let e = plan
             .explanations
@@ -373,7 +343,7 @@ mod tests {
             .find(|e| e.asset == asset("BTC"))
             .expect("btc");
         assert_eq!(
-            (e.from_withdrawals, e.unexplained),
+            (part(e, FlowKind::Withdrawal), e.unexplained),
             (dec!(-0.3005), dec!(0))
         );
     }
@@ -450,22 +420,22 @@ mod tests {
         w.recs.state.last_success_at = Some(500);
         w.db_bal("USDT", dec!(1000), dec!(0));
         w.ex_bal("USDT", dec!(1500), dec!(0));
-        w.snap
-            .deposits
-            .push(deposit("d1", "USDT", dec!(500), true, 500));
+        w.ex_flow(deposit("d1", "USDT", dec!(500), true, 500));
         let plan = reconcile(&w.input());
         let e = &plan.explanations[0];
-        assert_eq!((e.from_deposits, e.unexplained), (dec!(0), dec!(500)));
+        assert_eq!(
+            (part(e, FlowKind::Deposit), e.unexplained),
+            (dec!(0), dec!(500))
+        );
     }
 
-    fn deposit(id: &str, a: &str, amount: Decimal, credited: bool, time: i64) -> Deposit {
-        Deposit {
-            id: id.into(),
-            asset: asset(a),
-            amount,
-            credited,
-            time,
-        }
+    fn deposit(id: &str, a: &str, amount: Decimal, credited: bool, time: i64) -> Flow {
+        let status = if credited {
+            FlowStatus::Done
+        } else {
+            FlowStatus::Pending
+        };
+        deposit_flow(id, a, amount, Wallet::Spot, status, time)
     }
 
     fn withdrawal(
@@ -475,15 +445,17 @@ mod tests {
         fee: Decimal,
         completed: bool,
         time: i64,
-    ) -> Withdrawal {
-        Withdrawal {
-            id: id.into(),
-            asset: asset(a),
-            amount,
-            fee,
-            completed,
-            time,
-        }
+    ) -> Flow {
+        let status = if completed {
+            FlowStatus::Done
+        } else {
+            FlowStatus::Pending
+        };
+        withdrawal_flow(id, a, amount, fee, status, time)
+    }
+
+    fn part(e: &BalanceExplanation, kind: FlowKind) -> Decimal {
+        e.from_flows.get(&kind).copied().unwrap_or_default()
     }
 
     fn btc_explanation(w: &World) -> BalanceExplanation {
@@ -499,13 +471,18 @@ mod tests {
         let mut w = World::new();
         w.db_bal("BTC", dec!(1), dec!(0));
         w.ex_bal("BTC", dec!(0.7), dec!(0));
-        w.snap.withdrawals.extend([
+        for f in [
             withdrawal("w1", "BTC", dec!(0.3), dec!(0), true, 600),
             withdrawal("pending", "BTC", dec!(0.1), dec!(0), false, 600),
             withdrawal("eth", "ETH", dec!(2), dec!(0), true, 600),
-        ]);
+        ] {
+            w.ex_flow(f);
+        }
         let e = btc_explanation(&w);
-        assert_eq!((e.from_withdrawals, e.unexplained), (dec!(-0.3), dec!(0)));
+        assert_eq!(
+            (part(&e, FlowKind::Withdrawal), e.unexplained),
+            (dec!(-0.3), dec!(0))
+        );
     }
 
     /// `applyTime` has second precision: a withdrawal in the last success's second counts,
@@ -516,12 +493,17 @@ mod tests {
         w.recs.state.last_success_at = Some(1_500);
         w.db_bal("BTC", dec!(1), dec!(0));
         w.ex_bal("BTC", dec!(0.7), dec!(0));
-        w.snap.withdrawals.extend([
+        for f in [
             withdrawal("same_second", "BTC", dec!(0.3), dec!(0), true, 1_000),
             withdrawal("before", "BTC", dec!(0.05), dec!(0), true, 999),
-        ]);
+        ] {
+            w.ex_flow(f);
+        }
         let e = btc_explanation(&w);
-        assert_eq!((e.from_withdrawals, e.unexplained), (dec!(-0.3), dec!(0)));
+        assert_eq!(
+            (part(&e, FlowKind::Withdrawal), e.unexplained),
+            (dec!(-0.3), dec!(0))
+        );
     }
 
     #[test]
@@ -529,11 +511,12 @@ mod tests {
         let mut w = World::new();
         w.db_bal("BTC", dec!(1), dec!(0));
         w.ex_bal("BTC", dec!(0.7), dec!(0));
-        w.snap
-            .withdrawals
-            .push(withdrawal("w1", "BTC", dec!(0.3), dec!(0.0005), true, 600));
+        w.ex_flow(withdrawal("w1", "BTC", dec!(0.3), dec!(0.0005), true, 600));
         let e = btc_explanation(&w);
-        assert_eq!((e.from_withdrawals, e.unexplained), (dec!(-0.3), dec!(0)));
+        assert_eq!(
+            (part(&e, FlowKind::Withdrawal), e.unexplained),
+            (dec!(-0.3), dec!(0))
+        );
     }
 
     #[test]
@@ -542,12 +525,10 @@ mod tests {
         w.db_bal("BTC", dec!(1), dec!(0));
         // Halfway between 1 − 0.3 and 1 − 0.3004.
         w.ex_bal("BTC", dec!(0.6998), dec!(0));
-        w.snap
-            .withdrawals
-            .push(withdrawal("w1", "BTC", dec!(0.3), dec!(0.0004), true, 600));
+        w.ex_flow(withdrawal("w1", "BTC", dec!(0.3), dec!(0.0004), true, 600));
         let e = btc_explanation(&w);
         assert_eq!(
-            (e.from_withdrawals, e.unexplained),
+            (part(&e, FlowKind::Withdrawal), e.unexplained),
             (dec!(-0.3004), dec!(0.0002))
         );
     }
@@ -578,9 +559,7 @@ mod tests {
         w.recs.state.last_success_at = Some(500);
         w.db_bal("USDT", dec!(1000), dec!(0));
         w.ex_bal("USDT", dec!(1510), dec!(0));
-        w.snap
-            .deposits
-            .push(deposit("d1", "USDT", dec!(500), true, 600));
+        w.ex_flow(deposit("d1", "USDT", dec!(500), true, 600));
         let plan = reconcile(&w.input());
         assert_eq!(plan.explanations[0].unexplained, dec!(10)); // 1.00 % of 1000
         assert_eq!(plan.discrepancies[0].severity, Severity::Warning);

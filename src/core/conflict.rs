@@ -72,6 +72,15 @@ pub fn same_content(wanted: &Record, current: &Record) -> bool {
                 && a.time == b.time
         }
         (Record::Cursor(a), Record::Cursor(b)) => cursor_at_or_past(a, b),
+        (Record::Ledger(a), Record::Ledger(b)) => {
+            let norm = |l: &crate::domain::LedgerRecord| crate::domain::LedgerRecord {
+                version: 0,
+                updated_at: 0,
+                updated_by: Writer::Sync,
+                ..l.clone()
+            };
+            norm(a) == norm(b)
+        }
         _ => false,
     }
 }
@@ -262,6 +271,39 @@ mod tests {
         assert_eq!(
             resolve_conflict(&c, Some(Record::Order(there))),
             ConflictResolution::Resolved
+        );
+    }
+
+    /// A flow written by an earlier attempt of the run (Lambda retried it): done, not a
+    /// conflict; one whose status moved since is newer and left to the next run.
+    #[test]
+    fn a_flow_already_recorded_alike_is_resolved_and_one_with_another_status_deferred() {
+        use crate::domain::{FlowStatus, LedgerRecord, Wallet};
+        let flow = deposit_flow("d1", "USDT", dec!(5), Wallet::Spot, FlowStatus::Pending, 9);
+        let rec = |status, version, updated_at| LedgerRecord {
+            kind: flow.kind,
+            id: flow.id.clone(),
+            time: flow.time,
+            status,
+            exchange_status: flow.exchange_status.clone(),
+            completed_at: None,
+            legs: flow.legs.clone(),
+            unverifiable: false,
+            version,
+            updated_at,
+            updated_by: Writer::Sync,
+        };
+        let c = correction(
+            Record::Ledger(rec(FlowStatus::Pending, 1, 7)),
+            Expect::Absent,
+        );
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Ledger(rec(FlowStatus::Pending, 1, 5)))),
+            ConflictResolution::Resolved
+        );
+        assert_eq!(
+            resolve_conflict(&c, Some(Record::Ledger(rec(FlowStatus::Done, 2, 8)))),
+            ConflictResolution::Deferred
         );
     }
 }

@@ -10,6 +10,8 @@
 //! - `trades.rs`     — missing fills, fee conversion, the cost basis carried forward
 //! - `orders.rs`     — order status, unknown and archived orders, external orders
 //! - `positions.rs`  — spot positions and dust, recovery and closing
+//! - `ledger.rs`     — balance moves that are not trades (deposits, withdrawals,
+//!   conversions...): their records, their lifecycle, what each moved in Spot
 //! - `balances.rs`   — balances per asset, tolerance, discrepancy wording, explanations
 //! - `pnl.rs`        — the cost-basis method (average cost) used everywhere
 //! - `conflict.rs`   — what to do when a conditional write lost to a bot write
@@ -32,6 +34,7 @@
 pub mod balances;
 pub mod checkpoint;
 pub mod conflict;
+pub mod ledger;
 pub mod orders;
 pub mod pnl;
 pub mod positions;
@@ -277,15 +280,17 @@ pub fn plan_symbol(input: &ReconcileInput<'_>, symbol: &Symbol) -> SymbolPlan {
     out
 }
 
-/// Plan the account-wide balances step: every balance record against the exchange, the
-/// differences explained by the run's recovered fills (`recovered`) and the transfers in
-/// the snapshot. Pure.
+/// Plan the account-wide balances step: the ledger's records of the flows read, and every
+/// balance record against the exchange, the differences explained by the run's recovered
+/// fills (`recovered`) and the flows. Pure.
 pub fn plan_balances(input: &ReconcileInput<'_>, recovered: &Flows) -> Plan {
     let mut plan = Plan::default();
     for skipped in &input.records.skipped {
         plan.discrepancies.push(malformed_item(skipped));
     }
-    balances::plan_balances(input, recovered, &mut plan);
+    ledger::plan_ledger(input, &mut plan);
+    let moves = ledger::flow_moves(input);
+    balances::plan_balances(input, recovered, &moves, &mut plan);
     plan
 }
 

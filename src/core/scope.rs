@@ -447,11 +447,9 @@ pub struct DigestInput<'a> {
     /// Signed movement explained by every fill read past its checkpoint this run (each
     /// leg only in the assets whose baseline was read before the fill).
     pub movement: &'a Flows,
-    /// Signed movement explained by this run's transfers (deposits +, withdrawals −), read
-    /// with each withdrawal's fee outside its amount, and (`transfers_fee_inside`) inside:
-    /// Binance does not say which, so either explains.
-    pub transfers: &'a BTreeMap<Asset, Decimal>,
-    pub transfers_fee_inside: &'a BTreeMap<Asset, Decimal>,
+    /// Signed movement explained by this run's flows (deposits +, withdrawals −, ...),
+    /// under each reading of what the docs leave open (`ledger.rs`): any of them explains.
+    pub flows: &'a super::ledger::FlowMoves,
     /// The checkpoints after the run's units, the exchange's symbols and the records'
     /// positions: which symbols a movement of an asset asks for, and whether they were
     /// read to their end since it was seen.
@@ -553,13 +551,12 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
                 .into_iter()
                 .any(|u| total == old.total() + explained + u + extra)
         };
-        let outside = input.transfers.get(asset).copied().unwrap_or_default();
-        let inside = input
-            .transfers_fee_inside
-            .get(asset)
+        let readings = input.flows.totals(asset);
+        let transfer = readings
+            .iter()
             .copied()
-            .unwrap_or_default();
-        let transfer = if explains(inside) { inside } else { outside };
+            .find(|t| explains(*t))
+            .unwrap_or(readings[0]);
         let locked_ok = locked == old.locked || input.open_orders_read;
         let matches = explains(Decimal::ZERO) || (!transfer.is_zero() && explains(transfer));
         let moved_at = old.moved_at.unwrap_or(input.now);
@@ -923,7 +920,7 @@ mod tests {
     /// What every digest test leaves empty: no transfers, checkpoints, symbols or positions.
     #[derive(Default)]
     struct Nothing {
-        transfers: BTreeMap<Asset, Decimal>,
+        transfers: crate::core::ledger::FlowMoves,
         cursors: BTreeMap<Symbol, CursorRecord>,
         symbols: BTreeMap<Symbol, SymbolInfo>,
         positions: BTreeMap<Symbol, PositionRecord>,
@@ -944,8 +941,7 @@ mod tests {
                 digest,
                 balances,
                 movement,
-                transfers: &self.transfers,
-                transfers_fee_inside: &self.transfers,
+                flows: &self.transfers,
                 cursors: &self.cursors,
                 symbols: &self.symbols,
                 positions: &self.positions,
@@ -1700,6 +1696,14 @@ mod tests {
     }
 
     /// A digest of one asset.
+    /// A USDT deposit of `amount` this run.
+    fn deposited(amount: Decimal) -> crate::core::ledger::FlowMoves {
+        crate::core::ledger::FlowMoves::certain(
+            crate::domain::FlowKind::Deposit,
+            [(asset("USDT"), amount)].into(),
+        )
+    }
+
     fn one(a: &str, d: AssetDigest) -> BTreeMap<Asset, AssetDigest> {
         [(asset(a), d)].into()
     }
@@ -1718,11 +1722,11 @@ mod tests {
         let flows = Flows::default();
         let (exact, short) = (
             Nothing {
-                transfers: [(asset("USDT"), dec!(50))].into(),
+                transfers: deposited(dec!(50)),
                 ..Nothing::default()
             },
             Nothing {
-                transfers: [(asset("USDT"), dec!(20))].into(),
+                transfers: deposited(dec!(20)),
                 ..Nothing::default()
             },
         );
@@ -1761,7 +1765,7 @@ mod tests {
             ..Flows::default()
         };
         let nothing = Nothing {
-            transfers: [(asset("USDT"), dec!(20))].into(),
+            transfers: deposited(dec!(20)),
             ..Nothing::default()
         };
         let (after, reports) =

@@ -296,12 +296,94 @@ impl World {
     pub fn db_order(&mut self, o: OrderRecord) {
         self.recs.orders.insert((o.symbol.clone(), o.order_id), o);
     }
+    /// A flow read this run (in its kind's read, from the beginning of time).
+    pub fn ex_flow(&mut self, flow: Flow) {
+        match self.snap.flows.iter_mut().find(|r| r.kind == flow.kind) {
+            Some(read) => read.flows.push(flow),
+            None => self.snap.flows.push(FlowRead {
+                kind: flow.kind,
+                flows: vec![flow],
+                since: Millis::MIN,
+            }),
+        }
+    }
+    /// The ledger's record of a flow as an earlier run recorded it.
+    pub fn db_flow(&mut self, flow: &Flow) {
+        let rec = LedgerRecord {
+            kind: flow.kind,
+            id: flow.id.clone(),
+            time: flow.time,
+            status: flow.status,
+            exchange_status: flow.exchange_status.clone(),
+            completed_at: flow.completed_at,
+            legs: flow.legs.clone(),
+            unverifiable: false,
+            version: 1,
+            updated_at: 1,
+            updated_by: Writer::Sync,
+        };
+        self.recs.ledger.insert(rec.key(), rec);
+    }
     pub fn db_position(&mut self, p: PositionRecord) {
         self.recs.positions.insert(p.symbol.clone(), p);
     }
 }
 
 /// The corrections of records the bot reads (every read also writes its checkpoint).
+/// A deposit of `amount` into a wallet, created at `time`.
+pub fn deposit_flow(
+    id: &str,
+    a: &str,
+    amount: Decimal,
+    wallet: Wallet,
+    status: FlowStatus,
+    time: Millis,
+) -> Flow {
+    Flow {
+        kind: FlowKind::Deposit,
+        id: id.into(),
+        time,
+        status,
+        exchange_status: format!("{status:?}"),
+        completed_at: None,
+        legs: vec![FlowLeg {
+            asset: asset(a),
+            wallet,
+            amount,
+            role: LegRole::Principal,
+        }],
+        whole_seconds: false,
+    }
+}
+
+/// A withdrawal from Spot of `amount` with its fee as a leg of its own, applied at `time`
+/// (whole seconds, as Binance gives them).
+pub fn withdrawal_flow(
+    id: &str,
+    a: &str,
+    amount: Decimal,
+    fee: Decimal,
+    status: FlowStatus,
+    time: Millis,
+) -> Flow {
+    let leg = |amount, role| FlowLeg {
+        asset: asset(a),
+        wallet: Wallet::Spot,
+        amount,
+        role,
+    };
+    Flow {
+        kind: FlowKind::Withdrawal,
+        id: id.into(),
+        time,
+        status,
+        exchange_status: format!("{status:?}"),
+        completed_at: None,
+        legs: vec![leg(-amount, LegRole::Principal), leg(-fee, LegRole::Fee)],
+        whole_seconds: true,
+    }
+}
+
 pub fn bot_visible(plan: &Plan) -> Vec<&Correction> {
     plan.corrections
         .iter()

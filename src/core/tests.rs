@@ -32,6 +32,7 @@ fn key_of(r: &Record) -> String {
         Record::Order(o) => format!("order#{}#{}", o.symbol, o.order_id),
         Record::Trade(t) => format!("trade#{}#{}", t.symbol, t.trade_id),
         Record::Cursor(c) => format!("cursor#{}", c.symbol),
+        Record::Ledger(l) => format!("ledger#{}#{}#{}", l.time, l.kind, l.id),
     }
 }
 
@@ -74,6 +75,12 @@ fn keys(r: &Records) -> BTreeSet<String> {
             .cloned()
             .map(|x| key_of(&Record::Cursor(x))),
     );
+    k.extend(
+        r.ledger
+            .values()
+            .cloned()
+            .map(|x| key_of(&Record::Ledger(x))),
+    );
     k
 }
 
@@ -103,6 +110,7 @@ fn current(records: &Records, r: &Record) -> Option<Record> {
             .cloned()
             .map(Record::Trade),
         Record::Cursor(c) => records.cursors.get(&c.symbol).cloned().map(Record::Cursor),
+        Record::Ledger(l) => records.ledger.get(&l.key()).cloned().map(Record::Ledger),
     }
 }
 
@@ -114,6 +122,7 @@ fn version(r: &Record) -> u64 {
         Record::Order(x) => x.version,
         Record::Trade(x) => x.version,
         Record::Cursor(x) => x.version,
+        Record::Ledger(x) => x.version,
     }
 }
 
@@ -172,6 +181,10 @@ fn apply(records: &Records, plan: &Plan) -> Records {
             }
             Record::Cursor(x) => {
                 out.cursors.insert(x.symbol.clone(), x);
+            }
+            Record::Ledger(x) => {
+                assert_eq!(x.updated_by, Writer::Sync);
+                out.ledger.insert(x.key(), x);
             }
         }
     }

@@ -754,9 +754,8 @@ mod tests {
             },
         )]
         .into();
-        let (flows, empty_a, empty_c, empty_s, empty_p) = (
+        let (flows, empty_c, empty_s, empty_p) = (
             Flows::default(),
-            BTreeMap::new(),
             BTreeMap::new(),
             BTreeMap::new(),
             BTreeMap::new(),
@@ -765,8 +764,7 @@ mod tests {
             digest: &digest,
             balances: &balances,
             movement: &flows,
-            transfers: &empty_a,
-            transfers_fee_inside: &empty_a,
+            flows: &crate::core::ledger::FlowMoves::default(),
             cursors: &empty_c,
             symbols: &empty_s,
             positions: &empty_p,

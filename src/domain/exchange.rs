@@ -194,27 +194,6 @@ pub struct Fill {
     pub is_maker: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Deposit {
-    pub id: String,
-    pub asset: Asset,
-    pub amount: Decimal,
-    /// Binance deposit status 1 = success (credited).
-    pub credited: bool,
-    pub time: Millis,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Withdrawal {
-    pub id: String,
-    pub asset: Asset,
-    pub amount: Decimal,
-    pub fee: Decimal,
-    /// Binance withdraw status 6 = completed; the balance left the account when applied.
-    pub completed: bool,
-    pub time: Millis,
-}
-
 /// The API key's permissions (`/sapi/v1/account/apiRestrictions`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiRestrictions {
@@ -282,8 +261,9 @@ pub struct ExchangeSnapshot {
     /// that reads the symbol's last page of fills.
     #[serde(default)]
     pub order_pages: BTreeMap<Symbol, OrderPage>,
-    pub deposits: Vec<Deposit>,
-    pub withdrawals: Vec<Withdrawal>,
+    /// The balance moves read this run, one read per kind (absent = not read).
+    #[serde(default)]
+    pub flows: Vec<super::ledger::FlowRead>,
     /// Symbols the exchange does not know (`-1121`): skipped, reported.
     pub unknown_symbols: BTreeSet<Symbol>,
     /// Whether `open_orders` was read this run (it is read only when a locked amount moved).

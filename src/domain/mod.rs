@@ -3,10 +3,12 @@
 
 pub mod exchange;
 pub mod ids;
+pub mod ledger;
 pub mod plan;
 pub mod records;
 
 pub use exchange::*;
 pub use ids::*;
+pub use ledger::*;
 pub use plan::*;
 pub use records::*;

@@ -2,11 +2,13 @@
 //! The store applies a `Plan` with conditional writes; the report is built from it.
 
 use super::ids::{Asset, Symbol};
+use super::ledger::{FlowKind, LedgerRecord};
 use super::records::{
     BalanceRecord, CursorRecord, DustRecord, OrderRecord, PositionRecord, TradeRecord,
 };
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Which family of rule produced a correction. Stable names: they are report fields
 /// and metric names.
@@ -26,6 +28,10 @@ pub enum CorrectionKind {
     /// The realized P&L of a sell the sync recovered, set once its basis was rebuilt.
     TradePnlSet,
     CursorAdvanced,
+    /// A balance move the ledger had not recorded yet.
+    FlowRecorded,
+    /// A recorded flow whose status moved (or that the sync stopped following).
+    FlowUpdated,
 }
 
 impl CorrectionKind {
@@ -43,6 +49,8 @@ impl CorrectionKind {
             Self::TradeRecovered => "trade_recovered",
             Self::TradePnlSet => "trade_pnl_set",
             Self::CursorAdvanced => "cursor_advanced",
+            Self::FlowRecorded => "flow_recorded",
+            Self::FlowUpdated => "flow_updated",
         }
     }
 }
@@ -63,6 +71,8 @@ pub enum Record {
     Order(OrderRecord),
     Trade(TradeRecord),
     Cursor(CursorRecord),
+    /// One flow of the ledger (`LEDGER#<time>#<kind>#<id>`).
+    Ledger(LedgerRecord),
 }
 
 /// What a write may assume about the item it replaces.
@@ -114,7 +124,8 @@ pub struct Discrepancy {
     pub message: String,
 }
 
-/// What explains a balance change: recovered fills, fees, deposits, withdrawals.
+/// What explains a balance change (exchange − DB): recovered fills, their fees, and each
+/// kind of flow the ledger counted this run; `unexplained` is the rest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BalanceExplanation {
     pub asset: Asset,
@@ -122,8 +133,9 @@ pub struct BalanceExplanation {
     pub exchange_total: Decimal,
     pub from_trades: Decimal,
     pub from_fees: Decimal,
-    pub from_deposits: Decimal,
-    pub from_withdrawals: Decimal,
+    /// Each kind of flow's part (deposits +, withdrawals −, ...), only the kinds that
+    /// moved the asset.
+    pub from_flows: BTreeMap<FlowKind, Decimal>,
     pub unexplained: Decimal,
 }
 

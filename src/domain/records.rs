@@ -351,6 +351,10 @@ pub struct SyncState {
     pub alerted: BTreeMap<String, Millis>,
     /// When the API key's restrictions were last checked.
     pub last_security_check_at: Option<Millis>,
+    /// The creation time of the oldest flow the ledger still follows (pending): the next
+    /// run's flow reads start there, so its change of status is seen.
+    #[serde(default)]
+    pub ledger_open_since: Option<Millis>,
     pub version: u64,
 }
 
@@ -388,6 +392,9 @@ pub struct Records {
     pub orders: BTreeMap<(Symbol, u64), OrderRecord>,
     pub trades: BTreeMap<(Symbol, u64), TradeRecord>,
     pub cursors: BTreeMap<Symbol, CursorRecord>,
+    /// The ledger's records of the flows a run reads (those created since its read
+    /// window starts), by creation time, kind and the exchange's id.
+    pub ledger: BTreeMap<super::ledger::FlowKey, super::ledger::LedgerRecord>,
     pub state: SyncState,
     /// Items that did not decode (reported as discrepancies, never fatal).
     pub skipped: Vec<SkippedItem>,
@@ -409,6 +416,13 @@ impl Records {
         let o = self.orders.values().cloned().map(Record::Order);
         let t = self.trades.values().cloned().map(Record::Trade);
         let c = self.cursors.values().cloned().map(Record::Cursor);
-        b.chain(p).chain(h).chain(d).chain(o).chain(t).chain(c)
+        let l = self.ledger.values().cloned().map(Record::Ledger);
+        b.chain(p)
+            .chain(h)
+            .chain(d)
+            .chain(o)
+            .chain(t)
+            .chain(c)
+            .chain(l)
     }
 }

@@ -7,8 +7,8 @@ pub mod credentials;
 pub mod keys;
 
 use crate::domain::{
-    ApiRestrictions, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol,
-    SymbolInfo, Withdrawal,
+    ApiRestrictions, Balance, ExchangeOrder, Fill, Flow, FlowKind, Millis, OrderLookup, Symbol,
+    SymbolInfo,
 };
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -207,17 +207,17 @@ pub trait Exchange: Send + Sync {
         to_minute: Millis,
     ) -> impl Future<Output = Result<BTreeMap<Millis, Decimal>, ExchangeError>> + Send;
 
-    /// Deposits credited at or after `since`.
-    fn deposits(
-        &self,
-        since: Millis,
-    ) -> impl Future<Output = Result<Vec<Deposit>, ExchangeError>> + Send;
+    /// The kinds of balance move (not trades) this adapter reads, in the order a run reads
+    /// them.
+    fn flow_kinds(&self) -> &'static [FlowKind];
 
-    /// Withdrawals at or after `since`.
-    fn withdrawals(
+    /// Every flow of `kind` created at or after `since`, oldest first, in whatever status
+    /// it is now (a pending deposit, a withdrawal in progress, a failed one).
+    fn flows(
         &self,
+        kind: FlowKind,
         since: Millis,
-    ) -> impl Future<Output = Result<Vec<Withdrawal>, ExchangeError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Flow>, ExchangeError>> + Send;
 
     /// The API key's permissions.
     fn api_restrictions(

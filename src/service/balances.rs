@@ -1,4 +1,4 @@
-//! The account-wide step after the symbols: transfers, balances, the digest, and whether
+//! The account-wide step after the symbols: the ledger's flows, balances, the digest, and whether
 //! the emergency scope is finished.
 
 use super::account::View;
@@ -6,11 +6,9 @@ use super::apply::apply_plan;
 use super::{is_fatal, Done, Run, SyncError};
 use crate::core::scope::{self, DigestInput, DAY_MS};
 use crate::core::{self, Mode, ReconcileInput};
-use crate::domain::{Asset, ExchangeSnapshot, Millis, SyncState};
+use crate::domain::{ExchangeSnapshot, FlowRead, Millis, SyncState};
 use crate::exchange::Exchange;
 use crate::store::{LoadScope, Store};
-use rust_decimal::Decimal;
-use std::collections::BTreeMap;
 
 pub(crate) async fn settle<E: Exchange, S: Store>(
     run: &mut Run<'_, E, S>,
@@ -26,42 +24,34 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
         ..ExchangeSnapshot::default()
     };
 
-    // Deposits and withdrawals, only when some asset moved: they explain balance changes.
-    // The wallet endpoints have their own limits; failing them loses only the explanation.
-    let mut transfers: BTreeMap<Asset, Decimal> = BTreeMap::new();
-    let mut transfers_fee_inside: BTreeMap<Asset, Decimal> = BTreeMap::new();
-    if !view.movement.moved.is_empty() && run.may_continue() {
-        let lookback = Millis::from(run.rules.periodic_lookback_days) * DAY_MS;
-        let since = state.last_success_at.unwrap_or(view.taken_at - lookback);
-        match run.exchange.deposits(since).await {
-            Ok(d) => snapshot.deposits = d,
-            Err(e) if is_fatal(&e) => return Err(e.into()),
-            Err(e) => {
-                tracing::warn!(error = %e, "deposit history unavailable");
-                run.report.notes.push(format!(
-                    "Deposit history unavailable ({}): deposits explain no movement this run",
-                    e.kind()
-                ));
+    // The ledger's flows (deposits, withdrawals, ...), when some asset moved or a flow
+    // is still followed: they explain balance changes. Each kind from the last success,
+    // or from the oldest followed flow when that is older. The wallet endpoints have their
+    // own limits; failing one loses only its kind's explanation this run.
+    let lookback = Millis::from(run.rules.periodic_lookback_days) * DAY_MS;
+    let since = state
+        .last_success_at
+        .unwrap_or(view.taken_at - lookback)
+        .min(state.ledger_open_since.unwrap_or(Millis::MAX));
+    let follow = !view.movement.moved.is_empty() || state.ledger_open_since.is_some();
+    if follow && run.may_continue() {
+        for kind in run.exchange.flow_kinds() {
+            match run.exchange.flows(*kind, since).await {
+                Ok(flows) => snapshot.flows.push(FlowRead {
+                    kind: *kind,
+                    flows,
+                    since,
+                }),
+                Err(e) if is_fatal(&e) => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(error = %e, kind = kind.as_str(), "flow history unavailable");
+                    run.report.notes.push(format!(
+                        "{} history unavailable ({}): its flows explain no movement this run",
+                        kind.as_str().replace('_', " "),
+                        e.kind()
+                    ));
+                }
             }
-        }
-        match run.exchange.withdrawals(since).await {
-            Ok(w) => snapshot.withdrawals = w,
-            Err(e) if is_fatal(&e) => return Err(e.into()),
-            Err(e) => {
-                tracing::warn!(error = %e, "withdrawal history unavailable");
-                run.report.notes.push(format!(
-                    "Withdrawal history unavailable ({}): withdrawals explain no movement this run",
-                    e.kind()
-                ));
-            }
-        }
-        for d in snapshot.deposits.iter().filter(|d| d.credited) {
-            *transfers.entry(d.asset.clone()).or_default() += d.amount;
-            *transfers_fee_inside.entry(d.asset.clone()).or_default() += d.amount;
-        }
-        for w in snapshot.withdrawals.iter().filter(|w| w.completed) {
-            *transfers.entry(w.asset.clone()).or_default() -= w.amount + w.fee;
-            *transfers_fee_inside.entry(w.asset.clone()).or_default() -= w.amount;
         }
     }
     run.units += 1;
@@ -71,20 +61,35 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
         .load_scoped(&run.request.account, &LoadScope::Balances)
         .await?;
     run.report.dynamodb_capacity_units += units;
+    if !snapshot.flows.is_empty() {
+        let (ledger, units) = run
+            .store
+            .load_scoped(
+                &run.request.account,
+                &LoadScope::Ledger { from_time: since },
+            )
+            .await?;
+        run.report.dynamodb_capacity_units += units;
+        records.ledger = ledger.ledger;
+        records.skipped.extend(ledger.skipped);
+    }
     records.state = state.clone();
-    let plan = core::plan_balances(
-        &ReconcileInput {
-            snapshot: &snapshot,
-            records: &records,
-            config: run.rules,
-            mode: run.mode,
-            now: super::now_ms(),
-        },
-        &run.recovered,
-    );
+    let input = ReconcileInput {
+        snapshot: &snapshot,
+        records: &records,
+        config: run.rules,
+        mode: run.mode,
+        now: super::now_ms(),
+    };
+    let plan = core::plan_balances(&input, &run.recovered);
+    let moves = core::ledger::flow_moves(&input);
+    let mut ledger_open_since = state.ledger_open_since;
     if run.limits.out_of_time() {
         run.stop("deadline reached before the balances step");
     } else {
+        if !snapshot.flows.is_empty() {
+            ledger_open_since = core::ledger::open_since(&input);
+        }
         apply_plan(run, &plan, &mut records).await?;
     }
 
@@ -93,8 +98,7 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
         digest: &state.digest,
         balances: &view.balances,
         movement: &run.movement,
-        transfers: &transfers,
-        transfers_fee_inside: &transfers_fee_inside,
+        flows: &moves,
         cursors: &view.records.cursors,
         symbols: &view.symbols,
         positions: &view.records.positions,
@@ -140,6 +144,7 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
     );
     Ok(Done {
         digest,
+        ledger_open_since,
         emergency,
         rescan_owed,
         reported,

@@ -310,6 +310,7 @@ pub async fn run_sync<E: Exchange, S: Store>(
             next.digest = done.digest;
             next.emergency = done.emergency;
             next.rescan_owed = done.rescan_owed;
+            next.ledger_open_since = done.ledger_open_since;
             if let Some(why) = run.stopped.take() {
                 run.report.outcome = Outcome::Partial;
                 run.report.outcome_detail = Some(why.clone());
@@ -425,6 +426,8 @@ pub(crate) struct Done {
     pub digest: std::collections::BTreeMap<crate::domain::Asset, crate::domain::AssetDigest>,
     pub emergency: Option<crate::domain::EmergencyScope>,
     pub rescan_owed: Option<crate::domain::EmergencyScope>,
+    /// The oldest flow the ledger still follows (see `SyncState::ledger_open_since`).
+    pub ledger_open_since: Option<crate::domain::Millis>,
     /// The checkpoints whose kept findings this run reported, cleared.
     pub reported: Vec<crate::domain::Correction>,
 }

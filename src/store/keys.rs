@@ -14,6 +14,8 @@ pub const DUST_PREFIX: &str = "DUST#";
 pub const ORDER_PREFIX: &str = "ORDER#";
 pub const TRADE_PREFIX: &str = "TRADE#";
 pub const CURSOR_PREFIX: &str = "CURSOR#";
+/// The ledger of balance moves (see `ledger_sk`); a run loads those of its read window.
+pub const LEDGER_PREFIX: &str = "LEDGER#";
 pub const SYNC_STATE_SK: &str = "SYNC#STATE";
 /// The cached `exchangeInfo` fields (sync-owned, refreshed daily).
 pub const SYMBOL_CACHE_SK: &str = "SYNC#SYMBOLS";
@@ -27,7 +29,7 @@ pub const AUDIT_PREFIX: &str = "AUDIT#";
 pub const AUDIT_END: &str = "AUDIT#~";
 
 /// The prefixes `load` reads (audit and run history are not loaded).
-pub const RECORD_PREFIXES: [&str; 7] = [
+pub const RECORD_PREFIXES: [&str; 8] = [
     BALANCE_PREFIX,
     POSITION_PREFIX,
     POSITION_HISTORY_PREFIX,
@@ -35,6 +37,7 @@ pub const RECORD_PREFIXES: [&str; 7] = [
     ORDER_PREFIX,
     TRADE_PREFIX,
     CURSOR_PREFIX,
+    LEDGER_PREFIX,
 ];
 
 /// The sort-key ranges of a load scope: `(from, Some(to))` is `BETWEEN from AND to`,
@@ -43,6 +46,10 @@ pub fn scope_ranges(scope: &crate::store::LoadScope) -> Vec<(String, Option<Stri
     use crate::store::LoadScope;
     match scope {
         LoadScope::Balances => vec![(BALANCE_PREFIX.to_owned(), None)],
+        LoadScope::Ledger { from_time } => vec![(
+            format!("{LEDGER_PREFIX}{}", millis13(*from_time)),
+            Some(format!("{LEDGER_PREFIX}~")),
+        )],
         LoadScope::AccountSymbols => vec![
             (POSITION_PREFIX.to_owned(), None),
             (DUST_PREFIX.to_owned(), None),
@@ -94,6 +101,7 @@ pub mod entity {
     pub const ORDER: &str = "order";
     pub const TRADE: &str = "trade";
     pub const CURSOR: &str = "cursor";
+    pub const LEDGER: &str = "ledger";
     pub const SYNC_STATE: &str = "sync_state";
     pub const SYMBOL_CACHE: &str = "symbol_cache";
     pub const SCHEMA: &str = "schema";
@@ -139,6 +147,12 @@ pub fn trade_sk(symbol: &Symbol, trade_id: u64) -> String {
 
 pub fn cursor_sk(symbol: &Symbol) -> String {
     format!("{CURSOR_PREFIX}{symbol}")
+}
+
+/// A flow of the ledger: its creation time first, so that a run loads the flows of its
+/// read window with one range, then its kind and the exchange's id (unique within it).
+pub fn ledger_sk(time: Millis, kind: crate::domain::FlowKind, id: &str) -> String {
+    format!("{LEDGER_PREFIX}{}#{kind}#{id}", millis13(time))
 }
 
 /// The run a `finish_run` records: its id and start time, from the state (or, for a
@@ -199,6 +213,7 @@ pub fn record_sk(record: &Record) -> String {
         Record::Order(r) => order_sk(&r.symbol, r.order_id),
         Record::Trade(r) => trade_sk(&r.symbol, r.trade_id),
         Record::Cursor(r) => cursor_sk(&r.symbol),
+        Record::Ledger(r) => ledger_sk(r.time, r.kind, &r.id),
     }
 }
 
@@ -212,6 +227,7 @@ pub fn record_entity(record: &Record) -> &'static str {
         Record::Order(_) => entity::ORDER,
         Record::Trade(_) => entity::TRADE,
         Record::Cursor(_) => entity::CURSOR,
+        Record::Ledger(_) => entity::LEDGER,
     }
 }
 
@@ -223,6 +239,7 @@ pub fn record_version(record: &Record) -> u64 {
         Record::Order(r) => r.version,
         Record::Trade(r) => r.version,
         Record::Cursor(r) => r.version,
+        Record::Ledger(r) => r.version,
     }
 }
 
@@ -234,6 +251,7 @@ pub fn set_record_version(record: &mut Record, version: u64) {
         Record::Order(r) => r.version = version,
         Record::Trade(r) => r.version = version,
         Record::Cursor(r) => r.version = version,
+        Record::Ledger(r) => r.version = version,
     }
 }
 
@@ -262,6 +280,9 @@ pub fn insert_record(records: &mut Records, record: Record) {
         }
         Record::Cursor(r) => {
             records.cursors.insert(r.symbol.clone(), r);
+        }
+        Record::Ledger(r) => {
+            records.ledger.insert(r.key(), r);
         }
     }
 }

@@ -82,6 +82,9 @@ impl StoreError {
 pub enum LoadScope {
     /// Every balance record (bounded by the account's assets).
     Balances,
+    /// The ledger's flows created at or after `from_time` (bounded by the read window:
+    /// the last success, or the oldest flow still followed).
+    Ledger { from_time: Millis },
     /// Positions, dust and checkpoints (bounded by the account's symbols and assets).
     AccountSymbols,
     /// One symbol's orders with `from_order_id <= id <= to_order_id` (no upper bound when

@@ -21,8 +21,8 @@
 #![allow(dead_code)]
 
 use binance_account_sync::domain::{
-    ApiRestrictions, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol,
-    SymbolInfo, Withdrawal,
+    ApiRestrictions, Balance, ExchangeOrder, Fill, Flow, FlowKind, Millis, OrderLookup, Symbol,
+    SymbolInfo,
 };
 use binance_account_sync::exchange::{
     AccountInfo, Exchange, ExchangeError, FillsFrom, FillsQuery, Paged, Usage, FILLS_PAGE,
@@ -54,6 +54,11 @@ pub mod endpoint {
     pub const KLINES: (&str, u64) = ("/api/v3/klines", 2);
     pub const DEPOSITS: (&str, u64) = ("/sapi/v1/capital/deposit/hisrec", 0);
     pub const WITHDRAWALS: (&str, u64) = ("/sapi/v1/capital/withdraw/history", 0);
+    pub const CONVERTS: (&str, u64) = ("/sapi/v1/convert/tradeFlow", 0);
+    pub const DUST: (&str, u64) = ("/sapi/v1/asset/dribblet", 0);
+    pub const DISTRIBUTIONS: (&str, u64) = ("/sapi/v1/asset/assetDividend", 0);
+    pub const EARN: (&str, u64) = ("/sapi/v1/simple-earn/flexible/history", 0);
+    pub const TRANSFERS: (&str, u64) = ("/sapi/v1/asset/transfer", 0);
     pub const API_RESTRICTIONS: (&str, u64) = ("/sapi/v1/account/apiRestrictions", 0);
 }
 
@@ -75,8 +80,8 @@ pub struct FakeAccount {
     pub prices: BTreeMap<Symbol, Decimal>,
     /// One-minute closes by (symbol, minute start); a minute absent has no candle.
     pub minute_closes: BTreeMap<(Symbol, Millis), Decimal>,
-    pub deposits: Vec<Deposit>,
-    pub withdrawals: Vec<Withdrawal>,
+    /// Every balance move that is not a trade (deposits, withdrawals, ...), as it stands now.
+    pub flows: Vec<Flow>,
     pub restrictions: Option<ApiRestrictions>,
 }
 
@@ -431,26 +436,27 @@ impl Exchange for FakeExchange {
             .collect())
     }
 
-    async fn deposits(&self, since: Millis) -> Result<Vec<Deposit>, ExchangeError> {
-        self.charge(endpoint::DEPOSITS)?;
-        let mut out: Vec<Deposit> = self
-            .account
-            .deposits
-            .iter()
-            .filter(|d| d.time >= since)
-            .cloned()
-            .collect();
-        out.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
-        Ok(out)
+    fn flow_kinds(&self) -> &'static [FlowKind] {
+        &FlowKind::ALL
     }
 
-    async fn withdrawals(&self, since: Millis) -> Result<Vec<Withdrawal>, ExchangeError> {
-        self.charge(endpoint::WITHDRAWALS)?;
-        let mut out: Vec<Withdrawal> = self
+    async fn flows(&self, kind: FlowKind, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
+        self.charge(match kind {
+            FlowKind::Deposit => endpoint::DEPOSITS,
+            FlowKind::Withdrawal => endpoint::WITHDRAWALS,
+            FlowKind::Convert => endpoint::CONVERTS,
+            FlowKind::DustConversion => endpoint::DUST,
+            FlowKind::Distribution => endpoint::DISTRIBUTIONS,
+            FlowKind::EarnSubscription | FlowKind::EarnRedemption | FlowKind::EarnReward => {
+                endpoint::EARN
+            }
+            FlowKind::Transfer => endpoint::TRANSFERS,
+        })?;
+        let mut out: Vec<Flow> = self
             .account
-            .withdrawals
+            .flows
             .iter()
-            .filter(|w| w.time >= since)
+            .filter(|f| f.kind == kind && f.time >= since)
             .cloned()
             .collect();
         out.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));

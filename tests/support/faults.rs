@@ -25,8 +25,8 @@
 use crate::fake_exchange::FakeExchange;
 use crate::support::TestStore;
 use binance_account_sync::domain::{
-    AccountId, ApiRestrictions, Correction, Deposit, ExchangeOrder, Fill, Millis, OrderLookup,
-    Record, Records, Symbol, SymbolInfo, SyncState, Withdrawal,
+    AccountId, ApiRestrictions, Correction, ExchangeOrder, Fill, Flow, FlowKind, Millis,
+    OrderLookup, Record, Records, Symbol, SymbolInfo, SyncState,
 };
 use binance_account_sync::exchange::{
     AccountInfo, Exchange, ExchangeError, FillsFrom, FillsQuery, Paged, Usage,
@@ -467,13 +467,16 @@ impl Exchange for FaultyExchange<'_> {
             .minute_closes(symbol, from_minute, to_minute)
             .await
     }
-    async fn deposits(&self, since: Millis) -> Result<Vec<Deposit>, ExchangeError> {
-        self.gate("/sapi/v1/capital/deposit/hisrec")?;
-        self.inner.deposits(since).await
+    fn flow_kinds(&self) -> &'static [FlowKind] {
+        self.inner.flow_kinds()
     }
-    async fn withdrawals(&self, since: Millis) -> Result<Vec<Withdrawal>, ExchangeError> {
-        self.gate("/sapi/v1/capital/withdraw/history")?;
-        self.inner.withdrawals(since).await
+    async fn flows(&self, kind: FlowKind, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
+        self.gate(match kind {
+            FlowKind::Deposit => "/sapi/v1/capital/deposit/hisrec",
+            FlowKind::Withdrawal => "/sapi/v1/capital/withdraw/history",
+            _ => "/sapi/flows",
+        })?;
+        self.inner.flows(kind, since).await
     }
     async fn api_restrictions(&self) -> Result<ApiRestrictions, ExchangeError> {
         self.gate("/sapi/v1/account/apiRestrictions")?;

@@ -88,6 +88,15 @@ pub fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     d.deserialize_any(I64Visitor)
 }
 
+/// An optional `i64` (absent or null: None).
+pub fn opt_int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v: Option<serde_json::Value> = serde::Deserialize::deserialize(d)?;
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => int(v).map(Some).map_err(de::Error::custom),
+    }
+}
+
 /// A non-negative id from a number or a string.
 pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     struct V;
@@ -156,6 +165,19 @@ pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
         }
     }
     d.deserialize_any(V)
+}
+
+/// An optional time (see [`time`]); absent, null, 0 or an empty string is None (a pending
+/// deposit's `completeTime`).
+pub fn opt_time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v: Option<serde_json::Value> = serde::Deserialize::deserialize(d)?;
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(v) => time(v)
+            .map(|t| Some(t).filter(|t| *t > 0))
+            .map_err(de::Error::custom),
+    }
 }
 
 /// `"2019-10-12 11:12:02"` (UTC) → epoch ms. No chrono dependency for one format.

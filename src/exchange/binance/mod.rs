@@ -21,8 +21,7 @@ mod transport;
 pub use shared::SharedWeight;
 
 use crate::domain::{
-    ApiRestrictions, Deposit, ExchangeOrder, Fill, Millis, OrderLookup, Symbol, SymbolInfo,
-    Withdrawal,
+    ApiRestrictions, ExchangeOrder, Fill, Flow, FlowKind, Millis, OrderLookup, Symbol, SymbolInfo,
 };
 use crate::exchange::credentials::CredentialSource;
 use crate::exchange::{AccountInfo, Exchange, ExchangeError, FillsFrom, Paged, Usage};
@@ -531,25 +530,33 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
         Ok(closes)
     }
 
-    /// Every deposit with `insertTime >= since`, oldest first (the wallet API answers
-    /// newest first, per window).
-    async fn deposits(&self, since: Millis) -> Result<Vec<Deposit>, ExchangeError> {
-        let mut all = self
-            .wallet_windows(&DEPOSIT_HISTORY, since, |w: WireDeposit| {
-                w.into_domain(DEPOSIT_HISTORY.path)
-            })
-            .await?;
-        all.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
-        Ok(all)
+    fn flow_kinds(&self) -> &'static [FlowKind] {
+        &[FlowKind::Deposit, FlowKind::Withdrawal]
     }
 
-    /// Every withdrawal with `applyTime >= since`, oldest first.
-    async fn withdrawals(&self, since: Millis) -> Result<Vec<Withdrawal>, ExchangeError> {
-        let mut all = self
-            .wallet_windows(&WITHDRAW_HISTORY, since, |w: WireWithdrawal| {
-                w.into_domain(WITHDRAW_HISTORY.path)
-            })
-            .await?;
+    /// Every flow of `kind` created at or after `since` (deposits by `insertTime`,
+    /// withdrawals by `applyTime`), oldest first (the wallet API answers newest first, per
+    /// window).
+    async fn flows(&self, kind: FlowKind, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
+        let mut all = match kind {
+            FlowKind::Deposit => {
+                self.wallet_windows(&DEPOSIT_HISTORY, since, |w: WireDeposit| {
+                    w.into_domain(DEPOSIT_HISTORY.path)
+                })
+                .await?
+            }
+            FlowKind::Withdrawal => {
+                self.wallet_windows(&WITHDRAW_HISTORY, since, |w: WireWithdrawal| {
+                    w.into_domain(WITHDRAW_HISTORY.path)
+                })
+                .await?
+            }
+            other => {
+                return Err(ExchangeError::Config(format!(
+                    "the Binance adapter does not read {other} flows"
+                )))
+            }
+        };
         all.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
         Ok(all)
     }

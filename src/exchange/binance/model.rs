@@ -7,8 +7,8 @@
 
 use super::lenient;
 use crate::domain::{
-    ApiRestrictions, Asset, Balance, Deposit, ExchangeOrder, Fill, Millis, OrderStatus, Side,
-    Symbol, SymbolInfo, Withdrawal,
+    ApiRestrictions, Asset, Balance, ExchangeOrder, Fill, Flow, FlowKind, FlowLeg, FlowStatus,
+    LegRole, Millis, OrderStatus, Side, Symbol, SymbolInfo, Wallet,
 };
 use crate::exchange::{AccountInfo, ExchangeError};
 use rust_decimal::Decimal;
@@ -187,6 +187,11 @@ pub struct WireDeposit {
     pub status: i64,
     #[serde(deserialize_with = "lenient::time")]
     pub insert_time: Millis,
+    #[serde(default, deserialize_with = "lenient::opt_time")]
+    pub complete_time: Option<Millis>,
+    /// 0 Spot, 1 Funding (absent on old records: Spot).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub wallet_type: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -204,6 +209,11 @@ pub struct WireWithdrawal {
     /// UTC `"YYYY-MM-DD HH:MM:SS"` on the live API.
     #[serde(deserialize_with = "lenient::time")]
     pub apply_time: Millis,
+    #[serde(default, deserialize_with = "lenient::opt_time")]
+    pub complete_time: Option<Millis>,
+    /// 0 Spot, 1 Funding (absent: Spot).
+    #[serde(default, deserialize_with = "lenient::opt_int")]
+    pub wallet_type: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -358,29 +368,80 @@ impl WireKline {
     }
 }
 
+/// The wallet of a `walletType` (0 Spot, 1 Funding; absent on old records: Spot).
+fn wallet_of(wallet_type: Option<i64>) -> Wallet {
+    match wallet_type {
+        None | Some(0) => Wallet::Spot,
+        Some(1) => Wallet::Funding,
+        Some(_) => Wallet::Other,
+    }
+}
+
 impl WireDeposit {
-    /// Credited = status 1 (success) or 6 ("credited but cannot withdraw"): in both the
-    /// amount is in the spot balance, which is what reconciliation compares against.
-    pub fn into_domain(self, endpoint: &str) -> Result<Deposit, ExchangeError> {
-        Ok(Deposit {
+    /// Statuses (FACTS §7): 0 pending, 8 waiting user confirm: pending; 1 success, 6
+    /// credited but cannot withdraw: the amount is in the wallet; 2 rejected, 7 wrong
+    /// deposit: never credited. An unknown status is followed as pending.
+    pub fn into_domain(self, endpoint: &str) -> Result<Flow, ExchangeError> {
+        let status = match self.status {
+            1 | 6 => FlowStatus::Done,
+            2 | 7 => FlowStatus::Failed,
+            _ => FlowStatus::Pending,
+        };
+        Ok(Flow {
+            kind: FlowKind::Deposit,
             id: self.id,
-            asset: asset(endpoint, self.coin)?,
-            amount: self.amount,
-            credited: self.status == 1 || self.status == 6,
             time: self.insert_time,
+            status,
+            exchange_status: self.status.to_string(),
+            completed_at: self.complete_time.filter(|_| status == FlowStatus::Done),
+            legs: vec![FlowLeg {
+                asset: asset(endpoint, self.coin)?,
+                wallet: wallet_of(self.wallet_type),
+                amount: self.amount,
+                role: LegRole::Principal,
+            }],
+            whole_seconds: false,
         })
     }
 }
 
 impl WireWithdrawal {
-    pub fn into_domain(self, endpoint: &str) -> Result<Withdrawal, ExchangeError> {
-        Ok(Withdrawal {
+    /// Statuses (FACTS §7): 0 email sent, 2 awaiting approval, 4 processing: pending
+    /// (whether the amount has left the wallet yet is not documented); 6 completed; 1
+    /// cancelled, 3 rejected, 5 failure: the amount stays (or comes back). The fee is a
+    /// leg of its own: the docs do not say whether `amount` includes it.
+    pub fn into_domain(self, endpoint: &str) -> Result<Flow, ExchangeError> {
+        let status = match self.status {
+            6 => FlowStatus::Done,
+            1 | 3 | 5 => FlowStatus::Failed,
+            _ => FlowStatus::Pending,
+        };
+        let coin = asset(endpoint, self.coin)?;
+        let wallet = wallet_of(self.wallet_type);
+        let mut legs = vec![FlowLeg {
+            asset: coin.clone(),
+            wallet,
+            amount: -self.amount,
+            role: LegRole::Principal,
+        }];
+        if let Some(fee) = self.transaction_fee.filter(|f| !f.is_zero()) {
+            legs.push(FlowLeg {
+                asset: coin,
+                wallet,
+                amount: -fee,
+                role: LegRole::Fee,
+            });
+        }
+        Ok(Flow {
+            kind: FlowKind::Withdrawal,
             id: self.id,
-            asset: asset(endpoint, self.coin)?,
-            amount: self.amount,
-            fee: self.transaction_fee.unwrap_or(Decimal::ZERO),
-            completed: self.status == 6,
             time: self.apply_time,
+            status,
+            exchange_status: self.status.to_string(),
+            completed_at: self.complete_time.filter(|_| status == FlowStatus::Done),
+            legs,
+            // `applyTime` and `completeTime` are "YYYY-MM-DD HH:MM:SS" strings.
+            whole_seconds: true,
         })
     }
 }

@@ -7,8 +7,8 @@
 
 use crate::domain::{
     Asset, AssetDigest, BalanceRecord, Basis, Correction, CorrectionKind, CursorRecord, DustRecord,
-    EmergencyScope, Expect, Millis, OrderRecord, PositionRecord, Record, Symbol, SymbolCache,
-    SyncState, TradeRecord, VerifyRange,
+    EmergencyScope, Expect, FlowLeg, LedgerRecord, Millis, OrderRecord, PositionRecord, Record,
+    Symbol, SymbolCache, SyncState, TradeRecord, VerifyRange,
 };
 use crate::store::keys::{self, entity};
 use crate::store::{AuditEntry, StoreError};
@@ -320,6 +320,17 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .int("time", r.time)
             .b("is_maker", r.is_maker)
             .b("recovered", r.recovered),
+        Record::Ledger(r) => b
+            .e("kind", &r.kind)?
+            .s("flow_id", r.id.as_str())
+            .int("time", r.time)
+            .e("status", &r.status)?
+            .s("exchange_status", r.exchange_status.as_str())
+            .opt_int("completed_at", r.completed_at)
+            .s("legs", legs_json(&r.legs)?)
+            .b("unverifiable", r.unverifiable)
+            .int("updated_at", r.updated_at)
+            .e("updated_by", &r.updated_by)?,
         Record::Cursor(r) => b
             .s("symbol", r.symbol.as_str())
             .int("schema", CHECKPOINT_SCHEMA)
@@ -466,6 +477,20 @@ pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
         })
     } else if sk.starts_with(keys::CURSOR_PREFIX) {
         Record::Cursor(decode_checkpoint(&r, version)?)
+    } else if sk.starts_with(keys::LEDGER_PREFIX) {
+        Record::Ledger(LedgerRecord {
+            kind: r.parse("kind")?,
+            id: r.s("flow_id")?.to_owned(),
+            time: r.int("time")?,
+            status: r.parse("status")?,
+            exchange_status: r.s("exchange_status")?.to_owned(),
+            completed_at: r.opt_int("completed_at")?,
+            legs: decode_legs(&r)?,
+            unverifiable: r.opt_b("unverifiable")?.unwrap_or(false),
+            version,
+            updated_at: r.int("updated_at")?,
+            updated_by: r.parse("updated_by")?,
+        })
     } else {
         return Ok(None);
     };
@@ -476,6 +501,19 @@ pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
         )));
     }
     Ok(Some(record))
+}
+
+/// A flow's legs as one JSON string attribute: `[{"asset","wallet","amount","role"}]`,
+/// amounts as exact decimal strings (the legs are read back whole, never queried).
+fn legs_json(legs: &[FlowLeg]) -> Result<String, StoreError> {
+    serde_json::to_string(legs).map_err(|e| StoreError::Rejected(format!("ledger legs JSON: {e}")))
+}
+
+fn decode_legs(r: &ItemReader<'_>) -> Result<Vec<FlowLeg>, StoreError> {
+    let legs: Vec<FlowLeg> = r
+        .json("legs")?
+        .ok_or_else(|| r.malformed("legs missing".to_owned()))?;
+    Ok(legs)
 }
 
 /// The layout of checkpoint items this version writes. A `CURSOR#` item without `schema`
@@ -727,6 +765,7 @@ pub fn decode_state(item: &Item) -> Result<SyncState, StoreError> {
         last_outcome: r.opt_s("last_outcome")?.map(str::to_owned),
         alerted: r.millis_map("alerted")?,
         last_security_check_at: r.opt_int("last_security_check_at")?,
+        ledger_open_since: r.opt_int("ledger_open_since")?,
         version: r.opt_int("version")?.unwrap_or(0),
     })
 }
@@ -776,6 +815,7 @@ pub fn encode_state_outcome(state: &SyncState) -> ItemBuilder {
             "owed_lookback_start",
             state.rescan_owed.as_ref().map(|e| e.lookback_start),
         )
+        .opt_int("ledger_open_since", state.ledger_open_since)
         .with("digest", encode_digest(&state.digest))
 }
 

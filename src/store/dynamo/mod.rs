@@ -206,8 +206,8 @@ impl Store for DynamoStore {
         let pk = keys::pk(account);
         // One query per record prefix (run and audit history are never read here), in
         // parallel; plus the sync state.
-        let [b, p, h, d, o, t, c] = keys::RECORD_PREFIXES;
-        let (rb, rp, rh, rd, ro, rt, rc, rs) = tokio::try_join!(
+        let [b, p, h, d, o, t, c, l] = keys::RECORD_PREFIXES;
+        let (rb, rp, rh, rd, ro, rt, rc, rl, rs) = tokio::try_join!(
             self.query(&pk, b, None),
             self.query(&pk, p, None),
             self.query(&pk, h, None),
@@ -215,11 +215,12 @@ impl Store for DynamoStore {
             self.query(&pk, o, None),
             self.query(&pk, t, None),
             self.query(&pk, c, None),
+            self.query(&pk, l, None),
             self.query(&pk, keys::SYNC_STATE_SK, None),
         )?;
         let mut records = Records::default();
         let mut capacity = 0.0;
-        for (items, cap) in [rb, rp, rh, rd, ro, rt, rc] {
+        for (items, cap) in [rb, rp, rh, rd, ro, rt, rc, rl] {
             capacity += cap;
             decode_items(&items, &mut records);
         }
