@@ -4,6 +4,9 @@
 //! - Every flow read is recorded once (`FlowRecorded`), unique by kind and the exchange's
 //!   own id, at the key of its creation time; its record follows the exchange's status
 //!   (`FlowUpdated`) until it is final. A record is never deleted.
+//! - Flows are read from the oldest one still followed, the last success, and at the
+//!   latest `FOLLOW_DAYS` back (`read_from`): one created before the last success and
+//!   completed after it is read, and counts by its completion time.
 //! - A flow still pending `FOLLOW_DAYS` after its creation is no longer followed: its
 //!   record is marked `unverifiable` and a Warning `flow_stuck:<kind>:<id>` says so once.
 //!   (The read window starts at the oldest followed flow, so following one for ever
@@ -137,6 +140,20 @@ impl FlowMoves {
             }
         }
     }
+}
+
+/// Where a run's flow reads start: the oldest flow still followed, the last success (or
+/// the lookback before a first one), and at the latest `FOLLOW_DAYS` back: a flow created
+/// before the last success and completed after it (a deposit pending through a run that
+/// read nothing, since nothing had moved yet) is in the read and counts, by its
+/// completion time. The window is fixed in length: reads do not grow with the history.
+pub fn read_from(state: &crate::domain::SyncState, taken_at: Millis, lookback: Millis) -> Millis {
+    let follow = taken_at - FOLLOW_DAYS * DAY_MS;
+    state
+        .last_success_at
+        .unwrap_or(taken_at - lookback)
+        .min(state.ledger_open_since.unwrap_or(Millis::MAX))
+        .min(follow)
 }
 
 /// Where the ledger's records of a read from `since` are loaded from: the start of its
@@ -595,6 +612,57 @@ mod tests {
         ));
         let moves = flow_moves(&w.input());
         assert_eq!(moves.totals(&asset("USDT")), [Decimal::ZERO; 4]);
+    }
+
+    /// Pending through a run that read no flow (nothing had moved yet), credited after
+    /// it: the read reaches back to it, and its completion time counts it.
+    #[test]
+    fn a_deposit_created_before_the_last_success_and_credited_after_it_is_explained() {
+        let mut w = World::new();
+        w.recs.state.last_success_at = Some(w.now - DAY);
+        w.db_bal("USDT", dec!(1000), dec!(0));
+        w.ex_bal("USDT", dec!(1750), dec!(0));
+        w.ex_flow(Flow {
+            completed_at: Some(w.now - 1000),
+            ..deposit_flow(
+                "d1",
+                "USDT",
+                dec!(750),
+                Wallet::Spot,
+                FlowStatus::Done,
+                w.now - 2 * DAY,
+            )
+        });
+        let e = explanation(&w, "USDT");
+        assert_eq!(
+            (usdt(&e, FlowKind::Deposit), e.unexplained),
+            (dec!(750), dec!(0))
+        );
+        assert!(read_from(&w.recs.state, w.now, 7 * DAY) <= w.now - 2 * DAY);
+    }
+
+    #[test]
+    fn flows_are_read_from_the_oldest_followed_the_last_success_or_the_follow_window() {
+        let now = 100 * DAY;
+        let state = |last: Option<Millis>, open: Option<Millis>| crate::domain::SyncState {
+            last_success_at: last,
+            ledger_open_since: open,
+            ..Default::default()
+        };
+        let window = now - FOLLOW_DAYS * DAY;
+        assert_eq!(
+            read_from(&state(Some(now - DAY), None), now, 7 * DAY),
+            window
+        );
+        assert_eq!(
+            read_from(&state(Some(now - 40 * DAY), None), now, 7 * DAY),
+            now - 40 * DAY
+        );
+        assert_eq!(
+            read_from(&state(Some(now - DAY), Some(now - 35 * DAY)), now, 7 * DAY),
+            now - 35 * DAY
+        );
+        assert_eq!(read_from(&state(None, None), now, 60 * DAY), now - 60 * DAY);
     }
 
     #[test]

@@ -25,14 +25,11 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
     };
 
     // The ledger's flows (deposits, withdrawals, ...), when some asset moved or a flow
-    // is still followed: they explain balance changes. Each kind from the last success,
-    // or from the oldest followed flow when that is older. The wallet endpoints have their
-    // own limits; failing one loses only its kind's explanation this run.
+    // is still followed: they explain balance changes (`core::ledger::read_from` says
+    // from when). The wallet endpoints have their own limits; failing one loses only its
+    // kind's explanation this run.
     let lookback = Millis::from(run.rules.periodic_lookback_days) * DAY_MS;
-    let since = state
-        .last_success_at
-        .unwrap_or(view.taken_at - lookback)
-        .min(state.ledger_open_since.unwrap_or(Millis::MAX));
+    let since = core::ledger::read_from(state, view.taken_at, lookback);
     let follow = !view.movement.moved.is_empty() || state.ledger_open_since.is_some();
     if follow && run.may_continue() {
         for kind in run.exchange.flow_kinds() {

@@ -1,0 +1,179 @@
+//! The ledger end to end on the simulator in strict mode (deposits credited 20 minutes
+//! after they are made, withdrawals debited at once and completed in 10-minute steps):
+//! each flow is recorded, followed to its final status, and explains the balance move of
+//! the run that sees it, never a false Critical.
+
+mod support;
+
+use binance_account_sync::core::{Mode, RulesConfig};
+use binance_account_sync::domain::{FlowKind, FlowStatus, Records, Severity};
+use binance_account_sync::report::SyncReport;
+use binance_account_sync::service::run_sync;
+use serde_json::json;
+use support::*;
+
+async fn run(
+    sim: &Sim,
+    store: &binance_account_sync::store::memory::MemoryStore,
+    account: &binance_account_sync::domain::AccountId,
+    mode: Mode,
+) -> SyncReport {
+    run_sync(
+        &sim.client(),
+        store,
+        &RulesConfig::default(),
+        &settings(),
+        &request(account, mode),
+    )
+    .await
+    .expect("sync runs")
+}
+
+/// Moves the simulator's clock `minutes` on from real time (each call from real time).
+async fn clock_at(sim: &Sim, minutes: i64) {
+    sim.control("clock", json!({"skew_ms": minutes * 60_000}))
+        .await;
+}
+
+fn flow_statuses(records: &Records, kind: FlowKind) -> Vec<FlowStatus> {
+    records
+        .ledger
+        .values()
+        .filter(|r| r.kind == kind)
+        .map(|r| r.status)
+        .collect()
+}
+
+fn flow_part(
+    report: &SyncReport,
+    asset_name: &str,
+    kind: FlowKind,
+) -> Option<rust_decimal::Decimal> {
+    report
+        .explanations
+        .iter()
+        .find(|e| e.asset == asset(asset_name))
+        .map(|e| e.from_flows.get(&kind).copied().unwrap_or_default())
+}
+
+fn no_critical(report: &SyncReport) {
+    assert!(
+        report
+            .discrepancies
+            .iter()
+            .all(|d| d.severity != Severity::Critical),
+        "{:?}",
+        report.discrepancies
+    );
+}
+
+/// The deposit is pending through one run (nothing has moved, nothing is read) and
+/// credited before the next: that run reads back to it and explains the whole rise.
+#[tokio::test]
+async fn a_deposit_pending_through_a_run_is_explained_by_the_run_that_sees_it_credited() {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    let store = memory_store();
+    seed_demo(&store, &account).await;
+    run(&sim, &store, &account, Mode::Emergency).await;
+
+    sim.control("deposits", json!({"asset": "USDT", "amount": "750"}))
+        .await;
+    // An on-demand run a minute later: the deposit is pending, nothing has moved.
+    clock_at(&sim, 1).await;
+    let pending = run(&sim, &store, &account, Mode::Emergency).await;
+    assert_eq!(
+        flow_part(&pending, "USDT", FlowKind::Deposit),
+        None,
+        "nothing moved yet"
+    );
+
+    clock_at(&sim, 31).await;
+    let credited = run(&sim, &store, &account, Mode::Periodic).await;
+    assert_eq!(
+        flow_part(&credited, "USDT", FlowKind::Deposit),
+        Some(dec("750")),
+        "{:?}",
+        credited.explanations
+    );
+    let usdt = credited
+        .explanations
+        .iter()
+        .find(|e| e.asset == asset("USDT"))
+        .expect("explained");
+    assert_eq!(usdt.unexplained, dec("0"), "{usdt:?}");
+    no_critical(&credited);
+    let after = records(&store, &account).await;
+    assert!(flow_statuses(&after, FlowKind::Deposit)
+        .iter()
+        .all(|s| *s == FlowStatus::Done));
+    assert_eq!(
+        after.state.ledger_open_since, None,
+        "nothing left to follow"
+    );
+    assert_balances_equal_exchange(&after, &sim.balances().await);
+    sim.shutdown().await;
+}
+
+/// Debited while "awaiting approval": the run then explains the drop with the pending
+/// withdrawal; the runs that see it processing and completed change no balance and raise
+/// nothing, and its record follows it to `done`.
+#[tokio::test]
+async fn a_withdrawal_debited_while_pending_is_explained_then_followed_to_completion() {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    let store = memory_store();
+    seed_demo(&store, &account).await;
+    run(&sim, &store, &account, Mode::Emergency).await;
+
+    sim.control(
+        "withdrawals",
+        json!({"asset": "USDT", "amount": "120", "fee": "1"}),
+    )
+    .await;
+    clock_at(&sim, 1).await;
+    let debited = run(&sim, &store, &account, Mode::Emergency).await;
+    let withdrawn = if withdraw_fee_outside() {
+        dec("-121")
+    } else {
+        dec("-120")
+    };
+    assert_eq!(
+        flow_part(&debited, "USDT", FlowKind::Withdrawal),
+        Some(withdrawn),
+        "{:?}",
+        debited.explanations
+    );
+    no_critical(&debited);
+    let mid = records(&store, &account).await;
+    let followed: Vec<_> = mid
+        .ledger
+        .values()
+        .filter(|r| r.kind == FlowKind::Withdrawal && r.status == FlowStatus::Pending)
+        .map(|r| r.key())
+        .collect();
+    assert_eq!(followed.len(), 1, "the new withdrawal, pending");
+    assert_eq!(
+        mid.state.ledger_open_since,
+        Some(followed[0].0),
+        "followed while pending"
+    );
+
+    clock_at(&sim, 32).await;
+    let completed = run(&sim, &store, &account, Mode::Periodic).await;
+    no_critical(&completed);
+    assert!(
+        completed
+            .explanations
+            .iter()
+            .all(|e| e.asset != asset("USDT")),
+        "no USDT balance to correct: {:?}",
+        completed.explanations
+    );
+    let after = records(&store, &account).await;
+    assert_eq!(after.ledger[&followed[0]].status, FlowStatus::Done);
+    assert_eq!(after.ledger[&followed[0]].version, 2);
+    assert_eq!(after.state.ledger_open_since, None);
+    assert_balances_equal_exchange(&after, &sim.balances().await);
+    sim.shutdown().await;
+}
