@@ -9,6 +9,7 @@ use crate::api::error_response;
 use crate::api::trade::{full_response, place};
 use crate::errors::ApiError;
 use crate::faults::FaultSpec;
+use crate::ledger::Wallet;
 use crate::matching::NewOrder;
 use crate::scenario::Scenario;
 use crate::state::{fmt8, Side};
@@ -37,6 +38,13 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/trades", post(manual_trade))
         .route("/deposits", post(deposit))
         .route("/withdrawals", post(withdraw))
+        .route("/transfers", post(transfer))
+        .route("/converts", post(convert))
+        .route("/dust", post(dust))
+        .route("/distributions", post(distribution))
+        .route("/earn/subscribe", post(earn_subscribe))
+        .route("/earn/redeem", post(earn_redeem))
+        .route("/earn/rewards", post(earn_reward))
         .route("/prices", post(set_price))
         .route("/clock", post(clock))
         .route(
@@ -97,6 +105,18 @@ async fn state(State(s): S) -> Response {
         .iter()
         .map(|(a, b)| json!({"asset": a, "free": fmt8(b.free), "locked": fmt8(b.locked)}))
         .collect();
+    let funding: Vec<Value> = ex
+        .ledger
+        .funding
+        .iter()
+        .map(|(a, b)| json!({"asset": a, "free": fmt8(*b)}))
+        .collect();
+    let earn: Vec<Value> = ex
+        .ledger
+        .earn_positions
+        .iter()
+        .map(|(a, p)| json!({"asset": a, "amount": fmt8(p.amount), "rewards": fmt8(p.rewards)}))
+        .collect();
     let prices: Vec<Value> = ex
         .symbols
         .iter()
@@ -107,6 +127,8 @@ async fn state(State(s): S) -> Response {
         "clock_skew_ms": s.clock.skew_ms(),
         "update_time": ex.update_time,
         "balances": balances,
+        "funding": funding,
+        "earn": earn,
         "prices": prices,
         "open_orders": ex.orders.values().filter(|o| o.is_open()).count(),
         "orders": ex.orders.len(),
@@ -251,6 +273,9 @@ async fn manual_trade(State(s): S, body: Bytes) -> Response {
 struct DepositBody {
     asset: String,
     amount: Decimal,
+    /// `"spot"` (default) or `"funding"`.
+    #[serde(default)]
+    wallet: Wallet,
 }
 
 async fn deposit(State(s): S, body: Bytes) -> Response {
@@ -259,7 +284,9 @@ async fn deposit(State(s): S, body: Bytes) -> Response {
         Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
-    let r = s.exchange_at(now).deposit(&b.asset, b.amount, now);
+    let r = s
+        .exchange_at(now)
+        .deposit(&b.asset, b.amount, b.wallet, now);
     reply(r.map(|(id, status)| json!({"id": id, "insertTime": now, "status": status})))
 }
 
@@ -270,6 +297,8 @@ struct WithdrawBody {
     amount: Decimal,
     #[serde(default)]
     fee: Decimal,
+    #[serde(default)]
+    wallet: Wallet,
 }
 
 async fn withdraw(State(s): S, body: Bytes) -> Response {
@@ -278,8 +307,193 @@ async fn withdraw(State(s): S, body: Bytes) -> Response {
         Err(e) => return bad_request(e),
     };
     let now = s.clock.now_ms();
-    let r = s.exchange_at(now).withdraw(&b.asset, b.amount, b.fee, now);
+    let r = s
+        .exchange_at(now)
+        .withdraw(&b.asset, b.amount, b.fee, b.wallet, now);
     reply(r.map(|(id, status)| json!({"id": id, "applyTime": now, "status": status})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferBody {
+    #[serde(rename = "type")]
+    kind: String,
+    asset: String,
+    amount: Decimal,
+}
+
+/// A universal transfer (`MAIN_FUNDING`, `FUNDING_MAIN`, `MAIN_UMFUTURE`,
+/// `UMFUTURE_MAIN`, `FUNDING_UMFUTURE`, `UMFUTURE_FUNDING`), answered like
+/// `POST /sapi/v1/asset/transfer`: `{"tranId": N}`.
+async fn transfer(State(s): S, body: Bytes) -> Response {
+    let b: TransferBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let r = s
+        .exchange_at(now)
+        .universal_transfer(&b.kind, &b.asset, b.amount, now);
+    reply(r.map(|id| json!({"tranId": id})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConvertBody {
+    #[serde(rename = "fromAsset")]
+    from_asset: String,
+    #[serde(rename = "fromAmount")]
+    from_amount: Decimal,
+    #[serde(rename = "toAsset")]
+    to_asset: String,
+    #[serde(rename = "toAmount")]
+    to_amount: Decimal,
+    #[serde(default)]
+    wallet: Wallet,
+}
+
+/// A Convert trade by the owner: returns its `tradeFlow` row.
+async fn convert(State(s): S, body: Bytes) -> Response {
+    let b: ConvertBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let r = s.exchange_at(now).convert(
+        &b.from_asset,
+        b.from_amount,
+        &b.to_asset,
+        b.to_amount,
+        b.wallet,
+        now,
+    );
+    reply(r.map(|t| t.to_json()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DustBody {
+    assets: Vec<String>,
+}
+
+/// Dust to BNB: returns the dribblet as `GET /sapi/v1/asset/dribblet`
+/// shows it.
+async fn dust(State(s): S, body: Bytes) -> Response {
+    let b: DustBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let r = s.exchange_at(now).dust(&b.assets, now);
+    reply(r.map(|d| d.to_json()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DistributionBody {
+    asset: String,
+    amount: Decimal,
+    #[serde(default)]
+    info: Option<String>,
+}
+
+/// A distribution credited to Spot: returns its `assetDividend` row.
+async fn distribution(State(s): S, body: Bytes) -> Response {
+    let b: DistributionBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let r = s
+        .exchange_at(now)
+        .distribute(&b.asset, b.amount, b.info, now);
+    reply(r.map(|d| d.to_json()))
+}
+
+fn earn_wallet(name: Option<&str>) -> Result<Wallet, String> {
+    match name {
+        None | Some("SPOT") => Ok(Wallet::Spot),
+        Some("FUND") => Ok(Wallet::Funding),
+        Some(other) => Err(format!("unknown account {other:?}: use SPOT or FUND")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EarnSubscribeBody {
+    asset: String,
+    amount: Decimal,
+    #[serde(default, rename = "sourceAccount")]
+    source_account: Option<String>,
+}
+
+/// Subscribes to the asset's flexible product (`<ASSET>001`); answered like
+/// `POST /sapi/v1/simple-earn/flexible/subscribe`.
+async fn earn_subscribe(State(s): S, body: Bytes) -> Response {
+    let b: EarnSubscribeBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let source = match earn_wallet(b.source_account.as_deref()) {
+        Ok(w) => w,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let r = s
+        .exchange_at(now)
+        .earn_subscribe(&b.asset, b.amount, source, now);
+    reply(r.map(|id| json!({"purchaseId": id, "success": true})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EarnRedeemBody {
+    asset: String,
+    #[serde(default)]
+    amount: Option<Decimal>,
+    #[serde(default, rename = "destAccount")]
+    dest_account: Option<String>,
+}
+
+/// Redeems `amount` (all without it); answered like
+/// `POST /sapi/v1/simple-earn/flexible/redeem`.
+async fn earn_redeem(State(s): S, body: Bytes) -> Response {
+    let b: EarnRedeemBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let dest = match earn_wallet(b.dest_account.as_deref()) {
+        Ok(w) => w,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let r = s
+        .exchange_at(now)
+        .earn_redeem(&b.asset, b.amount, dest, now);
+    reply(r.map(|(id, _)| json!({"redeemId": id, "success": true})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EarnRewardBody {
+    asset: String,
+    rewards: Decimal,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+}
+
+/// Pays a reward into the flexible position (type `REALTIME` by default).
+async fn earn_reward(State(s): S, body: Bytes) -> Response {
+    let b: EarnRewardBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let kind = b.kind.unwrap_or_else(|| "REALTIME".into());
+    let r = s
+        .exchange_at(now)
+        .earn_reward(&b.asset, b.rewards, &kind, now);
+    reply(r.map(|()| json!({"asset": b.asset, "rewards": fmt8(b.rewards), "type": kind})))
 }
 
 #[derive(Deserialize)]

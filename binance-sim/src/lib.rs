@@ -11,6 +11,8 @@
 //! - [`scenario`]: the JSON scenario file (starting state, relative times).
 //! - [`state`]: the account and market data, and how it renders as JSON.
 //! - [`matching`]: placing, filling and canceling orders; balance moves.
+//! - [`ledger`]: the Funding wallet and the balance moves without trades
+//!   (transfers, Convert, dust, distributions, Simple Earn).
 //! - [`clock`]: server time = real time + a controllable skew.
 //! - [`signing`]: the signature over the raw query string + body: HMAC-SHA256
 //!   (hex), Ed25519 or RSA (base64), by how the key was registered.
@@ -35,6 +37,7 @@ pub mod control;
 pub mod errors;
 pub mod faults;
 pub mod json;
+pub mod ledger;
 pub mod matching;
 pub mod params;
 pub mod scenario;

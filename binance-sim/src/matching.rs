@@ -586,6 +586,7 @@ impl Exchange {
         &mut self,
         asset: &str,
         amount: Decimal,
+        wallet: crate::ledger::Wallet,
         now: i64,
     ) -> Result<(String, i64), ApiError> {
         if amount <= Decimal::ZERO {
@@ -595,8 +596,7 @@ impl Exchange {
         let (status, complete_time, credit_at) = if delay > 0 {
             (0, 0, Some(now + delay))
         } else {
-            self.balance_mut(asset).free += amount;
-            self.touch(now);
+            self.credit(wallet, asset, amount, now);
             (1, now, None)
         };
         let id = format!("{}", 800_000_000_000_000_000u64 + self.next_transfer_id);
@@ -612,6 +612,7 @@ impl Exchange {
             insert_time: now,
             complete_time,
             credit_at,
+            wallet_type: wallet.wallet_type(),
         });
         Ok((id, status))
     }
@@ -628,6 +629,7 @@ impl Exchange {
         asset: &str,
         amount: Decimal,
         fee: Decimal,
+        wallet: crate::ledger::Wallet,
         now: i64,
     ) -> Result<(String, i64), ApiError> {
         if amount <= Decimal::ZERO || fee < Decimal::ZERO {
@@ -641,12 +643,7 @@ impl Exchange {
         } else {
             amount + fee
         };
-        let b = self.balance_mut(asset);
-        if b.free < debit {
-            return Err(ApiError::bad(-4026, "User has insufficient balance"));
-        }
-        b.free -= debit;
-        self.touch(now);
+        self.debit(wallet, asset, debit, now)?;
         let step = self.strict.withdrawal_step_ms;
         let (status, complete_time, schedule) = if step > 0 {
             (2, None, vec![(now + step, 4), (now + 2 * step, 6)])
@@ -668,6 +665,7 @@ impl Exchange {
             apply_time: now,
             complete_time,
             schedule,
+            wallet_type: wallet.wallet_type(),
         });
         Ok((id, status))
     }

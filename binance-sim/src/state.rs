@@ -241,6 +241,8 @@ pub struct Deposit {
     pub complete_time: i64,
     /// While pending (strict deposit lifecycle): when it will be credited.
     pub credit_at: Option<i64>,
+    /// `walletType`: 0 Spot, 1 Funding (the wallet credited).
+    pub wallet_type: i64,
 }
 
 impl Deposit {
@@ -260,7 +262,7 @@ impl Deposit {
             "transferType": 0,
             "confirmTimes": "1/1",
             "unlockConfirm": 0,
-            "walletType": 0,
+            "walletType": self.wallet_type,
             "travelRuleStatus": 0
         }
     }
@@ -282,6 +284,8 @@ pub struct Withdrawal {
     /// Status changes still to come, `(at ms, status)`, in time order
     /// (strict withdrawal lifecycle).
     pub schedule: Vec<(i64, i64)>,
+    /// `walletType`: 0 Spot, 1 Funding (the wallet debited).
+    pub wallet_type: i64,
 }
 
 impl Withdrawal {
@@ -309,7 +313,7 @@ impl Withdrawal {
         fields.extend([
             ("info", J::Val("".into())),
             ("confirmNo", J::Val(12.into())),
-            ("walletType", J::Val(0.into())),
+            ("walletType", J::Val(self.wallet_type.into())),
             ("txKey", J::Val("".into())),
         ]);
         if let Some(c) = self.complete_time {
@@ -408,6 +412,8 @@ pub struct Exchange {
     pub collide_base_trade_id: Option<u64>,
     /// Each symbol's next `preventedMatchId` (from 0, as in stp_faq.md).
     pub next_prevented_match_id: BTreeMap<String, u64>,
+    /// The Funding wallet and the wallet histories (`ledger.rs`).
+    pub ledger: crate::ledger::Ledger,
 }
 
 fn rel(spec: Option<crate::scenario::TimeSpec>, now: i64, default: i64) -> i64 {
@@ -454,6 +460,7 @@ impl Exchange {
             collide_base_order_id: None,
             collide_base_trade_id: None,
             next_prevented_match_id: BTreeMap::new(),
+            ledger: crate::ledger::Ledger::default(),
         };
         for sym in &s.symbols {
             if ex.symbol(&sym.symbol).is_some() {
@@ -595,6 +602,7 @@ impl Exchange {
                 insert_time,
                 complete_time: rel(d.complete_time, now, insert_time),
                 credit_at: None,
+                wallet_type: 0,
             });
         }
         for (i, w) in s.withdrawals.iter().enumerate() {
@@ -627,6 +635,7 @@ impl Exchange {
                 apply_time,
                 complete_time,
                 schedule: Vec::new(),
+                wallet_type: 0,
             });
         }
         // Balances: `locked` defaults to what the open orders hold.
@@ -785,19 +794,19 @@ impl Exchange {
     /// clock): pending deposits are credited, withdrawals move on. Called
     /// whenever the exchange is looked at, so time passing needs no timer.
     pub fn settle(&mut self, now: i64) {
-        let mut credits: Vec<(String, Decimal, i64)> = Vec::new();
+        let mut credits: Vec<(String, Decimal, i64, i64)> = Vec::new();
         for d in &mut self.deposits {
             if let Some(at) = d.credit_at.filter(|at| *at <= now) {
                 d.credit_at = None;
                 d.status = 1;
                 d.complete_time = at;
-                credits.push((d.coin.clone(), d.amount, at));
+                credits.push((d.coin.clone(), d.amount, at, d.wallet_type));
             }
         }
-        credits.sort_by_key(|(_, _, at)| *at);
-        for (coin, amount, at) in credits {
-            self.balance_mut(&coin).free += amount;
-            self.touch(at);
+        credits.sort_by_key(|(_, _, at, _)| *at);
+        for (coin, amount, at, wallet_type) in credits {
+            let wallet = crate::ledger::Wallet::from_wallet_type(wallet_type);
+            self.credit(wallet, &coin, amount, at);
         }
         for w in &mut self.withdrawals {
             while let Some(&(at, status)) = w.schedule.first() {

@@ -29,7 +29,9 @@ pub struct StrictConfig {
     /// `allOrders` that holds more than `limit` items returns the **newest**
     /// `limit` of them. The docs say "with `startTime`, the oldest items from
     /// `startTime`" only in the general section; the endpoint pages are
-    /// silent. Favourable: the oldest `limit`.
+    /// silent. Favourable: the oldest `limit`. Also `GET
+    /// /sapi/v1/convert/tradeFlow`: a window with more than `limit` Convert
+    /// trades gives the newest `limit` (its page does not say which).
     pub newest_page_in_window: bool,
 
     /// `startTime` alone on `myTrades` / `allOrders` covers
@@ -69,6 +71,16 @@ pub struct StrictConfig {
     /// be right either way, so tests should run with both. Favourable
     /// (default): off, as the sim always did. `strict()` turns it on.
     pub withdraw_fee_in_amount: bool,
+
+    /// An empty `GET /sapi/v1/asset/transfer` or `/sapi/v1/asset/assetDividend`
+    /// answer is `{"total": 0}` with no `rows` field. The docs only show
+    /// non-empty examples. Favourable: `"rows": []` is always there.
+    pub omit_empty_rows: bool,
+
+    /// The Simple Earn flexible histories refuse (`-1127`) a window over
+    /// 30 days, as binance-connector-js's docstring says; the web pages say
+    /// "3 months". Favourable: 90 days allowed.
+    pub earn_window_30d: bool,
 }
 
 impl Default for StrictConfig {
@@ -90,6 +102,8 @@ impl StrictConfig {
             withdrawal_step_ms: 0,
             colliding_ids: false,
             withdraw_fee_in_amount: false,
+            omit_empty_rows: false,
+            earn_window_30d: false,
         }
     }
 
@@ -104,6 +118,8 @@ impl StrictConfig {
             withdrawal_step_ms: 10 * 60_000,
             colliding_ids: true,
             withdraw_fee_in_amount: true,
+            omit_empty_rows: true,
+            earn_window_30d: true,
         }
     }
 
@@ -144,6 +160,8 @@ impl StrictConfig {
                 "withdrawal_step_ms" => out.withdrawal_step_ms = ms_of()?,
                 "colliding_ids" => out.colliding_ids = bool_of()?,
                 "withdraw_fee_in_amount" => out.withdraw_fee_in_amount = bool_of()?,
+                "omit_empty_rows" => out.omit_empty_rows = bool_of()?,
+                "earn_window_30d" => out.earn_window_30d = bool_of()?,
                 // Documented behaviour, no longer a switch: always on.
                 "reject_unknown_params" => {
                     return Err(format!(
@@ -253,6 +271,49 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
         ("GET", "/sapi/v1/capital/config/getall") => &[],
         ("GET", "/sapi/v1/margin/allPairs") => &["symbol"],
         ("GET", "/sapi/v1/margin/isolated/allPairs") => &["symbol"],
+        ("POST", "/sapi/v1/asset/get-funding-asset") => &["asset", "needBtcValuation"],
+        ("GET", "/sapi/v1/asset/transfer") => &[
+            "type",
+            "startTime",
+            "endTime",
+            "current",
+            "size",
+            "fromSymbol",
+            "toSymbol",
+        ],
+        ("GET", "/sapi/v1/convert/tradeFlow") => &["startTime", "endTime", "limit"],
+        ("GET", "/sapi/v1/asset/dribblet") => &["accountType", "startTime", "endTime"],
+        ("GET", "/sapi/v1/asset/assetDividend") => &["asset", "startTime", "endTime", "limit"],
+        ("GET", "/sapi/v1/simple-earn/flexible/history/subscriptionRecord") => &[
+            "productId",
+            "purchaseId",
+            "asset",
+            "startTime",
+            "endTime",
+            "current",
+            "size",
+        ],
+        ("GET", "/sapi/v1/simple-earn/flexible/history/redemptionRecord") => &[
+            "productId",
+            "redeemId",
+            "asset",
+            "startTime",
+            "endTime",
+            "current",
+            "size",
+        ],
+        ("GET", "/sapi/v1/simple-earn/flexible/history/rewardsRecord") => &[
+            "productId",
+            "asset",
+            "startTime",
+            "endTime",
+            "type",
+            "current",
+            "size",
+        ],
+        ("GET", "/sapi/v1/simple-earn/flexible/position") => {
+            &["asset", "productId", "current", "size"]
+        }
         ("GET", "/fapi/v1/exchangeInfo") | ("GET", "/dapi/v1/exchangeInfo") => &[],
         _ => return None,
     })

@@ -74,6 +74,16 @@ pub fn weight(method: &str, path: &str, has: &dyn Fn(&str) -> bool) -> Option<(u
         ("GET", "/sapi/v1/capital/config/getall") => return Some((10, Pool::SapiIp)),
         ("GET", "/sapi/v1/margin/allPairs") => return Some((1, Pool::SapiIp)),
         ("GET", "/sapi/v1/margin/isolated/allPairs") => return Some((10, Pool::SapiIp)),
+        // Ledger endpoints (docs/ledger-endpoints.md).
+        ("POST", "/sapi/v1/asset/get-funding-asset") => return Some((1, Pool::SapiIp)),
+        ("GET", "/sapi/v1/asset/transfer") => return Some((1, Pool::SapiIp)),
+        ("GET", "/sapi/v1/convert/tradeFlow") => return Some((3_000, Pool::SapiUid)),
+        ("GET", "/sapi/v1/asset/dribblet") => return Some((1, Pool::SapiIp)),
+        ("GET", "/sapi/v1/asset/assetDividend") => return Some((10, Pool::SapiIp)),
+        ("GET", "/sapi/v1/simple-earn/flexible/history/subscriptionRecord")
+        | ("GET", "/sapi/v1/simple-earn/flexible/history/redemptionRecord")
+        | ("GET", "/sapi/v1/simple-earn/flexible/history/rewardsRecord")
+        | ("GET", "/sapi/v1/simple-earn/flexible/position") => return Some((150, Pool::SapiIp)),
         ("GET", "/fapi/v1/exchangeInfo") => return Some((1, Pool::Fapi)),
         ("GET", "/dapi/v1/exchangeInfo") => return Some((1, Pool::Dapi)),
         _ => return None,

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod ledger;
 pub mod market;
 pub mod sapi;
 pub mod trade;
@@ -340,6 +341,21 @@ fn route(method: &Method, path: &str, call: &Call) -> ApiResult {
         ("GET", "/sapi/v1/capital/config/getall") => sapi::all_coins(call),
         ("GET", "/sapi/v1/margin/allPairs") => sapi::margin_pairs(call),
         ("GET", "/sapi/v1/margin/isolated/allPairs") => sapi::margin_pairs(call),
+        ("POST", "/sapi/v1/asset/get-funding-asset") => ledger::funding_asset(call),
+        ("GET", "/sapi/v1/asset/transfer") => ledger::transfers(call),
+        ("GET", "/sapi/v1/convert/tradeFlow") => ledger::convert_trade_flow(call),
+        ("GET", "/sapi/v1/asset/dribblet") => ledger::dribblet(call),
+        ("GET", "/sapi/v1/asset/assetDividend") => ledger::asset_dividend(call),
+        ("GET", "/sapi/v1/simple-earn/flexible/history/subscriptionRecord") => {
+            ledger::earn_history(call, ledger::EarnHistory::Subscription)
+        }
+        ("GET", "/sapi/v1/simple-earn/flexible/history/redemptionRecord") => {
+            ledger::earn_history(call, ledger::EarnHistory::Redemption)
+        }
+        ("GET", "/sapi/v1/simple-earn/flexible/history/rewardsRecord") => {
+            ledger::earn_history(call, ledger::EarnHistory::Rewards)
+        }
+        ("GET", "/sapi/v1/simple-earn/flexible/position") => ledger::earn_position(call),
         ("GET", "/fapi/v1/exchangeInfo") => market::futures_exchange_info(call, "U_MARGINED"),
         ("GET", "/dapi/v1/exchangeInfo") => market::futures_exchange_info(call, "COIN_MARGINED"),
         _ => Err(ApiError::bad(-1020, "This operation is not supported.")),
