@@ -342,3 +342,105 @@ fn malformed_bodies_are_classified_without_echoing_the_body() {
         other => panic!("expected shape failure, got {other:?}"),
     }
 }
+
+// The ledger endpoints' documented response examples (docs/ledger-endpoints.md, copied
+// from Binance's pages), parsed exactly.
+
+#[test]
+fn convert_trade_flow_example_parses_with_its_big_order_id_exact() {
+    use binance_account_sync::exchange::binance::model::WireConvertPage;
+    let body = br#"{"list":[{"quoteId":"f3b91c525b2644c7bc1e1cd31b6e1aa6","orderId":940708407462087195,
+        "orderStatus":"SUCCESS","fromAsset":"USDT","fromAmount":"20","toAsset":"BNB",
+        "toAmount":"0.06154036","ratio":"0.00307702","inverseRatio":"324.99","createTime":1624248872184}],
+        "startTime":1623824139000,"endTime":1626416139000,"limit":100,"moreData":false}"#;
+    let page = parse::<WireConvertPage>(body);
+    let flow = page
+        .list
+        .into_iter()
+        .next()
+        .unwrap()
+        .into_domain("convert")
+        .unwrap();
+    let spot = |a: &str, amount| FlowLeg {
+        asset: asset(a),
+        wallet: Wallet::Spot,
+        amount,
+        role: LegRole::Principal,
+    };
+    assert_eq!(
+        flow,
+        Flow {
+            kind: FlowKind::Convert,
+            id: "940708407462087195".into(),
+            time: 1_624_248_872_184,
+            status: FlowStatus::Done,
+            exchange_status: "SUCCESS".into(),
+            completed_at: None,
+            legs: vec![spot("USDT", dec!(-20)), spot("BNB", dec!(0.06154036))],
+            whole_seconds: false,
+        }
+    );
+}
+
+#[test]
+fn dust_log_example_parses_as_one_conversion_with_its_charge_as_a_fee() {
+    use binance_account_sync::exchange::binance::model::WireDustLog;
+    let body = br#"{"total":8,"userAssetDribblets":[{"operateTime":1615985535000,
+        "totalTransferedAmount":"0.00132256","totalServiceChargeAmount":"0.00002699",
+        "transId":45178372831,"userAssetDribbletDetails":[{"transId":4359321,
+        "serviceChargeAmount":"0.000009","amount":"0.0009","operateTime":1615985535000,
+        "transferedAmount":"0.000441","fromAsset":"USDT","targetAsset":"BNB"}]}]}"#;
+    let log = parse::<WireDustLog>(body);
+    let flow = log
+        .user_asset_dribblets
+        .into_iter()
+        .next()
+        .unwrap()
+        .into_domain("dust")
+        .unwrap();
+    let leg = |a: &str, amount, role| FlowLeg {
+        asset: asset(a),
+        wallet: Wallet::Spot,
+        amount,
+        role,
+    };
+    assert_eq!(
+        (flow.kind, flow.id.as_str(), flow.time, flow.status),
+        (
+            FlowKind::DustConversion,
+            "45178372831",
+            1_615_985_535_000,
+            FlowStatus::Done
+        )
+    );
+    assert_eq!(
+        flow.legs,
+        vec![
+            leg("USDT", dec!(-0.0009), LegRole::Principal),
+            leg("BNB", dec!(0.000441), LegRole::Principal),
+            leg("BNB", dec!(-0.000009), LegRole::Fee),
+        ]
+    );
+}
+
+#[test]
+fn asset_dividend_example_parses_one_flow_per_row_by_the_rows_own_id() {
+    use binance_account_sync::exchange::binance::model::WireDividendPage;
+    let body = br#"{"rows":[{"id":1637366104,"amount":"10.00000000","asset":"BHFT","divTime":1563189166000,
+        "enInfo":"BHFT distribution","tranId":2968885920,"direction":1},
+        {"id":1631750237,"amount":"10.00000000","asset":"BHFT","divTime":1563189165000,
+        "enInfo":"BHFT distribution","tranId":2968885920,"direction":1}],"total":2}"#;
+    let flows: Vec<Flow> = parse::<WireDividendPage>(body)
+        .rows
+        .into_iter()
+        .map(|r| r.into_domain("dividend").unwrap())
+        .collect();
+    assert_eq!(
+        flows.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        vec!["1637366104", "1631750237"],
+        "tranId repeats across a batch: the row id keys it"
+    );
+    assert_eq!(flows[0].legs[0].amount, dec!(10));
+    assert_eq!(flows[0].legs[0].asset, asset("BHFT"));
+    assert_eq!(flows[0].kind, FlowKind::Distribution);
+}

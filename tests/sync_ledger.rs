@@ -177,3 +177,57 @@ async fn a_withdrawal_debited_while_pending_is_explained_then_followed_to_comple
     assert_balances_equal_exchange(&after, &sim.balances().await);
     sim.shutdown().await;
 }
+
+/// A Convert (not a fill: `myTrades` never shows it) and an airdrop, made by the owner
+/// while the bot was down: both recorded, and every balance they moved explained by its
+/// kind, nothing unexplained.
+#[tokio::test]
+async fn a_convert_and_a_distribution_are_recorded_and_explain_the_balances_they_moved() {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    let store = memory_store();
+    seed_demo(&store, &account).await;
+    run(&sim, &store, &account, Mode::Emergency).await;
+
+    sim.control(
+        "converts",
+        json!({"fromAsset": "USDT", "fromAmount": "200", "toAsset": "ETH", "toAmount": "0.06"}),
+    )
+    .await;
+    sim.control(
+        "distributions",
+        json!({"asset": "SOL", "amount": "0.05", "info": "SOL airdrop"}),
+    )
+    .await;
+    clock_at(&sim, 1).await;
+    let report = run(&sim, &store, &account, Mode::Emergency).await;
+    assert_eq!(
+        flow_part(&report, "USDT", FlowKind::Convert),
+        Some(dec("-200")),
+        "{:?}",
+        report.explanations
+    );
+    assert_eq!(
+        flow_part(&report, "ETH", FlowKind::Convert),
+        Some(dec("0.06"))
+    );
+    assert_eq!(
+        flow_part(&report, "SOL", FlowKind::Distribution),
+        Some(dec("0.05"))
+    );
+    for e in &report.explanations {
+        assert_eq!(e.unexplained, dec("0"), "{e:?}");
+    }
+    no_critical(&report);
+    let after = records(&store, &account).await;
+    assert_eq!(
+        flow_statuses(&after, FlowKind::Convert),
+        vec![FlowStatus::Done]
+    );
+    assert_eq!(
+        flow_statuses(&after, FlowKind::Distribution),
+        vec![FlowStatus::Done]
+    );
+    assert_balances_equal_exchange(&after, &sim.balances().await);
+    sim.shutdown().await;
+}

@@ -7,6 +7,8 @@
 //! - Flows are read from the oldest one still followed, the last success, and at the
 //!   latest `FOLLOW_DAYS` back (`read_from`): one created before the last success and
 //!   completed after it is read, and counts by its completion time.
+//! - A run that could not read a kind (its endpoint failed, the run stopped) owes the
+//!   read: the next run reads from the same start, even if nothing moved (`owed`).
 //! - A flow still pending `FOLLOW_DAYS` after its creation is no longer followed: its
 //!   record is marked `unverifiable` and a Warning `flow_stuck:<kind>:<id>` says so once.
 //!   (The read window starts at the oldest followed flow, so following one for ever
@@ -154,6 +156,16 @@ pub fn read_from(state: &crate::domain::SyncState, taken_at: Millis, lookback: M
         .unwrap_or(taken_at - lookback)
         .min(state.ledger_open_since.unwrap_or(Millis::MAX))
         .min(follow)
+}
+
+/// The oldest flow to follow after a run that did not read every kind it should have (an
+/// endpoint failed, or the run stopped first): the next run reads from this run's start
+/// too, so a flow is recorded even if nothing moves again. At most `FOLLOW_DAYS` back, so
+/// an endpoint that never answers (Binance's Spot testnet serves no `/sapi`) does not
+/// make the window grow.
+pub fn owed(open_since: Option<Millis>, since: Millis, taken_at: Millis) -> Option<Millis> {
+    let owed = since.max(taken_at - FOLLOW_DAYS * DAY_MS);
+    Some(open_since.map_or(owed, |o| o.min(owed)))
 }
 
 /// Where the ledger's records of a read from `since` are loaded from: the start of its
@@ -639,6 +651,20 @@ mod tests {
             (dec!(750), dec!(0))
         );
         assert!(read_from(&w.recs.state, w.now, 7 * DAY) <= w.now - 2 * DAY);
+    }
+
+    #[test]
+    fn a_run_that_could_not_read_its_flows_owes_the_read_from_its_start_at_most_the_window_back() {
+        let now = 100 * DAY;
+        assert_eq!(owed(None, now - 3 * DAY, now), Some(now - 3 * DAY));
+        assert_eq!(
+            owed(Some(now - 5 * DAY), now - 3 * DAY, now),
+            Some(now - 5 * DAY)
+        );
+        assert_eq!(
+            owed(None, now - 90 * DAY, now),
+            Some(now - FOLLOW_DAYS * DAY)
+        );
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
     let lookback = Millis::from(run.rules.periodic_lookback_days) * DAY_MS;
     let since = core::ledger::read_from(state, view.taken_at, lookback);
     let follow = !view.movement.moved.is_empty() || state.ledger_open_since.is_some();
+    // A kind not read (its endpoint failed, or the run had to stop first) is owed.
+    let mut owed = follow && !run.may_continue();
     if follow && run.may_continue() {
         for kind in run.exchange.flow_kinds() {
             match run.exchange.flows(*kind, since).await {
@@ -41,6 +43,7 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
                 }),
                 Err(e) if is_fatal(&e) => return Err(e.into()),
                 Err(e) => {
+                    owed = true;
                     tracing::warn!(error = %e, kind = kind.as_str(), "flow history unavailable");
                     run.report.notes.push(format!(
                         "{} history unavailable ({}): its flows explain no movement this run",
@@ -63,7 +66,9 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
             .store
             .load_scoped(
                 &run.request.account,
-                &LoadScope::Ledger { from_time: since },
+                &LoadScope::Ledger {
+                    from_time: core::ledger::records_from(since),
+                },
             )
             .await?;
         run.report.dynamodb_capacity_units += units;
@@ -88,6 +93,9 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
             ledger_open_since = core::ledger::open_since(&input);
         }
         apply_plan(run, &plan, &mut records).await?;
+    }
+    if owed {
+        ledger_open_since = core::ledger::owed(ledger_open_since, since, view.taken_at);
     }
 
     // The digest: an asset's baseline advances only when what this run read explains it.

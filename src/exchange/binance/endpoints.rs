@@ -22,6 +22,9 @@
 //! | `GET /api/v3/klines`                       |      2 | api IP   | Binance docs      |
 //! | `GET /sapi/v1/capital/deposit/hisrec`      |      1 | sapi IP  | FACTS §7          |
 //! | `GET /sapi/v1/capital/withdraw/history`    |  18000 | sapi UID | FACTS §7          |
+//! | `GET /sapi/v1/convert/tradeFlow`           |   3000 | sapi UID | ledger-endpoints §2 |
+//! | `GET /sapi/v1/asset/dribblet`              |      1 | sapi IP  | ledger-endpoints §3 |
+//! | `GET /sapi/v1/asset/assetDividend`         |     10 | sapi IP  | ledger-endpoints §4 |
 //! | `GET /sapi/v1/account/apiRestrictions`     |      1 | sapi IP  | Binance docs      |
 
 /// Which limiter an endpoint is metered by.
@@ -127,6 +130,27 @@ pub const WITHDRAW_HISTORY: Endpoint = Endpoint {
     pool: Pool::Sapi,
     signed: true,
 };
+/// Convert history (`docs/ledger-endpoints.md` §2): 30-day windows, UID pool.
+pub const CONVERT_HISTORY: Endpoint = Endpoint {
+    path: "/sapi/v1/convert/tradeFlow",
+    weight: 3_000,
+    pool: Pool::Sapi,
+    signed: true,
+};
+/// Dust-to-BNB log (§3): the last 100 conversions, after 2020-12-01.
+pub const DUST_LOG: Endpoint = Endpoint {
+    path: "/sapi/v1/asset/dribblet",
+    weight: 1,
+    pool: Pool::Sapi,
+    signed: true,
+};
+/// Distributions (§4): windows of at most 180 days, `limit` at most 500, no paging.
+pub const ASSET_DIVIDEND: Endpoint = Endpoint {
+    path: "/sapi/v1/asset/assetDividend",
+    weight: 10,
+    pool: Pool::Sapi,
+    signed: true,
+};
 pub const API_RESTRICTIONS: Endpoint = Endpoint {
     path: "/sapi/v1/account/apiRestrictions",
     weight: 1,
@@ -142,3 +166,12 @@ pub const TRADE_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
 pub const WALLET_WINDOW_MS: i64 = 90 * 24 * 60 * 60 * 1000 - 1;
 /// Deposit / withdraw history page size (documented maximum; paged with `offset`).
 pub const WALLET_PAGE_LIMIT: usize = 1000;
+
+/// Convert history: "The max interval between startTime and endTime is 30 days."
+pub const CONVERT_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// Convert history page size (documented maximum).
+pub const CONVERT_PAGE_LIMIT: usize = 1000;
+/// Distributions: "There cannot be more than 180 days between startTime and endTime."
+pub const DIVIDEND_WINDOW_MS: i64 = 180 * 24 * 60 * 60 * 1000;
+/// Distributions page size (documented maximum).
+pub const DIVIDEND_PAGE_LIMIT: usize = 500;

@@ -26,12 +26,14 @@ use crate::domain::{
 use crate::exchange::credentials::CredentialSource;
 use crate::exchange::{AccountInfo, Exchange, ExchangeError, FillsFrom, Paged, Usage};
 use endpoints::{
-    ACCOUNT, API_RESTRICTIONS, DEPOSIT_HISTORY, EXCHANGE_INFO, KLINES, OPEN_ORDERS_ALL, ORDER,
-    TICKER_PRICE, WALLET_PAGE_LIMIT, WALLET_WINDOW_MS, WITHDRAW_HISTORY,
+    ACCOUNT, API_RESTRICTIONS, ASSET_DIVIDEND, CONVERT_HISTORY, CONVERT_PAGE_LIMIT,
+    CONVERT_WINDOW_MS, DEPOSIT_HISTORY, DIVIDEND_PAGE_LIMIT, DIVIDEND_WINDOW_MS, DUST_LOG,
+    EXCHANGE_INFO, KLINES, OPEN_ORDERS_ALL, ORDER, TICKER_PRICE, WALLET_PAGE_LIMIT,
+    WALLET_WINDOW_MS, WITHDRAW_HISTORY,
 };
 use model::{
-    WireAccount, WireApiRestrictions, WireDeposit, WireExchangeInfo, WireKline, WireOrder,
-    WireTicker, WireWithdrawal,
+    WireAccount, WireApiRestrictions, WireConvertPage, WireDeposit, WireDividendPage, WireDustLog,
+    WireExchangeInfo, WireKline, WireOrder, WireTicker, WireWithdrawal,
 };
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -311,6 +313,72 @@ impl<C: CredentialSource> BinanceClient<C> {
     }
 }
 
+impl<C: CredentialSource> BinanceClient<C> {
+    /// Convert trades created at or after `since`, in windows of at most 30 days; a
+    /// window with more than a page (`moreData`) is halved until each half fits.
+    async fn converts(&self, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
+        let now = self.server_now();
+        let mut windows: Vec<(Millis, Millis)> = Vec::new();
+        let mut start = since;
+        while start <= now {
+            let end = (start + CONVERT_WINDOW_MS - 1).min(now);
+            windows.push((start, end));
+            start = end + 1;
+        }
+        let mut out = Vec::new();
+        while let Some((start, end)) = windows.pop() {
+            let params = [
+                ("startTime", start.to_string()),
+                ("endTime", end.to_string()),
+                ("limit", CONVERT_PAGE_LIMIT.to_string()),
+            ];
+            let page: WireConvertPage = self.call(&CONVERT_HISTORY, &params).await?;
+            if (page.more_data || page.list.len() >= CONVERT_PAGE_LIMIT) && end > start {
+                let mid = start + (end - start) / 2;
+                windows.push((start, mid));
+                windows.push((mid + 1, end));
+                continue;
+            }
+            for row in page.list {
+                out.push(row.into_domain(CONVERT_HISTORY.path)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Distributions at or after `since`, in windows of at most 180 days; a full page
+    /// (no paging is documented) halves its window.
+    async fn dividends(&self, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
+        let now = self.server_now();
+        let mut windows: Vec<(Millis, Millis)> = Vec::new();
+        let mut start = since;
+        while start <= now {
+            let end = (start + DIVIDEND_WINDOW_MS - 1).min(now);
+            windows.push((start, end));
+            start = end + 1;
+        }
+        let mut out = Vec::new();
+        while let Some((start, end)) = windows.pop() {
+            let params = [
+                ("startTime", start.to_string()),
+                ("endTime", end.to_string()),
+                ("limit", DIVIDEND_PAGE_LIMIT.to_string()),
+            ];
+            let page: WireDividendPage = self.call(&ASSET_DIVIDEND, &params).await?;
+            if page.rows.len() >= DIVIDEND_PAGE_LIMIT && end > start {
+                let mid = start + (end - start) / 2;
+                windows.push((start, mid));
+                windows.push((mid + 1, end));
+                continue;
+            }
+            for row in page.rows {
+                out.push(row.into_domain(ASSET_DIVIDEND.path)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// `["A","B"]` as Binance wants it for `symbols=` (percent-encoded later by the signer).
 fn json_array(symbols: &[Symbol]) -> String {
     let names: Vec<&str> = symbols.iter().map(Symbol::as_str).collect();
@@ -531,7 +599,13 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
     }
 
     fn flow_kinds(&self) -> &'static [FlowKind] {
-        &[FlowKind::Deposit, FlowKind::Withdrawal]
+        &[
+            FlowKind::Deposit,
+            FlowKind::Withdrawal,
+            FlowKind::Convert,
+            FlowKind::DustConversion,
+            FlowKind::Distribution,
+        ]
     }
 
     /// Every flow of `kind` created at or after `since` (deposits by `insertTime`,
@@ -551,6 +625,22 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
                 })
                 .await?
             }
+            FlowKind::Convert => self.converts(since).await?,
+            FlowKind::DustConversion => {
+                let params = [
+                    ("startTime", since.to_string()),
+                    ("endTime", self.server_now().to_string()),
+                ];
+                let log: WireDustLog = self.call(&DUST_LOG, &params).await?;
+                log.user_asset_dribblets
+                    .into_iter()
+                    .map(|d| d.into_domain(DUST_LOG.path))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .filter(|f| f.time >= since)
+                    .collect()
+            }
+            FlowKind::Distribution => self.dividends(since).await?,
             other => {
                 return Err(ExchangeError::Config(format!(
                     "the Binance adapter does not read {other} flows"
