@@ -29,6 +29,20 @@ async fn run(
     .expect("sync runs")
 }
 
+/// The demo account on the simulator, its records seeded and synced once.
+async fn synced_demo() -> (
+    Sim,
+    binance_account_sync::store::memory::MemoryStore,
+    binance_account_sync::domain::AccountId,
+) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    let store = memory_store();
+    seed_demo(&store, &account).await;
+    run(&sim, &store, &account, Mode::Emergency).await;
+    (sim, store, account)
+}
+
 /// Moves the simulator's clock `minutes` on from real time (each call from real time).
 async fn clock_at(sim: &Sim, minutes: i64) {
     sim.control("clock", json!({"skew_ms": minutes * 60_000}))
@@ -53,7 +67,7 @@ fn flow_part(
         .explanations
         .iter()
         .find(|e| e.asset == asset(asset_name))
-        .map(|e| e.from_flows.get(&kind).copied().unwrap_or_default())
+        .map(|e| e.flow(kind))
 }
 
 fn no_critical(report: &SyncReport) {
@@ -71,11 +85,7 @@ fn no_critical(report: &SyncReport) {
 /// credited before the next: that run reads back to it and explains the whole rise.
 #[tokio::test]
 async fn a_deposit_pending_through_a_run_is_explained_by_the_run_that_sees_it_credited() {
-    let sim = Sim::demo().await;
-    let account = fresh_account();
-    let store = memory_store();
-    seed_demo(&store, &account).await;
-    run(&sim, &store, &account, Mode::Emergency).await;
+    let (sim, store, account) = synced_demo().await;
 
     sim.control("deposits", json!({"asset": "USDT", "amount": "750"}))
         .await;
@@ -120,11 +130,7 @@ async fn a_deposit_pending_through_a_run_is_explained_by_the_run_that_sees_it_cr
 /// nothing, and its record follows it to `done`.
 #[tokio::test]
 async fn a_withdrawal_debited_while_pending_is_explained_then_followed_to_completion() {
-    let sim = Sim::demo().await;
-    let account = fresh_account();
-    let store = memory_store();
-    seed_demo(&store, &account).await;
-    run(&sim, &store, &account, Mode::Emergency).await;
+    let (sim, store, account) = synced_demo().await;
 
     sim.control(
         "withdrawals",
@@ -183,11 +189,7 @@ async fn a_withdrawal_debited_while_pending_is_explained_then_followed_to_comple
 /// kind, nothing unexplained.
 #[tokio::test]
 async fn a_convert_and_a_distribution_are_recorded_and_explain_the_balances_they_moved() {
-    let sim = Sim::demo().await;
-    let account = fresh_account();
-    let store = memory_store();
-    seed_demo(&store, &account).await;
-    run(&sim, &store, &account, Mode::Emergency).await;
+    let (sim, store, account) = synced_demo().await;
 
     sim.control(
         "converts",

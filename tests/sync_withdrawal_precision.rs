@@ -91,14 +91,7 @@ async fn withdrawal_in_the_same_second_as_the_last_run_is_explained() {
     } else {
         dec("-120")
     };
-    assert_eq!(
-        usdt.from_flows
-            .get(&FlowKind::Withdrawal)
-            .copied()
-            .unwrap_or_default(),
-        withdrawn,
-        "{usdt:?}"
-    );
+    assert_eq!(usdt.flow(FlowKind::Withdrawal), withdrawn, "{usdt:?}");
     assert_eq!(usdt.unexplained, dec("0"), "{usdt:?}");
     sim.shutdown().await;
 }

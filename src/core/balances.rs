@@ -324,7 +324,7 @@ mod tests {
         let plan = reconcile(&w.input());
         let e = &plan.explanations[0];
         assert_eq!(
-            (part(e, FlowKind::Deposit), e.unexplained),
+            (e.flow(FlowKind::Deposit), e.unexplained),
             (dec!(500), dec!(0))
         );
         assert_eq!(plan.discrepancies[0].severity, Severity::Warning);
@@ -343,7 +343,7 @@ mod tests {
             .find(|e| e.asset == asset("BTC"))
             .expect("btc");
         assert_eq!(
-            (part(e, FlowKind::Withdrawal), e.unexplained),
+            (e.flow(FlowKind::Withdrawal), e.unexplained),
             (dec!(-0.3005), dec!(0))
         );
     }
@@ -424,7 +424,7 @@ mod tests {
         let plan = reconcile(&w.input());
         let e = &plan.explanations[0];
         assert_eq!(
-            (part(e, FlowKind::Deposit), e.unexplained),
+            (e.flow(FlowKind::Deposit), e.unexplained),
             (dec!(0), dec!(500))
         );
     }
@@ -454,10 +454,6 @@ mod tests {
         withdrawal_flow(id, a, amount, fee, status, time)
     }
 
-    fn part(e: &BalanceExplanation, kind: FlowKind) -> Decimal {
-        e.from_flows.get(&kind).copied().unwrap_or_default()
-    }
-
     fn btc_explanation(w: &World) -> BalanceExplanation {
         reconcile(&w.input())
             .explanations
@@ -480,7 +476,7 @@ mod tests {
         }
         let e = btc_explanation(&w);
         assert_eq!(
-            (part(&e, FlowKind::Withdrawal), e.unexplained),
+            (e.flow(FlowKind::Withdrawal), e.unexplained),
             (dec!(-0.3), dec!(0))
         );
     }
@@ -501,7 +497,7 @@ mod tests {
         }
         let e = btc_explanation(&w);
         assert_eq!(
-            (part(&e, FlowKind::Withdrawal), e.unexplained),
+            (e.flow(FlowKind::Withdrawal), e.unexplained),
             (dec!(-0.3), dec!(0))
         );
     }
@@ -514,7 +510,7 @@ mod tests {
         w.ex_flow(withdrawal("w1", "BTC", dec!(0.3), dec!(0.0005), true, 600));
         let e = btc_explanation(&w);
         assert_eq!(
-            (part(&e, FlowKind::Withdrawal), e.unexplained),
+            (e.flow(FlowKind::Withdrawal), e.unexplained),
             (dec!(-0.3), dec!(0))
         );
     }
@@ -528,7 +524,7 @@ mod tests {
         w.ex_flow(withdrawal("w1", "BTC", dec!(0.3), dec!(0.0004), true, 600));
         let e = btc_explanation(&w);
         assert_eq!(
-            (part(&e, FlowKind::Withdrawal), e.unexplained),
+            (e.flow(FlowKind::Withdrawal), e.unexplained),
             (dec!(-0.3004), dec!(0.0002))
         );
     }

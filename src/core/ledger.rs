@@ -253,19 +253,7 @@ pub(crate) fn plan_ledger(input: &ReconcileInput<'_>, plan: &mut Plan) {
             continue;
         }
         let expect = super::expect_of(current.map(|r| r.version));
-        let record = LedgerRecord {
-            kind: flow.kind,
-            id: flow.id.clone(),
-            time: flow.time,
-            status: flow.status,
-            exchange_status: flow.exchange_status.clone(),
-            completed_at: flow.completed_at,
-            legs: flow.legs.clone(),
-            unverifiable,
-            version: super::next_version(expect),
-            updated_at: input.now,
-            updated_by: Writer::Sync,
-        };
+        let record = LedgerRecord::of(flow, unverifiable, super::next_version(expect), input.now);
         if unverifiable && !current.is_some_and(|r| r.unverifiable) {
             plan.discrepancies.push(stuck_report(&record));
         }
@@ -385,10 +373,6 @@ mod tests {
 
     const DAY: Millis = DAY_MS;
 
-    fn usdt(e: &crate::domain::BalanceExplanation, kind: FlowKind) -> Decimal {
-        e.from_flows.get(&kind).copied().unwrap_or_default()
-    }
-
     fn explanation(w: &World, a: &str) -> crate::domain::BalanceExplanation {
         reconcile(&w.input())
             .explanations
@@ -426,7 +410,7 @@ mod tests {
             .find(|e| e.asset == asset("USDT"))
             .unwrap();
         assert_eq!(
-            (usdt(e, FlowKind::Deposit), e.unexplained),
+            (e.flow(FlowKind::Deposit), e.unexplained),
             (dec!(750), dec!(0))
         );
         assert_eq!(
@@ -463,7 +447,7 @@ mod tests {
         w.ex_flow(processing.clone());
         let e = explanation(&w, "USDT");
         assert_eq!(
-            (usdt(&e, FlowKind::Withdrawal), e.unexplained),
+            (e.flow(FlowKind::Withdrawal), e.unexplained),
             (dec!(-121), dec!(0))
         );
 
@@ -504,7 +488,7 @@ mod tests {
             .find(|e| e.asset == asset("USDT"))
             .unwrap();
         assert_eq!(
-            (usdt(e, FlowKind::Deposit), e.unexplained),
+            (e.flow(FlowKind::Deposit), e.unexplained),
             (dec!(0), dec!(500))
         );
         assert_eq!(plan.discrepancies[0].severity, Severity::Critical);
@@ -531,7 +515,7 @@ mod tests {
         ));
         let e = explanation(&w, "USDT");
         assert_eq!(
-            (usdt(&e, FlowKind::Withdrawal), e.unexplained),
+            (e.flow(FlowKind::Withdrawal), e.unexplained),
             (dec!(0), dec!(-120))
         );
     }
@@ -558,7 +542,7 @@ mod tests {
         });
         let e = explanation(&w, "USDT");
         assert_eq!(
-            (usdt(&e, FlowKind::Withdrawal), e.unexplained),
+            (e.flow(FlowKind::Withdrawal), e.unexplained),
             (dec!(120), dec!(0))
         );
     }
@@ -647,7 +631,7 @@ mod tests {
         });
         let e = explanation(&w, "USDT");
         assert_eq!(
-            (usdt(&e, FlowKind::Deposit), e.unexplained),
+            (e.flow(FlowKind::Deposit), e.unexplained),
             (dec!(750), dec!(0))
         );
         assert!(read_from(&w.recs.state, w.now, 7 * DAY) <= w.now - 2 * DAY);

@@ -309,19 +309,7 @@ impl World {
     }
     /// The ledger's record of a flow as an earlier run recorded it.
     pub fn db_flow(&mut self, flow: &Flow) {
-        let rec = LedgerRecord {
-            kind: flow.kind,
-            id: flow.id.clone(),
-            time: flow.time,
-            status: flow.status,
-            exchange_status: flow.exchange_status.clone(),
-            completed_at: flow.completed_at,
-            legs: flow.legs.clone(),
-            unverifiable: false,
-            version: 1,
-            updated_at: 1,
-            updated_by: Writer::Sync,
-        };
+        let rec = LedgerRecord::of(flow, false, 1, 1);
         self.recs.ledger.insert(rec.key(), rec);
     }
     pub fn db_position(&mut self, p: PositionRecord) {

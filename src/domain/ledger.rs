@@ -180,6 +180,23 @@ pub struct LedgerRecord {
 }
 
 impl LedgerRecord {
+    /// The record of `flow` as the sync writes it.
+    pub fn of(flow: &Flow, unverifiable: bool, version: u64, now: Millis) -> Self {
+        Self {
+            kind: flow.kind,
+            id: flow.id.clone(),
+            time: flow.time,
+            status: flow.status,
+            exchange_status: flow.exchange_status.clone(),
+            completed_at: flow.completed_at,
+            legs: flow.legs.clone(),
+            unverifiable,
+            version,
+            updated_at: now,
+            updated_by: Writer::Sync,
+        }
+    }
+
     pub fn key(&self) -> FlowKey {
         (self.time, self.kind, self.id.clone())
     }

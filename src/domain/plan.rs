@@ -139,6 +139,13 @@ pub struct BalanceExplanation {
     pub unexplained: Decimal,
 }
 
+impl BalanceExplanation {
+    /// One kind of flow's part (0 when it moved nothing).
+    pub fn flow(&self, kind: FlowKind) -> Decimal {
+        self.from_flows.get(&kind).copied().unwrap_or_default()
+    }
+}
+
 /// The complete output of `core::reconcile`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {

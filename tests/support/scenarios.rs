@@ -612,14 +612,7 @@ pub async fn owner_actions_while_bot_down_are_recovered<S: TestStore>(store: S) 
         .iter()
         .find(|e| e.asset == asset("USDT"))
         .expect("the USDT change is explained");
-    assert_eq!(
-        usdt.from_flows
-            .get(&FlowKind::Deposit)
-            .copied()
-            .unwrap_or_default(),
-        dec("750"),
-        "{usdt:?}"
-    );
+    assert_eq!(usdt.flow(FlowKind::Deposit), dec("750"), "{usdt:?}");
     // 120 withdrawn with a fee of 1: the fee inside the amount or outside it, as the
     // simulator plays it; the explanation finds which.
     let withdrawn = if withdraw_fee_outside() {
@@ -627,14 +620,7 @@ pub async fn owner_actions_while_bot_down_are_recovered<S: TestStore>(store: S) 
     } else {
         dec("-120")
     };
-    assert_eq!(
-        usdt.from_flows
-            .get(&FlowKind::Withdrawal)
-            .copied()
-            .unwrap_or_default(),
-        withdrawn,
-        "{usdt:?}"
-    );
+    assert_eq!(usdt.flow(FlowKind::Withdrawal), withdrawn, "{usdt:?}");
     assert_eq!(usdt.unexplained, dec("0"), "{usdt:?}");
 
     let next = sync(&sim, &store, &request(&account, Mode::Periodic)).await;

@@ -313,15 +313,30 @@ impl<C: CredentialSource> BinanceClient<C> {
     }
 }
 
+/// A history read by time windows with no paging: `window` long at most, `limit` rows a
+/// page; a full page (or one that says more follow) halves its window until each half
+/// fits, so no row is lost to the page limit.
+struct Windows {
+    window: Millis,
+    limit: usize,
+}
+
 impl<C: CredentialSource> BinanceClient<C> {
-    /// Convert trades created at or after `since`, in windows of at most 30 days; a
-    /// window with more than a page (`moreData`) is halved until each half fits.
-    async fn converts(&self, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
+    async fn windowed<W, T>(
+        &self,
+        ep: &endpoints::Endpoint,
+        shape: Windows,
+        since: Millis,
+        read: impl Fn(W) -> (Vec<T>, bool),
+    ) -> Result<Vec<T>, ExchangeError>
+    where
+        W: serde::de::DeserializeOwned,
+    {
         let now = self.server_now();
         let mut windows: Vec<(Millis, Millis)> = Vec::new();
         let mut start = since;
         while start <= now {
-            let end = (start + CONVERT_WINDOW_MS - 1).min(now);
+            let end = (start + shape.window - 1).min(now);
             windows.push((start, end));
             start = end + 1;
         }
@@ -330,52 +345,46 @@ impl<C: CredentialSource> BinanceClient<C> {
             let params = [
                 ("startTime", start.to_string()),
                 ("endTime", end.to_string()),
-                ("limit", CONVERT_PAGE_LIMIT.to_string()),
+                ("limit", shape.limit.to_string()),
             ];
-            let page: WireConvertPage = self.call(&CONVERT_HISTORY, &params).await?;
-            if (page.more_data || page.list.len() >= CONVERT_PAGE_LIMIT) && end > start {
+            let (rows, more) = read(self.call(ep, &params).await?);
+            if (more || rows.len() >= shape.limit) && end > start {
                 let mid = start + (end - start) / 2;
                 windows.push((start, mid));
                 windows.push((mid + 1, end));
                 continue;
             }
-            for row in page.list {
-                out.push(row.into_domain(CONVERT_HISTORY.path)?);
-            }
+            out.extend(rows);
         }
         Ok(out)
     }
 
-    /// Distributions at or after `since`, in windows of at most 180 days; a full page
-    /// (no paging is documented) halves its window.
+    /// Convert trades created at or after `since`, in windows of at most 30 days.
+    async fn converts(&self, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
+        let shape = Windows {
+            window: CONVERT_WINDOW_MS,
+            limit: CONVERT_PAGE_LIMIT,
+        };
+        let read = |p: WireConvertPage| (p.list, p.more_data);
+        self.windowed(&CONVERT_HISTORY, shape, since, read)
+            .await?
+            .into_iter()
+            .map(|row| row.into_domain(CONVERT_HISTORY.path))
+            .collect()
+    }
+
+    /// Distributions at or after `since`, in windows of at most 180 days.
     async fn dividends(&self, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
-        let now = self.server_now();
-        let mut windows: Vec<(Millis, Millis)> = Vec::new();
-        let mut start = since;
-        while start <= now {
-            let end = (start + DIVIDEND_WINDOW_MS - 1).min(now);
-            windows.push((start, end));
-            start = end + 1;
-        }
-        let mut out = Vec::new();
-        while let Some((start, end)) = windows.pop() {
-            let params = [
-                ("startTime", start.to_string()),
-                ("endTime", end.to_string()),
-                ("limit", DIVIDEND_PAGE_LIMIT.to_string()),
-            ];
-            let page: WireDividendPage = self.call(&ASSET_DIVIDEND, &params).await?;
-            if page.rows.len() >= DIVIDEND_PAGE_LIMIT && end > start {
-                let mid = start + (end - start) / 2;
-                windows.push((start, mid));
-                windows.push((mid + 1, end));
-                continue;
-            }
-            for row in page.rows {
-                out.push(row.into_domain(ASSET_DIVIDEND.path)?);
-            }
-        }
-        Ok(out)
+        let shape = Windows {
+            window: DIVIDEND_WINDOW_MS,
+            limit: DIVIDEND_PAGE_LIMIT,
+        };
+        let read = |p: WireDividendPage| (p.rows, false);
+        self.windowed(&ASSET_DIVIDEND, shape, since, read)
+            .await?
+            .into_iter()
+            .map(|row| row.into_domain(ASSET_DIVIDEND.path))
+            .collect()
     }
 }
 
