@@ -351,8 +351,9 @@ pub struct SyncState {
     pub alerted: BTreeMap<String, Millis>,
     /// When the API key's restrictions were last checked.
     pub last_security_check_at: Option<Millis>,
-    /// The creation time of the oldest flow the ledger still follows (pending): the next
-    /// run's flow reads start there, so its change of status is seen.
+    /// The creation time of the oldest flow the ledger still follows (pending), or the start
+    /// of a flow read a run owes (`core::ledger::owed`): the next run's flow reads start
+    /// there, so a change of status is seen and no flow goes unrecorded.
     #[serde(default)]
     pub ledger_open_since: Option<Millis>,
     pub version: u64,
