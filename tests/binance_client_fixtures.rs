@@ -444,3 +444,175 @@ fn asset_dividend_example_parses_one_flow_per_row_by_the_rows_own_id() {
     assert_eq!(flows[0].legs[0].asset, asset("BHFT"));
     assert_eq!(flows[0].kind, FlowKind::Distribution);
 }
+
+fn leg(a: &str, wallet: Wallet, amount: rust_decimal::Decimal) -> FlowLeg {
+    FlowLeg {
+        asset: asset(a),
+        wallet,
+        amount,
+        role: LegRole::Principal,
+    }
+}
+
+#[test]
+fn universal_transfer_example_parses_as_spot_out_and_usdm_futures_in_keyed_by_type() {
+    use binance_account_sync::exchange::binance::model::{WireRowsPage, WireTransfer};
+    let body = br#"{"total":2,"rows":[{"asset":"USDT","amount":"1","type":"MAIN_UMFUTURE",
+        "status":"CONFIRMED","tranId":11415955596,"timestamp":1544433328000}]}"#;
+    let page = parse::<WireRowsPage<WireTransfer>>(body);
+    assert_eq!(page.total, Some(2));
+    let flow = page
+        .rows
+        .into_iter()
+        .next()
+        .unwrap()
+        .into_domain("transfer")
+        .unwrap();
+    assert_eq!(
+        flow,
+        Flow {
+            kind: FlowKind::Transfer,
+            id: "MAIN_UMFUTURE:11415955596".into(),
+            time: 1_544_433_328_000,
+            status: FlowStatus::Done,
+            exchange_status: "CONFIRMED".into(),
+            completed_at: None,
+            legs: vec![
+                leg("USDT", Wallet::Spot, dec!(-1)),
+                leg("USDT", Wallet::UsdmFutures, dec!(1)),
+            ],
+            whole_seconds: false,
+        }
+    );
+}
+
+#[test]
+fn transfer_types_name_their_wallets_even_with_underscores_inside_a_wallet_name() {
+    use binance_account_sync::exchange::binance::model::transfer_wallets;
+    assert_eq!(
+        transfer_wallets("PORTFOLIO_MARGIN_MAIN"),
+        Some((Wallet::Other, Wallet::Spot))
+    );
+    assert_eq!(
+        transfer_wallets("MAIN_PORTFOLIO_MARGIN"),
+        Some((Wallet::Spot, Wallet::Other))
+    );
+    assert_eq!(
+        transfer_wallets("FUNDING_MAIN"),
+        Some((Wallet::Funding, Wallet::Spot))
+    );
+    assert_eq!(transfer_wallets("MAIN_MOON"), None);
+}
+
+#[test]
+fn an_empty_transfer_page_may_omit_rows() {
+    use binance_account_sync::exchange::binance::model::{WireRowsPage, WireTransfer};
+    let page = parse::<WireRowsPage<WireTransfer>>(br#"{"total":0}"#);
+    assert!(page.rows.is_empty());
+}
+
+#[test]
+fn earn_subscription_example_from_spot_and_funding_splits_its_amount_by_wallet() {
+    use binance_account_sync::exchange::binance::model::{WireEarnSubscription, WireRowsPage};
+    let body = br#"{"rows":[{"amount":"100.00000000","asset":"USDT","time":1575018510000,
+        "purchaseId":26055,"productId":"USDT001","type":"AUTO","sourceAccount":"SPOTANDFUNDING",
+        "amtFromSpot":"30","amtFromFunding":"70","status":"SUCCESS"}],"total":1}"#;
+    let row = parse::<WireRowsPage<WireEarnSubscription>>(body)
+        .rows
+        .into_iter()
+        .next()
+        .unwrap();
+    let flow = row.into_domain("sub").unwrap();
+    assert_eq!(
+        flow,
+        Flow {
+            kind: FlowKind::EarnSubscription,
+            id: "26055".into(),
+            time: 1_575_018_510_000,
+            status: FlowStatus::Done,
+            exchange_status: "SUCCESS".into(),
+            completed_at: None,
+            legs: vec![
+                leg("USDT", Wallet::Spot, dec!(-30)),
+                leg("USDT", Wallet::Funding, dec!(-70)),
+                leg("USDT", Wallet::Earn, dec!(100)),
+            ],
+            whole_seconds: false,
+        }
+    );
+}
+
+#[test]
+fn earn_subscription_still_purchasing_is_followed_and_one_from_spot_leaves_spot_only() {
+    use binance_account_sync::exchange::binance::model::WireEarnSubscription;
+    let body = br#"{"amount":"5","asset":"BTC","time":1,"purchaseId":7,"productId":"BTC001",
+        "type":"NORMAL","sourceAccount":"SPOT","status":"PURCHASING"}"#;
+    let flow = parse::<WireEarnSubscription>(body)
+        .into_domain("sub")
+        .unwrap();
+    assert_eq!(flow.status, FlowStatus::Pending);
+    assert_eq!(
+        flow.legs,
+        vec![
+            leg("BTC", Wallet::Spot, dec!(-5)),
+            leg("BTC", Wallet::Earn, dec!(5))
+        ]
+    );
+}
+
+#[test]
+fn earn_redemption_example_parses_as_earn_out_and_spot_in() {
+    use binance_account_sync::exchange::binance::model::{WireEarnRedemption, WireRowsPage};
+    let body = br#"{"rows":[{"amount":"10.54000000","asset":"USDT","time":1577257222000,
+        "projectId":"USDT001","redeemId":40607,"destAccount":"SPOT","status":"PAID"}],"total":1}"#;
+    let flow = parse::<WireRowsPage<WireEarnRedemption>>(body)
+        .rows
+        .into_iter()
+        .next()
+        .unwrap()
+        .into_domain("red")
+        .unwrap();
+    assert_eq!(
+        flow,
+        Flow {
+            kind: FlowKind::EarnRedemption,
+            id: "40607".into(),
+            time: 1_577_257_222_000,
+            status: FlowStatus::Done,
+            exchange_status: "PAID".into(),
+            completed_at: None,
+            legs: vec![
+                leg("USDT", Wallet::Earn, dec!(-10.54)),
+                leg("USDT", Wallet::Spot, dec!(10.54)),
+            ],
+            whole_seconds: false,
+        }
+    );
+}
+
+#[test]
+fn earn_rewards_example_parses_as_earn_credits_with_distinct_ids_and_no_spot_move() {
+    use binance_account_sync::exchange::binance::model::{WireEarnReward, WireRowsPage};
+    let body = br#"{"rows":[{"asset":"BUSD","rewards":"0.00006408","projectId":"USDT001",
+        "type":"BONUS","time":1577233578000},{"asset":"USDT","rewards":"0.00687654",
+        "projectId":"USDT001","type":"REALTIME","time":1577233562000}],"total":2}"#;
+    let flows: Vec<Flow> = parse::<WireRowsPage<WireEarnReward>>(body)
+        .rows
+        .into_iter()
+        .map(|r| r.into_domain("rewards").unwrap())
+        .collect();
+    assert_eq!(
+        flows.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(),
+        vec![
+            "BONUS:USDT001:BUSD:1577233578000",
+            "REALTIME:USDT001:USDT:1577233562000"
+        ]
+    );
+    assert_eq!(
+        flows[1].legs,
+        vec![leg("USDT", Wallet::Earn, dec!(0.00687654))]
+    );
+    assert!(flows.iter().all(|f| f.kind == FlowKind::EarnReward
+        && f.status == FlowStatus::Done
+        && f.legs.iter().all(|l| l.wallet != Wallet::Spot)));
+}

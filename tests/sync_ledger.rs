@@ -233,3 +233,63 @@ async fn a_convert_and_a_distribution_are_recorded_and_explain_the_balances_they
     assert_balances_equal_exchange(&after, &sim.balances().await);
     sim.shutdown().await;
 }
+
+/// The owner moves USDT to the Funding wallet, subscribes some to Simple Earn, redeems part
+/// of it and earns a reward, all while the bot is down: each is recorded by its own kind,
+/// the Spot balance they moved is explained by them, and the reward (paid into the Earn
+/// position, not Spot) explains nothing in Spot. Nothing is unexplained.
+#[tokio::test]
+async fn a_wallet_transfer_and_simple_earn_moves_are_recorded_and_explain_the_spot_balance() {
+    let (sim, store, account) = synced_demo().await;
+
+    sim.control(
+        "transfers",
+        json!({"type": "MAIN_FUNDING", "asset": "USDT", "amount": "120"}),
+    )
+    .await;
+    sim.control("earn/subscribe", json!({"asset": "USDT", "amount": "300"}))
+        .await;
+    sim.control("earn/redeem", json!({"asset": "USDT", "amount": "100"}))
+        .await;
+    sim.control(
+        "earn/rewards",
+        json!({"asset": "USDT", "rewards": "0.0123", "type": "REALTIME"}),
+    )
+    .await;
+    clock_at(&sim, 1).await;
+    let report = run(&sim, &store, &account, Mode::Emergency).await;
+    let part = |kind| flow_part(&report, "USDT", kind);
+    assert_eq!(
+        part(FlowKind::Transfer),
+        Some(dec("-120")),
+        "{:?}",
+        report.explanations
+    );
+    assert_eq!(part(FlowKind::EarnSubscription), Some(dec("-300")));
+    assert_eq!(part(FlowKind::EarnRedemption), Some(dec("100")));
+    assert_eq!(part(FlowKind::EarnReward), Some(dec("0")));
+    for e in &report.explanations {
+        assert_eq!(e.unexplained, dec("0"), "{e:?}");
+    }
+    no_critical(&report);
+    let after = records(&store, &account).await;
+    for kind in [
+        FlowKind::Transfer,
+        FlowKind::EarnSubscription,
+        FlowKind::EarnRedemption,
+        FlowKind::EarnReward,
+    ] {
+        assert_eq!(
+            flow_statuses(&after, kind),
+            vec![FlowStatus::Done],
+            "{kind}"
+        );
+    }
+    assert_balances_equal_exchange(&after, &sim.balances().await);
+    // The next run reads the same flows again and changes nothing.
+    clock_at(&sim, 2).await;
+    let again = run(&sim, &store, &account, Mode::Emergency).await;
+    assert_eq!(records(&store, &account).await.ledger, after.ledger);
+    no_critical(&again);
+    sim.shutdown().await;
+}

@@ -25,6 +25,10 @@
 //! | `GET /sapi/v1/convert/tradeFlow`           |   3000 | sapi UID | ledger-endpoints §2 |
 //! | `GET /sapi/v1/asset/dribblet`              |      1 | sapi IP  | ledger-endpoints §3 |
 //! | `GET /sapi/v1/asset/assetDividend`         |     10 | sapi IP  | ledger-endpoints §4 |
+//! | `GET /sapi/v1/asset/transfer` (per type)   |      1 | sapi IP  | ledger-endpoints §5 |
+//! | `GET /sapi/v1/simple-earn/flexible/history/subscriptionRecord` | 150 | sapi IP | ledger-endpoints §6 |
+//! | `GET /sapi/v1/simple-earn/flexible/history/redemptionRecord`   | 150 | sapi IP | ledger-endpoints §6 |
+//! | `GET /sapi/v1/simple-earn/flexible/history/rewardsRecord`      | 150 | sapi IP | ledger-endpoints §6 |
 //! | `GET /sapi/v1/account/apiRestrictions`     |      1 | sapi IP  | Binance docs      |
 
 /// Which limiter an endpoint is metered by.
@@ -151,6 +155,35 @@ pub const ASSET_DIVIDEND: Endpoint = Endpoint {
     pool: Pool::Sapi,
     signed: true,
 };
+/// Universal transfers (§5): one `type` per request, the last 6 months only, paged with
+/// `current`/`size`.
+pub const TRANSFER_HISTORY: Endpoint = Endpoint {
+    path: "/sapi/v1/asset/transfer",
+    weight: 1,
+    pool: Pool::Sapi,
+    signed: true,
+};
+/// Simple Earn flexible subscriptions (§6): windows of at most 30 days, paged.
+pub const EARN_SUBSCRIPTIONS: Endpoint = Endpoint {
+    path: "/sapi/v1/simple-earn/flexible/history/subscriptionRecord",
+    weight: 150,
+    pool: Pool::Sapi,
+    signed: true,
+};
+/// Simple Earn flexible redemptions (§6).
+pub const EARN_REDEMPTIONS: Endpoint = Endpoint {
+    path: "/sapi/v1/simple-earn/flexible/history/redemptionRecord",
+    weight: 150,
+    pool: Pool::Sapi,
+    signed: true,
+};
+/// Simple Earn flexible rewards (§6): `type` is mandatory (`ALL` for every kind).
+pub const EARN_REWARDS: Endpoint = Endpoint {
+    path: "/sapi/v1/simple-earn/flexible/history/rewardsRecord",
+    weight: 150,
+    pool: Pool::Sapi,
+    signed: true,
+};
 pub const API_RESTRICTIONS: Endpoint = Endpoint {
     path: "/sapi/v1/account/apiRestrictions",
     weight: 1,
@@ -175,3 +208,28 @@ pub const CONVERT_PAGE_LIMIT: usize = 1000;
 pub const DIVIDEND_WINDOW_MS: i64 = 180 * 24 * 60 * 60 * 1000;
 /// Distributions page size (documented maximum).
 pub const DIVIDEND_PAGE_LIMIT: usize = 500;
+/// Universal transfers: "Support query within the last 6 months only" (taken as 180 days).
+pub const TRANSFER_HISTORY_MS: i64 = 180 * 24 * 60 * 60 * 1000;
+/// Universal transfers: no window limit is documented; 30 days keeps each request small.
+pub const TRANSFER_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// Simple Earn histories: the web page says 3 months between `startTime` and `endTime`,
+/// the SDK's docstring 30 days; the shorter is always accepted.
+pub const EARN_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// `size` of the `current`/`size`-paged histories (documented maximum).
+pub const ROWS_PAGE_SIZE: usize = 100;
+/// The universal transfer types that debit or credit Spot (`MAIN`), each read on its own
+/// (`type` is mandatory). Transfers between two other wallets move no Spot balance.
+pub const SPOT_TRANSFER_TYPES: [&str; 12] = [
+    "MAIN_UMFUTURE",
+    "UMFUTURE_MAIN",
+    "MAIN_CMFUTURE",
+    "CMFUTURE_MAIN",
+    "MAIN_MARGIN",
+    "MARGIN_MAIN",
+    "MAIN_FUNDING",
+    "FUNDING_MAIN",
+    "MAIN_OPTION",
+    "OPTION_MAIN",
+    "MAIN_PORTFOLIO_MARGIN",
+    "PORTFOLIO_MARGIN_MAIN",
+];

@@ -28,12 +28,14 @@ use crate::exchange::{AccountInfo, Exchange, ExchangeError, FillsFrom, Paged, Us
 use endpoints::{
     ACCOUNT, API_RESTRICTIONS, ASSET_DIVIDEND, CONVERT_HISTORY, CONVERT_PAGE_LIMIT,
     CONVERT_WINDOW_MS, DEPOSIT_HISTORY, DIVIDEND_PAGE_LIMIT, DIVIDEND_WINDOW_MS, DUST_LOG,
-    EXCHANGE_INFO, KLINES, OPEN_ORDERS_ALL, ORDER, TICKER_PRICE, WALLET_PAGE_LIMIT,
-    WALLET_WINDOW_MS, WITHDRAW_HISTORY,
+    EARN_REDEMPTIONS, EARN_REWARDS, EARN_SUBSCRIPTIONS, EARN_WINDOW_MS, EXCHANGE_INFO, KLINES,
+    OPEN_ORDERS_ALL, ORDER, ROWS_PAGE_SIZE, SPOT_TRANSFER_TYPES, TICKER_PRICE, TRANSFER_HISTORY,
+    TRANSFER_HISTORY_MS, TRANSFER_WINDOW_MS, WALLET_PAGE_LIMIT, WALLET_WINDOW_MS, WITHDRAW_HISTORY,
 };
 use model::{
     WireAccount, WireApiRestrictions, WireConvertPage, WireDeposit, WireDividendPage, WireDustLog,
-    WireExchangeInfo, WireKline, WireOrder, WireTicker, WireWithdrawal,
+    WireEarnRedemption, WireEarnReward, WireEarnSubscription, WireExchangeInfo, WireKline,
+    WireOrder, WireRowsPage, WireTicker, WireTransfer, WireWithdrawal,
 };
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -388,6 +390,82 @@ impl<C: CredentialSource> BinanceClient<C> {
     }
 }
 
+impl<C: CredentialSource> BinanceClient<C> {
+    /// A `{"rows", "total"}` history (universal transfers, Simple Earn) from `since`: time
+    /// windows of at most `window`, each paged with `current` (from 1) and `size` until a
+    /// short page or `total` rows, whichever comes first.
+    async fn rows_windows<W>(
+        &self,
+        ep: &endpoints::Endpoint,
+        extra: &[(&'static str, String)],
+        window: Millis,
+        since: Millis,
+    ) -> Result<Vec<W>, ExchangeError>
+    where
+        W: serde::de::DeserializeOwned,
+    {
+        let now = self.server_now();
+        let mut out = Vec::new();
+        let mut start = since;
+        while start <= now {
+            let end = (start + window - 1).min(now);
+            for current in 1usize.. {
+                let mut params = extra.to_vec();
+                params.extend([
+                    ("startTime", start.to_string()),
+                    ("endTime", end.to_string()),
+                    ("current", current.to_string()),
+                    ("size", ROWS_PAGE_SIZE.to_string()),
+                ]);
+                let page: WireRowsPage<W> = self.call(ep, &params).await?;
+                let n = page.rows.len();
+                out.extend(page.rows);
+                let seen = (current * ROWS_PAGE_SIZE) as u64;
+                if n < ROWS_PAGE_SIZE || page.total.is_some_and(|t| seen >= t) {
+                    break;
+                }
+            }
+            start = end + 1;
+        }
+        Ok(out)
+    }
+
+    /// Universal transfers into or out of Spot at or after `since`, one type at a time.
+    /// The endpoint keeps 6 months: an older `since` is read from there.
+    async fn transfers(&self, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
+        let since = since.max(self.server_now() - TRANSFER_HISTORY_MS + 1);
+        let mut out = Vec::new();
+        for kind in SPOT_TRANSFER_TYPES {
+            let extra = [("type", kind.to_owned())];
+            let rows: Vec<WireTransfer> = self
+                .rows_windows(&TRANSFER_HISTORY, &extra, TRANSFER_WINDOW_MS, since)
+                .await?;
+            for row in rows {
+                out.push(row.into_domain(TRANSFER_HISTORY.path)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One Simple Earn flexible history at or after `since`, in 30-day windows.
+    async fn earn<W>(
+        &self,
+        ep: &endpoints::Endpoint,
+        extra: &[(&'static str, String)],
+        since: Millis,
+        map: impl Fn(W, &str) -> Result<Flow, ExchangeError>,
+    ) -> Result<Vec<Flow>, ExchangeError>
+    where
+        W: serde::de::DeserializeOwned,
+    {
+        self.rows_windows(ep, extra, EARN_WINDOW_MS, since)
+            .await?
+            .into_iter()
+            .map(|row| map(row, ep.path))
+            .collect()
+    }
+}
+
 /// `["A","B"]` as Binance wants it for `symbols=` (percent-encoded later by the signer).
 fn json_array(symbols: &[Symbol]) -> String {
     let names: Vec<&str> = symbols.iter().map(Symbol::as_str).collect();
@@ -614,6 +692,10 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
             FlowKind::Convert,
             FlowKind::DustConversion,
             FlowKind::Distribution,
+            FlowKind::Transfer,
+            FlowKind::EarnSubscription,
+            FlowKind::EarnRedemption,
+            FlowKind::EarnReward,
         ]
     }
 
@@ -650,10 +732,29 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
                     .collect()
             }
             FlowKind::Distribution => self.dividends(since).await?,
-            other => {
-                return Err(ExchangeError::Config(format!(
-                    "the Binance adapter does not read {other} flows"
-                )))
+            FlowKind::Transfer => self.transfers(since).await?,
+            FlowKind::EarnSubscription => {
+                self.earn(
+                    &EARN_SUBSCRIPTIONS,
+                    &[],
+                    since,
+                    WireEarnSubscription::into_domain,
+                )
+                .await?
+            }
+            FlowKind::EarnRedemption => {
+                self.earn(
+                    &EARN_REDEMPTIONS,
+                    &[],
+                    since,
+                    WireEarnRedemption::into_domain,
+                )
+                .await?
+            }
+            FlowKind::EarnReward => {
+                let all = [("type", "ALL".to_owned())];
+                self.earn(&EARN_REWARDS, &all, since, WireEarnReward::into_domain)
+                    .await?
             }
         };
         all.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));

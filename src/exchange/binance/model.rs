@@ -552,6 +552,235 @@ impl WireDividend {
     }
 }
 
+/// A `{"rows": [...], "total": N}` page (universal transfers, Simple Earn histories);
+/// an empty answer may omit `rows`.
+#[derive(Debug, Deserialize)]
+pub struct WireRowsPage<T> {
+    #[serde(default = "Vec::new")]
+    pub rows: Vec<T>,
+    #[serde(default)]
+    pub total: Option<u64>,
+}
+
+/// `GET /sapi/v1/asset/transfer` (§5).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireTransfer {
+    pub asset: String,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub amount: Decimal,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    #[serde(deserialize_with = "lenient::text_id")]
+    pub tran_id: String,
+    #[serde(deserialize_with = "lenient::time")]
+    pub timestamp: Millis,
+}
+
+/// The wallets a universal transfer `type` names, `FROM_TO` (`MAIN` is Spot).
+/// Wallet names hold `_` themselves (`PORTFOLIO_MARGIN`), so the split is tried at
+/// every `_` until both halves are wallet names.
+pub fn transfer_wallets(kind: &str) -> Option<(Wallet, Wallet)> {
+    fn wallet(name: &str) -> Option<Wallet> {
+        Some(match name {
+            "MAIN" => Wallet::Spot,
+            "FUNDING" => Wallet::Funding,
+            "UMFUTURE" => Wallet::UsdmFutures,
+            "CMFUTURE" | "MARGIN" | "ISOLATEDMARGIN" | "OPTION" | "PORTFOLIO_MARGIN" => {
+                Wallet::Other
+            }
+            _ => return None,
+        })
+    }
+    kind.match_indices('_')
+        .find_map(|(i, _)| Some((wallet(&kind[..i])?, wallet(&kind[i + 1..])?)))
+}
+
+impl WireTransfer {
+    /// `CONFIRMED` moved the amount, `FAILED` did not, anything else (`PENDING`) is
+    /// followed. A `tranId` is documented per transfer but not said to be unique across
+    /// types, so the id carries the type.
+    pub fn into_domain(self, endpoint: &str) -> Result<Flow, ExchangeError> {
+        let (from, to) = transfer_wallets(&self.kind)
+            .ok_or_else(|| malformed(endpoint, format!("unknown transfer type {}", self.kind)))?;
+        let status = match self.status.as_str() {
+            "CONFIRMED" => FlowStatus::Done,
+            "FAILED" => FlowStatus::Failed,
+            _ => FlowStatus::Pending,
+        };
+        let coin = asset(endpoint, self.asset)?;
+        Ok(Flow {
+            kind: FlowKind::Transfer,
+            id: format!("{}:{}", self.kind, self.tran_id),
+            time: self.timestamp,
+            status,
+            exchange_status: self.status,
+            completed_at: None,
+            legs: vec![
+                principal(coin.clone(), from, -self.amount),
+                principal(coin, to, self.amount),
+            ],
+            whole_seconds: false,
+        })
+    }
+}
+
+fn principal(asset: Asset, wallet: Wallet, amount: Decimal) -> FlowLeg {
+    FlowLeg {
+        asset,
+        wallet,
+        amount,
+        role: LegRole::Principal,
+    }
+}
+
+/// `GET /sapi/v1/simple-earn/flexible/history/subscriptionRecord` (§6).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireEarnSubscription {
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub amount: Decimal,
+    pub asset: String,
+    #[serde(deserialize_with = "lenient::time")]
+    pub time: Millis,
+    #[serde(deserialize_with = "lenient::text_id")]
+    pub purchase_id: String,
+    #[serde(default)]
+    pub source_account: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_decimal")]
+    pub amt_from_spot: Option<Decimal>,
+    #[serde(default, deserialize_with = "lenient::opt_decimal")]
+    pub amt_from_funding: Option<Decimal>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// `PURCHASING`/`CREATED` are followed, `SUCCESS`/`PAID` moved the amount, `FAILED` did
+/// not. A record with no status (older examples) is taken as done.
+fn earn_status(status: Option<&str>) -> FlowStatus {
+    match status {
+        None | Some("SUCCESS") | Some("PAID") => FlowStatus::Done,
+        Some("FAILED") => FlowStatus::Failed,
+        Some(_) => FlowStatus::Pending,
+    }
+}
+
+impl WireEarnSubscription {
+    /// The amount leaves Spot (the documented default), Funding, or both
+    /// (`SPOTANDFUNDING`: `amtFromSpot` + `amtFromFunding`), and enters the Earn position.
+    pub fn into_domain(self, endpoint: &str) -> Result<Flow, ExchangeError> {
+        let coin = asset(endpoint, self.asset)?;
+        let mut legs = match self.source_account.as_deref() {
+            Some("FUNDING") | Some("FUND") => {
+                vec![principal(coin.clone(), Wallet::Funding, -self.amount)]
+            }
+            Some("SPOTANDFUNDING") | Some("ALL") => {
+                let spot = self.amt_from_spot.unwrap_or(Decimal::ZERO);
+                let funding = self.amt_from_funding.unwrap_or(self.amount - spot);
+                vec![
+                    principal(coin.clone(), Wallet::Spot, -spot),
+                    principal(coin.clone(), Wallet::Funding, -funding),
+                ]
+            }
+            _ => vec![principal(coin.clone(), Wallet::Spot, -self.amount)],
+        };
+        legs.push(principal(coin, Wallet::Earn, self.amount));
+        let status = earn_status(self.status.as_deref());
+        Ok(Flow {
+            kind: FlowKind::EarnSubscription,
+            id: self.purchase_id,
+            time: self.time,
+            status,
+            exchange_status: self.status.unwrap_or_else(|| "SUCCESS".to_owned()),
+            completed_at: None,
+            legs,
+            whole_seconds: false,
+        })
+    }
+}
+
+/// `GET /sapi/v1/simple-earn/flexible/history/redemptionRecord` (§6).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireEarnRedemption {
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub amount: Decimal,
+    pub asset: String,
+    #[serde(deserialize_with = "lenient::time")]
+    pub time: Millis,
+    #[serde(deserialize_with = "lenient::text_id")]
+    pub redeem_id: String,
+    #[serde(default)]
+    pub dest_account: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl WireEarnRedemption {
+    /// The amount leaves the Earn position for Spot (the documented default) or Funding.
+    pub fn into_domain(self, endpoint: &str) -> Result<Flow, ExchangeError> {
+        let coin = asset(endpoint, self.asset)?;
+        let dest = match self.dest_account.as_deref() {
+            Some("FUNDING") | Some("FUND") => Wallet::Funding,
+            _ => Wallet::Spot,
+        };
+        let status = earn_status(self.status.as_deref());
+        Ok(Flow {
+            kind: FlowKind::EarnRedemption,
+            id: self.redeem_id,
+            time: self.time,
+            status,
+            exchange_status: self.status.unwrap_or_else(|| "PAID".to_owned()),
+            completed_at: None,
+            legs: vec![
+                principal(coin.clone(), Wallet::Earn, -self.amount),
+                principal(coin, dest, self.amount),
+            ],
+            whole_seconds: false,
+        })
+    }
+}
+
+/// `GET /sapi/v1/simple-earn/flexible/history/rewardsRecord` (§6).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireEarnReward {
+    pub asset: String,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub rewards: Decimal,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(deserialize_with = "lenient::time")]
+    pub time: Millis,
+}
+
+impl WireEarnReward {
+    /// A reward row has no id of its own: its type, product, asset and time name it
+    /// (one reward of a type per product and asset at a time). Where rewards are paid is
+    /// not documented; the position grows by them, so the leg is in Earn, not Spot.
+    pub fn into_domain(self, endpoint: &str) -> Result<Flow, ExchangeError> {
+        let product = self.project_id.as_deref().unwrap_or("-");
+        let id = format!("{}:{product}:{}:{}", self.kind, self.asset, self.time);
+        Ok(Flow {
+            kind: FlowKind::EarnReward,
+            id,
+            time: self.time,
+            status: FlowStatus::Done,
+            exchange_status: self.kind,
+            completed_at: None,
+            legs: vec![principal(
+                asset(endpoint, self.asset)?,
+                Wallet::Earn,
+                self.rewards,
+            )],
+            whole_seconds: false,
+        })
+    }
+}
+
 /// The wallet of a `walletType` (0 Spot, 1 Funding; absent on old records: Spot).
 fn wallet_of(wallet_type: Option<i64>) -> Wallet {
     match wallet_type {
