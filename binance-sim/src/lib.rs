@@ -11,6 +11,8 @@
 //! - [`scenario`]: the JSON scenario file (starting state, relative times).
 //! - [`state`]: the account and market data, and how it renders as JSON.
 //! - [`matching`]: placing, filling and canceling orders; balance moves.
+//! - [`sor`]: Smart Order Routing: the SOR configurations, SOR orders
+//!   filled by allocations across their books, and the allocations.
 //! - [`ledger`]: the Funding wallet and the balance moves without trades
 //!   (transfers, Convert, dust, distributions, Simple Earn).
 //! - [`clock`]: server time = real time + a controllable skew.
@@ -43,6 +45,7 @@ pub mod params;
 pub mod scenario;
 pub mod server;
 pub mod signing;
+pub mod sor;
 pub mod state;
 pub mod strict;
 pub mod testkeys;

@@ -41,153 +41,34 @@ fn is_multiple(value: Decimal, step: Decimal) -> bool {
     step.is_zero() || (value % step).is_zero()
 }
 
+/// A new order that passed every check made before the matching engine
+/// (symbol, account, type, quantities, filters, STP mode, client id).
+#[derive(Debug, Clone)]
+pub struct CheckedOrder {
+    pub sym: crate::state::Symbol,
+    pub qty: Decimal,
+    pub quote_order_qty: Decimal,
+    /// `None` for MARKET.
+    pub limit_price: Option<Decimal>,
+    /// LIMIT: the `timeInForce` sent; MARKET: `GTC`, as Binance shows it.
+    pub time_in_force: String,
+    pub stp_mode: String,
+    pub client_order_id: String,
+}
+
 impl Exchange {
     /// Places an order and returns its id and the trades it made at once.
     pub fn place_order(&mut self, req: NewOrder, now: i64) -> Result<(u64, Vec<Trade>), ApiError> {
-        let sym = self
-            .symbol(&req.symbol)
-            .ok_or_else(ApiError::bad_symbol)?
-            .clone();
-        if !self.can_trade {
-            return Err(ApiError::new_order_rejected(
-                "This account may not place or cancel orders.",
-            ));
-        }
-        if sym.status != "TRADING" {
-            return Err(ApiError::new_order_rejected("Market is closed."));
-        }
+        let CheckedOrder {
+            sym,
+            qty,
+            quote_order_qty,
+            limit_price,
+            stp_mode,
+            client_order_id,
+            ..
+        } = self.check_order(&req, &["GTC"])?;
         let market_price = sym.price;
-        let (qty, quote_order_qty, limit_price) = match req.order_type.as_str() {
-            "MARKET" => {
-                if req.time_in_force.is_some() {
-                    return Err(ApiError::bad(
-                        -1106,
-                        "Parameter 'timeInForce' sent when not required.",
-                    ));
-                }
-                if req.price.is_some() {
-                    return Err(ApiError::bad(
-                        -1106,
-                        "Parameter 'price' sent when not required.",
-                    ));
-                }
-                match (req.quantity, req.quote_order_qty) {
-                    (Some(q), None) => (q, Decimal::ZERO, None),
-                    (None, Some(qq)) => {
-                        // Reverse market order: buy/sell as much base as the
-                        // quote amount buys, rounded down to the step size.
-                        if market_price.is_zero() {
-                            return Err(ApiError::new_order_rejected(
-                                "Order book liquidity is less than symbol minimum quantity.",
-                            ));
-                        }
-                        let raw = qq / market_price;
-                        let step = sym
-                            .filters
-                            .lot_size
-                            .as_ref()
-                            .map(|l| l.step_size)
-                            .unwrap_or(Decimal::new(1, 8));
-                        let q = if step.is_zero() {
-                            raw.round_dp(8)
-                        } else {
-                            (raw / step).floor() * step
-                        };
-                        (q, qq, None)
-                    }
-                    (Some(_), Some(_)) => return Err(ApiError::bad_combo()),
-                    (None, None) => {
-                        return Err(ApiError::either_mandatory("quantity", "quoteOrderQty"))
-                    }
-                }
-            }
-            "LIMIT" => {
-                let tif = req
-                    .time_in_force
-                    .as_deref()
-                    .ok_or_else(|| ApiError::mandatory("timeInForce"))?;
-                if tif != "GTC" {
-                    // IOC/FOK are not simulated; say so instead of misbehaving.
-                    return Err(ApiError::bad(-1115, "Invalid timeInForce."));
-                }
-                let q = req
-                    .quantity
-                    .ok_or_else(|| ApiError::mandatory("quantity"))?;
-                let p = req.price.ok_or_else(|| ApiError::mandatory("price"))?;
-                (q, Decimal::ZERO, Some(p))
-            }
-            _ => return Err(ApiError::bad(-1116, "Invalid orderType.")),
-        };
-        if qty.scale() > sym.base_precision {
-            return Err(ApiError::bad(
-                -1111,
-                "Parameter 'quantity' has too much precision.",
-            ));
-        }
-        if qty <= Decimal::ZERO {
-            return Err(ApiError::bad(-1013, "Invalid quantity."));
-        }
-        if let Some(l) = &sym.filters.lot_size {
-            if qty < l.min_qty || qty > l.max_qty || !is_multiple(qty, l.step_size) {
-                return Err(ApiError::filter_failure("LOT_SIZE"));
-            }
-        }
-        if let Some(p) = limit_price {
-            if p.scale() > sym.quote_precision {
-                return Err(ApiError::bad(
-                    -1111,
-                    "Parameter 'price' has too much precision.",
-                ));
-            }
-            if p <= Decimal::ZERO {
-                return Err(ApiError::bad(-1013, "Invalid price."));
-            }
-            if let Some(f) = &sym.filters.price_filter {
-                if (!f.min_price.is_zero() && p < f.min_price)
-                    || (!f.max_price.is_zero() && p > f.max_price)
-                    || !is_multiple(p, f.tick_size)
-                {
-                    return Err(ApiError::filter_failure("PRICE_FILTER"));
-                }
-            }
-        }
-        if let Some(n) = &sym.filters.notional {
-            let is_market = limit_price.is_none();
-            let notional = limit_price.unwrap_or(market_price) * qty;
-            if (!is_market || n.apply_min_to_market) && notional < n.min_notional {
-                return Err(ApiError::filter_failure("NOTIONAL"));
-            }
-            if (!is_market || n.apply_max_to_market) && notional > n.max_notional {
-                return Err(ApiError::filter_failure("NOTIONAL"));
-            }
-        }
-        let stp_mode = match req.stp_mode.as_deref() {
-            None => DEFAULT_STP_MODE.to_string(),
-            Some(m) if ALLOWED_STP_MODES.contains(&m) => m.to_string(),
-            Some("DECREMENT") | Some("TRANSFER") => {
-                return Err(ApiError::bad(
-                    -1013,
-                    "This symbol does not allow the specified self-trade prevention mode.",
-                ))
-            }
-            Some(_) => return Err(ApiError::invalid_param("selfTradePreventionMode")),
-        };
-        let client_order_id = match req.client_order_id {
-            Some(c) if c.is_empty() => {
-                return Err(ApiError::bad(-1118, "New client order ID was empty."))
-            }
-            Some(c) => {
-                if self
-                    .orders
-                    .values()
-                    .any(|o| o.symbol == sym.symbol && o.client_order_id == c && o.is_open())
-                {
-                    return Err(ApiError::new_order_rejected("Duplicate order sent."));
-                }
-                c
-            }
-            None => random_client_id(),
-        };
 
         // Funds check and lock.
         let (locked_remaining, marketable) = match (limit_price, req.side) {
@@ -250,6 +131,11 @@ impl Exchange {
                 stp_mode: stp_mode.clone(),
                 prevented: None,
                 prevented_matches: Vec::new(),
+                iceberg_qty: None,
+                strategy_id: None,
+                strategy_type: None,
+                working_floor: None,
+                expiry_reason: None,
             },
         );
         self.log_order(&sym.symbol, order_id, now);
@@ -332,6 +218,170 @@ impl Exchange {
             trades.push(self.fill(&sym.symbol, order_id, left, market_price, false, now)?);
         }
         Ok((order_id, trades))
+    }
+
+    /// The checks of a new order before it reaches the matching engine;
+    /// `tifs` are the LIMIT `timeInForce` values simulated for this kind of
+    /// order (anything else is `-1115`). Changes nothing.
+    pub fn check_order(&self, req: &NewOrder, tifs: &[&str]) -> Result<CheckedOrder, ApiError> {
+        let sym = self
+            .symbol(&req.symbol)
+            .ok_or_else(ApiError::bad_symbol)?
+            .clone();
+        if !self.can_trade {
+            return Err(ApiError::new_order_rejected(
+                "This account may not place or cancel orders.",
+            ));
+        }
+        if sym.status != "TRADING" {
+            return Err(ApiError::new_order_rejected("Market is closed."));
+        }
+        let market_price = sym.price;
+        let (qty, quote_order_qty, limit_price) = match req.order_type.as_str() {
+            "MARKET" => {
+                if req.time_in_force.is_some() {
+                    return Err(ApiError::bad(
+                        -1106,
+                        "Parameter 'timeInForce' sent when not required.",
+                    ));
+                }
+                if req.price.is_some() {
+                    return Err(ApiError::bad(
+                        -1106,
+                        "Parameter 'price' sent when not required.",
+                    ));
+                }
+                match (req.quantity, req.quote_order_qty) {
+                    (Some(q), None) => (q, Decimal::ZERO, None),
+                    (None, Some(qq)) => {
+                        // Reverse market order: buy/sell as much base as the
+                        // quote amount buys, rounded down to the step size.
+                        if market_price.is_zero() {
+                            return Err(ApiError::new_order_rejected(
+                                "Order book liquidity is less than symbol minimum quantity.",
+                            ));
+                        }
+                        let raw = qq / market_price;
+                        let step = sym
+                            .filters
+                            .lot_size
+                            .as_ref()
+                            .map(|l| l.step_size)
+                            .unwrap_or(Decimal::new(1, 8));
+                        let q = if step.is_zero() {
+                            raw.round_dp(8)
+                        } else {
+                            (raw / step).floor() * step
+                        };
+                        (q, qq, None)
+                    }
+                    (Some(_), Some(_)) => return Err(ApiError::bad_combo()),
+                    (None, None) => {
+                        return Err(ApiError::either_mandatory("quantity", "quoteOrderQty"))
+                    }
+                }
+            }
+            "LIMIT" => {
+                let tif = req
+                    .time_in_force
+                    .as_deref()
+                    .ok_or_else(|| ApiError::mandatory("timeInForce"))?;
+                if !tifs.contains(&tif) {
+                    // Not simulated for this kind of order (IOC/FOK on
+                    // POST /api/v3/order); say so instead of misbehaving.
+                    return Err(ApiError::bad(-1115, "Invalid timeInForce."));
+                }
+                let q = req
+                    .quantity
+                    .ok_or_else(|| ApiError::mandatory("quantity"))?;
+                let p = req.price.ok_or_else(|| ApiError::mandatory("price"))?;
+                (q, Decimal::ZERO, Some(p))
+            }
+            _ => return Err(ApiError::bad(-1116, "Invalid orderType.")),
+        };
+        if qty.scale() > sym.base_precision {
+            return Err(ApiError::bad(
+                -1111,
+                "Parameter 'quantity' has too much precision.",
+            ));
+        }
+        if qty <= Decimal::ZERO {
+            return Err(ApiError::bad(-1013, "Invalid quantity."));
+        }
+        if let Some(l) = &sym.filters.lot_size {
+            if qty < l.min_qty || qty > l.max_qty || !is_multiple(qty, l.step_size) {
+                return Err(ApiError::filter_failure("LOT_SIZE"));
+            }
+        }
+        if let Some(p) = limit_price {
+            if p.scale() > sym.quote_precision {
+                return Err(ApiError::bad(
+                    -1111,
+                    "Parameter 'price' has too much precision.",
+                ));
+            }
+            if p <= Decimal::ZERO {
+                return Err(ApiError::bad(-1013, "Invalid price."));
+            }
+            if let Some(f) = &sym.filters.price_filter {
+                if (!f.min_price.is_zero() && p < f.min_price)
+                    || (!f.max_price.is_zero() && p > f.max_price)
+                    || !is_multiple(p, f.tick_size)
+                {
+                    return Err(ApiError::filter_failure("PRICE_FILTER"));
+                }
+            }
+        }
+        if let Some(n) = &sym.filters.notional {
+            let is_market = limit_price.is_none();
+            let notional = limit_price.unwrap_or(market_price) * qty;
+            if (!is_market || n.apply_min_to_market) && notional < n.min_notional {
+                return Err(ApiError::filter_failure("NOTIONAL"));
+            }
+            if (!is_market || n.apply_max_to_market) && notional > n.max_notional {
+                return Err(ApiError::filter_failure("NOTIONAL"));
+            }
+        }
+        let stp_mode = match req.stp_mode.as_deref() {
+            None => DEFAULT_STP_MODE.to_string(),
+            Some(m) if ALLOWED_STP_MODES.contains(&m) => m.to_string(),
+            Some("DECREMENT") | Some("TRANSFER") => {
+                return Err(ApiError::bad(
+                    -1013,
+                    "This symbol does not allow the specified self-trade prevention mode.",
+                ))
+            }
+            Some(_) => return Err(ApiError::invalid_param("selfTradePreventionMode")),
+        };
+        let client_order_id = match req.client_order_id.clone() {
+            Some(c) if c.is_empty() => {
+                return Err(ApiError::bad(-1118, "New client order ID was empty."))
+            }
+            Some(c) => {
+                if self
+                    .orders
+                    .values()
+                    .any(|o| o.symbol == sym.symbol && o.client_order_id == c && o.is_open())
+                {
+                    return Err(ApiError::new_order_rejected("Duplicate order sent."));
+                }
+                c
+            }
+            None => random_client_id(),
+        };
+        let time_in_force = match limit_price {
+            Some(_) => req.time_in_force.clone().unwrap_or_else(|| "GTC".into()),
+            None => "GTC".into(),
+        };
+        Ok(CheckedOrder {
+            sym,
+            qty,
+            quote_order_qty,
+            limit_price,
+            time_in_force,
+            stp_mode,
+            client_order_id,
+        })
     }
 
     fn alloc_prevented_match_id(&mut self, symbol: &str) -> u64 {
@@ -451,6 +501,11 @@ impl Exchange {
         self.trades.push(trade.clone());
         let mut leftover = Decimal::ZERO;
         if let Some(o) = self.order_mut(symbol, order_id) {
+            if o.working_floor.is_some() {
+                // An SOR order resting on the book it was sent to trades
+                // there: its last activity is on the exchange (sor_faq.md).
+                o.working_floor = Some("EXCHANGE");
+            }
             o.executed_qty += qty;
             o.cummulative_quote_qty += quote_qty;
             o.update_time = now;
@@ -491,7 +546,7 @@ impl Exchange {
     /// In BNB: quote value × rate × (1 − discount) ÷ the BNB<quote> price,
     /// when the account pays in BNB, a BNB<quote> symbol exists and the BNB
     /// balance covers it (otherwise Binance falls back to the normal asset).
-    fn commission(
+    pub(crate) fn commission(
         &self,
         base: &str,
         quote: &str,

@@ -139,6 +139,12 @@ pub struct Scenario {
     pub deposits: Vec<DepositSpec>,
     #[serde(default)]
     pub withdrawals: Vec<WithdrawalSpec>,
+    /// Smart Order Routing configurations (`sor.rs`): each is a base asset
+    /// and the symbols whose books an SOR order may take from. Without any,
+    /// exchangeInfo has no `sors` field and `POST /api/v3/sor/order` is
+    /// refused, as on an exchange where "SOR is not available".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sors: Vec<SorSpec>,
     /// Strict-mode switches (see `strict.rs`); when present they replace
     /// the configured ones at load. Missing switches are favourable unless
     /// `"preset": "strict"` is given.
@@ -393,6 +399,15 @@ fn big() -> Decimal {
 }
 fn five() -> u32 {
     5
+}
+
+/// One SOR configuration, as exchangeInfo's `sors[]` shows it
+/// (`{"baseAsset", "symbols"}`), in the scenario's snake_case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SorSpec {
+    pub base_asset: String,
+    pub symbols: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -89,6 +89,17 @@ pub struct Order {
     pub prevented: Option<(u64, Decimal)>,
     /// As a taker: the prevented matches of its placement (FULL response).
     pub prevented_matches: Vec<PreventedMatch>,
+    /// `icebergQty` as sent (zero: not an iceberg order).
+    pub iceberg_qty: Option<Decimal>,
+    /// `strategyId` / `strategyType`, shown only when sent.
+    pub strategy_id: Option<i64>,
+    pub strategy_type: Option<i64>,
+    /// Placed with SOR (`POST /api/v3/sor/order`): where its last activity
+    /// happened, `"SOR"` or `"EXCHANGE"` (enums.md, Working Floor). `None`:
+    /// a normal order, which shows neither `usedSor` nor `workingFloor`.
+    pub working_floor: Option<&'static str>,
+    /// `expiryReason` (enums.md, Expiry Reasons) of an order that expired.
+    pub expiry_reason: Option<&'static str>,
 }
 
 /// One prevented match (stp_faq.md): the would-be maker, its price and the
@@ -169,15 +180,47 @@ impl Order {
             "type": &self.order_type,
             "side": self.side.as_str(),
             "stopPrice": fmt8(Decimal::ZERO),
-            "icebergQty": fmt8(Decimal::ZERO),
+            "icebergQty": fmt8(self.iceberg_qty.unwrap_or_default()),
             "time": self.time,
             "updateTime": self.update_time,
             "isWorking": true,
             "workingTime": self.time,
-            "origQuoteOrderQty": fmt8(self.orig_quote_order_qty),
-            "selfTradePreventionMode": &self.stp_mode
+            "origQuoteOrderQty": fmt8(self.orig_quote_order_qty)
         };
-        with_prevented(json, self)
+        let json = self.with_strategy(json).with(
+            "selfTradePreventionMode",
+            J::Val(self.stp_mode.clone().into()),
+        );
+        self.with_sor_fields(with_prevented(json, self))
+    }
+
+    /// `strategyId` and `strategyType`, which appear "if the parameter was
+    /// populated in the request" (Conditional fields in Order Responses).
+    pub fn with_strategy(&self, json: J) -> J {
+        let json = match self.strategy_id {
+            Some(id) => json.with("strategyId", J::Val(id.into())),
+            None => json,
+        };
+        match self.strategy_type {
+            Some(t) => json.with("strategyType", J::Val(t.into())),
+            None => json,
+        }
+    }
+
+    /// `usedSor` and `workingFloor` ("appears when placing orders using
+    /// SOR"; sor_faq.md: order queries show them too), then `expiryReason`
+    /// ("when an order has expired"), in the order the SDKs' order mocks use.
+    pub fn with_sor_fields(&self, json: J) -> J {
+        let json = match self.working_floor {
+            Some(floor) => json
+                .with("usedSor", J::Val(true.into()))
+                .with("workingFloor", J::Val(floor.into())),
+            None => json,
+        };
+        match self.expiry_reason {
+            Some(r) => json.with("expiryReason", J::Val(r.into())),
+            None => json,
+        }
     }
 }
 
@@ -414,6 +457,8 @@ pub struct Exchange {
     pub next_prevented_match_id: BTreeMap<String, u64>,
     /// The Funding wallet and the wallet histories (`ledger.rs`).
     pub ledger: crate::ledger::Ledger,
+    /// The SOR configurations and the allocations SOR made (`sor.rs`).
+    pub sor: crate::sor::SorBook,
 }
 
 fn rel(spec: Option<crate::scenario::TimeSpec>, now: i64, default: i64) -> i64 {
@@ -461,6 +506,7 @@ impl Exchange {
             collide_base_trade_id: None,
             next_prevented_match_id: BTreeMap::new(),
             ledger: crate::ledger::Ledger::default(),
+            sor: crate::sor::SorBook::default(),
         };
         for sym in &s.symbols {
             if ex.symbol(&sym.symbol).is_some() {
@@ -529,6 +575,11 @@ impl Exchange {
                     .unwrap_or_else(|| "NONE".into()),
                 prevented: None,
                 prevented_matches: Vec::new(),
+                iceberg_qty: None,
+                strategy_id: None,
+                strategy_type: None,
+                working_floor: None,
+                expiry_reason: None,
             };
             if order.is_open() {
                 order.locked_remaining = match side {
@@ -672,6 +723,7 @@ impl Exchange {
                 ));
             }
         }
+        ex.sor.configure(&ex.symbols, &s.sors)?;
         ex.update_time = match s.account.update_time {
             Some(t) => t.resolve(now),
             None => latest_change.unwrap_or(now),
