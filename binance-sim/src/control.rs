@@ -55,6 +55,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/limits", post(limits))
         .route("/reset-weight", post(reset_weight))
         .route("/strict", post(set_strict).get(get_strict))
+        .route("/sors", post(set_sors).get(get_sors))
 }
 
 fn bad_request(msg: String) -> Response {
@@ -622,5 +623,26 @@ async fn set_strict(State(s): S, body: Bytes) -> Response {
             Json(c).into_response()
         }
         Err(e) => bad_request(e),
+    }
+}
+
+async fn get_sors(State(s): S) -> Response {
+    Json(lock(&s.exchange).sor.configs.clone()).into_response()
+}
+
+/// Replaces the SOR configurations (`[{base_asset, symbols}]`, as the
+/// scenario's `sors`; `[]` makes SOR unavailable). Allocations already made
+/// stay queryable. Answers the configurations now in force.
+async fn set_sors(State(s): S, body: Bytes) -> Response {
+    let specs: Vec<crate::scenario::SorSpec> = match parse(&body) {
+        Ok(v) => v,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    let mut ex = s.exchange_at(now);
+    let symbols = ex.symbols.clone();
+    match ex.sor.configure(&symbols, &specs) {
+        Ok(()) => Json(ex.sor.configs.clone()).into_response(),
+        Err(e) => bad_request(e.to_string()),
     }
 }

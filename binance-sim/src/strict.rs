@@ -31,7 +31,9 @@ pub struct StrictConfig {
     /// `startTime`" only in the general section; the endpoint pages are
     /// silent. Favourable: the oldest `limit`. Also `GET
     /// /sapi/v1/convert/tradeFlow`: a window with more than `limit` Convert
-    /// trades gives the newest `limit` (its page does not say which).
+    /// trades gives the newest `limit` (its page does not say which). Also
+    /// `GET /api/v3/myAllocations` with `startTime` and `endTime` ("within
+    /// the time range"; `startTime` alone is documented as the oldest).
     pub newest_page_in_window: bool,
 
     /// `startTime` alone on `myTrades` / `allOrders` covers
@@ -240,6 +242,30 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
             "pegOffsetValue",
             "pegOffsetType",
         ],
+        ("POST", "/api/v3/sor/order") => SOR_ORDER_PARAMS,
+        ("POST", "/api/v3/sor/order/test") => &[
+            "symbol",
+            "side",
+            "type",
+            "timeInForce",
+            "quantity",
+            "price",
+            "newClientOrderId",
+            "strategyId",
+            "strategyType",
+            "icebergQty",
+            "newOrderRespType",
+            "selfTradePreventionMode",
+            "computeCommissionRates",
+        ],
+        ("GET", "/api/v3/myAllocations") => &[
+            "symbol",
+            "startTime",
+            "endTime",
+            "fromAllocationId",
+            "limit",
+            "orderId",
+        ],
         ("DELETE", "/api/v3/order") => &[
             "symbol",
             "orderId",
@@ -318,6 +344,24 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
         _ => return None,
     })
 }
+
+/// `POST /api/v3/sor/order`'s parameters (rest-api.md, New order using
+/// SOR): no `quoteOrderQty` ("is not supported"), no stop, trailing or peg
+/// parameters. The test endpoint reads these and `computeCommissionRates`.
+const SOR_ORDER_PARAMS: &[&str] = &[
+    "symbol",
+    "side",
+    "type",
+    "timeInForce",
+    "quantity",
+    "price",
+    "newClientOrderId",
+    "strategyId",
+    "strategyType",
+    "icebergQty",
+    "newOrderRespType",
+    "selfTradePreventionMode",
+];
 
 /// Parameters every SIGNED endpoint reads.
 pub const SIGNED_PARAMS: &[&str] = &["timestamp", "recvWindow", "signature"];

@@ -60,6 +60,18 @@ pub fn weight(method: &str, path: &str, has: &dyn Fn(&str) -> bool) -> Option<(u
             }
         }
         ("POST", "/api/v3/order") | ("DELETE", "/api/v3/order") => 1,
+        // SOR (rest-api.md "SOR", "Query Allocations"): a placement is 1
+        // (refunded when it succeeds, as POST /api/v3/order); the test is 1,
+        // or 20 with computeCommissionRates.
+        ("POST", "/api/v3/sor/order") => 1,
+        ("POST", "/api/v3/sor/order/test") => {
+            if has("computeCommissionRates") {
+                20
+            } else {
+                1
+            }
+        }
+        ("GET", "/api/v3/myAllocations") => 20,
         ("GET", "/api/v3/ticker/price") => {
             if has("symbol") {
                 2

@@ -32,7 +32,7 @@ pub fn open_orders(call: &Call) -> ApiResult {
 }
 
 /// The 24-hour rule of allOrders and myTrades.
-fn check_window(start: Option<i64>, end: Option<i64>) -> Result<(), ApiError> {
+pub(super) fn check_window(start: Option<i64>, end: Option<i64>) -> Result<(), ApiError> {
     if let (Some(s), Some(e)) = (start, end) {
         if e < s {
             return Err(ApiError::bad(-1127, "Lookup interval is too big."));
@@ -47,7 +47,7 @@ fn check_window(start: Option<i64>, end: Option<i64>) -> Result<(), ApiError> {
 /// Binance's paging: with a start (id or time) the oldest `limit` items from
 /// it; otherwise the newest `limit` items (up to `endTime` if given).
 /// Items are in ascending order in both cases.
-fn page<T: Clone>(items: Vec<T>, from_start: bool, limit: usize) -> Vec<T> {
+pub(super) fn page<T: Clone>(items: Vec<T>, from_start: bool, limit: usize) -> Vec<T> {
     if from_start {
         items.into_iter().take(limit).collect()
     } else {
@@ -58,7 +58,11 @@ fn page<T: Clone>(items: Vec<T>, from_start: bool, limit: usize) -> Vec<T> {
 
 /// The time range `[start, end]` (inclusive) a request covers, with the
 /// strict `start_time_alone_24h` switch: `startTime` alone ends 24 h later.
-fn time_range(strict: &StrictConfig, start: Option<i64>, end: Option<i64>) -> (i64, i64) {
+pub(super) fn time_range(
+    strict: &StrictConfig,
+    start: Option<i64>,
+    end: Option<i64>,
+) -> (i64, i64) {
     let end = match (start, end) {
         (_, Some(e)) => e,
         (Some(s), None) if strict.start_time_alone_24h => s + DAY_MS - 1,

@@ -54,7 +54,7 @@ pub fn exchange_info(call: &Call) -> ApiResult {
         .map(Exchange::symbol_info_json)
         .collect();
     let rate = |t: &str, i: &str, n: i64, l: u64| obj! {"rateLimitType": t, "interval": i, "intervalNum": n, "limit": l};
-    Ok(obj! {
+    let info = obj! {
         "timezone": "UTC",
         "serverTime": call.now,
         "rateLimits": vec![
@@ -65,6 +65,13 @@ pub fn exchange_info(call: &Call) -> ApiResult {
         ],
         "exchangeFilters": Vec::<J>::new(),
         "symbols": symbols
+    };
+    // "The sors field is optional. It is omitted in responses if SOR is not
+    // available" (sor_faq.md). Listed whole whichever symbols were asked
+    // for [inference: the docs do not say it is filtered].
+    Ok(match ex.sor.to_json() {
+        Some(sors) => info.with("sors", sors),
+        None => info,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod ledger;
 pub mod market;
 pub mod sapi;
+pub mod sor;
 pub mod trade;
 
 use crate::errors::ApiError;
@@ -91,6 +92,9 @@ fn is_signed(method: &Method, path: &str) -> bool {
             | ("POST", "/api/v3/order")
             | ("DELETE", "/api/v3/order")
             | ("GET", "/api/v3/myTrades")
+            | ("POST", "/api/v3/sor/order")
+            | ("POST", "/api/v3/sor/order/test")
+            | ("GET", "/api/v3/myAllocations")
     ) || (path.starts_with("/sapi/") && !needs_api_key(method, path))
 }
 
@@ -255,9 +259,11 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
         }
     };
     // Successful order placements and cancels cost 0 weight since
-    // 2026-04-02; the request was charged its documented 1 up front (a
-    // rejected order still costs it).
-    let is_order_write = path == "/api/v3/order" && method != Method::GET;
+    // 2026-04-02, SOR placements included (CHANGELOG 2026-03-27; not the
+    // test endpoints); the request was charged its documented 1 up front
+    // (a rejected order still costs it).
+    let is_order_write = (path == "/api/v3/order" && method != Method::GET)
+        || (path == "/api/v3/sor/order" && method == Method::POST);
     if is_order_write && result.is_ok() {
         lock(&shared.limiter).refund(ip, weight, now);
         count_weight_refund(&shared, &path, api_key.as_deref(), weight);
@@ -335,6 +341,9 @@ fn route(method: &Method, path: &str, call: &Call) -> ApiResult {
         ("GET", "/api/v3/myTrades") => account::my_trades(call),
         ("POST", "/api/v3/order") => trade::new_order(call),
         ("DELETE", "/api/v3/order") => trade::cancel_order(call),
+        ("POST", "/api/v3/sor/order") => sor::new_order(call),
+        ("POST", "/api/v3/sor/order/test") => sor::test_order(call),
+        ("GET", "/api/v3/myAllocations") => sor::my_allocations(call),
         ("GET", "/sapi/v1/capital/deposit/hisrec") => sapi::deposits(call),
         ("GET", "/sapi/v1/capital/withdraw/history") => sapi::withdrawals(call),
         ("GET", "/sapi/v1/account/apiRestrictions") => sapi::api_restrictions(call),
