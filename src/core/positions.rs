@@ -1,10 +1,19 @@
 //! Spot positions and dust.
 //!
 //! Rules:
-//! - A position is a holding of a base asset against a configured quote asset: the symbol
-//!   is the DB's open position for that base if there is one, else the first symbol in
-//!   `snapshot.symbols` with that base and the first matching quote of `quote_assets`.
-//!   Quote assets themselves are never positions.
+//! - A position is a holding of a base asset against a configured quote asset. The base's
+//!   *owner* is the DB's open position for that base (the first configured quote of them)
+//!   if there is one, else the first symbol in `snapshot.symbols` with that base and the
+//!   first matching quote of `quote_assets`. Quote assets themselves are never positions.
+//! - One base, several quotes (BTCUSDT and BTCFDUSD): each other symbol of the base is
+//!   sized by its own fills (its valid basis, when it holds at least its `min_qty`;
+//!   without a valid basis its open record's quantity stands, never closed for want of a
+//!   read), in configured-quote order and never beyond the holding; the owner's position
+//!   is what they leave (`Shares`), flagged partial when its own fills do not explain it.
+//!   A rest below the owner's minimum size is in no position and is noted. Dust is the
+//!   whole holding below minimum size, never while another symbol holds a position of the
+//!   base. The owner is read after the base's other symbols in a run (`owners_last`), so
+//!   its share is what their fresh fills leave, not last run's.
 //! - The holding (free + locked) is a position when it is > 0, >= the symbol's `min_qty`
 //!   AND, when a price is known, its notional reaches the threshold. Below that it is dust:
 //!   a `DustRecord` (`DustRecorded`), never a position. A dust record whose asset became a
@@ -23,8 +32,7 @@
 //!   it cannot be read and the notional would decide, the holding is not checked (noted).
 //! - A position is planned only by a unit that read its symbol's fills to the end in this
 //!   run, with a valid cost basis; a symbol the run did not reach keeps its records
-//!   untouched. The base's position belongs to one symbol (above); another symbol of the
-//!   same base does not touch it.
+//!   untouched.
 //! - Missing in the DB (absent or closed): recovered (`PositionRecovered`, side "long",
 //!   `recovered: true`); entry price = average cost of the symbol's cost basis (every
 //!   fill replayed, carried in its checkpoint) when it explains the whole holding; else
@@ -60,6 +68,7 @@ use crate::domain::{
     PositionRecord, PositionStatus, Record, Severity, Symbol, SymbolInfo, Writer,
 };
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 
 /// Entry prices are stored to 8 decimal places (Binance's price precision): the
 /// average-cost division is exact only to 28 digits, and a record that shows
@@ -204,6 +213,158 @@ pub(crate) enum PositionCheck {
     Unchecked,
 }
 
+/// How a base's holding is shared between its symbols (see the module's rules): the
+/// owner takes what the others' fills do not explain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Shares {
+    pub owner: Symbol,
+    /// Every other symbol of the base with a share, in configured-quote order.
+    pub others: Vec<(Symbol, Decimal)>,
+    pub owner_size: Decimal,
+}
+
+impl Shares {
+    fn of(&self, symbol: &Symbol) -> Option<Decimal> {
+        if symbol == &self.owner {
+            return Some(self.owner_size);
+        }
+        self.others
+            .iter()
+            .find(|(s, _)| s == symbol)
+            .map(|(_, q)| *q)
+    }
+
+    fn others_total(&self) -> Decimal {
+        self.others.iter().map(|(_, q)| *q).sum()
+    }
+}
+
+/// The symbol that owns `base`'s holding and every symbol of the base, in configured-quote
+/// order: the owner is the records' open position of the base (the first quote of them),
+/// else the first configured quote the exchange lists.
+pub fn owner_of(
+    base: &Asset,
+    symbols: &BTreeMap<Symbol, SymbolInfo>,
+    positions: &BTreeMap<Symbol, PositionRecord>,
+    quotes: &[Asset],
+) -> Option<(Symbol, Vec<Symbol>)> {
+    let rank = |quote: &Asset| quotes.iter().position(|q| q == quote).unwrap_or(usize::MAX);
+    let open = |p: &&PositionRecord| p.status == PositionStatus::Open && &p.base == base;
+    let mut candidates: Vec<(usize, Symbol)> = symbols
+        .values()
+        .filter(|i| &i.base == base && quotes.contains(&i.quote))
+        .map(|i| (rank(&i.quote), i.symbol.clone()))
+        .chain(
+            positions
+                .values()
+                .filter(open)
+                .map(|p| (rank(&p.quote), p.symbol.clone())),
+        )
+        .collect();
+    candidates.sort();
+    candidates.dedup();
+    let owner = candidates
+        .iter()
+        .find(|(_, s)| positions.get(s).filter(open).is_some())
+        .map(|(_, s)| s.clone())
+        .or_else(|| position_symbol(base, symbols, quotes).map(|i| i.symbol.clone()))?;
+    Some((owner, candidates.into_iter().map(|(_, s)| s).collect()))
+}
+
+/// The reading order with each base's owner after the base's other symbols read in the
+/// same run, so the owner's share is what their fresh fills leave (the shell updates the
+/// checkpoints after each unit). Otherwise the order is kept.
+pub fn owners_last<R>(
+    reads: &mut Vec<(Symbol, R)>,
+    symbols: &BTreeMap<Symbol, SymbolInfo>,
+    positions: &BTreeMap<Symbol, PositionRecord>,
+    quotes: &[Asset],
+) {
+    let mut i = 0;
+    let mut moved = std::collections::BTreeSet::new();
+    while i < reads.len() {
+        let symbol = reads[i].0.clone();
+        let owner = symbols
+            .get(&symbol)
+            .and_then(|info| owner_of(&info.base, symbols, positions, quotes))
+            .filter(|(owner, _)| owner == &symbol);
+        let last_sibling = owner.and_then(|(_, all)| {
+            reads
+                .iter()
+                .rposition(|(s, _)| s != &symbol && all.contains(s))
+        });
+        match last_sibling {
+            Some(j) if j > i && moved.insert(symbol) => {
+                let entry = reads.remove(i);
+                reads.insert(j, entry);
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// The shares of `holding` of `base`. The unit's own basis is the one it just carried
+/// forward (`unit`); the other symbols' are their checkpoints'.
+pub(crate) fn shares(
+    input: &ReconcileInput<'_>,
+    base: &Asset,
+    holding: Decimal,
+    unit: (&Symbol, &Basis, BasisState),
+) -> Option<Shares> {
+    let quotes = &input.config.quote_assets;
+    let open = |symbol: &Symbol| {
+        input
+            .records
+            .positions
+            .get(symbol)
+            .filter(|p| p.status == PositionStatus::Open && &p.base == base)
+    };
+    let (owner, candidates) = owner_of(
+        base,
+        &input.snapshot.symbols,
+        &input.records.positions,
+        quotes,
+    )?;
+    let mut remaining = holding.max(Decimal::ZERO);
+    let mut others = Vec::new();
+    for symbol in candidates.iter().filter(|s| *s != &owner) {
+        let (basis, state) = if symbol == unit.0 {
+            (Some(unit.1), unit.2)
+        } else {
+            match input.records.cursors.get(symbol) {
+                Some(c) => (Some(&c.basis), c.basis_state),
+                None => (None, BasisState::Rebuilding),
+            }
+        };
+        // Its own fills size it; without a valid basis, the records' open quantity stands
+        // until the fills are known (never closed for want of a read).
+        let own = match (basis, state) {
+            (Some(b), BasisState::Valid) => b.qty,
+            _ => open(symbol).map_or(Decimal::ZERO, |p| p.quantity),
+        };
+        let min_qty = input
+            .snapshot
+            .symbols
+            .get(symbol)
+            .map_or(Decimal::ZERO, |i| i.min_qty);
+        let own = if own > Decimal::ZERO && own >= min_qty {
+            own
+        } else {
+            Decimal::ZERO
+        };
+        let share = own.min(remaining);
+        remaining -= share;
+        if share > Decimal::ZERO || open(symbol).is_some() {
+            others.push((symbol.clone(), share));
+        }
+    }
+    Some(Shares {
+        owner,
+        others,
+        owner_size: remaining,
+    })
+}
+
 /// Plan the position and dust of the unit symbol's base (see the module's rules).
 pub(crate) fn plan_position(
     input: &ReconcileInput<'_>,
@@ -217,23 +378,30 @@ pub(crate) fn plan_position(
     if quotes.contains(base) {
         return PositionCheck::Done;
     }
+    let holding = snapshot
+        .balances
+        .get(base)
+        .map_or(Decimal::ZERO, |b| b.total());
+    let Some(shares) = shares(
+        input,
+        base,
+        holding,
+        (unit_symbol, &read.basis, read.basis_state),
+    ) else {
+        return PositionCheck::Done;
+    };
+    let Some(total) = shares.of(unit_symbol) else {
+        return PositionCheck::Done; // the base's position belongs to another symbol's unit
+    };
+    let symbol = unit_symbol.clone();
+    let owner = shares.owner == symbol;
+    let others_total = shares.others_total();
     let db_open = input
         .records
         .positions
-        .values()
-        .find(|p| p.status == PositionStatus::Open && &p.base == base);
-    let info = match db_open {
-        Some(p) => snapshot.symbols.get(&p.symbol),
-        None => position_symbol(base, &snapshot.symbols, quotes),
-    };
-    let symbol = match (db_open, info) {
-        (Some(p), _) => p.symbol.clone(),
-        (None, Some(i)) => i.symbol.clone(),
-        (None, None) => return PositionCheck::Done,
-    };
-    if &symbol != unit_symbol {
-        return PositionCheck::Done; // the base's position belongs to another symbol's unit
-    }
+        .get(&symbol)
+        .filter(|p| p.status == PositionStatus::Open && &p.base == base);
+    let info = snapshot.symbols.get(&symbol);
     if read.basis_state == BasisState::Rebuilding {
         plan.notes.push(format!(
             "Position of {symbol} not checked: its cost basis is being rebuilt"
@@ -241,16 +409,33 @@ pub(crate) fn plan_position(
         // The rebuild is work in progress: it brings the symbol back by itself.
         return PositionCheck::Done;
     }
-    let total = snapshot
-        .balances
-        .get(base)
-        .map_or(Decimal::ZERO, |b| b.total());
     let price = snapshot.prices.get(&symbol).copied();
+    if !owner {
+        // Sized by its own fills (at least its minimum quantity): a position, or none.
+        let holding = Holding {
+            symbol,
+            base,
+            info,
+            total,
+            price,
+            basis: &read.basis,
+        };
+        match (db_open, total > Decimal::ZERO) {
+            (None, false) => {}
+            (None, true) => recover(input, &holding, plan),
+            (Some(db), false) => close(input, &holding, db, plan),
+            (Some(db), true) => adjust(input, &holding, db, plan),
+        }
+        return PositionCheck::Done;
+    }
     let db_dust = input.records.dust.get(base);
     // The class the records already give this exact quantity, if any.
     let held_class = match db_open {
         Some(p) => (p.quantity == total && !total.is_zero()).then_some(true),
-        None => (db_dust.map_or(Decimal::ZERO, |d| d.quantity) == total).then_some(false),
+        None if others_total.is_zero() => {
+            (db_dust.map_or(Decimal::ZERO, |d| d.quantity) == total).then_some(false)
+        }
+        None => None,
     };
     if held_class.is_none() && price.is_none() && snapshot.prices_partial {
         return PositionCheck::NeedsPrice(symbol);
@@ -285,6 +470,18 @@ pub(crate) fn plan_position(
             return PositionCheck::Unchecked;
         }
     };
+    if !is_position && !total.is_zero() && !others_total.is_zero() {
+        let held: Vec<String> = shares
+            .others
+            .iter()
+            .map(|(s, q)| format!("{s} {}", q.normalize()))
+            .collect();
+        plan.notes.push(format!(
+            "{base}: {} held beyond the fills of {} is in no position (below {symbol} minimum size)",
+            total.normalize(),
+            held.join(", ")
+        ));
+    }
     let holding = Holding {
         symbol,
         base,
@@ -293,7 +490,14 @@ pub(crate) fn plan_position(
         price,
         basis: &read.basis,
     };
-    plan_dust(input, &holding, is_position, plan);
+    // Dust is the whole holding below minimum size: none while another symbol holds a
+    // position of the base.
+    let dust_qty = if is_position || !others_total.is_zero() {
+        Decimal::ZERO
+    } else {
+        total
+    };
+    plan_dust(input, &holding, dust_qty, plan);
     match (db_open, is_position) {
         (None, false) => {}
         (None, true) => recover(input, &holding, plan),
@@ -304,9 +508,8 @@ pub(crate) fn plan_position(
 }
 
 /// Dust: the holding when below minimum size, else zero (set to 0, never deleted).
-fn plan_dust(input: &ReconcileInput<'_>, h: &Holding<'_>, is_position: bool, plan: &mut Plan) {
+fn plan_dust(input: &ReconcileInput<'_>, h: &Holding<'_>, dust_qty: Decimal, plan: &mut Plan) {
     let (base, total, symbol) = (h.base, h.total, &h.symbol);
-    let dust_qty = if is_position { Decimal::ZERO } else { total };
     let db_dust = input.records.dust.get(base);
     if !db_dust.map_or(!dust_qty.is_zero(), |d| d.quantity != dust_qty) {
         return;
@@ -1398,5 +1601,174 @@ mod tests {
             1,
             "checked with a price, the 5 ETH are a position"
         );
+    }
+
+    /// BTC traded on BTCUSDT (the bot's) and BTCFDUSD, FDUSD configured after USDT.
+    fn two_quotes() -> World {
+        let mut w = World::new();
+        w.config.quote_assets = vec![asset("USDT"), asset("FDUSD")];
+        let info = symbol_info("BTC", "FDUSD", dec!(0.0001), dec!(5));
+        w.snap.prices.insert(info.symbol.clone(), dec!(50000));
+        w.snap.symbols.insert(info.symbol.clone(), info);
+        w
+    }
+
+    /// BTCFDUSD's checkpoint after its unit read its fills: the shell reads a base's other
+    /// symbols before its owner (`owners_last`) and updates checkpoints after each unit.
+    fn fdusd_read(w: &mut World, basis: Basis) {
+        let mut cursor = crate::domain::CursorRecord::new(sym("BTCFDUSD"));
+        cursor.last_trade_id = basis.through;
+        cursor.basis = basis;
+        w.recs.cursors.insert(sym("BTCFDUSD"), cursor);
+        w.snap_fills("BTCFDUSD", vec![]);
+    }
+
+    fn bought_half() -> Basis {
+        Basis {
+            qty: dec!(0.5),
+            avg_cost: dec!(52000),
+            open_since: Some(9),
+            through: Some(7),
+            ..Basis::default()
+        }
+    }
+
+    fn positions_after(plan: &Plan) -> Vec<(Symbol, PositionStatus, Decimal, Decimal)> {
+        plan.corrections
+            .iter()
+            .filter_map(|c| match &c.after {
+                Record::Position(p) => {
+                    Some((p.symbol.clone(), p.status, p.quantity, p.entry_price))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_owner_of_a_base_is_read_after_the_bases_other_symbols() {
+        let w = two_quotes();
+        let mut reads = vec![
+            (sym("BTCUSDT"), 0),
+            (sym("ETHUSDT"), 1),
+            (sym("BTCFDUSD"), 2),
+        ];
+        owners_last(
+            &mut reads,
+            &w.snap.symbols,
+            &w.recs.positions,
+            &w.config.quote_assets,
+        );
+        assert_eq!(
+            reads,
+            vec![
+                (sym("ETHUSDT"), 1),
+                (sym("BTCFDUSD"), 2),
+                (sym("BTCUSDT"), 0)
+            ]
+        );
+    }
+
+    #[test]
+    fn each_quote_of_one_base_is_sized_by_its_own_fills_and_the_owner_keeps_its_own() {
+        let mut w = two_quotes();
+        w.db_position(position("BTCUSDT", "BTC", dec!(1), dec!(40000), 5));
+        w.snap_fills(
+            "BTCUSDT",
+            vec![fill(
+                "BTCUSDT",
+                1,
+                1,
+                Side::Buy,
+                dec!(40000),
+                dec!(1),
+                dec!(0),
+                "USDT",
+                5,
+            )],
+        );
+        fdusd_read(&mut w, bought_half());
+        w.ex_bal("BTC", dec!(1.5), dec!(0));
+        let plan = reconcile(&w.input());
+        assert_eq!(
+            positions_after(&plan),
+            vec![(
+                sym("BTCFDUSD"),
+                PositionStatus::Open,
+                dec!(0.5),
+                dec!(52000)
+            )],
+            "{:?}",
+            plan.notes
+        );
+        assert!(of_kind(&plan, CorrectionKind::DustRecorded).is_empty());
+    }
+
+    #[test]
+    fn the_owner_takes_what_no_other_quotes_fills_explain() {
+        let mut w = two_quotes();
+        w.db_position(position("BTCUSDT", "BTC", dec!(1), dec!(40000), 5));
+        fdusd_read(&mut w, bought_half());
+        // 0.2 BTC more than both symbols' records and fills: the owner's.
+        w.ex_bal("BTC", dec!(1.7), dec!(0));
+        let plan = reconcile(&w.input());
+        let after = positions_after(&plan);
+        assert!(after.contains(&(
+            sym("BTCFDUSD"),
+            PositionStatus::Open,
+            dec!(0.5),
+            dec!(52000)
+        )));
+        let usdt: Vec<_> = after.iter().filter(|p| p.0 == sym("BTCUSDT")).collect();
+        assert_eq!(usdt.len(), 1, "{after:?}");
+        assert_eq!((usdt[0].1, usdt[0].2), (PositionStatus::Open, dec!(1.2)));
+    }
+
+    #[test]
+    fn another_quotes_position_sold_out_is_closed_and_the_owners_is_untouched() {
+        let mut w = two_quotes();
+        w.db_position(position("BTCUSDT", "BTC", dec!(1), dec!(40000), 5));
+        w.db_position(PositionRecord {
+            quote: asset("FDUSD"),
+            ..position("BTCFDUSD", "BTC", dec!(0.5), dec!(52000), 9)
+        });
+        fdusd_read(
+            &mut w,
+            Basis {
+                realized: dec!(1000),
+                through: Some(8),
+                sold_qty: dec!(0.5),
+                sold_value: dec!(27000),
+                sold_realized: dec!(1000),
+                last_sell_at: Some(20),
+                ..Basis::default()
+            },
+        );
+        w.ex_bal("BTC", dec!(1), dec!(0));
+        let plan = reconcile(&w.input());
+        let closed = of_kind(&plan, CorrectionKind::PositionClosed);
+        assert_eq!(closed.len(), 1, "{:?}", plan.notes);
+        let Record::Position(p) = &closed[0].after else {
+            panic!("{:?}", closed[0].after)
+        };
+        assert_eq!(
+            (&p.symbol, p.exit_price, p.realized_pnl),
+            (&sym("BTCFDUSD"), Some(dec!(54000)), dec!(1000))
+        );
+        assert!(of_kind(&plan, CorrectionKind::PositionAdjusted).is_empty());
+    }
+
+    #[test]
+    fn another_quotes_open_position_without_a_read_keeps_its_quantity_out_of_the_owners() {
+        let mut w = two_quotes();
+        w.db_position(position("BTCUSDT", "BTC", dec!(1), dec!(40000), 5));
+        w.db_position(PositionRecord {
+            quote: asset("FDUSD"),
+            ..position("BTCFDUSD", "BTC", dec!(0.5), dec!(52000), 9)
+        });
+        w.snap.history.remove(&sym("BTCFDUSD"));
+        w.ex_bal("BTC", dec!(1.5), dec!(0));
+        let plan = reconcile(&w.input());
+        assert_eq!(positions_after(&plan), vec![], "{:?}", plan.notes);
     }
 }

@@ -264,6 +264,12 @@ pub fn plan_scope(input: &ScopeInput<'_>) -> Scope {
                 .map(|(_, s)| (s, ReadReason::Rotation)),
         );
     }
+    super::positions::owners_last(
+        &mut scope.reads,
+        input.symbols,
+        input.positions,
+        &input.config.quote_assets,
+    );
     scope
 }
 

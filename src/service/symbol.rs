@@ -217,6 +217,15 @@ async fn unit<E: Exchange, S: Store>(
     if let Some(c) = view.records.cursors.get(symbol) {
         scoped.cursors.insert(symbol.clone(), c.clone());
     }
+    // The checkpoints of the base's other symbols: each sizes its own position by its own
+    // fills, and this symbol's position is what they leave (`core::positions`).
+    if let Some(base) = view.symbols.get(symbol).map(|i| &i.base) {
+        for (other, c) in &view.records.cursors {
+            if view.symbols.get(other).is_some_and(|i| &i.base == base) {
+                scoped.cursors.insert(other.clone(), c.clone());
+            }
+        }
+    }
     // A rebuild's page is not the symbol's read (`core::trades`): the forward read after it
     // loads the orders and ends the symbol.
     let mut lookups = BTreeMap::new();
