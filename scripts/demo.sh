@@ -57,5 +57,21 @@ echo
 echo "== second sync (periodic): the records now agree, nothing to correct"
 "$BIN"/binance-account-sync sync
 echo
+echo "== then the owner moves money without trading (none of it is a fill):"
+echo "   a Convert of 200 USDT to ETH, the BTC dust left to BNB, a deposit to the Funding"
+echo "   wallet, a withdrawal still in flight, 100 USDT moved to Funding, 1,000 USDT"
+echo "   subscribed to Simple Earn and a reward paid into it"
+post() { curl -fsS -X POST "$SIM/$1" -H 'content-type: application/json' -d "$2" >/dev/null; }
+post converts '{"fromAsset":"USDT","fromAmount":"200","toAsset":"ETH","toAmount":"0.06"}'
+post dust '{"assets":["BTC"]}'
+post deposits '{"asset":"USDT","amount":"500","wallet":"funding"}'
+post withdrawals '{"asset":"USDT","amount":"300","fee":"1"}'
+post transfers '{"type":"MAIN_FUNDING","asset":"USDT","amount":"100"}'
+post earn/subscribe '{"asset":"USDT","amount":"1000"}'
+post earn/rewards '{"asset":"USDT","rewards":"0.0123","type":"REALTIME"}'
+echo
+echo "== third sync (periodic): each balance move explained by its flow, nothing unexplained"
+"$BIN"/binance-account-sync sync
+echo
 echo "== status"
 "$BIN"/binance-account-sync status

@@ -454,6 +454,14 @@ fn leg(a: &str, wallet: Wallet, amount: rust_decimal::Decimal) -> FlowLeg {
     }
 }
 
+/// The `LD<asset>` Spot balance an Earn move may show as (never documented either way).
+fn mirror(a: &str, amount: rust_decimal::Decimal) -> FlowLeg {
+    FlowLeg {
+        role: LegRole::Mirror,
+        ..leg(a, Wallet::Spot, amount)
+    }
+}
+
 #[test]
 fn universal_transfer_example_parses_as_spot_out_and_usdm_futures_in_keyed_by_type() {
     use binance_account_sync::exchange::binance::model::{WireRowsPage, WireTransfer};
@@ -535,6 +543,7 @@ fn earn_subscription_example_from_spot_and_funding_splits_its_amount_by_wallet()
             legs: vec![
                 leg("USDT", Wallet::Spot, dec!(-30)),
                 leg("USDT", Wallet::Funding, dec!(-70)),
+                mirror("LDUSDT", dec!(100)),
                 leg("USDT", Wallet::Earn, dec!(100)),
             ],
             whole_seconds: false,
@@ -555,6 +564,7 @@ fn earn_subscription_still_purchasing_is_followed_and_one_from_spot_leaves_spot_
         flow.legs,
         vec![
             leg("BTC", Wallet::Spot, dec!(-5)),
+            mirror("LDBTC", dec!(5)),
             leg("BTC", Wallet::Earn, dec!(5))
         ]
     );
@@ -582,6 +592,7 @@ fn earn_redemption_example_parses_as_earn_out_and_spot_in() {
             exchange_status: "PAID".into(),
             completed_at: None,
             legs: vec![
+                mirror("LDUSDT", dec!(-10.54)),
                 leg("USDT", Wallet::Earn, dec!(-10.54)),
                 leg("USDT", Wallet::Spot, dec!(10.54)),
             ],
@@ -610,9 +621,14 @@ fn earn_rewards_example_parses_as_earn_credits_with_distinct_ids_and_no_spot_mov
     );
     assert_eq!(
         flows[1].legs,
-        vec![leg("USDT", Wallet::Earn, dec!(0.00687654))]
+        vec![
+            mirror("LDUSDT", dec!(0.00687654)),
+            leg("USDT", Wallet::Earn, dec!(0.00687654))
+        ]
     );
     assert!(flows.iter().all(|f| f.kind == FlowKind::EarnReward
         && f.status == FlowStatus::Done
-        && f.legs.iter().all(|l| l.wallet != Wallet::Spot)));
+        && f.legs
+            .iter()
+            .all(|l| l.wallet != Wallet::Spot || l.role == LegRole::Mirror)));
 }

@@ -11,8 +11,10 @@
 //!   with the origin's wording:
 //!   `Balance discrepancy detected: DB=$1,250.00 vs Exchange=$1,275.50 (diff: 2.04%)`
 //!   (`$`, thousands separators and 2 decimals for USD-like assets; `0.5 BTC` otherwise).
-//!   It is Critical when the part no recovered fill, fee or flow of the ledger explains is
-//!   itself beyond tolerance, else Warning.
+//!   It is a discrepancy (Critical) only when the part no recovered fill, fee or flow of
+//!   the ledger explains is itself beyond tolerance; a difference they explain is logged
+//!   with that wording (`…: explained`) and is not a discrepancy: the records were behind,
+//!   nothing on the account is wrong, and no alert is owed.
 //! - Every correction logs `💰 Balance corrected from exchange: $1,275.50` and carries a
 //!   `BalanceExplanation`. Its parts are signed contributions to the change
 //!   (exchange − DB): the fills this run's units recovered (buy: +qty base, −quote qty; sell: the
@@ -158,24 +160,27 @@ pub(crate) fn plan_balances(
         let pct = diff_pct(db_total, ex_total);
         let explanation = explain(recovered, moves, asset, db_total, ex_total);
         if pct > input.config.tolerance_pct {
+            let message = discrepancy_message(asset, db_total, ex_total, pct);
             let unexplained_pct = diff_pct(db_total, db_total + explanation.unexplained);
-            plan.discrepancies.push(Discrepancy {
-                key: format!("balance:{asset}"),
-                kind: "balance".to_owned(),
-                severity: if unexplained_pct > input.config.tolerance_pct {
-                    Severity::Critical
-                } else {
-                    Severity::Warning
-                },
-                symbol: None,
-                asset: Some(asset.clone()),
-                before: Some(db_total.normalize().to_string()),
-                after: Some(ex_total.normalize().to_string()),
-                diff_pct: Some(
-                    pct.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
-                ),
-                message: discrepancy_message(asset, db_total, ex_total, pct),
-            });
+            if unexplained_pct > input.config.tolerance_pct {
+                plan.discrepancies.push(Discrepancy {
+                    key: format!("balance:{asset}"),
+                    kind: "balance".to_owned(),
+                    severity: Severity::Critical,
+                    symbol: None,
+                    asset: Some(asset.clone()),
+                    before: Some(db_total.normalize().to_string()),
+                    after: Some(ex_total.normalize().to_string()),
+                    diff_pct: Some(
+                        pct.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+                    ),
+                    message,
+                });
+            } else {
+                // Explained within tolerance: the records were behind, nothing is wrong
+                // on the account. Logged with the origin's wording, not a discrepancy.
+                plan.notes.push(format!("{message}: explained"));
+            }
         }
         let note = format!(
             "💰 Balance corrected from exchange: {}",
@@ -327,7 +332,11 @@ mod tests {
             (e.flow(FlowKind::Deposit), e.unexplained),
             (dec!(500), dec!(0))
         );
-        assert_eq!(plan.discrepancies[0].severity, Severity::Warning);
+        assert!(plan.discrepancies.is_empty(), "{:?}", plan.discrepancies);
+        assert!(plan.notes.contains(
+            &"Balance discrepancy detected: DB=$1,000.00 vs Exchange=$1,500.00 (diff: 50.00%): explained"
+                .to_owned()
+        ));
     }
 
     #[test]
@@ -550,7 +559,7 @@ mod tests {
     }
 
     #[test]
-    fn a_discrepancy_whose_unexplained_part_is_exactly_the_tolerance_is_a_warning() {
+    fn a_difference_explained_but_for_exactly_the_tolerance_is_no_discrepancy() {
         let mut w = World::new();
         w.recs.state.last_success_at = Some(500);
         w.db_bal("USDT", dec!(1000), dec!(0));
@@ -558,6 +567,6 @@ mod tests {
         w.ex_flow(deposit("d1", "USDT", dec!(500), true, 600));
         let plan = reconcile(&w.input());
         assert_eq!(plan.explanations[0].unexplained, dec!(10)); // 1.00 % of 1000
-        assert_eq!(plan.discrepancies[0].severity, Severity::Warning);
+        assert!(plan.discrepancies.is_empty(), "{:?}", plan.discrepancies);
     }
 }

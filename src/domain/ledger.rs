@@ -113,6 +113,9 @@ pub enum LegRole {
     /// A fee the docs do not say is inside or outside the principal (a withdrawal's
     /// `transactionFee`): the bridge tries both readings.
     Fee,
+    /// A Spot balance that may or may not mirror a move in another wallet (an Earn
+    /// position listed in Spot as `LD<asset>`): the bridge tries both readings.
+    Mirror,
 }
 
 /// One asset's signed move in one wallet (credit +, debit −).

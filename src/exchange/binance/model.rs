@@ -635,6 +635,18 @@ fn principal(asset: Asset, wallet: Wallet, amount: Decimal) -> FlowLeg {
     }
 }
 
+/// The Earn position's move as live accounts have been seen to list it in Spot, as an
+/// `LD<asset>` balance (docs/ledger-endpoints.md §6: never documented, so never assumed
+/// either way): a `Mirror` leg the bridge counts only where it explains that balance.
+fn earn_mirror(coin: &Asset, amount: Decimal) -> Option<FlowLeg> {
+    Some(FlowLeg {
+        asset: Asset::parse(format!("LD{coin}")).ok()?,
+        wallet: Wallet::Spot,
+        amount,
+        role: LegRole::Mirror,
+    })
+}
+
 /// `GET /sapi/v1/simple-earn/flexible/history/subscriptionRecord` (§6).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -685,6 +697,7 @@ impl WireEarnSubscription {
             }
             _ => vec![principal(coin.clone(), Wallet::Spot, -self.amount)],
         };
+        legs.extend(earn_mirror(&coin, self.amount));
         legs.push(principal(coin, Wallet::Earn, self.amount));
         let status = earn_status(self.status.as_deref());
         Ok(Flow {
@@ -733,10 +746,13 @@ impl WireEarnRedemption {
             status,
             exchange_status: self.status.unwrap_or_else(|| "PAID".to_owned()),
             completed_at: None,
-            legs: vec![
-                principal(coin.clone(), Wallet::Earn, -self.amount),
-                principal(coin, dest, self.amount),
-            ],
+            legs: earn_mirror(&coin, -self.amount)
+                .into_iter()
+                .chain([
+                    principal(coin.clone(), Wallet::Earn, -self.amount),
+                    principal(coin, dest, self.amount),
+                ])
+                .collect(),
             whole_seconds: false,
         })
     }
@@ -771,11 +787,13 @@ impl WireEarnReward {
             status: FlowStatus::Done,
             exchange_status: self.kind,
             completed_at: None,
-            legs: vec![principal(
-                asset(endpoint, self.asset)?,
-                Wallet::Earn,
-                self.rewards,
-            )],
+            legs: {
+                let coin = asset(endpoint, self.asset)?;
+                earn_mirror(&coin, self.rewards)
+                    .into_iter()
+                    .chain([principal(coin, Wallet::Earn, self.rewards)])
+                    .collect()
+            },
             whole_seconds: false,
         })
     }
