@@ -284,13 +284,22 @@ pub fn plan_symbol(input: &ReconcileInput<'_>, symbol: &Symbol) -> SymbolPlan {
 /// balance record against the exchange, the differences explained by the run's recovered
 /// fills (`recovered`) and the flows. Pure.
 pub fn plan_balances(input: &ReconcileInput<'_>, recovered: &Flows) -> Plan {
+    plan_balances_with(input, recovered, &ledger::flow_moves(input))
+}
+
+/// [`plan_balances`] with the run's flow moves already computed (the shell needs them for
+/// the digest too, and they walk every flow read under every reading).
+pub fn plan_balances_with(
+    input: &ReconcileInput<'_>,
+    recovered: &Flows,
+    moves: &ledger::FlowMoves,
+) -> Plan {
     let mut plan = Plan::default();
     for skipped in &input.records.skipped {
         plan.discrepancies.push(malformed_item(skipped));
     }
     ledger::plan_ledger(input, &mut plan);
-    let moves = ledger::flow_moves(input);
-    balances::plan_balances(input, recovered, &moves, &mut plan);
+    balances::plan_balances(input, recovered, moves, &mut plan);
     plan
 }
 

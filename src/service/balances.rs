@@ -83,8 +83,8 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
         mode: run.mode,
         now: super::now_ms(),
     };
-    let plan = core::plan_balances(&input, &run.recovered);
     let moves = core::ledger::flow_moves(&input);
+    let plan = core::plan_balances_with(&input, &run.recovered, &moves);
     let mut ledger_open_since = state.ledger_open_since;
     if run.limits.out_of_time() {
         run.stop("deadline reached before the balances step");
