@@ -2,9 +2,11 @@
 //!
 //! Rules:
 //! - A position is a holding of a base asset against a configured quote asset. The base's
-//!   *owner* is the DB's open position for that base (the first configured quote of them)
-//!   if there is one, else the first symbol in `snapshot.symbols` with that base and the
-//!   first matching quote of `quote_assets`. Quote assets themselves are never positions.
+//!   *owner* is the bot's open position for that base (the first configured quote of
+//!   them; one the sync recovered does not claim the base) if there is one, else the first
+//!   symbol in `snapshot.symbols` with that base and the first matching quote of
+//!   `quote_assets`, else an open position the sync recovered. Quote assets themselves are
+//!   never positions.
 //! - One base, several quotes (BTCUSDT and BTCFDUSD): each other symbol of the base is
 //!   sized by its own fills (its valid basis, when it holds at least its `min_qty`;
 //!   without a valid basis its open record's quantity stands, never closed for want of a
@@ -240,8 +242,8 @@ impl Shares {
 }
 
 /// The symbol that owns `base`'s holding and every symbol of the base, in configured-quote
-/// order: the owner is the records' open position of the base (the first quote of them),
-/// else the first configured quote the exchange lists.
+/// order: the owner is the bot's open position of the base (the first quote of them),
+/// else the first configured quote the exchange lists, else a position the sync opened.
 pub fn owner_of(
     base: &Asset,
     symbols: &BTreeMap<Symbol, SymbolInfo>,
@@ -263,11 +265,19 @@ pub fn owner_of(
         .collect();
     candidates.sort();
     candidates.dedup();
-    let owner = candidates
-        .iter()
-        .find(|(_, s)| positions.get(s).filter(open).is_some())
-        .map(|(_, s)| s.clone())
-        .or_else(|| position_symbol(base, symbols, quotes).map(|i| i.symbol.clone()))?;
+    // A position the sync recovered does not claim the base (the bot's own does): else the
+    // first run, recovering one quote before the other, would hand the base's rest to
+    // whichever it recovered first, and the next run back to the first quote.
+    let claims = |p: &&PositionRecord| open(p) && (!p.recovered || p.updated_by == Writer::Bot);
+    let first_open = |want: &dyn Fn(&&PositionRecord) -> bool| {
+        candidates
+            .iter()
+            .find(|(_, s)| positions.get(s).filter(|p| want(p)).is_some())
+            .map(|(_, s)| s.clone())
+    };
+    let owner = first_open(&claims)
+        .or_else(|| position_symbol(base, symbols, quotes).map(|i| i.symbol.clone()))
+        .or_else(|| first_open(&open))?;
     Some((owner, candidates.into_iter().map(|(_, s)| s).collect()))
 }
 
