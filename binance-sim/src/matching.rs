@@ -14,7 +14,7 @@
 
 use crate::errors::ApiError;
 use crate::state::{
-    Exchange, Order, PreventedMatch, Side, Trade, ALLOWED_STP_MODES, DEFAULT_STP_MODE,
+    Exchange, Order, PreventedMatch, Side, Symbol, Trade, ALLOWED_STP_MODES, DEFAULT_STP_MODE,
 };
 use rust_decimal::Decimal;
 
@@ -57,6 +57,30 @@ pub struct CheckedOrder {
 }
 
 impl Exchange {
+    /// A fill's balance moves: the base against the quote (a LIMIT order's side from its
+    /// locked amount, a MARKET order's from free), then the commission in its asset.
+    pub(crate) fn settle_fill(
+        &mut self,
+        sym: &Symbol,
+        side: Side,
+        (qty, quote_qty): (Decimal, Decimal),
+        from_locked: bool,
+        (commission, commission_asset): (Decimal, &str),
+    ) {
+        let (paid, paid_qty, got, got_qty) = match side {
+            Side::Buy => (&sym.quote, quote_qty, &sym.base, qty),
+            Side::Sell => (&sym.base, qty, &sym.quote, quote_qty),
+        };
+        let b = self.balance_mut(paid);
+        if from_locked {
+            b.locked -= paid_qty;
+        } else {
+            b.free -= paid_qty;
+        }
+        self.balance_mut(got).free += got_qty;
+        self.balance_mut(commission_asset).free -= commission;
+    }
+
     /// Places an order and returns its id and the trades it made at once.
     pub fn place_order(&mut self, req: NewOrder, now: i64) -> Result<(u64, Vec<Trade>), ApiError> {
         let CheckedOrder {
@@ -464,27 +488,13 @@ impl Exchange {
         let (commission, commission_asset) =
             self.commission(&sym.base, &sym.quote, order.side, qty, quote_qty, rate);
         let is_limit = order.order_type == "LIMIT";
-        match order.side {
-            Side::Buy => {
-                let q = self.balance_mut(&sym.quote);
-                if is_limit {
-                    q.locked -= quote_qty;
-                } else {
-                    q.free -= quote_qty;
-                }
-                self.balance_mut(&sym.base).free += qty;
-            }
-            Side::Sell => {
-                let b = self.balance_mut(&sym.base);
-                if is_limit {
-                    b.locked -= qty;
-                } else {
-                    b.free -= qty;
-                }
-                self.balance_mut(&sym.quote).free += quote_qty;
-            }
-        }
-        self.balance_mut(&commission_asset).free -= commission;
+        self.settle_fill(
+            &sym,
+            order.side,
+            (qty, quote_qty),
+            is_limit,
+            (commission, &commission_asset),
+        );
         let trade = Trade {
             symbol: sym.symbol.clone(),
             id: self.alloc_trade_id(&sym.symbol),

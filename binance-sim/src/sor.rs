@@ -403,27 +403,13 @@ impl Exchange {
             self.fees.taker,
         );
         let from_locked = order.order_type == "LIMIT";
-        match order.side {
-            Side::Buy => {
-                let q = self.balance_mut(&sym.quote);
-                if from_locked {
-                    q.locked -= quote_qty;
-                } else {
-                    q.free -= quote_qty;
-                }
-                self.balance_mut(&sym.base).free += qty;
-            }
-            Side::Sell => {
-                let b = self.balance_mut(&sym.base);
-                if from_locked {
-                    b.locked -= qty;
-                } else {
-                    b.free -= qty;
-                }
-                self.balance_mut(&sym.quote).free += quote_qty;
-            }
-        }
-        self.balance_mut(&commission_asset).free -= commission;
+        self.settle_fill(
+            &sym,
+            order.side,
+            (qty, quote_qty),
+            from_locked,
+            (commission, &commission_asset),
+        );
         let mut leftover = Decimal::ZERO;
         if let Some(o) = self.order_mut(&sym.symbol, order_id) {
             o.executed_qty += qty;
