@@ -167,26 +167,7 @@ pub fn my_trades(call: &Call) -> ApiResult {
     let start = call.params.time_ms("startTime")?;
     let end = call.params.time_ms("endTime")?;
     let limit = call.params.limit(500, 1000)?;
-    // The documented combinations; anything else is -1128.
-    let combo = (
-        order_id.is_some(),
-        start.is_some(),
-        end.is_some(),
-        from_id.is_some(),
-    );
-    let allowed = matches!(
-        combo,
-        (false, false, false, false)
-            | (true, false, false, false)
-            | (false, true, false, false)
-            | (false, false, true, false)
-            | (false, false, false, true)
-            | (false, true, true, false)
-            | (true, false, false, true)
-    );
-    if !allowed {
-        return Err(ApiError::bad_combo());
-    }
+    check_combo(order_id, start, end, from_id)?;
     check_window(start, end)?;
     let ex = call.exchange();
     ex.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;
@@ -232,4 +213,35 @@ pub fn commission(call: &Call) -> ApiResult {
             "discount": fmt8(Decimal::ONE - ex.fees.bnb_discount)
         }
     })
+}
+
+/// The parameter combinations `myTrades` and `myAllocations` document (`orderId`,
+/// `startTime`, `endTime`, the from-id); anything else is `-1128`.
+pub(crate) fn check_combo(
+    order_id: Option<u64>,
+    start: Option<i64>,
+    end: Option<i64>,
+    from_id: Option<u64>,
+) -> Result<(), ApiError> {
+    let combo = (
+        order_id.is_some(),
+        start.is_some(),
+        end.is_some(),
+        from_id.is_some(),
+    );
+    let allowed = matches!(
+        combo,
+        (false, false, false, false)
+            | (true, false, false, false)
+            | (false, true, false, false)
+            | (false, false, true, false)
+            | (false, false, false, true)
+            | (false, true, true, false)
+            | (true, false, false, true)
+    );
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::bad_combo())
+    }
 }

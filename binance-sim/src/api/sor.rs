@@ -54,24 +54,8 @@ fn parse(call: &Call) -> Result<(SorOrder, &'static str), ApiError> {
 /// example: the fills are allocations, then `workingFloor`,
 /// `selfTradePreventionMode`, `usedSor` (and `expiryReason` if it expired).
 pub fn full_response(order: &Order, allocations: &[Allocation], transact_time: i64) -> J {
-    let json = obj! {
-        "symbol": &order.symbol,
-        "orderId": order.order_id,
-        "orderListId": -1i64,
-        "clientOrderId": &order.client_order_id,
-        "transactTime": transact_time,
-        "price": fmt8(order.price),
-        "origQty": fmt8(order.orig_qty),
-        "executedQty": fmt8(order.executed_qty),
-        "origQuoteOrderQty": fmt8(order.orig_quote_order_qty),
-        "cummulativeQuoteQty": fmt8(order.cummulative_quote_qty),
-        "status": &order.status,
-        "timeInForce": &order.time_in_force,
-        "type": &order.order_type,
-        "side": order.side.as_str(),
-        "workingTime": order.time,
-        "fills": allocations.iter().map(Allocation::to_fill_json).collect::<Vec<_>>()
-    };
+    let fills = allocations.iter().map(Allocation::to_fill_json).collect();
+    let json = super::trade::full_head(order, fills, transact_time);
     // "icebergQty: Appears only if the parameter icebergQty was sent".
     let json = match order.iceberg_qty {
         Some(q) => json.with("icebergQty", J::Val(fmt8(q).into())),
@@ -172,25 +156,7 @@ pub fn my_allocations(call: &Call) -> ApiResult {
     let from_id = p.u64("fromAllocationId")?;
     let order_id = p.u64("orderId")?;
     let limit = p.limit(500, 1000)?;
-    let combo = (
-        order_id.is_some(),
-        start.is_some(),
-        end.is_some(),
-        from_id.is_some(),
-    );
-    let allowed = matches!(
-        combo,
-        (false, false, false, false)
-            | (false, true, false, false)
-            | (false, false, true, false)
-            | (false, true, true, false)
-            | (false, false, false, true)
-            | (true, false, false, false)
-            | (true, false, false, true)
-    );
-    if !allowed {
-        return Err(ApiError::bad_combo());
-    }
+    super::account::check_combo(order_id, start, end, from_id)?;
     check_window(start, end)?;
     let ex = call.exchange();
     ex.symbol(symbol).ok_or_else(ApiError::bad_symbol)?;

@@ -7,9 +7,10 @@ use crate::matching::NewOrder;
 use crate::obj;
 use crate::state::{fmt8, with_prevented, Exchange, Order, Side, Trade};
 
-/// The FULL response of a new order (also used by the control API).
-pub fn full_response(order: &Order, fills: &[Trade], transact_time: i64) -> J {
-    let json = obj! {
+/// The fields a FULL order response starts with, in the docs' order, then its `fills`
+/// (trades for an order, allocations for an SOR order).
+pub fn full_head(order: &Order, fills: Vec<J>, transact_time: i64) -> J {
+    obj! {
         "symbol": &order.symbol,
         "orderId": order.order_id,
         "orderListId": -1i64,
@@ -25,8 +26,14 @@ pub fn full_response(order: &Order, fills: &[Trade], transact_time: i64) -> J {
         "type": &order.order_type,
         "side": order.side.as_str(),
         "workingTime": order.time,
-        "fills": fills.iter().map(Trade::to_fill_json).collect::<Vec<_>>()
-    };
+        "fills": J::Arr(fills)
+    }
+}
+
+/// The FULL response of a new order (also used by the control API).
+pub fn full_response(order: &Order, fills: &[Trade], transact_time: i64) -> J {
+    let fills = fills.iter().map(Trade::to_fill_json).collect();
+    let json = full_head(order, fills, transact_time);
     let json = if order.prevented_matches.is_empty() {
         json
     } else {
