@@ -330,8 +330,6 @@ pub struct EarnPosition {
 pub struct Ledger {
     /// Funding wallet balances (free only), in first-seen order.
     pub funding: Vec<(String, Decimal)>,
-    /// USDⓈ-M futures wallet balances, a plain per-asset map.
-    pub um_futures: Vec<(String, Decimal)>,
     pub transfers: Vec<Transfer>,
     pub converts: Vec<ConvertTrade>,
     pub dribblets: Vec<Dribblet>,
@@ -393,18 +391,15 @@ impl Exchange {
         match wallet {
             Wallet::Spot => self.balance(asset).free,
             Wallet::Funding => self.ledger.funding(asset),
-            Wallet::UmFuture => self
-                .ledger
-                .um_futures
-                .iter()
-                .find(|(a, _)| a == asset)
-                .map(|(_, b)| *b)
-                .unwrap_or_default(),
+            // What can leave the futures wallet: its balance less the
+            // margin its positions and open orders use.
+            Wallet::UmFuture => self.futures.max_withdraw(asset),
         }
     }
 
     /// Adds to the free balance of `asset` in `wallet` (a Spot change moves
-    /// `account.updateTime`).
+    /// `account.updateTime`; a futures one writes its `TRANSFER` income row,
+    /// the only way money reaches the futures wallet from outside).
     pub fn credit(&mut self, wallet: Wallet, asset: &str, amount: Decimal, now: i64) {
         match wallet {
             Wallet::Spot => {
@@ -412,7 +407,10 @@ impl Exchange {
                 self.touch(now);
             }
             Wallet::Funding => *entry(&mut self.ledger.funding, asset) += amount,
-            Wallet::UmFuture => *entry(&mut self.ledger.um_futures, asset) += amount,
+            Wallet::UmFuture => {
+                // `debit` checked the free amount first, so this cannot fail.
+                let _ = self.futures.transfer(asset, amount, now);
+            }
         }
     }
 

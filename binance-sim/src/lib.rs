@@ -15,6 +15,9 @@
 //!   filled by allocations across their books, and the allocations.
 //! - [`ledger`]: the Funding wallet and the balance moves without trades
 //!   (transfers, Convert, dust, distributions, Simple Earn).
+//! - [`futures`]: the USDⓈ-M futures account: contracts and mark prices,
+//!   the futures wallet, positions (One-way and Hedge Mode), orders, fills
+//!   and the income ledger.
 //! - [`clock`]: server time = real time + a controllable skew.
 //! - [`signing`]: the signature over the raw query string + body: HMAC-SHA256
 //!   (hex), Ed25519 or RSA (base64), by how the key was registered.
@@ -38,6 +41,7 @@ pub mod clock;
 pub mod control;
 pub mod errors;
 pub mod faults;
+pub mod futures;
 pub mod json;
 pub mod ledger;
 pub mod matching;

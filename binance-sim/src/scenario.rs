@@ -145,6 +145,11 @@ pub struct Scenario {
     /// refused, as on an exchange where "SOR is not available".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sors: Vec<SorSpec>,
+    /// USDⓈ-M futures (`futures.rs`): contracts, the futures wallet, the
+    /// position mode and the fee rates. Without it the futures exchange
+    /// lists no contracts and the futures wallet is empty, as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub futures: Option<FuturesSpec>,
     /// Strict-mode switches (see `strict.rs`); when present they replace
     /// the configured ones at load. Missing switches are favourable unless
     /// `"preset": "strict"` is given.
@@ -408,6 +413,105 @@ fn five() -> u32 {
 pub struct SorSpec {
     pub base_asset: String,
     pub symbols: Vec<String>,
+}
+
+/// The scenario's `futures` section (snake_case, as the sim's own keys).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FuturesSpec {
+    #[serde(default)]
+    pub symbols: Vec<FuturesSymbolSpec>,
+    /// Futures wallet balances (`walletBalance`) per margin asset.
+    #[serde(default)]
+    pub wallet: Vec<FuturesBalanceSpec>,
+    /// Hedge Mode (`dualSidePosition: true`); default One-way Mode.
+    #[serde(default)]
+    pub dual_side_position: bool,
+    /// Commission rates as fractions; default 0.0002 maker, 0.0005 taker
+    /// (the USDⓈ-M regular-user rates [inference: a fee schedule, not the
+    /// API docs]).
+    #[serde(default = "futures_maker")]
+    pub maker: Decimal,
+    #[serde(default = "futures_taker")]
+    pub taker: Decimal,
+}
+
+fn futures_maker() -> Decimal {
+    Decimal::new(2, 4)
+}
+fn futures_taker() -> Decimal {
+    Decimal::new(5, 4)
+}
+
+/// One perpetual contract.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FuturesSymbolSpec {
+    pub symbol: String,
+    pub base: String,
+    pub quote: String,
+    /// Default: the quote asset.
+    #[serde(default)]
+    pub margin_asset: Option<String>,
+    pub mark_price: Decimal,
+    #[serde(default = "trading")]
+    pub status: String,
+    #[serde(default = "two")]
+    pub price_precision: u32,
+    #[serde(default = "three")]
+    pub quantity_precision: u32,
+    /// Default: one unit of `price_precision`.
+    #[serde(default)]
+    pub tick_size: Option<Decimal>,
+    /// Default: one unit of `quantity_precision`.
+    #[serde(default)]
+    pub step_size: Option<Decimal>,
+    /// Default: `step_size`.
+    #[serde(default)]
+    pub min_qty: Option<Decimal>,
+    #[serde(default = "thousand")]
+    pub max_qty: Decimal,
+    #[serde(default = "five_dec")]
+    pub min_notional: Decimal,
+    #[serde(default = "twenty")]
+    pub leverage: u32,
+    /// Maintenance margin rate of the first bracket (0.004 = 0.4 %).
+    #[serde(default = "maint_rate")]
+    pub maint_margin_rate: Decimal,
+    /// exchangeInfo `liquidationFee`: the liquidation clearance fee rate.
+    #[serde(default = "liquidation_fee")]
+    pub liquidation_fee: Decimal,
+    #[serde(default)]
+    pub onboard_date: Option<TimeSpec>,
+}
+
+fn two() -> u32 {
+    2
+}
+fn three() -> u32 {
+    3
+}
+fn twenty() -> u32 {
+    20
+}
+fn thousand() -> Decimal {
+    Decimal::new(1000, 0)
+}
+fn five_dec() -> Decimal {
+    Decimal::new(5, 0)
+}
+fn maint_rate() -> Decimal {
+    Decimal::new(4, 3)
+}
+fn liquidation_fee() -> Decimal {
+    Decimal::new(125, 4)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FuturesBalanceSpec {
+    pub asset: String,
+    pub balance: Decimal,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

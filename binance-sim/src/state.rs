@@ -459,6 +459,9 @@ pub struct Exchange {
     pub ledger: crate::ledger::Ledger,
     /// The SOR configurations and the allocations SOR made (`sor.rs`).
     pub sor: crate::sor::SorBook,
+    /// The USDⓈ-M futures account (`futures.rs`); empty without the
+    /// scenario's `futures` section.
+    pub futures: crate::futures::Futures,
 }
 
 fn rel(spec: Option<crate::scenario::TimeSpec>, now: i64, default: i64) -> i64 {
@@ -507,6 +510,7 @@ impl Exchange {
             next_prevented_match_id: BTreeMap::new(),
             ledger: crate::ledger::Ledger::default(),
             sor: crate::sor::SorBook::default(),
+            futures: crate::futures::Futures::from_spec(s.futures.as_ref(), now)?,
         };
         for sym in &s.symbols {
             if ex.symbol(&sym.symbol).is_some() {
