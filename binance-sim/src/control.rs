@@ -56,6 +56,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/reset-weight", post(reset_weight))
         .route("/strict", post(set_strict).get(get_strict))
         .route("/sors", post(set_sors).get(get_sors))
+        .nest("/futures", crate::futures_control::router())
 }
 
 fn bad_request(msg: String) -> Response {

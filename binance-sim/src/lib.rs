@@ -18,6 +18,9 @@
 //! - [`futures`]: the USDⓈ-M futures account: contracts and mark prices,
 //!   the futures wallet, positions (One-way and Hedge Mode), orders, fills
 //!   and the income ledger.
+//! - [`futures_control`]: the `/__sim/futures` control actions (fills,
+//!   closes, resting orders, mark prices, funding, liquidation, position
+//!   mode).
 //! - [`clock`]: server time = real time + a controllable skew.
 //! - [`signing`]: the signature over the raw query string + body: HMAC-SHA256
 //!   (hex), Ed25519 or RSA (base64), by how the key was registered.
@@ -42,6 +45,7 @@ pub mod control;
 pub mod errors;
 pub mod faults;
 pub mod futures;
+pub mod futures_control;
 pub mod json;
 pub mod ledger;
 pub mod matching;
