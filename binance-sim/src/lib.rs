@@ -30,7 +30,8 @@
 //! - [`faults`]: injected latency, 5XX, 429 storms, bad JSON, dropped TCP.
 //! - [`errors`]: the `{code, msg}` error bodies.
 //! - [`json`]: ordered JSON, so responses keep Binance's field order.
-//! - [`api`]: the `/api/v3` and `/sapi/v1` endpoints and their pipeline.
+//! - [`api`]: the `/api/v3`, `/sapi/v1` and `/fapi` endpoints and their
+//!   pipeline.
 //! - [`control`]: the `/__sim` control API.
 //! - [`server`]: the accept loop (ours, so a fault can drop a connection).
 //! - [`strict`]: strict mode, the unfavourable answers where the docs are

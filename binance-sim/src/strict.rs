@@ -83,6 +83,14 @@ pub struct StrictConfig {
     /// 30 days, as binance-connector-js's docstring says; the web pages say
     /// "3 months". Favourable: 90 days allowed.
     pub earn_window_30d: bool,
+
+    /// `/fapi/v1/userTrades`, `/fapi/v1/allOrders` and `/fapi/v1/income`
+    /// with only one of `startTime` / `endTime` cover 7 days from (or up
+    /// to) it, like their documented default window. The docs state the
+    /// 7-day maximum for both bounds and the default for neither, not the
+    /// span of one bound alone. Favourable: `startTime` to now, or
+    /// everything up to `endTime`.
+    pub fapi_one_bound_7d: bool,
 }
 
 impl Default for StrictConfig {
@@ -106,6 +114,7 @@ impl StrictConfig {
             withdraw_fee_in_amount: false,
             omit_empty_rows: false,
             earn_window_30d: false,
+            fapi_one_bound_7d: false,
         }
     }
 
@@ -122,6 +131,7 @@ impl StrictConfig {
             withdraw_fee_in_amount: true,
             omit_empty_rows: true,
             earn_window_30d: true,
+            fapi_one_bound_7d: true,
         }
     }
 
@@ -164,6 +174,7 @@ impl StrictConfig {
                 "withdraw_fee_in_amount" => out.withdraw_fee_in_amount = bool_of()?,
                 "omit_empty_rows" => out.omit_empty_rows = bool_of()?,
                 "earn_window_30d" => out.earn_window_30d = bool_of()?,
+                "fapi_one_bound_7d" => out.fapi_one_bound_7d = bool_of()?,
                 // Documented behaviour, no longer a switch: always on.
                 "reject_unknown_params" => {
                     return Err(format!(
@@ -341,6 +352,35 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
             &["asset", "productId", "current", "size"]
         }
         ("GET", "/fapi/v1/exchangeInfo") | ("GET", "/dapi/v1/exchangeInfo") => &[],
+        ("GET", "/fapi/v1/ping") | ("GET", "/fapi/v1/time") => &[],
+        ("GET", "/fapi/v2/account")
+        | ("GET", "/fapi/v3/account")
+        | ("GET", "/fapi/v2/balance")
+        | ("GET", "/fapi/v3/balance")
+        | ("GET", "/fapi/v1/positionSide/dual") => &[],
+        ("GET", "/fapi/v2/positionRisk")
+        | ("GET", "/fapi/v3/positionRisk")
+        | ("GET", "/fapi/v1/openOrders") => &["symbol"],
+        ("GET", "/fapi/v1/userTrades") => &[
+            "symbol",
+            "orderId",
+            "startTime",
+            "endTime",
+            "fromId",
+            "limit",
+        ],
+        ("GET", "/fapi/v1/allOrders") => &["symbol", "orderId", "startTime", "endTime", "limit"],
+        ("GET", "/fapi/v1/order") | ("GET", "/fapi/v1/openOrder") => {
+            &["symbol", "orderId", "origClientOrderId"]
+        }
+        ("GET", "/fapi/v1/income") => &[
+            "symbol",
+            "incomeType",
+            "startTime",
+            "endTime",
+            "page",
+            "limit",
+        ],
         _ => return None,
     })
 }

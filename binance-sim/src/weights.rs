@@ -96,7 +96,27 @@ pub fn weight(method: &str, path: &str, has: &dyn Fn(&str) -> bool) -> Option<(u
         | ("GET", "/sapi/v1/simple-earn/flexible/history/redemptionRecord")
         | ("GET", "/sapi/v1/simple-earn/flexible/history/rewardsRecord")
         | ("GET", "/sapi/v1/simple-earn/flexible/position") => return Some((150, Pool::SapiIp)),
-        ("GET", "/fapi/v1/exchangeInfo") => return Some((1, Pool::Fapi)),
+        // USD-M futures (docs/futures-endpoints.md; binance-connector-js
+        // derivatives-trading-usds-futures JSDoc "Weight(IP)").
+        ("GET", "/fapi/v1/exchangeInfo")
+        | ("GET", "/fapi/v1/ping")
+        | ("GET", "/fapi/v1/time")
+        | ("GET", "/fapi/v1/order")
+        | ("GET", "/fapi/v1/openOrder") => return Some((1, Pool::Fapi)),
+        ("GET", "/fapi/v2/account")
+        | ("GET", "/fapi/v3/account")
+        | ("GET", "/fapi/v2/balance")
+        | ("GET", "/fapi/v3/balance")
+        | ("GET", "/fapi/v2/positionRisk")
+        | ("GET", "/fapi/v3/positionRisk")
+        | ("GET", "/fapi/v1/userTrades")
+        | ("GET", "/fapi/v1/allOrders") => return Some((5, Pool::Fapi)),
+        ("GET", "/fapi/v1/positionSide/dual") | ("GET", "/fapi/v1/income") => {
+            return Some((30, Pool::Fapi))
+        }
+        ("GET", "/fapi/v1/openOrders") => {
+            return Some((if has("symbol") { 1 } else { 40 }, Pool::Fapi))
+        }
         ("GET", "/dapi/v1/exchangeInfo") => return Some((1, Pool::Dapi)),
         _ => return None,
     };

@@ -198,9 +198,10 @@ pub fn klines(call: &Call) -> ApiResult {
 }
 
 /// `GET /fapi/v1/exchangeInfo` (USD-M, `futuresType` `U_MARGINED`) and
-/// `GET /dapi/v1/exchangeInfo` (COIN-M): the sim's account is Spot-only and
-/// its exchange lists no futures contracts, so `symbols` (and USD-M's
-/// `assets`) are empty. The rate limits are the futures hosts' own.
+/// `GET /dapi/v1/exchangeInfo` (COIN-M): USD-M lists the scenario's
+/// `futures` contracts and their margin assets (none without that
+/// section); COIN-M is not simulated, so its `symbols` are empty. The rate
+/// limits are the futures hosts' own.
 pub fn futures_exchange_info(call: &Call, futures_type: &str) -> ApiResult {
     let rate = |t: &str, i: &str, n: i64, l: u64| obj! {"rateLimitType": t, "interval": i, "intervalNum": n, "limit": l};
     let limits = vec![
@@ -222,9 +223,14 @@ pub fn futures_exchange_info(call: &Call, futures_type: &str) -> ApiResult {
     }
     fields.push(("rateLimits", J::Arr(limits)));
     fields.push(("exchangeFilters", J::Arr(Vec::new())));
+    let (assets, symbols) = if futures_type == "U_MARGINED" {
+        super::futures::exchange_info_lists(&call.exchange())
+    } else {
+        (Vec::new(), Vec::new())
+    };
     if futures_type == "U_MARGINED" {
-        fields.push(("assets", J::Arr(Vec::new())));
+        fields.push(("assets", J::Arr(assets)));
     }
-    fields.push(("symbols", J::Arr(Vec::new())));
+    fields.push(("symbols", J::Arr(symbols)));
     Ok(J::Obj(fields))
 }

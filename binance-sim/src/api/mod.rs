@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod futures;
 pub mod ledger;
 pub mod market;
 pub mod sapi;
@@ -96,7 +97,12 @@ fn is_signed(method: &Method, path: &str) -> bool {
             | ("POST", "/api/v3/sor/order/test")
             | ("GET", "/api/v3/myAllocations")
     ) || (path.starts_with("/sapi/") && !needs_api_key(method, path))
+        || (path.starts_with("/fapi/") && !FAPI_PUBLIC.contains(&path))
 }
+
+/// The `/fapi` endpoints that are `NONE` security (market data); every
+/// other `/fapi` endpoint served is `USER_DATA`, so SIGNED.
+const FAPI_PUBLIC: &[&str] = &["/fapi/v1/ping", "/fapi/v1/time", "/fapi/v1/exchangeInfo"];
 
 /// The fallback handler: every path that is not `/__sim/...`.
 pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
@@ -366,6 +372,20 @@ fn route(method: &Method, path: &str, call: &Call) -> ApiResult {
         }
         ("GET", "/sapi/v1/simple-earn/flexible/position") => ledger::earn_position(call),
         ("GET", "/fapi/v1/exchangeInfo") => market::futures_exchange_info(call, "U_MARGINED"),
+        ("GET", "/fapi/v1/ping") => Ok(J::Obj(vec![])),
+        ("GET", "/fapi/v1/time") => futures::time(call),
+        ("GET", "/fapi/v2/account") => futures::account(call, false),
+        ("GET", "/fapi/v3/account") => futures::account(call, true),
+        ("GET", "/fapi/v2/balance") | ("GET", "/fapi/v3/balance") => futures::balance(call),
+        ("GET", "/fapi/v2/positionRisk") => futures::position_risk(call, false),
+        ("GET", "/fapi/v3/positionRisk") => futures::position_risk(call, true),
+        ("GET", "/fapi/v1/positionSide/dual") => futures::position_mode(call),
+        ("GET", "/fapi/v1/userTrades") => futures::user_trades(call),
+        ("GET", "/fapi/v1/allOrders") => futures::all_orders(call),
+        ("GET", "/fapi/v1/openOrders") => futures::open_orders(call),
+        ("GET", "/fapi/v1/order") => futures::query_order(call, false),
+        ("GET", "/fapi/v1/openOrder") => futures::query_order(call, true),
+        ("GET", "/fapi/v1/income") => futures::income(call),
         ("GET", "/dapi/v1/exchangeInfo") => market::futures_exchange_info(call, "COIN_MARGINED"),
         _ => Err(ApiError::bad(-1020, "This operation is not supported.")),
     }
