@@ -360,7 +360,8 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
         | ("GET", "/fapi/v1/positionSide/dual") => &[],
         ("GET", "/fapi/v2/positionRisk")
         | ("GET", "/fapi/v3/positionRisk")
-        | ("GET", "/fapi/v1/openOrders") => &["symbol"],
+        | ("GET", "/fapi/v1/openOrders")
+        | ("GET", "/fapi/v1/leverageBracket") => &["symbol"],
         ("GET", "/fapi/v1/userTrades") => &[
             "symbol",
             "orderId",

@@ -102,7 +102,8 @@ pub fn weight(method: &str, path: &str, has: &dyn Fn(&str) -> bool) -> Option<(u
         | ("GET", "/fapi/v1/ping")
         | ("GET", "/fapi/v1/time")
         | ("GET", "/fapi/v1/order")
-        | ("GET", "/fapi/v1/openOrder") => return Some((1, Pool::Fapi)),
+        | ("GET", "/fapi/v1/openOrder")
+        | ("GET", "/fapi/v1/leverageBracket") => return Some((1, Pool::Fapi)),
         ("GET", "/fapi/v2/account")
         | ("GET", "/fapi/v3/account")
         | ("GET", "/fapi/v2/balance")

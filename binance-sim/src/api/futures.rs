@@ -618,3 +618,38 @@ pub fn income(call: &Call) -> ApiResult {
 pub fn time(call: &Call) -> ApiResult {
     Ok(obj! {"serverTime": call.now})
 }
+
+/// `GET /fapi/v1/leverageBracket` ("Notional and Leverage Brackets"): one
+/// bracket per contract, from 0 to 50,000 notional at the contract's
+/// leverage and maintenance rate. The docs' example gives the numbers as
+/// JSON numbers, not strings; rates are written from their decimal text.
+pub fn leverage_brackets(call: &Call) -> ApiResult {
+    let symbol = call.params.str("symbol");
+    let ex = call.exchange();
+    let f = &ex.futures;
+    if let Some(s) = symbol {
+        symbol_of(f, s)?;
+    }
+    let number = |d: Decimal| -> J {
+        J::Val(serde_json::from_str(&d.normalize().to_string()).unwrap_or(serde_json::Value::Null))
+    };
+    Ok(J::Arr(
+        f.symbols
+            .iter()
+            .filter(|s| symbol.is_none_or(|n| s.symbol == n))
+            .map(|s| {
+                obj! {
+                    "symbol": &s.symbol,
+                    "brackets": vec![obj! {
+                        "bracket": 1i64,
+                        "initialLeverage": s.leverage,
+                        "notionalCap": 50_000i64,
+                        "notionalFloor": 0i64,
+                        "maintMarginRatio": number(s.maint_margin_rate),
+                        "cum": 0i64
+                    }]
+                }
+            })
+            .collect(),
+    ))
+}
