@@ -1,6 +1,7 @@
 //! Widely used third-party clients work against the simulator unchanged but
 //! for their base URL: python-binance 1.0.37, ccxt 4.5.90 (default options)
-//! and Binance's official Python SDK binance-sdk-spot 13.3.0.
+//! and Binance's official Python SDK binance-sdk-spot 13.3.0; python-binance
+//! and ccxt also read the USD-M futures account.
 //!
 //! Set `SIM_PYTHON` to an interpreter that has python-binance and ccxt (for
 //! example the repository's `.venv/bin/python`, which `make setup` creates),
@@ -94,12 +95,29 @@ async fn register_public_key(c: &Client, key: &binance_sim::testkeys::TestKey) {
 /// Runs `tests/third_party/<script> BASE demo-key SECRET` and checks it
 /// printed `ok_line`.
 async fn run_check(python: &str, script: &str, ok_line: &str, c: &Client, secret_or_pem: &str) {
+    run_check_as(python, script, ok_line, c, "demo-key", secret_or_pem).await
+}
+
+/// [`run_check`] with another API key.
+async fn run_check_as(
+    python: &str,
+    script: &str,
+    ok_line: &str,
+    c: &Client,
+    key: &str,
+    secret_or_pem: &str,
+) {
     let script = crate_dir().join("tests/third_party").join(script);
-    let (python, base, secret) = (python.to_owned(), c.base.clone(), secret_or_pem.to_owned());
+    let (python, base, key, secret) = (
+        python.to_owned(),
+        c.base.clone(),
+        key.to_owned(),
+        secret_or_pem.to_owned(),
+    );
     let out = tokio::task::spawn_blocking(move || {
         Command::new(&python)
             .arg(&script)
-            .args([&base, "demo-key", &secret])
+            .args([&base, &key, &secret])
             .output()
     })
     .await
@@ -160,6 +178,76 @@ async fn third_party_ccxt_signs_with_an_ed25519_key() {
     let (sim, c) = start("demo.json", 6000).await;
     register_public_key(&c, &key).await;
     run_check(&python, "ccxt_check.py", "ccxt OK", &c, &key.private_pem).await;
+    sim.shutdown().await;
+}
+
+/// The futures state both futures checks expect: a BTCUSDT and an ETHUSDT
+/// short, and one funding payment on ETHUSDT.
+async fn futures_state(c: &Client) {
+    for (symbol, qty, price) in [("BTCUSDT", "0.010", "50000"), ("ETHUSDT", "0.100", "3000")] {
+        c.control(
+            "/__sim/futures/fill",
+            serde_json::json!({"symbol": symbol, "side": "SELL", "quantity": qty, "price": price}),
+        )
+        .await;
+    }
+    c.control(
+        "/__sim/futures/funding",
+        serde_json::json!({"symbol": "ETHUSDT", "rate": "0.0001"}),
+    )
+    .await;
+}
+
+/// python-binance's futures reads: account (v2), balance and positionRisk
+/// (v3), userTrades, income, position mode, time.
+#[tokio::test]
+async fn third_party_python_binance_reads_the_futures_account() {
+    let python = python_with_binance();
+    let (sim, c) = start("futures.json", 6000).await;
+    futures_state(&c).await;
+    run_check_as(
+        &python,
+        "python_binance_futures_check.py",
+        "python-binance futures OK",
+        &c,
+        "test-key",
+        "test-secret",
+    )
+    .await;
+    sim.shutdown().await;
+}
+
+/// ccxt reads the USD-M futures account (defaultType "future"): markets
+/// from `/fapi/v1/exchangeInfo`, positions (`/fapi/v3/positionRisk` after
+/// `/fapi/v1/leverageBracket`), balance, trades, funding history (income)
+/// and orders, parsed into its unified structures.
+#[tokio::test]
+async fn third_party_ccxt_reads_the_futures_account() {
+    let python = python_with_ccxt();
+    let (sim, c) = start("futures.json", 6000).await;
+    futures_state(&c).await;
+    run_check_as(
+        &python,
+        "ccxt_futures_check.py",
+        "ccxt futures OK",
+        &c,
+        "test-key",
+        "test-secret",
+    )
+    .await;
+    let counters = c.control_get("/__sim/counters").await;
+    for path in [
+        "/fapi/v1/exchangeInfo",
+        "/fapi/v3/positionRisk",
+        "/fapi/v1/userTrades",
+        "/fapi/v1/income",
+        "/fapi/v1/allOrders",
+    ] {
+        assert!(
+            counters["by_path"][path]["requests"].as_u64().unwrap_or(0) >= 1,
+            "ccxt never called {path}: {counters}"
+        );
+    }
     sim.shutdown().await;
 }
 
