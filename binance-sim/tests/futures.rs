@@ -715,6 +715,7 @@ async fn fapi_requests_cost_their_documented_weight_on_the_futures_pool() {
         ("/fapi/v1/openOrders", vec![("symbol", "BTCUSDT")], 1),
         ("/fapi/v1/openOrders", vec![], 40),
         ("/fapi/v1/income", vec![], 30),
+        ("/fapi/v1/leverageBracket", vec![], 1),
     ] {
         let r = if path.ends_with("exchangeInfo") || path.ends_with("/time") {
             c.get(path, &params).await
