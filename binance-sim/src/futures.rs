@@ -251,6 +251,9 @@ pub struct FuturesOrder {
     pub cum_quote: Decimal,
     pub status: String,
     pub reduce_only: bool,
+    /// Placed by the liquidation engine (`autoCloseType` LIQUIDATION):
+    /// listed by `GET /fapi/v1/forceOrders`.
+    pub liquidation: bool,
     pub time: i64,
     pub update_time: i64,
 }
@@ -305,6 +308,38 @@ impl FuturesOrder {
             "priceMatch": "NONE",
             "selfTradePreventionMode": "EXPIRE_MAKER",
             "goodTillDate": 0i64
+        }
+    }
+
+    /// User's Force Orders' element (binance-connector-js
+    /// `UsersForceOrdersResponseInner`, in its order; GO mock).
+    pub fn to_force_json(&self, sym: &FuturesSymbol) -> J {
+        let avg = if self.executed_qty.is_zero() {
+            Decimal::ZERO
+        } else {
+            self.cum_quote / self.executed_qty
+        };
+        obj! {
+            "orderId": self.order_id,
+            "symbol": &self.symbol,
+            "status": &self.status,
+            "clientOrderId": &self.client_order_id,
+            "price": sym.price(self.price),
+            "avgPrice": fixed(avg, sym.price_precision.max(5)),
+            "origQty": sym.qty(self.orig_qty),
+            "executedQty": sym.qty(self.executed_qty),
+            "cumQuote": plain(self.cum_quote),
+            "timeInForce": &self.time_in_force,
+            "type": &self.order_type,
+            "reduceOnly": self.reduce_only,
+            "closePosition": false,
+            "side": self.side.as_str(),
+            "positionSide": self.position_side.as_str(),
+            "stopPrice": "0",
+            "workingType": "CONTRACT_PRICE",
+            "origType": &self.order_type,
+            "time": self.time,
+            "updateTime": self.update_time
         }
     }
 }
@@ -781,6 +816,7 @@ impl Futures {
             cum_quote: req.quantity * price,
             status: "FILLED".into(),
             reduce_only: req.reduce_only || req.liquidation,
+            liquidation: req.liquidation,
             time: now,
             update_time: now,
         };
@@ -882,6 +918,7 @@ impl Futures {
             cum_quote: Decimal::ZERO,
             status: "NEW".into(),
             reduce_only: false,
+            liquidation: false,
             time: now,
             update_time: now,
         };

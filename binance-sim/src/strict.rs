@@ -371,6 +371,9 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
             "limit",
         ],
         ("GET", "/fapi/v1/allOrders") => &["symbol", "orderId", "startTime", "endTime", "limit"],
+        ("GET", "/fapi/v1/forceOrders") => {
+            &["symbol", "autoCloseType", "startTime", "endTime", "limit"]
+        }
         ("GET", "/fapi/v1/order") | ("GET", "/fapi/v1/openOrder") => {
             &["symbol", "orderId", "origClientOrderId"]
         }

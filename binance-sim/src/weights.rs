@@ -118,6 +118,9 @@ pub fn weight(method: &str, path: &str, has: &dyn Fn(&str) -> bool) -> Option<(u
         ("GET", "/fapi/v1/openOrders") => {
             return Some((if has("symbol") { 1 } else { 40 }, Pool::Fapi))
         }
+        ("GET", "/fapi/v1/forceOrders") => {
+            return Some((if has("symbol") { 20 } else { 50 }, Pool::Fapi))
+        }
         ("GET", "/dapi/v1/exchangeInfo") => return Some((1, Pool::Dapi)),
         _ => return None,
     };

@@ -357,6 +357,23 @@ async fn a_liquidation_closes_the_position_with_an_autoclose_order_and_an_insura
     assert_eq!(last["executedQty"], "0.100");
     assert_eq!(last["avgPrice"], "40200.00000");
 
+    // User's Force Orders lists the liquidation only, not the opening fill.
+    let forced = get(&c, "/fapi/v1/forceOrders", &[("symbol", "BTCUSDT")]).await;
+    assert_eq!(arr(&forced).len(), 1, "{forced}");
+    assert_eq!(forced[0]["orderId"], last["orderId"]);
+    assert_eq!(forced[0]["clientOrderId"], last["clientOrderId"]);
+    assert_eq!(forced[0]["origType"], "LIMIT");
+    let adl = get(&c, "/fapi/v1/forceOrders", &[("autoCloseType", "ADL")]).await;
+    assert_eq!(adl, json!([]));
+    let r = c
+        .signed(
+            "GET",
+            "/fapi/v1/forceOrders",
+            &[("autoCloseType", "MARGIN_CALL")],
+        )
+        .await;
+    assert_eq!(r.code(), -1130, "{}", r.text);
+
     let trades = get(&c, "/fapi/v1/userTrades", &[("symbol", "BTCUSDT")]).await;
     let t = arr(&trades).last().unwrap();
     assert_eq!(t["realizedPnl"], "-980.00000000", "0.1 × (40200 − 50000)");
@@ -716,6 +733,8 @@ async fn fapi_requests_cost_their_documented_weight_on_the_futures_pool() {
         ("/fapi/v1/openOrders", vec![], 40),
         ("/fapi/v1/income", vec![], 30),
         ("/fapi/v1/leverageBracket", vec![], 1),
+        ("/fapi/v1/forceOrders", vec![("symbol", "BTCUSDT")], 20),
+        ("/fapi/v1/forceOrders", vec![], 50),
     ] {
         let r = if path.ends_with("exchangeInfo") || path.ends_with("/time") {
             c.get(path, &params).await

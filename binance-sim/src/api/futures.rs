@@ -653,3 +653,43 @@ pub fn leverage_brackets(call: &Call) -> ApiResult {
             .collect(),
     ))
 }
+
+/// `GET /fapi/v1/forceOrders` ("User's Force Orders"): the liquidation
+/// engine's orders. `autoCloseType` LIQUIDATION or ADL (`-1130`
+/// otherwise; the sim makes no ADL orders); "If "startTime" is not sent,
+/// data within 7 days before "endTime" can be queried"; `limit` default
+/// 50, max 100 (binance-futures-connector-python).
+pub fn force_orders(call: &Call) -> ApiResult {
+    let symbol = call.params.str("symbol");
+    let kind = call.params.str("autoCloseType");
+    let start = call.params.time_ms("startTime")?;
+    let end = call.params.time_ms("endTime")?;
+    let limit = call.params.limit(50, 100)?;
+    if kind.is_some_and(|k| k != "LIQUIDATION" && k != "ADL") {
+        return Err(ApiError::invalid_param("autoCloseType"));
+    }
+    let ex = call.exchange();
+    let f = &ex.futures;
+    if let Some(s) = symbol {
+        symbol_of(f, s)?;
+    }
+    let (lo, hi) = match (start, end) {
+        (None, e) => {
+            let e = e.unwrap_or(call.now);
+            (e - WEEK_MS, e)
+        }
+        (s, e) => window(&ex.strict, call.now, s, e, None, WEEK_MS)?,
+    };
+    let items: Vec<_> = f
+        .orders
+        .iter()
+        .filter(|o| o.liquidation && kind != Some("ADL"))
+        .filter(|o| symbol.is_none_or(|s| o.symbol == s))
+        .filter(|o| o.time >= lo && o.time <= hi)
+        .collect();
+    let mut out = Vec::new();
+    for o in page(items, oldest_first(&ex.strict, start), limit) {
+        out.push(o.to_force_json(symbol_of(f, &o.symbol)?));
+    }
+    Ok(J::Arr(out))
+}

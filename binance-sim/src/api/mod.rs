@@ -387,6 +387,7 @@ fn route(method: &Method, path: &str, call: &Call) -> ApiResult {
         ("GET", "/fapi/v1/openOrder") => futures::query_order(call, true),
         ("GET", "/fapi/v1/income") => futures::income(call),
         ("GET", "/fapi/v1/leverageBracket") => futures::leverage_brackets(call),
+        ("GET", "/fapi/v1/forceOrders") => futures::force_orders(call),
         ("GET", "/dapi/v1/exchangeInfo") => market::futures_exchange_info(call, "COIN_MARGINED"),
         _ => Err(ApiError::bad(-1020, "This operation is not supported.")),
     }
