@@ -404,7 +404,7 @@ impl Exchange {
         );
         let from_locked = order.order_type == "LIMIT";
         self.settle_fill(
-            &sym,
+            sym,
             order.side,
             (qty, quote_qty),
             from_locked,
