@@ -1256,7 +1256,26 @@ pub fn assert_true_to_the_exchange(
             }
         }
         let class = recorded_class(&seeded, &info.base);
-        if is_position_size(total, info, price, class, built.rules.dust_band_pct) {
+        // A holding whose exact quantity the records hold keeps its class, whatever the
+        // price (core::positions: a price move alone never flips a position to dust or
+        // back); any other is classified with the band.
+        let seeded_open = seeded
+            .positions
+            .values()
+            .find(|p| p.status == PositionStatus::Open && p.base == info.base);
+        let held_class = match seeded_open {
+            Some(p) => (p.quantity == total && !total.is_zero()).then_some(true),
+            None => (seeded
+                .dust
+                .get(&info.base)
+                .map_or(Decimal::ZERO, |d| d.quantity)
+                == total)
+                .then_some(false),
+        };
+        let is_position = held_class.unwrap_or_else(|| {
+            is_position_size(total, info, price, class, built.rules.dust_band_pct)
+        });
+        if is_position {
             let p = open.unwrap_or_else(|| {
                 panic!(
                     "{label}: {symbol} holds {total}, a position, not recorded open: {position:?}"
