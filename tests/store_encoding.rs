@@ -104,6 +104,64 @@ fn a_bot_position_without_the_entry_flag_decodes_as_its_own_entry() {
     assert_eq!((p.entry_partial, p.entry_rest_price), (false, None));
 }
 
+/// A trade item without `fee_unpriced` (the bot's, or one written before the attribute)
+/// decodes as priced; a flagged one keeps its flag, and a priced one is stored without it.
+#[test]
+fn a_stored_trade_without_fee_unpriced_still_decodes_as_priced() {
+    let priced = encode_record("ACCOUNT#a", &Record::Trade(s::trade("BTCUSDT", 5, 1))).unwrap();
+    assert!(!priced.item.contains_key("fee_unpriced"));
+    assert!(
+        priced.absent.contains(&"fee_unpriced"),
+        "a re-pricing REMOVEs it"
+    );
+    let Some(Record::Trade(t)) = decode_record(&priced.item).unwrap() else {
+        panic!("not a trade")
+    };
+    assert!(!t.fee_unpriced);
+
+    let flagged = binance_account_sync::domain::TradeRecord {
+        fee_unpriced: true,
+        ..s::trade("BTCUSDT", 6, 1)
+    };
+    let item = encode_record("ACCOUNT#a", &Record::Trade(flagged.clone()))
+        .unwrap()
+        .item;
+    assert_eq!(item["fee_unpriced"], AttributeValue::Bool(true));
+    assert_eq!(decode_record(&item).unwrap(), Some(Record::Trade(flagged)));
+}
+
+/// A checkpoint that waits before a fill and follows unpriced fees round-trips; one written
+/// before these attributes decodes with neither.
+#[test]
+fn a_checkpoint_waiting_for_a_fee_price_round_trips_and_an_old_one_has_no_wait() {
+    use binance_account_sync::domain::{Asset, FeeWait, UnpricedFee};
+    let waiting = binance_account_sync::domain::CursorRecord {
+        fee_wait: Some(FeeWait {
+            trade_id: 42,
+            runs: 2,
+        }),
+        fee_unpriced: vec![UnpricedFee {
+            trade_id: 7,
+            time: 1_700_000_012_345,
+            asset: Asset::parse("BNB").unwrap(),
+        }],
+        ..s::cursor("BTCUSDT", 3)
+    };
+    let item = encode_record("ACCOUNT#a", &Record::Cursor(waiting.clone()))
+        .unwrap()
+        .item;
+    assert_eq!(decode_record(&item).unwrap(), Some(Record::Cursor(waiting)));
+
+    let old = encode_record("ACCOUNT#a", &Record::Cursor(s::cursor("BTCUSDT", 3))).unwrap();
+    for name in ["fee_wait_trade_id", "fee_wait_runs", "fee_unpriced"] {
+        assert!(!old.item.contains_key(name), "{name}");
+    }
+    let Some(Record::Cursor(c)) = decode_record(&old.item).unwrap() else {
+        panic!("not a checkpoint")
+    };
+    assert_eq!((c.fee_wait, c.fee_unpriced.len()), (None, 0));
+}
+
 #[test]
 fn items_that_are_not_records_are_skipped() {
     let mut item = encode_record("ACCOUNT#a", &Record::Dust(s::dust("XRP", 1)))

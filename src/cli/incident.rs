@@ -322,6 +322,7 @@ mod tests {
             time,
             is_maker: false,
             recovered: true,
+            fee_unpriced: false,
             version: 1,
         })
     }

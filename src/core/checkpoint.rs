@@ -136,7 +136,13 @@ pub(crate) fn plan_checkpoint(
     );
     // The order history read: up to the page's last order old enough for the history's
     // lag (a younger one may still have an older neighbour on its way), forward only.
-    let order_page = input.snapshot.order_pages.get(symbol);
+    // Only a read to the end plans the orders (`plan_symbol`): a page that waits before a
+    // fill leaves the order history where it was, even when its unit read a page of it.
+    let order_page = input
+        .snapshot
+        .order_pages
+        .get(symbol)
+        .filter(|_| read.complete);
     let settled_before = read.read_at - input.config.history_lag_ms;
     let orders_through = max_opt(
         old.orders_through,
@@ -232,6 +238,8 @@ pub(crate) fn plan_checkpoint(
             old.last_trade_id.map_or(0, |t| t.saturating_add(1)),
         ),
         unreported: with_findings(&old.unreported, &out.plan.discrepancies),
+        fee_wait: read.fee_wait,
+        fee_unpriced: read.fee_unpriced.clone(),
         version: old.version,
         updated_at: old.updated_at,
     };
@@ -318,6 +326,8 @@ pub fn rescanned(
         rescan_for: Some(requested_at),
         rescan_through: Some(through),
         unreported: planned.unreported.clone(),
+        // A window inserts a fee it cannot price at once (it never waits): followed.
+        fee_unpriced: planned.fee_unpriced.clone(),
         version: next_version(expect),
         updated_at: now,
         ..current.clone()

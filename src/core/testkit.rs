@@ -77,6 +77,7 @@ pub fn trade(
         time: trade_id as Millis,
         is_maker: false,
         recovered: false,
+        fee_unpriced: false,
         version: 1,
     }
 }

@@ -32,7 +32,8 @@
 use super::{minute_start, pnl, symbol_parts, Flows, ReconcileInput, Recovered, SymbolPlan};
 use crate::domain::{
     Asset, Basis, BasisState, Correction, CorrectionKind, CursorRecord, Discrepancy,
-    ExchangeSnapshot, Fill, Millis, Record, Severity, Symbol, TradeRecord,
+    ExchangeSnapshot, FeeWait, Fill, Millis, Record, Records, Severity, Symbol, TradeRecord,
+    UnpricedFee,
 };
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,27 +57,66 @@ pub struct SymbolRead {
     pub max_order_id: Option<u64>,
     pub max_time: Option<Millis>,
     pub fee_assets: BTreeSet<Asset>,
+    /// The fill the read waits before (its fee has no minute price yet), if any.
+    pub fee_wait: Option<FeeWait>,
+    /// The trades inserted with their fee unpriced still to re-price, oldest first.
+    pub fee_unpriced: Vec<UnpricedFee>,
+}
+
+/// Runs a fill whose fee has no price at its minute waits (the symbol's read stops before
+/// it) before it is inserted with its fee unpriced.
+pub const FEE_WAIT_RUNS: u32 = 3;
+
+/// Unpriced trades a checkpoint follows for re-pricing at most (the oldest is dropped, with
+/// a note: its item keeps `fee_unpriced`).
+pub const MAX_UNPRICED: usize = 100;
+
+/// The (fee symbol, minute start) of a fill's fee when it is paid in a third asset (not the
+/// base, not the quote, not zero): the price the fee converts at.
+fn third_asset_fee(fill: &Fill, base: &Asset, quote: &Asset) -> Option<(Symbol, Millis)> {
+    if fill.commission.is_zero()
+        || &fill.commission_asset == quote
+        || &fill.commission_asset == base
+    {
+        return None;
+    }
+    fee_key(&fill.commission_asset, fill.time, quote)
+}
+
+/// The price key of a fee in `asset` paid at `time`, in `quote`.
+fn fee_key(asset: &Asset, time: Millis, quote: &Asset) -> Option<(Symbol, Millis)> {
+    let symbol = Symbol::parse(format!("{asset}{quote}")).ok()?;
+    Some((symbol, minute_start(time)))
 }
 
 /// The (fee symbol, minute start) prices the shell must fetch before `reconcile`, so that
-/// fees paid in a third asset (e.g. BNB) convert at the fill's time. Sorted, no duplicates.
-pub fn fee_price_needs(snapshot: &ExchangeSnapshot) -> Vec<(Symbol, Millis)> {
+/// fees paid in a third asset (e.g. BNB) convert at the fill's time: those of the fills
+/// about to be inserted (not in `records.trades`), and those of the trades the symbol's
+/// checkpoint lists as inserted unpriced (to re-price them). Sorted, no duplicates.
+pub fn fee_price_needs(snapshot: &ExchangeSnapshot, records: &Records) -> Vec<(Symbol, Millis)> {
     let mut needs = BTreeSet::new();
     for (symbol, history) in &snapshot.history {
         let Some(info) = snapshot.symbols.get(symbol) else {
             continue;
         };
         for fill in &history.fills {
-            if fill.commission.is_zero()
-                || fill.commission_asset == info.quote
-                || fill.commission_asset == info.base
+            if records
+                .trades
+                .contains_key(&(symbol.clone(), fill.trade_id))
             {
                 continue;
             }
-            if let Ok(fee_symbol) =
-                Symbol::parse(format!("{}{}", fill.commission_asset, info.quote))
-            {
-                needs.insert((fee_symbol, minute_start(fill.time)));
+            if let Some(key) = third_asset_fee(fill, &info.base, &info.quote) {
+                needs.insert(key);
+            }
+        }
+        for unpriced in records
+            .cursors
+            .get(symbol)
+            .map_or(&[][..], |c| &c.fee_unpriced)
+        {
+            if let Some(key) = fee_key(&unpriced.asset, unpriced.time, &info.quote) {
+                needs.insert(key);
             }
         }
     }
@@ -143,7 +183,8 @@ pub(super) fn disagreement(
     })
 }
 
-/// A fill's commission in the quote asset, when it can be known (see module rules).
+/// A fill's commission in the quote asset, when it can be known (see module rules): never
+/// at a price other than the fill's own or its minute's.
 pub fn commission_in_quote(
     fill: &Fill,
     base: &Asset,
@@ -156,11 +197,8 @@ pub fn commission_in_quote(
     if &fill.commission_asset == base {
         return Some(fill.commission * fill.price);
     }
-    let fee_symbol = Symbol::parse(format!("{}{}", fill.commission_asset, quote)).ok()?;
-    let price = snapshot
-        .fee_prices
-        .get(&(fee_symbol.clone(), minute_start(fill.time)))
-        .or_else(|| snapshot.prices.get(&fee_symbol))?;
+    let key = fee_key(&fill.commission_asset, fill.time, quote)?;
+    let price = snapshot.fee_prices.get(&key)?;
     Some(fill.commission * price)
 }
 
@@ -198,7 +236,15 @@ pub(crate) fn plan_trades(
 
     let mut new_here = Recovered::new();
     let mut fee_assets = BTreeSet::new();
-    for fill in &history.fills {
+    // A page read by id can wait before a fill whose fee has no price at its minute yet:
+    // the checkpoint stays below it, so the next run reads it again. A window read by time
+    // (a re-scan) cannot come back to one fill, so it inserts it unpriced at once.
+    let by_id = history.from_id.is_some();
+    let waited = cursor.fee_wait.filter(|_| by_id);
+    let mut wait: Option<FeeWait> = None;
+    let mut taken = history.fills.len();
+    let mut flagged: Vec<UnpricedFee> = Vec::new();
+    for (i, fill) in history.fills.iter().enumerate() {
         if fill.commission_asset != base
             && fill.commission_asset != quote
             && !fill.commission.is_zero()
@@ -210,29 +256,118 @@ pub(crate) fn plan_trades(
             if let Some(d) = disagreement(symbol, recorded, fill) {
                 plan.discrepancies.push(d);
             }
+            // One the sync inserted unpriced by a unit cut before its checkpoint: followed
+            // from now on, so that it is re-priced all the same.
+            if recorded.recovered && recorded.fee_unpriced {
+                flagged.push(unpriced_of(recorded));
+            }
             continue;
         }
         if new_here.contains_key(&key) {
             continue;
         }
-        let commission_quote = commission_in_quote(fill, &base, &quote, snapshot).unwrap_or_else(|| {
-            plan.discrepancies.push(Discrepancy {
-                key: format!("fee_price_missing:{symbol}:{}", fill.trade_id),
-                kind: "fee_price_missing".to_owned(),
-                severity: Severity::Info,
-                symbol: Some(symbol.clone()),
-                asset: Some(fill.commission_asset.clone()),
-                before: None,
-                after: None,
-                diff_pct: None,
-                message: format!(
-                    "No price for {}{quote} at {}: fee of trade {} recorded without its {quote} value",
-                    fill.commission_asset, fill.time, fill.trade_id
-                ),
-            });
-            Decimal::ZERO
-        });
-        new_here.insert(key, trade_record(symbol, fill, commission_quote));
+        let (commission_quote, fee_unpriced) = match commission_in_quote(
+            fill, &base, &quote, snapshot,
+        ) {
+            Some(q) => (q, false),
+            None => {
+                let runs = waited
+                    .filter(|w| w.trade_id == fill.trade_id)
+                    .map_or(0, |w| w.runs);
+                if by_id && runs < FEE_WAIT_RUNS {
+                    let runs = runs + 1;
+                    plan.notes.push(format!(
+                        "No price for {}{quote} at {} yet: the read of {symbol} waits before trade {} (run {runs} of {FEE_WAIT_RUNS})",
+                        fill.commission_asset,
+                        minute_start(fill.time),
+                        fill.trade_id
+                    ));
+                    wait = Some(FeeWait {
+                        trade_id: fill.trade_id,
+                        runs,
+                    });
+                    taken = i;
+                    break;
+                }
+                plan.discrepancies.push(Discrepancy {
+                    key: format!("fee_unpriced:{symbol}:{}", fill.trade_id),
+                    kind: "fee_unpriced".to_owned(),
+                    severity: Severity::Warning,
+                    symbol: Some(symbol.clone()),
+                    asset: Some(fill.commission_asset.clone()),
+                    before: None,
+                    after: None,
+                    diff_pct: None,
+                    message: format!(
+                        "No price for {}{quote} at {}: trade {} recorded with its fee unpriced ({quote} value 0, fee_unpriced), re-priced once the price is known",
+                        fill.commission_asset, minute_start(fill.time), fill.trade_id
+                    ),
+                });
+                (Decimal::ZERO, true)
+            }
+        };
+        let record = TradeRecord {
+            fee_unpriced,
+            ..trade_record(symbol, fill, commission_quote)
+        };
+        if fee_unpriced {
+            flagged.push(unpriced_of(&record));
+        }
+        new_here.insert(key, record);
+    }
+    // The fills this unit takes: the page up to the one that waits. Past it nothing is
+    // applied (not even the bot's fills, to the basis or the movement): the next run reads
+    // them again from the checkpoint.
+    let fills = &history.fills[..taken];
+    let complete = history.complete && wait.is_none();
+
+    // The trades inserted unpriced earlier: those whose minute price is known now are
+    // re-priced (only the sync's own inserts), the others stay listed.
+    let mut fee_unpriced: Vec<UnpricedFee> = Vec::new();
+    for listed in &cursor.fee_unpriced {
+        let priced = fee_key(&listed.asset, listed.time, &quote)
+            .is_some_and(|k| snapshot.fee_prices.contains_key(&k));
+        if !priced {
+            fee_unpriced.push(listed.clone());
+            continue;
+        }
+        match known.get(&listed.trade_id) {
+            Some(t) if t.recovered && t.fee_unpriced => {
+                match fee_key(&t.commission_asset, t.time, &quote)
+                    .and_then(|k| snapshot.fee_prices.get(&k))
+                {
+                    Some(price) => plan.corrections.push(fee_priced(t, *price, &quote)),
+                    None => fee_unpriced.push(listed.clone()),
+                }
+            }
+            Some(t) if !t.recovered => plan.notes.push(format!(
+                "Trade {} of {symbol} is the bot's: its fee is left as the bot recorded it",
+                t.trade_id
+            )),
+            Some(_) => {}
+            None => plan.notes.push(format!(
+                "Trade {} of {symbol}, listed with its fee unpriced, is not in the store: no longer followed",
+                listed.trade_id
+            )),
+        }
+    }
+    for f in flagged {
+        // A listed one was settled above (kept, re-priced or dropped).
+        let listed = |u: &UnpricedFee| u.trade_id == f.trade_id;
+        if !cursor.fee_unpriced.iter().any(listed) && !fee_unpriced.iter().any(listed) {
+            fee_unpriced.push(f);
+        }
+    }
+    if fee_unpriced.len() > MAX_UNPRICED {
+        let dropped: Vec<UnpricedFee> = fee_unpriced
+            .drain(..fee_unpriced.len() - MAX_UNPRICED)
+            .collect();
+        for d in dropped {
+            plan.notes.push(format!(
+                "Trade {} of {symbol} is no longer followed for re-pricing (more than {MAX_UNPRICED} unpriced fees): it keeps fee_unpriced",
+                d.trade_id
+            ));
+        }
     }
 
     // The basis: carried forward over every trade past `through`, in trade-id order. A
@@ -243,7 +378,7 @@ pub(crate) fn plan_trades(
     let mut basis = cursor.basis.clone();
     let mut basis_state = cursor.basis_state;
     let next_id = basis.next_trade_id();
-    let max_trade_id = history.fills.iter().map(|f| f.trade_id).max();
+    let max_trade_id = fills.iter().map(|f| f.trade_id).max();
     let contiguous = history.from_id.is_some_and(|from| from <= next_id);
     let below = new_here
         .keys()
@@ -264,9 +399,11 @@ pub(crate) fn plan_trades(
             known.iter().map(|(id, t)| (*id, (*t).clone())).collect();
         merged.extend(new_here.iter().map(|((_, id), t)| (*id, t.clone())));
         // A page short of the end covers the ids up to its last fill: the stored trades
-        // past it wait for the page that reads them.
-        let upto = match max_trade_id {
-            Some(max) if !history.complete => max,
+        // past it wait for the page that reads them; a page that waits, those below the
+        // fill it waits before.
+        let upto = match (wait, max_trade_id) {
+            (Some(w), _) => w.trade_id.saturating_sub(1),
+            (None, Some(max)) if !history.complete => max,
             _ => u64::MAX,
         };
         for (id, trade) in merged.range(next_id..).take_while(|(id, _)| **id <= upto) {
@@ -286,7 +423,7 @@ pub(crate) fn plan_trades(
         let through_last = cursor
             .last_trade_id
             .is_none_or(|last| basis.through.is_some_and(|t| t >= last));
-        if basis_state == BasisState::Rebuilding && (history.complete || through_last) {
+        if basis_state == BasisState::Rebuilding && (complete || through_last) {
             plan.notes.push(format!(
                 "Cost basis of {symbol} rebuilt from the exchange's fills"
             ));
@@ -309,7 +446,7 @@ pub(crate) fn plan_trades(
         }
     };
     let mut movement = Flows::default();
-    for fill in &history.fills {
+    for fill in fills {
         if cursor
             .last_trade_id
             .is_some_and(|last| fill.trade_id <= last)
@@ -367,17 +504,56 @@ pub(crate) fn plan_trades(
         quote,
         // A rebuild's page is not the symbol's read, even its last: the holding, the orders
         // and the emergency wait for the forward read from the checkpoint that follows it.
-        complete: history.complete && cursor.basis_state == BasisState::Valid,
+        complete: complete && cursor.basis_state == BasisState::Valid,
         read_at: history.read_at,
         max_trade_id,
-        max_order_id: history.fills.iter().map(|f| f.order_id).max(),
-        max_time: history.fills.iter().map(|f| f.time).max(),
+        max_order_id: fills.iter().map(|f| f.order_id).max(),
+        max_time: fills.iter().map(|f| f.time).max(),
         cursor,
         basis,
         basis_state,
         recovered: new_here,
         fee_assets,
+        fee_wait: wait,
+        fee_unpriced,
     })
+}
+
+/// What the checkpoint keeps of a trade inserted with its fee unpriced.
+fn unpriced_of(trade: &TradeRecord) -> UnpricedFee {
+    UnpricedFee {
+        trade_id: trade.trade_id,
+        time: trade.time,
+        asset: trade.commission_asset.clone(),
+    }
+}
+
+/// The correction that gives a trade the sync inserted unpriced its fee in quote at the
+/// fill's minute price, conditional on the version read (the audit record keeps what it
+/// replaced). Only the sync-owned attributes change: `commission_quote`, `fee_unpriced`.
+fn fee_priced(trade: &TradeRecord, price: Decimal, quote: &Asset) -> Correction {
+    let commission_quote = trade.commission * price;
+    let expect = crate::domain::Expect::Version(trade.version);
+    Correction {
+        kind: CorrectionKind::TradeFeePriced,
+        expect,
+        before: Some(Record::Trade(trade.clone())),
+        after: Record::Trade(TradeRecord {
+            commission_quote,
+            fee_unpriced: false,
+            version: super::next_version(expect),
+            ..trade.clone()
+        }),
+        reason: format!(
+            "Fee of recovered trade {} {} priced at its minute: {} {} x {} = {} {quote}",
+            trade.symbol,
+            trade.trade_id,
+            trade.commission.normalize(),
+            trade.commission_asset,
+            price.normalize(),
+            commission_quote.normalize()
+        ),
+    }
 }
 
 /// The correction that gives a sell the sync inserted the replay's realized P&L,
@@ -421,6 +597,7 @@ fn trade_record(symbol: &Symbol, fill: &Fill, commission_quote: Decimal) -> Trad
         time: fill.time,
         is_maker: fill.is_maker,
         recovered: true,
+        fee_unpriced: false,
         version: 1,
     }
 }
@@ -521,7 +698,7 @@ mod tests {
             .insert((sym("BNBUSDT"), minute_start(t)), dec!(300));
         w.snap.prices.insert(sym("BNBUSDT"), dec!(999)); // current price must not be used
         assert_eq!(
-            fee_price_needs(&w.snap),
+            fee_price_needs(&w.snap, &w.recs),
             vec![(sym("BNBUSDT"), 1_699_999_980_000)]
         );
         let plan = reconcile(&w.input());
@@ -575,7 +752,7 @@ mod tests {
             ),
         ];
         w.snap_fills("BTCUSDT", fills.clone());
-        assert_eq!(fee_price_needs(&w.snap), vec![]);
+        assert_eq!(fee_price_needs(&w.snap, &w.recs), vec![]);
         let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
         assert!(
             unit.checkpoint.fee_assets.is_empty(),
@@ -596,7 +773,10 @@ mod tests {
             240_000,
         ));
         w.snap_fills("BTCUSDT", with_bnb);
-        assert_eq!(fee_price_needs(&w.snap), vec![(sym("BNBUSDT"), 240_000)]);
+        assert_eq!(
+            fee_price_needs(&w.snap, &w.recs),
+            vec![(sym("BNBUSDT"), 240_000)]
+        );
         let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
         assert_eq!(unit.checkpoint.fee_assets, vec![asset("BNB")]);
     }
@@ -863,39 +1043,329 @@ mod tests {
         assert_eq!(unit.movement.of(&asset("BTC")), dec!(2), "fills 11 and 12");
     }
 
-    #[test]
-    fn bnb_fee_falls_back_to_current_price_then_is_flagged() {
-        let mut w = World::new();
-        w.snap_fills(
+    /// A buy of BTCUSDT whose fee is paid in BNB, at minute `id` (+5 ms).
+    fn bnb_fill(id: u64) -> Fill {
+        fill(
             "BTCUSDT",
-            vec![fill(
+            id,
+            id,
+            Side::Buy,
+            dec!(50000),
+            dec!(0.01),
+            dec!(0.001),
+            "BNB",
+            id as i64 * crate::domain::MINUTE_MS + 5,
+        )
+    }
+
+    /// The trades a plan inserts: (id, commission_quote, fee_unpriced).
+    fn inserted(plan: &crate::domain::Plan) -> Vec<(u64, Decimal, bool)> {
+        of_kind(plan, CorrectionKind::TradeRecovered)
+            .into_iter()
+            .filter_map(|c| match &c.after {
+                Record::Trade(t) => Some((t.trade_id, t.commission_quote, t.fee_unpriced)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A checkpoint of BTCUSDT read (and its basis replayed) through `last`.
+    fn read_through(w: &mut World, last: u64) {
+        let cursor = CursorRecord {
+            last_trade_id: Some(last),
+            basis: crate::domain::Basis {
+                through: Some(last),
+                ..Default::default()
+            },
+            verify: None,
+            version: 1,
+            ..CursorRecord::new(sym("BTCUSDT"))
+        };
+        w.recs.cursors.insert(sym("BTCUSDT"), cursor);
+    }
+
+    fn listed(id: u64) -> crate::domain::UnpricedFee {
+        crate::domain::UnpricedFee {
+            trade_id: id,
+            time: bnb_fill(id).time,
+            asset: asset("BNB"),
+        }
+    }
+
+    /// The fills before the unpriced one are planned as ever; it and the rest of the page
+    /// (the bot's fill 3 included) wait: nothing inserted, nothing in the basis or the
+    /// movement past fill 1, the checkpoint below the waiting fill, the read not complete
+    /// (no order history taken, no position planned), and today's BNB price never used.
+    #[test]
+    fn a_fee_without_a_minute_price_waits_in_its_unit_and_is_never_priced_at_todays_price() {
+        let mut w = World::new();
+        assert_eq!(w.snap.prices.get(&sym("BNBUSDT")), Some(&dec!(300)));
+        w.db_trade(usdt_trade(3, Side::Buy, dec!(100), dec!(1)));
+        w.snap_fills_from(
+            "BTCUSDT",
+            0,
+            vec![
+                usdt_fill(1, Side::Buy, dec!(100), dec!(1)),
+                bnb_fill(2),
+                usdt_fill(3, Side::Buy, dec!(100), dec!(1)),
+            ],
+            true,
+        );
+        if let Some(h) = w.snap.history.get_mut(&sym("BTCUSDT")) {
+            h.read_at = 1_000_000;
+        }
+        w.snap.order_pages.insert(
+            sym("BTCUSDT"),
+            crate::domain::OrderPage {
+                from_order_id: 0,
+                orders: vec![ex_order(
+                    "BTCUSDT",
+                    1,
+                    "x-1",
+                    Side::Buy,
+                    dec!(100),
+                    dec!(1),
+                    dec!(1),
+                    crate::domain::OrderStatus::Filled,
+                )],
+                complete: true,
+            },
+        );
+        assert_eq!(
+            fee_price_needs(&w.snap, &w.recs),
+            vec![(sym("BNBUSDT"), 2 * crate::domain::MINUTE_MS)],
+            "the klines asked for the fill about to be inserted, not the bot's"
+        );
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(inserted(&unit.plan), vec![(1, dec!(0), false)]);
+        assert!(
+            unit.plan
+                .corrections
+                .iter()
+                .all(|c| c.kind == CorrectionKind::TradeRecovered
+                    || c.kind == CorrectionKind::CursorAdvanced),
+            "no order, no position from a partial read: {:?}",
+            unit.plan.corrections
+        );
+        let c = &unit.checkpoint;
+        assert_eq!(
+            c.fee_wait,
+            Some(FeeWait {
+                trade_id: 2,
+                runs: 1
+            })
+        );
+        assert_eq!(
+            (
+                c.last_trade_id,
+                c.basis.through,
+                c.pending,
+                c.covered_through,
+                c.orders_through
+            ),
+            (Some(1), Some(1), true, None, None),
+            "the next run reads from fill 2 again"
+        );
+        assert_eq!(unit.movement.of(&asset("BTC")), dec!(1), "fill 1 only");
+        assert!(
+            !unit
+                .plan
+                .discrepancies
+                .iter()
+                .any(|d| d.key.starts_with("fee_")),
+            "waiting is no finding: {:?}",
+            unit.plan.discrepancies
+        );
+    }
+
+    /// After FEE_WAIT_RUNS runs waiting on the same fill, it is inserted with its fee
+    /// flagged unpriced (Warning) and the read goes on; the checkpoint follows it, each run
+    /// asks for its minute price, and the run that gets it re-prices the stored trade
+    /// (`TradeFeePriced`, on the version read) and stops following it.
+    #[test]
+    fn a_fee_unpriced_after_the_wait_is_inserted_flagged_and_repriced_when_its_price_appears() {
+        let mut w = World::new();
+        read_through(&mut w, 1);
+        let page = vec![bnb_fill(2), usdt_fill(3, Side::Buy, dec!(100), dec!(1))];
+        w.snap_fills_from("BTCUSDT", 2, page, true);
+        for run in 1..=FEE_WAIT_RUNS {
+            let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+            assert_eq!(inserted(&unit.plan), vec![], "run {run} waits");
+            assert_eq!(
+                unit.checkpoint.fee_wait,
+                Some(FeeWait {
+                    trade_id: 2,
+                    runs: run
+                })
+            );
+            w.recs.cursors.insert(sym("BTCUSDT"), unit.checkpoint);
+        }
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(
+            inserted(&unit.plan),
+            vec![(2, dec!(0), true), (3, dec!(0), false)]
+        );
+        let finding = unit
+            .plan
+            .discrepancies
+            .iter()
+            .find(|d| d.key == "fee_unpriced:BTCUSDT:2")
+            .expect("the unpriced fee is reported");
+        assert_eq!(finding.severity, Severity::Warning);
+        let c = unit.checkpoint.clone();
+        assert_eq!(
+            (
+                c.fee_wait,
+                c.fee_unpriced.clone(),
+                c.last_trade_id,
+                c.pending
+            ),
+            (None, vec![listed(2)], Some(3), false)
+        );
+
+        // The next runs: nothing new; the listed fee's minute is asked for each run.
+        for correction in of_kind(&unit.plan, CorrectionKind::TradeRecovered) {
+            if let Record::Trade(t) = &correction.after {
+                w.db_trade(t.clone());
+            }
+        }
+        w.recs.cursors.insert(sym("BTCUSDT"), c);
+        w.snap_fills_from("BTCUSDT", 4, vec![], true);
+        assert_eq!(
+            fee_price_needs(&w.snap, &w.recs),
+            vec![(sym("BNBUSDT"), 2 * crate::domain::MINUTE_MS)]
+        );
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert!(of_kind(&unit.plan, CorrectionKind::TradeFeePriced).is_empty());
+        assert_eq!(
+            unit.checkpoint.fee_unpriced,
+            vec![listed(2)],
+            "still followed"
+        );
+
+        w.snap
+            .fee_prices
+            .insert((sym("BNBUSDT"), 2 * crate::domain::MINUTE_MS), dec!(310));
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        let priced = of_kind(&unit.plan, CorrectionKind::TradeFeePriced);
+        assert_eq!(priced.len(), 1);
+        assert_eq!(priced[0].expect, Expect::Version(1));
+        let Record::Trade(after) = &priced[0].after else {
+            panic!("not a trade")
+        };
+        let Some(Record::Trade(before)) = &priced[0].before else {
+            panic!("no record read")
+        };
+        assert_eq!(
+            (after.commission_quote, after.fee_unpriced, after.version),
+            (dec!(0.31), false, 2),
+            "0.001 BNB x 310"
+        );
+        assert_eq!(
+            TradeRecord {
+                commission_quote: dec!(0),
+                fee_unpriced: true,
+                version: 1,
+                ..after.clone()
+            },
+            *before,
+            "only the sync's derived attributes change"
+        );
+        assert!(unit.checkpoint.fee_unpriced.is_empty());
+    }
+
+    /// A listed trade that turns out to be the bot's (its insert won over the sync's) is
+    /// never rewritten: its fee is the bot's. The sync's own listed trade is re-priced.
+    #[test]
+    fn repricing_never_touches_a_bot_written_trade() {
+        let mut w = World::new();
+        read_through(&mut w, 5);
+        if let Some(c) = w.recs.cursors.get_mut(&sym("BTCUSDT")) {
+            c.fee_unpriced = vec![listed(2), listed(5)];
+        }
+        let stored = |id: u64, recovered: bool| TradeRecord {
+            time: bnb_fill(id).time,
+            recovered,
+            fee_unpriced: recovered,
+            ..trade(
                 "BTCUSDT",
-                1,
-                1,
+                id,
                 Side::Buy,
                 dec!(50000),
                 dec!(0.01),
                 dec!(0.001),
                 "BNB",
-                5,
-            )],
-        );
-        w.snap.prices.insert(sym("BNBUSDT"), dec!(250));
-        let plan = reconcile(&w.input());
-        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else {
-            panic!()
+                dec!(0),
+            )
         };
-        assert_eq!(tr.commission_quote, dec!(0.25));
-        w.snap.prices.clear();
-        let plan = reconcile(&w.input());
-        let Record::Trade(tr) = &of_kind(&plan, CorrectionKind::TradeRecovered)[0].after else {
-            panic!()
-        };
-        assert_eq!(tr.commission_quote, dec!(0));
-        assert!(plan
-            .discrepancies
+        w.db_trade(stored(2, false));
+        w.db_trade(stored(5, true));
+        w.snap_fills_from("BTCUSDT", 6, vec![], true);
+        for id in [2, 5] {
+            w.snap.fee_prices.insert(
+                (sym("BNBUSDT"), id as i64 * crate::domain::MINUTE_MS),
+                dec!(300),
+            );
+        }
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        let priced: Vec<u64> = of_kind(&unit.plan, CorrectionKind::TradeFeePriced)
+            .into_iter()
+            .filter_map(|c| match &c.after {
+                Record::Trade(t) => Some(t.trade_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(priced, vec![5], "the bot's trade 2 is left as it is");
+        assert!(unit.checkpoint.fee_unpriced.is_empty());
+        assert!(unit
+            .plan
+            .notes
             .iter()
-            .any(|d| d.key == "fee_price_missing:BTCUSDT:1"));
+            .any(|n| n.contains("Trade 2 of BTCUSDT is the bot's")));
+    }
+
+    /// A window read by time (an emergency re-scan) cannot come back to one fill: it
+    /// inserts a fee it cannot price at once, flagged, and the checkpoint follows it.
+    #[test]
+    fn a_rescan_window_inserts_an_unpriced_fee_flagged_at_once() {
+        let mut w = World::new();
+        w.snap_fills("BTCUSDT", vec![bnb_fill(2)]);
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(inserted(&unit.plan), vec![(2, dec!(0), true)]);
+        assert_eq!(
+            (unit.checkpoint.fee_wait, unit.checkpoint.fee_unpriced),
+            (None, vec![listed(2)])
+        );
+    }
+
+    /// The list of unpriced fees a checkpoint follows is bounded: past MAX_UNPRICED the
+    /// oldest is dropped, with a note (its item keeps `fee_unpriced`).
+    #[test]
+    fn at_most_a_hundred_unpriced_fees_are_followed_the_oldest_dropped_with_a_note() {
+        let mut w = World::new();
+        let mut cursor = CursorRecord::new(sym("BTCUSDT"));
+        cursor.fee_unpriced = (1000..1000 + MAX_UNPRICED as u64).map(listed).collect();
+        w.recs.cursors.insert(sym("BTCUSDT"), cursor);
+        w.snap_fills("BTCUSDT", vec![bnb_fill(2)]);
+        assert_eq!(
+            fee_price_needs(&w.snap, &w.recs).len(),
+            MAX_UNPRICED + 1,
+            "every followed fee's minute, and the new fill's"
+        );
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        let ids: Vec<u64> = unit
+            .checkpoint
+            .fee_unpriced
+            .iter()
+            .map(|u| u.trade_id)
+            .collect();
+        assert_eq!(ids.len(), MAX_UNPRICED);
+        assert_eq!((ids[0], ids[MAX_UNPRICED - 1]), (1001, 2));
+        assert!(unit
+            .plan
+            .notes
+            .iter()
+            .any(|n| n.contains("Trade 1000 of BTCUSDT is no longer followed")));
     }
 
     #[test]
@@ -920,7 +1390,7 @@ mod tests {
             panic!()
         };
         assert_eq!(tr.commission_quote, dec!(0.5));
-        assert!(fee_price_needs(&w.snap).is_empty());
+        assert!(fee_price_needs(&w.snap, &w.recs).is_empty());
     }
 
     #[test]

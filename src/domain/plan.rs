@@ -27,6 +27,9 @@ pub enum CorrectionKind {
     TradeRecovered,
     /// The realized P&L of a sell the sync recovered, set once its basis was rebuilt.
     TradePnlSet,
+    /// The fee in quote of a trade the sync inserted with its fee unpriced, set once the
+    /// price at the fill's minute is known (`fee_unpriced` cleared).
+    TradeFeePriced,
     CursorAdvanced,
     /// A balance move the ledger had not recorded yet.
     FlowRecorded,
@@ -48,6 +51,7 @@ impl CorrectionKind {
             Self::OrderRecorded => "order_recorded",
             Self::TradeRecovered => "trade_recovered",
             Self::TradePnlSet => "trade_pnl_set",
+            Self::TradeFeePriced => "trade_fee_priced",
             Self::CursorAdvanced => "cursor_advanced",
             Self::FlowRecorded => "flow_recorded",
             Self::FlowUpdated => "flow_updated",

@@ -124,6 +124,12 @@ pub struct TradeRecord {
     pub is_maker: bool,
     /// True when the sync inserted it.
     pub recovered: bool,
+    /// The sync inserted it with its fee in a third asset not priced yet (no price at the
+    /// fill's minute after waiting, `core::trades`): `commission_quote` is 0 until a later
+    /// run re-prices it. A sync-owned attribute; absent (false) on the bot's trades and on
+    /// items written before it existed.
+    #[serde(default)]
+    pub fee_unpriced: bool,
     pub version: u64,
 }
 
@@ -167,6 +173,23 @@ pub enum BasisState {
     /// Being rebuilt from the exchange's fills (a migrated cursor, or a fill found below the
     /// basis): `basis.through` is how far the rebuild got.
     Rebuilding,
+}
+
+/// A fill whose fee (in a third asset) has no price at its minute yet: the symbol's read
+/// waits before it (`core::trades`), `runs` runs so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeWait {
+    pub trade_id: u64,
+    pub runs: u32,
+}
+
+/// A trade the sync inserted with its fee unpriced (`TradeRecord::fee_unpriced`): what a
+/// run needs to ask for its price (the fee asset and the fill's time) without loading it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnpricedFee {
+    pub trade_id: u64,
+    pub time: Millis,
+    pub asset: Asset,
 }
 
 /// How far the sync has read a symbol: its checkpoint (sort key `CURSOR#<SYMBOL>`, written
@@ -228,6 +251,15 @@ pub struct CursorRecord {
     /// that disagrees with the exchange's fill), kept with the checkpoint until a run
     /// reports them: a run that fails or dies after the unit loses its report, not them.
     pub unreported: Vec<crate::domain::Discrepancy>,
+    /// The read waits before this fill: its fee has no price at its minute yet. The
+    /// checkpoint stays below it, so the next run reads it again.
+    #[serde(default)]
+    pub fee_wait: Option<FeeWait>,
+    /// Trades inserted with their fee unpriced, oldest first, at most
+    /// `core::trades::MAX_UNPRICED`: each run asks for their minute prices and re-prices
+    /// those it gets.
+    #[serde(default)]
+    pub fee_unpriced: Vec<UnpricedFee>,
     pub version: u64,
     pub updated_at: Millis,
 }
@@ -269,6 +301,8 @@ impl CursorRecord {
                 below: None,
             }),
             unreported: Vec::new(),
+            fee_wait: None,
+            fee_unpriced: Vec::new(),
             version: 0,
             updated_at: 0,
         }

@@ -24,6 +24,9 @@ enum UnitEnd {
     More,
     /// The run stops (deadline, budget): the checkpoint keeps what was applied.
     Stopped,
+    /// The read waits before a fill whose fee has no price at its minute yet
+    /// (`core::trades`): the symbol is done for this run, not read to its end.
+    Waiting,
 }
 
 /// Why a unit failed: alone (the symbol backs off) or for the whole run.
@@ -114,7 +117,7 @@ pub(crate) async fn read_symbol<E: Exchange, S: Store>(
                 view.fully_read.insert(symbol.clone());
             }
             Ok(UnitEnd::More) => {}
-            Ok(UnitEnd::Stopped) => return Ok(()),
+            Ok(UnitEnd::Stopped | UnitEnd::Waiting) => return Ok(()),
             Err(UnitError::Fatal(e)) => return Err(e),
             Err(UnitError::Alone { kind, detail }) => {
                 tracing::warn!(symbol = %symbol, kind, "{detail}");
@@ -321,7 +324,7 @@ async fn unit<E: Exchange, S: Store>(
             read_at,
         },
     );
-    if price_fees(run, view, symbol, &mut snapshot, &scoped).await? == Priced::Stopped {
+    if price_fees(run, symbol, &mut snapshot, &mut scoped).await? == Priced::Stopped {
         return Ok(UnitEnd::Stopped);
     }
     // What was read is applied even at the deadline: the margin is there for it.
@@ -374,6 +377,9 @@ async fn unit<E: Exchange, S: Store>(
     apply_plan(run, &plan, &mut view.records).await?;
     run.movement.merge(&planned.movement);
     run.recovered.merge(&planned.recovered);
+    if planned.checkpoint.fee_wait.is_some() {
+        return Ok(UnitEnd::Waiting);
+    }
     Ok(if complete && !rebuilding {
         UnitEnd::Done
     } else {
@@ -543,7 +549,7 @@ async fn rescan_unit<E: Exchange, S: Store>(
             read_at,
         },
     );
-    if price_fees(run, view, symbol, &mut snapshot, &scoped).await? == Priced::Stopped {
+    if price_fees(run, symbol, &mut snapshot, &mut scoped).await? == Priced::Stopped {
         return Ok(UnitEnd::Stopped);
     }
     let now = super::now_ms();
@@ -587,26 +593,17 @@ enum Priced {
     Stopped,
 }
 
-/// Price the fees of the page's fills about to be inserted (those not in `scoped`) at
-/// their minute, paid in a third asset (BNB); a fee asset with no candle at that minute
-/// is valued at its current price.
+/// Price at their minute the fees paid in a third asset (BNB) of the page's fills about to
+/// be inserted and of the trades the checkpoint lists as inserted unpriced; load the
+/// listed trades whose price came, so that the core re-prices them. Never at the current
+/// price: a fee with no price at its minute makes the read wait (`core::trades`).
 async fn price_fees<E: Exchange, S: Store>(
     run: &mut Run<'_, E, S>,
-    view: &mut View,
     symbol: &Symbol,
     snapshot: &mut ExchangeSnapshot,
-    scoped: &Records,
+    scoped: &mut Records,
 ) -> Result<Priced, UnitError> {
-    // Fee prices at fill time, for the fills about to be inserted only.
-    let needs: Vec<_> = core::fee_price_needs(snapshot)
-        .into_iter()
-        .filter(|(_, minute)| {
-            snapshot.history[symbol].fills.iter().any(|f| {
-                core::minute_start(f.time) == *minute
-                    && !scoped.trades.contains_key(&(symbol.clone(), f.trade_id))
-            })
-        })
-        .collect();
+    let needs = core::fee_price_needs(snapshot, scoped);
     // Fees are priced at the fill's minute, up to 1,000 minutes a request. A stop before
     // every fee of the page is priced leaves the page unapplied (the checkpoint stays; the
     // next run reads it again), so no fee is valued at a later price because the run ran
@@ -631,30 +628,56 @@ async fn price_fees<E: Exchange, S: Store>(
                 run.stop(format!("{e} (while pricing fees of {symbol})"));
                 return Ok(Priced::Stopped);
             }
-            Err(e) => return Err(e.into()),
+            Err(e) if is_fatal(&e) => return Err(e.into()),
+            // Any other failure (the fee symbol unknown, the endpoint failing) leaves those
+            // minutes unpriced: the fills wait a few runs and are then inserted with their
+            // fee flagged, re-priced when a later run gets the price. Failing the unit
+            // instead would hold the symbol's fills back for as long as the klines fail.
+            Err(e) => {
+                tracing::warn!(symbol = %symbol, fee_symbol = %fee_symbol, error = %e, "fee prices unavailable");
+                run.report.notes.push(format!(
+                    "Fee prices of {fee_symbol} unavailable ({}): the fees of {symbol} they price wait",
+                    e.kind()
+                ));
+            }
         }
     }
-    // A fee asset with no price at the fill's minute is valued at its current price
-    // (one request for the unit's missing ones).
-    let missing: Vec<Symbol> = core::fee_price_needs(snapshot)
-        .into_iter()
-        .filter(|k| !snapshot.fee_prices.contains_key(k) && !snapshot.prices.contains_key(&k.0))
-        .map(|(s, _)| s)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
+    // The listed unpriced trades whose price came: loaded by key (each a one-item range),
+    // only those, so that a run's reads stay bounded by the list and the page.
+    let listed: Vec<u64> = scoped
+        .cursors
+        .get(symbol)
+        .map(|c| c.fee_unpriced.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|u| {
+            snapshot.symbols.get(symbol).is_some_and(|info| {
+                Symbol::parse(format!("{}{}", u.asset, info.quote)).is_ok_and(|fee_symbol| {
+                    snapshot
+                        .fee_prices
+                        .contains_key(&(fee_symbol, core::minute_start(u.time)))
+                })
+            })
+        })
+        .map(|u| u.trade_id)
+        .filter(|id| !scoped.trades.contains_key(&(symbol.clone(), *id)))
         .collect();
-    if !missing.is_empty() {
-        match run.exchange.prices(&missing).await {
-            Ok(p) => {
-                view.prices.extend(p.clone());
-                snapshot.prices.extend(p);
-            }
-            Err(e) if is_stop(&e) => {
-                run.stop(format!("{e} (while pricing fees of {symbol})"));
-                return Ok(Priced::Stopped);
-            }
-            Err(e) => return Err(e.into()),
-        }
+    for trade_id in listed {
+        let (loaded, units) = run
+            .store
+            .load_scoped(
+                &run.request.account,
+                &LoadScope::Trades {
+                    symbol: symbol.clone(),
+                    from_id: trade_id,
+                    to_id: Some(trade_id),
+                    limit: Some(1),
+                },
+            )
+            .await?;
+        run.report.dynamodb_capacity_units += units;
+        scoped.trades.extend(loaded.trades);
+        scoped.skipped.extend(loaded.skipped);
     }
     Ok(Priced::All)
 }

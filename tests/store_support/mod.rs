@@ -125,6 +125,7 @@ pub fn trade(s: &str, id: u64, version: u64) -> TradeRecord {
         time: NOW - 10,
         is_maker: false,
         recovered: true,
+        fee_unpriced: false,
         version,
     }
 }

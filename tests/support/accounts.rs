@@ -537,6 +537,7 @@ pub fn bot_trade(f: &Fill, commission_quote: Decimal, recovered: bool) -> TradeR
         time: f.time,
         is_maker: f.is_maker,
         recovered,
+        fee_unpriced: false,
         version: 0,
     }
 }

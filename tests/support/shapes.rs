@@ -130,6 +130,7 @@ fn trade_record(v: &Value) -> TradeRecord {
         time: v["time"].as_i64().expect("time"),
         is_maker: false,
         recovered: false,
+        fee_unpriced: false,
         version: 0,
     }
 }

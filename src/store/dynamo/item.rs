@@ -97,6 +97,14 @@ impl ItemBuilder {
         self.item.insert(name.to_owned(), v);
         self
     }
+    /// A flag stored only when true (absent = false), so that clearing it REMOVEs it.
+    pub fn opt_true(self, name: &'static str, v: bool) -> Self {
+        if v {
+            self.b(name, true)
+        } else {
+            self.none(name)
+        }
+    }
     fn none(mut self, name: &'static str) -> Self {
         self.absent.push(name);
         self
@@ -253,6 +261,16 @@ impl<'a> ItemReader<'a> {
     }
 }
 
+/// The attributes of a trade item a correction of it may set (`version` with them): the
+/// ones the sync derives (`TradePnlSet`, `TradeFeePriced`). The rest is the exchange's
+/// fill, written once by whoever inserted it.
+pub const TRADE_SYNC_OWNED: [&str; 4] = [
+    "version",
+    "realized_pnl",
+    "commission_quote",
+    "fee_unpriced",
+];
+
 /// The record's attributes (with pk, sk, entity, version) and the optional attributes
 /// it leaves absent.
 pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreError> {
@@ -319,7 +337,9 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .opt_dec("realized_pnl", r.realized_pnl)
             .int("time", r.time)
             .b("is_maker", r.is_maker)
-            .b("recovered", r.recovered),
+            .b("recovered", r.recovered)
+            // Absent when false (the bot's trades never carry it); a re-pricing REMOVEs it.
+            .opt_true("fee_unpriced", r.fee_unpriced),
         Record::Ledger(r) => b
             .e("kind", &r.kind)?
             .s("flow_id", r.id.as_str())
@@ -372,6 +392,9 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .opt_int("verify_below", r.verify.and_then(|v| v.below))
             .b("verified", r.verify.is_none())
             .opt_s("unreported", unreported_json(&r.unreported)?.as_deref())
+            .opt_int("fee_wait_trade_id", r.fee_wait.map(|w| w.trade_id))
+            .opt_int("fee_wait_runs", r.fee_wait.map(|w| w.runs))
+            .opt_s("fee_unpriced", unpriced_json(&r.fee_unpriced)?.as_deref())
             .int("updated_at", r.updated_at),
     })
 }
@@ -386,6 +409,16 @@ fn unreported_json(
     serde_json::to_string(unreported)
         .map(Some)
         .map_err(|e| StoreError::Rejected(format!("unreported findings: {e}")))
+}
+
+/// A checkpoint's trades inserted with their fee unpriced as one JSON string (None: none).
+fn unpriced_json(unpriced: &[crate::domain::UnpricedFee]) -> Result<Option<String>, StoreError> {
+    if unpriced.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(unpriced)
+        .map(Some)
+        .map_err(|e| StoreError::Rejected(format!("unpriced fees: {e}")))
 }
 
 /// The attributes of a position, current or past.
@@ -473,6 +506,8 @@ pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
             time: r.int("time")?,
             is_maker: r.b("is_maker")?,
             recovered: r.b("recovered")?,
+            // Absent on the bot's trades and on items written before it: priced.
+            fee_unpriced: r.opt_b("fee_unpriced")?.unwrap_or(false),
             version,
         })
     } else if sk.starts_with(keys::CURSOR_PREFIX) {
@@ -595,6 +630,22 @@ fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, S
         unreported: match r.opt_s("unreported")? {
             Some(text) => {
                 serde_json::from_str(text).map_err(|e| r.malformed(format!("unreported: {e}")))?
+            }
+            None => Vec::new(),
+        },
+        fee_wait: match (
+            r.opt_int::<u64>("fee_wait_trade_id")?,
+            r.opt_int::<u32>("fee_wait_runs")?,
+        ) {
+            (Some(trade_id), runs) => Some(crate::domain::FeeWait {
+                trade_id,
+                runs: runs.unwrap_or(0),
+            }),
+            (None, _) => None,
+        },
+        fee_unpriced: match r.opt_s("fee_unpriced")? {
+            Some(text) => {
+                serde_json::from_str(text).map_err(|e| r.malformed(format!("fee_unpriced: {e}")))?
             }
             None => Vec::new(),
         },
