@@ -226,6 +226,73 @@ async fn bot_attributes_unknown_to_the_sync_survive_a_correction() {
     assert_eq!(s::dec(item["free"].as_n().unwrap()), s::dec("2.5"));
 }
 
+/// A correction of a trade (`TradeFeePriced`, `TradePnlSet`) sets only the attributes the
+/// sync derives and owns: the exchange's fields of the fill are never rewritten (here one
+/// the item holds differently from the sync's copy survives), and `fee_unpriced` is
+/// removed once the fee is priced.
+#[tokio::test]
+async fn a_trade_correction_rewrites_only_the_attributes_the_sync_owns() {
+    use binance_account_sync::domain::{CorrectionKind, Record, TradeRecord};
+    let store = fresh_store().await;
+    let acct = s::account();
+    let unpriced = TradeRecord {
+        commission_quote: s::dec("0"),
+        fee_unpriced: true,
+        ..s::trade("BTCUSDT", 5, 1)
+    };
+    let before = Record::Trade(unpriced.clone());
+    let out = store
+        .apply(
+            &acct,
+            "run-x",
+            s::NOW,
+            &[s::insert(CorrectionKind::TradeRecovered, before.clone())],
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.applied.len(), 1, "{out:?}");
+    let sk = "TRADE#BTCUSDT#00000000000000000005";
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S(keys::pk(&acct)))
+        .key("sk", AttributeValue::S(sk.into()))
+        .update_expression("SET qty = :q")
+        .expression_attribute_values(":q", AttributeValue::N("0.002".into()))
+        .send()
+        .await
+        .unwrap();
+    let after = Record::Trade(TradeRecord {
+        commission_quote: s::dec("0.000225"),
+        fee_unpriced: false,
+        version: 2,
+        ..unpriced
+    });
+    let out = store
+        .apply(
+            &acct,
+            "run-y",
+            s::NOW + 1,
+            &[s::update(CorrectionKind::TradeFeePriced, before, after)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.applied.len(), 1, "{out:?}");
+    let items = s::partition_items(&store, &acct).await;
+    let item = items
+        .iter()
+        .find(|it| it["sk"] == AttributeValue::S(sk.into()))
+        .unwrap();
+    assert_eq!(s::dec(item["qty"].as_n().unwrap()), s::dec("0.002"));
+    assert_eq!(
+        s::dec(item["commission_quote"].as_n().unwrap()),
+        s::dec("0.000225")
+    );
+    assert_eq!(item["version"], AttributeValue::N("2".into()));
+    assert!(!item.contains_key("fee_unpriced"), "{item:?}");
+}
+
 #[tokio::test]
 async fn malformed_item_is_skipped_and_listed_with_its_key_never_fatal() {
     let store = fresh_store().await;

@@ -138,11 +138,18 @@ fn build_pair<'a>(
         Expect::Version(v) => {
             // An update, not a put: attributes the bot keeps on the item that the sync does
             // not know survive the correction.
+            // A trade's update sets only the attributes the sync derives and owns: the
+            // exchange's fields of a fill (and the bot's own attributes) are never rewritten.
+            let owned = |name: &str| match &c.after {
+                crate::domain::Record::Trade(_) => item::TRADE_SYNC_OWNED.contains(&name),
+                _ => true,
+            };
             let mut attrs: Vec<_> = encoded
                 .item
                 .into_iter()
-                .filter(|(k, _)| k != "pk" && k != "sk")
+                .filter(|(k, _)| k != "pk" && k != "sk" && owned(k))
                 .collect();
+            let absent: Vec<&str> = encoded.absent.into_iter().filter(|k| owned(k)).collect();
             attrs.sort_by(|a, b| a.0.cmp(&b.0));
             let mut names = HashMap::new();
             let mut values = HashMap::new();
@@ -153,9 +160,9 @@ fn build_pair<'a>(
                 sets.push(format!("#a{i} = :a{i}"));
             }
             let mut expression = format!("SET {}", sets.join(", "));
-            if !encoded.absent.is_empty() {
+            if !absent.is_empty() {
                 let mut removes = Vec::new();
-                for (i, name) in encoded.absent.iter().enumerate() {
+                for (i, name) in absent.iter().enumerate() {
                     names.insert(format!("#r{i}"), (*name).to_owned());
                     removes.push(format!("#r{i}"));
                 }
