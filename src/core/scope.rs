@@ -11,7 +11,9 @@
 //!      being rebuilt, whose stored trades are being verified (`verify.rs`), or whose
 //!      last read could not check the base's holding (no current price, no trading
 //!      rules: `holding_unchecked`; a price missing for good costs its symbol's forward
-//!      read and one price a run, and is noted each time);
+//!      read and one price a run, and is noted each time), or that follows trades
+//!      inserted with their fee unpriced (`fee_unpriced`: the unit re-prices them; a fee
+//!      price missing for good costs the forward read and one klines request a run);
 //!   2. evidence of change: a symbol never read whose base is held, in the records or
 //!      configured; a symbol whose base moved; an *active* symbol (a fill within the
 //!      periodic lookback, an open position, or orders open in the records) whose quote or
@@ -289,6 +291,9 @@ fn read_reason(
             || c.orders_pending
             || c.failures > 0
             || c.holding_unchecked
+            // Trades inserted with their fee unpriced are re-priced by the symbol's unit:
+            // read while it follows one (`trades.rs`), as long as the price stays missing.
+            || !c.fee_unpriced.is_empty()
             || c.basis_state == BasisState::Rebuilding
             || super::verify::pending(c).is_some()
         {
@@ -787,6 +792,38 @@ mod tests {
             &cursors,
             &symbols,
             &balances,
+            &Movement::default(),
+        );
+        assert_eq!(scope.reads, vec![(sym("DOTUSDT"), ReadReason::InProgress)]);
+    }
+
+    /// A quiet symbol whose checkpoint follows a trade inserted with its fee unpriced is
+    /// read by the next periodic run, ahead of the rotation: its unit re-prices the fee.
+    #[test]
+    fn a_symbol_following_an_unpriced_fee_is_read_next_run() {
+        let config = RulesConfig {
+            rotation_per_run: Some(0),
+            ..RulesConfig::default()
+        };
+        let now = 100 * DAY_MS;
+        let symbols = infos(&[("AAA", "USDT"), ("DOT", "USDT")]);
+        let mut cursors = BTreeMap::new();
+        cursors.insert(sym("AAAUSDT"), cursor_at("AAAUSDT", now - 10, None));
+        let following = CursorRecord {
+            fee_unpriced: vec![crate::domain::UnpricedFee {
+                trade_id: 7,
+                time: now - 10,
+                asset: Asset::parse("BNB").expect("asset"),
+            }],
+            ..cursor_at("DOTUSDT", now - 10, None)
+        };
+        cursors.insert(sym("DOTUSDT"), following);
+        let scope = periodic(
+            &config,
+            now,
+            &cursors,
+            &symbols,
+            &BTreeMap::new(),
             &Movement::default(),
         );
         assert_eq!(scope.reads, vec![(sym("DOTUSDT"), ReadReason::InProgress)]);
