@@ -23,7 +23,7 @@
 //!   read to the end marks the scope done for the symbol (`emergency_done`) once no
 //!   re-scan is owed: the re-scan of an active symbol runs before it.
 //! - A unit's findings that no later read makes again (`trade_disagrees`,
-//!   `trade_not_on_exchange`: the page that showed them is applied) go into the checkpoint
+//!   `trade_not_on_exchange`, `fee_unpriced`: the page that showed them is applied) go into the checkpoint
 //!   it writes (`unreported`, each key once, at most [`MAX_UNREPORTED`]), atomically with
 //!   the page: every run reports the findings of the checkpoints it loads and, once it has
 //!   its report, clears them (`reported`). A run that fails or dies after the unit loses
@@ -42,7 +42,7 @@ use std::collections::BTreeMap;
 pub const MAX_UNREPORTED: usize = 20;
 
 /// The kinds of finding a read makes once (see the module's rules).
-const ONCE: [&str; 2] = ["trade_disagrees", "trade_not_on_exchange"];
+const ONCE: [&str; 3] = ["trade_disagrees", "trade_not_on_exchange", "fee_unpriced"];
 
 /// `unreported` with this unit's once-only findings added (each key once).
 pub fn with_findings(unreported: &[Discrepancy], found: &[Discrepancy]) -> Vec<Discrepancy> {

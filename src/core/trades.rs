@@ -1213,6 +1213,10 @@ mod tests {
             .expect("the unpriced fee is reported");
         assert_eq!(finding.severity, Severity::Warning);
         let c = unit.checkpoint.clone();
+        assert!(
+            c.unreported.iter().any(|d| d.key == finding.key),
+            "kept with the checkpoint until a run reports it"
+        );
         assert_eq!(
             (
                 c.fee_wait,
