@@ -165,7 +165,10 @@ def build(dust=False):
         {"symbol": s, "base": c["base"], "quote": "USDT", "price": str(c["price"]), "filters": filt(c, "5")}
         for s, c in SYMBOLS.items()
     ]
+    # A BNBUSDT price from before the first fill: the klines then price every BNB fee at
+    # its fill's minute (the sync never values a fee at today's price).
     symbols.insert(2, {"symbol": "BNBUSDT", "base": "BNB", "quote": "USDT", "price": str(BNB_PRICE),
+                       "price_history": [{"time": "-6d", "price": str(BNB_PRICE)}],
                        "filters": filt({"tick": D("0.01"), "step": D("0.001")}, "5")})
     orders.sort(key=lambda o: o["orderId"])
     return {
