@@ -44,6 +44,14 @@ async fn position_closed_while_bot_down_gets_exit_price() {
 }
 
 #[tokio::test]
+async fn a_fee_whose_minute_price_cannot_be_read_waits_then_is_flagged_and_repriced() {
+    scenarios::a_fee_whose_minute_price_cannot_be_read_waits_then_is_flagged_and_repriced(
+        dynamo_store().await,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn partial_run_at_deadline_resumes_next_run() {
     scenarios::partial_run_at_deadline_resumes_next_run(dynamo_store().await).await;
 }

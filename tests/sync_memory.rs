@@ -42,6 +42,14 @@ async fn position_closed_while_bot_down_gets_exit_price() {
 }
 
 #[tokio::test]
+async fn a_fee_whose_minute_price_cannot_be_read_waits_then_is_flagged_and_repriced() {
+    scenarios::a_fee_whose_minute_price_cannot_be_read_waits_then_is_flagged_and_repriced(
+        memory_store(),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn partial_run_at_deadline_resumes_next_run() {
     scenarios::partial_run_at_deadline_resumes_next_run(memory_store()).await;
 }

@@ -163,6 +163,22 @@ impl Sim {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("POST {url}: {e}: {text}"))
     }
 
+    /// Remove every injected fault.
+    pub async fn clear_faults(&self) {
+        let url = format!("{}/__sim/faults", self.base_url());
+        let resp = self
+            .http
+            .delete(&url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DELETE {url}: {e}"));
+        assert!(
+            resp.status().is_success(),
+            "DELETE {url}: {}",
+            resp.status()
+        );
+    }
+
     pub async fn state(&self) -> Value {
         let url = format!("{}/__sim/state", self.base_url());
         self.http

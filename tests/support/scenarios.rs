@@ -1199,3 +1199,115 @@ pub async fn partial_then_resumed_run_ends_where_one_complete_run_ends<S: TestSt
     );
     sim.shutdown().await;
 }
+
+/// The owner buys BTC while BNBUSDT's klines fail (the fee's minute price cannot be read)
+/// and its current price can: the fill waits in its unit for FEE_WAIT_RUNS runs (never
+/// priced at today's price, the checkpoint below it, the symbol not failed), is then
+/// inserted with its fee flagged unpriced (Warning), and the first run that reads the
+/// minute's close re-prices it (`trade_fee_priced`, with its audit record).
+pub async fn a_fee_whose_minute_price_cannot_be_read_waits_then_is_flagged_and_repriced<
+    S: TestStore,
+>(
+    store: S,
+) {
+    use binance_account_sync::core::trades::FEE_WAIT_RUNS;
+    use binance_account_sync::domain::FeeWait;
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+    sim.control(
+        "faults",
+        json!({"path": "/api/v3/klines", "kind": "malformed_json"}),
+    )
+    .await;
+    let (id, _) = sim.manual_trade("BTCUSDT", "BUY", "0.001").await;
+    let btc = sym("BTCUSDT");
+
+    for run in 1..=FEE_WAIT_RUNS {
+        let report = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+        assert!(
+            report.symbols_failed.is_empty(),
+            "{:?}",
+            report.symbols_failed
+        );
+        let now = records(&store, &account).await;
+        assert!(
+            !now.trades.contains_key(&(btc.clone(), id)),
+            "run {run}: the fill waits, never priced at today's price"
+        );
+        let cursor = &now.cursors[&btc];
+        assert_eq!(
+            cursor.fee_wait,
+            Some(FeeWait {
+                trade_id: id,
+                runs: run
+            })
+        );
+        assert!(
+            cursor.last_trade_id < Some(id),
+            "the checkpoint stays below it"
+        );
+        assert!(cursor.pending);
+    }
+
+    let report = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    let finding = report
+        .discrepancies
+        .iter()
+        .find(|d| d.key == format!("fee_unpriced:BTCUSDT:{id}"))
+        .expect("the unpriced fee is reported");
+    assert_eq!(
+        finding.severity,
+        binance_account_sync::domain::Severity::Warning
+    );
+    let now = records(&store, &account).await;
+    let flagged = &now.trades[&(btc.clone(), id)];
+    assert_eq!(
+        (
+            flagged.recovered,
+            flagged.fee_unpriced,
+            flagged.commission_quote
+        ),
+        (true, true, dec("0"))
+    );
+    assert_eq!(flagged.commission_asset, asset("BNB"));
+    let cursor = &now.cursors[&btc];
+    assert_eq!(cursor.fee_wait, None);
+    assert_eq!(
+        cursor
+            .fee_unpriced
+            .iter()
+            .map(|u| u.trade_id)
+            .collect::<Vec<_>>(),
+        vec![id]
+    );
+    assert!(cursor.last_trade_id >= Some(id));
+
+    sim.clear_faults().await;
+    let report = sync(&sim, &store, &request(&account, Mode::Periodic)).await;
+    assert_eq!(report.count(CorrectionKind::TradeFeePriced), 1);
+    let now = records(&store, &account).await;
+    let priced = &now.trades[&(btc.clone(), id)];
+    let state = sim.state().await;
+    let bnb_close = state["prices"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["symbol"] == "BNBUSDT"))
+        .and_then(|p| p["price"].as_str())
+        .map(dec)
+        .expect("BNBUSDT price");
+    assert!(!priced.fee_unpriced);
+    assert_eq!(
+        priced.commission_quote,
+        priced.commission * bnb_close,
+        "the close of the fill's minute (BNBUSDT did not move)"
+    );
+    assert_eq!(
+        (priced.qty, priced.price, priced.version),
+        (flagged.qty, flagged.price, flagged.version + 1)
+    );
+    assert!(now.cursors[&btc].fee_unpriced.is_empty());
+    assert!(audit(&store, &account)
+        .await
+        .iter()
+        .any(|a| a.correction.kind == CorrectionKind::TradeFeePriced));
+}
