@@ -7,11 +7,26 @@
 //!   records disagrees with the exchange's is kept as written and reported (Warning
 //!   `trade_disagrees:<SYMBOL>:<ID>`): the sync cannot tell which write is wrong.
 //! - A fee paid in an asset other than the symbol's quote is converted to the quote at
-//!   the fill's time. Fee in the base: commission × the fill's own price (exact). Fee in a
-//!   third asset (BNB): the price of `<FEE><QUOTE>` at the fill's minute
-//!   (`snapshot.fee_prices`), else the current price (`snapshot.prices`). Both forms are
-//!   recorded (`commission` + `commission_asset`, and `commission_quote`). When no price
-//!   is known the fee is recorded with `commission_quote = 0` and an Info discrepancy.
+//!   the fill's time, never at another price. Fee in the base: commission × the fill's own
+//!   price (exact). Fee in a third asset (BNB): the close of `<FEE><QUOTE>` at the fill's
+//!   minute (`snapshot.fee_prices`), asked for only for the fills about to be inserted and
+//!   the trades listed unpriced (`fee_price_needs`). Both forms are recorded
+//!   (`commission` + `commission_asset`, and `commission_quote`).
+//! - A fill about to be inserted whose third-asset fee has no minute price makes its page
+//!   wait: the fills before it (in page order) are planned as ever; it and the rest of the
+//!   page are not applied (not inserted, not in the basis, not in the movement), the read
+//!   is not complete (no order history, no position from a partial read) and the
+//!   checkpoint stays below it with `fee_wait {trade_id, runs}`, so the next run reads it
+//!   again. After [`FEE_WAIT_RUNS`] runs waiting on the same fill it is inserted with
+//!   `commission_quote = 0` and `fee_unpriced` (Warning `fee_unpriced:<SYMBOL>:<ID>`) and
+//!   the read goes on. A window read by time (a re-scan) cannot come back to one fill: it
+//!   inserts such a fill flagged at once.
+//! - The checkpoint follows the trades inserted unpriced (`fee_unpriced`, oldest first, at
+//!   most [`MAX_UNPRICED`]: the oldest is dropped with a note and keeps its flag). Each run
+//!   asks for their minute prices; when one is known, `TradeFeePriced` (on the version
+//!   read) sets the stored trade's `commission_quote` and clears `fee_unpriced`, only on a
+//!   trade the sync inserted (`recovered`): the bot's trades are never rewritten. The
+//!   basis and P&L already replayed with the fee at 0 are not replayed again.
 //! - Recovered sells carry `realized_pnl` by average cost (`pnl.rs`), replaying the
 //!   records' and the recovered fills of the symbol in trade-id order.
 //! - The cost basis is carried forward in the checkpoint: the records' and the recovered
@@ -28,6 +43,9 @@
 //! - A sell the sync inserted carries the replay's realized P&L wherever the basis passes
 //!   it: one stored without it (recovered while the basis was being rebuilt) or with
 //!   another is rewritten (`TradePnlSet`, on the version read); the bot's never.
+//! - The exchange's fields of a trade are never rewritten: a correction of a stored trade
+//!   (`TradePnlSet`, `TradeFeePriced`) changes only the attributes the sync derives
+//!   (`realized_pnl`, `commission_quote`, `fee_unpriced`), each with its audit record.
 
 use super::{minute_start, pnl, symbol_parts, Flows, ReconcileInput, Recovered, SymbolPlan};
 use crate::domain::{
