@@ -20,13 +20,16 @@
 //!   again. After [`FEE_WAIT_RUNS`] runs waiting on the same fill it is inserted with
 //!   `commission_quote = 0` and `fee_unpriced` (Warning `fee_unpriced:<SYMBOL>:<ID>`) and
 //!   the read goes on. A window read by time (a re-scan) cannot come back to one fill: it
-//!   inserts such a fill flagged at once.
+//!   inserts such a fill flagged at once. A minute the exchange answered without a candle
+//!   (no price then, or no such market: `snapshot.fee_prices_absent`) will never have one:
+//!   its fill is inserted flagged at once, without waiting, and not followed.
 //! - The checkpoint follows the trades inserted unpriced (`fee_unpriced`, oldest first, at
 //!   most [`MAX_UNPRICED`]: the oldest is dropped with a note and keeps its flag). Each run
 //!   asks for their minute prices; when one is known, `TradeFeePriced` (on the version
 //!   read) sets the stored trade's `commission_quote` and clears `fee_unpriced`, only on a
-//!   trade the sync inserted (`recovered`): the bot's trades are never rewritten. The
-//!   basis and P&L already replayed with the fee at 0 are not replayed again.
+//!   trade the sync inserted (`recovered`): the bot's trades are never rewritten. A
+//!   followed trade whose minute the exchange answers without a candle is no longer
+//!   followed. The basis and P&L already replayed with the fee at 0 are not replayed again.
 //! - Recovered sells carry `realized_pnl` by average cost (`pnl.rs`), replaying the
 //!   records' and the recovered fills of the symbol in trade-id order.
 //! - The cost basis is carried forward in the checkpoint: the records' and the recovered
@@ -284,15 +287,19 @@ pub(crate) fn plan_trades(
         if new_here.contains_key(&key) {
             continue;
         }
-        let (commission_quote, fee_unpriced) = match commission_in_quote(
-            fill, &base, &quote, snapshot,
-        ) {
-            Some(q) => (q, false),
+        // The fee in quote, and when it is unpriced whether to follow it for re-pricing.
+        let (commission_quote, follow) = match commission_in_quote(fill, &base, &quote, snapshot) {
+            Some(q) => (q, None),
             None => {
+                // The exchange answered that minute without a price (or there is no such
+                // market): no later run will find one, so waiting or following it is
+                // pointless. Else (the klines failed, or were not asked) it may come.
+                let never = fee_key(&fill.commission_asset, fill.time, &quote)
+                    .is_none_or(|k| snapshot.fee_prices_absent.contains(&k));
                 let runs = waited
                     .filter(|w| w.trade_id == fill.trade_id)
                     .map_or(0, |w| w.runs);
-                if by_id && runs < FEE_WAIT_RUNS {
+                if by_id && !never && runs < FEE_WAIT_RUNS {
                     let runs = runs + 1;
                     plan.notes.push(format!(
                         "No price for {}{quote} at {} yet: the read of {symbol} waits before trade {} (run {runs} of {FEE_WAIT_RUNS})",
@@ -316,19 +323,26 @@ pub(crate) fn plan_trades(
                     before: None,
                     after: None,
                     diff_pct: None,
-                    message: format!(
-                        "No price for {}{quote} at {}: trade {} recorded with its fee unpriced ({quote} value 0, fee_unpriced), re-priced once the price is known",
-                        fill.commission_asset, minute_start(fill.time), fill.trade_id
-                    ),
+                    message: if never {
+                        format!(
+                            "The exchange has no price for {}{quote} at {}: trade {} recorded with its fee unpriced ({quote} value 0, fee_unpriced)",
+                            fill.commission_asset, minute_start(fill.time), fill.trade_id
+                        )
+                    } else {
+                        format!(
+                            "No price for {}{quote} at {} after {FEE_WAIT_RUNS} runs: trade {} recorded with its fee unpriced ({quote} value 0, fee_unpriced), re-priced once the price is known",
+                            fill.commission_asset, minute_start(fill.time), fill.trade_id
+                        )
+                    },
                 });
-                (Decimal::ZERO, true)
+                (Decimal::ZERO, Some(!never))
             }
         };
         let record = TradeRecord {
-            fee_unpriced,
+            fee_unpriced: follow.is_some(),
             ..trade_record(symbol, fill, commission_quote)
         };
-        if fee_unpriced {
+        if follow == Some(true) {
             flagged.push(unpriced_of(&record));
         }
         new_here.insert(key, record);
@@ -343,8 +357,18 @@ pub(crate) fn plan_trades(
     // re-priced (only the sync's own inserts), the others stay listed.
     let mut fee_unpriced: Vec<UnpricedFee> = Vec::new();
     for listed in &cursor.fee_unpriced {
-        let priced = fee_key(&listed.asset, listed.time, &quote)
-            .is_some_and(|k| snapshot.fee_prices.contains_key(&k));
+        let key = fee_key(&listed.asset, listed.time, &quote);
+        if key
+            .as_ref()
+            .is_none_or(|k| snapshot.fee_prices_absent.contains(k))
+        {
+            plan.notes.push(format!(
+                "The exchange has no price for the fee of trade {} of {symbol} at its minute: no longer followed (it keeps fee_unpriced)",
+                listed.trade_id
+            ));
+            continue;
+        }
+        let priced = key.is_some_and(|k| snapshot.fee_prices.contains_key(&k));
         if !priced {
             fee_unpriced.push(listed.clone());
             continue;
@@ -1344,6 +1368,35 @@ mod tests {
             .notes
             .iter()
             .any(|n| n.contains("Trade 2 of BTCUSDT is the bot's")));
+    }
+
+    /// A minute the exchange answered without a candle (no price then, or no such market)
+    /// will have none later either: the fill is inserted flagged at once, without waiting,
+    /// and not followed; a followed one whose minute turns out so is no longer followed.
+    #[test]
+    fn a_fee_whose_minute_the_exchange_has_no_price_for_is_inserted_flagged_at_once() {
+        let mut w = World::new();
+        read_through(&mut w, 1);
+        if let Some(c) = w.recs.cursors.get_mut(&sym("BTCUSDT")) {
+            c.fee_unpriced = vec![listed(1)];
+        }
+        w.snap_fills_from("BTCUSDT", 2, vec![bnb_fill(2)], true);
+        for id in [1, 2] {
+            w.snap
+                .fee_prices_absent
+                .insert((sym("BNBUSDT"), id as i64 * crate::domain::MINUTE_MS));
+        }
+        let unit = crate::core::plan_symbol(&w.input(), &sym("BTCUSDT"));
+        assert_eq!(inserted(&unit.plan), vec![(2, dec!(0), true)]);
+        assert!(unit
+            .plan
+            .discrepancies
+            .iter()
+            .any(|d| d.key == "fee_unpriced:BTCUSDT:2"));
+        assert_eq!(
+            (unit.checkpoint.fee_wait, unit.checkpoint.fee_unpriced.len()),
+            (None, 0)
+        );
     }
 
     /// A window read by time (an emergency re-scan) cannot come back to one fill: it

@@ -253,6 +253,11 @@ pub struct ExchangeSnapshot {
     pub prices_partial: bool,
     /// Fill-time prices used to convert fees paid in another asset: (symbol, minute start) -> close.
     pub fee_prices: BTreeMap<(Symbol, Millis), Decimal>,
+    /// The (symbol, minute start) fee prices the exchange answered for without a candle
+    /// (no price at that minute, or no such market): no later run will find one either.
+    /// A minute whose request failed is in neither map.
+    #[serde(default)]
+    pub fee_prices_absent: BTreeSet<(Symbol, Millis)>,
     /// Trade history per symbol scanned this run (absent = not scanned).
     pub history: BTreeMap<Symbol, SymbolHistory>,
     /// Answers for orders the sync asked about, by (symbol, order id).

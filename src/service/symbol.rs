@@ -616,11 +616,19 @@ async fn price_fees<E: Exchange, S: Store>(
         }
         match run.exchange.minute_closes(&fee_symbol, from, to).await {
             Ok(closes) => {
-                for (minute, price) in closes {
-                    if wanted.contains(&(fee_symbol.clone(), minute)) {
-                        snapshot
-                            .fee_prices
-                            .insert((fee_symbol.clone(), minute), price);
+                // A wanted minute the answer has no candle for has no price at all (no
+                // such market, or none at that minute): the core does not wait for it.
+                for key in wanted
+                    .iter()
+                    .filter(|(s, m)| s == &fee_symbol && (from..=to).contains(m))
+                {
+                    match closes.get(&key.1) {
+                        Some(price) => {
+                            snapshot.fee_prices.insert((*key).clone(), *price);
+                        }
+                        None => {
+                            snapshot.fee_prices_absent.insert((*key).clone());
+                        }
                     }
                 }
             }

@@ -370,8 +370,8 @@ pub fn bnb_close(minute: Millis) -> Decimal {
     Decimal::from(280 + (minute / 60_000).rem_euclid(40))
 }
 
-/// Whether the exchange has a BNBUSDT candle for the minute (else the sync values the fee
-/// at the current price).
+/// Whether the exchange has a BNBUSDT candle for the minute (else the sync stores the fee
+/// unpriced, at once: the exchange answered that minute without a price).
 pub fn has_candle(minute: Millis) -> bool {
     (minute / 60_000).rem_euclid(13) != 5
 }
@@ -511,13 +511,22 @@ pub fn commission_quote(f: &Fill, info: &SymbolInfo, account: &FakeAccount) -> D
     if f.commission_asset == info.base {
         return f.commission * f.price;
     }
+    // A minute without a candle: never the current price; the fill is stored with its fee
+    // unpriced (`fee_unpriced`, 0 in the quote).
+    match fee_minute_close(f, info, account) {
+        Some(price) => f.commission * price,
+        None => Decimal::ZERO,
+    }
+}
+
+/// The close of the fill's minute of its fee asset against the quote, for a fee paid in a
+/// third asset; None when the exchange has no candle for that minute.
+pub fn fee_minute_close(f: &Fill, info: &SymbolInfo, account: &FakeAccount) -> Option<Decimal> {
     let fee_symbol = sym(&format!("{}{}", f.commission_asset, info.quote));
-    let price = account
+    account
         .minute_closes
-        .get(&(fee_symbol.clone(), minute_start(f.time)))
-        .or_else(|| account.prices.get(&fee_symbol))
-        .unwrap_or_else(|| panic!("no price for {fee_symbol}"));
-    f.commission * price
+        .get(&(fee_symbol, minute_start(f.time)))
+        .copied()
 }
 
 /// A fill as the bot records it (its own fee value and P&L).
@@ -1151,6 +1160,15 @@ pub fn assert_true_to_the_exchange(
                         t.commission_quote,
                         commission_quote(f, info, account),
                         "{label}: fee of recovered trade {symbol} {} in the quote",
+                        t.trade_id
+                    );
+                    let third_asset = !f.commission.is_zero()
+                        && f.commission_asset != info.quote
+                        && f.commission_asset != info.base;
+                    assert_eq!(
+                        t.fee_unpriced,
+                        third_asset && fee_minute_close(f, info, account).is_none(),
+                        "{label}: recovered trade {symbol} {} flagged unpriced exactly when its minute has no price",
                         t.trade_id
                     );
                     assert_eq!(
