@@ -520,10 +520,11 @@ fn an_empty_transfer_page_may_omit_rows() {
 }
 
 #[test]
-fn earn_subscription_example_from_spot_and_funding_splits_its_amount_by_wallet() {
+fn earn_subscription_example_splits_its_amount_by_wallet_as_its_amt_fields_say() {
     use binance_account_sync::exchange::binance::model::{WireEarnSubscription, WireRowsPage};
+    // The docs' example verbatim: `sourceAccount` SPOT beside a 30/70 split.
     let body = br#"{"rows":[{"amount":"100.00000000","asset":"USDT","time":1575018510000,
-        "purchaseId":26055,"productId":"USDT001","type":"AUTO","sourceAccount":"SPOTANDFUNDING",
+        "purchaseId":26055,"productId":"USDT001","type":"AUTO","sourceAccount":"SPOT",
         "amtFromSpot":"30","amtFromFunding":"70","status":"SUCCESS"}],"total":1}"#;
     let row = parse::<WireRowsPage<WireEarnSubscription>>(body)
         .rows
@@ -602,7 +603,26 @@ fn earn_redemption_example_parses_as_earn_out_and_spot_in() {
 }
 
 #[test]
-fn earn_rewards_example_parses_as_earn_credits_with_distinct_ids_and_no_spot_move() {
+fn earn_subscription_from_spot_and_funding_with_one_part_given_takes_the_rest_from_the_other() {
+    use binance_account_sync::exchange::binance::model::WireEarnSubscription;
+    let body = br#"{"amount":"100","asset":"USDT","time":1,"purchaseId":8,
+        "sourceAccount":"SPOTANDFUNDING","amtFromFunding":"70","status":"SUCCESS"}"#;
+    let flow = parse::<WireEarnSubscription>(body)
+        .into_domain("sub")
+        .unwrap();
+    assert_eq!(
+        flow.legs[..2],
+        [
+            leg("USDT", Wallet::Spot, dec!(-30)),
+            leg("USDT", Wallet::Funding, dec!(-70))
+        ]
+    );
+}
+
+/// Binance's Simple Earn pages: real-time APR rewards accrue in the Earn wallet, bonus
+/// tiered APR rewards are distributed to the Spot wallet.
+#[test]
+fn earn_rewards_example_real_time_into_earn_and_bonus_into_spot_with_distinct_ids() {
     use binance_account_sync::exchange::binance::model::{WireEarnReward, WireRowsPage};
     let body = br#"{"rows":[{"asset":"BUSD","rewards":"0.00006408","projectId":"USDT001",
         "type":"BONUS","time":1577233578000},{"asset":"USDT","rewards":"0.00687654",
@@ -626,9 +646,11 @@ fn earn_rewards_example_parses_as_earn_credits_with_distinct_ids_and_no_spot_mov
             leg("USDT", Wallet::Earn, dec!(0.00687654))
         ]
     );
-    assert!(flows.iter().all(|f| f.kind == FlowKind::EarnReward
-        && f.status == FlowStatus::Done
-        && f.legs
-            .iter()
-            .all(|l| l.wallet != Wallet::Spot || l.role == LegRole::Mirror)));
+    assert_eq!(
+        flows[0].legs,
+        vec![leg("BUSD", Wallet::Spot, dec!(0.00006408))]
+    );
+    assert!(flows
+        .iter()
+        .all(|f| f.kind == FlowKind::EarnReward && f.status == FlowStatus::Done));
 }

@@ -236,8 +236,9 @@ async fn a_convert_and_a_distribution_are_recorded_and_explain_the_balances_they
 
 /// The owner moves USDT to the Funding wallet, subscribes some to Simple Earn, redeems part
 /// of it and earns a reward, all while the bot is down: each is recorded by its own kind,
-/// the Spot balance they moved is explained by them, and the reward (paid into the Earn
-/// position, not Spot) explains nothing in Spot. Nothing is unexplained.
+/// the Spot balance they moved is explained by them, a real-time reward (paid into the
+/// Earn position) explains nothing in Spot and a bonus reward (paid to Spot) explains its
+/// credit. Nothing is unexplained.
 #[tokio::test]
 async fn a_wallet_transfer_and_simple_earn_moves_are_recorded_and_explain_the_spot_balance() {
     let (sim, store, account) = synced_demo().await;
@@ -256,6 +257,11 @@ async fn a_wallet_transfer_and_simple_earn_moves_are_recorded_and_explain_the_sp
         json!({"asset": "USDT", "rewards": "0.0123", "type": "REALTIME"}),
     )
     .await;
+    sim.control(
+        "earn/rewards",
+        json!({"asset": "USDT", "rewards": "0.5", "type": "BONUS"}),
+    )
+    .await;
     clock_at(&sim, 1).await;
     let report = run(&sim, &store, &account, Mode::Emergency).await;
     let part = |kind| flow_part(&report, "USDT", kind);
@@ -267,7 +273,8 @@ async fn a_wallet_transfer_and_simple_earn_moves_are_recorded_and_explain_the_sp
     );
     assert_eq!(part(FlowKind::EarnSubscription), Some(dec("-300")));
     assert_eq!(part(FlowKind::EarnRedemption), Some(dec("100")));
-    assert_eq!(part(FlowKind::EarnReward), Some(dec("0")));
+    // The real-time reward accrues in Earn; the bonus is paid to Spot.
+    assert_eq!(part(FlowKind::EarnReward), Some(dec("0.5")));
     for e in &report.explanations {
         assert_eq!(e.unexplained, dec("0"), "{e:?}");
     }
@@ -279,9 +286,10 @@ async fn a_wallet_transfer_and_simple_earn_moves_are_recorded_and_explain_the_sp
         FlowKind::EarnRedemption,
         FlowKind::EarnReward,
     ] {
+        let done = if kind == FlowKind::EarnReward { 2 } else { 1 };
         assert_eq!(
             flow_statuses(&after, kind),
-            vec![FlowStatus::Done],
+            vec![FlowStatus::Done; done],
             "{kind}"
         );
     }

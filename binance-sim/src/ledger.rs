@@ -636,7 +636,9 @@ impl Exchange {
         Ok((redeem_id, amount))
     }
 
-    /// Pays a reward into the position (not to Spot).
+    /// Pays a reward: real-time (and historical) rewards into the position, bonus tiered
+    /// APR rewards to Spot (Binance's Simple Earn pages: "distributions … in your spot
+    /// wallet"; the API docs do not say).
     pub fn earn_reward(
         &mut self,
         asset: &str,
@@ -648,9 +650,14 @@ impl Exchange {
         if !["BONUS", "REALTIME", "REWARDS"].contains(&kind) {
             return Err(ApiError::invalid_param("type"));
         }
-        let p = entry(&mut self.ledger.earn_positions, asset);
-        p.amount += rewards;
-        p.rewards += rewards;
+        if kind == "BONUS" {
+            self.credit(Wallet::Spot, asset, rewards, now);
+            entry(&mut self.ledger.earn_positions, asset).rewards += rewards;
+        } else {
+            let p = entry(&mut self.ledger.earn_positions, asset);
+            p.amount += rewards;
+            p.rewards += rewards;
+        }
         self.ledger.earn.push(EarnEvent::Reward {
             asset: asset.to_string(),
             rewards,

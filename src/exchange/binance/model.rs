@@ -687,13 +687,23 @@ impl WireEarnSubscription {
             Some("FUNDING") | Some("FUND") => {
                 vec![principal(coin.clone(), Wallet::Funding, -self.amount)]
             }
-            Some("SPOTANDFUNDING") | Some("ALL") => {
-                let spot = self.amt_from_spot.unwrap_or(Decimal::ZERO);
-                let funding = self.amt_from_funding.unwrap_or(self.amount - spot);
+            // The split, where the row gives it ("Display if sourceAccount is
+            // SPOTANDFUNDING"; the docs' own example shows it beside SPOT too): trusted
+            // whenever present, the missing part being the rest of the amount.
+            _ if self.amt_from_spot.is_some() || self.amt_from_funding.is_some() => {
+                let (spot, funding) = match (self.amt_from_spot, self.amt_from_funding) {
+                    (Some(s), Some(f)) => (s, f),
+                    (Some(s), None) => (s, self.amount - s),
+                    (None, Some(f)) => (self.amount - f, f),
+                    (None, None) => (self.amount, Decimal::ZERO),
+                };
                 vec![
                     principal(coin.clone(), Wallet::Spot, -spot),
                     principal(coin.clone(), Wallet::Funding, -funding),
                 ]
+            }
+            Some("SPOTANDFUNDING") | Some("ALL") => {
+                vec![principal(coin.clone(), Wallet::Spot, -self.amount)]
             }
             _ => vec![principal(coin.clone(), Wallet::Spot, -self.amount)],
         };
@@ -775,11 +785,23 @@ pub struct WireEarnReward {
 
 impl WireEarnReward {
     /// A reward row has no id of its own: its type, product, asset and time name it
-    /// (one reward of a type per product and asset at a time). Where rewards are paid is
-    /// not documented; the position grows by them, so the leg is in Earn, not Spot.
+    /// (one reward of a type per product and asset at a time). Where it is paid is on
+    /// Binance's Simple Earn pages, not the API docs (docs/ledger-endpoints.md §6):
+    /// real-time APR rewards accrue in the Earn wallet every minute, bonus tiered APR
+    /// rewards are distributed to the Spot wallet daily. `REWARDS` (historical) names
+    /// neither: taken as the position's.
     pub fn into_domain(self, endpoint: &str) -> Result<Flow, ExchangeError> {
         let product = self.project_id.as_deref().unwrap_or("-");
         let id = format!("{}:{product}:{}:{}", self.kind, self.asset, self.time);
+        let coin = asset(endpoint, self.asset)?;
+        let legs = if self.kind == "BONUS" {
+            vec![principal(coin, Wallet::Spot, self.rewards)]
+        } else {
+            earn_mirror(&coin, self.rewards)
+                .into_iter()
+                .chain([principal(coin, Wallet::Earn, self.rewards)])
+                .collect()
+        };
         Ok(Flow {
             kind: FlowKind::EarnReward,
             id,
@@ -787,13 +809,7 @@ impl WireEarnReward {
             status: FlowStatus::Done,
             exchange_status: self.kind,
             completed_at: None,
-            legs: {
-                let coin = asset(endpoint, self.asset)?;
-                earn_mirror(&coin, self.rewards)
-                    .into_iter()
-                    .chain([principal(coin, Wallet::Earn, self.rewards)])
-                    .collect()
-            },
+            legs,
             whole_seconds: false,
         })
     }
