@@ -17,9 +17,11 @@ use support::*;
 
 fn rules() -> RulesConfig {
     RulesConfig {
+        // FDUSD first: BTCFDUSD owns the base and sorts before BTCUSDT, so the owner is
+        // read after its sibling only because the shell reorders (`owners_last`).
         quote_assets: vec![
-            Asset::parse("USDT").expect("asset"),
             Asset::parse("FDUSD").expect("asset"),
+            Asset::parse("USDT").expect("asset"),
         ],
         ..RulesConfig::default()
     }

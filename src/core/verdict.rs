@@ -19,7 +19,7 @@
 //! - `open_discrepancy` — this run reported a discrepancy of severity ≥ warning on the
 //!   symbol (or on one of its assets, or on one of its items that does not decode) of a
 //!   kind the run cannot correct itself ([`OPEN_KINDS`]: `trade_disagrees`,
-//!   `order_unknown`, `order_archived_with_fills`, `fee_price_missing`, `malformed_item`).
+//!   `order_unknown`, `order_archived_with_fills`, `fee_unpriced`, `malformed_item`).
 //!   The kinds a run corrects
 //!   (`balance`, `trades_recovered`, `order_external`, `position_recovered`,
 //!   `position_closed`) leave the records right once written.
@@ -155,7 +155,7 @@ pub const OPEN_KINDS: [&str; 5] = [
     "trade_disagrees",
     "order_unknown",
     "order_archived_with_fills",
-    "fee_price_missing",
+    "fee_unpriced",
     "malformed_item",
 ];
 

@@ -53,6 +53,8 @@ const MAX_SYMBOLS_PER_CALL: usize = 100;
 const NO_SUCH_ORDER: i64 = -2013;
 /// `-2026` Order archived (zero-fill cancel/expire older than 90 days).
 const ORDER_ARCHIVED: i64 = -2026;
+/// Pages of one `{"rows", "total"}` window at most: 10,000 rows at 100 a page.
+const MAX_ROWS_PAGES: usize = 100;
 
 /// The local wall clock in epoch ms. Injected so tests can move time.
 pub type ClockFn = Arc<dyn Fn() -> Millis + Send + Sync>;
@@ -392,8 +394,10 @@ impl<C: CredentialSource> BinanceClient<C> {
 
 impl<C: CredentialSource> BinanceClient<C> {
     /// A `{"rows", "total"}` history (universal transfers, Simple Earn) from `since`: time
-    /// windows of at most `window`, each paged with `current` (from 1) and `size` until a
-    /// short page or `total` rows, whichever comes first.
+    /// windows of at most `window`, laid back from now (a read from 30 days back is one
+    /// window, not one and a sliver), each paged with `current` (from 1) and `size` until a
+    /// short page or `total` rows, whichever comes first, and never past `MAX_ROWS_PAGES`
+    /// (a server that ignored `current` and sent no `total` would page for ever).
     async fn rows_windows<W>(
         &self,
         ep: &endpoints::Endpoint,
@@ -404,12 +408,11 @@ impl<C: CredentialSource> BinanceClient<C> {
     where
         W: serde::de::DeserializeOwned,
     {
-        let now = self.server_now();
         let mut out = Vec::new();
-        let mut start = since;
-        while start <= now {
-            let end = (start + window - 1).min(now);
-            for current in 1usize.. {
+        let mut end = self.server_now();
+        while end >= since {
+            let start = (end - window + 1).max(since);
+            for current in 1..=MAX_ROWS_PAGES {
                 let mut params = extra.to_vec();
                 params.extend([
                     ("startTime", start.to_string()),
@@ -425,7 +428,7 @@ impl<C: CredentialSource> BinanceClient<C> {
                     break;
                 }
             }
-            start = end + 1;
+            end = start - 1;
         }
         Ok(out)
     }
@@ -758,6 +761,9 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
             }
         };
         all.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+        // A row that arrives while a newest-first history is paged pushes an older one onto
+        // the next page: read twice, kept once.
+        all.dedup_by(|a, b| a.id == b.id && a.time == b.time);
         Ok(all)
     }
 
