@@ -59,15 +59,17 @@ pub fn router() -> Router<Arc<Shared>> {
         .nest("/futures", crate::futures_control::router())
 }
 
-fn bad_request(msg: String) -> Response {
+// The JSON plumbing of every `/__sim` action, `futures_control.rs` too.
+
+pub(crate) fn bad_request(msg: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response()
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
     serde_json::from_slice(body).map_err(|e| format!("bad JSON body: {e}"))
 }
 
-fn reply<T: serde::Serialize>(r: Result<T, ApiError>) -> Response {
+pub(crate) fn reply<T: serde::Serialize>(r: Result<T, ApiError>) -> Response {
     match r {
         Ok(v) => Json(v).into_response(),
         Err(e) => error_response(&e),

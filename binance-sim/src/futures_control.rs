@@ -17,14 +17,16 @@
 //! | `POST /position-mode` | `{dualSidePosition}` |
 //! | `GET /state` | wallet, positions, counts |
 
-use crate::api::error_response;
+use crate::control::{bad_request, parse, reply};
 use crate::errors::ApiError;
-use crate::futures::{money, FillRequest, FillResult, Futures, Income, PositionSide};
+use crate::futures::{
+    money, FillRequest, FillResult, Futures, FuturesOrder, FuturesSymbol, FuturesTrade, Income,
+    PositionSide,
+};
 use crate::state::Side;
 use crate::Shared;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -50,19 +52,20 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/state", get(state))
 }
 
-fn bad_request(msg: String) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"error": msg}))).into_response()
-}
-
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
-    serde_json::from_slice(body).map_err(|e| format!("bad JSON body: {e}"))
-}
-
-fn reply(r: Result<Value, ApiError>) -> Response {
-    match r {
-        Ok(v) => Json(v).into_response(),
-        Err(e) => error_response(&e),
-    }
+/// Every action but `GET /state`: the JSON body parsed (a bad one is a 400,
+/// before the clock is read), then `act` on it at the sim's now, its error
+/// answered as the exchange would.
+fn handle<B: DeserializeOwned>(
+    s: &Shared,
+    body: &Bytes,
+    act: impl FnOnce(B, i64) -> Result<Value, ApiError>,
+) -> Response {
+    let b: B = match parse(body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    reply(act(b, now))
 }
 
 fn side(s: &str) -> Result<Side, ApiError> {
@@ -82,15 +85,31 @@ fn income_json(rows: &[Income]) -> Vec<Value> {
     rows.iter().map(|i| i.to_json().to_value()).collect()
 }
 
+/// What a fill answers: the order, its trade and the income it wrote.
+fn order_trade_json(
+    sym: &FuturesSymbol,
+    order: &FuturesOrder,
+    trade: &FuturesTrade,
+    income: &[Income],
+) -> Value {
+    json!({
+        "order": order.to_json(sym).to_value(),
+        "trade": trade.to_json(sym).to_value(),
+        "income": income_json(income),
+    })
+}
+
 fn fill_json(f: &Futures, r: &FillResult) -> Value {
     match f.symbol(&r.order.symbol) {
-        Some(sym) => json!({
-            "order": r.order.to_json(sym).to_value(),
-            "trade": r.trade.to_json(sym).to_value(),
-            "income": income_json(&r.income),
-        }),
+        Some(sym) => order_trade_json(sym, &r.order, &r.trade, &r.income),
         None => json!({}),
     }
+}
+
+/// A resting order as its symbol shows it.
+fn order_json(f: &Futures, o: &FuturesOrder) -> Result<Value, ApiError> {
+    let sym = f.symbol(&o.symbol).ok_or_else(ApiError::bad_symbol)?;
+    Ok(o.to_json(sym).to_value())
 }
 
 #[derive(Deserialize)]
@@ -113,12 +132,7 @@ struct FillBody {
 
 /// Opens, adds to, reduces or closes a position with one immediate fill.
 async fn fill(State(s): S, body: Bytes) -> Response {
-    let b: FillBody = match parse(&body) {
-        Ok(b) => b,
-        Err(e) => return bad_request(e),
-    };
-    let now = s.clock.now_ms();
-    reply((|| {
+    handle(&s, &body, |b: FillBody, now| {
         let req = FillRequest {
             symbol: b.symbol,
             side: side(&b.side)?,
@@ -133,7 +147,7 @@ async fn fill(State(s): S, body: Bytes) -> Response {
         let mut ex = s.exchange_at(now);
         let r = ex.futures.fill(req, now)?;
         Ok(fill_json(&ex.futures, &r))
-    })())
+    })
 }
 
 #[derive(Deserialize)]
@@ -147,19 +161,14 @@ struct CloseBody {
 }
 
 fn close_leg(s: &Shared, body: &Bytes, liquidation: bool) -> Response {
-    let b: CloseBody = match parse(body) {
-        Ok(b) => b,
-        Err(e) => return bad_request(e),
-    };
-    let now = s.clock.now_ms();
-    reply((|| {
+    handle(s, body, |b: CloseBody, now| {
         let leg = position_side(b.position_side.as_deref())?;
         let mut ex = s.exchange_at(now);
         let r = ex
             .futures
             .close(&b.symbol, leg, b.price, liquidation, now)?;
         Ok(fill_json(&ex.futures, &r))
-    })())
+    })
 }
 
 /// Closes a whole leg at `price` (or the mark price) as a taker.
@@ -188,12 +197,7 @@ struct OrderBody {
 }
 
 async fn place(State(s): S, body: Bytes) -> Response {
-    let b: OrderBody = match parse(&body) {
-        Ok(b) => b,
-        Err(e) => return bad_request(e),
-    };
-    let now = s.clock.now_ms();
-    reply((|| {
+    handle(&s, &body, |b: OrderBody, now| {
         let leg = position_side(b.position_side.as_deref())?;
         let mut ex = s.exchange_at(now);
         let o = ex.futures.place(
@@ -205,12 +209,8 @@ async fn place(State(s): S, body: Bytes) -> Response {
             b.client_order_id,
             now,
         )?;
-        let sym = ex
-            .futures
-            .symbol(&o.symbol)
-            .ok_or_else(ApiError::bad_symbol)?;
-        Ok(o.to_json(sym).to_value())
-    })())
+        order_json(&ex.futures, &o)
+    })
 }
 
 #[derive(Deserialize)]
@@ -223,29 +223,15 @@ struct OrderRef {
 }
 
 async fn cancel(State(s): S, body: Bytes) -> Response {
-    let b: OrderRef = match parse(&body) {
-        Ok(b) => b,
-        Err(e) => return bad_request(e),
-    };
-    let now = s.clock.now_ms();
-    reply((|| {
+    handle(&s, &body, |b: OrderRef, now| {
         let mut ex = s.exchange_at(now);
         let o = ex.futures.cancel(&b.symbol, b.order_id, now)?;
-        let sym = ex
-            .futures
-            .symbol(&o.symbol)
-            .ok_or_else(ApiError::bad_symbol)?;
-        Ok(o.to_json(sym).to_value())
-    })())
+        order_json(&ex.futures, &o)
+    })
 }
 
 async fn fill_order(State(s): S, body: Bytes) -> Response {
-    let b: OrderRef = match parse(&body) {
-        Ok(b) => b,
-        Err(e) => return bad_request(e),
-    };
-    let now = s.clock.now_ms();
-    reply((|| {
+    handle(&s, &body, |b: OrderRef, now| {
         let mut ex = s.exchange_at(now);
         let (o, t, income) = ex
             .futures
@@ -254,12 +240,8 @@ async fn fill_order(State(s): S, body: Bytes) -> Response {
             .futures
             .symbol(&o.symbol)
             .ok_or_else(ApiError::bad_symbol)?;
-        Ok(json!({
-            "order": o.to_json(sym).to_value(),
-            "trade": t.to_json(sym).to_value(),
-            "income": income_json(&income),
-        }))
-    })())
+        Ok(order_trade_json(sym, &o, &t, &income))
+    })
 }
 
 #[derive(Deserialize)]
@@ -270,16 +252,12 @@ struct MarkBody {
 }
 
 async fn mark_price(State(s): S, body: Bytes) -> Response {
-    let b: MarkBody = match parse(&body) {
-        Ok(b) => b,
-        Err(e) => return bad_request(e),
-    };
-    let now = s.clock.now_ms();
-    let r = s
-        .exchange_at(now)
-        .futures
-        .set_mark_price(&b.symbol, b.mark_price);
-    reply(r.map(|()| json!({"symbol": b.symbol, "markPrice": money(b.mark_price)})))
+    handle(&s, &body, |b: MarkBody, now| {
+        s.exchange_at(now)
+            .futures
+            .set_mark_price(&b.symbol, b.mark_price)?;
+        Ok(json!({"symbol": b.symbol, "markPrice": money(b.mark_price)}))
+    })
 }
 
 #[derive(Deserialize)]
@@ -292,16 +270,13 @@ struct FundingBody {
 
 /// One funding settlement: answers the `FUNDING_FEE` rows it wrote.
 async fn funding(State(s): S, body: Bytes) -> Response {
-    let b: FundingBody = match parse(&body) {
-        Ok(b) => b,
-        Err(e) => return bad_request(e),
-    };
-    let now = s.clock.now_ms();
-    let r = s
-        .exchange_at(now)
-        .futures
-        .charge_funding(b.symbol.as_deref(), b.rate, now);
-    reply(r.map(|rows| json!({"income": income_json(&rows)})))
+    handle(&s, &body, |b: FundingBody, now| {
+        let rows = s
+            .exchange_at(now)
+            .futures
+            .charge_funding(b.symbol.as_deref(), b.rate, now)?;
+        Ok(json!({"income": income_json(&rows)}))
+    })
 }
 
 #[derive(Deserialize)]
@@ -312,16 +287,12 @@ struct ModeBody {
 
 /// Change Position Mode, with its documented refusals.
 async fn position_mode(State(s): S, body: Bytes) -> Response {
-    let b: ModeBody = match parse(&body) {
-        Ok(b) => b,
-        Err(e) => return bad_request(e),
-    };
-    let now = s.clock.now_ms();
-    let r = s
-        .exchange_at(now)
-        .futures
-        .set_dual_side(b.dual_side_position);
-    reply(r.map(|()| json!({"code": 200, "msg": "success"})))
+    handle(&s, &body, |b: ModeBody, now| {
+        s.exchange_at(now)
+            .futures
+            .set_dual_side(b.dual_side_position)?;
+        Ok(json!({"code": 200, "msg": "success"}))
+    })
 }
 
 async fn state(State(s): S) -> Response {
