@@ -436,13 +436,7 @@ impl Exchange {
             .ok_or_else(ApiError::bad_symbol)?
             .clone();
         if !o.locked_remaining.is_zero() {
-            let asset = match o.side {
-                Side::Buy => &sym.quote,
-                Side::Sell => &sym.base,
-            };
-            let b = self.balance_mut(asset);
-            b.locked -= o.locked_remaining;
-            b.free += o.locked_remaining;
+            self.release_locked(&sym, o.side, o.locked_remaining);
             self.touch(now);
         }
         if let Some(m) = self.order_mut(symbol, order_id) {
@@ -516,34 +510,11 @@ impl Exchange {
                 // there: its last activity is on the exchange (sor_faq.md).
                 o.working_floor = Some("EXCHANGE");
             }
-            o.executed_qty += qty;
-            o.cummulative_quote_qty += quote_qty;
-            o.update_time = now;
-            if is_limit {
-                o.locked_remaining -= match o.side {
-                    Side::Buy => quote_qty,
-                    Side::Sell => qty,
-                };
-            }
-            if o.executed_qty == o.orig_qty {
-                o.status = "FILLED".into();
-                leftover = o.locked_remaining;
-                o.locked_remaining = Decimal::ZERO;
-            } else {
-                o.status = "PARTIALLY_FILLED".into();
-            }
+            leftover = o.record_fill(qty, quote_qty, is_limit, now);
         }
         self.log_order(symbol, order_id, now);
-        if !leftover.is_zero() {
-            // A BUY LIMIT that filled below its limit price gives back the rest.
-            let asset = match order.side {
-                Side::Buy => &sym.quote,
-                Side::Sell => &sym.base,
-            };
-            let b = self.balance_mut(asset);
-            b.locked -= leftover;
-            b.free += leftover;
-        }
+        // A BUY LIMIT that filled below its limit price gives back the rest.
+        self.release_locked(&sym, order.side, leftover);
         if let Some(s) = self.symbol_mut(&sym.symbol) {
             s.history.push((now, price));
         }
@@ -594,14 +565,8 @@ impl Exchange {
             .symbol(&order.symbol)
             .ok_or_else(ApiError::bad_symbol)?
             .clone();
-        let asset = match order.side {
-            Side::Buy => sym.quote.clone(),
-            Side::Sell => sym.base.clone(),
-        };
         if !order.locked_remaining.is_zero() {
-            let b = self.balance_mut(&asset);
-            b.locked -= order.locked_remaining;
-            b.free += order.locked_remaining;
+            self.release_locked(&sym, order.side, order.locked_remaining);
             self.touch(now);
         }
         let o = self

@@ -412,34 +412,11 @@ impl Exchange {
         );
         let mut leftover = Decimal::ZERO;
         if let Some(o) = self.order_mut(&sym.symbol, order_id) {
-            o.executed_qty += qty;
-            o.cummulative_quote_qty += quote_qty;
-            o.update_time = now;
             o.working_floor = Some("SOR");
-            if from_locked {
-                o.locked_remaining -= match o.side {
-                    Side::Buy => quote_qty,
-                    Side::Sell => qty,
-                };
-            }
-            if o.executed_qty == o.orig_qty {
-                o.status = "FILLED".into();
-                leftover = o.locked_remaining;
-                o.locked_remaining = Decimal::ZERO;
-            } else {
-                o.status = "PARTIALLY_FILLED".into();
-            }
+            leftover = o.record_fill(qty, quote_qty, from_locked, now);
         }
-        if !leftover.is_zero() {
-            // A BUY LIMIT that took a price below its limit gives back the rest.
-            let asset = match order.side {
-                Side::Buy => &sym.quote,
-                Side::Sell => &sym.base,
-            };
-            let b = self.balance_mut(asset);
-            b.locked -= leftover;
-            b.free += leftover;
-        }
+        // A BUY LIMIT that took a price below its limit gives back the rest.
+        self.release_locked(sym, order.side, leftover);
         let allocation = Allocation {
             symbol: sym.symbol.clone(),
             allocation_id: self.sor.alloc_id(&sym.symbol),
@@ -470,13 +447,7 @@ impl Exchange {
         o.update_time = now;
         let side = o.side;
         if !released.is_zero() {
-            let asset = match side {
-                Side::Buy => &sym.quote,
-                Side::Sell => &sym.base,
-            };
-            let b = self.balance_mut(asset);
-            b.locked -= released;
-            b.free += released;
+            self.release_locked(sym, side, released);
             self.touch(now);
         }
     }

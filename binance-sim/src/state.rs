@@ -157,6 +157,36 @@ impl Order {
         self.orig_qty - self.executed_qty
     }
 
+    /// Books one fill of `qty` (worth `quote_qty`) on the order, on the book
+    /// or through SOR alike. `from_locked`: the fill is paid from what the
+    /// order locked (a LIMIT order). Answers what the order still holds once
+    /// it is FILLED (a BUY that paid less than its limit), for the caller to
+    /// give back; zero otherwise.
+    pub fn record_fill(
+        &mut self,
+        qty: Decimal,
+        quote_qty: Decimal,
+        from_locked: bool,
+        now: i64,
+    ) -> Decimal {
+        self.executed_qty += qty;
+        self.cummulative_quote_qty += quote_qty;
+        self.update_time = now;
+        if from_locked {
+            self.locked_remaining -= match self.side {
+                Side::Buy => quote_qty,
+                Side::Sell => qty,
+            };
+        }
+        if self.executed_qty == self.orig_qty {
+            self.status = "FILLED".into();
+            std::mem::take(&mut self.locked_remaining)
+        } else {
+            self.status = "PARTIALLY_FILLED".into();
+            Decimal::ZERO
+        }
+    }
+
     /// Binance archives CANCELED/EXPIRED orders with no fill after 90 days.
     pub fn is_archived(&self, now_ms: i64) -> bool {
         (self.status == "CANCELED" || self.status == "EXPIRED" || self.status == "EXPIRED_IN_MATCH")
@@ -771,6 +801,22 @@ impl Exchange {
             }
         };
         &mut self.balances[idx].1
+    }
+
+    /// Gives `amount` an order of `side` on `sym` held back to `free` (quote
+    /// for BUY, base for SELL, as [`Order::locked_remaining`]). A zero amount
+    /// touches nothing: it must not add an empty balance row.
+    pub fn release_locked(&mut self, sym: &Symbol, side: Side, amount: Decimal) {
+        if amount.is_zero() {
+            return;
+        }
+        let asset = match side {
+            Side::Buy => &sym.quote,
+            Side::Sell => &sym.base,
+        };
+        let b = self.balance_mut(asset);
+        b.locked -= amount;
+        b.free += amount;
     }
 
     /// Marks a balance change. `updateTime` strictly increases so a client
