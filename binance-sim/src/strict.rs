@@ -254,21 +254,7 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
             "pegOffsetType",
         ],
         ("POST", "/api/v3/sor/order") => SOR_ORDER_PARAMS,
-        ("POST", "/api/v3/sor/order/test") => &[
-            "symbol",
-            "side",
-            "type",
-            "timeInForce",
-            "quantity",
-            "price",
-            "newClientOrderId",
-            "strategyId",
-            "strategyType",
-            "icebergQty",
-            "newOrderRespType",
-            "selfTradePreventionMode",
-            "computeCommissionRates",
-        ],
+        ("POST", "/api/v3/sor/order/test") => SOR_ORDER_TEST_PARAMS,
         ("GET", "/api/v3/myAllocations") => &[
             "symbol",
             "startTime",
@@ -389,10 +375,10 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
     })
 }
 
-/// `POST /api/v3/sor/order`'s parameters (rest-api.md, New order using
-/// SOR): no `quoteOrderQty` ("is not supported"), no stop, trailing or peg
-/// parameters. The test endpoint reads these and `computeCommissionRates`.
-const SOR_ORDER_PARAMS: &[&str] = &[
+/// `POST /api/v3/sor/order/test`'s parameters: the order's (below), then
+/// `computeCommissionRates`. One list, so the order and its test cannot
+/// drift apart.
+const SOR_ORDER_TEST_PARAMS: &[&str] = &[
     "symbol",
     "side",
     "type",
@@ -405,7 +391,17 @@ const SOR_ORDER_PARAMS: &[&str] = &[
     "icebergQty",
     "newOrderRespType",
     "selfTradePreventionMode",
+    "computeCommissionRates",
 ];
+
+/// `POST /api/v3/sor/order`'s parameters (rest-api.md, New order using
+/// SOR): the test endpoint's but its last, `computeCommissionRates`. No
+/// `quoteOrderQty` ("is not supported"), no stop, trailing or peg
+/// parameters.
+const SOR_ORDER_PARAMS: &[&str] = match SOR_ORDER_TEST_PARAMS.split_last() {
+    Some((_, order)) => order,
+    None => &[],
+};
 
 /// Parameters every SIGNED endpoint reads.
 pub const SIGNED_PARAMS: &[&str] = &["timestamp", "recvWindow", "signature"];
@@ -414,6 +410,16 @@ pub const SIGNED_PARAMS: &[&str] = &["timestamp", "recvWindow", "signature"];
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_sor_test_endpoint_reads_the_order_parameters_and_compute_commission_rates() {
+        assert_eq!(SOR_ORDER_PARAMS.len(), 12);
+        assert!(!SOR_ORDER_PARAMS.contains(&"computeCommissionRates"));
+        assert_eq!(
+            [SOR_ORDER_PARAMS, &["computeCommissionRates"]].concat(),
+            SOR_ORDER_TEST_PARAMS
+        );
+    }
 
     #[test]
     fn default_is_favourable_and_strict_flips_every_switch() {
