@@ -30,6 +30,18 @@ async fn market_buy(c: &Client, qty: &str) -> Value {
     r.json()
 }
 
+/// `GET /api/v3/order` of one BTCUSDT order: an SOR order is queried as
+/// a normal order of the symbol it was sent for.
+async fn btcusdt_order(c: &Client, order_id: &str) -> Value {
+    c.signed(
+        "GET",
+        "/api/v3/order",
+        &[("symbol", "BTCUSDT"), ("orderId", order_id)],
+    )
+    .await
+    .json()
+}
+
 async fn allocations(c: &Client, params: &[(&str, &str)]) -> Resp {
     c.signed("GET", "/api/v3/myAllocations", params).await
 }
@@ -272,14 +284,7 @@ async fn my_allocations_lists_an_sor_fill_with_every_field_and_my_trades_does_no
 
     // The order is a normal BTCUSDT order, with usedSor and workingFloor.
     let id = order_id.to_string();
-    let q = c
-        .signed(
-            "GET",
-            "/api/v3/order",
-            &[("symbol", "BTCUSDT"), ("orderId", &id)],
-        )
-        .await
-        .json();
+    let q = btcusdt_order(&c, &id).await;
     assert_eq!(q["status"], "FILLED");
     assert_eq!(q["usedSor"], true);
     assert_eq!(q["workingFloor"], "SOR");
@@ -519,14 +524,7 @@ async fn an_unmarketable_limit_gtc_rests_on_its_book_and_later_fills_as_a_trade(
     let a = allocations(&c, &[("symbol", "BTCUSDT")]).await.json();
     assert_eq!(a, json!([]));
     let id = o["orderId"].to_string();
-    let q = c
-        .signed(
-            "GET",
-            "/api/v3/order",
-            &[("symbol", "BTCUSDT"), ("orderId", &id)],
-        )
-        .await
-        .json();
+    let q = btcusdt_order(&c, &id).await;
     assert_eq!(q["status"], "FILLED");
     assert_eq!(q["workingFloor"], "EXCHANGE");
     assert_eq!(q["strategyId"], 37463720);
