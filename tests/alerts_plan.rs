@@ -16,7 +16,8 @@ const T0: i64 = 1_790_000_000_000;
 fn disc(key: &str, severity: Severity) -> Discrepancy {
     Discrepancy {
         key: key.into(),
-        kind: "balance_mismatch".into(),
+        // The kind is the key's first part, as the core writes them.
+        kind: key.split(':').next().unwrap_or(key).into(),
         severity,
         symbol: None,
         asset: None,
@@ -61,7 +62,7 @@ fn report(discrepancies: Vec<Discrepancy>) -> SyncReport {
 #[test]
 fn clean_run_does_not_alert() {
     let (alert, map) = plan_alert(
-        &report(vec![disc("balance:BNB", Severity::Info)]),
+        &report(vec![disc("trades_recovered:BNBUSDT", Severity::Info)]),
         &BTreeMap::new(),
         T0,
         REPEAT,
@@ -72,26 +73,26 @@ fn clean_run_does_not_alert() {
 
 #[test]
 fn same_discrepancy_not_realerted_within_repeat_window() {
-    let r = report(vec![disc("balance:USDT", Severity::Warning)]);
+    let r = report(vec![disc("balance_unexplained:USDT", Severity::Warning)]);
     let (first, map) = plan_alert(&r, &BTreeMap::new(), T0, REPEAT);
     let first = first.expect("first sighting alerts");
     assert_eq!(first.alert_type, AlertType::Discrepancy);
     assert_eq!(first.severity, AlertSeverity::Warning);
-    assert!(first.message.contains("balance:USDT"));
-    assert_eq!(map.get("balance:USDT"), Some(&T0));
+    assert!(first.message.contains("balance_unexplained:USDT"));
+    assert_eq!(map.get("balance_unexplained:USDT"), Some(&T0));
 
     let (again, map2) = plan_alert(&r, &map, T0 + REPEAT - 1, REPEAT);
     assert!(again.is_none(), "re-alerted within the window");
-    assert_eq!(map2.get("balance:USDT"), Some(&T0), "first alert time kept");
+    assert_eq!(map2.get("balance_unexplained:USDT"), Some(&T0), "first alert time kept");
 
     let (later, map3) = plan_alert(&r, &map2, T0 + REPEAT, REPEAT);
     assert!(later.is_some(), "repeats once the window has passed");
-    assert_eq!(map3.get("balance:USDT"), Some(&(T0 + REPEAT)));
+    assert_eq!(map3.get("balance_unexplained:USDT"), Some(&(T0 + REPEAT)));
 }
 
 #[test]
 fn resolved_then_recurring_discrepancy_alerts_again() {
-    let bad = report(vec![disc("balance:USDT", Severity::Warning)]);
+    let bad = report(vec![disc("balance_unexplained:USDT", Severity::Warning)]);
     let (_, map) = plan_alert(&bad, &BTreeMap::new(), T0, REPEAT);
     let (none, map) = plan_alert(&report(vec![]), &map, T0 + HOUR, REPEAT);
     assert!(none.is_none());
@@ -103,13 +104,13 @@ fn resolved_then_recurring_discrepancy_alerts_again() {
 #[test]
 fn only_new_keys_alert_and_are_listed() {
     let (_, map) = plan_alert(
-        &report(vec![disc("balance:USDT", Severity::Warning)]),
+        &report(vec![disc("balance_unexplained:USDT", Severity::Warning)]),
         &BTreeMap::new(),
         T0,
         REPEAT,
     );
     let r = report(vec![
-        disc("balance:USDT", Severity::Warning),
+        disc("balance_unexplained:USDT", Severity::Warning),
         disc("order:BTCUSDT:9", Severity::Critical),
     ]);
     let (alert, map) = plan_alert(&r, &map, T0 + HOUR, REPEAT);
@@ -123,7 +124,7 @@ fn only_new_keys_alert_and_are_listed() {
 #[test]
 fn partial_or_skipped_runs_do_not_forget_alerted_keys() {
     let (_, map) = plan_alert(
-        &report(vec![disc("balance:USDT", Severity::Warning)]),
+        &report(vec![disc("balance_unexplained:USDT", Severity::Warning)]),
         &BTreeMap::new(),
         T0,
         REPEAT,

@@ -38,9 +38,9 @@ fn report() -> SyncReport {
         corrections_not_listed: 0,
         checkpoints_written: 0,
         discrepancies: vec![
-            disc("balance:USDT", Severity::Warning),
-            disc("balance:BNB", Severity::Info),
-            disc("order:BTCUSDT:7", Severity::Critical),
+            disc("balance_unexplained:USDT", Severity::Warning),
+            disc("trades_recovered:BNBUSDT", Severity::Info),
+            disc("balance:BTC", Severity::Critical),
         ],
         explanations: vec![],
         conflicts: vec![ReportedConflict {
@@ -67,7 +67,8 @@ fn report() -> SyncReport {
 fn disc(key: &str, severity: Severity) -> Discrepancy {
     Discrepancy {
         key: key.into(),
-        kind: "balance".into(),
+        // The kind is the key's first part, as the core writes them.
+        kind: key.split(':').next().unwrap_or(key).into(),
         severity,
         symbol: None,
         asset: None,
