@@ -111,13 +111,13 @@ fn only_new_keys_alert_and_are_listed() {
     );
     let r = report(vec![
         disc("balance_unexplained:USDT", Severity::Warning),
-        disc("order:BTCUSDT:9", Severity::Critical),
+        disc("balance:BTC", Severity::Critical),
     ]);
     let (alert, map) = plan_alert(&r, &map, T0 + HOUR, REPEAT);
     let alert = alert.unwrap();
     assert_eq!(alert.severity, AlertSeverity::Critical);
-    assert!(alert.message.contains("order:BTCUSDT:9"));
-    assert!(!alert.message.contains("- [Warning] balance:USDT"));
+    assert!(alert.message.contains("balance:BTC"));
+    assert!(!alert.message.contains("balance_unexplained:USDT"));
     assert_eq!(map.len(), 2);
 }
 
