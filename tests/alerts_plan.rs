@@ -83,7 +83,11 @@ fn same_discrepancy_not_realerted_within_repeat_window() {
 
     let (again, map2) = plan_alert(&r, &map, T0 + REPEAT - 1, REPEAT);
     assert!(again.is_none(), "re-alerted within the window");
-    assert_eq!(map2.get("balance_unexplained:USDT"), Some(&T0), "first alert time kept");
+    assert_eq!(
+        map2.get("balance_unexplained:USDT"),
+        Some(&T0),
+        "first alert time kept"
+    );
 
     let (later, map3) = plan_alert(&r, &map2, T0 + REPEAT, REPEAT);
     assert!(later.is_some(), "repeats once the window has passed");
