@@ -390,9 +390,7 @@ impl<C: CredentialSource> BinanceClient<C> {
             .map(|row| row.into_domain(ASSET_DIVIDEND.path))
             .collect()
     }
-}
 
-impl<C: CredentialSource> BinanceClient<C> {
     /// A `{"rows", "total"}` history (universal transfers, Simple Earn) from `since`: time
     /// windows of at most `window`, laid back from now (a read from 30 days back is one
     /// window, not one and a sliver), each paged with `current` (from 1) and `size` until a
@@ -440,28 +438,34 @@ impl<C: CredentialSource> BinanceClient<C> {
         let mut out = Vec::new();
         for kind in SPOT_TRANSFER_TYPES {
             let extra = [("type", kind.to_owned())];
-            let rows: Vec<WireTransfer> = self
-                .rows_windows(&TRANSFER_HISTORY, &extra, TRANSFER_WINDOW_MS, since)
-                .await?;
-            for row in rows {
-                out.push(row.into_domain(TRANSFER_HISTORY.path)?);
-            }
+            out.extend(
+                self.row_flows(
+                    &TRANSFER_HISTORY,
+                    &extra,
+                    TRANSFER_WINDOW_MS,
+                    since,
+                    WireTransfer::into_domain,
+                )
+                .await?,
+            );
         }
         Ok(out)
     }
 
-    /// One Simple Earn flexible history at or after `since`, in 30-day windows.
-    async fn earn<W>(
+    /// The flows of one `{"rows", "total"}` history at or after `since` ([`rows_windows`],
+    /// each row mapped with the endpoint's path for its errors).
+    async fn row_flows<W>(
         &self,
         ep: &endpoints::Endpoint,
         extra: &[(&'static str, String)],
+        window: Millis,
         since: Millis,
         map: impl Fn(W, &str) -> Result<Flow, ExchangeError>,
     ) -> Result<Vec<Flow>, ExchangeError>
     where
         W: serde::de::DeserializeOwned,
     {
-        self.rows_windows(ep, extra, EARN_WINDOW_MS, since)
+        self.rows_windows(ep, extra, window, since)
             .await?
             .into_iter()
             .map(|row| map(row, ep.path))
@@ -737,18 +741,20 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
             FlowKind::Distribution => self.dividends(since).await?,
             FlowKind::Transfer => self.transfers(since).await?,
             FlowKind::EarnSubscription => {
-                self.earn(
+                self.row_flows(
                     &EARN_SUBSCRIPTIONS,
                     &[],
+                    EARN_WINDOW_MS,
                     since,
                     WireEarnSubscription::into_domain,
                 )
                 .await?
             }
             FlowKind::EarnRedemption => {
-                self.earn(
+                self.row_flows(
                     &EARN_REDEMPTIONS,
                     &[],
+                    EARN_WINDOW_MS,
                     since,
                     WireEarnRedemption::into_domain,
                 )
@@ -756,8 +762,14 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
             }
             FlowKind::EarnReward => {
                 let all = [("type", "ALL".to_owned())];
-                self.earn(&EARN_REWARDS, &all, since, WireEarnReward::into_domain)
-                    .await?
+                self.row_flows(
+                    &EARN_REWARDS,
+                    &all,
+                    EARN_WINDOW_MS,
+                    since,
+                    WireEarnReward::into_domain,
+                )
+                .await?
             }
         };
         all.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
