@@ -433,12 +433,7 @@ pub(crate) fn plan_position(
             price,
             basis: &read.basis,
         };
-        match (db_open, total > Decimal::ZERO) {
-            (None, false) => {}
-            (None, true) => recover(input, &holding, plan),
-            (Some(db), false) => close(input, &holding, db, plan),
-            (Some(db), true) => adjust(input, &holding, db, plan),
-        }
+        plan_holding(input, &holding, db_open, total > Decimal::ZERO, plan);
         return PositionCheck::Done;
     }
     let db_dust = input.records.dust.get(base);
@@ -511,13 +506,25 @@ pub(crate) fn plan_position(
         total
     };
     plan_dust(input, &holding, dust_qty, plan);
+    plan_holding(input, &holding, db_open, is_position, plan);
+    PositionCheck::Done
+}
+
+/// A holding against the records' open position of its symbol, if any: recovered, closed
+/// or adjusted (see the module's rules).
+fn plan_holding(
+    input: &ReconcileInput<'_>,
+    h: &Holding<'_>,
+    db_open: Option<&PositionRecord>,
+    is_position: bool,
+    plan: &mut Plan,
+) {
     match (db_open, is_position) {
         (None, false) => {}
-        (None, true) => recover(input, &holding, plan),
-        (Some(db), false) => close(input, &holding, db, plan),
-        (Some(db), true) => adjust(input, &holding, db, plan),
+        (None, true) => recover(input, h, plan),
+        (Some(db), false) => close(input, h, db, plan),
+        (Some(db), true) => adjust(input, h, db, plan),
     }
-    PositionCheck::Done
 }
 
 /// Dust: the holding when below minimum size, else zero (set to 0, never deleted).
