@@ -6,7 +6,7 @@
 //! CloudFormation passes optional parameters as empty strings.
 
 use crate::core::RulesConfig;
-use crate::domain::{AccountId, Asset, Symbol};
+use crate::domain::{AccountId, Asset, PositionsOf, Symbol};
 use crate::exchange::credentials::Credentials;
 use crate::service::RunSettings;
 use rust_decimal::Decimal;
@@ -603,6 +603,17 @@ fn rules_config<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<RulesConf
         defaults.bot_order_prefixes.clone(),
         |s| Ok(s.to_owned()),
     )?;
+    let positions_of = env.parsed("SYNC_POSITIONS", defaults.positions_of, |v| {
+        PositionsOf::parse(&v.to_ascii_lowercase())
+            .ok_or_else(|| format!("{v:?} is neither \"account\" nor \"bot\""))
+    })?;
+    if positions_of == PositionsOf::Bot && bot_order_prefixes.is_empty() {
+        return Err(ConfigError::Invalid {
+            name: "SYNC_POSITIONS",
+            reason: "\"bot\" needs the bot's client order id prefixes (SYNC_BOT_ORDER_PREFIXES lists none)"
+                .to_owned(),
+        });
+    }
     let unknown_order_runs = u32_of(
         "SYNC_UNKNOWN_ORDER_RUNS",
         env.int("SYNC_UNKNOWN_ORDER_RUNS", 3, 1, 1000)?,
@@ -648,6 +659,7 @@ fn rules_config<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<RulesConf
         rotation_per_run,
         uncovered_alarm_hours,
         dust_band_pct,
+        positions_of,
         ..RulesConfig::default()
     };
     Ok(rules)
@@ -846,6 +858,23 @@ mod tests {
         assert_eq!(c.rules.bot_order_prefixes, ["bot-", "grid-"]);
         assert_eq!(c.binance.base_url.as_str(), "http://127.0.0.1:8080");
         assert!(c.alert_topic_arn.is_some());
+    }
+
+    #[test]
+    fn bot_only_positions_are_chosen_by_name_and_need_the_bots_prefixes() {
+        assert_eq!(cfg(&[]).unwrap().rules.positions_of, PositionsOf::Account);
+        let c = cfg(&[("SYNC_POSITIONS", " Bot ")]).unwrap();
+        assert_eq!(c.rules.positions_of, PositionsOf::Bot);
+        let e = cfg(&[("SYNC_POSITIONS", "mine")]).unwrap_err();
+        assert_eq!(e.variable(), "SYNC_POSITIONS");
+        assert!(e.to_string().contains("\"mine\""), "{e}");
+        // Without prefixes no fill is the bot's: every position would be empty.
+        let e = cfg(&[
+            ("SYNC_POSITIONS", "bot"),
+            ("SYNC_BOT_ORDER_PREFIXES", " , "),
+        ])
+        .unwrap_err();
+        assert_eq!(e.variable(), "SYNC_POSITIONS");
     }
 
     #[test]

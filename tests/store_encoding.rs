@@ -162,6 +162,31 @@ fn a_checkpoint_waiting_for_a_fee_price_round_trips_and_an_old_one_has_no_wait()
     assert_eq!((c.fee_wait, c.fee_unpriced.len()), (None, 0));
 }
 
+/// A checkpoint whose basis is the bot's fills says so; one written before bot-only
+/// positions decodes as the account's, and a value it does not know is malformed, not
+/// taken for either.
+#[test]
+fn a_checkpoint_says_whose_fills_its_basis_holds_and_an_old_one_holds_the_accounts() {
+    use binance_account_sync::domain::PositionsOf;
+    let bots = binance_account_sync::domain::CursorRecord {
+        basis_of: PositionsOf::Bot,
+        ..s::cursor("BTCUSDT", 3)
+    };
+    let mut item = encode_record("ACCOUNT#a", &Record::Cursor(bots.clone()))
+        .unwrap()
+        .item;
+    assert_eq!(item["basis_of"], AttributeValue::S("bot".into()));
+    assert_eq!(decode_record(&item).unwrap(), Some(Record::Cursor(bots)));
+    item.remove("basis_of");
+    let Some(Record::Cursor(old)) = decode_record(&item).unwrap() else {
+        panic!("not a checkpoint")
+    };
+    assert_eq!(old.basis_of, PositionsOf::Account);
+    item.insert("basis_of".into(), AttributeValue::S("owner".into()));
+    let err = decode_record(&item).unwrap_err();
+    assert!(err.to_string().contains("basis_of"), "{err}");
+}
+
 #[test]
 fn items_that_are_not_records_are_skipped() {
     let mut item = encode_record("ACCOUNT#a", &Record::Dust(s::dust("XRP", 1)))

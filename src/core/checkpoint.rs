@@ -203,6 +203,7 @@ pub(crate) fn plan_checkpoint(
         fee_assets,
         basis: read.basis.clone(),
         basis_state: read.basis_state,
+        basis_of: read.basis_of,
         // Only the unit that loaded the orders (the last page) may move the watermark.
         open_orders: if read.complete {
             still_open.len() as u32

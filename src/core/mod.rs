@@ -10,6 +10,7 @@
 //! - `trades.rs`     — missing fills, fee conversion, the cost basis carried forward
 //! - `orders.rs`     — order status, unknown and archived orders, external orders
 //! - `positions.rs`  — spot positions and dust, recovery and closing
+//! - `attribution.rs` — whose a fill is, the bot's or the owner's (bot-only positions)
 //! - `ledger.rs`     — balance moves that are not trades (deposits, withdrawals,
 //!   conversions...): their records, their lifecycle, what each moved in Spot
 //! - `balances.rs`   — balances per asset, tolerance, discrepancy wording, explanations
@@ -31,6 +32,7 @@
 //! `Expect::Absent`); `before` = the record as read; `updated_by = Writer::Sync` and
 //! `updated_at = now` where the record has them. Nothing is ever deleted.
 
+pub mod attribution;
 pub mod balances;
 pub mod checkpoint;
 pub mod conflict;
@@ -110,6 +112,9 @@ pub struct RulesConfig {
     /// position becomes dust only below `min_notional × (1 − band)`, dust a position only
     /// at `min_notional × (1 + band)` (`positions.rs`).
     pub dust_band_pct: Decimal,
+    /// Whose fills make a position (`SYNC_POSITIONS`, default the account's): with `Bot`,
+    /// only the fills of orders with `bot_order_prefixes` (`positions.rs`).
+    pub positions_of: crate::domain::PositionsOf,
 }
 
 impl Default for RulesConfig {
@@ -129,6 +134,7 @@ impl Default for RulesConfig {
             uncovered_alarm_hours: 26,
             unexplained_runs: 2,
             dust_band_pct: Decimal::TEN,
+            positions_of: crate::domain::PositionsOf::Account,
         }
     }
 }

@@ -68,7 +68,7 @@ use super::trades::SymbolRead;
 use super::{expect_of, next_version, ReconcileInput};
 use crate::domain::{
     Asset, Basis, BasisState, Correction, CorrectionKind, Discrepancy, DustRecord, Expect, Plan,
-    PositionRecord, PositionStatus, Record, Severity, Symbol, SymbolInfo, Writer,
+    PositionRecord, PositionStatus, PositionsOf, Record, Severity, Symbol, SymbolInfo, Writer,
 };
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
@@ -224,6 +224,8 @@ pub(crate) struct Shares {
     /// Every other symbol of the base with a share, in configured-quote order.
     pub others: Vec<(Symbol, Decimal)>,
     pub owner_size: Decimal,
+    /// What the holding holds beyond every position (bot-only positions: the owner's).
+    pub rest: Decimal,
 }
 
 impl Shares {
@@ -338,9 +340,10 @@ pub(crate) fn shares(
         &input.records.positions,
         quotes,
     )?;
-    let mut remaining = holding.max(Decimal::ZERO);
-    let mut others = Vec::new();
-    for symbol in candidates.iter().filter(|s| *s != &owner) {
+    // What a symbol's own fills explain (at least its minimum quantity, else nothing);
+    // without a valid basis, the records' open quantity stands until the fills are known
+    // (never closed for want of a read).
+    let own = |symbol: &Symbol| {
         let (basis, state) = if symbol == unit.0 {
             (Some(unit.1), unit.2)
         } else {
@@ -349,8 +352,6 @@ pub(crate) fn shares(
                 None => (None, BasisState::Rebuilding),
             }
         };
-        // Its own fills size it; without a valid basis, the records' open quantity stands
-        // until the fills are known (never closed for want of a read).
         let own = match (basis, state) {
             (Some(b), BasisState::Valid) => b.qty,
             _ => open(symbol).map_or(Decimal::ZERO, |p| p.quantity),
@@ -360,21 +361,32 @@ pub(crate) fn shares(
             .symbols
             .get(symbol)
             .map_or(Decimal::ZERO, |i| i.min_qty);
-        let own = if own > Decimal::ZERO && own >= min_qty {
+        if own > Decimal::ZERO && own >= min_qty {
             own
         } else {
             Decimal::ZERO
-        };
-        let share = own.min(remaining);
+        }
+    };
+    let mut remaining = holding.max(Decimal::ZERO);
+    let mut others = Vec::new();
+    for symbol in candidates.iter().filter(|s| *s != &owner) {
+        let share = own(symbol).min(remaining);
         remaining -= share;
         if share > Decimal::ZERO || open(symbol).is_some() {
             others.push((symbol.clone(), share));
         }
     }
+    // The owner takes what the others leave; with bot-only positions only what its own
+    // (the bot's) fills explain, like the others, and the rest is the owner's.
+    let owner_size = match input.config.positions_of {
+        PositionsOf::Account => remaining,
+        PositionsOf::Bot => own(&owner).min(remaining),
+    };
     Some(Shares {
         owner,
         others,
-        owner_size: remaining,
+        owner_size,
+        rest: remaining - owner_size,
     })
 }
 
@@ -488,6 +500,18 @@ pub(crate) fn plan_position(
             "{base}: {} held beyond the fills of {} is in no position (below {symbol} minimum size)",
             total.normalize(),
             held.join(", ")
+        ));
+    }
+    if !shares.rest.is_zero() {
+        let bots: Vec<String> = std::iter::once((&symbol, total))
+            .chain(shares.others.iter().map(|(s, q)| (s, *q)))
+            .filter(|(_, q)| !q.is_zero())
+            .map(|(s, q)| format!("{s} {}", q.normalize()))
+            .collect();
+        plan.notes.push(format!(
+            "{base}: {} held beyond the bot's fills is the owner's (or a bot remainder below minimum size), in no position (the bot's: {})",
+            shares.rest.normalize(),
+            if bots.is_empty() { "none".to_owned() } else { bots.join(", ") }
         ));
     }
     let holding = Holding {
@@ -1796,6 +1820,177 @@ mod tests {
         assert_eq!(
             (&after[0].0, after[0].1, after[0].2),
             (&sym("BTCUSDT"), PositionStatus::Open, dec!(1.2))
+        );
+    }
+
+    /// Bot-only positions: BTCUSDT fills of the bot's order 1 and of the owner's orders
+    /// (client ids without the bot's prefix), each order known from its record.
+    fn bot_and_owner(sells: bool) -> World {
+        let mut w = World::new();
+        w.config.positions_of = PositionsOf::Bot;
+        let order = |id: u64, client: &str, side: Side| crate::domain::OrderRecord {
+            client_order_id: client.to_owned(),
+            side,
+            ..order_rec(
+                "BTCUSDT",
+                id,
+                crate::domain::OrderStatus::Filled,
+                dec!(1),
+                dec!(1),
+            )
+        };
+        w.db_order(order(1, "bot-1", Side::Buy));
+        w.db_order(order(2, "web_8f2c", Side::Buy));
+        w.db_order(order(3, "ios_77a1", Side::Sell));
+        let f = |id, side, price, qty| {
+            fill(
+                "BTCUSDT",
+                id,
+                id,
+                side,
+                price,
+                qty,
+                dec!(0),
+                "USDT",
+                id as i64 * 10,
+            )
+        };
+        let mut fills = vec![
+            f(1, Side::Buy, dec!(40000), dec!(0.5)),
+            f(2, Side::Buy, dec!(20000), dec!(1.5)),
+        ];
+        if sells {
+            fills.push(f(3, Side::Sell, dec!(30000), dec!(0.5)));
+        }
+        w.snap_fills("BTCUSDT", fills);
+        w
+    }
+
+    fn recovered_trade(plan: &Plan, id: u64) -> crate::domain::TradeRecord {
+        plan.corrections
+            .iter()
+            .find_map(|c| match &c.after {
+                Record::Trade(t) if t.trade_id == id => Some(t.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("trade {id} not recovered"))
+    }
+
+    #[test]
+    fn a_bot_only_position_is_the_bots_fills_and_the_owners_holding_is_reported_apart() {
+        let mut w = bot_and_owner(false);
+        w.ex_bal("BTC", dec!(2), dec!(0));
+        let plan = reconcile(&w.input());
+        let p = positions(&plan);
+        assert_eq!(p.len(), 1, "{:?}", plan.notes);
+        assert_eq!(
+            (p[0].quantity, p[0].entry_price, p[0].entry_partial),
+            (dec!(0.5), dec!(40000), false),
+            "the bot's 0.5 at the bot's price, not 2 BTC at the account's 25,000"
+        );
+        assert!(
+            plan.notes
+                .iter()
+                .any(|n| n.starts_with("BTC: 1.5 held beyond the bot's")),
+            "{:?}",
+            plan.notes
+        );
+        // The owner's fill is recorded all the same: it moved the balances.
+        assert_eq!(recovered_trade(&plan, 2).qty, dec!(1.5));
+        assert!(of_kind(&plan, CorrectionKind::DustRecorded).is_empty());
+    }
+
+    #[test]
+    fn an_owners_sell_is_recorded_without_realized_pnl_and_leaves_the_bots_position() {
+        let mut w = bot_and_owner(true);
+        w.ex_bal("BTC", dec!(1.5), dec!(0));
+        let plan = reconcile(&w.input());
+        assert_eq!(
+            recovered_trade(&plan, 3).realized_pnl,
+            None,
+            "not the bot's round trip"
+        );
+        let p = positions(&plan);
+        assert_eq!((p[0].quantity, p[0].entry_price), (dec!(0.5), dec!(40000)));
+        // The same account with positions of the account's: the sell realizes against the
+        // average cost of every buy.
+        let mut all = bot_and_owner(true);
+        all.config.positions_of = PositionsOf::Account;
+        all.ex_bal("BTC", dec!(1.5), dec!(0));
+        let plan = reconcile(&all.input());
+        assert_eq!(recovered_trade(&plan, 3).realized_pnl, Some(dec!(2500)));
+        assert_eq!(positions(&plan)[0].quantity, dec!(1.5));
+    }
+
+    #[test]
+    fn a_fill_whose_order_is_unknown_holds_the_bots_basis_before_it_and_plans_no_position() {
+        let mut w = bot_and_owner(false);
+        w.recs.orders.remove(&(sym("BTCUSDT"), 2));
+        w.ex_bal("BTC", dec!(2), dec!(0));
+        let plan = reconcile(&w.input());
+        assert!(positions(&plan).is_empty(), "{:?}", plan.notes);
+        let cursor = plan
+            .corrections
+            .iter()
+            .find_map(|c| match &c.after {
+                Record::Cursor(c) if c.symbol == sym("BTCUSDT") => Some(c.clone()),
+                _ => None,
+            })
+            .expect("checkpoint");
+        assert_eq!(
+            (cursor.basis.through, cursor.basis_state, cursor.basis_of),
+            (Some(1), BasisState::Rebuilding, PositionsOf::Bot),
+            "the bot's buy is in, the fill of the unknown order waits"
+        );
+        assert_eq!(cursor.last_trade_id, Some(2), "both fills are recorded");
+        // Once the exchange answers for the order, its fill is placed.
+        let mut w = bot_and_owner(false);
+        w.recs.orders.remove(&(sym("BTCUSDT"), 2));
+        w.snap
+            .fill_orders
+            .insert((sym("BTCUSDT"), 2), crate::domain::OrderLookup::NotFound);
+        w.ex_bal("BTC", dec!(2), dec!(0));
+        assert_eq!(positions(&reconcile(&w.input()))[0].quantity, dec!(0.5));
+    }
+
+    #[test]
+    fn a_basis_of_the_accounts_fills_is_rebuilt_when_positions_become_the_bots() {
+        let mut w = bot_and_owner(false);
+        let mut cursor = crate::domain::CursorRecord::new(sym("BTCUSDT"));
+        cursor.last_trade_id = Some(2);
+        cursor.basis = Basis {
+            qty: dec!(2),
+            avg_cost: dec!(25000),
+            through: Some(2),
+            open_since: Some(10),
+            ..Basis::default()
+        };
+        w.recs.cursors.insert(sym("BTCUSDT"), cursor);
+        w.snap_fills_from("BTCUSDT", 3, vec![], true);
+        w.ex_bal("BTC", dec!(2), dec!(0));
+        let plan = reconcile(&w.input());
+        assert!(
+            positions(&plan).is_empty(),
+            "no position from a basis of the wrong fills"
+        );
+        assert!(
+            plan.notes
+                .iter()
+                .any(|n| n.contains("holds the account's fills")),
+            "{:?}",
+            plan.notes
+        );
+        let rebuilt = plan
+            .corrections
+            .iter()
+            .find_map(|c| match &c.after {
+                Record::Cursor(c) if c.symbol == sym("BTCUSDT") => Some(c.clone()),
+                _ => None,
+            })
+            .expect("checkpoint");
+        assert_eq!(
+            (rebuilt.basis.through, rebuilt.basis_state, rebuilt.basis_of),
+            (None, BasisState::Rebuilding, PositionsOf::Bot)
         );
     }
 }

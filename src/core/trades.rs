@@ -50,11 +50,13 @@
 //!   (`TradePnlSet`, `TradeFeePriced`) changes only the attributes the sync derives
 //!   (`realized_pnl`, `commission_quote`, `fee_unpriced`), each with its audit record.
 
-use super::{minute_start, pnl, symbol_parts, Flows, ReconcileInput, Recovered, SymbolPlan};
+use super::{
+    attribution, minute_start, pnl, symbol_parts, Flows, ReconcileInput, Recovered, SymbolPlan,
+};
 use crate::domain::{
     Asset, Basis, BasisState, Correction, CorrectionKind, CursorRecord, Discrepancy,
-    ExchangeSnapshot, FeeWait, Fill, Millis, Record, Records, Severity, Symbol, TradeRecord,
-    UnpricedFee,
+    ExchangeSnapshot, FeeWait, Fill, Millis, PositionsOf, Record, Records, Severity, Symbol,
+    TradeRecord, UnpricedFee,
 };
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,6 +74,8 @@ pub struct SymbolRead {
     /// The basis after this page.
     pub basis: Basis,
     pub basis_state: BasisState,
+    /// Whose fills the basis holds (`attribution.rs`).
+    pub basis_of: PositionsOf,
     /// Fills recovered by this page.
     pub recovered: Recovered,
     pub max_trade_id: Option<u64>,
@@ -419,6 +423,19 @@ pub(crate) fn plan_trades(
     // the rebuild began is not missed, whoever writes it later.
     let mut basis = cursor.basis.clone();
     let mut basis_state = cursor.basis_state;
+    // A basis of other fills than positions are made of now (`SYNC_POSITIONS` changed) is
+    // rebuilt from the exchange's fills, like one that missed a fill; an empty one is
+    // simply taken over.
+    let basis_of = input.config.positions_of;
+    if cursor.basis_of != basis_of && cursor.basis.through.is_some() {
+        plan.notes.push(format!(
+            "The cost basis of {symbol} holds the {}'s fills and positions are the {}'s now: it is rebuilt from the exchange's fills",
+            cursor.basis_of.as_str(),
+            basis_of.as_str()
+        ));
+        basis = Basis::default();
+        basis_state = BasisState::Rebuilding;
+    }
     let next_id = basis.next_trade_id();
     let max_trade_id = fills.iter().map(|f| f.trade_id).max();
     let contiguous = history.from_id.is_some_and(|from| from <= next_id);
@@ -448,7 +465,21 @@ pub(crate) fn plan_trades(
             (None, Some(max)) if !history.complete => max,
             _ => u64::MAX,
         };
+        let mut origin_unknown = None;
         for (id, trade) in merged.range(next_id..).take_while(|(id, _)| **id <= upto) {
+            match attribution::in_basis(input, trade) {
+                Some(true) => {}
+                // The owner's (bot-only positions): passed over, with no realized P&L.
+                Some(false) => {
+                    basis.through = Some(basis.through.map_or(*id, |t| t.max(*id)));
+                    continue;
+                }
+                // Its order is not known yet: the basis waits before it, never guesses.
+                None => {
+                    origin_unknown = Some(trade);
+                    break;
+                }
+            }
             let realized = pnl::apply(&mut basis, trade, &base);
             if let Some(t) = new_here.get_mut(&(symbol.clone(), *id)) {
                 t.realized_pnl = realized;
@@ -462,10 +493,21 @@ pub(crate) fn plan_trades(
                 plan.corrections.push(pnl_set(trade, pnl));
             }
         }
+        if let Some(t) = origin_unknown {
+            plan.notes.push(format!(
+                "The order of trade {} of {symbol} (order {}) is not known yet: the bot's cost basis waits before it",
+                t.trade_id, t.order_id
+            ));
+            // Behind the fills: read again from its next trade, as a rebuild is.
+            basis_state = BasisState::Rebuilding;
+        }
         let through_last = cursor
             .last_trade_id
             .is_none_or(|last| basis.through.is_some_and(|t| t >= last));
-        if basis_state == BasisState::Rebuilding && (complete || through_last) {
+        if basis_state == BasisState::Rebuilding
+            && origin_unknown.is_none()
+            && (complete || through_last)
+        {
             plan.notes.push(format!(
                 "Cost basis of {symbol} rebuilt from the exchange's fills"
             ));
@@ -554,6 +596,7 @@ pub(crate) fn plan_trades(
         cursor,
         basis,
         basis_state,
+        basis_of,
         recovered: new_here,
         fee_assets,
         fee_wait: wait,

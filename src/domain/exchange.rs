@@ -262,6 +262,10 @@ pub struct ExchangeSnapshot {
     pub history: BTreeMap<Symbol, SymbolHistory>,
     /// Answers for orders the sync asked about, by (symbol, order id).
     pub order_lookups: BTreeMap<(Symbol, u64), OrderLookup>,
+    /// The orders of fills whose origin the records lack, looked up on the exchange for
+    /// bot-only positions (`core::attribution`), by (symbol, order id).
+    #[serde(default)]
+    pub fill_orders: BTreeMap<(Symbol, u64), OrderLookup>,
     /// One page of a symbol's order history (`allOrders` by order id), read by the unit
     /// that reads the symbol's last page of fills.
     #[serde(default)]

@@ -175,6 +175,36 @@ pub enum BasisState {
     Rebuilding,
 }
 
+/// Whose fills a cost basis, and so a position, is made of (`SYNC_POSITIONS`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PositionsOf {
+    /// Every fill of the account: a position is the account's holding.
+    #[default]
+    Account,
+    /// Only the fills of the bot's orders (client order id with one of the bot's
+    /// prefixes): a position is what the bot bought; the rest of the holding is the
+    /// owner's, reported apart (`core::positions`).
+    Bot,
+}
+
+impl PositionsOf {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Account => "account",
+            Self::Bot => "bot",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "account" => Some(Self::Account),
+            "bot" => Some(Self::Bot),
+            _ => None,
+        }
+    }
+}
+
 /// A fill whose fee (in a third asset) has no price at its minute yet: the symbol's read
 /// waits before it (`core::trades`), `runs` runs so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,6 +252,11 @@ pub struct CursorRecord {
     /// The cost basis through `basis.through`.
     pub basis: Basis,
     pub basis_state: BasisState,
+    /// Whose fills the basis holds: a checkpoint whose basis is of other fills than the
+    /// configuration asks for is rebuilt (`core::trades`). Absent on items written before
+    /// bot-only positions existed: the account's.
+    #[serde(default)]
+    pub basis_of: PositionsOf,
     /// Orders open or unknown in the records at the last read; the lowest such order id
     /// (orders below it are terminal in the records and are not loaded again).
     pub open_orders: u32,
@@ -286,6 +321,7 @@ impl CursorRecord {
             fee_assets: Vec::new(),
             basis: Basis::default(),
             basis_state: BasisState::Valid,
+            basis_of: PositionsOf::Account,
             open_orders: 0,
             order_watermark: None,
             failures: 0,

@@ -324,6 +324,9 @@ async fn unit<E: Exchange, S: Store>(
             read_at,
         },
     );
+    if !resolve_fill_orders(run, symbol, &mut snapshot, &mut scoped).await? {
+        return Ok(UnitEnd::Stopped);
+    }
     if price_fees(run, symbol, &mut snapshot, &mut scoped).await? == Priced::Stopped {
         return Ok(UnitEnd::Stopped);
     }
@@ -688,6 +691,68 @@ async fn price_fees<E: Exchange, S: Store>(
         scoped.skipped.extend(loaded.skipped);
     }
     Ok(Priced::All)
+}
+
+/// Bot-only positions (`core::attribution`): the orders of the unit's fills (the page's
+/// and the stored trades past the basis) whose origin the run does not know, from the
+/// store by id, then from the exchange (at most `MAX_FILL_ORDER_LOOKUPS` a unit; the basis
+/// waits before the rest). False when the run must stop: the page is then not applied.
+async fn resolve_fill_orders<E: Exchange, S: Store>(
+    run: &mut Run<'_, E, S>,
+    symbol: &Symbol,
+    snapshot: &mut ExchangeSnapshot,
+    scoped: &mut Records,
+) -> Result<bool, UnitError> {
+    let unknown = |snapshot: &ExchangeSnapshot, scoped: &Records| {
+        let next = scoped
+            .cursors
+            .get(symbol)
+            .map_or(0, |c| c.basis.next_trade_id());
+        let page = snapshot
+            .history
+            .get(symbol)
+            .into_iter()
+            .flat_map(|h| h.fills.iter().map(|f| (f.trade_id, f.order_id)));
+        let stored = scoped
+            .trades
+            .range((symbol.clone(), next)..)
+            .take_while(|((s, _), _)| s == symbol)
+            .map(|(_, t)| (t.trade_id, t.order_id));
+        let input = ReconcileInput {
+            snapshot,
+            records: scoped,
+            config: run.rules,
+            mode: run.mode,
+            now: super::now_ms(),
+        };
+        core::attribution::unknown_orders(&input, symbol, page.chain(stored))
+    };
+    for order_id in unknown(snapshot, scoped) {
+        let scope = LoadScope::Orders {
+            symbol: symbol.clone(),
+            from_order_id: order_id,
+            to_order_id: Some(order_id),
+        };
+        let (orders, units) = run.store.load_scoped(&run.request.account, &scope).await?;
+        run.report.dynamodb_capacity_units += units;
+        scoped.orders.extend(orders.orders);
+        scoped.skipped.extend(orders.skipped);
+    }
+    let lookups: Vec<u64> = unknown(snapshot, scoped)
+        .into_iter()
+        .take(core::attribution::MAX_FILL_ORDER_LOOKUPS)
+        .collect();
+    for order_id in lookups {
+        let read = run.exchange.order(symbol, order_id).await;
+        let Some(lookup) = unless_stopped(run, read, "looking up the fills' orders of", symbol)?
+        else {
+            return Ok(false);
+        };
+        snapshot
+            .fill_orders
+            .insert((symbol.clone(), order_id), lookup);
+    }
+    Ok(true)
 }
 
 /// One page of fills; None when the run must stop (deadline, budget), noted with `doing`.

@@ -378,6 +378,7 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .dec("basis_sold_realized", r.basis.sold_realized)
             .opt_int("basis_last_sell_at", r.basis.last_sell_at)
             .e("basis_state", &r.basis_state)?
+            .s("basis_of", r.basis_of.as_str())
             .int("open_orders", r.open_orders)
             .opt_int("order_watermark", r.order_watermark)
             .int("failures", r.failures)
@@ -603,6 +604,15 @@ fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, S
             last_sell_at: r.opt_int("basis_last_sell_at")?,
         },
         basis_state: r.parse("basis_state")?,
+        // Absent on checkpoints written before bot-only positions: the account's fills.
+        basis_of: match r.opt_s("basis_of")? {
+            None => crate::domain::PositionsOf::Account,
+            Some(text) => crate::domain::PositionsOf::parse(text).ok_or_else(|| {
+                r.malformed(format!(
+                    "basis_of = {text:?}: neither \"account\" nor \"bot\""
+                ))
+            })?,
+        },
         open_orders: r.int("open_orders")?,
         order_watermark: r.opt_int("order_watermark")?,
         failures: r.int("failures")?,
