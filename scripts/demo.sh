@@ -73,5 +73,16 @@ echo
 echo "== third sync (periodic): each balance move explained by its flow, nothing unexplained"
 "$BIN"/binance-account-sync sync
 echo
+echo "== the owner buys 0.5 ETH by hand for the long term; then the sync is set to count"
+echo "   only the bot's fills as positions (SYNC_POSITIONS=bot: orders with the bot- prefix)"
+post trades '{"symbol":"ETHUSDT","side":"BUY","quantity":"0.5"}'
+# Past the simulator's history lag (strict: a fill shows in myTrades 3 s after it).
+post clock '{"advance_ms": 5000}'
+echo
+echo "== fourth sync (emergency, SYNC_POSITIONS=bot): each basis is rebuilt from the bot's"
+echo "   fills, each position is what the bot bought at its own price, the owner's part of"
+echo "   every holding is reported apart, and the balances stay explained"
+SYNC_POSITIONS=bot "$BIN"/binance-account-sync sync --emergency
+echo
 echo "== status"
 "$BIN"/binance-account-sync status

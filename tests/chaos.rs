@@ -231,6 +231,7 @@ fn diverge(pair: &Pair, built: &mut Built) -> BotWriter {
             version: 0,
             updated_at: now,
             updated_by: Writer::Bot,
+            as_of: None,
         }));
     }
     bot

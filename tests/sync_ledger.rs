@@ -301,3 +301,29 @@ async fn a_wallet_transfer_and_simple_earn_moves_are_recorded_and_explain_the_sp
     no_critical(&again);
     sim.shutdown().await;
 }
+
+/// A fill the history showed later than the balance: the run right after the owner's
+/// trade copies the new balances (the trade is not in `myTrades` yet, strict mode's history
+/// lag: that run reports the move it cannot explain), and the run that then recovers the
+/// fill must not count it again: the copied balance holds it already. Nothing
+/// unexplained, no Critical.
+#[tokio::test]
+async fn a_fill_shown_after_the_balance_was_copied_is_not_counted_twice() {
+    let (sim, store, account) = synced_demo().await;
+    sim.manual_trade_now("ETHUSDT", "BUY", "0.5").await;
+    run(&sim, &store, &account, Mode::Emergency).await;
+    // A second buy, after that run: the records' difference the late run explains.
+    sim.manual_trade("ETHUSDT", "BUY", "0.2").await;
+    let late = run(&sim, &store, &account, Mode::Emergency).await;
+    assert_eq!(
+        late.count(binance_account_sync::domain::CorrectionKind::TradeRecovered),
+        2,
+        "both fills are recovered by the later run: {:?}",
+        late.notes
+    );
+    no_critical(&late);
+    for e in &late.explanations {
+        assert_eq!(e.unexplained, dec("0"), "{e:?}");
+    }
+    sim.shutdown().await;
+}

@@ -357,6 +357,7 @@ mod tests {
                 version: 2,
                 updated_at: 0,
                 updated_by: Writer::Sync,
+                as_of: None,
             })
         };
         let audit = vec![

@@ -115,20 +115,48 @@ pub fn explain(
     db_total: Decimal,
     ex_total: Decimal,
 ) -> BalanceExplanation {
-    let from_trades = recovered.trades.get(asset).copied().unwrap_or_default();
-    let from_fees = recovered.fees.get(asset).copied().unwrap_or_default();
-    let rest = ex_total - db_total - from_trades - from_fees;
-    let from_flows = moves.of(moves.best(asset, rest), asset);
-    let unexplained = rest - from_flows.values().copied().sum::<Decimal>();
-    BalanceExplanation {
-        asset: asset.clone(),
-        db_total,
-        exchange_total: ex_total,
-        from_trades,
-        from_fees,
-        from_flows,
-        unexplained,
+    let trades = recovered.trades.get(asset).copied().unwrap_or_default();
+    let fees = recovered.fees.get(asset).copied().unwrap_or_default();
+    // The legs of recovered fills within the clock margin of the account read the records'
+    // balance was copied from (`trades.rs`) may be in that balance or not; the read was at
+    // one instant, so it holds the earliest of them: of the readings "the first k are in
+    // it, the others explain", the one that leaves least unexplained is kept (the first
+    // such).
+    let legs = recovered
+        .uncertain_legs
+        .get(asset)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let reading = |counted: &[(crate::domain::Millis, Decimal, bool)]| {
+        let part = |fee: bool| -> Decimal {
+            counted
+                .iter()
+                .filter(|(_, _, f)| *f == fee)
+                .map(|(_, a, _)| *a)
+                .sum()
+        };
+        let (from_trades, from_fees) = (trades + part(false), fees + part(true));
+        let rest = ex_total - db_total - from_trades - from_fees;
+        let from_flows = moves.of(moves.best(asset, rest), asset);
+        let unexplained = rest - from_flows.values().copied().sum::<Decimal>();
+        BalanceExplanation {
+            asset: asset.clone(),
+            db_total,
+            exchange_total: ex_total,
+            from_trades,
+            from_fees,
+            from_flows,
+            unexplained,
+        }
+    };
+    let mut best = reading(legs);
+    for held in 1..=legs.len() {
+        let next = reading(&legs[held..]);
+        if next.unexplained.abs() < best.unexplained.abs() {
+            best = next;
+        }
     }
+    best
 }
 
 pub(crate) fn plan_balances(
@@ -199,6 +227,11 @@ pub(crate) fn plan_balances(
                 version: next_version(expect),
                 updated_at: input.now,
                 updated_by: Writer::Sync,
+                // The exchange's clock of the read: fill times are the exchange's.
+                as_of: Some(match snapshot.balances_server_time {
+                    0 => snapshot.taken_at,
+                    t => t,
+                }),
             }),
             reason: format!(
                 "{note} (free {} -> {}, locked {} -> {})",

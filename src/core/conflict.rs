@@ -109,6 +109,7 @@ mod tests {
             version,
             updated_at: version as i64,
             updated_by: by,
+            as_of: None,
         }
     }
 

@@ -178,6 +178,11 @@ pub struct Flows {
     /// whether the baseline holds them (`scope.rs`: the clock margin).
     #[serde(default)]
     pub uncertain: BTreeMap<Asset, Decimal>,
+    /// The same legs one by one, with their fill's time and whether the leg is a fee: the
+    /// read a baseline or a balance record holds was at one instant, so the legs it holds
+    /// are the earliest of them (`balances.rs` tries each such prefix).
+    #[serde(default)]
+    pub uncertain_legs: BTreeMap<Asset, Vec<(Millis, Decimal, bool)>>,
 }
 
 /// Whether a fill's leg in an asset counts toward its movement since the baseline.
@@ -218,7 +223,12 @@ impl Flows {
         for (asset, amount, fee) in legs {
             let map = match (counts(asset), fee) {
                 (Counts::No, _) => continue,
-                (Counts::Maybe, _) => &mut self.uncertain,
+                (Counts::Maybe, _) => {
+                    let legs = self.uncertain_legs.entry(asset.clone()).or_default();
+                    legs.push((t.time, amount, fee));
+                    legs.sort_by_key(|(time, _, _)| *time);
+                    &mut self.uncertain
+                }
                 (Counts::Yes, false) => &mut self.trades,
                 (Counts::Yes, true) => &mut self.fees,
             };
@@ -235,6 +245,11 @@ impl Flows {
         }
         for (a, v) in &other.uncertain {
             *self.uncertain.entry(a.clone()).or_default() += v;
+        }
+        for (a, legs) in &other.uncertain_legs {
+            let mine = self.uncertain_legs.entry(a.clone()).or_default();
+            mine.extend(legs.iter().copied());
+            mine.sort_by_key(|(time, _, _)| *time);
         }
     }
 

@@ -291,6 +291,7 @@ impl World {
                 version: 5,
                 updated_at: 0,
                 updated_by: Writer::Bot,
+                as_of: None,
             },
         );
     }

@@ -237,6 +237,11 @@ pub struct SymbolHistory {
 pub struct ExchangeSnapshot {
     /// Server time when the account was read.
     pub taken_at: Millis,
+    /// The exchange's clock when the balances were read, as best known (the account
+    /// request's server-time `timestamp`; 0: unknown, `taken_at` stands in): fills before
+    /// it are in `balances`.
+    #[serde(default)]
+    pub balances_server_time: Millis,
     /// `account.updateTime` (not documented to move on every balance change: not relied on).
     pub account_update_time: Millis,
     /// Non-zero balances, by asset.

@@ -25,6 +25,13 @@ pub struct BalanceRecord {
     pub version: u64,
     pub updated_at: Millis,
     pub updated_by: Writer,
+    /// Set by the sync when it copies the exchange's balance: the exchange's time of that
+    /// account read. The balance then holds every fill before it, so a fill recovered
+    /// later from before it (one the history showed late) explains nothing of the
+    /// records' difference (`core::trades`). A sync-owned attribute: None on the bot's
+    /// writes and on items written before it existed.
+    #[serde(default)]
+    pub as_of: Option<Millis>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

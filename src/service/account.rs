@@ -36,6 +36,8 @@ pub(crate) struct View {
     pub digest: BTreeMap<Asset, AssetDigest>,
     /// The exchange's time of the balances read.
     pub server_time: Millis,
+    /// Balance items that did not decode (the balances step reports them).
+    pub balances_skipped: Vec<crate::domain::SkippedItem>,
 }
 
 /// The exchange's open orders; None when the run had to stop (deadline, budget, ban).
@@ -151,7 +153,18 @@ pub(crate) async fn read<E: Exchange, S: Store>(
         fully_read: BTreeSet::new(),
         digest: state.digest.clone(),
         server_time: account.server_time,
+        balances_skipped: Vec::new(),
     };
+    // The balance records as the run starts: the units tell by them which recovered fills
+    // those records hold already (`core::trades`), and the balances step compares them
+    // with the exchange (its conditional writes lose to a bot write made meanwhile).
+    let (balances, units) = run
+        .store
+        .load_scoped(&run.request.account, &LoadScope::Balances)
+        .await?;
+    run.report.dynamodb_capacity_units += units;
+    view.records.balances = balances.balances;
+    view.balances_skipped = balances.skipped;
     // Nothing moved and no rotation: the run is the account read and the balances step.
     let rotates = run.rules.rotation_per_run != Some(0);
     if run.mode == Mode::Periodic && view.movement.is_quiet() && !rotates && view.owed.is_none() {
@@ -167,7 +180,9 @@ pub(crate) async fn read<E: Exchange, S: Store>(
         .load_scoped(&run.request.account, &LoadScope::AccountSymbols)
         .await?;
     run.report.dynamodb_capacity_units += units;
+    let balances = std::mem::take(&mut view.records.balances);
     view.records = records;
+    view.records.balances = balances;
     // Findings of units whose run did not report them (it failed or died after): now.
     for cursor in view.records.cursors.values() {
         for d in &cursor.unreported {

@@ -17,6 +17,7 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
 ) -> Result<Done, SyncError> {
     let mut snapshot = ExchangeSnapshot {
         taken_at: view.taken_at,
+        balances_server_time: view.server_time,
         account_update_time: view.account_update_time,
         balances: view.balances.clone(),
         symbols: view.symbols.clone(),
@@ -56,11 +57,13 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
     }
     run.units += 1;
 
-    let (mut records, units) = run
-        .store
-        .load_scoped(&run.request.account, &LoadScope::Balances)
-        .await?;
-    run.report.dynamodb_capacity_units += units;
+    // The balance records the run started from (`account.rs`), their malformed items
+    // reported by this step.
+    let mut records = crate::domain::Records {
+        balances: view.records.balances.clone(),
+        skipped: view.balances_skipped.clone(),
+        ..crate::domain::Records::default()
+    };
     if !snapshot.flows.is_empty() {
         let (ledger, units) = run
             .store

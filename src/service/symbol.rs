@@ -198,7 +198,10 @@ async fn unit<E: Exchange, S: Store>(
         )
         .await?;
     run.report.dynamodb_capacity_units += units;
+    // The balance records too: a fill recovered from before the account read a balance
+    // record was copied from explains nothing of it (`core::trades`).
     let mut scoped = Records {
+        balances: view.records.balances.clone(),
         positions: view.records.positions.clone(),
         dust: view.records.dust.clone(),
         trades: trades.trades,
@@ -515,7 +518,10 @@ async fn rescan_unit<E: Exchange, S: Store>(
     let read_at = super::now_ms();
     let page: Vec<Fill> = page.into_iter().filter(|f| &f.symbol == symbol).collect();
     let newest = page.iter().map(|f| f.time).max();
-    let mut scoped = Records::default();
+    let mut scoped = Records {
+        balances: view.records.balances.clone(),
+        ..Records::default()
+    };
     scoped.cursors.insert(symbol.clone(), cursor.clone());
     if let (Some(lo), Some(hi)) = (
         page.iter().map(|f| f.trade_id).min(),

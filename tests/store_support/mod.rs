@@ -44,6 +44,7 @@ pub fn balance(a: &str, free: &str, locked: &str, version: u64) -> BalanceRecord
         version,
         updated_at: NOW,
         updated_by: Writer::Sync,
+        as_of: None,
     }
 }
 

@@ -931,6 +931,7 @@ pub fn build(spec: &AccountSpec) -> Built {
             version: 0,
             updated_at: T0,
             updated_by: Writer::Bot,
+            as_of: None,
         }));
     }
     if spec.gone_asset {
@@ -941,6 +942,7 @@ pub fn build(spec: &AccountSpec) -> Built {
             version: 0,
             updated_at: T0,
             updated_by: Writer::Bot,
+            as_of: None,
         }));
     }
 

@@ -1093,7 +1093,8 @@ fn run_windows(reports: &[&SyncReport]) -> Vec<(i64, i64)> {
 
 /// Where two accounts' records differ, field by field, every field compared. Two values of
 /// a field may differ only where the field is a time the writing run stamps from its own
-/// clock (`updated_at`; a checkpoint's `covered_through`; the `opened_at` of a holding no
+/// clock (`updated_at`; a checkpoint's `covered_through`; a balance's `as_of`, its account
+/// read's time; the `opened_at` of a holding no
 /// fill explains, which opens when the sync first sees it): then each must fall inside
 /// one of its own account's runs. A checkpoint (the sync's own item) may have been written
 /// more often by the cut account's two runs: its `version` may be higher there, never
@@ -1130,6 +1131,7 @@ fn differences(
             let (u, v) = (u.unwrap_or(&Value::Null), v.unwrap_or(&Value::Null));
             let run_time = field == "updated_at"
                 || (field == "covered_through" && key.starts_with("CURSOR#"))
+                || (field == "as_of" && key.starts_with("BALANCE#"))
                 || (field == "opened_at" && no_fill(cut) && no_fill(whole));
             if run_time && within(u, cut_runs) && within(v, whole_runs) {
                 continue;

@@ -285,7 +285,8 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .dec("free", r.free)
             .dec("locked", r.locked)
             .int("updated_at", r.updated_at)
-            .e("updated_by", &r.updated_by)?,
+            .e("updated_by", &r.updated_by)?
+            .opt_int("as_of", r.as_of),
         Record::Position(r) | Record::PositionHistory(r) => b
             .s("symbol", r.symbol.as_str())
             .s("base", r.base.as_str())
@@ -460,6 +461,7 @@ pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
             version,
             updated_at: r.int("updated_at")?,
             updated_by: r.parse("updated_by")?,
+            as_of: r.opt_int("as_of")?,
         })
     } else if sk.starts_with(keys::POSITION_PREFIX) {
         Record::Position(decode_position(&r, version)?)
