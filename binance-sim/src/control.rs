@@ -45,6 +45,8 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/earn/subscribe", post(earn_subscribe))
         .route("/earn/redeem", post(earn_redeem))
         .route("/earn/rewards", post(earn_reward))
+        .route("/sub-account", post(set_sub_account))
+        .route("/sub-account/transfers", post(sub_account_transfer))
         .route("/prices", post(set_price))
         .route("/clock", post(clock))
         .route(
@@ -648,4 +650,73 @@ async fn set_sors(State(s): S, body: Bytes) -> Response {
         Ok(()) => Json(ex.sor.configs.clone()).into_response(),
         Err(e) => bad_request(e.to_string()),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubAccountBody {
+    /// Play a master (not a sub-account) account.
+    master: bool,
+}
+
+/// Makes the account a master (`{"master": true}`) or a sub-account again.
+async fn set_sub_account(State(s): S, body: Bytes) -> Response {
+    let b: SubAccountBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    s.exchange_at(now).subaccount.is_master = b.master;
+    Json(json!({"master": b.master})).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubTransferBody {
+    /// `in` (from the counter-party) or `out` (to it).
+    direction: String,
+    /// `master` (default) or `subAccount`.
+    #[serde(rename = "counterParty", default)]
+    counter_party: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
+    asset: String,
+    amount: Decimal,
+    /// This account's wallet: `SPOT` (default) or `USDT_FUTURE`.
+    #[serde(rename = "accountType", default)]
+    account_type: Option<String>,
+    /// The counter-party's wallet (default `SPOT`).
+    #[serde(rename = "counterAccountType", default)]
+    counter_account_type: Option<String>,
+    /// Record it as `FAILURE` and move nothing.
+    #[serde(default)]
+    fail: bool,
+}
+
+/// A transfer between this sub-account and its master or a sibling, as the
+/// owner makes it on the web: returns its `subUserHistory` row.
+async fn sub_account_transfer(State(s): S, body: Bytes) -> Response {
+    use crate::subaccount::{Direction, TransferRequest};
+    let b: SubTransferBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let direction = match b.direction.as_str() {
+        "in" => Direction::In,
+        "out" => Direction::Out,
+        other => return bad_request(format!("direction {other:?}: use \"in\" or \"out\"")),
+    };
+    let req = TransferRequest {
+        direction,
+        counter_party: b.counter_party.unwrap_or_else(|| "master".to_string()),
+        email: b.email,
+        asset: b.asset,
+        amount: b.amount,
+        account_type: b.account_type.unwrap_or_else(|| "SPOT".to_string()),
+        counter_account_type: b.counter_account_type.unwrap_or_else(|| "SPOT".to_string()),
+        fail: b.fail,
+    };
+    let now = s.clock.now_ms();
+    let r = s.exchange_at(now).sub_account_transfer(req, now);
+    reply(r.map(|t| t.to_json()))
 }

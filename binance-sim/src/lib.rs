@@ -15,6 +15,8 @@
 //!   filled by allocations across their books, and the allocations.
 //! - [`ledger`]: the Funding wallet and the balance moves without trades
 //!   (transfers, Convert, dust, distributions, Simple Earn).
+//! - [`subaccount`]: transfers between this account and its master or a
+//!   sibling sub-account, and the switch to play a master account.
 //! - [`futures`]: the USDⓈ-M futures account: contracts and mark prices,
 //!   the futures wallet, positions (One-way and Hedge Mode), orders, fills
 //!   and the income ledger.
@@ -57,6 +59,7 @@ pub mod signing;
 pub mod sor;
 pub mod state;
 pub mod strict;
+pub mod subaccount;
 pub mod testkeys;
 pub mod weights;
 

@@ -487,6 +487,8 @@ pub struct Exchange {
     pub next_prevented_match_id: BTreeMap<String, u64>,
     /// The Funding wallet and the wallet histories (`ledger.rs`).
     pub ledger: crate::ledger::Ledger,
+    /// Master or sub-account, and the transfers between them (`subaccount.rs`).
+    pub subaccount: crate::subaccount::SubAccounts,
     /// The SOR configurations and the allocations SOR made (`sor.rs`).
     pub sor: crate::sor::SorBook,
     /// The USDⓈ-M futures account (`futures.rs`); empty without the
@@ -539,6 +541,7 @@ impl Exchange {
             collide_base_trade_id: None,
             next_prevented_match_id: BTreeMap::new(),
             ledger: crate::ledger::Ledger::default(),
+            subaccount: crate::subaccount::SubAccounts::default(),
             sor: crate::sor::SorBook::default(),
             futures: crate::futures::Futures::from_spec(s.futures.as_ref(), now)?,
         };

@@ -91,6 +91,22 @@ pub struct StrictConfig {
     /// span of one bound alone. Favourable: `startTime` to now, or
     /// everything up to `endTime`.
     pub fapi_one_bound_7d: bool,
+
+    /// A master (not a sub-account) account asking `GET
+    /// /sapi/v1/sub-account/transfer/subUserHistory` is refused with `-1002`
+    /// (HTTP 401). The docs say the endpoint is "For Sub-account" and not
+    /// what others get. Favourable: `[]`, an account with no such transfers.
+    pub master_refuses_sub_history: bool,
+
+    /// The sub-account transfer history returns at most 200 rows whatever
+    /// `limit` asks (Binance's generated SDKs say "Max value: 200"; the web
+    /// page gives only "Default 500"). Favourable: `limit` as asked.
+    pub sub_history_limit_200: bool,
+
+    /// The sub-account transfer history refuses (`-1127`) a window over 30
+    /// days (its documented default span; no maximum is documented).
+    /// Favourable: any window.
+    pub sub_history_window_30d: bool,
 }
 
 impl Default for StrictConfig {
@@ -115,6 +131,9 @@ impl StrictConfig {
             omit_empty_rows: false,
             earn_window_30d: false,
             fapi_one_bound_7d: false,
+            master_refuses_sub_history: false,
+            sub_history_limit_200: false,
+            sub_history_window_30d: false,
         }
     }
 
@@ -132,6 +151,9 @@ impl StrictConfig {
             omit_empty_rows: true,
             earn_window_30d: true,
             fapi_one_bound_7d: true,
+            master_refuses_sub_history: true,
+            sub_history_limit_200: true,
+            sub_history_window_30d: true,
         }
     }
 
@@ -175,6 +197,9 @@ impl StrictConfig {
                 "omit_empty_rows" => out.omit_empty_rows = bool_of()?,
                 "earn_window_30d" => out.earn_window_30d = bool_of()?,
                 "fapi_one_bound_7d" => out.fapi_one_bound_7d = bool_of()?,
+                "master_refuses_sub_history" => out.master_refuses_sub_history = bool_of()?,
+                "sub_history_limit_200" => out.sub_history_limit_200 = bool_of()?,
+                "sub_history_window_30d" => out.sub_history_window_30d = bool_of()?,
                 // Documented behaviour, no longer a switch: always on.
                 "reject_unknown_params" => {
                     return Err(format!(
@@ -295,6 +320,14 @@ pub fn read_params(method: &str, path: &str) -> Option<&'static [&'static str]> 
         ("GET", "/sapi/v1/margin/allPairs") => &["symbol"],
         ("GET", "/sapi/v1/margin/isolated/allPairs") => &["symbol"],
         ("POST", "/sapi/v1/asset/get-funding-asset") => &["asset", "needBtcValuation"],
+        ("GET", "/sapi/v1/sub-account/transfer/subUserHistory") => &[
+            "asset",
+            "type",
+            "startTime",
+            "endTime",
+            "limit",
+            "returnFailHistory",
+        ],
         ("GET", "/sapi/v1/asset/transfer") => &[
             "type",
             "startTime",

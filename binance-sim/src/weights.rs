@@ -92,6 +92,7 @@ pub fn weight(method: &str, path: &str, has: &dyn Fn(&str) -> bool) -> Option<(u
         ("GET", "/sapi/v1/convert/tradeFlow") => return Some((3_000, Pool::SapiUid)),
         ("GET", "/sapi/v1/asset/dribblet") => return Some((1, Pool::SapiIp)),
         ("GET", "/sapi/v1/asset/assetDividend") => return Some((10, Pool::SapiIp)),
+        ("GET", "/sapi/v1/sub-account/transfer/subUserHistory") => return Some((1, Pool::SapiIp)),
         ("GET", "/sapi/v1/simple-earn/flexible/history/subscriptionRecord")
         | ("GET", "/sapi/v1/simple-earn/flexible/history/redemptionRecord")
         | ("GET", "/sapi/v1/simple-earn/flexible/history/rewardsRecord")

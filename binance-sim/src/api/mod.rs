@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod market;
 pub mod sapi;
 pub mod sor;
+pub mod subaccount;
 pub mod trade;
 
 use crate::errors::ApiError;
@@ -371,6 +372,9 @@ fn route(method: &Method, path: &str, call: &Call) -> ApiResult {
             ledger::earn_history(call, ledger::EarnHistory::Rewards)
         }
         ("GET", "/sapi/v1/simple-earn/flexible/position") => ledger::earn_position(call),
+        ("GET", "/sapi/v1/sub-account/transfer/subUserHistory") => {
+            subaccount::transfer_history(call)
+        }
         ("GET", "/fapi/v1/exchangeInfo") => market::futures_exchange_info(call, "U_MARGINED"),
         ("GET", "/fapi/v1/ping") => Ok(J::Obj(vec![])),
         ("GET", "/fapi/v1/time") => futures::time(call),
