@@ -654,3 +654,99 @@ fn earn_rewards_example_real_time_into_earn_and_bonus_into_spot_with_distinct_id
         .iter()
         .all(|f| f.kind == FlowKind::EarnReward && f.status == FlowStatus::Done));
 }
+
+/// The response example of "Sub-account Transfer History (For Sub-account)"
+/// (developers.binance.com/docs/sub_account/asset-management/Sub-account-Transfer-History),
+/// as the page prints it, its `//` comments included.
+const SUB_ACCOUNT_TRANSFER_EXAMPLE: &str = r#"[
+  {
+    "counterParty":"master",
+    "email":"master@test.com",
+    "type":1,  // 1 for transfer in, 2 for transfer out
+    "asset":"BTC",
+    "qty":"1",
+    "fromAccountType":"SPOT",
+    "toAccountType":"SPOT",
+    "status":"SUCCESS", // status: PROCESS / SUCCESS / FAILURE
+    "tranId":11798835829,
+    "time":1544433325000
+  },
+  {
+    "counterParty":"subAccount",
+    "email":"sub2@test.com",
+    "type":1,
+    "asset":"ETH",
+    "qty":"2",
+    "fromAccountType":"SPOT",
+    "toAccountType":"COIN_FUTURE",
+    "status":"SUCCESS",
+    "tranId":11798829519,
+    "time":1544433326000
+  }
+]"#;
+
+/// The page's comments are not JSON (the exchange never sends them): cut from `//` to
+/// the end of each line. No value in the example holds `//`.
+fn without_line_comments(text: &str) -> String {
+    text.lines()
+        .map(|l| l.split_once("//").map_or(l, |(code, _)| code))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn sub_account_transfer_example_parses_as_this_accounts_side_in_spot_or_another_wallet() {
+    use binance_account_sync::exchange::binance::model::WireSubAccountTransfer;
+    let body = without_line_comments(SUB_ACCOUNT_TRANSFER_EXAMPLE);
+    let rows = parse::<Vec<WireSubAccountTransfer>>(body.as_bytes());
+    let flows: Vec<Flow> = rows
+        .into_iter()
+        .map(|r| r.into_domain("subUserHistory").unwrap())
+        .collect();
+    assert_eq!(
+        flows[0],
+        Flow {
+            kind: FlowKind::SubAccountTransfer,
+            id: "IN:11798835829".into(),
+            time: 1_544_433_325_000,
+            status: FlowStatus::Done,
+            exchange_status: "SUCCESS".into(),
+            completed_at: None,
+            // Only this account's side: the master's Spot is not ours.
+            legs: vec![leg("BTC", Wallet::Spot, dec!(1))],
+            whole_seconds: false,
+        }
+    );
+    // Into this account's COIN-M futures wallet: a wallet the sync does not follow, so it
+    // explains nothing in Spot.
+    assert_eq!(flows[1].id, "IN:11798829519");
+    assert_eq!(flows[1].legs, vec![leg("ETH", Wallet::Other, dec!(2))]);
+}
+
+#[test]
+fn sub_account_transfers_out_debit_the_from_wallet_and_map_every_documented_status() {
+    use binance_account_sync::exchange::binance::model::WireSubAccountTransfer;
+    let row = |status: &str, from: &str| {
+        let body = format!(
+            r#"{{"counterParty":"master","email":"master@test.com","type":2,"asset":"USDT",
+            "qty":"12.5","fromAccountType":"{from}","toAccountType":"SPOT","status":"{status}",
+            "tranId":7,"time":1544433325000}}"#
+        );
+        parse::<WireSubAccountTransfer>(body.as_bytes())
+            .into_domain("subUserHistory")
+            .unwrap()
+    };
+    let out = row("SUCCESS", "USDT_FUTURE");
+    assert_eq!(out.id, "OUT:7", "out and in never share an id");
+    assert_eq!(
+        out.legs,
+        vec![leg("USDT", Wallet::UsdmFutures, dec!(-12.5))]
+    );
+    assert_eq!(row("PROCESS", "SPOT").status, FlowStatus::Pending);
+    assert_eq!(row("FAILURE", "SPOT").status, FlowStatus::Failed);
+    assert_eq!(
+        row("SUCCESS", "SPOT").legs,
+        vec![leg("USDT", Wallet::Spot, dec!(-12.5))]
+    );
+    assert_eq!(row("SUCCESS", "MARGIN").legs[0].wallet, Wallet::Other);
+}

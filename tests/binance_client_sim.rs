@@ -986,3 +986,66 @@ async fn ed25519_and_rsa_keys_read_the_account_and_a_mismatched_key_is_refused_w
     );
     sim.shutdown().await;
 }
+
+/// 230 transfers in from the master in one minute, a server that answers 200 rows at
+/// most (strict): full pages split their window, every transfer is read once, both
+/// directions and failures included; a master account's key is `NotAvailable`, not a
+/// failure.
+#[tokio::test]
+async fn sub_account_transfers_are_read_whole_past_the_page_cap_and_a_master_is_not_available() {
+    let sim = sim(base_scenario()).await;
+    for _ in 0..230 {
+        post(
+            &sim,
+            "/sub-account/transfers",
+            json!({"direction": "in", "asset": "USDT", "amount": "1"}),
+        )
+        .await;
+    }
+    post(
+        &sim,
+        "/sub-account/transfers",
+        json!({"direction": "out", "asset": "USDT", "amount": "30"}),
+    )
+    .await;
+    post(
+        &sim,
+        "/sub-account/transfers",
+        json!({"direction": "out", "asset": "USDT", "amount": "5", "fail": true}),
+    )
+    .await;
+    let c = client(config(&sim), creds());
+    let now = binance_account_sync::exchange::binance::system_clock()();
+    let flows = c
+        .flows(FlowKind::SubAccountTransfer, now - 40 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(flows.len(), 232, "every row once");
+    let ins = flows.iter().filter(|f| f.id.starts_with("IN:")).count();
+    assert_eq!(ins, 230);
+    let failed: Vec<_> = flows
+        .iter()
+        .filter(|f| f.status == FlowStatus::Failed)
+        .collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "returnFailHistory=true: the failure is seen final"
+    );
+    assert!(
+        flows.windows(2).all(|w| w[0].time <= w[1].time),
+        "oldest first"
+    );
+    let total: rust_decimal::Decimal = flows
+        .iter()
+        .filter(|f| f.status == FlowStatus::Done)
+        .map(|f| f.legs[0].amount)
+        .sum();
+    assert_eq!(total, dec!(200));
+
+    post(&sim, "/sub-account", json!({"master": true})).await;
+    match c.flows(FlowKind::SubAccountTransfer, now - DAY).await {
+        Err(ExchangeError::NotAvailable { code, .. }) => assert_eq!(code, -1002),
+        other => panic!("expected NotAvailable, got {other:?}"),
+    }
+}

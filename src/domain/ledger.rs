@@ -1,5 +1,5 @@
 //! Balance moves that are not trades: deposits, withdrawals, conversions, distributions,
-//! wallet transfers. The exchange adapter reads each kind from its own endpoint and
+//! wallet transfers, transfers with the master or a sibling sub-account. The exchange adapter reads each kind from its own endpoint and
 //! gives a [`Flow`]; the sync keeps one [`LedgerRecord`] per flow (unique by kind and the
 //! exchange's own id), follows it to a terminal status, and the balance bridge
 //! (`core::ledger`) counts what each flow moved in the Spot wallet.
@@ -31,10 +31,12 @@ pub enum FlowKind {
     EarnReward,
     /// A transfer between the account's own wallets (Spot, Funding, futures).
     Transfer,
+    /// A transfer between this (sub-)account and its master or a sibling sub-account.
+    SubAccountTransfer,
 }
 
 impl FlowKind {
-    pub const ALL: [FlowKind; 9] = [
+    pub const ALL: [FlowKind; 10] = [
         Self::Deposit,
         Self::Withdrawal,
         Self::Convert,
@@ -44,6 +46,7 @@ impl FlowKind {
         Self::EarnRedemption,
         Self::EarnReward,
         Self::Transfer,
+        Self::SubAccountTransfer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +60,7 @@ impl FlowKind {
             Self::EarnRedemption => "earn_redemption",
             Self::EarnReward => "earn_reward",
             Self::Transfer => "transfer",
+            Self::SubAccountTransfer => "sub_account_transfer",
         }
     }
 

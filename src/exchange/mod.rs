@@ -110,6 +110,15 @@ pub enum ExchangeError {
     /// A response that could not be parsed (malformed, truncated, wrong types).
     #[error("malformed exchange response from {endpoint}: {detail}")]
     Malformed { endpoint: String, detail: String },
+    /// This account cannot read that history at all (a master account asking for the
+    /// sub-account transfer history): there is nothing of its kind to explain, so it is
+    /// not a failure and nothing is owed.
+    #[error("{endpoint} is not available to this account: {code} {msg}")]
+    NotAvailable {
+        endpoint: String,
+        code: i64,
+        msg: String,
+    },
     /// The client was configured wrongly (bad base URL, bad recvWindow...).
     #[error("exchange client configuration: {0}")]
     Config(String),
@@ -129,6 +138,7 @@ impl ExchangeError {
             Self::SharedWeightExhausted { .. } => "ExchangeSharedWeightExhausted",
             Self::Unavailable { .. } => "ExchangeUnavailable",
             Self::Malformed { .. } => "ExchangeMalformedResponse",
+            Self::NotAvailable { .. } => "ExchangeNotAvailable",
             Self::Config(_) => "ExchangeConfigError",
         }
     }

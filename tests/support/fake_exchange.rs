@@ -59,6 +59,8 @@ pub mod endpoint {
     pub const DISTRIBUTIONS: (&str, u64) = ("/sapi/v1/asset/assetDividend", 0);
     pub const EARN: (&str, u64) = ("/sapi/v1/simple-earn/flexible/history", 0);
     pub const TRANSFERS: (&str, u64) = ("/sapi/v1/asset/transfer", 0);
+    pub const SUB_ACCOUNT_TRANSFERS: (&str, u64) =
+        ("/sapi/v1/sub-account/transfer/subUserHistory", 0);
     pub const API_RESTRICTIONS: (&str, u64) = ("/sapi/v1/account/apiRestrictions", 0);
 }
 
@@ -451,6 +453,7 @@ impl Exchange for FakeExchange {
                 endpoint::EARN
             }
             FlowKind::Transfer => endpoint::TRANSFERS,
+            FlowKind::SubAccountTransfer => endpoint::SUB_ACCOUNT_TRANSFERS,
         })?;
         let mut out: Vec<Flow> = self
             .account

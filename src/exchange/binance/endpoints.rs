@@ -29,6 +29,7 @@
 //! | `GET /sapi/v1/simple-earn/flexible/history/subscriptionRecord` | 150 | sapi IP | ledger-endpoints §6 |
 //! | `GET /sapi/v1/simple-earn/flexible/history/redemptionRecord`   | 150 | sapi IP | ledger-endpoints §6 |
 //! | `GET /sapi/v1/simple-earn/flexible/history/rewardsRecord`      | 150 | sapi IP | ledger-endpoints §6 |
+//! | `GET /sapi/v1/sub-account/transfer/subUserHistory` (per type) | 1 | sapi IP | ledger-endpoints §8 |
 //! | `GET /sapi/v1/account/apiRestrictions`     |      1 | sapi IP  | Binance docs      |
 
 /// Which limiter an endpoint is metered by.
@@ -184,6 +185,14 @@ pub const EARN_REWARDS: Endpoint = Endpoint {
     pool: Pool::Sapi,
     signed: true,
 };
+/// Transfers with the master or a sibling sub-account, read with a sub-account's key
+/// (§8): one `type` (1 in, 2 out) per request, a JSON array, no paging.
+pub const SUB_ACCOUNT_TRANSFERS: Endpoint = Endpoint {
+    path: "/sapi/v1/sub-account/transfer/subUserHistory",
+    weight: 1,
+    pool: Pool::Sapi,
+    signed: true,
+};
 pub const API_RESTRICTIONS: Endpoint = Endpoint {
     path: "/sapi/v1/account/apiRestrictions",
     weight: 1,
@@ -215,6 +224,13 @@ pub const TRANSFER_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// Simple Earn histories: the web page says 3 months between `startTime` and `endTime`,
 /// the SDK's docstring 30 days; the shorter is always accepted.
 pub const EARN_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// Sub-account transfers: only the default span is documented ("the recent 30-day data"
+/// when no time is sent); no maximum window is, so no window is longer than that.
+pub const SUB_TRANSFER_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+/// Sub-account transfers: the web page gives `limit` "Default 500" and no maximum;
+/// Binance's generated SDKs say "Max value: 200". 200 is within both, and a full page
+/// splits its window, so a server capping at 200 loses no row.
+pub const SUB_TRANSFER_PAGE_LIMIT: usize = 200;
 /// `size` of the `current`/`size`-paged histories (documented maximum).
 pub const ROWS_PAGE_SIZE: usize = 100;
 /// The universal transfer types that debit or credit Spot (`MAIN`), each read on its own
