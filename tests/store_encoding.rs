@@ -211,3 +211,29 @@ fn audit_item_round_trips_the_correction() {
     assert_eq!(entry.correction, c);
     assert_eq!((entry.run_id.as_str(), entry.at), ("r", 1));
 }
+
+#[test]
+fn unavailable_flow_kinds_round_trip_and_an_empty_set_is_removed_from_the_state_item() {
+    use binance_account_sync::domain::{FlowKind, SyncState};
+    use binance_account_sync::store::dynamo::item::{decode_state, encode_state_outcome};
+    let state = SyncState {
+        flow_kinds_unavailable: [FlowKind::SubAccountTransfer].into_iter().collect(),
+        ..SyncState::default()
+    };
+    let out = encode_state_outcome(&state);
+    assert_eq!(
+        out.item["flow_kinds_unavailable"],
+        AttributeValue::S("sub_account_transfer".into())
+    );
+    let mut item = out.item;
+    item.insert("pk".into(), AttributeValue::S("ACCOUNT#a".into()));
+    item.insert("sk".into(), AttributeValue::S("SYNC#STATE".into()));
+    assert_eq!(
+        decode_state(&item).unwrap().flow_kinds_unavailable,
+        state.flow_kinds_unavailable
+    );
+    // Cleared (the kind reads again): the attribute is REMOVEd, not left behind.
+    let cleared = encode_state_outcome(&SyncState::default());
+    assert!(cleared.absent.contains(&"flow_kinds_unavailable"));
+    assert!(!cleared.item.contains_key("flow_kinds_unavailable"));
+}

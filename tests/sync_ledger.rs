@@ -327,3 +327,113 @@ async fn a_fill_shown_after_the_balance_was_copied_is_not_counted_twice() {
     }
     sim.shutdown().await;
 }
+
+/// The owner moves USDT in from the master account and some of it back out: the run
+/// that sees both explains the Spot balance by them, nothing unexplained. (Before the
+/// sub-account transfers were read, this run left 379.5 USDT unexplained.)
+#[tokio::test]
+async fn a_transfer_in_from_the_master_and_one_out_to_it_explain_the_spot_balance() {
+    let (sim, store, account) = synced_demo().await;
+
+    sim.control(
+        "sub-account/transfers",
+        json!({"direction": "in", "asset": "USDT", "amount": "500"}),
+    )
+    .await;
+    sim.control(
+        "sub-account/transfers",
+        json!({"direction": "out", "asset": "USDT", "amount": "120.5"}),
+    )
+    .await;
+    // A failed one moves nothing and must explain nothing.
+    sim.control(
+        "sub-account/transfers",
+        json!({"direction": "out", "asset": "USDT", "amount": "40", "fail": true}),
+    )
+    .await;
+    clock_at(&sim, 1).await;
+    let report = run(&sim, &store, &account, Mode::Emergency).await;
+    for e in &report.explanations {
+        assert_eq!(e.unexplained, dec("0"), "{e:?}");
+    }
+    assert_eq!(
+        flow_part(&report, "USDT", FlowKind::SubAccountTransfer),
+        Some(dec("379.5")),
+        "{:?}",
+        report.explanations
+    );
+    no_critical(&report);
+    let after = records(&store, &account).await;
+    let mut statuses = flow_statuses(&after, FlowKind::SubAccountTransfer);
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![FlowStatus::Done, FlowStatus::Done, FlowStatus::Failed]
+    );
+    assert_eq!(after.state.ledger_open_since, None, "all three are final");
+    assert_balances_equal_exchange(&after, &sim.balances().await);
+    // The next run reads the same transfers again and changes nothing.
+    clock_at(&sim, 2).await;
+    let again = run(&sim, &store, &account, Mode::Emergency).await;
+    assert_eq!(records(&store, &account).await.ledger, after.ledger);
+    no_critical(&again);
+    sim.shutdown().await;
+}
+
+/// A master account's key is refused the sub-account history (strict mode: `-1002`): the
+/// runs do not fail, owe nothing, and say so once, not on every run.
+#[tokio::test]
+async fn a_master_account_is_told_once_that_sub_account_transfers_are_unavailable() {
+    let (sim, store, account) = synced_demo().await;
+    sim.control("sub-account", json!({"master": true})).await;
+
+    let mut notes = Vec::new();
+    for minute in 1..=3 {
+        // Something moves, so every run reads the ledger.
+        sim.control("distributions", json!({"asset": "USDT", "amount": "1"}))
+            .await;
+        clock_at(&sim, minute).await;
+        let report = run(&sim, &store, &account, Mode::Emergency).await;
+        assert!(
+            report.outcome_detail.is_none(),
+            "{:?}",
+            report.outcome_detail
+        );
+        for e in &report.explanations {
+            assert_eq!(e.unexplained, dec("0"), "{e:?}");
+        }
+        notes.push(
+            report
+                .notes
+                .iter()
+                .filter(|n| n.contains("sub account transfer"))
+                .count(),
+        );
+        let state = records(&store, &account).await.state;
+        assert!(state
+            .flow_kinds_unavailable
+            .contains(&FlowKind::SubAccountTransfer));
+        assert_eq!(state.ledger_open_since, None, "nothing is owed");
+    }
+    assert_eq!(notes, vec![1, 0, 0], "reported by the first run only");
+
+    // Made a sub-account again, the kind is read and no longer marked.
+    sim.control("sub-account", json!({"master": false})).await;
+    sim.control(
+        "sub-account/transfers",
+        json!({"direction": "in", "asset": "USDT", "amount": "5"}),
+    )
+    .await;
+    clock_at(&sim, 4).await;
+    let report = run(&sim, &store, &account, Mode::Emergency).await;
+    assert_eq!(
+        flow_part(&report, "USDT", FlowKind::SubAccountTransfer),
+        Some(dec("5"))
+    );
+    assert!(records(&store, &account)
+        .await
+        .state
+        .flow_kinds_unavailable
+        .is_empty());
+    sim.shutdown().await;
+}

@@ -5,9 +5,10 @@
 
 use super::exchange::{Millis, OrderStatus, Side};
 use super::ids::{Asset, Symbol};
+use super::ledger::FlowKind;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Who wrote a record last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -433,6 +434,11 @@ pub struct SyncState {
     /// there, so a change of status is seen and no flow goes unrecorded.
     #[serde(default)]
     pub ledger_open_since: Option<Millis>,
+    /// The flow kinds this account cannot read at all (a master account has no
+    /// sub-account transfer history), as the last run that tried found: reported when
+    /// first found, not on every run.
+    #[serde(default)]
+    pub flow_kinds_unavailable: BTreeSet<FlowKind>,
     pub version: u64,
 }
 

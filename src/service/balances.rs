@@ -7,7 +7,7 @@ use super::{is_fatal, Done, Run, SyncError};
 use crate::core::scope::{self, DigestInput, DAY_MS};
 use crate::core::{self, Mode, ReconcileInput};
 use crate::domain::{ExchangeSnapshot, FlowRead, Millis, SyncState};
-use crate::exchange::Exchange;
+use crate::exchange::{Exchange, ExchangeError};
 use crate::store::{LoadScope, Store};
 
 pub(crate) async fn settle<E: Exchange, S: Store>(
@@ -34,14 +34,29 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
     let follow = !view.movement.moved.is_empty() || state.ledger_open_since.is_some();
     // A kind not read (its endpoint failed, or the run had to stop first) is owed.
     let mut owed = follow && !run.may_continue();
+    // A kind the account cannot read at all (a master account has no sub-account
+    // transfers) explains nothing and is owed nothing: noted when first found only.
+    let mut unavailable = state.flow_kinds_unavailable.clone();
     if follow && run.may_continue() {
         for kind in run.exchange.flow_kinds() {
             match run.exchange.flows(*kind, since).await {
-                Ok(flows) => snapshot.flows.push(FlowRead {
-                    kind: *kind,
-                    flows,
-                    since,
-                }),
+                Ok(flows) => {
+                    unavailable.remove(kind);
+                    snapshot.flows.push(FlowRead {
+                        kind: *kind,
+                        flows,
+                        since,
+                    })
+                }
+                Err(e @ ExchangeError::NotAvailable { .. }) => {
+                    if unavailable.insert(*kind) {
+                        tracing::info!(error = %e, kind = kind.as_str(), "flow history not available to this account");
+                        run.report.notes.push(format!(
+                            "{} history not available to this account ({e}): none of its flows to explain; not reported again while it stays so",
+                            kind.as_str().replace('_', " "),
+                        ));
+                    }
+                }
                 Err(e) if is_fatal(&e) => return Err(e.into()),
                 Err(e) => {
                     owed = true;
@@ -153,6 +168,7 @@ pub(crate) async fn settle<E: Exchange, S: Store>(
     Ok(Done {
         digest,
         ledger_open_since,
+        flow_kinds_unavailable: unavailable,
         emergency,
         rescan_owed,
         reported,

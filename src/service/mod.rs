@@ -311,6 +311,7 @@ pub async fn run_sync<E: Exchange, S: Store>(
             next.emergency = done.emergency;
             next.rescan_owed = done.rescan_owed;
             next.ledger_open_since = done.ledger_open_since;
+            next.flow_kinds_unavailable = done.flow_kinds_unavailable;
             if let Some(why) = run.stopped.take() {
                 run.report.outcome = Outcome::Partial;
                 run.report.outcome_detail = Some(why.clone());
@@ -428,6 +429,8 @@ pub(crate) struct Done {
     pub rescan_owed: Option<crate::domain::EmergencyScope>,
     /// The oldest flow the ledger still follows (see `SyncState::ledger_open_since`).
     pub ledger_open_since: Option<crate::domain::Millis>,
+    /// See `SyncState::flow_kinds_unavailable`.
+    pub flow_kinds_unavailable: std::collections::BTreeSet<crate::domain::FlowKind>,
     /// The checkpoints whose kept findings this run reported, cleared.
     pub reported: Vec<crate::domain::Correction>,
 }

@@ -516,6 +516,9 @@ pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
         banned_until: Some(NOW + 120_000),
         last_outcome: Some("partial: deadline reached".into()),
         alerted: [("balance:USDT".to_string(), NOW)].into_iter().collect(),
+        flow_kinds_unavailable: [binance_account_sync::domain::FlowKind::SubAccountTransfer]
+            .into_iter()
+            .collect(),
         ..SyncState::default()
     };
     let summary = serde_json::json!({"run_id": "run-2", "corrections": 0});
@@ -542,6 +545,10 @@ pub async fn lease_is_exclusive_until_expiry<S: Harness>(store: &S) {
     assert_eq!(loaded.state.rescan_owed, state.rescan_owed);
     assert_eq!(loaded.state.banned_until, state.banned_until);
     assert_eq!(loaded.state.last_outcome, state.last_outcome);
+    assert_eq!(
+        loaded.state.flow_kinds_unavailable, state.flow_kinds_unavailable,
+        "the unavailable flow kinds round-trip"
+    );
     assert!(
         loaded.state.version >= 4,
         "every lease write increments the version: {:?}",

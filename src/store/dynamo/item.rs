@@ -7,8 +7,8 @@
 
 use crate::domain::{
     Asset, AssetDigest, BalanceRecord, Basis, Correction, CorrectionKind, CursorRecord, DustRecord,
-    EmergencyScope, Expect, FlowLeg, LedgerRecord, Millis, OrderRecord, PositionRecord, Record,
-    Symbol, SymbolCache, SyncState, TradeRecord, VerifyRange,
+    EmergencyScope, Expect, FlowKind, FlowLeg, LedgerRecord, Millis, OrderRecord, PositionRecord,
+    Record, Symbol, SymbolCache, SyncState, TradeRecord, VerifyRange,
 };
 use crate::store::keys::{self, entity};
 use crate::store::{AuditEntry, StoreError};
@@ -829,6 +829,7 @@ pub fn decode_state(item: &Item) -> Result<SyncState, StoreError> {
         alerted: r.millis_map("alerted")?,
         last_security_check_at: r.opt_int("last_security_check_at")?,
         ledger_open_since: r.opt_int("ledger_open_since")?,
+        flow_kinds_unavailable: decode_flow_kinds(r.opt_s("flow_kinds_unavailable")?),
         version: r.opt_int("version")?.unwrap_or(0),
     })
 }
@@ -879,7 +880,27 @@ pub fn encode_state_outcome(state: &SyncState) -> ItemBuilder {
             state.rescan_owed.as_ref().map(|e| e.lookback_start),
         )
         .opt_int("ledger_open_since", state.ledger_open_since)
+        .opt_s(
+            "flow_kinds_unavailable",
+            encode_flow_kinds(&state.flow_kinds_unavailable).as_deref(),
+        )
         .with("digest", encode_digest(&state.digest))
+}
+
+/// The unavailable flow kinds as one `S` of their stable names, comma-separated (absent
+/// when none, so that clearing the set REMOVEs it).
+fn encode_flow_kinds(kinds: &std::collections::BTreeSet<FlowKind>) -> Option<String> {
+    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    (!names.is_empty()).then(|| names.join(","))
+}
+
+/// A name this version does not know (written by a newer one) is left out: the kind is
+/// then read, and reported once more if still unavailable.
+fn decode_flow_kinds(s: Option<&str>) -> std::collections::BTreeSet<FlowKind> {
+    s.unwrap_or_default()
+        .split(',')
+        .filter_map(FlowKind::parse)
+        .collect()
 }
 
 /// The audit record of one correction.
