@@ -60,7 +60,8 @@ echo
 echo "== then the owner moves money without trading (none of it is a fill):"
 echo "   a Convert of 200 USDT to ETH, the BTC dust left to BNB, a deposit to the Funding"
 echo "   wallet, a withdrawal still in flight, 100 USDT moved to Funding, 1,000 USDT"
-echo "   subscribed to Simple Earn and a reward paid into it"
+echo "   subscribed to Simple Earn and a reward paid into it, 250 USDT sent in by the"
+echo "   master account and 50 USDT sent back to it"
 post() { curl -fsS -X POST "$SIM/$1" -H 'content-type: application/json' -d "$2" >/dev/null; }
 post converts '{"fromAsset":"USDT","fromAmount":"200","toAsset":"ETH","toAmount":"0.06"}'
 post dust '{"assets":["BTC"]}'
@@ -69,6 +70,8 @@ post withdrawals '{"asset":"USDT","amount":"300","fee":"1"}'
 post transfers '{"type":"MAIN_FUNDING","asset":"USDT","amount":"100"}'
 post earn/subscribe '{"asset":"USDT","amount":"1000"}'
 post earn/rewards '{"asset":"USDT","rewards":"0.0123","type":"REALTIME"}'
+post sub-account/transfers '{"direction":"in","asset":"USDT","amount":"250"}'
+post sub-account/transfers '{"direction":"out","asset":"USDT","amount":"50"}'
 echo
 echo "== third sync (periodic): each balance move explained by its flow, nothing unexplained"
 "$BIN"/binance-account-sync sync
