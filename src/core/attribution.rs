@@ -166,4 +166,145 @@ mod tests {
         assert_eq!(in_basis(&w.input(), &t), Some(true));
         assert!(unknown_orders(&w.input(), &sym("BTCUSDT"), [(1, 9)]).is_empty());
     }
+
+    mod replayed {
+        use super::*;
+        use crate::core::plan_symbol;
+        use crate::core::pnl::replay;
+        use crate::domain::{Record, TradeRecord};
+        use proptest::prelude::*;
+
+        /// One fill of the drawn history: (bot's order, buy, quantity in thousandths,
+        /// price in units, how the run learns of its order: 0 its record, 1 the order
+        /// history read with it, 2 a lookup).
+        type Drawn = (bool, bool, u32, u32, u8);
+
+        fn drawn() -> impl Strategy<Value = Drawn> {
+            (
+                any::<bool>(),
+                prop::bool::weighted(0.6),
+                1u32..2_000,
+                100u32..200,
+                0u8..3,
+            )
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            /// Bot-only positions: read in pages cut anywhere, the bot's cost basis is a
+            /// from-scratch replay of the bot's fills alone, every recovered sell of the
+            /// bot's carries that replay's realized P&L, and the owner's sells carry none.
+            #[test]
+            fn the_bots_basis_read_in_any_pages_is_a_replay_of_its_fills_alone(
+                history in proptest::collection::vec(drawn(), 1..40),
+                cuts in proptest::collection::vec(any::<proptest::sample::Index>(), 0..4),
+            ) {
+                let btc = sym("BTCUSDT");
+                let fills: Vec<crate::domain::Fill> = history
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, buy, qty, price, _))| {
+                        let id = i as u64 + 1;
+                        fill(
+                            "BTCUSDT",
+                            id,
+                            100 + id,
+                            if *buy { Side::Buy } else { Side::Sell },
+                            rust_decimal::Decimal::from(*price),
+                            rust_decimal::Decimal::new(i64::from(*qty), 3),
+                            rust_decimal::Decimal::new(i64::from(*qty), 4),
+                            "USDT",
+                            id as i64 * 1_000,
+                        )
+                    })
+                    .collect();
+                let order = |i: usize| {
+                    let (bot, buy, _, _, _) = history[i];
+                    let id = 100 + i as u64 + 1;
+                    ex_order(
+                        "BTCUSDT",
+                        id,
+                        &if bot { format!("bot-{id}") } else { format!("web_{id}") },
+                        if buy { Side::Buy } else { Side::Sell },
+                        rust_decimal::Decimal::from(history[i].3),
+                        rust_decimal::Decimal::ONE,
+                        rust_decimal::Decimal::ONE,
+                        OrderStatus::Filled,
+                    )
+                };
+                let mut ends: Vec<usize> = cuts.iter().map(|c| c.index(fills.len())).collect();
+                ends.push(fills.len());
+                ends.sort_unstable();
+                ends.dedup();
+
+                let mut w = World::new();
+                w.config.positions_of = PositionsOf::Bot;
+                for (i, (_, _, _, _, known)) in history.iter().enumerate() {
+                    if *known == 0 {
+                        let o = order(i);
+                        w.db_order(crate::domain::OrderRecord {
+                            client_order_id: o.client_order_id.clone(),
+                            ..order_rec("BTCUSDT", o.order_id, OrderStatus::Filled, dec!(1), dec!(1))
+                        });
+                    }
+                }
+                let mut start = 0;
+                for end in ends.into_iter().filter(|e| *e > 0) {
+                    let page = &fills[start..end];
+                    let from = w
+                        .recs
+                        .cursors
+                        .get(&btc)
+                        .and_then(|c| c.last_trade_id)
+                        .map_or(0, |t| t + 1);
+                    w.snap_fills_from("BTCUSDT", from, page.to_vec(), end == fills.len());
+                    w.snap.order_pages.clear();
+                    w.snap.fill_orders.clear();
+                    let mut read_with = Vec::new();
+                    for i in start..end {
+                        match history[i].4 {
+                            1 => read_with.push(order(i)),
+                            2 => {
+                                let o = order(i);
+                                w.snap.fill_orders.insert((btc.clone(), o.order_id), OrderLookup::Found(o));
+                            }
+                            _ => {}
+                        }
+                    }
+                    w.snap.order_pages.insert(btc.clone(), OrderPage {
+                        from_order_id: 0,
+                        orders: read_with,
+                        complete: true,
+                    });
+                    let unit = plan_symbol(&w.input(), &btc);
+                    for c in &unit.plan.corrections {
+                        if let Record::Trade(t) = &c.after {
+                            w.recs.trades.insert((t.symbol.clone(), t.trade_id), t.clone());
+                        }
+                    }
+                    w.recs.cursors.insert(btc.clone(), unit.checkpoint.clone());
+                    start = end;
+                }
+
+                let stored: Vec<TradeRecord> = w.recs.trades.values().cloned().collect();
+                prop_assert_eq!(stored.len(), fills.len(), "every fill recorded once");
+                let bots: Vec<&TradeRecord> = stored.iter().filter(|t| history[(t.trade_id - 1) as usize].0).collect();
+                let (expected, realized) = replay(bots.iter().copied(), &asset("BTC"));
+                let got = &w.recs.cursors[&btc];
+                prop_assert_eq!(got.basis_state, crate::domain::BasisState::Valid);
+                prop_assert_eq!(got.basis_of, PositionsOf::Bot);
+                let expected = crate::domain::Basis {
+                    through: Some(fills.len() as u64),
+                    ..expected
+                };
+                prop_assert_eq!(&got.basis, &expected);
+                for t in &stored {
+                    let bot = history[(t.trade_id - 1) as usize].0;
+                    let want = if bot { realized.get(&t.trade_id).copied() } else { None };
+                    prop_assert_eq!(t.realized_pnl, want, "trade {}", t.trade_id);
+                }
+            }
+        }
+    }
 }
