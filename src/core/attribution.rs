@@ -262,8 +262,8 @@ mod tests {
                     w.snap.order_pages.clear();
                     w.snap.fill_orders.clear();
                     let mut read_with = Vec::new();
-                    for i in start..end {
-                        match history[i].4 {
+                    for (i, drawn) in history.iter().enumerate().take(end).skip(start) {
+                        match drawn.4 {
                             1 => read_with.push(order(i)),
                             2 => {
                                 let o = order(i);
