@@ -187,6 +187,53 @@ fn a_checkpoint_says_whose_fills_its_basis_holds_and_an_old_one_holds_the_accoun
     assert!(err.to_string().contains("basis_of"), "{err}");
 }
 
+/// A checkpoint's order-history progress round-trips, its read time as an exact `N`; a
+/// cleared read time is an absent attribute (an update removes it), and a checkpoint
+/// written before the attribute existed decodes as never read (its next read reads the
+/// order history).
+#[test]
+fn a_checkpoint_keeps_when_its_order_history_was_read_and_an_old_one_reads_it_next() {
+    let read = binance_account_sync::domain::CursorRecord {
+        orders_through: Some(9_000_000_001),
+        orders_pending: true,
+        orders_read_at: Some(1_700_000_012_345),
+        ..s::cursor("BTCUSDT", 3)
+    };
+    let item = encode_record("ACCOUNT#a", &Record::Cursor(read.clone()))
+        .unwrap()
+        .item;
+    assert_eq!(
+        item["orders_read_at"],
+        AttributeValue::N("1700000012345".into())
+    );
+    assert_eq!(
+        decode_record(&item).unwrap(),
+        Some(Record::Cursor(read.clone()))
+    );
+
+    let cleared = binance_account_sync::domain::CursorRecord {
+        orders_read_at: None,
+        ..read
+    };
+    let built = encode_record("ACCOUNT#a", &Record::Cursor(cleared)).unwrap();
+    assert!(!built.item.contains_key("orders_read_at"));
+    assert!(
+        built.absent.contains(&"orders_read_at"),
+        "{:?}",
+        built.absent
+    );
+
+    let mut old = item;
+    old.remove("orders_read_at");
+    let Some(Record::Cursor(c)) = decode_record(&old).unwrap() else {
+        panic!("not a checkpoint")
+    };
+    assert_eq!(
+        (c.orders_through, c.orders_read_at),
+        (Some(9_000_000_001), None)
+    );
+}
+
 #[test]
 fn items_that_are_not_records_are_skipped() {
     let mut item = encode_record("ACCOUNT#a", &Record::Dust(s::dust("XRP", 1)))

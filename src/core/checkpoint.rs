@@ -11,6 +11,9 @@
 //!   less `history_lag_ms` (the history may lag: a younger order's older neighbour may
 //!   not be served yet); a full page sets `orders_pending` (more orders to read: work in
 //!   progress for the scope, while the fills, read to the end, keep the symbol trusted).
+//!   A unit that read the order history sets `orders_read_at` to the read's time; one
+//!   that read fills past `last_trade_id` without it clears it, so that the symbol's next
+//!   last-page unit reads the orders of those fills (`order_history`); otherwise it stays.
 //! - `covered_through`: when the read reached the end of the symbol's fills, the read's
 //!   time less `history_lag_ms` (history endpoints may lag the balance), never backwards;
 //!   unchanged by a read that stopped before the end, which sets `pending` instead.
@@ -155,6 +158,16 @@ pub(crate) fn plan_checkpoint(
         }),
     );
     let orders_pending = order_page.map_or(old.orders_pending, |p| !p.complete);
+    let last_trade_id = max_opt(old.last_trade_id, read.max_trade_id);
+    // When the order history was read with every fill read so far: this read's time when
+    // it read it; cleared when fills were read past the checkpoint without it (a page
+    // before the symbol's last, a page that waits), so the unit that ends the symbol reads
+    // the orders of those fills even in a later run (`order_history`).
+    let orders_read_at = match order_page {
+        Some(_) => Some(read.read_at),
+        None if last_trade_id != old.last_trade_id => None,
+        None => old.orders_read_at,
+    };
     let mut fee_assets = old.fee_assets.clone();
     for a in &read.fee_assets {
         if !fee_assets.contains(a) {
@@ -195,9 +208,10 @@ pub(crate) fn plan_checkpoint(
     };
     let next = CursorRecord {
         symbol: symbol.clone(),
-        last_trade_id: max_opt(old.last_trade_id, read.max_trade_id),
+        last_trade_id,
         last_order_id,
         orders_through,
+        orders_read_at,
         covered_through,
         last_fill_at,
         fee_assets,
@@ -624,6 +638,60 @@ mod tests {
         w.snap.order_pages.clear();
         let out = plan_symbol(&w.input(), &sym("BTCUSDT"));
         assert_eq!(out.checkpoint.orders_through, Some(7));
+    }
+
+    /// A unit that read the order history stamps the read's time; a later unit that reads
+    /// nothing new keeps it; one that reads fills past the checkpoint without the order
+    /// history (none read, or the page waits) clears it: the orders of those fills are owed.
+    #[test]
+    fn the_order_history_read_time_is_stamped_by_its_read_and_cleared_by_fills_read_without_it() {
+        let btc = sym("BTCUSDT");
+        let mut w = World::new();
+        let read_at = |w: &mut World, at| {
+            if let Some(h) = w.snap.history.get_mut(&btc) {
+                h.read_at = at;
+            }
+        };
+        w.snap_fills("BTCUSDT", Vec::new());
+        read_at(&mut w, 50_000);
+        w.snap.order_pages.insert(btc.clone(), page(0, &[3], true));
+        let out = plan_symbol(&w.input(), &btc);
+        assert_eq!(out.checkpoint.orders_read_at, Some(50_000));
+
+        w.recs.cursors.insert(btc.clone(), out.checkpoint.clone());
+        w.snap.order_pages.clear();
+        read_at(&mut w, 90_000);
+        let out = plan_symbol(&w.input(), &btc);
+        assert_eq!(
+            out.checkpoint.orders_read_at,
+            Some(50_000),
+            "nothing new: kept"
+        );
+
+        let buy = fill(
+            "BTCUSDT",
+            1,
+            3,
+            Side::Buy,
+            dec!(100),
+            dec!(1),
+            dec!(0),
+            "USDT",
+            80_000,
+        );
+        w.snap_fills("BTCUSDT", vec![buy.clone()]);
+        read_at(&mut w, 90_000);
+        let out = plan_symbol(&w.input(), &btc);
+        assert_eq!(
+            (out.checkpoint.last_trade_id, out.checkpoint.orders_read_at),
+            (Some(1), None),
+            "a new fill read without the order history: owed"
+        );
+
+        // The same fill with the order history read: stamped.
+        w.snap.order_pages.insert(btc.clone(), page(4, &[], true));
+        let out = plan_symbol(&w.input(), &btc);
+        assert_eq!(out.checkpoint.orders_read_at, Some(90_000));
     }
 
     /// A read to the end covers the fills up to its time less the history lag; the

@@ -9,6 +9,7 @@
 //! - `checkpoint.rs` — how a symbol's checkpoint advances after a page of fills
 //! - `trades.rs`     — missing fills, fee conversion, the cost basis carried forward
 //! - `orders.rs`     — order status, unknown and archived orders, external orders
+//! - `order_history.rs` — when a symbol's unit reads its order history (`allOrders`)
 //! - `positions.rs`  — spot positions and dust, recovery and closing
 //! - `attribution.rs` — whose a fill is, the bot's or the owner's (bot-only positions)
 //! - `ledger.rs`     — balance moves that are not trades (deposits, withdrawals,
@@ -37,6 +38,7 @@ pub mod balances;
 pub mod checkpoint;
 pub mod conflict;
 pub mod ledger;
+pub mod order_history;
 pub mod orders;
 pub mod pnl;
 pub mod positions;

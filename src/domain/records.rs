@@ -250,6 +250,12 @@ pub struct CursorRecord {
     /// the verdict (its fills are read).
     #[serde(default)]
     pub orders_pending: bool,
+    /// When the order history was last read with every fill read so far (the read's
+    /// time): it is read again when it can have changed or 24 hours later
+    /// (`core::order_history`). None: never read, written before the field existed, or
+    /// fills were read since without it; the symbol's next last-page unit reads it.
+    #[serde(default)]
+    pub orders_read_at: Option<Millis>,
     /// Every fill before this time has been read: the read's time less the history lag
     /// margin. None: never read.
     pub covered_through: Option<Millis>,
@@ -324,6 +330,7 @@ impl CursorRecord {
             last_order_id: None,
             orders_through: None,
             orders_pending: false,
+            orders_read_at: None,
             covered_through: None,
             last_fill_at: None,
             fee_assets: Vec::new(),

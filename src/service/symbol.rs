@@ -237,30 +237,48 @@ async fn unit<E: Exchange, S: Store>(
     let mut lookups = BTreeMap::new();
     let mut order_page = None;
     if complete && !rebuilding {
-        // One page of the order history from the order checkpoint: every order placed
-        // since, open or finished, gets a record (`core::orders`).
-        let from_order_id = cursor.orders_through.map_or(0, |id| id.saturating_add(1));
-        let read = run.exchange.orders_page(symbol, from_order_id).await;
-        let Some(orders) = unless_stopped(run, read, "reading the orders of", symbol)? else {
-            return Ok(UnitEnd::Stopped);
+        // One page of the order history from the order checkpoint, when it can have
+        // changed or is owed (`core::order_history`): every order placed since, open or
+        // finished, gets a record (`core::orders`).
+        let reason = core::order_history::read_reason(
+            &cursor,
+            symbol,
+            &page,
+            view.open_orders.as_deref(),
+            read_at,
+        );
+        let history = match reason {
+            None => None,
+            Some(reason) => {
+                tracing::debug!(symbol = %symbol, ?reason, "reading the order history");
+                let from_order_id = cursor.orders_through.map_or(0, |id| id.saturating_add(1));
+                let read = run.exchange.orders_page(symbol, from_order_id).await;
+                let Some(orders) = unless_stopped(run, read, "reading the orders of", symbol)?
+                else {
+                    return Ok(UnitEnd::Stopped);
+                };
+                Some(crate::domain::OrderPage {
+                    from_order_id,
+                    complete: orders.len() < ORDERS_PAGE,
+                    orders: orders
+                        .into_iter()
+                        .filter(|o| &o.symbol == symbol && o.order_id >= from_order_id)
+                        .collect(),
+                })
+            }
         };
-        let page = crate::domain::OrderPage {
-            from_order_id,
-            complete: orders.len() < ORDERS_PAGE,
-            orders: orders
-                .into_iter()
-                .filter(|o| &o.symbol == symbol && o.order_id >= from_order_id)
-                .collect(),
-        };
-        // The records of the page's orders below the watermark (the records from the
-        // watermark up are loaded anyway): bounded by the page.
+        // The records from the watermark (the orders that may still change), and those of
+        // the history page's orders below it: bounded by the page.
         let watermark = cursor.order_watermark.unwrap_or(0);
         let mut scopes = vec![LoadScope::Orders {
             symbol: symbol.clone(),
             from_order_id: watermark,
             to_order_id: None,
         }];
-        if let (Some(first), Some(last)) = (page.orders.first(), page.orders.last()) {
+        if let Some((first, last)) = history
+            .as_ref()
+            .and_then(|h| h.orders.first().zip(h.orders.last()))
+        {
             if first.order_id < watermark {
                 scopes.push(LoadScope::Orders {
                     symbol: symbol.clone(),
@@ -278,7 +296,7 @@ async fn unit<E: Exchange, S: Store>(
         for (s, order_id) in core::scope::orders_to_query(
             &scoped.orders,
             view.open_orders.as_deref(),
-            Some(&page),
+            history.as_ref(),
             run.rules,
             read_at,
         ) {
@@ -291,7 +309,7 @@ async fn unit<E: Exchange, S: Store>(
             };
             lookups.insert((s, order_id), lookup);
         }
-        order_page = Some(page);
+        order_page = history;
     }
 
     let mut snapshot = ExchangeSnapshot {

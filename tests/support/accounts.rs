@@ -1009,7 +1009,8 @@ pub fn brief(report: &SyncReport) -> String {
 // Checking ---------------------------------------------------------------------------
 
 /// Records by key as the bot reads them: without who wrote when (`version`, `updated_at`,
-/// `updated_by`), a checkpoint's read times (`covered_through`, `rescan_through`) and
+/// `updated_by`), a checkpoint's read times (`covered_through`, `orders_read_at`,
+/// `rescan_through`) and
 /// emergency stamps (`emergency_done`, `rescan_for`: the request's time, checked on their
 /// own), an unknown order's count of the runs that asked for it (`unknown_runs`: runs
 /// that each read the symbol ask more often; checked on its own), and with a time the sync took from its own
@@ -1025,6 +1026,7 @@ pub fn comparable(records: &Records, run_time: Millis) -> BTreeMap<String, Value
                 "updated_at",
                 "updated_by",
                 "covered_through",
+                "orders_read_at",
                 "emergency_done",
                 "rescan_for",
                 "rescan_through",

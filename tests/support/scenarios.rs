@@ -547,6 +547,180 @@ pub async fn an_order_placed_and_filled_between_runs_gets_a_record<S: TestStore>
     sim.shutdown().await;
 }
 
+// The order history read only when it can have changed or is owed ----------------------
+
+const ALL_ORDERS: &str = "/api/v3/allOrders";
+
+/// Every one of the demo's four symbols read each run (no rotation share to wait for).
+fn every_symbol_each_run() -> RulesConfig {
+    RulesConfig {
+        rotation_per_run: Some(4),
+        ..RulesConfig::default()
+    }
+}
+
+/// A periodic run's `allOrders` requests and its report.
+async fn order_history_reads<S: Store>(
+    sim: &Sim,
+    store: &S,
+    account: &AccountId,
+    rules: &RulesConfig,
+) -> (u64, SyncReport) {
+    let before = sim.requests_to(ALL_ORDERS).await;
+    let report = sync_with(sim, store, &request(account, Mode::Periodic), rules).await;
+    assert_eq!(report.outcome, Outcome::Complete, "{report:?}");
+    (sim.requests_to(ALL_ORDERS).await - before, report)
+}
+
+/// Rewrite the checkpoints of `symbols` as `change` says (the test plays the clock: the
+/// service reads the wall clock, so a day passing is its checkpoints' times moving back).
+async fn rewrite_checkpoints<S: TestStore>(
+    store: &S,
+    account: &AccountId,
+    symbols: &[&str],
+    change: impl Fn(&mut CursorRecord),
+) {
+    let cursors = records(store, account).await.cursors;
+    for s in symbols {
+        let mut c = cursors[&sym(s)].clone();
+        change(&mut c);
+        store
+            .bot_write(account, binance_account_sync::domain::Record::Cursor(c))
+            .await;
+    }
+}
+
+/// A day passes for the order history of `symbols`: its last read is 24 hours older.
+fn a_day_earlier(c: &mut CursorRecord) {
+    c.orders_read_at = c
+        .orders_read_at
+        .map(|t| t - binance_account_sync::core::order_history::REREAD_MS);
+}
+
+/// Every symbol read again within a day of its last order-history read, with no new fill,
+/// reads its fills from the checkpoint and no order history.
+pub async fn a_quiet_symbol_read_again_within_a_day_reads_no_order_history<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+    let (reads, report) =
+        order_history_reads(&sim, &store, &account, &every_symbol_each_run()).await;
+    assert_eq!(report.symbols_checked.len(), 4, "{report:?}");
+    assert_eq!(report.correction_count(), 0, "{:?}", report.corrections);
+    assert_eq!(reads, 0, "no order history read by a quiet read");
+    sim.shutdown().await;
+}
+
+/// A run that reads a new fill of one symbol reads that symbol's order history (the fill's
+/// order gets its record), and not the other symbols' it reads.
+pub async fn a_symbol_with_a_new_fill_reads_its_order_history_and_only_it<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+    let (trade_id, _) = sim.manual_trade("SOLUSDT", "BUY", "0.5").await;
+    let (reads, report) =
+        order_history_reads(&sim, &store, &account, &every_symbol_each_run()).await;
+    assert_eq!(report.symbols_checked.len(), 4, "{report:?}");
+    assert_eq!(reads, 1, "SOLUSDT's alone");
+    let after = records(&store, &account).await;
+    let fill = &after.trades[&(sym("SOLUSDT"), trade_id)];
+    assert!(
+        after.orders.contains_key(&(sym("SOLUSDT"), fill.order_id)),
+        "the new fill's order has a record"
+    );
+    sim.shutdown().await;
+}
+
+/// A symbol whose last page of orders was full (`orders_pending`) reads the next page,
+/// even with nothing else new; the other symbols read beside it do not.
+pub async fn a_symbol_with_orders_pending_reads_its_order_history<S: TestStore>(store: S) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+    rewrite_checkpoints(&store, &account, &["BTCUSDT"], |c| c.orders_pending = true).await;
+    let (reads, report) =
+        order_history_reads(&sim, &store, &account, &every_symbol_each_run()).await;
+    assert_eq!(report.symbols_checked.len(), 4, "{report:?}");
+    assert_eq!(reads, 1, "BTCUSDT's alone");
+    let after = records(&store, &account).await;
+    assert!(
+        !after.cursors[&sym("BTCUSDT")].orders_pending,
+        "its last page read"
+    );
+    sim.shutdown().await;
+}
+
+/// A symbol whose order history was last read 24 hours ago reads it again, quiet or not,
+/// and its checkpoint takes the new read's time.
+pub async fn a_symbol_whose_order_history_was_read_a_day_ago_reads_it_again<S: TestStore>(
+    store: S,
+) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+    rewrite_checkpoints(&store, &account, &["BTCUSDT"], a_day_earlier).await;
+    let started = now_ms();
+    let (reads, report) =
+        order_history_reads(&sim, &store, &account, &every_symbol_each_run()).await;
+    assert_eq!(report.symbols_checked.len(), 4, "{report:?}");
+    assert_eq!(reads, 1, "BTCUSDT's alone");
+    let read_at = records(&store, &account).await.cursors[&sym("BTCUSDT")].orders_read_at;
+    assert!(
+        read_at.is_some_and(|t| t >= started),
+        "stamped by this run: {read_at:?}"
+    );
+    sim.shutdown().await;
+}
+
+/// An order placed by hand and cancelled with no fill between two runs moves no balance
+/// and no fill shows it: the read within the day does not find it, the first read of its
+/// symbol a day after the last order-history read records it as the exchange ended it
+/// (the bound: 24 hours plus one rotation, `core::order_history`).
+pub async fn an_order_placed_and_cancelled_with_no_fill_gets_its_record_within_the_bound<
+    S: TestStore,
+>(
+    store: S,
+) {
+    let sim = Sim::demo().await;
+    let account = fresh_account();
+    converged(&sim, &store, &account).await;
+    let placed = sim
+        .control(
+            "orders",
+            json!({"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
+                   "quantity": "0.001", "price": "50000", "clientOrderId": "web_by_hand"}),
+        )
+        .await;
+    let order_id = placed["orderId"].as_u64().expect("orderId");
+    sim.control(
+        "orders/cancel",
+        json!({"symbol": "BTCUSDT", "orderId": order_id}),
+    )
+    .await;
+    sim.after_history_lag().await;
+    let key = (sym("BTCUSDT"), order_id);
+
+    let (reads, report) =
+        order_history_reads(&sim, &store, &account, &every_symbol_each_run()).await;
+    assert_eq!(report.symbols_checked.len(), 4, "{report:?}");
+    assert_eq!(reads, 0);
+    assert!(
+        !records(&store, &account).await.orders.contains_key(&key),
+        "within the day: not found yet"
+    );
+
+    let all = ["BNBUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT"];
+    rewrite_checkpoints(&store, &account, &all, a_day_earlier).await;
+    let (reads, _) = order_history_reads(&sim, &store, &account, &every_symbol_each_run()).await;
+    assert_eq!(reads, 4, "every symbol's history is due");
+    let order = records(&store, &account).await.orders[&key].clone();
+    assert_eq!(
+        (&order.status, order.executed_qty, order.origin),
+        (&OrderStatus::Canceled, dec("0"), OrderOrigin::External)
+    );
+    sim.shutdown().await;
+}
+
 // 5 ------------------------------------------------------------------------------------
 
 pub async fn owner_actions_while_bot_down_are_recovered<S: TestStore>(store: S) {
@@ -635,18 +809,18 @@ pub async fn owner_actions_while_bot_down_are_recovered<S: TestStore>(store: S) 
 /// account (20). The balances equal the digest, so no symbol is read.
 pub const QUIET_RUN_WEIGHT: u64 = 21;
 /// With the default rotation (every symbol within 24 hours: one of the four per run):
-/// the 21 above + one `myTrades` by id (20) + one `allOrders` page from the order
-/// checkpoint (20). The rotated read finds nothing and the records hold its holding, so
-/// no price is read.
-pub const QUIET_ROTATING_RUN_WEIGHT: u64 = 61;
+/// the 21 above + one `myTrades` by id (20). The rotated read finds nothing, its order
+/// history was read within the day (`core::order_history`: no `allOrders`), and the
+/// records hold its holding, so no price is read.
+pub const QUIET_ROTATING_RUN_WEIGHT: u64 = 41;
 /// After one new SOLUSDT fill (no rotation): 21 + prices (4) + `myTrades` by id for the
 /// symbols whose base moved or that are active with a moved quote or fee asset (SOLUSDT,
-/// BNBUSDT: BNB paid the fee, BTCUSDT and ETHUSDT: active, USDT moved; 4 × 20), each with
-/// its `allOrders` page (4 × 20) + one
+/// BNBUSDT: BNB paid the fee, BTCUSDT and ETHUSDT: active, USDT moved; 4 × 20) + the
+/// `allOrders` page of SOLUSDT, the one with a new fill (20) + one
 /// kline (2) to price the BNB fee at the fill's minute + the two orders open in the
 /// records looked up one by one (2 × 4; the open-orders list, 80, is read only when a
 /// locked amount moved).
-pub const ONE_FILL_RUN_WEIGHT: u64 = 195;
+pub const ONE_FILL_RUN_WEIGHT: u64 = 135;
 
 pub async fn periodic_run_with_nothing_changed_uses_little_weight<S: TestStore>(store: S) {
     let sim = Sim::demo().await;
@@ -1093,8 +1267,8 @@ fn run_windows(reports: &[&SyncReport]) -> Vec<(i64, i64)> {
 
 /// Where two accounts' records differ, field by field, every field compared. Two values of
 /// a field may differ only where the field is a time the writing run stamps from its own
-/// clock (`updated_at`; a checkpoint's `covered_through`; a balance's `as_of`, its account
-/// read's time; the `opened_at` of a holding no
+/// clock (`updated_at`; a checkpoint's `covered_through` and `orders_read_at`; a balance's
+/// `as_of`, its account read's time; the `opened_at` of a holding no
 /// fill explains, which opens when the sync first sees it): then each must fall inside
 /// one of its own account's runs. A checkpoint (the sync's own item) may have been written
 /// more often by the cut account's two runs: its `version` may be higher there, never
@@ -1132,6 +1306,8 @@ fn differences(
             let run_time = field == "updated_at"
                 || (field == "covered_through" && key.starts_with("CURSOR#"))
                 || (field == "as_of" && key.starts_with("BALANCE#"))
+                // The time the order history was read: a time of the run that read it.
+                || (field == "orders_read_at" && key.starts_with("CURSOR#"))
                 || (field == "opened_at" && no_fill(cut) && no_fill(whole));
             if run_time && within(u, cut_runs) && within(v, whole_runs) {
                 continue;

@@ -359,6 +359,8 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .opt_int("last_order_id", r.last_order_id)
             .opt_int("orders_through", r.orders_through)
             .b("orders_pending", r.orders_pending)
+            // Absent when never read (or fills were read since without it): read next time.
+            .opt_int("orders_read_at", r.orders_read_at)
             .opt_int("covered_through", r.covered_through)
             .opt_int("last_fill_at", r.last_fill_at)
             .s(
@@ -591,6 +593,9 @@ fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, S
         last_order_id: r.opt_int("last_order_id")?,
         orders_through: r.opt_int("orders_through")?,
         orders_pending: r.opt_b("orders_pending")?.unwrap_or(false),
+        // Absent on checkpoints written before it existed: never read for this purpose,
+        // so the symbol's next read reads its order history (`core::order_history`).
+        orders_read_at: r.opt_int("orders_read_at")?,
         covered_through: r.opt_int("covered_through")?,
         last_fill_at: r.opt_int("last_fill_at")?,
         fee_assets,
