@@ -29,6 +29,37 @@ async fn dry_run_reports_the_full_plan_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_quiet_symbol_read_again_within_a_day_reads_no_order_history() {
+    scenarios::a_quiet_symbol_read_again_within_a_day_reads_no_order_history(dynamo_store().await)
+        .await;
+}
+
+#[tokio::test]
+async fn a_symbol_with_a_new_fill_reads_its_order_history_and_only_it() {
+    scenarios::a_symbol_with_a_new_fill_reads_its_order_history_and_only_it(dynamo_store().await)
+        .await;
+}
+
+#[tokio::test]
+async fn a_symbol_with_orders_pending_reads_its_order_history() {
+    scenarios::a_symbol_with_orders_pending_reads_its_order_history(dynamo_store().await).await;
+}
+
+#[tokio::test]
+async fn a_symbol_whose_order_history_was_read_a_day_ago_reads_it_again() {
+    scenarios::a_symbol_whose_order_history_was_read_a_day_ago_reads_it_again(dynamo_store().await)
+        .await;
+}
+
+#[tokio::test]
+async fn an_order_placed_and_cancelled_with_no_fill_gets_its_record_within_the_bound() {
+    scenarios::an_order_placed_and_cancelled_with_no_fill_gets_its_record_within_the_bound(
+        dynamo_store().await,
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn owner_actions_while_bot_down_are_recovered() {
     scenarios::owner_actions_while_bot_down_are_recovered(dynamo_store().await).await;
 }
