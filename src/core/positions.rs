@@ -696,11 +696,28 @@ fn close(input: &ReconcileInput<'_>, h: &Holding<'_>, db: &PositionRecord, plan:
         updated_by: Writer::Sync,
         ..db.clone()
     };
-    let note = format!(
-        "Position closed on exchange: {symbol} {} {}",
-        db.side,
-        db.quantity.normalize()
-    );
+    // With bot-only positions a holding can remain that no fill of the bot's explains:
+    // the position is closed for the bot, not on the exchange.
+    let held = input
+        .snapshot
+        .balances
+        .get(h.base)
+        .map_or(Decimal::ZERO, |b| b.total());
+    let note = if input.config.positions_of == PositionsOf::Bot && held > h.total {
+        format!(
+            "Position closed, not the bot's: {symbol} {} {} (no fill of the bot's orders holds it; the {} {} held is the owner's)",
+            db.side,
+            db.quantity.normalize(),
+            (held - h.total).normalize(),
+            h.base
+        )
+    } else {
+        format!(
+            "Position closed on exchange: {symbol} {} {}",
+            db.side,
+            db.quantity.normalize()
+        )
+    };
     plan.notes.push(note.clone());
     plan.discrepancies.push(discrepancy(
         format!("position_closed:{symbol}"),
@@ -1898,6 +1915,21 @@ mod tests {
         // The owner's fill is recorded all the same: it moved the balances.
         assert_eq!(recovered_trade(&plan, 2).qty, dec!(1.5));
         assert!(of_kind(&plan, CorrectionKind::DustRecorded).is_empty());
+    }
+
+    #[test]
+    fn a_position_no_bot_fill_holds_is_closed_as_not_the_bots_while_the_owner_holds_the_base() {
+        let mut w = World::new();
+        w.config.positions_of = PositionsOf::Bot;
+        w.db_position(position("BNBUSDT", "BNB", dec!(1.4), dec!(650), 5));
+        w.ex_bal("BNB", dec!(1.4), dec!(0));
+        let plan = reconcile(&w.input());
+        let closed = of_kind(&plan, CorrectionKind::PositionClosed);
+        assert_eq!(closed.len(), 1, "{:?}", plan.notes);
+        assert_eq!(
+            closed[0].reason,
+            "Position closed, not the bot's: BNBUSDT long 1.4 (no fill of the bot's orders holds it; the 1.4 BNB held is the owner's)"
+        );
     }
 
     #[test]
