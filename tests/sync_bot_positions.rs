@@ -7,9 +7,7 @@
 mod support;
 
 use binance_account_sync::core::{Mode, RulesConfig};
-use binance_account_sync::domain::{
-    AccountId, CorrectionKind, PositionStatus, PositionsOf, Severity, Side,
-};
+use binance_account_sync::domain::{AccountId, CorrectionKind, PositionStatus, PositionsOf, Side};
 use binance_account_sync::report::SyncReport;
 use binance_account_sync::service::run_sync;
 use binance_account_sync::store::memory::MemoryStore;
@@ -69,20 +67,6 @@ async fn open_positions(
         .collect()
 }
 
-fn nothing_unexplained(report: &SyncReport) {
-    assert!(
-        report
-            .discrepancies
-            .iter()
-            .all(|d| d.severity != Severity::Critical),
-        "{:?}",
-        report.discrepancies
-    );
-    for e in &report.explanations {
-        assert_eq!(e.unexplained, Decimal::ZERO, "{e:?}");
-    }
-}
-
 #[tokio::test]
 async fn the_bots_position_is_its_own_fills_and_the_owners_btc_is_kept_apart() {
     let sim = Sim::with_scenario(scenario(
@@ -118,7 +102,7 @@ async fn the_bots_position_is_its_own_fills_and_the_owners_btc_is_kept_apart() {
         "{:?}",
         first.notes
     );
-    nothing_unexplained(&first);
+    assert_nothing_unexplained(&first);
     assert_balances_equal_exchange(&records(&store, &account).await, &sim.balances().await);
 
     // Nothing moved: nothing to correct.
@@ -143,7 +127,7 @@ async fn the_bots_position_is_its_own_fills_and_the_owners_btc_is_kept_apart() {
         .find(|t| t.trade_id == sell_id)
         .expect("the owner's sell is recorded");
     assert_eq!((sell.side, sell.realized_pnl), (Side::Sell, None));
-    nothing_unexplained(&third);
+    assert_nothing_unexplained(&third);
     assert_balances_equal_exchange(&records(&store, &account).await, &sim.balances().await);
     sim.shutdown().await;
 }
@@ -207,6 +191,6 @@ async fn switching_to_bot_only_positions_rebuilds_the_basis_and_shrinks_the_posi
         "{:?}",
         switched.notes
     );
-    nothing_unexplained(&switched);
+    assert_nothing_unexplained(&switched);
     sim.shutdown().await;
 }

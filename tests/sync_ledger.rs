@@ -217,10 +217,7 @@ async fn a_convert_and_a_distribution_are_recorded_and_explain_the_balances_they
         flow_part(&report, "SOL", FlowKind::Distribution),
         Some(dec("0.05"))
     );
-    for e in &report.explanations {
-        assert_eq!(e.unexplained, dec("0"), "{e:?}");
-    }
-    no_critical(&report);
+    assert_nothing_unexplained(&report);
     let after = records(&store, &account).await;
     assert_eq!(
         flow_statuses(&after, FlowKind::Convert),
@@ -275,10 +272,7 @@ async fn a_wallet_transfer_and_simple_earn_moves_are_recorded_and_explain_the_sp
     assert_eq!(part(FlowKind::EarnRedemption), Some(dec("100")));
     // The real-time reward accrues in Earn; the bonus is paid to Spot.
     assert_eq!(part(FlowKind::EarnReward), Some(dec("0.5")));
-    for e in &report.explanations {
-        assert_eq!(e.unexplained, dec("0"), "{e:?}");
-    }
-    no_critical(&report);
+    assert_nothing_unexplained(&report);
     let after = records(&store, &account).await;
     for kind in [
         FlowKind::Transfer,
@@ -321,10 +315,7 @@ async fn a_fill_shown_after_the_balance_was_copied_is_not_counted_twice() {
         "both fills are recovered by the later run: {:?}",
         late.notes
     );
-    no_critical(&late);
-    for e in &late.explanations {
-        assert_eq!(e.unexplained, dec("0"), "{e:?}");
-    }
+    assert_nothing_unexplained(&late);
     sim.shutdown().await;
 }
 
@@ -353,9 +344,7 @@ async fn a_transfer_in_from_the_master_and_one_out_to_it_explain_the_spot_balanc
     .await;
     clock_at(&sim, 1).await;
     let report = run(&sim, &store, &account, Mode::Emergency).await;
-    for e in &report.explanations {
-        assert_eq!(e.unexplained, dec("0"), "{e:?}");
-    }
+    assert_nothing_unexplained(&report);
     assert_eq!(
         flow_part(&report, "USDT", FlowKind::SubAccountTransfer),
         Some(dec("379.5")),
@@ -399,9 +388,7 @@ async fn a_master_account_is_told_once_that_sub_account_transfers_are_unavailabl
             "{:?}",
             report.outcome_detail
         );
-        for e in &report.explanations {
-            assert_eq!(e.unexplained, dec("0"), "{e:?}");
-        }
+        assert_nothing_unexplained(&report);
         notes.push(
             report
                 .notes

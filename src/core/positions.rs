@@ -1961,14 +1961,7 @@ mod tests {
         w.ex_bal("BTC", dec!(2), dec!(0));
         let plan = reconcile(&w.input());
         assert!(positions(&plan).is_empty(), "{:?}", plan.notes);
-        let cursor = plan
-            .corrections
-            .iter()
-            .find_map(|c| match &c.after {
-                Record::Cursor(c) if c.symbol == sym("BTCUSDT") => Some(c.clone()),
-                _ => None,
-            })
-            .expect("checkpoint");
+        let cursor = planned_cursor(&plan, "BTCUSDT");
         assert_eq!(
             (cursor.basis.through, cursor.basis_state, cursor.basis_of),
             (Some(1), BasisState::Rebuilding, PositionsOf::Bot),
@@ -2012,14 +2005,7 @@ mod tests {
             "{:?}",
             plan.notes
         );
-        let rebuilt = plan
-            .corrections
-            .iter()
-            .find_map(|c| match &c.after {
-                Record::Cursor(c) if c.symbol == sym("BTCUSDT") => Some(c.clone()),
-                _ => None,
-            })
-            .expect("checkpoint");
+        let rebuilt = planned_cursor(&plan, "BTCUSDT");
         assert_eq!(
             (rebuilt.basis.through, rebuilt.basis_state, rebuilt.basis_of),
             (None, BasisState::Rebuilding, PositionsOf::Bot)

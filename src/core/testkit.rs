@@ -384,3 +384,14 @@ pub fn bot_visible(plan: &Plan) -> Vec<&Correction> {
 pub fn of_kind(plan: &Plan, kind: CorrectionKind) -> Vec<&Correction> {
     plan.corrections.iter().filter(|c| c.kind == kind).collect()
 }
+
+/// The checkpoint the plan writes for `symbol`.
+pub fn planned_cursor(plan: &Plan, symbol: &str) -> crate::domain::CursorRecord {
+    plan.corrections
+        .iter()
+        .find_map(|c| match &c.after {
+            crate::domain::Record::Cursor(c) if c.symbol == sym(symbol) => Some(c.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no checkpoint of {symbol} planned"))
+}

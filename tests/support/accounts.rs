@@ -1009,7 +1009,7 @@ pub fn brief(report: &SyncReport) -> String {
 // Checking ---------------------------------------------------------------------------
 
 /// Records by key as the bot reads them: without who wrote when (`version`, `updated_at`,
-/// `updated_by`), a checkpoint's read times (`covered_through`, `orders_read_at`,
+/// `updated_by`, a copied balance's `as_of`), a checkpoint's read times (`covered_through`, `orders_read_at`,
 /// `rescan_through`) and
 /// emergency stamps (`emergency_done`, `rescan_for`: the request's time, checked on their
 /// own), an unknown order's count of the runs that asked for it (`unknown_runs`: runs
@@ -1030,6 +1030,9 @@ pub fn comparable(records: &Records, run_time: Millis) -> BTreeMap<String, Value
                 "emergency_done",
                 "rescan_for",
                 "rescan_through",
+                // A balance the sync copied keeps its account read's time: like who wrote
+                // it, a matter of the write's history (`updated_by`), not of the balance.
+                "as_of",
             ] {
                 o.remove(f);
             }
@@ -1037,11 +1040,6 @@ pub fn comparable(records: &Records, run_time: Millis) -> BTreeMap<String, Value
             // that each read the symbol ask more often (checked on its own).
             if matches!(&r, Record::Order(order) if order.status == OrderStatus::Unknown) {
                 o.insert("unknown_runs".to_owned(), Value::from("runs that asked"));
-            }
-            // A balance the sync copied keeps its account read's time: present or not is
-            // compared, the time is each run's own.
-            if o.get("as_of").is_some_and(|t| !t.is_null()) {
-                o.insert("as_of".to_owned(), Value::from("an account read's time"));
             }
             for f in ["opened_at", "closed_at"] {
                 if o.get(f)

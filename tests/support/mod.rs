@@ -436,3 +436,19 @@ pub fn assert_balances_equal_exchange(
         }
     }
 }
+
+/// Every balance the run explained is explained to the last unit, and no discrepancy is
+/// Critical.
+pub fn assert_nothing_unexplained(report: &binance_account_sync::report::SyncReport) {
+    for e in &report.explanations {
+        assert_eq!(e.unexplained, Decimal::ZERO, "{e:?}");
+    }
+    assert!(
+        report
+            .discrepancies
+            .iter()
+            .all(|d| d.severity != binance_account_sync::domain::Severity::Critical),
+        "{:?}",
+        report.discrepancies
+    );
+}
