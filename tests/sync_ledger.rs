@@ -424,3 +424,39 @@ async fn a_master_account_is_told_once_that_sub_account_transfers_are_unavailabl
         .is_empty());
     sim.shutdown().await;
 }
+
+/// On Binance's Spot testnet, whose host serves only `/api` (every `/sapi` path is a 404
+/// without Binance's error body), the ledger says once that it is unavailable and the runs
+/// go on: complete, nothing owed, the trades still explaining the balances.
+#[tokio::test]
+async fn on_the_spot_testnet_the_ledger_is_reported_unavailable_once_and_runs_go_on() {
+    use binance_account_sync::exchange::Exchange;
+    let (sim, store, account) = synced_demo().await;
+    sim.control("testnet", json!({"testnet": true})).await;
+    let kinds = sim.client().flow_kinds().len();
+
+    let mut notes = Vec::new();
+    for _ in 0..3 {
+        // A trade moves the balances, so every run reads the ledger.
+        sim.manual_trade("ETHUSDT", "BUY", "0.01").await;
+        let report = run(&sim, &store, &account, Mode::Periodic).await;
+        assert!(
+            report.outcome_detail.is_none(),
+            "{:?}",
+            report.outcome_detail
+        );
+        assert_nothing_unexplained(&report);
+        notes.push(
+            report
+                .notes
+                .iter()
+                .filter(|n| n.contains("history not available to this account"))
+                .count(),
+        );
+        let state = records(&store, &account).await.state;
+        assert_eq!(state.flow_kinds_unavailable.len(), kinds);
+        assert_eq!(state.ledger_open_since, None, "nothing is owed");
+    }
+    assert_eq!(notes, vec![kinds, 0, 0], "reported by the first run only");
+    sim.shutdown().await;
+}

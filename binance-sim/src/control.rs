@@ -46,6 +46,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/earn/redeem", post(earn_redeem))
         .route("/earn/rewards", post(earn_reward))
         .route("/sub-account", post(set_sub_account))
+        .route("/testnet", post(set_testnet))
         .route("/sub-account/transfers", post(sub_account_transfer))
         .route("/prices", post(set_price))
         .route("/clock", post(clock))
@@ -660,6 +661,23 @@ struct SubAccountBody {
 }
 
 /// Makes the account a master (`{"master": true}`) or a sub-account again.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestnetBody {
+    testnet: bool,
+}
+
+/// `{"testnet": true}`: the simulator plays the Spot testnet's host (only `/api`).
+async fn set_testnet(State(s): S, body: Bytes) -> Response {
+    let b: TestnetBody = match parse(&body) {
+        Ok(b) => b,
+        Err(e) => return bad_request(e),
+    };
+    let now = s.clock.now_ms();
+    s.exchange_at(now).testnet = b.testnet;
+    Json(json!({"testnet": b.testnet})).into_response()
+}
+
 async fn set_sub_account(State(s): S, body: Bytes) -> Response {
     let b: SubAccountBody = match parse(&body) {
         Ok(b) => b,

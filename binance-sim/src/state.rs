@@ -489,6 +489,9 @@ pub struct Exchange {
     pub ledger: crate::ledger::Ledger,
     /// Master or sub-account, and the transfers between them (`subaccount.rs`).
     pub subaccount: crate::subaccount::SubAccounts,
+    /// Plays the Spot testnet's host, which serves only the `/api` endpoints ("only the
+    /// `/api` endpoints are available", testnet general-info): `/sapi/*` is a 404.
+    pub testnet: bool,
     /// The SOR configurations and the allocations SOR made (`sor.rs`).
     pub sor: crate::sor::SorBook,
     /// The USDⓈ-M futures account (`futures.rs`); empty without the
@@ -542,6 +545,7 @@ impl Exchange {
             next_prevented_match_id: BTreeMap::new(),
             ledger: crate::ledger::Ledger::default(),
             subaccount: crate::subaccount::SubAccounts::default(),
+            testnet: false,
             sor: crate::sor::SorBook::default(),
             futures: crate::futures::Futures::from_spec(s.futures.as_ref(), now)?,
         };

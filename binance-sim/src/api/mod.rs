@@ -141,6 +141,10 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response
     if !served.iter().any(|p| path.starts_with(p)) {
         return (StatusCode::NOT_FOUND, "").into_response();
     }
+    // The Spot testnet's host has no `/sapi` (FACTS §1): not found, no Binance error body.
+    if path.starts_with("/sapi/") && lock(&shared.exchange).testnet {
+        return (StatusCode::NOT_FOUND, "").into_response();
+    }
 
     // 1. Count, and maybe fail before the exchange sees the request.
     {

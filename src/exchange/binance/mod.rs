@@ -515,6 +515,78 @@ impl<C: CredentialSource> BinanceClient<C> {
             .map(|row| map(row, ep.path))
             .collect()
     }
+
+    /// Every flow of `kind` at or after `since`, oldest first (the port's `flows`).
+    async fn flows_of(&self, kind: FlowKind, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
+        let mut all = match kind {
+            FlowKind::Deposit => {
+                self.wallet_windows(&DEPOSIT_HISTORY, since, |w: WireDeposit| {
+                    w.into_domain(DEPOSIT_HISTORY.path)
+                })
+                .await?
+            }
+            FlowKind::Withdrawal => {
+                self.wallet_windows(&WITHDRAW_HISTORY, since, |w: WireWithdrawal| {
+                    w.into_domain(WITHDRAW_HISTORY.path)
+                })
+                .await?
+            }
+            FlowKind::Convert => self.converts(since).await?,
+            FlowKind::DustConversion => {
+                let params = [
+                    ("startTime", since.to_string()),
+                    ("endTime", self.server_now().to_string()),
+                ];
+                let log: WireDustLog = self.call(&DUST_LOG, &params).await?;
+                log.user_asset_dribblets
+                    .into_iter()
+                    .map(|d| d.into_domain(DUST_LOG.path))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .filter(|f| f.time >= since)
+                    .collect()
+            }
+            FlowKind::Distribution => self.dividends(since).await?,
+            FlowKind::Transfer => self.transfers(since).await?,
+            FlowKind::SubAccountTransfer => self.sub_account_transfers(since).await?,
+            FlowKind::EarnSubscription => {
+                self.row_flows(
+                    &EARN_SUBSCRIPTIONS,
+                    &[],
+                    EARN_WINDOW_MS,
+                    since,
+                    WireEarnSubscription::into_domain,
+                )
+                .await?
+            }
+            FlowKind::EarnRedemption => {
+                self.row_flows(
+                    &EARN_REDEMPTIONS,
+                    &[],
+                    EARN_WINDOW_MS,
+                    since,
+                    WireEarnRedemption::into_domain,
+                )
+                .await?
+            }
+            FlowKind::EarnReward => {
+                let all = [("type", "ALL".to_owned())];
+                self.row_flows(
+                    &EARN_REWARDS,
+                    &all,
+                    EARN_WINDOW_MS,
+                    since,
+                    WireEarnReward::into_domain,
+                )
+                .await?
+            }
+        };
+        all.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+        // A row that arrives while a newest-first history is paged pushes an older one onto
+        // the next page: read twice, kept once.
+        all.dedup_by(|a, b| a.id == b.id && a.time == b.time);
+        Ok(all)
+    }
 }
 
 /// `["A","B"]` as Binance wants it for `symbols=` (percent-encoded later by the signer).
@@ -755,74 +827,20 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
     /// withdrawals by `applyTime`), oldest first (the wallet API answers newest first, per
     /// window).
     async fn flows(&self, kind: FlowKind, since: Millis) -> Result<Vec<Flow>, ExchangeError> {
-        let mut all = match kind {
-            FlowKind::Deposit => {
-                self.wallet_windows(&DEPOSIT_HISTORY, since, |w: WireDeposit| {
-                    w.into_domain(DEPOSIT_HISTORY.path)
-                })
-                .await?
-            }
-            FlowKind::Withdrawal => {
-                self.wallet_windows(&WITHDRAW_HISTORY, since, |w: WireWithdrawal| {
-                    w.into_domain(WITHDRAW_HISTORY.path)
-                })
-                .await?
-            }
-            FlowKind::Convert => self.converts(since).await?,
-            FlowKind::DustConversion => {
-                let params = [
-                    ("startTime", since.to_string()),
-                    ("endTime", self.server_now().to_string()),
-                ];
-                let log: WireDustLog = self.call(&DUST_LOG, &params).await?;
-                log.user_asset_dribblets
-                    .into_iter()
-                    .map(|d| d.into_domain(DUST_LOG.path))
-                    .collect::<Result<Vec<_>, _>>()?
-                    .into_iter()
-                    .filter(|f| f.time >= since)
-                    .collect()
-            }
-            FlowKind::Distribution => self.dividends(since).await?,
-            FlowKind::Transfer => self.transfers(since).await?,
-            FlowKind::SubAccountTransfer => self.sub_account_transfers(since).await?,
-            FlowKind::EarnSubscription => {
-                self.row_flows(
-                    &EARN_SUBSCRIPTIONS,
-                    &[],
-                    EARN_WINDOW_MS,
-                    since,
-                    WireEarnSubscription::into_domain,
-                )
-                .await?
-            }
-            FlowKind::EarnRedemption => {
-                self.row_flows(
-                    &EARN_REDEMPTIONS,
-                    &[],
-                    EARN_WINDOW_MS,
-                    since,
-                    WireEarnRedemption::into_domain,
-                )
-                .await?
-            }
-            FlowKind::EarnReward => {
-                let all = [("type", "ALL".to_owned())];
-                self.row_flows(
-                    &EARN_REWARDS,
-                    &all,
-                    EARN_WINDOW_MS,
-                    since,
-                    WireEarnReward::into_domain,
-                )
-                .await?
-            }
-        };
-        all.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
-        // A row that arrives while a newest-first history is paged pushes an older one onto
-        // the next page: read twice, kept once.
-        all.dedup_by(|a, b| a.id == b.id && a.time == b.time);
-        Ok(all)
+        match self.flows_of(kind, since).await {
+            // The Spot testnet serves only `/api` (FACTS §1): a 404 without Binance's error
+            // body from a wallet history says this host has none, not that it failed.
+            Err(ExchangeError::Api {
+                status: 404,
+                code: 0,
+                msg,
+            }) => Err(ExchangeError::NotAvailable {
+                endpoint: format!("the {} history", kind.as_str().replace('_', " ")),
+                code: 0,
+                msg,
+            }),
+            other => other,
+        }
     }
 
     async fn api_restrictions(&self) -> Result<ApiRestrictions, ExchangeError> {
