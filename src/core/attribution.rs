@@ -65,19 +65,19 @@ pub fn in_basis(input: &ReconcileInput<'_>, trade: &TradeRecord) -> Option<bool>
     }
 }
 
-/// The orders of `trades` whose origin the run does not know: what the shell loads (and
-/// then looks up) before planning. None unless positions are the bot's. Ascending.
-pub fn unknown_orders<'t>(
+/// The orders among `order_ids` (those of a unit's fills) whose origin the run does not
+/// know: what the shell loads (and then looks up) before planning. None unless positions
+/// are the bot's. Ascending.
+pub fn unknown_orders(
     input: &ReconcileInput<'_>,
     symbol: &Symbol,
-    trades: impl IntoIterator<Item = (u64, u64)> + 't,
+    order_ids: impl IntoIterator<Item = u64>,
 ) -> BTreeSet<u64> {
     if input.config.positions_of != PositionsOf::Bot {
         return BTreeSet::new();
     }
-    trades
+    order_ids
         .into_iter()
-        .map(|(_, order_id)| order_id)
         .filter(|order_id| fill_origin(input, symbol, *order_id).is_none())
         .collect()
 }
@@ -146,7 +146,7 @@ mod tests {
                 None
             ]
         );
-        let unknown = unknown_orders(&i, &btc, [(10, 7), (11, 1), (12, 7), (13, 8)]);
+        let unknown = unknown_orders(&i, &btc, [7, 1, 7, 8]);
         assert_eq!(unknown.into_iter().collect::<Vec<_>>(), [7, 8]);
     }
 
@@ -164,7 +164,7 @@ mod tests {
             dec!(0),
         );
         assert_eq!(in_basis(&w.input(), &t), Some(true));
-        assert!(unknown_orders(&w.input(), &sym("BTCUSDT"), [(1, 9)]).is_empty());
+        assert!(unknown_orders(&w.input(), &sym("BTCUSDT"), [9]).is_empty());
     }
 
     mod replayed {

@@ -122,11 +122,8 @@ pub fn explain(
     // one instant, so it holds the earliest of them: of the readings "the first k are in
     // it, the others explain", the one that leaves least unexplained is kept (the first
     // such).
-    let legs = recovered
-        .uncertain_legs
-        .get(asset)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let mut legs = recovered.uncertain.get(asset).cloned().unwrap_or_default();
+    legs.sort_by_key(|(time, _, _)| *time);
     let reading = |counted: &[(crate::domain::Millis, Decimal, bool)]| {
         let part = |fee: bool| -> Decimal {
             counted
@@ -149,7 +146,7 @@ pub fn explain(
             unexplained,
         }
     };
-    let mut best = reading(legs);
+    let mut best = reading(&legs);
     for held in 1..=legs.len() {
         let next = reading(&legs[held..]);
         if next.unexplained.abs() < best.unexplained.abs() {

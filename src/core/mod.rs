@@ -176,15 +176,13 @@ pub struct Flows {
     pub trades: BTreeMap<Asset, Decimal>,
     /// −commission, in its asset.
     pub fees: BTreeMap<Asset, Decimal>,
-    /// Every leg of the fills whose time is too close to the asset's baseline to say
-    /// whether the baseline holds them (`scope.rs`: the clock margin).
+    /// Every leg of the fills whose time is too close to the asset's baseline (or to the
+    /// read its balance record was copied from) to say whether it holds them (`scope.rs`:
+    /// the clock margin), one by one: the fill's time, the signed amount, and whether the
+    /// leg is a fee. That read was at one instant, so the legs it holds are the earliest
+    /// of them (`balances.rs` tries each such prefix).
     #[serde(default)]
-    pub uncertain: BTreeMap<Asset, Decimal>,
-    /// The same legs one by one, with their fill's time and whether the leg is a fee: the
-    /// read a baseline or a balance record holds was at one instant, so the legs it holds
-    /// are the earliest of them (`balances.rs` tries each such prefix).
-    #[serde(default)]
-    pub uncertain_legs: BTreeMap<Asset, Vec<(Millis, Decimal, bool)>>,
+    pub uncertain: BTreeMap<Asset, Vec<(Millis, Decimal, bool)>>,
 }
 
 /// Whether a fill's leg in an asset counts toward its movement since the baseline.
@@ -194,6 +192,21 @@ pub enum Counts {
     /// Within the clock margin of the baseline: it may be in it or not.
     Maybe,
     No,
+}
+
+impl Counts {
+    /// A fill at `fill_time` against a balance read at `read_at` (the exchange's clock,
+    /// known to within `margin`): after it, it counts; before it, the read holds it; within
+    /// the margin, either.
+    pub fn after_read(fill_time: Millis, read_at: Millis, margin: Millis) -> Self {
+        if fill_time > read_at.saturating_add(margin) {
+            Counts::Yes
+        } else if fill_time >= read_at.saturating_sub(margin) {
+            Counts::Maybe
+        } else {
+            Counts::No
+        }
+    }
 }
 
 impl Flows {
@@ -226,10 +239,9 @@ impl Flows {
             let map = match (counts(asset), fee) {
                 (Counts::No, _) => continue,
                 (Counts::Maybe, _) => {
-                    let legs = self.uncertain_legs.entry(asset.clone()).or_default();
+                    let legs = self.uncertain.entry(asset.clone()).or_default();
                     legs.push((t.time, amount, fee));
-                    legs.sort_by_key(|(time, _, _)| *time);
-                    &mut self.uncertain
+                    continue;
                 }
                 (Counts::Yes, false) => &mut self.trades,
                 (Counts::Yes, true) => &mut self.fees,
@@ -245,19 +257,17 @@ impl Flows {
         for (a, v) in &other.fees {
             *self.fees.entry(a.clone()).or_default() += v;
         }
-        for (a, v) in &other.uncertain {
-            *self.uncertain.entry(a.clone()).or_default() += v;
-        }
-        for (a, legs) in &other.uncertain_legs {
-            let mine = self.uncertain_legs.entry(a.clone()).or_default();
+        for (a, legs) in &other.uncertain {
+            let mine = self.uncertain.entry(a.clone()).or_default();
             mine.extend(legs.iter().copied());
-            mine.sort_by_key(|(time, _, _)| *time);
         }
     }
 
     /// The signed change of one asset from the fills too close to its baseline to tell.
     pub fn uncertain_of(&self, asset: &Asset) -> Decimal {
-        self.uncertain.get(asset).copied().unwrap_or_default()
+        self.uncertain
+            .get(asset)
+            .map_or(Decimal::ZERO, |legs| legs.iter().map(|(_, a, _)| *a).sum())
     }
 
     /// The total signed change of one asset.

@@ -1859,25 +1859,12 @@ mod tests {
         w.db_order(order(1, "bot-1", Side::Buy));
         w.db_order(order(2, "web_8f2c", Side::Buy));
         w.db_order(order(3, "ios_77a1", Side::Sell));
-        let f = |id, side, price, qty| {
-            fill(
-                "BTCUSDT",
-                id,
-                id,
-                side,
-                price,
-                qty,
-                dec!(0),
-                "USDT",
-                id as i64 * 10,
-            )
-        };
         let mut fills = vec![
-            f(1, Side::Buy, dec!(40000), dec!(0.5)),
-            f(2, Side::Buy, dec!(20000), dec!(1.5)),
+            usdt_fill(1, Side::Buy, dec!(40000), dec!(0.5)),
+            usdt_fill(2, Side::Buy, dec!(20000), dec!(1.5)),
         ];
         if sells {
-            fills.push(f(3, Side::Sell, dec!(30000), dec!(0.5)));
+            fills.push(usdt_fill(3, Side::Sell, dec!(30000), dec!(0.5)));
         }
         w.snap_fills("BTCUSDT", fills);
         w

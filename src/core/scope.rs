@@ -1097,7 +1097,7 @@ mod tests {
         )]
         .into();
         let near = Flows {
-            uncertain: [(asset("USDT"), dec!(-10))].into(),
+            uncertain: [(asset("USDT"), vec![(0, dec!(-10), false)])].into(),
             ..Flows::default()
         };
         for (held, label) in [(dec!(90), "not in the baseline"), (dec!(100), "in it")] {
@@ -1840,7 +1840,7 @@ mod tests {
         let balances: BTreeMap<_, _> = [bal("USDT", dec!(95), dec!(10))].into_iter().collect();
         let flows = Flows {
             trades: [(asset("USDT"), dec!(5))].into(),
-            uncertain: [(asset("USDT"), dec!(-3))].into(),
+            uncertain: [(asset("USDT"), vec![(0, dec!(-3), false)])].into(),
             ..Flows::default()
         };
         let nothing = Nothing::default();
@@ -1909,7 +1909,7 @@ mod tests {
         let balances: BTreeMap<_, _> = [bal("BTC", dec!(3), dec!(0))].into_iter().collect();
         let flows = Flows {
             trades: [(asset("BTC"), dec!(0.5))].into(),
-            uncertain: [(asset("BTC"), dec!(0.2))].into(),
+            uncertain: [(asset("BTC"), vec![(0, dec!(0.2), false)])].into(),
             ..Flows::default()
         };
         let nothing = Nothing::default();

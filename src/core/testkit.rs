@@ -52,6 +52,21 @@ pub fn fill(
     }
 }
 
+/// A BTCUSDT fill of order `id` (trade `id`), no fee, at time `id` seconds.
+pub fn usdt_fill(id: u64, side: Side, price: Decimal, qty: Decimal) -> Fill {
+    fill(
+        "BTCUSDT",
+        id,
+        id,
+        side,
+        price,
+        qty,
+        Decimal::ZERO,
+        "USDT",
+        id as Millis * 1_000,
+    )
+}
+
 pub fn trade(
     symbol: &str,
     trade_id: u64,

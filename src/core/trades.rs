@@ -524,9 +524,7 @@ pub(crate) fn plan_trades(
     let counts = |fill_time: Millis| {
         move |asset: &Asset| match digest.get(asset) {
             None => super::Counts::Yes,
-            Some(d) if fill_time > d.since.saturating_add(margin) => super::Counts::Yes,
-            Some(d) if fill_time >= d.since.saturating_sub(margin) => super::Counts::Maybe,
-            Some(_) => super::Counts::No,
+            Some(d) => super::Counts::after_read(fill_time, d.since, margin),
         }
     };
     let mut movement = Flows::default();
@@ -553,11 +551,9 @@ pub(crate) fn plan_trades(
     // in it or not (`balances.rs` keeps the reading that explains more).
     let in_balance = |fill_time: Millis| {
         move |asset: &Asset| match input.records.balances.get(asset) {
-            Some(b) if b.updated_by == Writer::Sync => match b.as_of {
-                Some(at) if fill_time < at.saturating_sub(margin) => super::Counts::No,
-                Some(at) if fill_time <= at.saturating_add(margin) => super::Counts::Maybe,
-                _ => super::Counts::Yes,
-            },
+            Some(b) if b.updated_by == Writer::Sync => b.as_of.map_or(super::Counts::Yes, |at| {
+                super::Counts::after_read(fill_time, at, margin)
+            }),
             _ => super::Counts::Yes,
         }
     };
@@ -926,20 +922,6 @@ mod tests {
             ..crate::domain::CursorRecord::new(sym("BTCUSDT"))
         };
         w.recs.cursors.insert(sym("BTCUSDT"), cursor);
-    }
-
-    fn usdt_fill(id: u64, side: Side, price: Decimal, qty: Decimal) -> Fill {
-        fill(
-            "BTCUSDT",
-            id,
-            id,
-            side,
-            price,
-            qty,
-            dec!(0),
-            "USDT",
-            id as i64 * 1_000,
-        )
     }
 
     fn usdt_trade(id: u64, side: Side, price: Decimal, qty: Decimal) -> TradeRecord {

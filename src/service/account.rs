@@ -180,9 +180,10 @@ pub(crate) async fn read<E: Exchange, S: Store>(
         .load_scoped(&run.request.account, &LoadScope::AccountSymbols)
         .await?;
     run.report.dynamodb_capacity_units += units;
-    let balances = std::mem::take(&mut view.records.balances);
-    view.records = records;
-    view.records.balances = balances;
+    view.records = crate::domain::Records {
+        balances: std::mem::take(&mut view.records.balances),
+        ..records
+    };
     // Findings of units whose run did not report them (it failed or died after): now.
     for cursor in view.records.cursors.values() {
         for d in &cursor.unreported {

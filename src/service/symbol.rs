@@ -736,12 +736,12 @@ async fn resolve_fill_orders<E: Exchange, S: Store>(
             .history
             .get(symbol)
             .into_iter()
-            .flat_map(|h| h.fills.iter().map(|f| (f.trade_id, f.order_id)));
+            .flat_map(|h| h.fills.iter().map(|f| f.order_id));
         let stored = scoped
             .trades
             .range((symbol.clone(), next)..)
             .take_while(|((s, _), _)| s == symbol)
-            .map(|(_, t)| (t.trade_id, t.order_id));
+            .map(|(_, t)| t.order_id);
         let input = ReconcileInput {
             snapshot,
             records: scoped,
