@@ -35,6 +35,7 @@ fn snapshot(symbols: usize, fills_per_symbol: u64) -> ExchangeSnapshot {
         snap.symbols.insert(
             symbol.clone(),
             SymbolInfo {
+                sor: false,
                 symbol: symbol.clone(),
                 base: base.clone(),
                 quote: usdt.clone(),
@@ -73,6 +74,7 @@ fn snapshot(symbols: usize, fills_per_symbol: u64) -> ExchangeSnapshot {
         snap.history.insert(
             symbol,
             SymbolHistory {
+                allocations: None,
                 read_at: 0,
                 fills,
                 from_id: Some(0),

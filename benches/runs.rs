@@ -345,6 +345,7 @@ fn generate(shape: Shape, now: Millis) -> FakeAccount {
         account.symbols.insert(
             symbol.clone(),
             SymbolInfo {
+                sor: false,
                 symbol: symbol.clone(),
                 base: base.clone(),
                 quote: usdt.clone(),

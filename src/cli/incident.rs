@@ -308,6 +308,7 @@ mod tests {
 
     fn trade(time: Millis) -> Record {
         Record::Trade(TradeRecord {
+            source: crate::domain::FillSource::Trade,
             symbol: Symbol::parse("BTCUSDT").unwrap(),
             trade_id: 42,
             order_id: 7,

@@ -209,6 +209,7 @@ pub(crate) fn plan_checkpoint(
     let next = CursorRecord {
         symbol: symbol.clone(),
         last_trade_id,
+        last_alloc_id: max_opt(old.last_alloc_id, read.max_alloc_id),
         last_order_id,
         orders_through,
         orders_read_at,

@@ -1378,6 +1378,7 @@ mod tests {
         snap.history.insert(
             info.symbol.clone(),
             crate::domain::SymbolHistory {
+                allocations: None,
                 fills: vec![],
                 from_id: None,
                 complete: false,

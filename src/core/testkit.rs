@@ -15,6 +15,7 @@ pub fn sym(s: &str) -> Symbol {
 
 pub fn symbol_info(base: &str, quote: &str, min_qty: Decimal, min_notional: Decimal) -> SymbolInfo {
     SymbolInfo {
+        sor: false,
         symbol: sym(&format!("{base}{quote}")),
         base: asset(base),
         quote: asset(quote),
@@ -78,6 +79,7 @@ pub fn trade(
     commission_quote: Decimal,
 ) -> TradeRecord {
     TradeRecord {
+        source: crate::domain::FillSource::Trade,
         symbol: sym(symbol),
         trade_id,
         order_id: trade_id,
@@ -229,6 +231,7 @@ impl World {
             snap.history.insert(
                 info.symbol.clone(),
                 SymbolHistory {
+                    allocations: None,
                     fills: Vec::new(),
                     from_id: None,
                     complete: true,
@@ -258,6 +261,7 @@ impl World {
         self.snap.history.insert(
             sym(symbol),
             SymbolHistory {
+                allocations: None,
                 read_at: 0,
                 fills,
                 from_id: None,
@@ -276,6 +280,7 @@ impl World {
         self.snap.history.insert(
             sym(symbol),
             SymbolHistory {
+                allocations: None,
                 read_at: 0,
                 fills,
                 from_id: Some(from_id),

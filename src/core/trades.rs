@@ -79,6 +79,8 @@ pub struct SymbolRead {
     /// Fills recovered by this page.
     pub recovered: Recovered,
     pub max_trade_id: Option<u64>,
+    /// The highest SOR allocation id read (`core::sor`).
+    pub max_alloc_id: Option<u64>,
     pub max_order_id: Option<u64>,
     pub max_time: Option<Millis>,
     pub fee_assets: BTreeSet<Asset>,
@@ -602,6 +604,7 @@ pub(crate) fn plan_trades(
         complete: complete && cursor.basis_state == BasisState::Valid,
         read_at: history.read_at,
         max_trade_id,
+        max_alloc_id: None,
         max_order_id: fills.iter().map(|f| f.order_id).max(),
         max_time: fills.iter().map(|f| f.time).max(),
         cursor,
@@ -680,6 +683,7 @@ fn pnl_set(trade: &TradeRecord, pnl: Decimal) -> Correction {
 fn trade_record(symbol: &Symbol, fill: &Fill, commission_quote: Decimal) -> TradeRecord {
     TradeRecord {
         symbol: symbol.clone(),
+        source: crate::domain::FillSource::Trade,
         trade_id: fill.trade_id,
         order_id: fill.order_id,
         side: fill.side,

@@ -135,6 +135,10 @@ pub struct SymbolInfo {
     pub min_notional: Decimal,
     pub base_precision: u32,
     pub quote_precision: u32,
+    /// Listed under a Smart Order Routing configuration (`exchangeInfo.sors`): SOR orders
+    /// may fill it with allocations, which `myTrades` never shows.
+    #[serde(default)]
+    pub sor: bool,
 }
 
 /// An order as the exchange reports it.
@@ -230,6 +234,22 @@ pub struct SymbolHistory {
     /// When the read was made (server time): the checkpoint covers fills up to this time
     /// less the history lag margin.
     pub read_at: Millis,
+    /// The symbol's SOR allocations read with the fills (symbols under an SOR
+    /// configuration only; None: not read).
+    #[serde(default)]
+    pub allocations: Option<AllocationsRead>,
+}
+
+/// One page of a symbol's SOR allocations (`myAllocations` by `fromAllocationId`), as
+/// fills whose `trade_id` is the allocation id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocationsRead {
+    pub fills: Vec<Fill>,
+    /// The allocation id the page starts at: every allocation from it on is in `fills`
+    /// (up to the page's end).
+    pub from_id: u64,
+    /// The page was not full: no allocation after it yet.
+    pub complete: bool,
 }
 
 /// Everything the sync read from the exchange in one run.

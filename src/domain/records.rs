@@ -112,10 +112,29 @@ pub struct OrderRecord {
     pub updated_by: Writer,
 }
 
-/// A fill as the bot records it. Unique by (symbol, trade_id).
+/// Which of the exchange's id sequences a fill's id belongs to. A fill is unique by
+/// (symbol, source, id): a Smart Order Routing allocation id is not a trade id, and the two
+/// sequences overlap.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FillSource {
+    /// A trade (`myTrades`, id = `tradeId`).
+    #[default]
+    Trade,
+    /// An SOR allocation (`myAllocations`, id = `allocationId`).
+    Sor,
+}
+
+/// A fill as the bot records it. Unique by (symbol, source, trade_id): `trade_id` is the
+/// allocation id of an SOR fill.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TradeRecord {
     pub symbol: Symbol,
+    /// The id sequence `trade_id` is of (absent: a trade).
+    #[serde(default)]
+    pub source: FillSource,
     pub trade_id: u64,
     pub order_id: u64,
     pub side: Side,
@@ -156,6 +175,14 @@ pub struct Basis {
     pub open_since: Option<Millis>,
     /// The last trade id replayed (None: none yet).
     pub through: Option<u64>,
+    /// The last SOR allocation id replayed (None: none yet): allocations are replayed
+    /// with the trades in execution order (`core::sor`).
+    #[serde(default)]
+    pub alloc_through: Option<u64>,
+    /// The time of the last fill replayed, trade or allocation: a fill of the other
+    /// sequence from before it came too late for the basis (`core::sor`).
+    #[serde(default)]
+    pub folded_at: Option<Millis>,
     /// Sells since the holding was last flat: quantity, value (price × qty), realized
     /// P&L and the last sell's time. A close takes its exit price and P&L from these.
     pub sold_qty: Decimal,
@@ -168,6 +195,11 @@ impl Basis {
     /// The first trade id the basis has not replayed: where a read that extends it starts.
     pub fn next_trade_id(&self) -> u64 {
         self.through.map_or(0, |t| t.saturating_add(1))
+    }
+
+    /// The first allocation id the basis has not replayed.
+    pub fn next_alloc_id(&self) -> u64 {
+        self.alloc_through.map_or(0, |t| t.saturating_add(1))
     }
 }
 
@@ -238,6 +270,9 @@ pub struct CursorRecord {
     /// Highest trade id read; the next read starts at `last_trade_id + 1`. None: no fill
     /// yet (the next read starts at `fromId=0`).
     pub last_trade_id: Option<u64>,
+    /// Highest SOR allocation id read (symbols under an SOR configuration only).
+    #[serde(default)]
+    pub last_alloc_id: Option<u64>,
     /// Highest order id seen for the symbol.
     pub last_order_id: Option<u64>,
     /// Highest order id read from the exchange's order history (`allOrders`): every order
@@ -327,6 +362,7 @@ impl CursorRecord {
         Self {
             symbol,
             last_trade_id: None,
+            last_alloc_id: None,
             last_order_id: None,
             orders_through: None,
             orders_pending: false,
@@ -482,6 +518,10 @@ pub struct Records {
     pub dust: BTreeMap<Asset, DustRecord>,
     pub orders: BTreeMap<(Symbol, u64), OrderRecord>,
     pub trades: BTreeMap<(Symbol, u64), TradeRecord>,
+    /// The SOR fills (`FillSource::Sor`), by symbol and allocation id: a key space of
+    /// their own.
+    #[serde(default)]
+    pub allocations: BTreeMap<(Symbol, u64), TradeRecord>,
     pub cursors: BTreeMap<Symbol, CursorRecord>,
     /// The ledger's records of the flows a run reads (those created since its read
     /// window starts), by creation time, kind and the exchange's id.
@@ -505,7 +545,12 @@ impl Records {
             .map(Record::PositionHistory);
         let d = self.dust.values().cloned().map(Record::Dust);
         let o = self.orders.values().cloned().map(Record::Order);
-        let t = self.trades.values().cloned().map(Record::Trade);
+        let t = self
+            .trades
+            .values()
+            .chain(self.allocations.values())
+            .cloned()
+            .map(Record::Trade);
         let c = self.cursors.values().cloned().map(Record::Cursor);
         let l = self.ledger.values().cloned().map(Record::Ledger);
         b.chain(p)

@@ -48,6 +48,9 @@ pub enum FillsQuery {
 
 /// Fills per page the exchange returns at most.
 pub const FILLS_PAGE: usize = 1000;
+
+/// SOR allocations per `myAllocations` request (its documented maximum).
+pub const ALLOCATIONS_PAGE: usize = 1000;
 /// Orders per `allOrders` page (the documented maximum `limit`).
 pub const ORDERS_PAGE: usize = 1000;
 /// One-minute candles per `klines` request (the documented maximum `limit`).
@@ -184,6 +187,18 @@ pub trait Exchange: Send + Sync {
         symbol: &Symbol,
         query: FillsQuery,
     ) -> impl Future<Output = Result<Vec<Fill>, ExchangeError>> + Send;
+
+    /// One page of one symbol's SOR allocations with allocation id >= `from_id`,
+    /// ascending (at most [`ALLOCATIONS_PAGE`]; fewer when no more follow), as fills
+    /// whose `trade_id` is the allocation id. An exchange without SOR has none.
+    fn allocations_page(
+        &self,
+        symbol: &Symbol,
+        from_id: u64,
+    ) -> impl Future<Output = Result<Vec<Fill>, ExchangeError>> + Send {
+        let _ = (symbol, from_id);
+        async { Ok(Vec::new()) }
+    }
 
     /// Orders of one symbol with order id >= `from_order_id`, ascending, every page.
     fn orders_from(

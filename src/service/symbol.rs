@@ -343,6 +343,7 @@ async fn unit<E: Exchange, S: Store>(
             from_id: Some(from_id),
             complete,
             read_at,
+            allocations: None,
         },
     );
     if !resolve_fill_orders(run, symbol, &mut snapshot, &mut scoped).await? {
@@ -574,6 +575,8 @@ async fn rescan_unit<E: Exchange, S: Store>(
             from_id: None,
             complete: false,
             read_at,
+            // A re-scan by time reads trades only: allocations are read forward by id.
+            allocations: None,
         },
     );
     if price_fees(run, symbol, &mut snapshot, &mut scoped).await? == Priced::Stopped {

@@ -75,9 +75,13 @@ pub fn scope_ranges(scope: &crate::store::LoadScope) -> Vec<(String, Option<Stri
             trade_sk(symbol, *from_id),
             Some(match to_id {
                 Some(to) => trade_sk(symbol, *to),
-                None => format!("{TRADE_PREFIX}{symbol}#~"),
+                // The highest trade id's key: the SOR fills after it are not trades.
+                None => trade_sk(symbol, u64::MAX),
             }),
         )],
+        LoadScope::Allocations { symbol, from_id } => {
+            vec![(alloc_sk(symbol, *from_id), Some(alloc_sk(symbol, u64::MAX)))]
+        }
     }
 }
 
@@ -143,6 +147,29 @@ pub fn order_sk(symbol: &Symbol, order_id: u64) -> String {
 
 pub fn trade_sk(symbol: &Symbol, trade_id: u64) -> String {
     format!("{TRADE_PREFIX}{symbol}#{trade_id:020}")
+}
+
+/// An SOR fill: its allocation id in a key space of its own beside the symbol's trades
+/// (`SOR#` sorts after every digit, so a range of trade ids never holds one).
+pub fn alloc_sk(symbol: &Symbol, alloc_id: u64) -> String {
+    format!("{TRADE_PREFIX}{symbol}#{ALLOC_INFIX}{alloc_id:020}")
+}
+
+const ALLOC_INFIX: &str = "SOR#";
+
+/// Whether a `TRADE#` sort key is an SOR fill's.
+pub fn is_alloc_sk(sk: &str) -> bool {
+    sk.strip_prefix(TRADE_PREFIX)
+        .and_then(|rest| rest.split_once('#'))
+        .is_some_and(|(_, id)| id.starts_with(ALLOC_INFIX))
+}
+
+/// The sort key of a fill record, by its id sequence.
+pub fn fill_sk(trade: &crate::domain::TradeRecord) -> String {
+    match trade.source {
+        crate::domain::FillSource::Trade => trade_sk(&trade.symbol, trade.trade_id),
+        crate::domain::FillSource::Sor => alloc_sk(&trade.symbol, trade.trade_id),
+    }
 }
 
 pub fn cursor_sk(symbol: &Symbol) -> String {
@@ -211,7 +238,7 @@ pub fn record_sk(record: &Record) -> String {
         }
         Record::Dust(r) => dust_sk(&r.asset),
         Record::Order(r) => order_sk(&r.symbol, r.order_id),
-        Record::Trade(r) => trade_sk(&r.symbol, r.trade_id),
+        Record::Trade(r) => fill_sk(r),
         Record::Cursor(r) => cursor_sk(&r.symbol),
         Record::Ledger(r) => ledger_sk(r.time, r.kind, &r.id),
     }
@@ -276,7 +303,11 @@ pub fn insert_record(records: &mut Records, record: Record) {
             records.orders.insert((r.symbol.clone(), r.order_id), r);
         }
         Record::Trade(r) => {
-            records.trades.insert((r.symbol.clone(), r.trade_id), r);
+            let map = match r.source {
+                crate::domain::FillSource::Trade => &mut records.trades,
+                crate::domain::FillSource::Sor => &mut records.allocations,
+            };
+            map.insert((r.symbol.clone(), r.trade_id), r);
         }
         Record::Cursor(r) => {
             records.cursors.insert(r.symbol.clone(), r);

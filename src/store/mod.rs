@@ -94,6 +94,8 @@ pub enum LoadScope {
         from_order_id: u64,
         to_order_id: Option<u64>,
     },
+    /// One symbol's SOR fills with allocation id >= `from_id`, ascending.
+    Allocations { symbol: Symbol, from_id: u64 },
     /// One symbol's trades with `from_id <= id <= to_id` (no upper bound when None), at
     /// most `limit` of them, ascending.
     Trades {

@@ -112,6 +112,7 @@ pub fn order(s: &str, id: u64, version: u64) -> OrderRecord {
 
 pub fn trade(s: &str, id: u64, version: u64) -> TradeRecord {
     TradeRecord {
+        source: binance_account_sync::domain::FillSource::Trade,
         symbol: symbol(s),
         trade_id: id,
         order_id: 7,
@@ -134,6 +135,7 @@ pub fn trade(s: &str, id: u64, version: u64) -> TradeRecord {
 pub fn cursor(s: &str, version: u64) -> CursorRecord {
     CursorRecord {
         last_trade_id: Some(u64::MAX),
+        last_alloc_id: Some(u64::MAX - 3),
         covered_through: Some(NOW - 60_000),
         last_fill_at: Some(NOW - 1),
         fee_assets: vec![binance_account_sync::domain::Asset::parse("BNB").unwrap()],
@@ -143,6 +145,8 @@ pub fn cursor(s: &str, version: u64) -> CursorRecord {
             realized: Decimal::from_str("-12.5").unwrap(),
             open_since: Some(NOW - 10),
             through: Some(u64::MAX - 1),
+            alloc_through: Some(u64::MAX - 2),
+            folded_at: Some(NOW - 4),
             sold_qty: Decimal::from_str("1.5").unwrap(),
             sold_value: Decimal::from_str("97500.3").unwrap(),
             sold_realized: Decimal::from_str("3.25").unwrap(),

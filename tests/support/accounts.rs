@@ -532,6 +532,7 @@ pub fn fee_minute_close(f: &Fill, info: &SymbolInfo, account: &FakeAccount) -> O
 /// A fill as the bot records it (its own fee value and P&L).
 pub fn bot_trade(f: &Fill, commission_quote: Decimal, recovered: bool) -> TradeRecord {
     TradeRecord {
+        source: binance_account_sync::domain::FillSource::Trade,
         symbol: f.symbol.clone(),
         trade_id: f.trade_id,
         order_id: f.order_id,
@@ -575,6 +576,7 @@ pub fn order_record(o: &ExchangeOrder, origin: OrderOrigin) -> OrderRecord {
 pub fn info_of(def: &BaseDef, base: &str, quote: &str) -> SymbolInfo {
     let step = Decimal::new(1, def.qty_dp);
     SymbolInfo {
+        sor: false,
         symbol: sym(&format!("{base}{quote}")),
         base: asset(base),
         quote: asset(quote),

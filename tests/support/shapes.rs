@@ -112,6 +112,7 @@ async fn run<S: Store>(
 fn trade_record(v: &Value) -> TradeRecord {
     let d = |k: &str| dec(v[k].as_str().expect("decimal field"));
     TradeRecord {
+        source: binance_account_sync::domain::FillSource::Trade,
         symbol: sym(v["symbol"].as_str().expect("symbol")),
         trade_id: v["id"].as_u64().expect("id"),
         order_id: v["orderId"].as_u64().expect("orderId"),

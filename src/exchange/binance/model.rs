@@ -336,6 +336,7 @@ impl WireSymbol {
             symbol: symbol(endpoint, self.symbol)?,
             base: asset(endpoint, self.base_asset)?,
             quote: asset(endpoint, self.quote_asset)?,
+            sor: false,
         })
     }
 }

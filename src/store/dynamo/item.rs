@@ -340,7 +340,12 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .b("is_maker", r.is_maker)
             .b("recovered", r.recovered)
             // Absent when false (the bot's trades never carry it); a re-pricing REMOVEs it.
-            .opt_true("fee_unpriced", r.fee_unpriced),
+            .opt_true("fee_unpriced", r.fee_unpriced)
+            // The key says it too (`keys::alloc_sk`); the attribute is for readers of items.
+            .opt_s(
+                "source",
+                (r.source == crate::domain::FillSource::Sor).then_some("sor"),
+            ),
         Record::Ledger(r) => b
             .e("kind", &r.kind)?
             .s("flow_id", r.id.as_str())
@@ -356,6 +361,7 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .s("symbol", r.symbol.as_str())
             .int("schema", CHECKPOINT_SCHEMA)
             .opt_int("last_trade_id", r.last_trade_id)
+            .opt_int("last_alloc_id", r.last_alloc_id)
             .opt_int("last_order_id", r.last_order_id)
             .opt_int("orders_through", r.orders_through)
             .b("orders_pending", r.orders_pending)
@@ -376,6 +382,8 @@ pub fn encode_record(pk: &str, record: &Record) -> Result<ItemBuilder, StoreErro
             .dec("basis_realized", r.basis.realized)
             .opt_int("basis_open_since", r.basis.open_since)
             .opt_int("basis_through", r.basis.through)
+            .opt_int("basis_alloc_through", r.basis.alloc_through)
+            .opt_int("basis_folded_at", r.basis.folded_at)
             .dec("basis_sold_qty", r.basis.sold_qty)
             .dec("basis_sold_value", r.basis.sold_value)
             .dec("basis_sold_realized", r.basis.sold_realized)
@@ -498,6 +506,12 @@ pub fn decode_record(item: &Item) -> Result<Option<Record>, StoreError> {
     } else if sk.starts_with(keys::TRADE_PREFIX) {
         Record::Trade(TradeRecord {
             symbol: r.symbol("symbol")?,
+            // The key names the id sequence (`TRADE#<SYMBOL>#SOR#<id>`: an allocation).
+            source: if keys::is_alloc_sk(sk) {
+                crate::domain::FillSource::Sor
+            } else {
+                crate::domain::FillSource::Trade
+            },
             trade_id: r.int("trade_id")?,
             order_id: r.int("order_id")?,
             side: r.parse("side")?,
@@ -590,6 +604,8 @@ fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, S
     Ok(CursorRecord {
         symbol,
         last_trade_id,
+        // Absent on checkpoints written before SOR allocations were read: none read.
+        last_alloc_id: r.opt_int("last_alloc_id")?,
         last_order_id: r.opt_int("last_order_id")?,
         orders_through: r.opt_int("orders_through")?,
         orders_pending: r.opt_b("orders_pending")?.unwrap_or(false),
@@ -605,6 +621,8 @@ fn decode_checkpoint(r: &ItemReader<'_>, version: u64) -> Result<CursorRecord, S
             realized: r.dec("basis_realized")?,
             open_since: r.opt_int("basis_open_since")?,
             through: r.opt_int("basis_through")?,
+            alloc_through: r.opt_int("basis_alloc_through")?,
+            folded_at: r.opt_int("basis_folded_at")?,
             sold_qty: r.dec("basis_sold_qty")?,
             sold_value: r.dec("basis_sold_value")?,
             sold_realized: r.dec("basis_sold_realized")?,
