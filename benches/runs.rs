@@ -478,6 +478,15 @@ impl Exchange for Budgeted<'_> {
         self.inner.fills_page(symbol, query).await
     }
 
+    async fn allocations_page(
+        &self,
+        symbol: &Symbol,
+        from_id: u64,
+    ) -> Result<Vec<Fill>, ExchangeError> {
+        self.check(endpoint::MY_ALLOCATIONS)?;
+        self.inner.allocations_page(symbol, from_id).await
+    }
+
     async fn orders_from(
         &self,
         symbol: &Symbol,

@@ -472,7 +472,13 @@ fn recent_symbol(fills: usize, seed: u64) -> SymbolSpec {
 }
 
 /// The trades of BTCUSDT after one uncut emergency run, and the replay of them.
-fn btc_after_one_run(built: &Built) -> (Records, Vec<TradeRecord>, BTreeMap<u64, Decimal>) {
+fn btc_after_one_run(
+    built: &Built,
+) -> (
+    Records,
+    Vec<TradeRecord>,
+    BTreeMap<(binance_account_sync::domain::FillSource, u64), Decimal>,
+) {
     let (report, records) = one_run(built);
     assert_eq!(report.outcome, Outcome::Complete, "{}", brief(&report));
     let symbol = sym("BTCUSDT");
@@ -505,7 +511,7 @@ fn sells_found_below_the_checkpoint_carry_the_replayed_realized_pnl() {
             (
                 t.trade_id,
                 t.realized_pnl,
-                realized.get(&t.trade_id).copied(),
+                realized.get(&(t.source, t.trade_id)).copied(),
             )
         })
         .collect();
@@ -530,7 +536,7 @@ fn sells_read_after_holes_below_them_carry_the_replayed_realized_pnl() {
             (
                 t.trade_id,
                 t.realized_pnl,
-                realized.get(&t.trade_id).copied(),
+                realized.get(&(t.source, t.trade_id)).copied(),
             )
         })
         .filter(|(_, got, want)| got != want)

@@ -248,9 +248,14 @@ struct TradeBody {
     symbol: String,
     side: String,
     quantity: Decimal,
+    /// Sent through Smart Order Routing (`POST /api/v3/sor/order`): filled by an
+    /// allocation, which `myTrades` never lists (`sor.rs`).
+    #[serde(default)]
+    sor: bool,
 }
 
-/// A manual MARKET trade by the owner (e.g. in the Binance app).
+/// A manual MARKET trade by the owner (e.g. in the Binance app), through SOR on request;
+/// the answer is the order's FULL response.
 async fn manual_trade(State(s): S, body: Bytes) -> Response {
     let b: TradeBody = match parse(&body) {
         Ok(b) => b,
@@ -270,6 +275,18 @@ async fn manual_trade(State(s): S, body: Bytes) -> Response {
             stp_mode: None,
         };
         let mut ex = s.exchange_at(now);
+        if b.sor {
+            let (order, allocations) = ex.place_sor_order(
+                crate::sor::SorOrder {
+                    order: req,
+                    iceberg_qty: None,
+                    strategy_id: None,
+                    strategy_type: None,
+                },
+                now,
+            )?;
+            return Ok(crate::api::sor::full_response(&order, &allocations, now));
+        }
         let (order, fills) = place(&mut ex, req, now)?;
         Ok(full_response(&order, &fills, now))
     })())

@@ -301,7 +301,7 @@ mod tests {
                 prop_assert_eq!(&got.basis, &expected);
                 for t in &stored {
                     let bot = history[(t.trade_id - 1) as usize].0;
-                    let want = if bot { realized.get(&t.trade_id).copied() } else { None };
+                    let want = if bot { realized.get(&(t.source, t.trade_id)).copied() } else { None };
                     prop_assert_eq!(t.realized_pnl, want, "trade {}", t.trade_id);
                 }
             }

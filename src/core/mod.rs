@@ -43,6 +43,7 @@ pub mod orders;
 pub mod pnl;
 pub mod positions;
 pub mod scope;
+pub mod sor;
 pub mod trades;
 pub mod verdict;
 pub mod verify;

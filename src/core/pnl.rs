@@ -8,20 +8,19 @@
 //! - A sell of more than the known holding (history read only partly) realizes gross P&L
 //!   only on the covered part: the cost of the rest is unknown, so its gross P&L is taken
 //!   as zero rather than invented. Its fee is still a cost.
-//! - Fills are replayed in trade-id order (the exchange's own order of execution).
+//! - Fills are replayed in execution order: trades in trade-id order (the exchange's own
+//!   order of execution), an SOR allocation among them by its time (`sor.rs`).
 
-use crate::domain::{Asset, Basis, Side, TradeRecord};
+use crate::domain::{Asset, Basis, FillSource, Side, TradeRecord};
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
 /// Apply one fill to `basis`; returns the realized P&L for a sell, None for a buy. The
-/// caller applies fills in trade-id order, each once (`basis.through` records the last).
+/// caller applies fills in execution order, each once (`basis.through` records the last
+/// trade, `basis.alloc_through` the last allocation, `basis.folded_at` the last time).
 pub fn apply(basis: &mut Basis, fill: &TradeRecord, base: &Asset) -> Option<Decimal> {
-    basis.through = Some(
-        basis
-            .through
-            .map_or(fill.trade_id, |t| t.max(fill.trade_id)),
-    );
+    pass_over(basis, fill);
+    basis.folded_at = Some(basis.folded_at.map_or(fill.time, |t| t.max(fill.time)));
     match fill.side {
         Side::Buy => {
             let (received, cost) = if &fill.commission_asset == base {
@@ -63,19 +62,38 @@ pub fn apply(basis: &mut Basis, fill: &TradeRecord, base: &Asset) -> Option<Deci
     }
 }
 
-/// Replay fills from an empty basis (any order in; replayed by trade id). Returns the
-/// final basis and the realized P&L of each sell, by trade id. The from-scratch reference
-/// every incremental basis must equal.
+/// Pass over a fill the basis does not hold (the owner's, with bot-only positions): its
+/// sequence's watermark moves past it, nothing else.
+pub fn pass_over(basis: &mut Basis, fill: &TradeRecord) {
+    let last = match fill.source {
+        FillSource::Trade => &mut basis.through,
+        FillSource::Sor => &mut basis.alloc_through,
+    };
+    *last = Some(last.map_or(fill.trade_id, |t| t.max(fill.trade_id)));
+}
+
+/// Replay fills from an empty basis (any order in; replayed in execution order,
+/// `sor::execution_order`). Returns the final basis and the realized P&L of each sell, by
+/// (id sequence, id). The from-scratch reference every incremental basis must equal.
 pub fn replay<'a>(
     fills: impl IntoIterator<Item = &'a TradeRecord>,
     base: &Asset,
-) -> (Basis, BTreeMap<u64, Decimal>) {
-    let ordered: BTreeMap<u64, &TradeRecord> = fills.into_iter().map(|f| (f.trade_id, f)).collect();
+) -> (Basis, BTreeMap<(FillSource, u64), Decimal>) {
+    let (trades, allocs): (BTreeMap<u64, &TradeRecord>, BTreeMap<u64, &TradeRecord>) = {
+        let (mut t, mut a) = (BTreeMap::new(), BTreeMap::new());
+        for f in fills {
+            match f.source {
+                FillSource::Trade => t.insert(f.trade_id, f),
+                FillSource::Sor => a.insert(f.trade_id, f),
+            };
+        }
+        (t, a)
+    };
     let mut basis = Basis::default();
     let mut realized = BTreeMap::new();
-    for (id, fill) in ordered {
+    for fill in super::sor::execution_order(trades.into_values(), allocs.into_values()) {
         if let Some(pnl) = apply(&mut basis, fill, base) {
-            realized.insert(id, pnl);
+            realized.insert((fill.source, fill.trade_id), pnl);
         }
     }
     (basis, realized)
@@ -122,7 +140,7 @@ mod tests {
         );
         let (basis, realized) = replay([&s3, &b1, &b2], &base);
         // avg cost = (100 + 1 + 200 + 1) / 2 = 151; sell: (300 - 151) * 1 - 2 = 147
-        assert_eq!(realized.get(&3), Some(&dec!(147)));
+        assert_eq!(realized.get(&(FillSource::Trade, 3)), Some(&dec!(147)));
         assert_eq!(basis.qty, dec!(1));
         assert_eq!(basis.avg_cost, dec!(151));
     }
@@ -210,7 +228,13 @@ mod tests {
             (dec!(0.004), dec!(212), dec!(0.001))
         );
         // (50000 − 40000) × 0.001 + (54000 − 40000) × 0.003 = 10 + 42
-        assert_eq!((realized[&2], realized[&3]), (dec!(10), dec!(42)));
+        assert_eq!(
+            (
+                realized[&(FillSource::Trade, 2)],
+                realized[&(FillSource::Trade, 3)]
+            ),
+            (dec!(10), dec!(42))
+        );
         assert_eq!((basis.realized, basis.sold_realized), (dec!(52), dec!(52)));
     }
 
@@ -238,7 +262,7 @@ mod tests {
             dec!(1),
         );
         let (basis, realized) = replay([&b, &s], &base);
-        assert_eq!(realized.get(&2), Some(&dec!(49)));
+        assert_eq!(realized.get(&(FillSource::Trade, 2)), Some(&dec!(49)));
         assert_eq!(basis.qty, dec!(0));
         assert_eq!(basis.open_since, None);
     }

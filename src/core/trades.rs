@@ -51,7 +51,7 @@
 //!   (`realized_pnl`, `commission_quote`, `fee_unpriced`), each with its audit record.
 
 use super::{
-    attribution, minute_start, pnl, symbol_parts, Flows, ReconcileInput, Recovered, SymbolPlan,
+    attribution, minute_start, pnl, sor, symbol_parts, Flows, ReconcileInput, Recovered, SymbolPlan,
 };
 use crate::domain::{
     Asset, Basis, BasisState, Correction, CorrectionKind, CursorRecord, Discrepancy,
@@ -126,13 +126,17 @@ pub fn fee_price_needs(snapshot: &ExchangeSnapshot, records: &Records) -> Vec<(S
         let Some(info) = snapshot.symbols.get(symbol) else {
             continue;
         };
-        for fill in &history.fills {
-            if records
-                .trades
-                .contains_key(&(symbol.clone(), fill.trade_id))
-            {
-                continue;
-            }
+        let allocations = history.allocations.as_ref().map_or(&[][..], |a| &a.fills);
+        let unrecorded = history
+            .fills
+            .iter()
+            .filter(|f| !records.trades.contains_key(&(symbol.clone(), f.trade_id)))
+            .chain(allocations.iter().filter(|f| {
+                !records
+                    .allocations
+                    .contains_key(&(symbol.clone(), f.trade_id))
+            }));
+        for fill in unrecorded {
             if let Some(key) = third_asset_fee(fill, &info.base, &info.quote) {
                 needs.insert(key);
             }
@@ -357,7 +361,16 @@ pub(crate) fn plan_trades(
     // applied (not even the bot's fills, to the basis or the movement): the next run reads
     // them again from the checkpoint.
     let fills = &history.fills[..taken];
-    let complete = history.complete && wait.is_none();
+    let trades_complete = history.complete && wait.is_none();
+    // The SOR allocations read with the page (`sor.rs`): recovered like trades.
+    let allocations_read = history.allocations.as_ref();
+    let sor_symbol = sor::is_sor_symbol(input, symbol);
+    let known_allocs = sor::known(input, symbol);
+    let mut new_allocs = allocations_read.map_or_else(BTreeMap::new, |read| {
+        sor::recover(input, symbol, (&base, &quote), read, &known_allocs, out)
+    });
+    let plan = &mut out.plan;
+    let complete = trades_complete && allocations_read.is_none_or(|a| a.complete);
 
     // The trades inserted unpriced earlier: those whose minute price is known now are
     // re-priced (only the sync's own inserts), the others stay listed.
@@ -440,12 +453,21 @@ pub(crate) fn plan_trades(
     }
     let next_id = basis.next_trade_id();
     let max_trade_id = fills.iter().map(|f| f.trade_id).max();
-    let contiguous = history.from_id.is_some_and(|from| from <= next_id);
+    let max_alloc_id = allocations_read.and_then(|a| a.fills.iter().map(|f| f.trade_id).max());
+    // An SOR symbol's page extends its basis only with its allocations read (`sor.rs`).
+    let allocs_contiguous = match allocations_read {
+        Some(a) => a.from_id <= basis.next_alloc_id(),
+        None => !sor_symbol,
+    };
+    let contiguous = history.from_id.is_some_and(|from| from <= next_id) && allocs_contiguous;
     let below = new_here
         .keys()
-        .any(|(_, id)| basis.through.is_some_and(|t| *id <= t));
+        .any(|(_, id)| basis.through.is_some_and(|t| *id <= t))
+        || new_allocs
+            .keys()
+            .any(|id| basis.alloc_through.is_some_and(|t| *id <= t));
     let extends = match basis_state {
-        BasisState::Valid => !below,
+        BasisState::Valid => !below && (allocations_read.is_some() || !sor_symbol),
         BasisState::Rebuilding => contiguous,
     };
     if below && basis_state == BasisState::Valid {
@@ -467,13 +489,39 @@ pub(crate) fn plan_trades(
             (None, Some(max)) if !history.complete => max,
             _ => u64::MAX,
         };
+        let mut allocs: BTreeMap<u64, TradeRecord> = known_allocs
+            .iter()
+            .map(|(id, t)| (*id, (*t).clone()))
+            .collect();
+        allocs.extend(new_allocs.iter().map(|(id, t)| (*id, t.clone())));
+        let candidates: Vec<&TradeRecord> = merged
+            .range(next_id..)
+            .take_while(|(id, _)| **id <= upto)
+            .map(|(_, t)| t)
+            .collect();
+        let replayed = sor::replayed(
+            candidates,
+            trades_complete,
+            &allocs,
+            &basis,
+            allocations_read,
+        );
+        let late = sor::late(&basis, &replayed);
+        if late {
+            plan.notes.push(format!(
+                "A fill of {symbol} from before the last one in its cost basis (an SOR allocation, or a trade among them) was read: the basis is rebuilt from the exchange's fills"
+            ));
+            basis = Basis::default();
+            basis_state = BasisState::Rebuilding;
+        }
         let mut origin_unknown = None;
-        for (id, trade) in merged.range(next_id..).take_while(|(id, _)| **id <= upto) {
+        for trade in replayed.into_iter().filter(|_| !late) {
+            let id = trade.trade_id;
             match attribution::in_basis(input, trade) {
                 Some(true) => {}
                 // The owner's (bot-only positions): passed over, with no realized P&L.
                 Some(false) => {
-                    basis.through = Some(basis.through.map_or(*id, |t| t.max(*id)));
+                    pnl::pass_over(&mut basis, trade);
                     continue;
                 }
                 // Its order is not known yet: the basis waits before it, never guesses.
@@ -483,7 +531,11 @@ pub(crate) fn plan_trades(
                 }
             }
             let realized = pnl::apply(&mut basis, trade, &base);
-            if let Some(t) = new_here.get_mut(&(symbol.clone(), *id)) {
+            let inserted = match trade.source {
+                crate::domain::FillSource::Trade => new_here.get_mut(&(symbol.clone(), id)),
+                crate::domain::FillSource::Sor => new_allocs.get_mut(&id),
+            };
+            if let Some(t) = inserted {
                 t.realized_pnl = realized;
             } else if let Some(pnl) =
                 realized.filter(|p| trade.recovered && trade.realized_pnl != Some(*p))
@@ -505,8 +557,12 @@ pub(crate) fn plan_trades(
         }
         let through_last = cursor
             .last_trade_id
-            .is_none_or(|last| basis.through.is_some_and(|t| t >= last));
+            .is_none_or(|last| basis.through.is_some_and(|t| t >= last))
+            && cursor
+                .last_alloc_id
+                .is_none_or(|last| basis.alloc_through.is_some_and(|t| t >= last));
         if basis_state == BasisState::Rebuilding
+            && !late
             && origin_unknown.is_none()
             && (complete || through_last)
         {
@@ -546,6 +602,20 @@ pub(crate) fn plan_trades(
             movement.add_fill_counted(&t, &base, &quote, counts(fill.time));
         }
     }
+    for fill in allocations_read.map_or(&[][..], |a| &a.fills) {
+        if cursor
+            .last_alloc_id
+            .is_some_and(|last| fill.trade_id <= last)
+        {
+            continue;
+        }
+        let record = new_allocs
+            .get(&fill.trade_id)
+            .or_else(|| known_allocs.get(&fill.trade_id).copied());
+        if let Some(t) = record {
+            movement.add_fill_counted(t, &base, &quote, counts(fill.time));
+        }
+    }
     // What the recovered fills explain of the records' balances: a fill before the
     // account read a balance record was copied from (`as_of`, the sync's own copy) is
     // already in it (the history showed the fill later than the balance), so it explains
@@ -560,13 +630,14 @@ pub(crate) fn plan_trades(
         }
     };
     let mut recovered = Flows::default();
-    for t in new_here.values() {
+    for t in new_here.values().chain(new_allocs.values()) {
         recovered.add_fill_counted(t, &base, &quote, in_balance(t.time));
     }
     out.movement.merge(&movement);
     out.recovered.merge(&recovered);
 
-    if !new_here.is_empty() {
+    let inserted = new_here.len() + new_allocs.len();
+    if inserted > 0 {
         plan.discrepancies.push(Discrepancy {
             key: format!("trades_recovered:{symbol}"),
             kind: "trades_recovered".to_owned(),
@@ -574,14 +645,18 @@ pub(crate) fn plan_trades(
             symbol: Some(symbol.clone()),
             asset: None,
             before: None,
-            after: Some(new_here.len().to_string()),
+            after: Some(inserted.to_string()),
             diff_pct: None,
-            message: format!("{} missing trade(s) recovered for {symbol}", new_here.len()),
+            message: format!("{inserted} missing trade(s) recovered for {symbol}"),
         });
     }
-    for trade in new_here.values() {
+    for trade in new_here.values().chain(new_allocs.values()) {
+        let what = match trade.source {
+            crate::domain::FillSource::Trade => "trade",
+            crate::domain::FillSource::Sor => "SOR allocation",
+        };
         let reason = format!(
-            "Missing trade recovered: {symbol} {} {} @ {} (trade {})",
+            "Missing trade recovered: {symbol} {} {} @ {} ({what} {})",
             trade.side.as_str(),
             trade.qty.normalize(),
             trade.price.normalize(),
@@ -604,9 +679,17 @@ pub(crate) fn plan_trades(
         complete: complete && cursor.basis_state == BasisState::Valid,
         read_at: history.read_at,
         max_trade_id,
-        max_alloc_id: None,
-        max_order_id: fills.iter().map(|f| f.order_id).max(),
-        max_time: fills.iter().map(|f| f.time).max(),
+        max_alloc_id,
+        max_order_id: fills
+            .iter()
+            .chain(allocations_read.map_or(&[][..], |a| &a.fills))
+            .map(|f| f.order_id)
+            .max(),
+        max_time: fills
+            .iter()
+            .chain(allocations_read.map_or(&[][..], |a| &a.fills))
+            .map(|f| f.time)
+            .max(),
         cursor,
         basis,
         basis_state,
@@ -680,7 +763,7 @@ fn pnl_set(trade: &TradeRecord, pnl: Decimal) -> Correction {
     }
 }
 
-fn trade_record(symbol: &Symbol, fill: &Fill, commission_quote: Decimal) -> TradeRecord {
+pub(super) fn trade_record(symbol: &Symbol, fill: &Fill, commission_quote: Decimal) -> TradeRecord {
     TradeRecord {
         symbol: symbol.clone(),
         source: crate::domain::FillSource::Trade,

@@ -136,8 +136,9 @@ pub struct SymbolInfo {
     pub base_precision: u32,
     pub quote_precision: u32,
     /// Listed under a Smart Order Routing configuration (`exchangeInfo.sors`): SOR orders
-    /// may fill it with allocations, which `myTrades` never shows.
-    #[serde(default)]
+    /// may fill it with allocations, which `myTrades` never shows. Left out of the cached
+    /// JSON when false (the cache's item has a size budget).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sor: bool,
 }
 

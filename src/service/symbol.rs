@@ -181,6 +181,30 @@ async fn unit<E: Exchange, S: Store>(
         .collect();
     let complete = page.len() < FILLS_PAGE;
     let max_id = page.iter().map(|f| f.trade_id).max();
+    // An SOR symbol's allocations, one page with each page of fills (`core::sor`): from the
+    // checkpoint, or while the basis is rebuilt from the basis's next allocation.
+    let allocations = if view.symbols.get(symbol).is_some_and(|i| i.sor) {
+        let from_id = if rebuilding {
+            cursor.basis.next_alloc_id()
+        } else {
+            cursor.last_alloc_id.map_or(0, |id| id.saturating_add(1))
+        };
+        let read = run.exchange.allocations_page(symbol, from_id).await;
+        let Some(fills) = unless_stopped(run, read, "reading the SOR allocations of", symbol)?
+        else {
+            return Ok(UnitEnd::Stopped);
+        };
+        Some(crate::domain::AllocationsRead {
+            complete: fills.len() < crate::exchange::ALLOCATIONS_PAGE,
+            fills: fills
+                .into_iter()
+                .filter(|f| f.trade_id >= from_id && &f.symbol == symbol)
+                .collect(),
+            from_id,
+        })
+    } else {
+        None
+    };
 
     // The records this unit needs: the symbol's trades past its basis (within the page's
     // range unless the page is the last), its orders from the watermark.
@@ -208,6 +232,22 @@ async fn unit<E: Exchange, S: Store>(
         skipped: trades.skipped,
         ..Records::default()
     };
+    // The SOR fills past the basis (the replay's) and those of the page.
+    if let Some(read) = &allocations {
+        let (stored, units) = run
+            .store
+            .load_scoped(
+                &run.request.account,
+                &LoadScope::Allocations {
+                    symbol: symbol.clone(),
+                    from_id: cursor.basis.next_alloc_id().min(read.from_id),
+                },
+            )
+            .await?;
+        run.report.dynamodb_capacity_units += units;
+        scoped.allocations = stored.allocations;
+        scoped.skipped.extend(stored.skipped);
+    }
     // The baselines of the assets the page's fills move (their legs count only after them).
     let assets: BTreeSet<&Asset> = view
         .symbols
@@ -343,7 +383,7 @@ async fn unit<E: Exchange, S: Store>(
             from_id: Some(from_id),
             complete,
             read_at,
-            allocations: None,
+            allocations,
         },
     );
     if !resolve_fill_orders(run, symbol, &mut snapshot, &mut scoped).await? {
@@ -735,15 +775,18 @@ async fn resolve_fill_orders<E: Exchange, S: Store>(
             .cursors
             .get(symbol)
             .map_or(0, |c| c.basis.next_trade_id());
-        let page = snapshot
-            .history
-            .get(symbol)
-            .into_iter()
-            .flat_map(|h| h.fills.iter().map(|f| f.order_id));
+        let page = snapshot.history.get(symbol).into_iter().flat_map(|h| {
+            h.fills
+                .iter()
+                .chain(h.allocations.iter().flat_map(|a| a.fills.iter()))
+                .map(|f| f.order_id)
+        });
+        // The stored fills past the basis, trades and SOR fills (loaded from the basis).
         let stored = scoped
             .trades
             .range((symbol.clone(), next)..)
             .take_while(|((s, _), _)| s == symbol)
+            .chain(scoped.allocations.iter())
             .map(|(_, t)| t.order_id);
         let input = ReconcileInput {
             snapshot,

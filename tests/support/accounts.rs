@@ -1150,7 +1150,7 @@ pub fn assert_true_to_the_exchange(
                     assert_eq!(&pnl_aside, *s, "{label}: a stored trade was rewritten");
                     assert_eq!(
                         t.realized_pnl,
-                        realized.get(&t.trade_id).copied(),
+                        realized.get(&(t.source, t.trade_id)).copied(),
                         "{label}: realized P&L of the earlier sync's trade {symbol} {} vs the replay",
                         t.trade_id
                     );
@@ -1182,7 +1182,7 @@ pub fn assert_true_to_the_exchange(
                     );
                     assert_eq!(
                         t.realized_pnl,
-                        realized.get(&t.trade_id).copied(),
+                        realized.get(&(t.source, t.trade_id)).copied(),
                         "{label}: realized P&L of recovered trade {symbol} {} vs the replay",
                         t.trade_id
                     );

@@ -50,6 +50,7 @@ pub mod endpoint {
     pub const ALL_ORDERS: (&str, u64) = ("/api/v3/allOrders", 20);
     pub const MY_TRADES: (&str, u64) = ("/api/v3/myTrades", 20);
     pub const MY_TRADES_BY_ORDER: (&str, u64) = ("/api/v3/myTrades?orderId", 5);
+    pub const MY_ALLOCATIONS: (&str, u64) = ("/api/v3/myAllocations", 20);
     pub const TICKER_PRICE: (&str, u64) = ("/api/v3/ticker/price", 4);
     pub const KLINES: (&str, u64) = ("/api/v3/klines", 2);
     pub const DEPOSITS: (&str, u64) = ("/sapi/v1/capital/deposit/hisrec", 0);
@@ -74,6 +75,8 @@ pub struct FakeAccount {
     pub update_time: Millis,
     /// Every fill of the account per symbol, ascending by trade id (ids are per symbol).
     pub fills: BTreeMap<Symbol, Vec<Fill>>,
+    /// Every SOR allocation per symbol, ascending by allocation id (`trade_id`).
+    pub allocations: BTreeMap<Symbol, Vec<Fill>>,
     /// Every order the exchange knows, open or not, by (symbol, order id).
     pub orders: BTreeMap<(Symbol, u64), ExchangeOrder>,
     /// Orders answered with `-2026` (archived: canceled with zero fill long ago).
@@ -365,6 +368,26 @@ impl Exchange for FakeExchange {
         self.charge(ep)?;
         *self.lock().fill_queries.entry(kind).or_insert(0) += 1;
         self.page(symbol, query)
+    }
+
+    async fn allocations_page(
+        &self,
+        symbol: &Symbol,
+        from_id: u64,
+    ) -> Result<Vec<Fill>, ExchangeError> {
+        self.charge(endpoint::MY_ALLOCATIONS)?;
+        self.fills_of(symbol)?;
+        let all = self
+            .account
+            .allocations
+            .get(symbol)
+            .map_or(&[][..], Vec::as_slice);
+        let start = all.partition_point(|f| f.trade_id < from_id);
+        Ok(all[start..]
+            .iter()
+            .take(binance_account_sync::exchange::ALLOCATIONS_PAGE)
+            .cloned()
+            .collect())
     }
 
     async fn orders_page(

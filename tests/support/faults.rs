@@ -436,6 +436,14 @@ impl Exchange for FaultyExchange<'_> {
         }
         self.inner.fills_page(symbol, query).await
     }
+    async fn allocations_page(
+        &self,
+        symbol: &Symbol,
+        from_id: u64,
+    ) -> Result<Vec<Fill>, ExchangeError> {
+        self.gate("/api/v3/myAllocations")?;
+        self.inner.allocations_page(symbol, from_id).await
+    }
     async fn orders_from(
         &self,
         symbol: &Symbol,
