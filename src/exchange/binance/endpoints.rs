@@ -18,6 +18,7 @@
 //! | `GET /api/v3/order`                        |      4 | api IP   | FACTS §5.3        |
 //! | `GET /api/v3/allOrders`                    |     20 | api IP   | FACTS §5.4        |
 //! | `GET /api/v3/myTrades` (no orderId)        |     20 | api IP   | FACTS §5.5        |
+//! | `GET /api/v3/myAllocations`                |     20 | api IP   | FACTS §5.7        |
 //! | `GET /api/v3/ticker/price` (`symbols=`)    |      4 | api IP   | Binance docs      |
 //! | `GET /api/v3/klines`                       |      2 | api IP   | Binance docs      |
 //! | `GET /sapi/v1/capital/deposit/hisrec`      |      1 | sapi IP  | FACTS §7          |
@@ -107,6 +108,15 @@ pub const MY_TRADES: Endpoint = Endpoint {
 pub const MY_TRADES_BY_ORDER: Endpoint = Endpoint {
     path: "/api/v3/myTrades",
     weight: 5,
+    pool: Pool::Api,
+    signed: true,
+};
+/// SOR allocations (rest-api.md "Query Allocations (USER_DATA)"): weight 20 whatever the
+/// parameters; `symbol` + `fromAllocationId` is a documented combination ("allocations by
+/// allocation ID"), `limit` default 500, maximum 1000.
+pub const MY_ALLOCATIONS: Endpoint = Endpoint {
+    path: "/api/v3/myAllocations",
+    weight: 20,
     pool: Pool::Api,
     signed: true,
 };

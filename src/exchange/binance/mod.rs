@@ -5,7 +5,8 @@
 //! - [`signing`]: percent-encoding and HMAC-SHA256 of exactly what goes on the wire.
 //! - `clock`: the server-time offset and the `-1021` re-measure-and-retry-once rule.
 //! - `transport`: one request with budget, retries, 429/418 and credential refresh.
-//! - `paging`: `myTrades` / `allOrders` paging and the 24-hour window walk.
+//! - `paging`: `myTrades` / `allOrders` paging and the 24-hour window walk, and one
+//!   `myAllocations` page.
 //! - [`model`] / [`lenient`]: wire types and their mapping to the domain.
 
 pub mod endpoints;
@@ -269,10 +270,7 @@ impl<C: CredentialSource> BinanceClient<C> {
             None => vec![],
         };
         let info: WireExchangeInfo = self.call(&EXCHANGE_INFO, &params).await?;
-        info.symbols
-            .into_iter()
-            .map(|s| s.into_domain(EXCHANGE_INFO.path))
-            .collect()
+        info.into_domain(EXCHANGE_INFO.path)
     }
 
     fn cache_symbols(&self, infos: Vec<SymbolInfo>) {
@@ -705,6 +703,14 @@ impl<C: CredentialSource> Exchange for BinanceClient<C> {
         query: crate::exchange::FillsQuery,
     ) -> Result<Vec<Fill>, ExchangeError> {
         self.fills_one_page(symbol, query).await
+    }
+
+    async fn allocations_page(
+        &self,
+        symbol: &Symbol,
+        from_id: u64,
+    ) -> Result<Vec<Fill>, ExchangeError> {
+        self.allocations_one_page(symbol, from_id).await
     }
 
     fn banned_until(&self) -> Option<Millis> {

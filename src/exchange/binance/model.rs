@@ -130,10 +130,55 @@ pub struct WireTrade {
     pub is_maker: bool,
 }
 
+/// One row of `GET /api/v3/myAllocations` (rest-api.md "Query Allocations (USER_DATA)"):
+/// what Smart Order Routing transferred to the account for one fill of an SOR order.
+/// `symbol` is the symbol the order was submitted to. `allocationType` ("SOR"),
+/// `orderListId` and `isAllocator` are read by the docs' field list but not needed here.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireAllocation {
+    pub symbol: String,
+    #[serde(deserialize_with = "lenient::id")]
+    pub allocation_id: u64,
+    #[serde(default)]
+    pub allocation_type: Option<String>,
+    #[serde(deserialize_with = "lenient::id")]
+    pub order_id: u64,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub price: Decimal,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub qty: Decimal,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub quote_qty: Decimal,
+    #[serde(deserialize_with = "lenient::decimal")]
+    pub commission: Decimal,
+    pub commission_asset: String,
+    #[serde(deserialize_with = "lenient::int")]
+    pub time: Millis,
+    pub is_buyer: bool,
+    pub is_maker: bool,
+    #[serde(default)]
+    pub is_allocator: bool,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct WireExchangeInfo {
     #[serde(default)]
     pub symbols: Vec<WireSymbol>,
+    /// Smart Order Routing configurations; "omitted in responses if SOR is not available"
+    /// (faqs/sor_faq.md). Null is taken as absent.
+    #[serde(default)]
+    pub sors: Option<Vec<WireSor>>,
+}
+
+/// One `sors[]` entry: `{"baseAsset": "BTC", "symbols": ["BTCUSDT", "BTCUSDC"]}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireSor {
+    #[serde(default)]
+    pub base_asset: Option<String>,
+    #[serde(default)]
+    pub symbols: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -313,7 +358,52 @@ impl WireTrade {
     }
 }
 
+impl WireExchangeInfo {
+    /// Every listed symbol's rules, `sor` set for each symbol some `sors[]` entry lists
+    /// (a symbol listed there but not in `symbols` is not added: its rules are unknown).
+    pub fn into_domain(self, endpoint: &str) -> Result<Vec<SymbolInfo>, ExchangeError> {
+        let routed: std::collections::BTreeSet<String> = self
+            .sors
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s.symbols)
+            .collect();
+        self.symbols
+            .into_iter()
+            .map(|s| {
+                let sor = routed.contains(&s.symbol);
+                let mut info = s.into_domain(endpoint)?;
+                info.sor = sor;
+                Ok(info)
+            })
+            .collect()
+    }
+}
+
+impl WireAllocation {
+    /// An allocation as a fill: `trade_id` is the allocation id (a key space of its own,
+    /// never compared with `myTrades` ids), the side is the account's (`isBuyer`).
+    pub fn into_domain(self, endpoint: &str) -> Result<Fill, ExchangeError> {
+        Ok(Fill {
+            symbol: symbol(endpoint, self.symbol)?,
+            trade_id: self.allocation_id,
+            order_id: self.order_id,
+            side: if self.is_buyer { Side::Buy } else { Side::Sell },
+            price: self.price,
+            qty: self.qty,
+            quote_qty: self.quote_qty,
+            commission: self.commission,
+            commission_asset: asset(endpoint, self.commission_asset)?,
+            time: self.time,
+            is_maker: self.is_maker,
+        })
+    }
+}
+
 impl WireSymbol {
+    /// `sor` is false here: only the response's `sors` says otherwise
+    /// ([`WireExchangeInfo::into_domain`]).
+    ///
     /// LOT_SIZE gives minQty/stepSize (zero if absent: no rule); NOTIONAL, else the older
     /// MIN_NOTIONAL, gives minNotional (zero when the symbol has neither).
     pub fn into_domain(self, endpoint: &str) -> Result<SymbolInfo, ExchangeError> {

@@ -1,4 +1,4 @@
-//! Paging of `myTrades` and `allOrders`.
+//! Paging of `myTrades` and `allOrders`, and one page of `myAllocations`.
 //!
 //! Rules from the docs (FACTS §5.4, §5.5): pages hold at most 1000 rows; `fromId`/`orderId`
 //! returns rows with id >= the given id; `fromId` may not be combined with
@@ -14,8 +14,10 @@
 //! When the weight budget stops a walk midway, the rows read so far are returned with
 //! `complete: false` instead of an error, so the caller can still use (and checkpoint) them.
 
-use super::endpoints::{ALL_ORDERS, MY_TRADES, MY_TRADES_BY_ORDER, PAGE_LIMIT, TRADE_WINDOW_MS};
-use super::model::{malformed, WireOrder, WireTrade};
+use super::endpoints::{
+    ALL_ORDERS, MY_ALLOCATIONS, MY_TRADES, MY_TRADES_BY_ORDER, PAGE_LIMIT, TRADE_WINDOW_MS,
+};
+use super::model::{malformed, WireAllocation, WireOrder, WireTrade};
 use super::BinanceClient;
 use crate::domain::{ExchangeOrder, Fill, Millis, Symbol};
 use crate::exchange::credentials::CredentialSource;
@@ -93,6 +95,30 @@ impl<C: CredentialSource> BinanceClient<C> {
         rows.into_iter()
             .map(|r| r.into_domain(MY_TRADES.path))
             .collect()
+    }
+
+    /// One `myAllocations` page (SOR fills): `symbol` + `fromAllocationId` (documented:
+    /// "allocations by allocation ID"), `limit=1000` (the documented maximum), weight 20,
+    /// through the same budget, deadline and retries as every other request. Only ids >=
+    /// `from_id` are kept, ascending, whatever order the server sent them in.
+    pub(super) async fn allocations_one_page(
+        &self,
+        symbol: &Symbol,
+        from_id: u64,
+    ) -> Result<Vec<Fill>, ExchangeError> {
+        let params = [
+            ("symbol", symbol.as_str().to_owned()),
+            ("fromAllocationId", from_id.to_string()),
+            ("limit", crate::exchange::ALLOCATIONS_PAGE.to_string()),
+        ];
+        let rows: Vec<WireAllocation> = self.call(&MY_ALLOCATIONS, &params).await?;
+        let mut fills = rows
+            .into_iter()
+            .map(|r| r.into_domain(MY_ALLOCATIONS.path))
+            .collect::<Result<Vec<_>, _>>()?;
+        fills.retain(|f| f.trade_id >= from_id);
+        fills.sort_by_key(|f| f.trade_id);
+        Ok(fills)
     }
 
     async fn trades_page(
