@@ -1,12 +1,13 @@
 //! Every shared Binance fixture parses exactly into the domain types (no server).
 
 use binance_account_sync::domain::{
-    Asset, Flow, FlowKind, FlowLeg, FlowStatus, LegRole, OrderStatus, Side, Symbol, Wallet,
+    Asset, Fill, Flow, FlowKind, FlowLeg, FlowStatus, LegRole, OrderStatus, Side, Symbol, Wallet,
 };
 use binance_account_sync::exchange::binance::model::{
-    parse_body, ErrorBody, WireAccount, WireDeposit, WireExchangeInfo, WireOrder, WireServerTime,
-    WireTrade, WireWithdrawal,
+    parse_body, ErrorBody, WireAccount, WireAllocation, WireDeposit, WireExchangeInfo, WireOrder,
+    WireServerTime, WireTrade, WireWithdrawal,
 };
+use binance_account_sync::exchange::ExchangeError;
 use rust_decimal_macros::dec;
 use std::path::{Path, PathBuf};
 
@@ -119,6 +120,154 @@ fn exchange_info_fixture_gives_lot_size_notional_and_precisions() {
     assert_eq!(s.min_notional, dec!(10));
     assert_eq!(s.base_precision, 8);
     assert_eq!(s.quote_precision, 8);
+}
+
+/// This repository's own copies of Binance's response examples (`tests/fixtures/binance`,
+/// each one's source in its README).
+fn own_fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/binance")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// The `sors[]` symbol names of an exchangeInfo body, read straight from the JSON.
+fn sors_listed(body: &[u8]) -> std::collections::BTreeSet<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    v["sors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["symbols"].as_array().unwrap().iter())
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn exchange_info_sample_marks_exactly_the_symbols_its_sors_lists_as_sor() {
+    let body = bytes("exchangeInfo-excerpt.json");
+    let listed = sors_listed(&body);
+    // The sample's SOR is BTC's; its one symbol, ETHBTC, is in none.
+    assert_eq!(
+        listed,
+        ["BTCUSDC", "BTCUSDT"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
+    let infos = parse::<WireExchangeInfo>(&body)
+        .into_domain("/api/v3/exchangeInfo")
+        .unwrap();
+    assert_eq!(infos.len(), 1, "a symbol only sors names is not invented");
+    for i in &infos {
+        assert_eq!(i.sor, listed.contains(i.symbol.as_str()), "{}", i.symbol);
+    }
+    assert!(!infos[0].sor);
+
+    // The same sample with ETHBTC listed under an SOR: it, and nothing else, is marked.
+    let mut v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    v["sors"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"baseAsset": "ETH", "symbols": ["ETHBTC", "ETHUSDT"]}));
+    let body = serde_json::to_vec(&v).unwrap();
+    let infos = parse::<WireExchangeInfo>(&body)
+        .into_domain("/api/v3/exchangeInfo")
+        .unwrap();
+    assert_eq!(infos.len(), 1);
+    assert_eq!(infos[0].symbol, sym("ETHBTC"));
+    assert!(infos[0].sor);
+}
+
+#[test]
+fn exchange_info_without_sors_or_with_null_sors_marks_nothing_sor() {
+    let symbol = r#"{"symbol":"BTCUSDT","baseAsset":"BTC","quoteAsset":"USDT","baseAssetPrecision":8,
+        "quoteAssetPrecision":8}"#;
+    for tail in ["", r#","sors":null"#, r#","sors":[]"#] {
+        let body = format!(r#"{{"symbols":[{symbol}]{tail}}}"#);
+        let infos = parse::<WireExchangeInfo>(body.as_bytes())
+            .into_domain("x")
+            .unwrap();
+        assert!(!infos[0].sor, "{tail}");
+    }
+}
+
+#[test]
+fn docs_my_allocations_example_parses_into_a_buy_fill_keyed_by_its_allocation_id() {
+    let rows = parse::<Vec<WireAllocation>>(&own_fixture("myAllocations.json"));
+    let fills: Vec<Fill> = rows
+        .into_iter()
+        .map(|r| r.into_domain("/api/v3/myAllocations").unwrap())
+        .collect();
+    assert_eq!(
+        fills,
+        vec![Fill {
+            symbol: sym("BTCUSDT"),
+            trade_id: 0,
+            order_id: 1,
+            side: Side::Buy,
+            price: dec!(1.00000000),
+            qty: dec!(5.00000000),
+            quote_qty: dec!(5.00000000),
+            commission: dec!(0.00000000),
+            commission_asset: asset("BTC"),
+            time: 1_687_506_878_118,
+            is_maker: false,
+        }]
+    );
+    // Exact decimals: the docs' text, scale and all.
+    assert_eq!(fills[0].price.to_string(), "1.00000000");
+}
+
+#[test]
+fn allocation_of_a_seller_and_maker_maps_side_and_maker_and_keeps_big_decimals_exact() {
+    let body = r#"[{"symbol":"BTCUSDT","allocationId":"9007199254740993","allocationType":"SOR",
+        "orderId":12,"orderListId":-1,"price":"60000.12345678","qty":"0.00000001",
+        "quoteQty":"0.00060000","commission":"0.00000060","commissionAsset":"USDT",
+        "time":"1700000000000","isBuyer":false,"isMaker":true,"isAllocator":false}]"#;
+    let f = parse::<Vec<WireAllocation>>(body.as_bytes())
+        .into_iter()
+        .next()
+        .unwrap()
+        .into_domain("/api/v3/myAllocations")
+        .unwrap();
+    assert_eq!(f.trade_id, 9_007_199_254_740_993);
+    assert_eq!((f.side, f.is_maker), (Side::Sell, true));
+    assert_eq!(f.price, dec!(60000.12345678));
+    assert_eq!(f.commission_asset, asset("USDT"));
+    assert_eq!(f.time, 1_700_000_000_000);
+}
+
+#[test]
+fn malformed_allocations_are_a_shape_failure_or_malformed_naming_the_endpoint() {
+    use binance_account_sync::exchange::binance::model::ParseFailure;
+    // A missing allocationId, a qty that is no number, a negative id.
+    for row in [
+        r#"{"symbol":"BTCUSDT","orderId":1,"price":"1","qty":"1","quoteQty":"1","commission":"0",
+            "commissionAsset":"BTC","time":1,"isBuyer":true,"isMaker":false}"#,
+        r#"{"symbol":"BTCUSDT","allocationId":0,"orderId":1,"price":"1","qty":"SECRETVALUE",
+            "quoteQty":"1","commission":"0","commissionAsset":"BTC","time":1,"isBuyer":true,
+            "isMaker":false}"#,
+        r#"{"symbol":"BTCUSDT","allocationId":-1,"orderId":1,"price":"1","qty":"1","quoteQty":"1",
+            "commission":"0","commissionAsset":"BTC","time":1,"isBuyer":true,"isMaker":false}"#,
+    ] {
+        match parse_body::<Vec<WireAllocation>>(format!("[{row}]").as_bytes()) {
+            Err(ParseFailure::Shape(d)) => assert!(!d.contains("SECRETVALUE"), "{d}"),
+            other => panic!("expected a shape failure, got {other:?}"),
+        }
+    }
+    // Well-typed but unusable: an empty commission asset.
+    let body = r#"[{"symbol":"BTCUSDT","allocationId":0,"orderId":1,"price":"1","qty":"1",
+        "quoteQty":"1","commission":"0","commissionAsset":"","time":1,"isBuyer":true,
+        "isMaker":false}]"#;
+    let row = parse::<Vec<WireAllocation>>(body.as_bytes()).remove(0);
+    match row.into_domain("/api/v3/myAllocations") {
+        Err(ExchangeError::Malformed { endpoint, detail }) => {
+            assert_eq!(endpoint, "/api/v3/myAllocations");
+            assert!(detail.contains("asset"), "{detail}");
+        }
+        other => panic!("expected Malformed, got {other:?}"),
+    }
 }
 
 #[test]

@@ -284,3 +284,44 @@ fn unavailable_flow_kinds_round_trip_and_an_empty_set_is_removed_from_the_state_
     assert!(cleared.absent.contains(&"flow_kinds_unavailable"));
     assert!(!cleared.item.contains_key("flow_kinds_unavailable"));
 }
+
+#[test]
+fn symbol_cache_keeps_sor_across_a_round_trip_and_a_cache_written_before_sor_reads_false() {
+    use binance_account_sync::domain::{Asset, Symbol, SymbolCache, SymbolInfo};
+    use binance_account_sync::store::dynamo::item::{decode_symbol_cache, encode_symbol_cache};
+    use rust_decimal_macros::dec;
+    let info = |name: &str, quote: &str, sor: bool| SymbolInfo {
+        symbol: Symbol::parse(name).unwrap(),
+        base: Asset::parse("BTC").unwrap(),
+        quote: Asset::parse(quote).unwrap(),
+        min_qty: dec!(0.00001),
+        step_size: dec!(0.00001),
+        min_notional: dec!(5),
+        base_precision: 8,
+        quote_precision: 8,
+        sor,
+    };
+    let cache = SymbolCache {
+        fetched_at: 7,
+        symbols: [info("BTCUSDT", "USDT", true), info("BTCEUR", "EUR", false)]
+            .into_iter()
+            .map(|i| (i.symbol.clone(), i))
+            .collect(),
+    };
+    let item = encode_symbol_cache("ACCOUNT#a", &cache).unwrap();
+    assert_eq!(decode_symbol_cache(&item).unwrap(), cache);
+
+    // An item saved before `sor` existed has no such key: every symbol reads `sor: false`
+    // (until the daily refresh rewrites it).
+    let mut old = item.clone();
+    let AttributeValue::S(text) = &item["symbols"] else {
+        panic!("symbols is a string attribute: {item:?}")
+    };
+    let stripped = text
+        .replace(r#","sor":true"#, "")
+        .replace(r#","sor":false"#, "");
+    assert!(!stripped.contains("sor"), "{stripped}");
+    old.insert("symbols".into(), AttributeValue::S(stripped));
+    let decoded = decode_symbol_cache(&old).unwrap();
+    assert!(decoded.symbols.values().all(|i| !i.sor));
+}
