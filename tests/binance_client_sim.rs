@@ -5,7 +5,7 @@
 //! the same amount) instead of sleeping, so nothing depends on wall-clock timing.
 
 use binance_account_sync::domain::{
-    Asset, FlowKind, FlowLeg, FlowStatus, LegRole, OrderLookup, OrderStatus, Symbol, Wallet,
+    Asset, Fill, FlowKind, FlowLeg, FlowStatus, LegRole, OrderLookup, OrderStatus, Symbol, Wallet,
 };
 use binance_account_sync::exchange::binance::{BinanceClient, BinanceConfig, ClockFn, SleepFn};
 use binance_account_sync::exchange::credentials::{
@@ -1048,4 +1048,201 @@ async fn sub_account_transfers_are_read_whole_past_the_page_cap_and_a_master_is_
         Err(ExchangeError::NotAvailable { code, .. }) => assert_eq!(code, -1002),
         other => panic!("expected NotAvailable, got {other:?}"),
     }
+}
+
+// ---- Smart Order Routing ------------------------------------------------------------------
+
+/// `base_scenario` with BTCUSDC (cheaper than BTCUSDT) and USDC, and no SOR yet: the test
+/// configures it through the control API.
+fn sor_scenario() -> Value {
+    let mut scn = base_scenario();
+    scn["symbols"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({ "symbol": "BTCUSDC", "base": "BTC", "quote": "USDC", "price": "59900.00" }));
+    scn
+}
+
+/// `POST /api/v3/sor/order` (a TRADE request the client never sends), signed as Binance
+/// wants a form body signed: the HMAC of the body as sent.
+async fn sor_order(sim: &RunningSim, params: &[(&str, &str)]) -> Value {
+    use binance_account_sync::exchange::binance::signing::{encode_query, sign};
+    let time: Value = reqwest::get(format!("{}/api/v3/time", sim.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ts = time["serverTime"].as_i64().unwrap().to_string();
+    let mut all = params.to_vec();
+    all.push(("timestamp", &ts));
+    let body = encode_query(&all);
+    let signature = sign(Credentials::new(KEY, SECRET).signing_key(), "", &body);
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v3/sor/order", sim.base_url()))
+        .header("X-MBX-APIKEY", KEY)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("{body}&signature={signature}"))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert!(status.is_success(), "sor/order: {status} {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The fill an SOR order's FULL response says its one allocation is.
+fn allocated_fill(order: &Value, side: binance_account_sync::domain::Side) -> Fill {
+    let fills = order["fills"].as_array().unwrap();
+    assert_eq!(fills.len(), 1, "{order}");
+    let f = &fills[0];
+    assert_eq!(f["matchType"], "ONE_PARTY_TRADE_REPORT");
+    let d = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .parse::<rust_decimal::Decimal>()
+            .unwrap()
+    };
+    Fill {
+        symbol: sym(order["symbol"].as_str().unwrap()),
+        trade_id: f["allocId"].as_u64().unwrap(),
+        order_id: order["orderId"].as_u64().unwrap(),
+        side,
+        price: d(&f["price"]),
+        qty: d(&f["qty"]),
+        quote_qty: d(&order["cummulativeQuoteQty"]),
+        commission: d(&f["commission"]),
+        commission_asset: Asset::parse(f["commissionAsset"].as_str().unwrap()).unwrap(),
+        time: order["transactTime"].as_i64().unwrap(),
+        is_maker: false,
+    }
+}
+
+#[tokio::test]
+async fn sor_order_is_read_back_as_allocations_at_20_weight_a_page_and_its_symbols_are_sor() {
+    use binance_account_sync::domain::Side;
+    let sim = sim(sor_scenario()).await;
+    post(
+        &sim,
+        "/sors",
+        json!([{"base_asset": "BTC", "symbols": ["BTCUSDT", "BTCUSDC"]}]),
+    )
+    .await;
+    let market = |side| {
+        [
+            ("symbol", "BTCUSDT"),
+            ("side", side),
+            ("type", "MARKET"),
+            ("quantity", "0.01"),
+        ]
+    };
+    let buy = sor_order(&sim, &market("BUY")).await;
+    let sell = sor_order(&sim, &market("SELL")).await;
+    assert_eq!(
+        (buy["usedSor"].clone(), sell["usedSor"].clone()),
+        (json!(true), json!(true))
+    );
+    let bought = allocated_fill(&buy, Side::Buy);
+    let sold = allocated_fill(&sell, Side::Sell);
+    // The BUY took the cheaper BTCUSDC book, the SELL the dearer BTCUSDT one: both are
+    // allocations of BTCUSDT, the symbol the orders were sent to.
+    assert_eq!((bought.price, sold.price), (dec!(59900), dec!(60000)));
+    assert_eq!((bought.trade_id, sold.trade_id), (0, 1));
+    // myAllocations is a Database read (strict mode lags it by 3 s): let that pass.
+    post(&sim, "/clock", json!({"advance_ms": 5_000})).await;
+
+    let c = client(config(&sim), creds());
+    let btcusdt = sym("BTCUSDT");
+    let first = c.allocations_page(&btcusdt, 0).await.unwrap();
+    assert_eq!(first, vec![bought.clone(), sold.clone()]);
+    // Every page after the first costs exactly its documented weight, 20.
+    let before = c.usage();
+    assert_eq!(
+        c.allocations_page(&btcusdt, 1).await.unwrap(),
+        vec![sold.clone()]
+    );
+    assert!(c.allocations_page(&btcusdt, 2).await.unwrap().is_empty());
+    let after = c.usage();
+    assert_eq!(
+        (
+            after.weight - before.weight,
+            after.requests - before.requests
+        ),
+        (40, 2)
+    );
+    let counted = &counters(&sim).await["by_path"]["/api/v3/myAllocations"];
+    assert_eq!(
+        (counted["requests"].as_u64(), counted["weight"].as_u64()),
+        (Some(3), Some(60))
+    );
+    // myTrades never shows them.
+    let trades = c.fills(&btcusdt, FillsFrom::TradeId(0)).await.unwrap();
+    assert!(trades.items.is_empty() && trades.complete);
+    // BTCUSDC's own allocations: none (SOR took from its book for a BTCUSDT order).
+    assert!(c
+        .allocations_page(&sym("BTCUSDC"), 0)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // An unknown symbol is Binance's -1121, surfaced as with every read, not retried.
+    let sent = requests_to(&sim, "/api/v3/myAllocations").await;
+    match c.allocations_page(&sym("NOPEUSDT"), 0).await {
+        Err(ExchangeError::Api { code: -1121, .. }) => {}
+        other => panic!("expected Api -1121, got {other:?}"),
+    }
+    assert_eq!(requests_to(&sim, "/api/v3/myAllocations").await, sent + 1);
+
+    // A malformed body past the retries is Malformed, naming the endpoint.
+    let mut cfg = config(&sim);
+    cfg.max_retries = 1;
+    let retrying = client(cfg, creds());
+    fault(&sim, "/api/v3/myAllocations", "malformed_json", 2).await;
+    match retrying.allocations_page(&btcusdt, 0).await {
+        Err(ExchangeError::Malformed { endpoint, .. }) => {
+            assert_eq!(endpoint, "/api/v3/myAllocations")
+        }
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+
+    // The run's weight budget stops a page like any other request: the time (1) and one
+    // page fit, the next page is refused before it is sent.
+    let mut cfg = config(&sim);
+    cfg.weight_budget = Some(1 + 20);
+    let budgeted = client(cfg, creds());
+    assert_eq!(
+        budgeted.allocations_page(&btcusdt, 0).await.unwrap().len(),
+        2
+    );
+    let sent = requests_to(&sim, "/api/v3/myAllocations").await;
+    match budgeted.allocations_page(&btcusdt, 0).await {
+        Err(ExchangeError::BudgetExhausted {
+            budget: 21,
+            used: 21,
+        }) => {}
+        other => panic!("expected BudgetExhausted, got {other:?}"),
+    }
+    assert_eq!(requests_to(&sim, "/api/v3/myAllocations").await, sent);
+
+    // exchangeInfo's sors marks the configuration's symbols, on the all-symbols read and
+    // on a list read alike; ETHUSDT is in no SOR.
+    let all = client(config(&sim), creds()).symbols(&[]).await.unwrap();
+    let marked: Vec<&str> = all
+        .values()
+        .filter(|i| i.sor)
+        .map(|i| i.symbol.as_str())
+        .collect();
+    assert_eq!(marked, ["BTCUSDC", "BTCUSDT"]);
+    assert!(!all[&sym("ETHUSDT")].sor);
+    let some = client(config(&sim), creds())
+        .symbols(&[sym("BTCUSDC"), sym("ETHUSDT")])
+        .await
+        .unwrap();
+    assert_eq!(
+        some.values()
+            .map(|i| (i.symbol.as_str(), i.sor))
+            .collect::<Vec<_>>(),
+        [("BTCUSDC", true), ("ETHUSDT", false)]
+    );
 }
