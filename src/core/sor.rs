@@ -316,6 +316,75 @@ mod tests {
         assert!(!late(&legacy, &[&at(6, 900, Trade)]));
     }
 
+    /// Plan one unit of BTCUSDT from the given trade and allocation pages (each read to
+    /// its end) and apply its writes to the world's records.
+    fn unit_of(
+        w: &mut World,
+        trades: (u64, Vec<crate::domain::Fill>),
+        allocs: (u64, Vec<crate::domain::Fill>),
+    ) -> crate::core::SymbolPlan {
+        let btc = sym("BTCUSDT");
+        w.snap_fills_from("BTCUSDT", trades.0, trades.1, true);
+        if let Some(h) = w.snap.history.get_mut(&btc) {
+            h.allocations = Some(AllocationsRead {
+                from_id: allocs.0,
+                fills: allocs.1,
+                complete: true,
+            });
+        }
+        let unit = crate::core::plan_symbol(&w.input(), &btc);
+        for c in &unit.plan.corrections {
+            if let crate::domain::Record::Trade(t) = &c.after {
+                let map = match t.source {
+                    FillSource::Trade => &mut w.recs.trades,
+                    FillSource::Sor => &mut w.recs.allocations,
+                };
+                map.insert((t.symbol.clone(), t.trade_id), t.clone());
+            }
+        }
+        w.recs.cursors.insert(btc, unit.checkpoint.clone());
+        unit
+    }
+
+    #[test]
+    fn an_allocation_listed_after_later_trades_were_replayed_rebuilds_the_basis_to_the_replay() {
+        use crate::domain::BasisState;
+        let mut w = World::new();
+        if let Some(info) = w.snap.symbols.get_mut(&sym("BTCUSDT")) {
+            info.sor = true;
+        }
+        let f = |id, side, price, qty, time| {
+            fill("BTCUSDT", id, 10 + id, side, price, qty, dec!(0), "USDT", time)
+        };
+        let trades = vec![
+            f(1, Side::Buy, dec!(100), dec!(1), 100),
+            f(2, Side::Buy, dec!(200), dec!(1), 300),
+        ];
+        let late_sell = f(0, Side::Sell, dec!(150), dec!(0.5), 200);
+        unit_of(&mut w, (0, trades.clone()), (0, vec![]));
+        let btc = sym("BTCUSDT");
+        assert_eq!(w.recs.cursors[&btc].basis.folded_at, Some(300));
+
+        // The allocation made between the two buys is listed only now.
+        let unit = unit_of(&mut w, (3, vec![]), (0, vec![late_sell.clone()]));
+        assert_eq!(unit.checkpoint.basis_state, BasisState::Rebuilding);
+        assert!(w.recs.allocations.contains_key(&(btc.clone(), 0)), "recorded at once");
+
+        // The rebuild reads both sequences from the start and replays them in order.
+        let unit = unit_of(&mut w, (0, trades), (0, vec![late_sell]));
+        let sell_pnl = unit.plan.corrections.iter().find_map(|c| match &c.after {
+            crate::domain::Record::Trade(t) if t.source == FillSource::Sor => t.realized_pnl,
+            _ => None,
+        });
+        let stored: Vec<&TradeRecord> = w.recs.trades.values().chain(w.recs.allocations.values()).collect();
+        let (expected, realized) = crate::core::pnl::replay(stored, &asset("BTC"));
+        let got = &w.recs.cursors[&btc];
+        assert_eq!((got.basis_state, &got.basis), (BasisState::Valid, &expected));
+        // (150 − 100) × 0.5 before the second buy, not against its 150 average after it.
+        assert_eq!(realized[&(FillSource::Sor, 0)], dec!(25));
+        assert_eq!(sell_pnl, Some(dec!(25)), "the recorded sell gets the replay's P&L");
+    }
+
     mod replayed {
         use super::*;
         use crate::core::plan_symbol;

@@ -190,15 +190,13 @@ pub trait Exchange: Send + Sync {
 
     /// One page of one symbol's SOR allocations with allocation id >= `from_id`,
     /// ascending (at most [`ALLOCATIONS_PAGE`]; fewer when no more follow), as fills
-    /// whose `trade_id` is the allocation id. An exchange without SOR has none.
+    /// whose `trade_id` is the allocation id. An exchange without SOR answers none (no
+    /// default: a wrapper that forgot to pass it on would hide every SOR fill).
     fn allocations_page(
         &self,
         symbol: &Symbol,
         from_id: u64,
-    ) -> impl Future<Output = Result<Vec<Fill>, ExchangeError>> + Send {
-        let _ = (symbol, from_id);
-        async { Ok(Vec::new()) }
-    }
+    ) -> impl Future<Output = Result<Vec<Fill>, ExchangeError>> + Send;
 
     /// Orders of one symbol with order id >= `from_order_id`, ascending, every page.
     fn orders_from(
