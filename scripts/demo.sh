@@ -40,6 +40,10 @@ echo "== creating the table from infra/table.json and seeding the bot's (diverge
 "$BIN"/examples/local_stack seed demo/bot-records.json
 
 SIM="$BINANCE_BASE_URL/__sim"
+post() { curl -fsS -X POST "$SIM/$1" -H 'content-type: application/json' -d "$2" >/dev/null; }
+# BTCUSDT under a Smart Order Routing configuration, as on Binance (exchangeInfo.sors):
+# its SOR fills are allocations, which myTrades never lists.
+post sors '[{"base_asset":"BTC","symbols":["BTCUSDT"]}]'
 echo
 echo "== while the bot is down, the owner acts on Binance by hand:"
 echo "   the bot's ETH order fills, BTC is sold by hand, SOL's price moves"
@@ -61,8 +65,8 @@ echo "== then the owner moves money without trading (none of it is a fill):"
 echo "   a Convert of 200 USDT to ETH, the BTC dust left to BNB, a deposit to the Funding"
 echo "   wallet, a withdrawal still in flight, 100 USDT moved to Funding, 1,000 USDT"
 echo "   subscribed to Simple Earn and a reward paid into it, 250 USDT sent in by the"
-echo "   master account and 50 USDT sent back to it"
-post() { curl -fsS -X POST "$SIM/$1" -H 'content-type: application/json' -d "$2" >/dev/null; }
+echo "   master account and 50 USDT sent back to it; and 0.001 BTC bought through Smart"
+echo "   Order Routing (filled by an SOR allocation, which myTrades never lists)"
 post converts '{"fromAsset":"USDT","fromAmount":"200","toAsset":"ETH","toAmount":"0.06"}'
 post dust '{"assets":["BTC"]}'
 post deposits '{"asset":"USDT","amount":"500","wallet":"funding"}'
@@ -72,6 +76,9 @@ post earn/subscribe '{"asset":"USDT","amount":"1000"}'
 post earn/rewards '{"asset":"USDT","rewards":"0.0123","type":"REALTIME"}'
 post sub-account/transfers '{"direction":"in","asset":"USDT","amount":"250"}'
 post sub-account/transfers '{"direction":"out","asset":"USDT","amount":"50"}'
+post trades '{"symbol":"BTCUSDT","side":"BUY","quantity":"0.001","sor":true}'
+# Past the simulator's history lag (strict: a fill shows in its history 3 s after it).
+post clock '{"advance_ms": 5000}'
 echo
 echo "== third sync (periodic): each balance move explained by its flow, nothing unexplained"
 "$BIN"/binance-account-sync sync

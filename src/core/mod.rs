@@ -8,6 +8,8 @@
 //!   symbols, rotation, backoff, the emergency scope
 //! - `checkpoint.rs` — how a symbol's checkpoint advances after a page of fills
 //! - `trades.rs`     — missing fills, fee conversion, the cost basis carried forward
+//! - `sor.rs`        — Smart Order Routing fills (allocations): their key space, and
+//!   their place among the trades in the cost basis (execution order)
 //! - `orders.rs`     — order status, unknown and archived orders, external orders
 //! - `order_history.rs` — when a symbol's unit reads its order history (`allOrders`)
 //! - `positions.rs`  — spot positions and dust, recovery and closing
