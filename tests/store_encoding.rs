@@ -286,7 +286,7 @@ fn unavailable_flow_kinds_round_trip_and_an_empty_set_is_removed_from_the_state_
 }
 
 #[test]
-fn symbol_cache_keeps_sor_across_a_round_trip_and_a_cache_written_before_sor_reads_false() {
+fn symbol_cache_keeps_sor_across_a_round_trip_and_a_cache_written_before_sor_is_refreshed() {
     use binance_account_sync::domain::{Asset, Symbol, SymbolCache, SymbolInfo};
     use binance_account_sync::store::dynamo::item::{decode_symbol_cache, encode_symbol_cache};
     use rust_decimal_macros::dec;
@@ -311,9 +311,10 @@ fn symbol_cache_keeps_sor_across_a_round_trip_and_a_cache_written_before_sor_rea
     let item = encode_symbol_cache("ACCOUNT#a", &cache).unwrap();
     assert_eq!(decode_symbol_cache(&item).unwrap(), cache);
 
-    // An item saved before `sor` existed has no such key: every symbol reads `sor: false`
-    // (until the daily refresh rewrites it).
+    // An item saved before `sor` existed (no `layout`, no `sor` keys) reads as fetched at
+    // 0: the next run refreshes it rather than reading every symbol outside SOR for a day.
     let mut old = item.clone();
+    old.remove("layout");
     let AttributeValue::S(text) = &item["symbols"] else {
         panic!("symbols is a string attribute: {item:?}")
     };
@@ -324,4 +325,5 @@ fn symbol_cache_keeps_sor_across_a_round_trip_and_a_cache_written_before_sor_rea
     old.insert("symbols".into(), AttributeValue::S(stripped));
     let decoded = decode_symbol_cache(&old).unwrap();
     assert!(decoded.symbols.values().all(|i| !i.sor));
+    assert_eq!(decoded.fetched_at, 0, "stale: refreshed by the next run");
 }

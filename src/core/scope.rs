@@ -556,10 +556,26 @@ pub fn advance_digest(input: &DigestInput<'_>) -> (BTreeMap<Asset, AssetDigest>,
         let explained = old.explained + input.movement.of(asset);
         let uncertain = old.uncertain + input.movement.uncertain_of(asset);
         let total = free + locked;
-        // Fills within the clock margin of the baseline: in it, or not.
+        // Fills within the clock margin of the baseline: in it, or not. The baseline was
+        // read at one instant, so it holds the earliest of this run's such legs: each
+        // reading "the first k are in it, the rest moved" is tried, with the legs an
+        // earlier run kept (a sum) in it or not.
+        let mut legs = input
+            .movement
+            .uncertain
+            .get(asset)
+            .cloned()
+            .unwrap_or_default();
+        legs.sort_by_key(|(time, _, _)| *time);
+        let readings: Vec<Decimal> = (0..=legs.len())
+            .flat_map(|k| {
+                let moved: Decimal = legs[k..].iter().map(|(_, a, _)| *a).sum();
+                [moved, moved + old.uncertain]
+            })
+            .collect();
         let explains = |extra: Decimal| {
-            [Decimal::ZERO, uncertain]
-                .into_iter()
+            readings
+                .iter()
                 .any(|u| total == old.total() + explained + u + extra)
         };
         let readings = input.flows.totals(asset);
@@ -1125,6 +1141,47 @@ mod tests {
         let (after, _) = advance_digest(&nothing.input(&config, &after, &balances, &sure, 6_000));
         assert_eq!(after[&asset("USDT")].free, dec!(80));
         assert_eq!(after[&asset("USDT")].uncertain, dec!(0));
+    }
+
+    /// Two fills near the baseline, the earlier in it and the later not (a lagging fill
+    /// from before the read, and one just after it): the baseline held the earliest, so
+    /// "the first one in it, the second moved" explains the movement, and nothing is
+    /// reported; neither "both" nor "none" would.
+    #[test]
+    fn of_two_fills_near_the_baseline_the_earlier_may_be_in_it_and_the_later_not() {
+        let config = RulesConfig::default();
+        let nothing = Nothing::default();
+        let digest: BTreeMap<_, _> = [(
+            asset("BTC"),
+            AssetDigest {
+                free: dec!(1),
+                ..AssetDigest::default()
+            },
+        )]
+        .into();
+        let near = Flows {
+            // Listed later first: the readings follow the fills' times, not their order.
+            uncertain: [(
+                asset("BTC"),
+                vec![(20, dec!(0.001), false), (10, dec!(-0.5), false)],
+            )]
+            .into(),
+            ..Flows::default()
+        };
+        let balances: BTreeMap<_, _> = [bal("BTC", dec!(1.001), dec!(0))].into_iter().collect();
+        let (after, reports) =
+            advance_digest(&nothing.input(&config, &digest, &balances, &near, 5_000));
+        let d = &after[&asset("BTC")];
+        assert_eq!(
+            (d.free, d.misses, d.moved_at, d.uncertain),
+            (dec!(1.001), 0, None, dec!(0))
+        );
+        assert!(reports.is_empty());
+        // The later fill in the baseline and the earlier not cannot be: that reading is
+        // not tried.
+        let balances: BTreeMap<_, _> = [bal("BTC", dec!(0.5), dec!(0))].into_iter().collect();
+        let (after, _) = advance_digest(&nothing.input(&config, &digest, &balances, &near, 5_000));
+        assert_eq!(after[&asset("BTC")].moved_at, Some(5_000));
     }
 
     #[test]

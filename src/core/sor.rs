@@ -354,7 +354,17 @@ mod tests {
             info.sor = true;
         }
         let f = |id, side, price, qty, time| {
-            fill("BTCUSDT", id, 10 + id, side, price, qty, dec!(0), "USDT", time)
+            fill(
+                "BTCUSDT",
+                id,
+                10 + id,
+                side,
+                price,
+                qty,
+                dec!(0),
+                "USDT",
+                time,
+            )
         };
         let trades = vec![
             f(1, Side::Buy, dec!(100), dec!(1), 100),
@@ -368,7 +378,10 @@ mod tests {
         // The allocation made between the two buys is listed only now.
         let unit = unit_of(&mut w, (3, vec![]), (0, vec![late_sell.clone()]));
         assert_eq!(unit.checkpoint.basis_state, BasisState::Rebuilding);
-        assert!(w.recs.allocations.contains_key(&(btc.clone(), 0)), "recorded at once");
+        assert!(
+            w.recs.allocations.contains_key(&(btc.clone(), 0)),
+            "recorded at once"
+        );
 
         // The rebuild reads both sequences from the start and replays them in order.
         let unit = unit_of(&mut w, (0, trades), (0, vec![late_sell]));
@@ -376,13 +389,25 @@ mod tests {
             crate::domain::Record::Trade(t) if t.source == FillSource::Sor => t.realized_pnl,
             _ => None,
         });
-        let stored: Vec<&TradeRecord> = w.recs.trades.values().chain(w.recs.allocations.values()).collect();
+        let stored: Vec<&TradeRecord> = w
+            .recs
+            .trades
+            .values()
+            .chain(w.recs.allocations.values())
+            .collect();
         let (expected, realized) = crate::core::pnl::replay(stored, &asset("BTC"));
         let got = &w.recs.cursors[&btc];
-        assert_eq!((got.basis_state, &got.basis), (BasisState::Valid, &expected));
+        assert_eq!(
+            (got.basis_state, &got.basis),
+            (BasisState::Valid, &expected)
+        );
         // (150 − 100) × 0.5 before the second buy, not against its 150 average after it.
         assert_eq!(realized[&(FillSource::Sor, 0)], dec!(25));
-        assert_eq!(sell_pnl, Some(dec!(25)), "the recorded sell gets the replay's P&L");
+        assert_eq!(
+            sell_pnl,
+            Some(dec!(25)),
+            "the recorded sell gets the replay's P&L"
+        );
     }
 
     mod replayed {

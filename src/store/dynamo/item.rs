@@ -800,17 +800,24 @@ pub fn encode_symbol_cache(pk: &str, cache: &SymbolCache) -> Result<Item, StoreE
         .s("sk", keys::SYMBOL_CACHE_SK)
         .s("entity", entity::SYMBOL_CACHE)
         .int("fetched_at", cache.fetched_at)
+        .int("layout", SYMBOL_CACHE_LAYOUT)
         .s("symbols", text)
         .item)
 }
+
+/// The symbol cache's layout: 2 = the symbols carry `sor`. A cache of an older layout
+/// decodes as fetched at 0, so the next run refreshes it instead of reading every symbol
+/// as outside SOR for up to a day.
+pub const SYMBOL_CACHE_LAYOUT: u32 = 2;
 
 /// A DynamoDB item is at most 400 KB; the cache keeps clear of it.
 pub const MAX_SYMBOL_CACHE_BYTES: usize = 350_000;
 
 pub fn decode_symbol_cache(item: &Item) -> Result<SymbolCache, StoreError> {
     let r = ItemReader::new(item);
+    let current = r.opt_int::<u32>("layout")?.unwrap_or(1) >= SYMBOL_CACHE_LAYOUT;
     Ok(SymbolCache {
-        fetched_at: r.int("fetched_at")?,
+        fetched_at: if current { r.int("fetched_at")? } else { 0 },
         symbols: r.json("symbols")?.unwrap_or_default(),
     })
 }
