@@ -4,8 +4,8 @@ use binance_account_sync::domain::{
     Asset, Fill, Flow, FlowKind, FlowLeg, FlowStatus, LegRole, OrderStatus, Side, Symbol, Wallet,
 };
 use binance_account_sync::exchange::binance::model::{
-    parse_body, ErrorBody, WireAccount, WireAllocation, WireDeposit, WireExchangeInfo, WireOrder,
-    WireServerTime, WireTrade, WireWithdrawal,
+    parse_body, ErrorBody, WireAccount, WireDeposit, WireExchangeInfo, WireOrder, WireServerTime,
+    WireTrade, WireWithdrawal,
 };
 use binance_account_sync::exchange::ExchangeError;
 use rust_decimal_macros::dec;
@@ -194,7 +194,7 @@ fn exchange_info_without_sors_or_with_null_sors_marks_nothing_sor() {
 
 #[test]
 fn docs_my_allocations_example_parses_into_a_buy_fill_keyed_by_its_allocation_id() {
-    let rows = parse::<Vec<WireAllocation>>(&own_fixture("myAllocations.json"));
+    let rows = parse::<Vec<WireTrade>>(&own_fixture("myAllocations.json"));
     let fills: Vec<Fill> = rows
         .into_iter()
         .map(|r| r.into_domain("/api/v3/myAllocations").unwrap())
@@ -225,7 +225,7 @@ fn allocation_of_a_seller_and_maker_maps_side_and_maker_and_keeps_big_decimals_e
         "orderId":12,"orderListId":-1,"price":"60000.12345678","qty":"0.00000001",
         "quoteQty":"0.00060000","commission":"0.00000060","commissionAsset":"USDT",
         "time":"1700000000000","isBuyer":false,"isMaker":true,"isAllocator":false}]"#;
-    let f = parse::<Vec<WireAllocation>>(body.as_bytes())
+    let f = parse::<Vec<WireTrade>>(body.as_bytes())
         .into_iter()
         .next()
         .unwrap()
@@ -251,7 +251,7 @@ fn malformed_allocations_are_a_shape_failure_or_malformed_naming_the_endpoint() 
         r#"{"symbol":"BTCUSDT","allocationId":-1,"orderId":1,"price":"1","qty":"1","quoteQty":"1",
             "commission":"0","commissionAsset":"BTC","time":1,"isBuyer":true,"isMaker":false}"#,
     ] {
-        match parse_body::<Vec<WireAllocation>>(format!("[{row}]").as_bytes()) {
+        match parse_body::<Vec<WireTrade>>(format!("[{row}]").as_bytes()) {
             Err(ParseFailure::Shape(d)) => assert!(!d.contains("SECRETVALUE"), "{d}"),
             other => panic!("expected a shape failure, got {other:?}"),
         }
@@ -260,7 +260,7 @@ fn malformed_allocations_are_a_shape_failure_or_malformed_naming_the_endpoint() 
     let body = r#"[{"symbol":"BTCUSDT","allocationId":0,"orderId":1,"price":"1","qty":"1",
         "quoteQty":"1","commission":"0","commissionAsset":"","time":1,"isBuyer":true,
         "isMaker":false}]"#;
-    let row = parse::<Vec<WireAllocation>>(body.as_bytes()).remove(0);
+    let row = parse::<Vec<WireTrade>>(body.as_bytes()).remove(0);
     match row.into_domain("/api/v3/myAllocations") {
         Err(ExchangeError::Malformed { endpoint, detail }) => {
             assert_eq!(endpoint, "/api/v3/myAllocations");

@@ -5,29 +5,11 @@
 
 mod support;
 
-use binance_account_sync::core::{Mode, RulesConfig};
+use binance_account_sync::core::Mode;
 use binance_account_sync::domain::{FlowKind, FlowStatus, Records, Severity};
 use binance_account_sync::report::SyncReport;
-use binance_account_sync::service::run_sync;
 use serde_json::json;
 use support::*;
-
-async fn run(
-    sim: &Sim,
-    store: &binance_account_sync::store::memory::MemoryStore,
-    account: &binance_account_sync::domain::AccountId,
-    mode: Mode,
-) -> SyncReport {
-    run_sync(
-        &sim.client(),
-        store,
-        &RulesConfig::default(),
-        &settings(),
-        &request(account, mode),
-    )
-    .await
-    .expect("sync runs")
-}
 
 /// The demo account on the simulator, its records seeded and synced once.
 async fn synced_demo() -> (
@@ -39,7 +21,7 @@ async fn synced_demo() -> (
     let account = fresh_account();
     let store = memory_store();
     seed_demo(&store, &account).await;
-    run(&sim, &store, &account, Mode::Emergency).await;
+    sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     (sim, store, account)
 }
 
@@ -91,7 +73,7 @@ async fn a_deposit_pending_through_a_run_is_explained_by_the_run_that_sees_it_cr
         .await;
     // An on-demand run a minute later: the deposit is pending, nothing has moved.
     clock_at(&sim, 1).await;
-    let pending = run(&sim, &store, &account, Mode::Emergency).await;
+    let pending = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     assert_eq!(
         flow_part(&pending, "USDT", FlowKind::Deposit),
         None,
@@ -99,7 +81,7 @@ async fn a_deposit_pending_through_a_run_is_explained_by_the_run_that_sees_it_cr
     );
 
     clock_at(&sim, 31).await;
-    let credited = run(&sim, &store, &account, Mode::Periodic).await;
+    let credited = sync_with_defaults(&sim, &store, &account, Mode::Periodic).await;
     assert_eq!(
         flow_part(&credited, "USDT", FlowKind::Deposit),
         Some(dec("750")),
@@ -138,7 +120,7 @@ async fn a_withdrawal_debited_while_pending_is_explained_then_followed_to_comple
     )
     .await;
     clock_at(&sim, 1).await;
-    let debited = run(&sim, &store, &account, Mode::Emergency).await;
+    let debited = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     let withdrawn = if withdraw_fee_outside() {
         dec("-121")
     } else {
@@ -166,7 +148,7 @@ async fn a_withdrawal_debited_while_pending_is_explained_then_followed_to_comple
     );
 
     clock_at(&sim, 32).await;
-    let completed = run(&sim, &store, &account, Mode::Periodic).await;
+    let completed = sync_with_defaults(&sim, &store, &account, Mode::Periodic).await;
     no_critical(&completed);
     assert!(
         completed
@@ -202,7 +184,7 @@ async fn a_convert_and_a_distribution_are_recorded_and_explain_the_balances_they
     )
     .await;
     clock_at(&sim, 1).await;
-    let report = run(&sim, &store, &account, Mode::Emergency).await;
+    let report = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     assert_eq!(
         flow_part(&report, "USDT", FlowKind::Convert),
         Some(dec("-200")),
@@ -260,7 +242,7 @@ async fn a_wallet_transfer_and_simple_earn_moves_are_recorded_and_explain_the_sp
     )
     .await;
     clock_at(&sim, 1).await;
-    let report = run(&sim, &store, &account, Mode::Emergency).await;
+    let report = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     let part = |kind| flow_part(&report, "USDT", kind);
     assert_eq!(
         part(FlowKind::Transfer),
@@ -290,7 +272,7 @@ async fn a_wallet_transfer_and_simple_earn_moves_are_recorded_and_explain_the_sp
     assert_balances_equal_exchange(&after, &sim.balances().await);
     // The next run reads the same flows again and changes nothing.
     clock_at(&sim, 2).await;
-    let again = run(&sim, &store, &account, Mode::Emergency).await;
+    let again = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     assert_eq!(records(&store, &account).await.ledger, after.ledger);
     no_critical(&again);
     sim.shutdown().await;
@@ -305,10 +287,10 @@ async fn a_wallet_transfer_and_simple_earn_moves_are_recorded_and_explain_the_sp
 async fn a_fill_shown_after_the_balance_was_copied_is_not_counted_twice() {
     let (sim, store, account) = synced_demo().await;
     sim.manual_trade_now("ETHUSDT", "BUY", "0.5").await;
-    run(&sim, &store, &account, Mode::Emergency).await;
+    sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     // A second buy, after that run: the records' difference the late run explains.
     sim.manual_trade("ETHUSDT", "BUY", "0.2").await;
-    let late = run(&sim, &store, &account, Mode::Emergency).await;
+    let late = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     assert_eq!(
         late.count(binance_account_sync::domain::CorrectionKind::TradeRecovered),
         2,
@@ -343,7 +325,7 @@ async fn a_transfer_in_from_the_master_and_one_out_to_it_explain_the_spot_balanc
     )
     .await;
     clock_at(&sim, 1).await;
-    let report = run(&sim, &store, &account, Mode::Emergency).await;
+    let report = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     assert_nothing_unexplained(&report);
     assert_eq!(
         flow_part(&report, "USDT", FlowKind::SubAccountTransfer),
@@ -363,7 +345,7 @@ async fn a_transfer_in_from_the_master_and_one_out_to_it_explain_the_spot_balanc
     assert_balances_equal_exchange(&after, &sim.balances().await);
     // The next run reads the same transfers again and changes nothing.
     clock_at(&sim, 2).await;
-    let again = run(&sim, &store, &account, Mode::Emergency).await;
+    let again = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     assert_eq!(records(&store, &account).await.ledger, after.ledger);
     no_critical(&again);
     sim.shutdown().await;
@@ -382,7 +364,7 @@ async fn a_master_account_is_told_once_that_sub_account_transfers_are_unavailabl
         sim.control("distributions", json!({"asset": "USDT", "amount": "1"}))
             .await;
         clock_at(&sim, minute).await;
-        let report = run(&sim, &store, &account, Mode::Emergency).await;
+        let report = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
         assert!(
             report.outcome_detail.is_none(),
             "{:?}",
@@ -412,7 +394,7 @@ async fn a_master_account_is_told_once_that_sub_account_transfers_are_unavailabl
     )
     .await;
     clock_at(&sim, 4).await;
-    let report = run(&sim, &store, &account, Mode::Emergency).await;
+    let report = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     assert_eq!(
         flow_part(&report, "USDT", FlowKind::SubAccountTransfer),
         Some(dec("5"))
@@ -439,7 +421,7 @@ async fn on_the_spot_testnet_the_ledger_is_reported_unavailable_once_and_runs_go
     for _ in 0..3 {
         // A trade moves the balances, so every run reads the ledger.
         sim.manual_trade("ETHUSDT", "BUY", "0.01").await;
-        let report = run(&sim, &store, &account, Mode::Periodic).await;
+        let report = sync_with_defaults(&sim, &store, &account, Mode::Periodic).await;
         assert!(
             report.outcome_detail.is_none(),
             "{:?}",

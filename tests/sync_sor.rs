@@ -7,27 +7,12 @@
 mod support;
 
 use binance_account_sync::core::pnl::replay;
-use binance_account_sync::core::{Mode, RulesConfig};
-use binance_account_sync::domain::{AccountId, FillSource, PositionStatus, Symbol};
-use binance_account_sync::report::SyncReport;
-use binance_account_sync::service::run_sync;
+use binance_account_sync::core::Mode;
+use binance_account_sync::domain::{FillSource, PositionStatus, Symbol};
 use binance_account_sync::store::keys;
-use binance_account_sync::store::memory::MemoryStore;
 use serde_json::json;
 use support::shapes::{scenario, symbol};
 use support::*;
-
-async fn run(sim: &Sim, store: &MemoryStore, account: &AccountId, mode: Mode) -> SyncReport {
-    run_sync(
-        &sim.client(),
-        store,
-        &RulesConfig::default(),
-        &settings(),
-        &request(account, mode),
-    )
-    .await
-    .expect("sync runs")
-}
 
 /// BTCUSDT and BTCUSDC under one SOR configuration (USDC the cheaper book), ETHUSDT in none.
 async fn sor_sim() -> Sim {
@@ -79,13 +64,13 @@ async fn sor_fills_are_recorded_apart_and_the_position_replays_them_among_the_tr
     let sim = sor_sim().await;
     let account = fresh_account();
     let store = memory_store();
-    run(&sim, &store, &account, Mode::Emergency).await;
+    sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
 
     owner_order(&sim, "BUY", "1", false).await;
     owner_order(&sim, "BUY", "0.5", true).await;
     owner_order(&sim, "SELL", "0.4", true).await;
     owner_order(&sim, "BUY", "0.2", false).await;
-    let report = run(&sim, &store, &account, Mode::Emergency).await;
+    let report = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     assert_nothing_unexplained(&report);
 
     let recs = records(&store, &account).await;
@@ -137,7 +122,7 @@ async fn sor_fills_are_recorded_apart_and_the_position_replays_them_among_the_tr
     );
     assert!(sell.realized_pnl.is_some_and(|p| !p.is_zero()));
 
-    let again = run(&sim, &store, &account, Mode::Periodic).await;
+    let again = sync_with_defaults(&sim, &store, &account, Mode::Periodic).await;
     assert_eq!(again.correction_count(), 0, "{:?}", again.notes);
     assert_nothing_unexplained(&again);
     sim.shutdown().await;
@@ -148,11 +133,11 @@ async fn only_symbols_under_an_sor_configuration_have_their_allocations_read() {
     let sim = sor_sim().await;
     let account = fresh_account();
     let store = memory_store();
-    run(&sim, &store, &account, Mode::Emergency).await;
+    sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     let before = sim.requests_to("/api/v3/myAllocations").await;
     sim.manual_trade("ETHUSDT", "BUY", "1").await;
     sim.manual_trade("BTCUSDT", "BUY", "0.1").await;
-    let report = run(&sim, &store, &account, Mode::Emergency).await;
+    let report = sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
     assert_nothing_unexplained(&report);
     let read: Vec<&String> = report
         .symbols_checked
@@ -190,11 +175,11 @@ async fn an_sor_fill_just_after_the_baseline_and_a_lagging_trade_before_it_are_b
     let store = memory_store();
     seed_demo(&store, &account).await;
     sim.manual_trade_now("BTCUSDT", "SELL", "0.02042").await;
-    run(&sim, &store, &account, Mode::Emergency).await;
-    run(&sim, &store, &account, Mode::Periodic).await;
+    sync_with_defaults(&sim, &store, &account, Mode::Emergency).await;
+    sync_with_defaults(&sim, &store, &account, Mode::Periodic).await;
     owner_order_now(&sim, "BUY", "0.001").await;
     sim.after_history_lag().await;
-    let report = run(&sim, &store, &account, Mode::Periodic).await;
+    let report = sync_with_defaults(&sim, &store, &account, Mode::Periodic).await;
     assert_nothing_unexplained(&report);
     let recs = records(&store, &account).await;
     let btc = &recs.state.digest[&asset("BTC")];

@@ -28,9 +28,7 @@
 //!   symbol read without its allocations (a re-scan by time) does not extend the basis.
 
 use super::{trades, ReconcileInput, SymbolPlan};
-use crate::domain::{
-    AllocationsRead, Asset, Basis, Discrepancy, FillSource, Millis, Severity, Symbol, TradeRecord,
-};
+use crate::domain::{AllocationsRead, Asset, Basis, FillSource, Millis, Symbol, TradeRecord};
 use std::collections::BTreeMap;
 
 /// Trades and allocations (each ascending by its own id) in execution order.
@@ -112,22 +110,17 @@ pub(super) fn recover(
         ) {
             Some(q) => (q, false),
             None => {
-                out.plan.discrepancies.push(Discrepancy {
-                        key: format!("fee_unpriced:{symbol}:SOR#{}", fill.trade_id),
-                        kind: "fee_unpriced".to_owned(),
-                        severity: Severity::Warning,
-                        symbol: Some(symbol.clone()),
-                        asset: Some(fill.commission_asset.clone()),
-                        before: None,
-                        after: None,
-                        diff_pct: None,
-                        message: format!(
-                            "No price for {}{quote} at {}: SOR allocation {} of {symbol} recorded with its fee unpriced ({quote} value 0, fee_unpriced)",
-                            fill.commission_asset,
-                            super::minute_start(fill.time),
-                            fill.trade_id
-                        ),
-                    });
+                out.plan.discrepancies.push(trades::fee_unpriced(
+                    symbol,
+                    &format!("SOR#{}", fill.trade_id),
+                    &fill.commission_asset,
+                    format!(
+                        "No price for {}{quote} at {}: SOR allocation {} of {symbol} recorded with its fee unpriced ({quote} value 0, fee_unpriced)",
+                        fill.commission_asset,
+                        super::minute_start(fill.time),
+                        fill.trade_id
+                    ),
+                ));
                 (rust_decimal::Decimal::ZERO, true)
             }
         };

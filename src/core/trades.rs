@@ -324,16 +324,11 @@ pub(crate) fn plan_trades(
                     taken = i;
                     break;
                 }
-                plan.discrepancies.push(Discrepancy {
-                    key: format!("fee_unpriced:{symbol}:{}", fill.trade_id),
-                    kind: "fee_unpriced".to_owned(),
-                    severity: Severity::Warning,
-                    symbol: Some(symbol.clone()),
-                    asset: Some(fill.commission_asset.clone()),
-                    before: None,
-                    after: None,
-                    diff_pct: None,
-                    message: if never {
+                plan.discrepancies.push(fee_unpriced(
+                    symbol,
+                    &fill.trade_id.to_string(),
+                    &fill.commission_asset,
+                    if never {
                         format!(
                             "The exchange has no price for {}{quote} at {}: trade {} recorded with its fee unpriced ({quote} value 0, fee_unpriced)",
                             fill.commission_asset, minute_start(fill.time), fill.trade_id
@@ -344,7 +339,7 @@ pub(crate) fn plan_trades(
                             fill.commission_asset, minute_start(fill.time), fill.trade_id
                         )
                     },
-                });
+                ));
                 (Decimal::ZERO, Some(!never))
             }
         };
@@ -699,6 +694,26 @@ pub(crate) fn plan_trades(
         fee_wait: wait,
         fee_unpriced,
     })
+}
+
+/// Warning `fee_unpriced:<SYMBOL>:<ID>`: a fill recorded with its third-asset fee unpriced.
+pub(super) fn fee_unpriced(
+    symbol: &Symbol,
+    id: &str,
+    asset: &Asset,
+    message: String,
+) -> Discrepancy {
+    Discrepancy {
+        key: format!("fee_unpriced:{symbol}:{id}"),
+        kind: "fee_unpriced".to_owned(),
+        severity: Severity::Warning,
+        symbol: Some(symbol.clone()),
+        asset: Some(asset.clone()),
+        before: None,
+        after: None,
+        diff_pct: None,
+        message,
+    }
 }
 
 /// What the checkpoint keeps of a trade inserted with its fee unpriced.

@@ -393,6 +393,25 @@ pub fn request(account: &AccountId, mode: Mode) -> SyncRequest {
     }
 }
 
+/// One sync of `account` on the simulator with the default rules; panics if it fails.
+#[allow(dead_code)]
+pub async fn sync_with_defaults<S: Store>(
+    sim: &Sim,
+    store: &S,
+    account: &AccountId,
+    mode: Mode,
+) -> binance_account_sync::report::SyncReport {
+    binance_account_sync::service::run_sync(
+        &sim.client(),
+        store,
+        &binance_account_sync::core::RulesConfig::default(),
+        &settings(),
+        &request(account, mode),
+    )
+    .await
+    .expect("sync runs")
+}
+
 /// No minimum interval: the tests run periodic syncs back to back.
 pub fn settings() -> RunSettings {
     RunSettings {

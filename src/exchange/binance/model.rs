@@ -107,11 +107,16 @@ pub struct WireOrder {
     pub update_time: Millis,
 }
 
+/// One fill: a row of `GET /api/v3/myTrades`, or of `GET /api/v3/myAllocations`
+/// (rest-api.md "Query Allocations (USER_DATA)": what Smart Order Routing transferred to
+/// the account for one fill of an SOR order), whose id is its `allocationId` (a sequence
+/// of its own, never compared with trade ids) and whose other fields are a trade's
+/// (`allocationType`, `orderListId` and `isAllocator` are not needed).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WireTrade {
     pub symbol: String,
-    #[serde(deserialize_with = "lenient::id")]
+    #[serde(alias = "allocationId", deserialize_with = "lenient::id")]
     pub id: u64,
     #[serde(deserialize_with = "lenient::id")]
     pub order_id: u64,
@@ -128,37 +133,6 @@ pub struct WireTrade {
     pub time: Millis,
     pub is_buyer: bool,
     pub is_maker: bool,
-}
-
-/// One row of `GET /api/v3/myAllocations` (rest-api.md "Query Allocations (USER_DATA)"):
-/// what Smart Order Routing transferred to the account for one fill of an SOR order.
-/// `symbol` is the symbol the order was submitted to. `allocationType` ("SOR"),
-/// `orderListId` and `isAllocator` are read by the docs' field list but not needed here.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WireAllocation {
-    pub symbol: String,
-    #[serde(deserialize_with = "lenient::id")]
-    pub allocation_id: u64,
-    #[serde(default)]
-    pub allocation_type: Option<String>,
-    #[serde(deserialize_with = "lenient::id")]
-    pub order_id: u64,
-    #[serde(deserialize_with = "lenient::decimal")]
-    pub price: Decimal,
-    #[serde(deserialize_with = "lenient::decimal")]
-    pub qty: Decimal,
-    #[serde(deserialize_with = "lenient::decimal")]
-    pub quote_qty: Decimal,
-    #[serde(deserialize_with = "lenient::decimal")]
-    pub commission: Decimal,
-    pub commission_asset: String,
-    #[serde(deserialize_with = "lenient::int")]
-    pub time: Millis,
-    pub is_buyer: bool,
-    pub is_maker: bool,
-    #[serde(default)]
-    pub is_allocator: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -377,26 +351,6 @@ impl WireExchangeInfo {
                 Ok(info)
             })
             .collect()
-    }
-}
-
-impl WireAllocation {
-    /// An allocation as a fill: `trade_id` is the allocation id (a key space of its own,
-    /// never compared with `myTrades` ids), the side is the account's (`isBuyer`).
-    pub fn into_domain(self, endpoint: &str) -> Result<Fill, ExchangeError> {
-        Ok(Fill {
-            symbol: symbol(endpoint, self.symbol)?,
-            trade_id: self.allocation_id,
-            order_id: self.order_id,
-            side: if self.is_buyer { Side::Buy } else { Side::Sell },
-            price: self.price,
-            qty: self.qty,
-            quote_qty: self.quote_qty,
-            commission: self.commission,
-            commission_asset: asset(endpoint, self.commission_asset)?,
-            time: self.time,
-            is_maker: self.is_maker,
-        })
     }
 }
 

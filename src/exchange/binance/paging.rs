@@ -17,7 +17,7 @@
 use super::endpoints::{
     ALL_ORDERS, MY_ALLOCATIONS, MY_TRADES, MY_TRADES_BY_ORDER, PAGE_LIMIT, TRADE_WINDOW_MS,
 };
-use super::model::{malformed, WireAllocation, WireOrder, WireTrade};
+use super::model::{malformed, WireOrder, WireTrade};
 use super::BinanceClient;
 use crate::domain::{ExchangeOrder, Fill, Millis, Symbol};
 use crate::exchange::credentials::CredentialSource;
@@ -111,7 +111,7 @@ impl<C: CredentialSource> BinanceClient<C> {
             ("fromAllocationId", from_id.to_string()),
             ("limit", crate::exchange::ALLOCATIONS_PAGE.to_string()),
         ];
-        let rows: Vec<WireAllocation> = self.call(&MY_ALLOCATIONS, &params).await?;
+        let rows: Vec<WireTrade> = self.call(&MY_ALLOCATIONS, &params).await?;
         let mut fills = rows
             .into_iter()
             .map(|r| r.into_domain(MY_ALLOCATIONS.path))
